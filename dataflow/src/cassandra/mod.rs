@@ -1,0 +1,60 @@
+//! Cassandra: the session, the schema of every table, and typed writers.
+//! Table layouts and why their keys are chosen so are in `docs/tables.md`.
+
+mod bars;
+mod decimal;
+mod features;
+mod schema;
+mod session;
+
+pub use bars::BarTable;
+pub use decimal::{decimal_to_f64, f64_to_decimal};
+pub use features::FeatureTable;
+pub use schema::{create_dwh_schema, create_mart_schema, dwh_statements, mart_statements};
+pub use session::connect;
+
+/// Why a Cassandra operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum CassandraError {
+    /// No contact point answered.
+    #[error("cannot connect to Cassandra at {contact_points}: {source}; is it running? (scripts/services status)")]
+    Connect {
+        /// The configured contact points.
+        contact_points: String,
+        /// The driver's error.
+        #[source]
+        source: scylla::errors::NewSessionError,
+    },
+    /// A schema statement failed.
+    #[error("schema statement failed: {statement}: {source}")]
+    Schema {
+        /// The CQL.
+        statement: String,
+        /// The driver's error.
+        #[source]
+        source: scylla::errors::ExecutionError,
+    },
+    /// Preparing a statement failed.
+    #[error("cannot prepare `{statement}`: {source}")]
+    Prepare {
+        /// The CQL.
+        statement: String,
+        /// The driver's error.
+        #[source]
+        source: scylla::errors::PrepareError,
+    },
+    /// Writing a row failed.
+    #[error("cannot write {table} row {key}: {source}")]
+    Write {
+        /// Keyspace and table.
+        table: String,
+        /// The row's primary key, readable.
+        key: String,
+        /// The driver's error.
+        #[source]
+        source: scylla::errors::ExecutionError,
+    },
+    /// A number cannot be stored as a CQL decimal.
+    #[error("{0} cannot be stored as a decimal")]
+    Decimal(f64),
+}

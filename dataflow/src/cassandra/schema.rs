@@ -1,0 +1,85 @@
+use super::CassandraError;
+use crate::config::CassandraConfig;
+use scylla::client::session::Session;
+use tracing::info;
+
+/// The warehouse table of bars: the seed's keyspace, table and columns, with a
+/// primary key that puts one ticker and timeframe in one partition, clustered
+/// by time, so a date-range read for a ticker is a single-partition slice and
+/// no secondary index is needed.
+const TIME_SERIES_HISTORY: &str = "CREATE TABLE IF NOT EXISTS {ks}.time_series_history (
+    ticker text,
+    timeframe text,
+    datetime timestamp,
+    task_number uuid,
+    open decimal,
+    high decimal,
+    low decimal,
+    close decimal,
+    volume bigint,
+    PRIMARY KEY ((ticker, timeframe), datetime)
+) WITH CLUSTERING ORDER BY (datetime ASC)
+  AND compression = {'class': 'LZ4Compressor', 'chunk_length_in_kb': 64}";
+
+/// The feature mart: one row per bar, the seed's `combineDatasets` columns
+/// (unquoted, so CQL matches them case-insensitively), plus the model label.
+const FEATURES: &str = "CREATE TABLE IF NOT EXISTS {ks}.features (
+    ticker text,
+    timeframe text,
+    dateTime date,
+    id bigint,
+    emaTimePeriod int, ema double,
+    fastKPeriod int, slowKPeriod int, slowDPeriod int, slowD double, slowK double,
+    bbTimePeriod int, bbSd double, lowerBand double, middleBand double, upperBand double,
+    signalPeriod int, fastPeriod int, slowPeriod int, macd double, macdHist double, macdSignal double,
+    rsiTimePeriod int, rsi double,
+    smaTimePeriod int, sma double,
+    willrTimePeriod int, willr double,
+    close double,
+    label double,
+    PRIMARY KEY ((ticker, timeframe), dateTime)
+) WITH CLUSTERING ORDER BY (dateTime ASC)";
+
+fn keyspace(name: &str, replication: &str) -> String {
+    format!("CREATE KEYSPACE IF NOT EXISTS {name} WITH replication = {replication}")
+}
+
+/// CQL that creates the warehouse keyspace and tables, idempotently.
+pub fn dwh_statements(config: &CassandraConfig) -> Vec<String> {
+    let ks = &config.dwh_keyspace;
+    vec![keyspace(ks, &config.replication), TIME_SERIES_HISTORY.replace("{ks}", ks)]
+}
+
+/// CQL that creates the mart keyspace and tables, idempotently.
+pub fn mart_statements(config: &CassandraConfig) -> Vec<String> {
+    let ks = &config.mart_keyspace;
+    vec![keyspace(ks, &config.replication), FEATURES.replace("{ks}", ks)]
+}
+
+async fn run_all(session: &Session, statements: Vec<String>) -> Result<(), CassandraError> {
+    for statement in statements {
+        session
+            .query_unpaged(statement.as_str(), &[])
+            .await
+            .map_err(|source| CassandraError::Schema { statement: statement.clone(), source })?;
+    }
+    // Later statements prepared against these tables must see them on every node.
+    if let Err(e) = session.await_schema_agreement().await {
+        tracing::warn!(error = %e, "Schema agreement not reached; continuing.");
+    }
+    Ok(())
+}
+
+/// Creates the warehouse keyspace and tables if they do not exist.
+pub async fn create_dwh_schema(session: &Session, config: &CassandraConfig) -> Result<(), CassandraError> {
+    run_all(session, dwh_statements(config)).await?;
+    info!(keyspace = %config.dwh_keyspace, "Warehouse schema ready.");
+    Ok(())
+}
+
+/// Creates the mart keyspace and tables if they do not exist.
+pub async fn create_mart_schema(session: &Session, config: &CassandraConfig) -> Result<(), CassandraError> {
+    run_all(session, mart_statements(config)).await?;
+    info!(keyspace = %config.mart_keyspace, "Mart schema ready.");
+    Ok(())
+}

@@ -1,0 +1,14 @@
+//! Configuration shared by the binaries: how to reach Kafka and Cassandra,
+//! loading a TOML file, environment overrides and whole-config validation.
+
+mod cassandra;
+mod env;
+mod kafka;
+mod load;
+mod problems;
+
+pub use cassandra::CassandraConfig;
+pub use env::{EnvSource, ProcessEnv};
+pub use kafka::KafkaConfig;
+pub use load::{ConfigError, Validate, load};
+pub use problems::Problems;

@@ -1,0 +1,78 @@
+use super::{KafkaError, client_config};
+use crate::config::KafkaConfig;
+use crate::topics::{SCHEMA_VERSION_HEADER, TASK_NUMBER_HEADER};
+use crate::wire;
+use futures::future::try_join_all;
+use rdkafka::message::{Header, OwnedHeaders};
+use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
+use rdkafka::util::Timeout;
+use serde::Serialize;
+use std::time::Duration;
+use uuid::Uuid;
+
+/// Why a record was not acknowledged by Kafka.
+#[derive(Debug, thiserror::Error)]
+#[error("Kafka did not acknowledge a record for topic `{topic}` key `{key}`: {source}")]
+pub struct PublishError {
+    /// The topic.
+    pub topic: String,
+    /// The record's key.
+    pub key: String,
+    /// librdkafka's error.
+    #[source]
+    pub source: rdkafka::error::KafkaError,
+}
+
+/// An idempotent producer that publishes records as versioned JSON, keyed and
+/// tagged with the extraction run they came from.
+pub struct Publisher {
+    producer: FutureProducer,
+}
+
+impl Publisher {
+    /// Creates the producer. `enable.idempotence` keeps retries from
+    /// duplicating or reordering records within a partition.
+    pub fn new(config: &KafkaConfig) -> Result<Self, KafkaError> {
+        let producer = client_config(config)
+            .set("enable.idempotence", "true")
+            .set("acks", "all")
+            .set("compression.type", "lz4")
+            .set("linger.ms", "20")
+            .set("message.timeout.ms", "60000")
+            .create()
+            .map_err(|source| KafkaError::Client { brokers: config.brokers.clone(), source })?;
+        Ok(Publisher { producer })
+    }
+
+    /// Publishes a batch and waits until every record is acknowledged.
+    pub async fn publish_all<'a, T, I>(
+        &self,
+        topic: &str,
+        task_number: Uuid,
+        records: I,
+    ) -> Result<usize, PublishError>
+    where
+        T: Serialize + 'a,
+        I: IntoIterator<Item = (&'a str, &'a T)>,
+    {
+        let task = task_number.to_string();
+        let version = wire::SCHEMA_VERSION.to_string();
+        let (task, version) = (task.as_str(), version.as_str());
+        let sends = records.into_iter().map(|(key, record)| async move {
+            let payload = wire::encode(record);
+            let headers = OwnedHeaders::new()
+                .insert(Header { key: TASK_NUMBER_HEADER, value: Some(task) })
+                .insert(Header { key: SCHEMA_VERSION_HEADER, value: Some(version) });
+            let record = FutureRecord::to(topic).key(key).payload(&payload).headers(headers);
+            self.producer.send(record, Timeout::Never).await.map(|_| ()).map_err(|(source, _)| {
+                PublishError { topic: topic.to_owned(), key: key.to_owned(), source }
+            })
+        });
+        Ok(try_join_all(sends).await?.len())
+    }
+
+    /// Waits until every queued record is delivered.
+    pub fn flush(&self, timeout: Duration) -> Result<(), rdkafka::error::KafkaError> {
+        self.producer.flush(timeout)
+    }
+}

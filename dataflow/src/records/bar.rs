@@ -1,0 +1,131 @@
+use super::Timeframe;
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// One OHLCV price bar of one instrument.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Bar {
+    /// Instrument symbol, upper case (`NVDA`).
+    pub ticker: String,
+    /// Bar interval.
+    pub timeframe: Timeframe,
+    /// Trading day the bar covers.
+    pub datetime: NaiveDate,
+    /// First traded price.
+    pub open: f64,
+    /// Highest traded price.
+    pub high: f64,
+    /// Lowest traded price.
+    pub low: f64,
+    /// Last traded price.
+    pub close: f64,
+    /// Shares traded.
+    pub volume: i64,
+    /// Extraction run that produced this bar (the seed's `task_number`).
+    pub task_number: Uuid,
+}
+
+/// Why a bar is not a plausible OHLCV bar.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum BarError {
+    /// The ticker is empty.
+    #[error("ticker is empty")]
+    EmptyTicker,
+    /// A price is zero, negative, NaN or infinite.
+    #[error("{field} must be a positive finite price, got {value}")]
+    BadPrice {
+        /// Column name.
+        field: &'static str,
+        /// The offending value.
+        value: f64,
+    },
+    /// Volume below zero.
+    #[error("volume must be >= 0, got {0}")]
+    NegativeVolume(i64),
+    /// High below open, close or low.
+    #[error("high {high} is below max(open, close, low) = {floor}")]
+    HighTooLow {
+        /// The bar's high.
+        high: f64,
+        /// The largest of open, close and low.
+        floor: f64,
+    },
+    /// Low above open, close or high.
+    #[error("low {low} is above min(open, close, high) = {ceiling}")]
+    LowTooHigh {
+        /// The bar's low.
+        low: f64,
+        /// The smallest of open, close and high.
+        ceiling: f64,
+    },
+}
+
+impl Bar {
+    /// Checks that the bar is a plausible OHLCV bar; the first problem found is returned.
+    pub fn validate(&self) -> Result<(), BarError> {
+        if self.ticker.is_empty() {
+            return Err(BarError::EmptyTicker);
+        }
+        for (field, value) in [
+            ("open", self.open),
+            ("high", self.high),
+            ("low", self.low),
+            ("close", self.close),
+        ] {
+            if !(value.is_finite() && value > 0.0) {
+                return Err(BarError::BadPrice { field, value });
+            }
+        }
+        if self.volume < 0 {
+            return Err(BarError::NegativeVolume(self.volume));
+        }
+        let floor = self.open.max(self.close).max(self.low);
+        if self.high < floor {
+            return Err(BarError::HighTooLow { high: self.high, floor });
+        }
+        let ceiling = self.open.min(self.close).min(self.high);
+        if self.low > ceiling {
+            return Err(BarError::LowTooHigh { low: self.low, ceiling });
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bar(open: f64, high: f64, low: f64, close: f64) -> Bar {
+        Bar {
+            ticker: "T".into(),
+            timeframe: Timeframe::Day,
+            datetime: NaiveDate::from_ymd_opt(2020, 1, 2).unwrap_or_default(),
+            open,
+            high,
+            low,
+            close,
+            volume: 10,
+            task_number: Uuid::nil(),
+        }
+    }
+
+    #[test]
+    fn accepts_a_consistent_bar() {
+        assert_eq!(bar(10.0, 12.0, 9.0, 11.0).validate(), Ok(()));
+    }
+
+    #[test]
+    fn rejects_inconsistent_bars() {
+        assert!(matches!(bar(10.0, 10.5, 9.0, 11.0).validate(), Err(BarError::HighTooLow { .. })));
+        assert!(matches!(bar(10.0, 12.0, 10.5, 11.0).validate(), Err(BarError::LowTooHigh { .. })));
+        assert!(matches!(
+            bar(-1.0, 12.0, 9.0, 11.0).validate(),
+            Err(BarError::BadPrice { field: "open", .. })
+        ));
+        assert!(matches!(
+            bar(10.0, 12.0, 9.0, f64::NAN).validate(),
+            Err(BarError::BadPrice { field: "close", .. })
+        ));
+    }
+}

@@ -1,0 +1,13 @@
+//! The records that flow through pricestream, one file each.
+
+mod bar;
+mod feature;
+mod indicator;
+mod prediction;
+mod timeframe;
+
+pub use bar::{Bar, BarError};
+pub use feature::FeatureRow;
+pub use indicator::{IndicatorRecord, IndicatorValue};
+pub use prediction::Prediction;
+pub use timeframe::{Timeframe, UnknownTimeframe};

@@ -1,0 +1,50 @@
+//! The Kafka topics pricestream reads and writes. Their message formats are
+//! documented in `docs/topics.md`.
+
+/// Names of pricestream's topics, all sharing one configurable prefix.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Topics {
+    /// Every bar the extractor reads (key: ticker; value: [`crate::records::Bar`]).
+    pub bars: String,
+    /// Every indicator value (key: ticker; value: [`crate::records::IndicatorRecord`]).
+    pub indicators: String,
+    /// Changelog of the feature mart (key: ticker and date; value: [`crate::records::FeatureRow`]).
+    pub features: String,
+    /// Model forecasts (key: ticker; value: [`crate::records::Prediction`]).
+    pub predictions: String,
+}
+
+impl Topics {
+    /// The topic names under `prefix`, e.g. `pricestream.` gives `pricestream.bars`.
+    pub fn with_prefix(prefix: &str) -> Self {
+        Topics {
+            bars: format!("{prefix}bars"),
+            indicators: format!("{prefix}indicators"),
+            features: format!("{prefix}features"),
+            predictions: format!("{prefix}predictions"),
+        }
+    }
+
+    /// All topic names.
+    pub fn all(&self) -> [&str; 4] {
+        [&self.bars, &self.indicators, &self.features, &self.predictions]
+    }
+}
+
+/// Header carrying the extraction run id on every message.
+pub const TASK_NUMBER_HEADER: &str = "task_number";
+/// Header carrying the schema version of the value.
+pub const SCHEMA_VERSION_HEADER: &str = "schema_version";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_share_the_prefix() {
+        let topics = Topics::with_prefix("pricestream.");
+        assert_eq!(topics.bars, "pricestream.bars");
+        assert_eq!(topics.all().len(), 4);
+        assert!(topics.all().iter().all(|t| t.starts_with("pricestream.")));
+    }
+}

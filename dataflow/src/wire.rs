@@ -1,0 +1,94 @@
+//! The JSON wire format of every record on Kafka: the record's own fields plus
+//! a `schema_version`, so consumers can tell formats apart when they change.
+//!
+//! Version 1 field names and types are documented in `docs/topics.md`.
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+/// The schema version this build writes and reads.
+pub const SCHEMA_VERSION: u16 = 1;
+
+/// Why a message could not be decoded.
+#[derive(Debug, thiserror::Error)]
+pub enum WireError {
+    /// Not JSON, or fields missing or of the wrong type.
+    #[error("malformed record: {0}")]
+    Malformed(#[source] serde_json::Error),
+    /// Written by a newer or older, incompatible producer.
+    #[error("unsupported schema_version {found}; this build reads version {SCHEMA_VERSION}")]
+    UnsupportedVersion {
+        /// The version found in the message.
+        found: u16,
+    },
+}
+
+#[derive(Serialize)]
+struct Outgoing<'a, T> {
+    schema_version: u16,
+    #[serde(flatten)]
+    record: &'a T,
+}
+
+#[derive(Deserialize)]
+struct VersionOnly {
+    schema_version: u16,
+}
+
+/// Encodes a record as one JSON object carrying `schema_version`.
+pub fn encode<T: Serialize>(record: &T) -> Vec<u8> {
+    let outgoing = Outgoing { schema_version: SCHEMA_VERSION, record };
+    // Our records are plain structs of strings and numbers: serialisation cannot fail.
+    serde_json::to_vec(&outgoing).unwrap_or_default()
+}
+
+/// Decodes a record written by [`encode`], checking its schema version first.
+pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, WireError> {
+    let VersionOnly { schema_version } =
+        serde_json::from_slice(bytes).map_err(WireError::Malformed)?;
+    if schema_version != SCHEMA_VERSION {
+        return Err(WireError::UnsupportedVersion { found: schema_version });
+    }
+    serde_json::from_slice(bytes).map_err(WireError::Malformed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::records::{IndicatorRecord, IndicatorValue, Timeframe};
+    use chrono::NaiveDate;
+
+    #[test]
+    fn indicator_records_use_the_seed_column_names() {
+        let record = IndicatorRecord {
+            ticker: "NVDA".into(),
+            timeframe: Timeframe::Day,
+            datetime: NaiveDate::from_ymd_opt(2014, 1, 2).unwrap_or_default(),
+            task_number: uuid::Uuid::nil(),
+            value: IndicatorValue::Macd {
+                fast_period: 12,
+                slow_period: 26,
+                signal_period: 9,
+                macd: 0.5,
+                macd_signal: 0.25,
+                macd_hist: 0.25,
+            },
+        };
+        let json: serde_json::Value = serde_json::from_slice(&encode(&record)).unwrap_or_default();
+        assert_eq!(json["schema_version"], 1);
+        assert_eq!(json["indicator"], "macd");
+        assert_eq!(json["fastPeriod"], 12);
+        assert_eq!(json["macdSignal"], 0.25);
+        assert_eq!(json["timeframe"], "1day");
+        assert_eq!(json["datetime"], "2014-01-02");
+        let back: IndicatorRecord = decode(&encode(&record)).expect("decodes");
+        assert_eq!(back, record);
+    }
+
+    #[test]
+    fn refuses_other_schema_versions() {
+        let err = decode::<IndicatorRecord>(br#"{"schema_version":2}"#);
+        assert!(matches!(err, Err(WireError::UnsupportedVersion { found: 2 })));
+        assert!(matches!(decode::<IndicatorRecord>(b"not json"), Err(WireError::Malformed(_))));
+    }
+}
