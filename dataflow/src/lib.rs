@@ -26,5 +26,6 @@ pub mod config;
 pub mod features;
 pub mod kafka;
 pub mod records;
+pub mod telemetry;
 pub mod topics;
 pub mod wire;

@@ -1,1 +1,37 @@
-fn main(){}
+//! `pricestream-extractor`: reads daily OHLCV bars from data-lake sources and
+//! publishes them to Kafka and Cassandra. Run with `--help` for the commands.
+
+mod backfill;
+mod cli;
+mod config;
+mod generate;
+mod sources;
+
+use clap::Parser;
+use cli::{Cli, Command};
+use pricestream_dataflow::config::{ProcessEnv, load};
+use pricestream_dataflow::telemetry::init_logging;
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.log_format);
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Generate(args) => generate::run(&args),
+        Command::Backfill(args) => {
+            let config: config::ExtractorConfig = load(cli.config.as_deref(), &ProcessEnv)?;
+            let runtime = tokio::runtime::Runtime::new()?;
+            runtime.block_on(backfill::run(&config, &args))
+        }
+    }
+}

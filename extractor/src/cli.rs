@@ -1,0 +1,70 @@
+use clap::{Args, Parser, Subcommand};
+use pricestream_dataflow::telemetry::LogFormat;
+use std::path::PathBuf;
+
+/// Reads daily OHLCV bars from data-lake sources and publishes every bar to
+/// Kafka and Cassandra.
+///
+/// Kafka and Cassandra are found through the config file or the environment:
+/// KAFKA_BROKERS, CASSANDRA_CONTACT_POINTS (and _USERNAME / _PASSWORD),
+/// PRICESTREAM_TOPIC_PREFIX, PRICESTREAM_DWH_KEYSPACE.
+#[derive(Debug, Parser)]
+#[command(name = "pricestream-extractor", version, about, long_about)]
+pub struct Cli {
+    /// TOML config file (see docs/configuration.md); defaults reach local services.
+    #[arg(long, global = true, env = "PRICESTREAM_CONFIG")]
+    pub config: Option<PathBuf>,
+
+    /// Log line format on stderr.
+    #[arg(long, global = true, value_enum, default_value = "text", env = "PRICESTREAM_LOG_FORMAT")]
+    pub log_format: LogFormat,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// What to do.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Read every file under a directory, publish and store every bar, print a summary and exit.
+    Backfill(BackfillArgs),
+    /// Write deterministic synthetic daily bars as Yahoo-format CSV files (for demos and benchmarks).
+    Generate(GenerateArgs),
+}
+
+/// Arguments of `backfill`.
+#[derive(Debug, Args)]
+pub struct BackfillArgs {
+    /// Directory of Yahoo-format daily CSV files (`Date,Open,High,Low,Close,Adj Close,Volume`);
+    /// the ticker is the file name up to the first `-`, `_` or `.` (`nvda-1999-2014.csv` is NVDA).
+    #[arg(long)]
+    pub input: PathBuf,
+
+    /// Hide the progress bar (it is hidden anyway when stderr is not a terminal).
+    #[arg(long)]
+    pub no_progress: bool,
+}
+
+/// Arguments of `generate`.
+#[derive(Debug, Args)]
+pub struct GenerateArgs {
+    /// Number of tickers (files) to write.
+    #[arg(long, default_value_t = 3)]
+    pub tickers: u32,
+
+    /// Trading days per ticker.
+    #[arg(long, default_value_t = 500)]
+    pub days: u32,
+
+    /// Random seed; the same seed always writes the same files.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+
+    /// First trading day (moved forward to a weekday).
+    #[arg(long, default_value = "2015-01-02")]
+    pub start: chrono::NaiveDate,
+
+    /// Directory to write `<ticker>.csv` files into (created if missing).
+    #[arg(long)]
+    pub out: PathBuf,
+}

@@ -1,0 +1,78 @@
+use pricestream_dataflow::config::{CassandraConfig, EnvSource, KafkaConfig, Problems, Validate};
+use serde::{Deserialize, Serialize};
+
+/// The extractor's config file (TOML). Every section is optional.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ExtractorConfig {
+    /// Where bars are published.
+    pub kafka: KafkaConfig,
+    /// Where bars are stored.
+    pub cassandra: CassandraConfig,
+    /// How files are read and sent.
+    pub extract: ExtractSettings,
+}
+
+/// Reading and batching.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ExtractSettings {
+    /// Bars sent to Kafka and Cassandra together before the next are read.
+    pub batch_max_rows: usize,
+}
+
+impl Default for ExtractSettings {
+    fn default() -> Self {
+        ExtractSettings { batch_max_rows: 2_000 }
+    }
+}
+
+impl Validate for ExtractorConfig {
+    fn apply_env(&mut self, env: &dyn EnvSource) {
+        self.kafka.apply_env(env);
+        self.cassandra.apply_env(env);
+    }
+
+    fn validate(&self, problems: &mut Problems) {
+        self.kafka.validate("kafka", problems);
+        self.cassandra.validate("cassandra", problems);
+        problems.check(
+            self.extract.batch_max_rows >= 1,
+            "extract.batch_max_rows",
+            format_args!("must be >= 1, got {}", self.extract.batch_max_rows),
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pricestream_dataflow::config::{ConfigError, load};
+    use std::collections::HashMap;
+    use std::io::Write;
+
+    fn load_text(text: &str) -> Result<ExtractorConfig, ConfigError> {
+        let mut file = tempfile::NamedTempFile::new().expect("temp file");
+        file.write_all(text.as_bytes()).expect("write");
+        load(Some(file.path()), &HashMap::new())
+    }
+
+    #[test]
+    fn lists_every_problem_at_once() {
+        let error = load_text(
+            "[kafka]\nbrokers = \"\"\n[cassandra]\nmart_keyspace = \"bad-name\"\n[extract]\nbatch_max_rows = 0\n",
+        )
+        .expect_err("invalid");
+        let text = error.to_string();
+        assert!(text.contains("3 problem(s)"), "{text}");
+        assert!(text.contains("`kafka.brokers`"), "{text}");
+        assert!(text.contains("`cassandra.mart_keyspace`"), "{text}");
+        assert!(text.contains("`extract.batch_max_rows` must be >= 1, got 0"), "{text}");
+    }
+
+    #[test]
+    fn unknown_keys_are_errors() {
+        let error = load_text("[kafka]\nbroker = \"x:1\"\n").expect_err("typo");
+        assert!(error.to_string().contains("unknown field `broker`"), "{error}");
+    }
+}
