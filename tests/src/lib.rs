@@ -1,1 +1,136 @@
-//! stub
+//! Helpers for the end-to-end tests: where the services and binaries are,
+//! unique names per test, and independent readers of what landed in Kafka
+//! and Cassandra.
+//!
+//! The services are the real local Kafka and Cassandra started by
+//! `scripts/services up` (or the clusters named by `KAFKA_BROKERS` and
+//! `CASSANDRA_CONTACT_POINTS`).
+
+use anyhow::{Context, bail};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+pub mod cassandra;
+pub mod kafka;
+
+/// Kafka bootstrap brokers under test.
+pub fn kafka_brokers() -> String {
+    std::env::var("KAFKA_BROKERS").unwrap_or_else(|_| "127.0.0.1:9092".into())
+}
+
+/// Cassandra contact points under test.
+pub fn cassandra_contact_points() -> Vec<String> {
+    std::env::var("CASSANDRA_CONTACT_POINTS")
+        .unwrap_or_else(|_| "127.0.0.1:9042".into())
+        .split(',')
+        .map(|p| p.trim().to_owned())
+        .collect()
+}
+
+/// Names private to one test, so tests can run in parallel against one cluster.
+#[derive(Debug, Clone)]
+pub struct Namespace {
+    /// Topic prefix (`e2e-<id>.`).
+    pub topic_prefix: String,
+    /// Warehouse keyspace.
+    pub dwh_keyspace: String,
+    /// Mart keyspace.
+    pub mart_keyspace: String,
+    /// Consumer group of the analytics service.
+    pub group_id: String,
+}
+
+impl Namespace {
+    /// Fresh names, unique to this call.
+    pub fn unique() -> Self {
+        let id = uuid::Uuid::new_v4().simple().to_string()[..12].to_owned();
+        Namespace {
+            topic_prefix: format!("e2e-{id}."),
+            dwh_keyspace: format!("e2e_{id}_dwh"),
+            mart_keyspace: format!("e2e_{id}_mart"),
+            group_id: format!("e2e-{id}"),
+        }
+    }
+
+    /// The bars topic.
+    pub fn bars_topic(&self) -> String {
+        format!("{}bars", self.topic_prefix)
+    }
+
+    /// Environment that points a binary at these names and the services under test.
+    pub fn env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("KAFKA_BROKERS", kafka_brokers()),
+            ("CASSANDRA_CONTACT_POINTS", cassandra_contact_points().join(",")),
+            ("PRICESTREAM_TOPIC_PREFIX", self.topic_prefix.clone()),
+            ("PRICESTREAM_DWH_KEYSPACE", self.dwh_keyspace.clone()),
+            ("PRICESTREAM_MART_KEYSPACE", self.mart_keyspace.clone()),
+            ("PRICESTREAM_GROUP_ID", self.group_id.clone()),
+            ("PRICESTREAM_HTTP_ADDR", "127.0.0.1:0".into()),
+        ]
+    }
+}
+
+/// Path of a workspace binary, next to the test executable's `deps/` folder.
+/// `cargo build --workspace` must have built it (the test command does).
+pub fn binary(name: &str) -> anyhow::Result<PathBuf> {
+    let exe = std::env::current_exe()?;
+    let dir = exe.parent().and_then(Path::parent).context("test executable has no target dir")?;
+    let path = dir.join(name);
+    if !path.is_file() {
+        bail!("{} not found; run `cargo build --workspace` first", path.display());
+    }
+    Ok(path)
+}
+
+/// Runs a workspace binary with `args` in `namespace`, returning its output.
+pub fn run_binary(name: &str, args: &[&str], namespace: &Namespace) -> anyhow::Result<Output> {
+    let output = Command::new(binary(name)?)
+        .args(args)
+        .envs(namespace.env())
+        .env_remove("PRICESTREAM_CONFIG")
+        .output()
+        .with_context(|| format!("cannot run {name}"))?;
+    Ok(output)
+}
+
+/// Runs a binary and fails with its stderr unless it exits successfully.
+pub fn run_ok(name: &str, args: &[&str], namespace: &Namespace) -> anyhow::Result<Output> {
+    let output = run_binary(name, args, namespace)?;
+    if !output.status.success() {
+        bail!(
+            "{name} {args:?} failed ({}):\n{}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    Ok(output)
+}
+
+/// One daily bar as read back, or as expected.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Ohlcv {
+    /// Open, high, low, close.
+    pub ohlc: [f64; 4],
+    /// Volume.
+    pub volume: i64,
+}
+
+/// Reads a Yahoo CSV the simplest possible way, independently of the
+/// extractor's reader: `(date text) -> Ohlcv`, skipping lines that do not parse.
+pub fn read_csv_naively(path: &Path) -> anyhow::Result<BTreeMap<String, Ohlcv>> {
+    let text = std::fs::read_to_string(path)?;
+    let mut rows = BTreeMap::new();
+    for line in text.lines().skip(1) {
+        let f: Vec<&str> = line.split(',').collect();
+        if f.len() != 7 {
+            continue;
+        }
+        let num = |i: usize| f[i].parse::<f64>();
+        if let (Ok(o), Ok(h), Ok(l), Ok(c), Ok(v)) = (num(1), num(2), num(3), num(4), f[6].parse::<i64>()) {
+            rows.insert(f[0].to_owned(), Ohlcv { ohlc: [o, h, l, c], volume: v });
+        }
+    }
+    Ok(rows)
+}

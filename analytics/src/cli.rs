@@ -1,0 +1,45 @@
+use clap::{Args, Parser, Subcommand};
+use pricestream_dataflow::telemetry::LogFormat;
+use std::path::PathBuf;
+
+/// Keeps pricestream's feature mart up to date: consumes the bars topic into a
+/// timely dataflow and writes one feature row per bar to Cassandra
+/// (`instrument_mart.features`).
+///
+/// Kafka and Cassandra are found through the config file or the environment:
+/// KAFKA_BROKERS, CASSANDRA_CONTACT_POINTS (and _USERNAME / _PASSWORD),
+/// PRICESTREAM_TOPIC_PREFIX, PRICESTREAM_MART_KEYSPACE.
+#[derive(Debug, Parser)]
+#[command(name = "pricestream-analytics", version, about, long_about)]
+pub struct Cli {
+    /// TOML config file (see docs/configuration.md); defaults reach local services.
+    #[arg(long, global = true, env = "PRICESTREAM_CONFIG")]
+    pub config: Option<PathBuf>,
+
+    /// Log line format on stderr.
+    #[arg(long, global = true, value_enum, default_value = "text", env = "PRICESTREAM_LOG_FORMAT")]
+    pub log_format: LogFormat,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// What to do.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the dataflow: consume, maintain and write the feature mart until stopped (SIGINT/SIGTERM).
+    Run(RunArgs),
+}
+
+/// Arguments of `run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Timely worker threads in this process; each reads its own share of the partitions.
+    #[arg(long, default_value_t = 1)]
+    pub workers: usize,
+
+    /// Stop once every partition is read up to the end offset it had at start
+    /// (for batch runs and tests); without it the service runs until stopped.
+    #[arg(long)]
+    pub exit_at_end: bool,
+}

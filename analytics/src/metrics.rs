@@ -1,0 +1,63 @@
+//! The service's Prometheus metrics. Names follow
+//! `pricestream_analytics_<thing>_<unit>[_total]`; no per-ticker labels.
+
+use prometheus::{Histogram, HistogramOpts, IntCounter, IntGauge, Registry};
+
+/// Every metric the service exports, registered once.
+pub struct Metrics {
+    /// The registry `/metrics` renders.
+    pub registry: Registry,
+    /// Bars decoded from Kafka.
+    pub bars_consumed: IntCounter,
+    /// Kafka messages that could not be decoded and were skipped.
+    pub messages_rejected: IntCounter,
+    /// Feature rows acknowledged by Cassandra.
+    pub feature_rows_written: IntCounter,
+    /// Epochs completed (all outputs written, offsets committed).
+    pub epochs_completed: IntCounter,
+    /// Time from the start of an epoch to its committed offsets.
+    pub epoch_seconds: Histogram,
+    /// Worker threads currently consuming.
+    pub workers_running: IntGauge,
+}
+
+impl Metrics {
+    /// Creates and registers every metric.
+    pub fn new() -> Result<Self, prometheus::Error> {
+        let registry = Registry::new();
+        let counter = |name: &str, help: &str| -> Result<IntCounter, prometheus::Error> {
+            let counter = IntCounter::new(name, help)?;
+            registry.register(Box::new(counter.clone()))?;
+            Ok(counter)
+        };
+        let metrics = Metrics {
+            bars_consumed: counter("pricestream_analytics_bars_consumed_total", "Bars decoded from Kafka.")?,
+            messages_rejected: counter(
+                "pricestream_analytics_messages_rejected_total",
+                "Kafka messages that could not be decoded and were skipped.",
+            )?,
+            feature_rows_written: counter(
+                "pricestream_analytics_feature_rows_written_total",
+                "Feature rows acknowledged by Cassandra.",
+            )?,
+            epochs_completed: counter(
+                "pricestream_analytics_epochs_completed_total",
+                "Epochs whose outputs were written and whose offsets were committed.",
+            )?,
+            epoch_seconds: Histogram::with_opts(
+                HistogramOpts::new("pricestream_analytics_epoch_seconds", "Time from epoch start to committed offsets.")
+                    .buckets(prometheus::exponential_buckets(0.001, 2.0, 15)?),
+            )?,
+            workers_running: IntGauge::new("pricestream_analytics_workers_running", "Worker threads consuming.")?,
+            registry,
+        };
+        metrics.registry.register(Box::new(metrics.epoch_seconds.clone()))?;
+        metrics.registry.register(Box::new(metrics.workers_running.clone()))?;
+        Ok(metrics)
+    }
+
+    /// The text exposition format of every metric.
+    pub fn render(&self) -> String {
+        prometheus::TextEncoder::new().encode_to_string(&self.registry.gather()).unwrap_or_default()
+    }
+}

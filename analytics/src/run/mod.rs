@@ -1,0 +1,137 @@
+//! `run`: wires Kafka, the timely workers, Cassandra and the HTTP endpoint together.
+
+mod source;
+mod worker;
+
+use crate::cli::RunArgs;
+use crate::config::AnalyticsConfig;
+use crate::http::{Probes, serve};
+use crate::metrics::Metrics;
+use anyhow::{Context, bail};
+use pricestream_dataflow::cassandra::{FeatureTable, connect, create_mart_schema};
+use pricestream_dataflow::kafka::{client_config, fetch_partition_count};
+use pricestream_dataflow::topics::Topics;
+use rdkafka::consumer::BaseConsumer;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+use tracing::{info, warn};
+use worker::{WorkerStats, run_worker};
+
+/// What every worker thread shares.
+pub struct Shared {
+    config: AnalyticsConfig,
+    topic: String,
+    partition_count: usize,
+    exit_at_end: bool,
+    table: FeatureTable,
+    runtime: tokio::runtime::Handle,
+    metrics: Arc<Metrics>,
+    stop: Arc<AtomicBool>,
+    ready_workers: AtomicUsize,
+}
+
+/// Runs the service until stopped (or, with `--exit-at-end`, until the input is read).
+pub fn run(config: AnalyticsConfig, args: &RunArgs) -> anyhow::Result<()> {
+    if args.workers == 0 {
+        bail!("--workers must be >= 1, got 0");
+    }
+    let started = Instant::now();
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    let metrics = Arc::new(Metrics::new()?);
+    let stop = Arc::new(AtomicBool::new(false));
+    let ready = Arc::new(AtomicBool::new(false));
+
+    let listener = runtime
+        .block_on(tokio::net::TcpListener::bind(&config.http.listen_addr))
+        .with_context(|| format!("cannot listen on http.listen_addr {}", config.http.listen_addr))?;
+    info!(addr = %config.http.listen_addr, "Serving /metrics, /healthz and /readyz.");
+    runtime.spawn(serve(listener, Probes { metrics: Arc::clone(&metrics), ready: Arc::clone(&ready) }));
+    runtime.spawn(stop_on_signal(Arc::clone(&stop)));
+
+    let table = runtime.block_on(async {
+        let session = Arc::new(connect(&config.cassandra).await?);
+        create_mart_schema(&session, &config.cassandra).await?;
+        FeatureTable::prepare(session, &config.cassandra.mart_keyspace, config.cassandra.max_in_flight_requests).await
+    })?;
+
+    let topic = Topics::with_prefix(&config.kafka.topic_prefix).bars;
+    let partition_count = wait_for_topic(&config, &topic, args.exit_at_end, &stop)?;
+    let shared = Arc::new(Shared {
+        config,
+        topic,
+        partition_count,
+        exit_at_end: args.exit_at_end,
+        table,
+        runtime: runtime.handle().clone(),
+        metrics,
+        stop,
+        ready_workers: AtomicUsize::new(0),
+    });
+
+    let workers = args.workers;
+    let worker_shared = Arc::clone(&shared);
+    let guards = timely::execute(timely::Config::process(workers), move |worker| run_worker(worker, &worker_shared))
+        .map_err(|e| anyhow::anyhow!("cannot start timely workers: {e}"))?;
+    // Ready once the workers are consuming; they stay so until they stop.
+    while shared.ready_workers.load(Ordering::SeqCst) < workers && !shared.stop.load(Ordering::Relaxed) {
+        std::thread::sleep(Duration::from_millis(20));
+        if guards.guards().iter().all(|g| g.is_finished()) {
+            break;
+        }
+    }
+    ready.store(true, Ordering::Relaxed);
+
+    let mut total = WorkerStats::default();
+    for result in guards.join() {
+        let stats = result.map_err(|e| anyhow::anyhow!("worker panicked: {e}"))??;
+        total.bars += stats.bars;
+        total.rows += stats.rows;
+        total.rejected += stats.rejected;
+    }
+    info!(bars = total.bars, rows = total.rows, rejected = total.rejected, "Analytics stopped.");
+    println!(
+        "Analytics processed {} bar(s) into {} feature row(s) in {:.1?} ({} message(s) rejected) -> Cassandra {}.features",
+        total.bars,
+        total.rows,
+        started.elapsed(),
+        total.rejected,
+        shared.config.cassandra.mart_keyspace
+    );
+    Ok(())
+}
+
+/// The partition count of `topic`, waiting for the topic to appear unless the
+/// run is a one-shot `--exit-at-end`, where a missing topic is an error.
+fn wait_for_topic(config: &AnalyticsConfig, topic: &str, exit_at_end: bool, stop: &AtomicBool) -> anyhow::Result<usize> {
+    let consumer: BaseConsumer = client_config(&config.kafka).create()?;
+    loop {
+        match fetch_partition_count(&consumer, &config.kafka.brokers, topic, Duration::from_secs(10)) {
+            Ok(count) => return Ok(count),
+            Err(e) if exit_at_end || stop.load(Ordering::Relaxed) => return Err(e.into()),
+            Err(e) => {
+                warn!(topic, "Waiting for the input topic: {e}");
+                std::thread::sleep(Duration::from_secs(2));
+            }
+        }
+    }
+}
+
+async fn stop_on_signal(stop: Arc<AtomicBool>) {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(term) => term,
+            Err(_) => return,
+        };
+        tokio::select! {
+            _ = ctrl_c => {},
+            _ = term.recv() => {},
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+    info!("Stop requested; finishing the current epoch.");
+    stop.store(true, Ordering::Relaxed);
+}

@@ -1,0 +1,60 @@
+//! Reading back what the binaries wrote to Cassandra.
+
+use crate::{Ohlcv, cassandra_contact_points};
+use chrono::{DateTime, NaiveDate, Utc};
+use scylla::client::session::Session;
+use scylla::client::session_builder::SessionBuilder;
+use scylla::value::CqlDecimal;
+use std::collections::BTreeMap;
+
+/// A session to the cluster under test.
+pub async fn session() -> anyhow::Result<Session> {
+    Ok(SessionBuilder::new().known_nodes(cassandra_contact_points()).build().await?)
+}
+
+fn decimal(value: &CqlDecimal) -> anyhow::Result<f64> {
+    let (bytes, scale) = value.as_signed_be_bytes_slice_and_exponent();
+    let mut padded = if bytes.first().is_some_and(|b| b & 0x80 != 0) { [0xff; 16] } else { [0; 16] };
+    anyhow::ensure!(bytes.len() <= 16, "decimal too large");
+    padded[16 - bytes.len()..].copy_from_slice(bytes);
+    Ok(format!("{}e{}", i128::from_be_bytes(padded), -scale).parse()?)
+}
+
+/// `time_series_history` rows of one ticker: date -> (bar, task_number).
+pub async fn bars(
+    session: &Session,
+    keyspace: &str,
+    ticker: &str,
+) -> anyhow::Result<BTreeMap<NaiveDate, (Ohlcv, uuid::Uuid)>> {
+    let cql = format!(
+        "SELECT datetime, open, high, low, close, volume, task_number FROM {keyspace}.time_series_history \
+         WHERE ticker = ? AND timeframe = '1day'"
+    );
+    let rows = session.query_unpaged(cql, (ticker,)).await?.into_rows_result()?;
+    let mut out = BTreeMap::new();
+    for row in rows.rows::<(DateTime<Utc>, CqlDecimal, CqlDecimal, CqlDecimal, CqlDecimal, i64, uuid::Uuid)>()? {
+        let (datetime, open, high, low, close, volume, task) = row?;
+        let ohlc = [decimal(&open)?, decimal(&high)?, decimal(&low)?, decimal(&close)?];
+        out.insert(datetime.date_naive(), (Ohlcv { ohlc, volume }, task));
+    }
+    Ok(out)
+}
+
+/// One feature row as read back: date, id, close, ema, sma.
+pub type MartRow = (NaiveDate, Option<i64>, f64, Option<f64>, Option<f64>);
+
+/// `features` rows of one ticker, in date order.
+pub async fn features(session: &Session, keyspace: &str, ticker: &str) -> anyhow::Result<Vec<MartRow>> {
+    let cql = format!(
+        "SELECT dateTime, id, close, ema, sma FROM {keyspace}.features WHERE ticker = ? AND timeframe = '1day'"
+    );
+    let rows = session.query_unpaged(cql, (ticker,)).await?.into_rows_result()?;
+    Ok(rows.rows::<MartRow>()?.collect::<Result<_, _>>()?)
+}
+
+/// Drops the keyspaces a test created.
+pub async fn drop_keyspaces(session: &Session, keyspaces: &[&str]) {
+    for keyspace in keyspaces {
+        let _ = session.query_unpaged(format!("DROP KEYSPACE IF EXISTS {keyspace}"), &[]).await;
+    }
+}

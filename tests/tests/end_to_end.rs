@@ -1,0 +1,158 @@
+//! Generated bars → extractor → Kafka + Cassandra → analytics → mart, against
+//! the real local services (`scripts/services up`).
+
+use pricestream_dataflow::records::Bar;
+use pricestream_dataflow::wire;
+use pricestream_tests::{Namespace, cassandra, kafka, read_csv_naively, run_binary, run_ok};
+use std::collections::{BTreeMap, BTreeSet};
+
+const TICKERS: usize = 3;
+const DAYS: usize = 60;
+
+fn stdout(output: &std::process::Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+#[tokio::test]
+async fn generated_bars_flow_through_kafka_and_cassandra_into_the_mart() -> anyhow::Result<()> {
+    let ns = Namespace::unique();
+    let dir = tempfile::tempdir()?;
+    let out = dir.path().to_str().unwrap_or_default();
+    run_ok(
+        "pricestream-extractor",
+        &["generate", "--tickers", "3", "--days", "60", "--seed", "11", "--out", out],
+        &ns,
+    )?;
+
+    // What the files say, read without the extractor's code.
+    let mut expected = BTreeMap::new();
+    for index in 0..TICKERS {
+        let ticker = format!("GEN{index:03}");
+        let path = dir.path().join(format!("{}.csv", ticker.to_ascii_lowercase()));
+        let rows = read_csv_naively(&path)?;
+        assert_eq!(rows.len(), DAYS, "{}", path.display());
+        expected.insert(ticker, rows);
+    }
+
+    let backfill = run_ok("pricestream-extractor", &["backfill", "--input", out], &ns)?;
+    let summary = stdout(&backfill);
+    assert!(summary.contains(&format!("bars published       {}", TICKERS * DAYS)), "{summary}");
+    assert!(summary.contains("lines rejected          0"), "{summary}");
+
+    // Cassandra: every bar, exactly, all from one extraction run.
+    let session = cassandra::session().await?;
+    let mut task_numbers = BTreeSet::new();
+    for (ticker, rows) in &expected {
+        let stored = cassandra::bars(&session, &ns.dwh_keyspace, ticker).await?;
+        assert_eq!(stored.len(), DAYS, "{ticker}");
+        for (date, want) in rows {
+            let (got, task) = stored.get(&date.parse()?).copied().unwrap_or_else(|| panic!("{ticker} {date} missing"));
+            assert_eq!(got, *want, "{ticker} {date}");
+            task_numbers.insert(task);
+        }
+    }
+    assert_eq!(task_numbers.len(), 1);
+    let task_number = task_numbers.first().copied().unwrap_or_default();
+    assert!(!task_number.is_nil());
+
+    // Kafka: one message per bar, keyed by ticker, tagged with the run.
+    let messages = kafka::read_topic(&ns.bars_topic())?;
+    assert_eq!(messages.len(), TICKERS * DAYS);
+    let mut partitions_of = BTreeMap::<String, BTreeSet<i32>>::new();
+    for message in &messages {
+        let bar: Bar = wire::decode(&message.payload)?;
+        assert_eq!(message.key, bar.ticker);
+        assert_eq!(bar.task_number, task_number);
+        let want = expected[&bar.ticker][&bar.datetime.to_string()];
+        assert_eq!(([bar.open, bar.high, bar.low, bar.close], bar.volume), (want.ohlc, want.volume));
+        assert!(message.headers.contains(&("task_number".into(), task_number.to_string())));
+        assert!(message.headers.contains(&("schema_version".into(), "1".into())));
+        partitions_of.entry(message.key.clone()).or_default().insert(message.partition);
+    }
+    assert!(partitions_of.values().all(|p| p.len() == 1), "a ticker spans partitions: {partitions_of:?}");
+
+    // Analytics: Kafka → timely → one mart row per bar, with two workers.
+    let analytics = run_ok("pricestream-analytics", &["run", "--workers", "2", "--exit-at-end"], &ns)?;
+    let report = stdout(&analytics);
+    assert!(report.contains(&format!("processed {} bar(s) into {} feature row(s)", TICKERS * DAYS, TICKERS * DAYS)), "{report}");
+    for (ticker, rows) in &expected {
+        let mart = cassandra::features(&session, &ns.mart_keyspace, ticker).await?;
+        let dates: Vec<String> = mart.iter().map(|row| row.0.to_string()).collect();
+        assert_eq!(dates, rows.keys().cloned().collect::<Vec<_>>(), "{ticker}");
+        for (date, _id, close, ema, sma) in mart {
+            assert_eq!(close, rows[&date.to_string()].ohlc[3], "{ticker} {date}");
+            assert_eq!((ema, sma), (None, None), "indicators are null until they are joined");
+        }
+    }
+
+    // Offsets were committed: a second run has nothing left to do.
+    let again = run_ok("pricestream-analytics", &["run", "--exit-at-end"], &ns)?;
+    assert!(stdout(&again).contains("processed 0 bar(s)"), "{}", stdout(&again));
+
+    cassandra::drop_keyspaces(&session, &[&ns.dwh_keyspace, &ns.mart_keyspace]).await;
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_malformed_line_is_reported_by_file_and_line_and_the_rest_is_stored() -> anyhow::Result<()> {
+    let ns = Namespace::unique();
+    let dir = tempfile::tempdir()?;
+    std::fs::write(
+        dir.path().join("bad-sample.csv"),
+        "Date,Open,High,Low,Close,Adj Close,Volume\n\
+         2024-01-02,10,11,9,10.5,10.5,100\n\
+         2024-01-03,10,11,9,10.7,10.7,200\n\
+         2024-01-04,10,eleven,9,10.5,10.5,300\n\
+         2024-01-05,10,11,9,10.1,10.1,400\n",
+    )?;
+    let out = dir.path().to_str().unwrap_or_default();
+    let backfill = run_ok("pricestream-extractor", &["backfill", "--input", out], &ns)?;
+    let stderr = String::from_utf8_lossy(&backfill.stderr);
+    assert!(stderr.contains("bad-sample.csv:4: High `eleven` is not a number"), "{stderr}");
+    assert!(stdout(&backfill).contains("lines rejected          1"), "{}", stdout(&backfill));
+
+    let session = cassandra::session().await?;
+    let stored = cassandra::bars(&session, &ns.dwh_keyspace, "BAD").await?;
+    let dates: Vec<String> = stored.keys().map(ToString::to_string).collect();
+    assert_eq!(dates, ["2024-01-02", "2024-01-03", "2024-01-05"]);
+    assert_eq!(kafka::read_topic(&ns.bars_topic())?.len(), 3);
+    cassandra::drop_keyspaces(&session, &[&ns.dwh_keyspace]).await;
+    Ok(())
+}
+
+#[test]
+fn an_invalid_config_lists_every_problem_and_starts_nothing() -> anyhow::Result<()> {
+    let ns = Namespace::unique();
+    let dir = tempfile::tempdir()?;
+    let config = dir.path().join("bad.toml");
+    std::fs::write(&config, "[kafka]\ntopic_partitions = 0\n[cassandra]\nmax_in_flight_requests = 0\n")?;
+    let config = config.to_str().unwrap_or_default();
+    for binary in ["pricestream-extractor", "pricestream-analytics"] {
+        let args: &[&str] = if binary == "pricestream-extractor" {
+            &["--config", config, "backfill", "--input", "."]
+        } else {
+            &["--config", config, "run"]
+        };
+        let output = run_binary(binary, args, &ns)?;
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!output.status.success(), "{binary}");
+        assert!(stderr.contains("2 problem(s)"), "{binary}: {stderr}");
+        assert!(stderr.contains("`kafka.topic_partitions` must be >= 1, got 0"), "{binary}: {stderr}");
+        assert!(stderr.contains("`cassandra.max_in_flight_requests` must be >= 1"), "{binary}: {stderr}");
+    }
+    Ok(())
+}
+
+#[test]
+fn every_command_has_help() -> anyhow::Result<()> {
+    let ns = Namespace::unique();
+    for (binary, command, mentions) in [
+        ("pricestream-extractor", "backfill", "--input"),
+        ("pricestream-extractor", "generate", "--seed"),
+        ("pricestream-analytics", "run", "--exit-at-end"),
+    ] {
+        let output = run_ok(binary, &[command, "--help"], &ns)?;
+        assert!(stdout(&output).contains(mentions), "{binary} {command}");
+    }
+    Ok(())
+}
