@@ -30,7 +30,11 @@ pub struct ConsumerSettings {
 
 impl Default for ConsumerSettings {
     fn default() -> Self {
-        ConsumerSettings { group_id: "pricestream-analytics".into(), epoch_max_records: 5_000, epoch_max_wait_ms: 200 }
+        ConsumerSettings {
+            group_id: "pricestream-analytics".into(),
+            epoch_max_records: 5_000,
+            epoch_max_wait_ms: 200,
+        }
     }
 }
 

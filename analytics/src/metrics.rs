@@ -45,10 +45,16 @@ impl Metrics {
                 "Epochs whose outputs were written and whose offsets were committed.",
             )?,
             epoch_seconds: Histogram::with_opts(
-                HistogramOpts::new("pricestream_analytics_epoch_seconds", "Time from epoch start to committed offsets.")
-                    .buckets(prometheus::exponential_buckets(0.001, 2.0, 15)?),
+                HistogramOpts::new(
+                    "pricestream_analytics_epoch_seconds",
+                    "Time from epoch start to committed offsets.",
+                )
+                .buckets(prometheus::exponential_buckets(0.001, 2.0, 15)?),
             )?,
-            workers_running: IntGauge::new("pricestream_analytics_workers_running", "Worker threads consuming.")?,
+            workers_running: IntGauge::new(
+                "pricestream_analytics_workers_running",
+                "Worker threads consuming.",
+            )?,
             registry,
         };
         metrics.registry.register(Box::new(metrics.epoch_seconds.clone()))?;

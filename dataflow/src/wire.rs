@@ -44,8 +44,7 @@ pub fn encode<T: Serialize>(record: &T) -> Vec<u8> {
 
 /// Decodes a record written by [`encode`], checking its schema version first.
 pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, WireError> {
-    let VersionOnly { schema_version } =
-        serde_json::from_slice(bytes).map_err(WireError::Malformed)?;
+    let VersionOnly { schema_version } = serde_json::from_slice(bytes).map_err(WireError::Malformed)?;
     if schema_version != SCHEMA_VERSION {
         return Err(WireError::UnsupportedVersion { found: schema_version });
     }

@@ -35,7 +35,12 @@ impl Sinks {
     async fn send(&self, bars: &[Bar]) -> anyhow::Result<()> {
         let keyed = bars.iter().map(|bar| (bar.ticker.as_str(), bar));
         tokio::try_join!(
-            async { self.publisher.publish_all(&self.topic, self.task_number, keyed).await.map_err(anyhow::Error::from) },
+            async {
+                self.publisher
+                    .publish_all(&self.topic, self.task_number, keyed)
+                    .await
+                    .map_err(anyhow::Error::from)
+            },
             async { self.table.write_all(bars).await.map_err(anyhow::Error::from) },
         )?;
         Ok(())
@@ -58,8 +63,12 @@ pub async fn run(config: &ExtractorConfig, args: &BackfillArgs) -> anyhow::Resul
     create_dwh_schema(&session, &config.cassandra).await?;
     let sinks = Sinks {
         publisher: Publisher::new(&config.kafka)?,
-        table: BarTable::prepare(session, &config.cassandra.dwh_keyspace, config.cassandra.max_in_flight_requests)
-            .await?,
+        table: BarTable::prepare(
+            session,
+            &config.cassandra.dwh_keyspace,
+            config.cassandra.max_in_flight_requests,
+        )
+        .await?,
         topic: topics.bars.clone(),
         task_number,
     };
@@ -68,7 +77,8 @@ pub async fn run(config: &ExtractorConfig, args: &BackfillArgs) -> anyhow::Resul
     let mut summary = Summary::default();
     for file in &files {
         progress.set_message(file.file_name().unwrap_or_default().to_string_lossy().into_owned());
-        let rows = match ticker_from_path(file).and_then(|ticker| read_yahoo_csv(file, &ticker, task_number)) {
+        let rows = match ticker_from_path(file).and_then(|ticker| read_yahoo_csv(file, &ticker, task_number))
+        {
             Ok(rows) => rows,
             Err(error) => {
                 warn!(file = %file.display(), "Skipped file: {error}");
@@ -84,7 +94,10 @@ pub async fn run(config: &ExtractorConfig, args: &BackfillArgs) -> anyhow::Resul
                 Err(error) => reject(&error, &mut summary),
             }
             if batch.len() == config.extract.batch_max_rows {
-                sinks.send(&batch).await.with_context(|| format!("while sending bars of {}", file.display()))?;
+                sinks
+                    .send(&batch)
+                    .await
+                    .with_context(|| format!("while sending bars of {}", file.display()))?;
                 summary.bars += batch.len();
                 batch.clear();
             }
@@ -120,7 +133,8 @@ fn progress_bar(files: u64, hidden: bool) -> ProgressBar {
         return ProgressBar::with_draw_target(Some(files), ProgressDrawTarget::hidden());
     }
     let bar = ProgressBar::new(files);
-    if let Ok(style) = ProgressStyle::with_template("{spinner} [{elapsed}] {bar:30} {pos}/{len} files  {msg}") {
+    if let Ok(style) = ProgressStyle::with_template("{spinner} [{elapsed}] {bar:30} {pos}/{len} files  {msg}")
+    {
         bar.set_style(style);
     }
     bar

@@ -32,7 +32,9 @@ pub async fn bars(
     );
     let rows = session.query_unpaged(cql, (ticker,)).await?.into_rows_result()?;
     let mut out = BTreeMap::new();
-    for row in rows.rows::<(DateTime<Utc>, CqlDecimal, CqlDecimal, CqlDecimal, CqlDecimal, i64, uuid::Uuid)>()? {
+    for row in
+        rows.rows::<(DateTime<Utc>, CqlDecimal, CqlDecimal, CqlDecimal, CqlDecimal, i64, uuid::Uuid)>()?
+    {
         let (datetime, open, high, low, close, volume, task) = row?;
         let ohlc = [decimal(&open)?, decimal(&high)?, decimal(&low)?, decimal(&close)?];
         out.insert(datetime.date_naive(), (Ohlcv { ohlc, volume }, task));

@@ -51,7 +51,9 @@ pub fn read_topic(topic: &str) -> anyhow::Result<Vec<Received>> {
             .headers()
             .map(|h| {
                 h.iter()
-                    .map(|h| (h.key.to_owned(), String::from_utf8_lossy(h.value.unwrap_or_default()).into_owned()))
+                    .map(|h| {
+                        (h.key.to_owned(), String::from_utf8_lossy(h.value.unwrap_or_default()).into_owned())
+                    })
                     .collect()
             })
             .unwrap_or_default();

@@ -99,11 +99,7 @@ pub fn run_binary(name: &str, args: &[&str], namespace: &Namespace) -> anyhow::R
 pub fn run_ok(name: &str, args: &[&str], namespace: &Namespace) -> anyhow::Result<Output> {
     let output = run_binary(name, args, namespace)?;
     if !output.status.success() {
-        bail!(
-            "{name} {args:?} failed ({}):\n{}",
-            output.status,
-            String::from_utf8_lossy(&output.stderr)
-        );
+        bail!("{name} {args:?} failed ({}):\n{}", output.status, String::from_utf8_lossy(&output.stderr));
     }
     Ok(output)
 }

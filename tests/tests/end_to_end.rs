@@ -46,7 +46,8 @@ async fn generated_bars_flow_through_kafka_and_cassandra_into_the_mart() -> anyh
         let stored = cassandra::bars(&session, &ns.dwh_keyspace, ticker).await?;
         assert_eq!(stored.len(), DAYS, "{ticker}");
         for (date, want) in rows {
-            let (got, task) = stored.get(&date.parse()?).copied().unwrap_or_else(|| panic!("{ticker} {date} missing"));
+            let (got, task) =
+                stored.get(&date.parse()?).copied().unwrap_or_else(|| panic!("{ticker} {date} missing"));
             assert_eq!(got, *want, "{ticker} {date}");
             task_numbers.insert(task);
         }
@@ -74,7 +75,14 @@ async fn generated_bars_flow_through_kafka_and_cassandra_into_the_mart() -> anyh
     // Analytics: Kafka → timely → one mart row per bar, with two workers.
     let analytics = run_ok("pricestream-analytics", &["run", "--workers", "2", "--exit-at-end"], &ns)?;
     let report = stdout(&analytics);
-    assert!(report.contains(&format!("processed {} bar(s) into {} feature row(s)", TICKERS * DAYS, TICKERS * DAYS)), "{report}");
+    assert!(
+        report.contains(&format!(
+            "processed {} bar(s) into {} feature row(s)",
+            TICKERS * DAYS,
+            TICKERS * DAYS
+        )),
+        "{report}"
+    );
     for (ticker, rows) in &expected {
         let mart = cassandra::features(&session, &ns.mart_keyspace, ticker).await?;
         let dates: Vec<String> = mart.iter().map(|row| row.0.to_string()).collect();

@@ -52,7 +52,12 @@ pub fn run(config: AnalyticsConfig, args: &RunArgs) -> anyhow::Result<()> {
     let table = runtime.block_on(async {
         let session = Arc::new(connect(&config.cassandra).await?);
         create_mart_schema(&session, &config.cassandra).await?;
-        FeatureTable::prepare(session, &config.cassandra.mart_keyspace, config.cassandra.max_in_flight_requests).await
+        FeatureTable::prepare(
+            session,
+            &config.cassandra.mart_keyspace,
+            config.cassandra.max_in_flight_requests,
+        )
+        .await
     })?;
 
     let topic = Topics::with_prefix(&config.kafka.topic_prefix).bars;
@@ -71,8 +76,9 @@ pub fn run(config: AnalyticsConfig, args: &RunArgs) -> anyhow::Result<()> {
 
     let workers = args.workers;
     let worker_shared = Arc::clone(&shared);
-    let guards = timely::execute(timely::Config::process(workers), move |worker| run_worker(worker, &worker_shared))
-        .map_err(|e| anyhow::anyhow!("cannot start timely workers: {e}"))?;
+    let guards =
+        timely::execute(timely::Config::process(workers), move |worker| run_worker(worker, &worker_shared))
+            .map_err(|e| anyhow::anyhow!("cannot start timely workers: {e}"))?;
     // Ready once the workers are consuming; they stay so until they stop.
     while shared.ready_workers.load(Ordering::SeqCst) < workers && !shared.stop.load(Ordering::Relaxed) {
         std::thread::sleep(Duration::from_millis(20));
@@ -103,7 +109,12 @@ pub fn run(config: AnalyticsConfig, args: &RunArgs) -> anyhow::Result<()> {
 
 /// The partition count of `topic`, waiting for the topic to appear unless the
 /// run is a one-shot `--exit-at-end`, where a missing topic is an error.
-fn wait_for_topic(config: &AnalyticsConfig, topic: &str, exit_at_end: bool, stop: &AtomicBool) -> anyhow::Result<usize> {
+fn wait_for_topic(
+    config: &AnalyticsConfig,
+    topic: &str,
+    exit_at_end: bool,
+    stop: &AtomicBool,
+) -> anyhow::Result<usize> {
     let consumer: BaseConsumer = client_config(&config.kafka).create()?;
     loop {
         match fetch_partition_count(&consumer, &config.kafka.brokers, topic, Duration::from_secs(10)) {

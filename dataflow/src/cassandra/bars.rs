@@ -56,12 +56,10 @@ impl BarTable {
             f64_to_decimal(bar.close)?,
             bar.volume,
         );
-        self.session.execute_unpaged(&self.insert, values).await.map_err(|source| {
-            CassandraError::Write {
-                table: self.table.clone(),
-                key: format!("{}/{}/{}", bar.ticker, bar.timeframe, bar.datetime),
-                source,
-            }
+        self.session.execute_unpaged(&self.insert, values).await.map_err(|source| CassandraError::Write {
+            table: self.table.clone(),
+            key: format!("{}/{}/{}", bar.ticker, bar.timeframe, bar.datetime),
+            source,
         })?;
         Ok(())
     }

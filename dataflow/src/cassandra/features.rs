@@ -119,13 +119,13 @@ impl FeatureTable {
     pub async fn upsert_all(&self, rows: &[FeatureRow]) -> Result<usize, CassandraError> {
         stream::iter(rows)
             .map(|row| async move {
-                self.session.execute_unpaged(&self.upsert, FeatureValues::from(row)).await.map_err(
-                    |source| CassandraError::Write {
+                self.session.execute_unpaged(&self.upsert, FeatureValues::from(row)).await.map_err(|source| {
+                    CassandraError::Write {
                         table: self.table.clone(),
                         key: format!("{}/{}/{}", row.ticker, row.timeframe, row.date_time),
                         source,
-                    },
-                )
+                    }
+                })
             })
             .buffer_unordered(self.max_in_flight)
             .try_fold(0, |written, _| async move { Ok(written + 1) })

@@ -17,7 +17,9 @@ pub use session::connect;
 #[derive(Debug, thiserror::Error)]
 pub enum CassandraError {
     /// No contact point answered.
-    #[error("cannot connect to Cassandra at {contact_points}: {source}; is it running? (scripts/services status)")]
+    #[error(
+        "cannot connect to Cassandra at {contact_points}: {source}; is it running? (scripts/services status)"
+    )]
     Connect {
         /// The configured contact points.
         contact_points: String,

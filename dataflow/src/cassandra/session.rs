@@ -23,8 +23,8 @@ pub async fn connect(config: &CassandraConfig) -> Result<Session, CassandraError
     if let (Some(user), Some(password)) = (&config.username, &config.password) {
         builder = builder.user(user, password);
     }
-    builder.build().await.map_err(|source| CassandraError::Connect {
-        contact_points: config.contact_points.join(","),
-        source,
-    })
+    builder
+        .build()
+        .await
+        .map_err(|source| CassandraError::Connect { contact_points: config.contact_points.join(","), source })
 }

@@ -92,11 +92,7 @@ impl CassandraConfig {
             &key("max_in_flight_requests"),
             "must be >= 1, got 0",
         );
-        problems.check(
-            self.request_timeout_ms >= 1,
-            &key("request_timeout_ms"),
-            "must be >= 1, got 0",
-        );
+        problems.check(self.request_timeout_ms >= 1, &key("request_timeout_ms"), "must be >= 1, got 0");
         problems.check(
             self.username.is_some() == self.password.is_some(),
             &key("username"),

@@ -69,8 +69,7 @@ impl KafkaConfig {
     /// Records every problem under `prefix` (e.g. `kafka`).
     pub fn validate(&self, prefix: &str, problems: &mut Problems) {
         let key = |k: &str| format!("{prefix}.{k}");
-        let brokers: Vec<&str> =
-            self.brokers.split(',').map(str::trim).filter(|b| !b.is_empty()).collect();
+        let brokers: Vec<&str> = self.brokers.split(',').map(str::trim).filter(|b| !b.is_empty()).collect();
         problems.check(!brokers.is_empty(), &key("brokers"), "must name at least one broker");
         for broker in brokers {
             check_host_port(problems, &key("brokers"), broker);

@@ -7,7 +7,7 @@ mod publisher;
 
 pub use admin::{ensure_topics, fetch_partition_count};
 pub use client::client_config;
-pub use publisher::{Publisher, PublishError};
+pub use publisher::{PublishError, Publisher};
 
 /// Why a Kafka operation failed.
 #[derive(Debug, thiserror::Error)]

@@ -58,16 +58,17 @@ impl Publisher {
         let task = task_number.to_string();
         let version = wire::SCHEMA_VERSION.to_string();
         let (task, version) = (task.as_str(), version.as_str());
-        let sends = records.into_iter().map(|(key, record)| async move {
-            let payload = wire::encode(record);
-            let headers = OwnedHeaders::new()
-                .insert(Header { key: TASK_NUMBER_HEADER, value: Some(task) })
-                .insert(Header { key: SCHEMA_VERSION_HEADER, value: Some(version) });
-            let record = FutureRecord::to(topic).key(key).payload(&payload).headers(headers);
-            self.producer.send(record, Timeout::Never).await.map(|_| ()).map_err(|(source, _)| {
-                PublishError { topic: topic.to_owned(), key: key.to_owned(), source }
-            })
-        });
+        let sends =
+            records.into_iter().map(|(key, record)| async move {
+                let payload = wire::encode(record);
+                let headers = OwnedHeaders::new()
+                    .insert(Header { key: TASK_NUMBER_HEADER, value: Some(task) })
+                    .insert(Header { key: SCHEMA_VERSION_HEADER, value: Some(version) });
+                let record = FutureRecord::to(topic).key(key).payload(&payload).headers(headers);
+                self.producer.send(record, Timeout::Never).await.map(|_| ()).map_err(|(source, _)| {
+                    PublishError { topic: topic.to_owned(), key: key.to_owned(), source }
+                })
+            });
         Ok(try_join_all(sends).await?.len())
     }
 

@@ -67,12 +67,9 @@ impl Bar {
         if self.ticker.is_empty() {
             return Err(BarError::EmptyTicker);
         }
-        for (field, value) in [
-            ("open", self.open),
-            ("high", self.high),
-            ("low", self.low),
-            ("close", self.close),
-        ] {
+        for (field, value) in
+            [("open", self.open), ("high", self.high), ("low", self.low), ("close", self.close)]
+        {
             if !(value.is_finite() && value > 0.0) {
                 return Err(BarError::BadPrice { field, value });
             }

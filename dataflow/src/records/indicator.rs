@@ -42,21 +42,9 @@ pub enum IndicatorValue {
         macd_hist: f64,
     },
     /// Stochastic oscillator (slow).
-    Stoch {
-        fast_k_period: i32,
-        slow_k_period: i32,
-        slow_d_period: i32,
-        slow_k: f64,
-        slow_d: f64,
-    },
+    Stoch { fast_k_period: i32, slow_k_period: i32, slow_d_period: i32, slow_k: f64, slow_d: f64 },
     /// Bollinger bands.
-    Bbands {
-        time_period: i32,
-        sd: f64,
-        lower_band: f64,
-        middle_band: f64,
-        upper_band: f64,
-    },
+    Bbands { time_period: i32, sd: f64, lower_band: f64, middle_band: f64, upper_band: f64 },
     /// Williams %R.
     Willr { time_period: i32, willr: f64 },
 }

@@ -33,7 +33,8 @@ impl Columns {
     }
 
     fn width(&self) -> usize {
-        [self.date, self.open, self.high, self.low, self.close, self.volume].into_iter().max().unwrap_or(0) + 1
+        [self.date, self.open, self.high, self.low, self.close, self.volume].into_iter().max().unwrap_or(0)
+            + 1
     }
 }
 
@@ -45,10 +46,11 @@ pub fn read_yahoo_csv(
     task_number: Uuid,
 ) -> Result<impl Iterator<Item = Result<Bar, LineError>> + use<>, SourceError> {
     let io = |source| SourceError::Io { path: path.to_owned(), source };
-    let mut reader = csv::ReaderBuilder::new().flexible(true).from_path(path).map_err(|e| match e.into_kind() {
-        csv::ErrorKind::Io(source) => io(source),
-        other => io(std::io::Error::other(format!("{other:?}"))),
-    })?;
+    let mut reader =
+        csv::ReaderBuilder::new().flexible(true).from_path(path).map_err(|e| match e.into_kind() {
+            csv::ErrorKind::Io(source) => io(source),
+            other => io(std::io::Error::other(format!("{other:?}"))),
+        })?;
     let header = reader.headers().map_err(|e| io(std::io::Error::other(e.to_string())))?.clone();
     let columns = Columns::from_header(&header, path)?;
     let (file, ticker) = (path.to_owned(), ticker.to_owned());
@@ -63,7 +65,12 @@ pub fn read_yahoo_csv(
     }))
 }
 
-fn parse_bar(record: &csv::StringRecord, columns: &Columns, ticker: &str, task_number: Uuid) -> Result<Bar, String> {
+fn parse_bar(
+    record: &csv::StringRecord,
+    columns: &Columns,
+    ticker: &str,
+    task_number: Uuid,
+) -> Result<Bar, String> {
     if record.len() < columns.width() {
         return Err(format!("expected at least {} fields, found {}", columns.width(), record.len()));
     }
@@ -139,7 +146,8 @@ mod tests {
              2024-01-08,10,9,9.5,10.5,10.5,100\n\
              2024-01-09,10,11,9,10.5,10.5,100\n",
         );
-        let errors: Vec<String> = rows.iter().filter_map(|r| r.as_ref().err()).map(ToString::to_string).collect();
+        let errors: Vec<String> =
+            rows.iter().filter_map(|r| r.as_ref().err()).map(ToString::to_string).collect();
         assert_eq!(rows.iter().filter(|r| r.is_ok()).count(), 2);
         assert_eq!(errors.len(), 4, "{errors:?}");
         assert!(errors[0].ends_with("abc-test.csv:3: Open is missing (`null`)"), "{}", errors[0]);
