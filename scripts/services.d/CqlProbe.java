@@ -102,7 +102,7 @@ public class CqlProbe {
             }
             Thread.sleep(250);
         }
-        System.err.println("no CQL answer from " + points + " within " + timeoutS + " s (" + last + ")");
+        System.err.println("no CQL answer from " + points.stream().map(CqlProbe::name).toList() + " within " + timeoutS + " s (" + last + ")");
         return 1;
     }
 
@@ -112,7 +112,8 @@ public class CqlProbe {
             try {
                 return run(p, cql, timeoutMs);
             } catch (IOException e) {
-                last = e;
+                // keep the address in the message: "Connection refused" alone says too little
+                last = e.getMessage() != null && e.getMessage().contains(name(p)) ? e : new IOException(name(p) + ": " + e.getMessage(), e);
             }
         }
         throw last != null ? last : new IOException("no contact points");
@@ -134,7 +135,7 @@ public class CqlProbe {
                 String user = System.getenv().getOrDefault("CASSANDRA_USERNAME", "");
                 String pass = System.getenv().getOrDefault("CASSANDRA_PASSWORD", "");
                 if (user.isEmpty()) {
-                    throw new IOException(point + " requires authentication; set CASSANDRA_USERNAME/CASSANDRA_PASSWORD");
+                    throw new IOException(name(point) + " requires authentication; set CASSANDRA_USERNAME/CASSANDRA_PASSWORD");
                 }
                 // SASL PLAIN token: \0user\0password
                 byte[] u = user.getBytes(StandardCharsets.UTF_8), pw = pass.getBytes(StandardCharsets.UTF_8);
@@ -142,7 +143,7 @@ public class CqlProbe {
                 tok.put((byte) 0).put(u).put((byte) 0).put(pw);
                 send(out, OP_AUTH_RESPONSE, new Body().bytes(tok.array()));
                 f = recv(in);
-                if (f.opcode == OP_AUTH_CHALLENGE) throw new IOException("unsupported auth challenge from " + point);
+                if (f.opcode == OP_AUTH_CHALLENGE) throw new IOException("unsupported auth challenge from " + name(point));
                 if (f.opcode != OP_AUTH_SUCCESS) throw error(point, f);
             } else if (f.opcode != OP_READY) {
                 throw error(point, f);
@@ -157,12 +158,16 @@ public class CqlProbe {
         }
     }
 
+    static String name(InetSocketAddress a) {
+        return a.getHostString() + ":" + a.getPort();
+    }
+
     static IOException error(InetSocketAddress point, Frame f) {
         if (f.opcode == OP_ERROR) {
             int code = f.body.getInt();
-            return new IOException(point + ": error 0x" + Integer.toHexString(code) + ": " + readString(f.body));
+            return new IOException(name(point) + ": error 0x" + Integer.toHexString(code) + ": " + readString(f.body));
         }
-        return new IOException(point + ": unexpected opcode 0x" + Integer.toHexString(f.opcode));
+        return new IOException(name(point) + ": unexpected opcode 0x" + Integer.toHexString(f.opcode));
     }
 
     record Frame(int opcode, ByteBuffer body) {}
@@ -269,7 +274,10 @@ public class CqlProbe {
             switch (kind) {
                 case 1 -> r.note = "ok";
                 case 3 -> r.note = "keyspace " + readString(b);
-                case 5 -> r.note = readString(b) + " " + readString(b) + " " + readString(b);
+                case 5 -> {
+                    String change = readString(b), target = readString(b), ks = readString(b);
+                    r.note = change + " " + target + " " + ks + (target.equals("KEYSPACE") ? "" : "." + readString(b));
+                }
                 case 2 -> r.parseRows(b);
                 default -> r.note = "result kind " + kind;
             }
