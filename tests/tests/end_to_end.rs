@@ -13,6 +13,12 @@ fn stdout(output: &std::process::Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
+/// The number after `label` on the summary line that starts with it.
+fn count(summary: &str, label: &str) -> Option<usize> {
+    let line = summary.lines().find(|line| line.trim_start().starts_with(label))?;
+    line.trim_start()[label.len()..].split_whitespace().next()?.parse().ok()
+}
+
 #[tokio::test]
 async fn generated_bars_flow_through_kafka_and_cassandra_into_the_mart() -> anyhow::Result<()> {
     let ns = Namespace::unique();
@@ -36,8 +42,9 @@ async fn generated_bars_flow_through_kafka_and_cassandra_into_the_mart() -> anyh
 
     let backfill = run_ok("pricestream-extractor", &["backfill", "--input", out], &ns)?;
     let summary = stdout(&backfill);
-    assert!(summary.contains(&format!("bars published       {}", TICKERS * DAYS)), "{summary}");
-    assert!(summary.contains("lines rejected          0"), "{summary}");
+    assert_eq!(count(&summary, "bars published"), Some(TICKERS * DAYS), "{summary}");
+    assert_eq!(count(&summary, "bars written"), Some(TICKERS * DAYS), "{summary}");
+    assert_eq!(count(&summary, "lines rejected"), Some(0), "{summary}");
 
     // Cassandra: every bar, exactly, all from one extraction run.
     let session = cassandra::session().await?;
@@ -117,7 +124,7 @@ async fn a_malformed_line_is_reported_by_file_and_line_and_the_rest_is_stored() 
     let backfill = run_ok("pricestream-extractor", &["backfill", "--input", out], &ns)?;
     let stderr = String::from_utf8_lossy(&backfill.stderr);
     assert!(stderr.contains("bad-sample.csv:4: High `eleven` is not a number"), "{stderr}");
-    assert!(stdout(&backfill).contains("lines rejected          1"), "{}", stdout(&backfill));
+    assert_eq!(count(&stdout(&backfill), "lines rejected"), Some(1), "{}", stdout(&backfill));
 
     let session = cassandra::session().await?;
     let stored = cassandra::bars(&session, &ns.dwh_keyspace, "BAD").await?;
