@@ -12,9 +12,9 @@ pub enum LogFormat {
     Json,
 }
 
-/// Installs the global subscriber. The level comes from `RUST_LOG` (default `info`).
+/// Installs the global subscriber. The level comes from `RUST_LOG` (default `info`, with the Cassandra driver at `warn`).
 pub fn init_logging(format: LogFormat) {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,scylla=warn"));
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
     // A second init (tests) is harmless: the first subscriber stays.
     let _ = match format {

@@ -1,0 +1,99 @@
+//! The analytics service as a long-running process: health, readiness and
+//! metrics over HTTP, new input picked up while it runs, clean stop on SIGTERM.
+
+use pricestream_tests::{Namespace, binary, cassandra, free_port, http_get, run_ok};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn wait_for(what: &str, timeout: Duration, mut check: impl FnMut() -> bool) -> anyhow::Result<()> {
+    let deadline = Instant::now() + timeout;
+    while Instant::now() < deadline {
+        if check() {
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    anyhow::bail!("timed out waiting for {what}")
+}
+
+fn metric(body: &str, name: &str) -> Option<f64> {
+    body.lines().find_map(|line| line.strip_prefix(name)?.trim().parse().ok())
+}
+
+#[tokio::test]
+async fn serves_health_and_metrics_follows_new_bars_and_stops_on_sigterm() -> anyhow::Result<()> {
+    let ns = Namespace::unique();
+    let dir = tempfile::tempdir()?;
+    let out = dir.path().to_str().unwrap_or_default();
+    run_ok("pricestream-extractor", &["generate", "--tickers", "2", "--days", "30", "--out", out], &ns)?;
+    run_ok("pricestream-extractor", &["backfill", "--input", out], &ns)?;
+
+    let port = free_port()?;
+    let mut service = Command::new(binary("pricestream-analytics")?)
+        .args(["run", "--workers", "2"])
+        .envs(ns.env())
+        .env("PRICESTREAM_HTTP_ADDR", format!("127.0.0.1:{port}"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()?;
+
+    let result = async {
+        wait_for("/healthz", Duration::from_secs(30), || {
+            http_get(port, "/healthz").is_some_and(|(s, _)| s == 200)
+        })?;
+        wait_for("/readyz", Duration::from_secs(30), || {
+            http_get(port, "/readyz").is_some_and(|(s, _)| s == 200)
+        })?;
+        let rows_written = || {
+            http_get(port, "/metrics")
+                .and_then(|(_, body)| metric(&body, "pricestream_analytics_feature_rows_written_total"))
+        };
+        wait_for("60 rows written", Duration::from_secs(30), || rows_written() == Some(60.0))?;
+
+        // New bars published while the service runs reach the mart too.
+        let more = tempfile::tempdir()?;
+        let more_dir = more.path().to_str().unwrap_or_default();
+        run_ok(
+            "pricestream-extractor",
+            &[
+                "generate",
+                "--tickers",
+                "1",
+                "--days",
+                "40",
+                "--seed",
+                "5",
+                "--start",
+                "2016-01-04",
+                "--out",
+                more_dir,
+            ],
+            &ns,
+        )?;
+        run_ok("pricestream-extractor", &["backfill", "--input", more_dir], &ns)?;
+        wait_for("100 rows written", Duration::from_secs(30), || rows_written() == Some(100.0))?;
+        let session = cassandra::session().await?;
+        assert_eq!(cassandra::features(&session, &ns.mart_keyspace, "GEN000").await?.len(), 70);
+        assert_eq!(cassandra::features(&session, &ns.mart_keyspace, "GEN001").await?.len(), 30);
+        cassandra::drop_keyspaces(&session, &[&ns.dwh_keyspace, &ns.mart_keyspace]).await;
+        anyhow::Ok(())
+    }
+    .await;
+
+    let _ = Command::new("kill").args(["-TERM", &service.id().to_string()]).status();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(status) = service.try_wait()? {
+            break Some(status);
+        }
+        if Instant::now() > deadline {
+            let _ = service.kill();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    result?;
+    let status = status.ok_or_else(|| anyhow::anyhow!("service did not stop within 30 s of SIGTERM"))?;
+    assert!(status.success(), "service exited with {status}");
+    Ok(())
+}
