@@ -29,12 +29,13 @@ async fn serves_health_and_metrics_follows_new_bars_and_stops_on_sigterm() -> an
     run_ok("pricestream-extractor", &["backfill", "--input", out], &ns)?;
 
     let port = free_port()?;
+    let log = tempfile::NamedTempFile::new()?;
     let mut service = Command::new(binary("pricestream-analytics")?)
         .args(["run", "--workers", "2"])
         .envs(ns.env())
         .env("PRICESTREAM_HTTP_ADDR", format!("127.0.0.1:{port}"))
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(log.reopen()?)
         .spawn()?;
 
     let result = async {
@@ -92,8 +93,9 @@ async fn serves_health_and_metrics_follows_new_bars_and_stops_on_sigterm() -> an
         }
         std::thread::sleep(Duration::from_millis(100));
     };
-    result?;
+    let stderr = std::fs::read_to_string(log.path()).unwrap_or_default();
+    result.map_err(|e| e.context(format!("service stderr:\n{stderr}")))?;
     let status = status.ok_or_else(|| anyhow::anyhow!("service did not stop within 30 s of SIGTERM"))?;
-    assert!(status.success(), "service exited with {status}");
+    assert!(status.success(), "service exited with {status}:\n{stderr}");
     Ok(())
 }

@@ -2,7 +2,7 @@
 //! partitions, read in batches, with offsets committed only when asked.
 
 use pricestream_dataflow::config::KafkaConfig;
-use pricestream_dataflow::kafka::client_config;
+use pricestream_dataflow::kafka::{client_config, retry_transient};
 use pricestream_dataflow::records::Bar;
 use pricestream_dataflow::wire;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
@@ -13,6 +13,8 @@ use std::time::{Duration, Instant};
 use tracing::{error, info};
 
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long start-up waits for a cluster that is still settling (e.g. a new broker).
+const SETTLE_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// The partitions of a `partition_count`-partition topic that worker `index`
 /// of `peers` reads: every `peers`-th one, so the split needs no coordination
@@ -61,13 +63,17 @@ impl PartitionSource {
         for &partition in partitions {
             wanted.add_partition(topic, partition);
         }
-        let committed = consumer.committed_offsets(wanted, REQUEST_TIMEOUT)?;
+        let committed = retry_transient("committed offsets", SETTLE_TIMEOUT, || {
+            consumer.committed_offsets(wanted.clone(), REQUEST_TIMEOUT)
+        })?;
         let mut assignment = TopicPartitionList::new();
         let mut next_offsets = BTreeMap::new();
         let mut stop_offsets = BTreeMap::new();
         for element in committed.elements() {
             let partition = element.partition();
-            let (low, high) = consumer.fetch_watermarks(topic, partition, REQUEST_TIMEOUT)?;
+            let (low, high) = retry_transient("watermarks", SETTLE_TIMEOUT, || {
+                consumer.fetch_watermarks(topic, partition, REQUEST_TIMEOUT)
+            })?;
             let start = match element.offset() {
                 Offset::Offset(offset) if offset >= low => offset,
                 _ => low,
@@ -128,7 +134,7 @@ impl PartitionSource {
         for (&partition, &next) in next_offsets {
             offsets.add_partition_offset(&self.topic, partition, Offset::Offset(next))?;
         }
-        self.consumer.commit(&offsets, CommitMode::Sync)?;
+        retry_transient("commit", SETTLE_TIMEOUT, || self.consumer.commit(&offsets, CommitMode::Sync))?;
         Ok(())
     }
 }

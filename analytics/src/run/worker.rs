@@ -27,8 +27,19 @@ pub struct WorkerStats {
 }
 
 /// Runs one worker until the process is asked to stop or, with
-/// `exit_at_end`, until its partitions are read to their end.
+/// `exit_at_end`, until its partitions are read to their end. A worker that
+/// fails stops the others too, so the process exits instead of running on
+/// with part of its input unread.
 pub fn run_worker(worker: &mut Worker, shared: &Shared) -> anyhow::Result<WorkerStats> {
+    let result = consume(worker, shared);
+    if let Err(error) = &result {
+        tracing::error!(worker = worker.index(), "Worker failed: {error:#}");
+        shared.stop.store(true, Ordering::Relaxed);
+    }
+    result
+}
+
+fn consume(worker: &mut Worker, shared: &Shared) -> anyhow::Result<WorkerStats> {
     let (index, peers) = (worker.index(), worker.peers());
     let partitions = partitions_for(index, peers, shared.partition_count);
     let mut source = PartitionSource::assign(

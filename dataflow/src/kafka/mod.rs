@@ -4,10 +4,12 @@
 mod admin;
 mod client;
 mod publisher;
+mod retry;
 
 pub use admin::{ensure_topics, fetch_partition_count};
 pub use client::client_config;
 pub use publisher::{PublishError, Publisher};
+pub use retry::{is_transient, retry_transient};
 
 /// Why a Kafka operation failed.
 #[derive(Debug, thiserror::Error)]
