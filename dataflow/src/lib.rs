@@ -24,6 +24,7 @@
 pub mod cassandra;
 pub mod config;
 pub mod features;
+pub mod indicators;
 pub mod kafka;
 pub mod records;
 pub mod telemetry;

@@ -12,6 +12,8 @@ pub struct Topics {
     pub features: String,
     /// Model forecasts (key: ticker; value: [`crate::records::Prediction`]).
     pub predictions: String,
+    /// Records the extractor refused (key: source; value: [`crate::records::DeadLetter`]).
+    pub dead_letter: String,
 }
 
 impl Topics {
@@ -22,12 +24,13 @@ impl Topics {
             indicators: format!("{prefix}indicators"),
             features: format!("{prefix}features"),
             predictions: format!("{prefix}predictions"),
+            dead_letter: format!("{prefix}dead-letter"),
         }
     }
 
     /// All topic names.
-    pub fn all(&self) -> [&str; 4] {
-        [&self.bars, &self.indicators, &self.features, &self.predictions]
+    pub fn all(&self) -> [&str; 5] {
+        [&self.bars, &self.indicators, &self.features, &self.predictions, &self.dead_letter]
     }
 }
 
@@ -44,7 +47,8 @@ mod tests {
     fn names_share_the_prefix() {
         let topics = Topics::with_prefix("pricestream.");
         assert_eq!(topics.bars, "pricestream.bars");
-        assert_eq!(topics.all().len(), 4);
+        assert_eq!(topics.all().len(), 5);
+        assert_eq!(topics.dead_letter, "pricestream.dead-letter");
         assert!(topics.all().iter().all(|t| t.starts_with("pricestream.")));
     }
 }

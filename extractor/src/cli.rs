@@ -34,15 +34,32 @@ pub enum Command {
 
 /// Arguments of `backfill`.
 #[derive(Debug, Args)]
+#[command(group = clap::ArgGroup::new("source").required(true).args(["input", "symbols"]))]
 pub struct BackfillArgs {
-    /// Directory of Yahoo-format daily CSV files (`Date,Open,High,Low,Close,Adj Close,Volume`);
-    /// the ticker is the file name up to the first `-`, `_` or `.` (`nvda-1999-2014.csv` is NVDA).
+    /// A directory, a glob (`'data/*.csv.gz'`) or one file of daily bars: CSV, gzip CSV or Parquet,
+    /// laid out as `extract.format` says (Yahoo `Date,Open,High,Low,Close,Adj Close,Volume` by
+    /// default); the ticker is a mapped column or the file name up to the first `-`, `_` or `.`
+    /// (`nvda-1999-2014.csv` is NVDA).
     #[arg(long)]
-    pub input: PathBuf,
+    pub input: Option<PathBuf>,
+
+    /// Fetch these symbols (comma-separated) from the market-data API (`[twelve_data]` config;
+    /// the key is read from the environment variable it names, TWELVE_DATA_API_KEY by default).
+    #[arg(long, value_delimiter = ',')]
+    pub symbols: Vec<String>,
+
+    /// With --symbols: fetch bars from this date on (default: as far back as the API gives).
+    #[arg(long, requires = "symbols")]
+    pub since: Option<chrono::NaiveDate>,
 
     /// Hide the progress bar (it is hidden anyway when stderr is not a terminal).
     #[arg(long)]
     pub no_progress: bool,
+
+    /// Parse, validate, compute indicators and encode every record, but send nothing
+    /// (no Kafka or Cassandra needed): measures everything but the I/O.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 /// Arguments of `generate`.

@@ -1,4 +1,6 @@
+use crate::sources::{FileFormat, TwelveDataConfig};
 use pricestream_dataflow::config::{CassandraConfig, EnvSource, KafkaConfig, Problems, Validate};
+use pricestream_dataflow::indicators::IndicatorParams;
 use serde::{Deserialize, Serialize};
 
 /// The extractor's config file (TOML). Every section is optional.
@@ -11,19 +13,35 @@ pub struct ExtractorConfig {
     pub cassandra: CassandraConfig,
     /// How files are read and sent.
     pub extract: ExtractSettings,
+    /// Indicator periods (TA-Lib's parameter names and defaults).
+    pub indicators: IndicatorParams,
+    /// The market-data REST API (`backfill --symbols`).
+    pub twelve_data: TwelveDataConfig,
 }
 
 /// Reading and batching.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ExtractSettings {
-    /// Bars sent to Kafka and Cassandra together before the next are read.
+    /// Bars (with their indicator values) sent together before more are read;
+    /// each such batch is acknowledged by every sink before the next.
     pub batch_max_rows: usize,
+    /// Rows of one Cassandra partition per unlogged batch statement.
+    pub cassandra_batch_rows: usize,
+    /// Tries of a batch that a sink refused, with exponential backoff, before the run fails.
+    pub sink_max_attempts: u32,
+    /// Layout of the input files: `kind = "yahoo"` (default) or `kind = "csv"` with a column mapping.
+    pub format: FileFormat,
 }
 
 impl Default for ExtractSettings {
     fn default() -> Self {
-        ExtractSettings { batch_max_rows: 2_000 }
+        ExtractSettings {
+            batch_max_rows: 5_000,
+            cassandra_batch_rows: 50,
+            sink_max_attempts: 5,
+            format: FileFormat::default(),
+        }
     }
 }
 
@@ -41,6 +59,19 @@ impl Validate for ExtractorConfig {
             "extract.batch_max_rows",
             format_args!("must be >= 1, got {}", self.extract.batch_max_rows),
         );
+        problems.check(
+            (1..=1_000).contains(&self.extract.cassandra_batch_rows),
+            "extract.cassandra_batch_rows",
+            format_args!("must be 1..=1000, got {}", self.extract.cassandra_batch_rows),
+        );
+        problems.check(
+            self.extract.sink_max_attempts >= 1,
+            "extract.sink_max_attempts",
+            format_args!("must be >= 1, got {}", self.extract.sink_max_attempts),
+        );
+        self.extract.format.validate("extract.format", problems);
+        self.indicators.validate("indicators", problems);
+        self.twelve_data.validate("twelve_data", problems);
     }
 }
 

@@ -5,6 +5,7 @@ mod backfill;
 mod cli;
 mod config;
 mod generate;
+mod pipeline;
 mod sources;
 
 use clap::Parser;

@@ -60,3 +60,28 @@ pub async fn drop_keyspaces(session: &Session, keyspaces: &[&str]) {
         let _ = session.query_unpaged(format!("DROP KEYSPACE IF EXISTS {keyspace}"), &[]).await;
     }
 }
+
+/// `sma` table rows of one ticker: date -> (timePeriod, sma).
+pub async fn sma(
+    session: &Session,
+    keyspace: &str,
+    ticker: &str,
+) -> anyhow::Result<BTreeMap<NaiveDate, (i32, f64)>> {
+    let cql = format!(
+        "SELECT datetime, timePeriod, sma FROM {keyspace}.sma WHERE ticker = ? AND timeframe = '1day'"
+    );
+    let rows = session.query_unpaged(cql, (ticker,)).await?.into_rows_result()?;
+    let mut out = BTreeMap::new();
+    for row in rows.rows::<(DateTime<Utc>, i32, f64)>()? {
+        let (datetime, period, sma) = row?;
+        out.insert(datetime.date_naive(), (period, sma));
+    }
+    Ok(out)
+}
+
+/// Number of rows of one ticker in `table`.
+pub async fn count_rows(session: &Session, keyspace: &str, table: &str, ticker: &str) -> anyhow::Result<i64> {
+    let cql = format!("SELECT COUNT(*) FROM {keyspace}.{table} WHERE ticker = ? AND timeframe = '1day'");
+    let rows = session.query_unpaged(cql, (ticker,)).await?.into_rows_result()?;
+    Ok(rows.single_row::<(i64,)>()?.0)
+}

@@ -58,6 +58,16 @@ impl Namespace {
         format!("{}bars", self.topic_prefix)
     }
 
+    /// The indicators topic.
+    pub fn indicators_topic(&self) -> String {
+        format!("{}indicators", self.topic_prefix)
+    }
+
+    /// The dead-letter topic.
+    pub fn dead_letter_topic(&self) -> String {
+        format!("{}dead-letter", self.topic_prefix)
+    }
+
     /// Environment that points a binary at these names and the services under test.
     pub fn env(&self) -> Vec<(&'static str, String)> {
         vec![

@@ -1,7 +1,7 @@
 //! Generated bars → extractor → Kafka + Cassandra → analytics → mart, against
 //! the real local services (`scripts/services up`).
 
-use pricestream_dataflow::records::Bar;
+use pricestream_dataflow::records::{Bar, DeadLetter};
 use pricestream_dataflow::wire;
 use pricestream_tests::{Namespace, cassandra, kafka, read_csv_naively, run_binary, run_ok};
 use std::collections::{BTreeMap, BTreeSet};
@@ -42,7 +42,7 @@ async fn generated_bars_flow_through_kafka_and_cassandra_into_the_mart() -> anyh
 
     let backfill = run_ok("pricestream-extractor", &["backfill", "--input", out], &ns)?;
     let summary = stdout(&backfill);
-    assert_eq!(count(&summary, "bars published"), Some(TICKERS * DAYS), "{summary}");
+    assert_eq!(count(&summary, "bars read"), Some(TICKERS * DAYS), "{summary}");
     assert_eq!(count(&summary, "bars written"), Some(TICKERS * DAYS), "{summary}");
     assert_eq!(count(&summary, "lines rejected"), Some(0), "{summary}");
 
@@ -63,6 +63,33 @@ async fn generated_bars_flow_through_kafka_and_cassandra_into_the_mart() -> anyh
     let task_number = task_numbers.first().copied().unwrap_or_default();
     assert!(!task_number.is_nil());
 
+    // Indicators: one table per indicator, rows from the end of each lookback on (TA-Lib's
+    // lookbacks with default periods); the SMA checked against a naive mean of the CSV closes.
+    let lookbacks =
+        [("sma", 19), ("ema", 19), ("rsi", 14), ("macd", 33), ("stoch", 8), ("bbands", 19), ("willr", 13)];
+    let mut indicator_rows = 0;
+    for (ticker, rows) in &expected {
+        for (table, lookback) in lookbacks {
+            let stored = cassandra::count_rows(&session, &ns.dwh_keyspace, table, ticker).await?;
+            assert_eq!(stored, (DAYS - lookback) as i64, "{ticker} {table}");
+            indicator_rows += DAYS - lookback;
+        }
+        let closes: Vec<f64> = rows.values().map(|bar| bar.ohlc[3]).collect();
+        let dates: Vec<&String> = rows.keys().collect();
+        let sma = cassandra::sma(&session, &ns.dwh_keyspace, ticker).await?;
+        for end in 20..=DAYS {
+            let naive = closes[end - 20..end].iter().sum::<f64>() / 20.0;
+            let (period, stored) = sma[&dates[end - 1].parse()?];
+            assert_eq!(period, 20);
+            assert!(
+                (stored - naive).abs() <= 1e-9 * naive.abs(),
+                "{ticker} {}: {stored} vs {naive}",
+                dates[end - 1]
+            );
+        }
+    }
+    assert_eq!(kafka::read_topic(&ns.indicators_topic())?.len(), indicator_rows);
+
     // Kafka: one message per bar, keyed by ticker, tagged with the run.
     let messages = kafka::read_topic(&ns.bars_topic())?;
     assert_eq!(messages.len(), TICKERS * DAYS);
@@ -78,6 +105,13 @@ async fn generated_bars_flow_through_kafka_and_cassandra_into_the_mart() -> anyh
         partitions_of.entry(message.key.clone()).or_default().insert(message.partition);
     }
     assert!(partitions_of.values().all(|p| p.len() == 1), "a ticker spans partitions: {partitions_of:?}");
+
+    // A second backfill of the same files finds everything stored and sends nothing again.
+    let again = stdout(&run_ok("pricestream-extractor", &["backfill", "--input", out], &ns)?);
+    assert_eq!(count(&again, "bars unchanged"), Some(TICKERS * DAYS), "{again}");
+    assert_eq!(count(&again, "bars written"), Some(0), "{again}");
+    assert_eq!(count(&again, "indicator values"), Some(0), "{again}");
+    assert_eq!(kafka::read_topic(&ns.bars_topic())?.len(), TICKERS * DAYS);
 
     // Analytics: Kafka → timely → one mart row per bar, with two workers.
     let analytics = run_ok("pricestream-analytics", &["run", "--workers", "2", "--exit-at-end"], &ns)?;
@@ -131,6 +165,16 @@ async fn a_malformed_line_is_reported_by_file_and_line_and_the_rest_is_stored() 
     let dates: Vec<String> = stored.keys().map(ToString::to_string).collect();
     assert_eq!(dates, ["2024-01-02", "2024-01-03", "2024-01-05"]);
     assert_eq!(kafka::read_topic(&ns.bars_topic())?.len(), 3);
+
+    // The refused line is kept whole on the dead-letter topic.
+    let letters = kafka::read_topic(&ns.dead_letter_topic())?;
+    assert_eq!(letters.len(), 1);
+    let letter: DeadLetter = wire::decode(&letters[0].payload)?;
+    assert!(letter.source.ends_with("bad-sample.csv"), "{letter:?}");
+    assert_eq!(letter.line, Some(4));
+    assert_eq!(letter.reason, "bad_number");
+    assert_eq!(letter.raw, "2024-01-04,10,eleven,9,10.5,10.5,300");
+    assert!(!letter.task_number.is_nil());
     cassandra::drop_keyspaces(&session, &[&ns.dwh_keyspace]).await;
     Ok(())
 }

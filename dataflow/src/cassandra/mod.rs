@@ -2,14 +2,18 @@
 //! Table layouts and why their keys are chosen so are in `docs/tables.md`.
 
 mod bars;
+mod batch;
 mod decimal;
 mod features;
+mod indicators;
 mod schema;
 mod session;
 
 pub use bars::BarTable;
+pub use batch::{PartitionRows, group_by_partition, write_partitions};
 pub use decimal::{decimal_to_f64, f64_to_decimal};
 pub use features::FeatureTable;
+pub use indicators::{INDICATOR_TABLES, IndicatorTables, table_of};
 pub use schema::{create_dwh_schema, create_mart_schema, dwh_statements, mart_statements};
 pub use session::connect;
 
@@ -55,6 +59,14 @@ pub enum CassandraError {
         /// The driver's error.
         #[source]
         source: scylla::errors::ExecutionError,
+    },
+    /// Reading rows failed.
+    #[error("cannot read {table}: {message}")]
+    Read {
+        /// Keyspace and table.
+        table: String,
+        /// The driver's error.
+        message: String,
     },
     /// A number cannot be stored as a CQL decimal.
     #[error("{0} cannot be stored as a decimal")]

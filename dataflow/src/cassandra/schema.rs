@@ -40,6 +40,23 @@ const FEATURES: &str = "CREATE TABLE IF NOT EXISTS {ks}.features (
     PRIMARY KEY ((ticker, timeframe), dateTime)
 ) WITH CLUSTERING ORDER BY (dateTime ASC)";
 
+/// One table per indicator, the seed's names and value columns, keyed like
+/// `time_series_history` so a ticker's values are one partition in date order.
+fn indicator_table(keyspace: &str, table: &str) -> String {
+    let columns: Vec<String> = super::indicators::value_columns(table)
+        .split(", ")
+        .map(|column| {
+            let is_period = column.ends_with("Period");
+            format!("    {column} {},", if is_period { "int" } else { "double" })
+        })
+        .collect();
+    format!(
+        "CREATE TABLE IF NOT EXISTS {keyspace}.{table} (\n    ticker text,\n    timeframe text,\n    datetime timestamp,\n    \
+         task_number uuid,\n{}\n    PRIMARY KEY ((ticker, timeframe), datetime)\n) WITH CLUSTERING ORDER BY (datetime ASC)",
+        columns.join("\n")
+    )
+}
+
 fn keyspace(name: &str, replication: &str) -> String {
     format!("CREATE KEYSPACE IF NOT EXISTS {name} WITH replication = {replication}")
 }
@@ -47,7 +64,9 @@ fn keyspace(name: &str, replication: &str) -> String {
 /// CQL that creates the warehouse keyspace and tables, idempotently.
 pub fn dwh_statements(config: &CassandraConfig) -> Vec<String> {
     let ks = &config.dwh_keyspace;
-    vec![keyspace(ks, &config.replication), TIME_SERIES_HISTORY.replace("{ks}", ks)]
+    let mut statements = vec![keyspace(ks, &config.replication), TIME_SERIES_HISTORY.replace("{ks}", ks)];
+    statements.extend(super::indicators::INDICATOR_TABLES.iter().map(|table| indicator_table(ks, table)));
+    statements
 }
 
 /// CQL that creates the mart keyspace and tables, idempotently.
@@ -82,4 +101,20 @@ pub async fn create_mart_schema(session: &Session, config: &CassandraConfig) -> 
     run_all(session, mart_statements(config)).await?;
     info!(keyspace = %config.mart_keyspace, "Mart schema ready.");
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn indicator_tables_have_the_seed_columns() {
+        let statements = dwh_statements(&CassandraConfig::default());
+        assert_eq!(statements.len(), 2 + 7);
+        let macd = statements.iter().find(|s| s.contains(".macd (")).expect("macd table");
+        for column in ["fastPeriod int", "signalPeriod int", "macdSignal double", "macdHist double"] {
+            assert!(macd.contains(column), "{macd}");
+        }
+        assert!(macd.contains("PRIMARY KEY ((ticker, timeframe), datetime)"), "{macd}");
+    }
 }

@@ -43,8 +43,9 @@ pub enum IndicatorValue {
     },
     /// Stochastic oscillator (slow).
     Stoch { fast_k_period: i32, slow_k_period: i32, slow_d_period: i32, slow_k: f64, slow_d: f64 },
-    /// Bollinger bands.
-    Bbands { time_period: i32, sd: f64, lower_band: f64, middle_band: f64, upper_band: f64 },
+    /// Bollinger bands; `sd` is the upper band's deviation multiplier (the seed's column),
+    /// `sd_down` the lower band's.
+    Bbands { time_period: i32, sd: f64, sd_down: f64, lower_band: f64, middle_band: f64, upper_band: f64 },
     /// Williams %R.
     Willr { time_period: i32, willr: f64 },
 }

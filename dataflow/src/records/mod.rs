@@ -1,12 +1,14 @@
 //! The records that flow through pricestream, one file each.
 
 mod bar;
+mod dead_letter;
 mod feature;
 mod indicator;
 mod prediction;
 mod timeframe;
 
 pub use bar::{Bar, BarError};
+pub use dead_letter::DeadLetter;
 pub use feature::FeatureRow;
 pub use indicator::{IndicatorRecord, IndicatorValue};
 pub use prediction::Prediction;

@@ -1,36 +1,42 @@
-//! Where bars come from. Each source yields bars or line-level errors; a bad
-//! line never stops the good ones.
+//! Where bars come from: data-lake files (CSV, gzip CSV, Parquet) and the Twelve Data
+//! REST API. Each source yields bars or record-level errors naming the file and line (or
+//! the API request), a machine-readable [`Reason`] and the raw record; a bad record never
+//! stops the good ones. See `docs/sources.md`.
 
+mod dedup;
+mod delimited;
 mod files;
+mod lines;
+mod mapping;
+mod open;
+mod parquet_file;
+mod rejection;
+mod split;
+pub mod twelve_data;
+mod values;
+#[cfg(test)]
 mod yahoo_csv;
 
-pub use files::{list_csv_files, ticker_from_path};
-pub use yahoo_csv::read_yahoo_csv;
+#[cfg(test)]
+mod tests;
 
-use std::fmt;
+pub use files::list_files;
+pub use mapping::FileFormat;
+pub use open::open_file;
+pub use twelve_data::{TwelveDataClient, TwelveDataConfig};
+#[cfg(test)]
+pub(crate) use {
+    lines::MAX_LINE_BYTES,
+    mapping::CsvMapping,
+    rejection::{LineError, RAW_MAX_BYTES, Reason},
+};
+
 use std::path::PathBuf;
-
-/// A record that could not be turned into a bar; the rest of its file still goes through.
-#[derive(Debug, Clone, PartialEq)]
-pub struct LineError {
-    /// The file it came from.
-    pub file: PathBuf,
-    /// 1-based line number in that file.
-    pub line: u64,
-    /// What is wrong, naming the column.
-    pub message: String,
-}
-
-impl fmt::Display for LineError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}: {}", self.file.display(), self.line, self.message)
-    }
-}
 
 /// A source that cannot be read at all.
 #[derive(Debug, thiserror::Error)]
 pub enum SourceError {
-    /// The directory or file cannot be opened.
+    /// The directory or file cannot be opened or read.
     #[error("cannot read {path}: {source}")]
     Io {
         /// The path.
@@ -39,18 +45,60 @@ pub enum SourceError {
         #[source]
         source: std::io::Error,
     },
-    /// The header lacks a required column.
-    #[error("{path}: header has no {missing} column (expected Date,Open,High,Low,Close,Adj Close,Volume)")]
+    /// The file has no header line: it is empty or blank.
+    #[error("{path}: the file is empty (no header line); nothing to read")]
+    Empty {
+        /// The file.
+        path: PathBuf,
+    },
+    /// The header line cannot be read as column names.
+    #[error("{path}: unreadable header: {message}")]
+    BadHeader {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// The header lacks a mapped column.
+    #[error(
+        "{path}: header has no `{column}` column for the {field} (columns: {header}); \
+         fix the file or the column mapping"
+    )]
     MissingColumn {
         /// The file.
         path: PathBuf,
-        /// The first missing column.
-        missing: &'static str,
+        /// The bar field (`date`, `open`, …, `ticker`).
+        field: &'static str,
+        /// The column name the mapping looks for.
+        column: String,
+        /// The file's header as read.
+        header: String,
     },
     /// No ticker can be derived from the file name.
-    #[error("{path}: cannot derive a ticker from the file name (expected e.g. nvda-1999-2014.csv)")]
+    #[error(
+        "{path}: cannot derive a ticker from the file name (expected e.g. nvda-1999-2014.csv) \
+         and the mapping has no ticker column"
+    )]
     NoTicker {
         /// The file.
         path: PathBuf,
+    },
+    /// A Parquet file whose footer, schema or projection cannot be read.
+    #[error("{path}: not a readable Parquet file: {source}")]
+    Parquet {
+        /// The file.
+        path: PathBuf,
+        /// What the Parquet reader said.
+        #[source]
+        source: parquet::errors::ParquetError,
+    },
+    /// The input looks like a glob but is not a valid pattern.
+    #[error("invalid glob pattern `{pattern}`: {source}")]
+    BadGlob {
+        /// The pattern.
+        pattern: String,
+        /// Where and why it is invalid.
+        #[source]
+        source: glob::PatternError,
     },
 }

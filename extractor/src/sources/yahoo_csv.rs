@@ -1,119 +1,24 @@
-use super::{LineError, SourceError};
-use chrono::NaiveDate;
-use pricestream_dataflow::records::{Bar, Timeframe};
+//! The Yahoo Finance export layout (`Date,Open,High,Low,Close,Adj Close,Volume`).
+
+use super::SourceError;
+use super::mapping::CsvMapping;
+use super::open::{FileRows, open_mapped};
 use std::path::Path;
 use uuid::Uuid;
 
-/// Column positions found in the header, matched by name so column order may vary.
-struct Columns {
-    date: usize,
-    open: usize,
-    high: usize,
-    low: usize,
-    close: usize,
-    volume: usize,
-}
-
-impl Columns {
-    fn from_header(header: &csv::StringRecord, path: &Path) -> Result<Self, SourceError> {
-        let find = |name: &'static str| {
-            header
-                .iter()
-                .position(|h| h.trim().eq_ignore_ascii_case(name))
-                .ok_or(SourceError::MissingColumn { path: path.to_owned(), missing: name })
-        };
-        Ok(Columns {
-            date: find("Date")?,
-            open: find("Open")?,
-            high: find("High")?,
-            low: find("Low")?,
-            close: find("Close")?,
-            volume: find("Volume")?,
-        })
-    }
-
-    fn width(&self) -> usize {
-        [self.date, self.open, self.high, self.low, self.close, self.volume].into_iter().max().unwrap_or(0)
-            + 1
-    }
-}
-
-/// Reads a Yahoo-format daily CSV file (`Date,Open,High,Low,Close,Adj Close,Volume`).
-/// Each data line becomes a bar or a [`LineError`] naming the line and column.
-pub fn read_yahoo_csv(
-    path: &Path,
-    ticker: &str,
-    task_number: Uuid,
-) -> Result<impl Iterator<Item = Result<Bar, LineError>> + use<>, SourceError> {
-    let io = |source| SourceError::Io { path: path.to_owned(), source };
-    let mut reader =
-        csv::ReaderBuilder::new().flexible(true).from_path(path).map_err(|e| match e.into_kind() {
-            csv::ErrorKind::Io(source) => io(source),
-            other => io(std::io::Error::other(format!("{other:?}"))),
-        })?;
-    let header = reader.headers().map_err(|e| io(std::io::Error::other(e.to_string())))?.clone();
-    let columns = Columns::from_header(&header, path)?;
-    let (file, ticker) = (path.to_owned(), ticker.to_owned());
-    Ok(reader.into_records().map(move |record| {
-        let line_error = |line: u64, message: String| LineError { file: file.clone(), line, message };
-        let record = record.map_err(|e| {
-            let line = e.position().map_or(0, |p| p.line());
-            line_error(line, e.to_string())
-        })?;
-        let line = record.position().map_or(0, |p| p.line());
-        parse_bar(&record, &columns, &ticker, task_number).map_err(|message| line_error(line, message))
-    }))
-}
-
-fn parse_bar(
-    record: &csv::StringRecord,
-    columns: &Columns,
-    ticker: &str,
-    task_number: Uuid,
-) -> Result<Bar, String> {
-    if record.len() < columns.width() {
-        return Err(format!("expected at least {} fields, found {}", columns.width(), record.len()));
-    }
-    let field = |index: usize| record.get(index).unwrap_or_default().trim();
-    let date = field(columns.date);
-    let datetime = NaiveDate::parse_from_str(date, "%Y-%m-%d")
-        .map_err(|_| format!("Date `{date}` is not a YYYY-MM-DD date"))?;
-    let bar = Bar {
-        ticker: ticker.to_owned(),
-        timeframe: Timeframe::Day,
-        datetime,
-        open: parse_price("Open", field(columns.open))?,
-        high: parse_price("High", field(columns.high))?,
-        low: parse_price("Low", field(columns.low))?,
-        close: parse_price("Close", field(columns.close))?,
-        volume: parse_volume(field(columns.volume))?,
-        task_number,
-    };
-    bar.validate().map_err(|e| e.to_string())?;
-    Ok(bar)
-}
-
-fn parse_price(column: &str, text: &str) -> Result<f64, String> {
-    text.parse::<f64>().map_err(|_| match text {
-        "" | "null" | "NaN" => format!("{column} is missing (`{text}`)"),
-        _ => format!("{column} `{text}` is not a number"),
-    })
-}
-
-fn parse_volume(text: &str) -> Result<i64, String> {
-    if let Ok(volume) = text.parse::<i64>() {
-        return Ok(volume);
-    }
-    // Some exports write volumes as `1.2e6` or `1234.0`.
-    match text.parse::<f64>() {
-        Ok(v) if v.fract() == 0.0 && v.abs() < 9.0e18 => Ok(v as i64),
-        _ => Err(format!("Volume `{text}` is not a whole number")),
-    }
+/// Reads a Yahoo-format daily file (CSV or gzip CSV; Parquet with the same columns too)
+/// whose bars all belong to `ticker`. Each data line becomes a bar or a
+/// [`LineError`](super::LineError) naming the line and column.
+pub fn read_yahoo_csv(path: &Path, ticker: &str, task_number: Uuid) -> Result<FileRows, SourceError> {
+    open_mapped(path, &CsvMapping::default(), Some(ticker.to_owned()), task_number)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sources::{LineError, Reason};
+    use chrono::NaiveDate;
+    use pricestream_dataflow::records::Bar;
 
     fn read(text: &str) -> Vec<Result<Bar, LineError>> {
         let dir = tempfile::tempdir().expect("temp dir");
@@ -146,14 +51,20 @@ mod tests {
              2024-01-08,10,9,9.5,10.5,10.5,100\n\
              2024-01-09,10,11,9,10.5,10.5,100\n",
         );
-        let errors: Vec<String> =
-            rows.iter().filter_map(|r| r.as_ref().err()).map(ToString::to_string).collect();
+        let errors: Vec<&LineError> = rows.iter().filter_map(|r| r.as_ref().err()).collect();
+        let text: Vec<String> = errors.iter().map(ToString::to_string).collect();
         assert_eq!(rows.iter().filter(|r| r.is_ok()).count(), 2);
-        assert_eq!(errors.len(), 4, "{errors:?}");
-        assert!(errors[0].ends_with("abc-test.csv:3: Open is missing (`null`)"), "{}", errors[0]);
-        assert!(errors[1].ends_with(":4: expected at least 7 fields, found 3"), "{}", errors[1]);
-        assert!(errors[2].ends_with(":5: Date `2024-13-05` is not a YYYY-MM-DD date"), "{}", errors[2]);
-        assert!(errors[3].contains(":6: high 9 is below"), "{}", errors[3]);
+        assert_eq!(errors.len(), 4, "{text:?}");
+        assert!(text[0].ends_with("abc-test.csv:3: Open is missing (`null`)"), "{}", text[0]);
+        assert!(text[1].ends_with(":4: expected 7 fields as in the header, found 3"), "{}", text[1]);
+        assert!(text[2].contains(":5: Date `2024-13-05` is not a `%Y-%m-%d` date"), "{}", text[2]);
+        assert!(text[3].contains(":6: high 9 is below"), "{}", text[3]);
+        let reasons: Vec<Reason> = errors.iter().map(|e| e.reason).collect();
+        assert_eq!(
+            reasons,
+            [Reason::MissingValue, Reason::WrongColumnCount, Reason::BadDate, Reason::InconsistentOhlc]
+        );
+        assert_eq!(errors[1].raw, "2024-01-04,10,11");
     }
 
     #[test]
@@ -162,6 +73,6 @@ mod tests {
         let path = dir.path().join("x.csv");
         std::fs::write(&path, "Date,Open,High,Low,Volume\n").expect("write");
         let error = read_yahoo_csv(&path, "X", Uuid::nil()).err().expect("refused");
-        assert!(error.to_string().contains("header has no Close column"), "{error}");
+        assert!(error.to_string().contains("header has no `Close` column"), "{error}");
     }
 }

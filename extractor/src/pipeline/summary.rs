@@ -1,0 +1,69 @@
+use std::collections::BTreeMap;
+use std::fmt;
+use std::time::Duration;
+
+/// What a run did, printed at its end.
+#[derive(Debug, Default, Clone)]
+pub struct Summary {
+    /// Files read.
+    pub files: u64,
+    /// Files that could not be read at all.
+    pub files_skipped: u64,
+    /// Valid bars read.
+    pub bars_read: u64,
+    /// Bars identical to what is already stored: not sent again.
+    pub bars_unchanged: u64,
+    /// Bars acknowledged by every sink.
+    pub bars_written: u64,
+    /// Indicator values acknowledged by every sink.
+    pub indicators_written: u64,
+    /// Refused records sent to the dead-letter topic.
+    pub dead_letters_written: u64,
+    /// Refused records by reason.
+    pub rejected: BTreeMap<String, u64>,
+    /// Bytes encoded in a dry run.
+    pub bytes_encoded: u64,
+}
+
+impl Summary {
+    /// Counts one refused record.
+    pub fn count_rejected(&mut self, reason: &str) {
+        *self.rejected.entry(reason.to_owned()).or_default() += 1;
+    }
+
+    /// Total refused records.
+    pub fn rejected_total(&self) -> u64 {
+        self.rejected.values().sum()
+    }
+
+    /// The summary with its duration, ready to print.
+    pub fn report(&self, elapsed: Duration) -> Report<'_> {
+        Report { summary: self, elapsed }
+    }
+}
+
+/// A summary and the time it took.
+pub struct Report<'a> {
+    summary: &'a Summary,
+    elapsed: Duration,
+}
+
+impl fmt::Display for Report<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = self.summary;
+        let rate = s.bars_read as f64 / self.elapsed.as_secs_f64().max(1e-9);
+        writeln!(f, "  files read           {:>10}", s.files)?;
+        if s.files_skipped > 0 {
+            writeln!(f, "  files skipped        {:>10}", s.files_skipped)?;
+        }
+        writeln!(f, "  bars read            {:>10}  ({rate:.0} bars/s)", s.bars_read)?;
+        writeln!(f, "  bars unchanged       {:>10}  (already stored, not sent again)", s.bars_unchanged)?;
+        writeln!(f, "  bars written         {:>10}", s.bars_written)?;
+        writeln!(f, "  indicator values     {:>10}", s.indicators_written)?;
+        writeln!(f, "  lines rejected       {:>10}", s.rejected_total())?;
+        for (reason, count) in &s.rejected {
+            writeln!(f, "    {reason:<18} {count:>10}")?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,148 @@
+//! Reads delimited text (CSV, `;`- or tab-separated; plain or gzip) with a header line,
+//! one bar per line.
+
+use super::SourceError;
+use super::dedup::SeenDates;
+use super::lines::{BoundedLines, Line, MAX_LINE_BYTES};
+use super::mapping::CsvMapping;
+use super::rejection::{LineError, Reason, Refusal, raw_text};
+use super::split::split_fields;
+use super::values::{parse_date, parse_price, parse_ticker, parse_volume, validated};
+use pricestream_dataflow::records::{Bar, Timeframe};
+use std::io::BufRead;
+use std::path::{Path, PathBuf};
+use uuid::Uuid;
+
+/// Position in a data line of each mapped field, in [`CsvMapping::columns`] order.
+#[derive(Debug)]
+struct Columns {
+    positions: Vec<usize>,
+    width: usize,
+}
+
+/// Bars of a delimited text; see [`read_delimited`].
+pub(crate) struct DelimitedRows<R> {
+    lines: BoundedLines<R>,
+    file: PathBuf,
+    mapping: CsvMapping,
+    columns: Columns,
+    file_ticker: Option<String>,
+    task_number: Uuid,
+    seen: SeenDates,
+}
+
+/// Reads the header of `reader` (the first line that is not blank) and finds the mapped
+/// columns; the data lines are read as the result is iterated.
+pub(crate) fn read_delimited<R: BufRead>(
+    reader: R,
+    file: &Path,
+    mapping: &CsvMapping,
+    file_ticker: Option<String>,
+    task_number: Uuid,
+) -> Result<DelimitedRows<R>, SourceError> {
+    let mut lines = BoundedLines::new(reader, MAX_LINE_BYTES);
+    let bad_header = |message: String| SourceError::BadHeader { path: file.to_owned(), message };
+    let header = loop {
+        match lines.next() {
+            None => return Err(SourceError::Empty { path: file.to_owned() }),
+            Some((_, Err(source))) => return Err(SourceError::Io { path: file.to_owned(), source }),
+            Some((_, Ok(Line::TooLong { length, .. }))) => {
+                return Err(bad_header(format!("the header line is {length} bytes long")));
+            }
+            Some((_, Ok(Line::Text(bytes)))) if bytes.iter().all(u8::is_ascii_whitespace) => continue,
+            Some((_, Ok(Line::Text(bytes)))) => break String::from_utf8_lossy(&bytes).into_owned(),
+        }
+    };
+    let header = header.trim_start_matches('\u{feff}');
+    let names = split_fields(header, mapping.delimiter).map_err(bad_header)?;
+    let mut positions = Vec::new();
+    for (field, column) in mapping.columns() {
+        let found = names.iter().position(|name| name.trim().eq_ignore_ascii_case(column.trim()));
+        positions.push(found.ok_or_else(|| SourceError::MissingColumn {
+            path: file.to_owned(),
+            field,
+            column: column.to_owned(),
+            header: raw_text(header.as_bytes()),
+        })?);
+    }
+    if mapping.ticker.is_none() && file_ticker.is_none() {
+        return Err(SourceError::NoTicker { path: file.to_owned() });
+    }
+    Ok(DelimitedRows {
+        lines,
+        file: file.to_owned(),
+        mapping: mapping.clone(),
+        columns: Columns { positions, width: names.len() },
+        file_ticker,
+        task_number,
+        seen: SeenDates::default(),
+    })
+}
+
+impl<R: BufRead> Iterator for DelimitedRows<R> {
+    type Item = Result<Bar, LineError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            let (number, line) = self.lines.next()?;
+            let file = self.file.clone();
+            let refuse = |refusal, raw: &[u8]| LineError::new(file.clone(), number, refusal, raw);
+            let bytes = match line {
+                Ok(Line::Text(bytes)) => bytes,
+                Ok(Line::TooLong { head, length }) => {
+                    let message = format!("line is {length} bytes, over the {MAX_LINE_BYTES}-byte limit");
+                    return Some(Err(refuse(Refusal::new(Reason::LineTooLong, message), &head)));
+                }
+                Err(error) => {
+                    let message = format!("cannot read the file past line {}: {error}", number - 1);
+                    return Some(Err(refuse(Refusal::new(Reason::ReadError, message), b"")));
+                }
+            };
+            if bytes.iter().all(u8::is_ascii_whitespace) {
+                continue;
+            }
+            return Some(self.parse_line(number, &bytes).map_err(|refusal| refuse(refusal, &bytes)));
+        }
+    }
+}
+
+impl<R> DelimitedRows<R> {
+    fn parse_line(&mut self, number: u64, bytes: &[u8]) -> Result<Bar, Refusal> {
+        let text = std::str::from_utf8(bytes).map_err(|e| {
+            let message = format!("line is not valid UTF-8 (invalid byte at offset {})", e.valid_up_to());
+            Refusal::new(Reason::NotUtf8, message)
+        })?;
+        let fields =
+            split_fields(text, self.mapping.delimiter).map_err(|m| Refusal::new(Reason::Malformed, m))?;
+        if fields.len() != self.columns.width {
+            let message =
+                format!("expected {} fields as in the header, found {}", self.columns.width, fields.len());
+            return Err(Refusal::new(Reason::WrongColumnCount, message));
+        }
+        let cell = |slot: usize| {
+            self.columns.positions.get(slot).and_then(|&i| fields.get(i)).map_or("", |f| f.as_ref())
+        };
+        let m = &self.mapping;
+        let ticker = match (&m.ticker, &self.file_ticker) {
+            (Some(column), _) => parse_ticker(column, cell(6))?,
+            (None, Some(ticker)) => ticker.clone(),
+            (None, None) => {
+                return Err(Refusal::new(Reason::BadTicker, "no ticker column and no file ticker"));
+            }
+        };
+        let bar = Bar {
+            ticker,
+            timeframe: Timeframe::Day,
+            datetime: parse_date(&m.date, cell(0), &m.date_format)?,
+            open: parse_price(&m.open, cell(1))?,
+            high: parse_price(&m.high, cell(2))?,
+            low: parse_price(&m.low, cell(3))?,
+            close: parse_price(&m.close, cell(4))?,
+            volume: parse_volume(&m.volume, cell(5))?,
+            task_number: self.task_number,
+        };
+        let bar = validated(bar)?;
+        self.seen.check(&bar.ticker, bar.datetime, number, "line")?;
+        Ok(bar)
+    }
+}

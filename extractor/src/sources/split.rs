@@ -1,0 +1,88 @@
+//! Splits one line of a delimited file into fields.
+
+use std::borrow::Cow;
+
+/// The fields of `line`, separated by `delimiter`. A field that starts with `"` is
+/// quoted: it runs to the next lone `"`, `""` inside it stands for one quote, and the
+/// closing quote must be followed by the delimiter or the end of the line. A quote
+/// elsewhere in an unquoted field is kept as it is. Records span exactly one line.
+pub(crate) fn split_fields(line: &str, delimiter: char) -> Result<Vec<Cow<'_, str>>, String> {
+    let mut fields = Vec::new();
+    let mut rest = line;
+    loop {
+        let Some(quoted) = rest.strip_prefix('"') else {
+            match rest.find(delimiter) {
+                Some(at) => {
+                    fields.push(Cow::Borrowed(&rest[..at]));
+                    rest = &rest[at + delimiter.len_utf8()..];
+                    continue;
+                }
+                None => {
+                    fields.push(Cow::Borrowed(rest));
+                    return Ok(fields);
+                }
+            }
+        };
+        let (value, after) = unquote(quoted)
+            .ok_or_else(|| format!("field {} has an opening quote but no closing quote", fields.len() + 1))?;
+        fields.push(Cow::Owned(value));
+        if after.is_empty() {
+            return Ok(fields);
+        }
+        match after.strip_prefix(delimiter) {
+            Some(next) => rest = next,
+            None => {
+                let found = after.chars().next().unwrap_or(delimiter);
+                return Err(format!(
+                    "field {} has `{found}` after its closing quote instead of `{delimiter}` or the line end",
+                    fields.len()
+                ));
+            }
+        }
+    }
+}
+
+/// The value of a quoted field whose opening quote is already stripped, and the text
+/// after its closing quote; `None` when the quote is never closed.
+fn unquote(text: &str) -> Option<(String, &str)> {
+    let mut value = String::new();
+    let mut rest = text;
+    loop {
+        let at = rest.find('"')?;
+        value.push_str(&rest[..at]);
+        let after = &rest[at + 1..];
+        match after.strip_prefix('"') {
+            Some(more) => {
+                value.push('"');
+                rest = more;
+            }
+            None => return Some((value, after)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn split(line: &str) -> Result<Vec<String>, String> {
+        split_fields(line, ',').map(|f| f.into_iter().map(Cow::into_owned).collect())
+    }
+
+    #[test]
+    fn splits_plain_and_quoted_fields() {
+        assert_eq!(split("a,b,,c").expect("ok"), ["a", "b", "", "c"]);
+        assert_eq!(split("\"a,b\",\"say \"\"hi\"\"\",c").expect("ok"), ["a,b", "say \"hi\"", "c"]);
+        assert_eq!(split("a,").expect("ok"), ["a", ""]);
+        assert_eq!(split("\"\"").expect("ok"), [""]);
+        assert_eq!(split("x\"y").expect("ok"), ["x\"y"]);
+        assert_eq!(split_fields("a;b", ';').expect("ok"), ["a", "b"]);
+        assert_eq!(split_fields("a\tb", '\t').expect("ok"), ["a", "b"]);
+    }
+
+    #[test]
+    fn refuses_broken_quotes() {
+        assert_eq!(split("a,\"b").expect_err("open"), "field 2 has an opening quote but no closing quote");
+        assert!(split("\"a\"b,c").expect_err("junk").contains("field 1 has `b` after its closing quote"));
+    }
+}

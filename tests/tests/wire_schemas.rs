@@ -1,0 +1,111 @@
+//! Every record type, encoded as it goes on Kafka, validates against the JSON
+//! Schema published for it in docs/schemas — so the documented contract and
+//! the code cannot drift apart.
+
+use chrono::{NaiveDate, Utc};
+use pricestream_dataflow::records::{Bar, DeadLetter, IndicatorRecord, IndicatorValue, Timeframe};
+use pricestream_dataflow::wire;
+use serde_json::Value;
+use std::path::Path;
+
+fn validator(name: &str) -> anyhow::Result<jsonschema::Validator> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/schemas").join(name);
+    let schema: Value = serde_json::from_str(&std::fs::read_to_string(&path)?)?;
+    jsonschema::validator_for(&schema).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+}
+
+fn assert_valid(validator: &jsonschema::Validator, bytes: &[u8]) -> anyhow::Result<()> {
+    let instance: Value = serde_json::from_slice(bytes)?;
+    let errors: Vec<String> = validator.iter_errors(&instance).map(|e| e.to_string()).collect();
+    anyhow::ensure!(errors.is_empty(), "{instance} does not match its schema: {errors:?}");
+    Ok(())
+}
+
+fn day() -> NaiveDate {
+    NaiveDate::from_ymd_opt(2014, 12, 31).unwrap_or_default()
+}
+
+#[test]
+fn bars_match_their_schema() -> anyhow::Result<()> {
+    let schema = validator("bar.v1.schema.json")?;
+    let bar = Bar {
+        ticker: "NVDA".into(),
+        timeframe: Timeframe::Day,
+        datetime: day(),
+        open: 20.1,
+        high: 20.5,
+        low: 19.9,
+        close: 20.05,
+        volume: 4_000_000,
+        task_number: uuid::Uuid::new_v4(),
+    };
+    assert_valid(&schema, &wire::encode(&bar))?;
+    // The schema must be able to fail: a bar without a close is refused.
+    let mut broken: Value = serde_json::from_slice(&wire::encode(&bar))?;
+    broken.as_object_mut().map(|o| o.remove("close"));
+    assert!(!schema.is_valid(&broken));
+    Ok(())
+}
+
+#[test]
+fn every_indicator_matches_its_schema() -> anyhow::Result<()> {
+    let schema = validator("indicator.v1.schema.json")?;
+    let values = [
+        IndicatorValue::Ema { ema_time_period: 20, ema: 1.5 },
+        IndicatorValue::Sma { time_period: 20, sma: 1.5 },
+        IndicatorValue::Rsi { time_period: 14, rsi: 55.0 },
+        IndicatorValue::Macd {
+            fast_period: 12,
+            slow_period: 26,
+            signal_period: 9,
+            macd: 0.2,
+            macd_signal: 0.1,
+            macd_hist: 0.1,
+        },
+        IndicatorValue::Stoch {
+            fast_k_period: 5,
+            slow_k_period: 3,
+            slow_d_period: 3,
+            slow_k: 80.0,
+            slow_d: 75.0,
+        },
+        IndicatorValue::Bbands {
+            time_period: 20,
+            sd: 2.0,
+            sd_down: 2.0,
+            lower_band: 1.0,
+            middle_band: 1.5,
+            upper_band: 2.0,
+        },
+        IndicatorValue::Willr { time_period: 14, willr: -20.0 },
+    ];
+    for value in values {
+        let record = IndicatorRecord {
+            ticker: "NVDA".into(),
+            timeframe: Timeframe::Day,
+            datetime: day(),
+            task_number: uuid::Uuid::new_v4(),
+            value,
+        };
+        assert_valid(&schema, &wire::encode(&record))?;
+    }
+    let wrong = serde_json::json!({"schema_version":1,"ticker":"X","timeframe":"1day","datetime":"2014-12-31",
+        "task_number":"00000000-0000-0000-0000-000000000000","indicator":"rsi","timePeriod":14});
+    assert!(!schema.is_valid(&wrong), "an rsi without its value must be refused");
+    Ok(())
+}
+
+#[test]
+fn dead_letters_match_their_schema() -> anyhow::Result<()> {
+    let schema = validator("dead-letter.v1.schema.json")?;
+    let letter = DeadLetter {
+        source: "data/nvda.csv".into(),
+        line: Some(812),
+        reason: "bad_number".into(),
+        message: "High `abc` is not a number".into(),
+        raw: "2003-03-05,1.2,abc,1.1,1.15,1.1,100".into(),
+        task_number: uuid::Uuid::new_v4(),
+        detected_at: Utc::now(),
+    };
+    assert_valid(&schema, &wire::encode(&letter))
+}
