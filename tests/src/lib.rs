@@ -13,6 +13,7 @@ use std::process::{Command, Output};
 
 pub mod cassandra;
 pub mod kafka;
+pub mod talib;
 
 /// Kafka bootstrap brokers under test.
 pub fn kafka_brokers() -> String {

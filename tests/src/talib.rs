@@ -1,0 +1,46 @@
+//! TA-Lib, run by `tests/oracle/talib_reference.py`, as the independent oracle
+//! for indicator values that went through the whole system.
+
+use anyhow::{Context, bail};
+use std::path::Path;
+use std::process::Command;
+
+/// TA-Lib's outputs for one bar, in the oracle's column order: sma, ema, rsi,
+/// macd, macd_signal, macd_hist, slow_k, slow_d, bb_upper, bb_middle, bb_lower, willr.
+pub type Outputs = [f64; 12];
+
+/// Which oracle columns belong to which indicator (the `indicator` tag on the wire).
+pub const INDICATOR_COLUMNS: [(&str, &[usize]); 7] = [
+    ("sma", &[0]),
+    ("ema", &[1]),
+    ("rsi", &[2]),
+    ("macd", &[3, 4, 5]),
+    ("stoch", &[6, 7]),
+    ("bbands", &[8, 9, 10]),
+    ("willr", &[11]),
+];
+
+/// TA-Lib's outputs for every bar of a Yahoo CSV, default periods (NaN inside a lookback).
+pub fn reference(csv: &Path) -> anyhow::Result<Vec<Outputs>> {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("oracle/talib_reference.py");
+    let python = std::env::var("PRICESTREAM_PYTHON").unwrap_or_else(|_| "python3".into());
+    let output = Command::new(&python).arg(&script).arg("--input").arg(csv).output().with_context(|| {
+        format!("cannot run {python}; install Python 3 and `pip install -r tests/oracle/requirements.txt`")
+    })?;
+    if !output.status.success() {
+        bail!("TA-Lib oracle failed: {}", String::from_utf8_lossy(&output.stderr));
+    }
+    let text = String::from_utf8(output.stdout)?;
+    let mut rows = Vec::new();
+    for line in text.lines().skip(1) {
+        let fields: Vec<f64> = line.split(',').skip(1).map(str::parse).collect::<Result<_, _>>()?;
+        let row: Outputs = fields.try_into().map_err(|f: Vec<f64>| anyhow::anyhow!("{} columns", f.len()))?;
+        rows.push(row);
+    }
+    Ok(rows)
+}
+
+/// Bitwise equality that treats NaN (inside a lookback) as equal to NaN.
+pub fn same(a: f64, b: f64) -> bool {
+    a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan())
+}
