@@ -61,9 +61,4 @@ impl Metrics {
         metrics.registry.register(Box::new(metrics.workers_running.clone()))?;
         Ok(metrics)
     }
-
-    /// The text exposition format of every metric.
-    pub fn render(&self) -> String {
-        prometheus::TextEncoder::new().encode_to_string(&self.registry.gather()).unwrap_or_default()
-    }
 }

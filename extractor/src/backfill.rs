@@ -3,15 +3,17 @@
 
 use crate::cli::BackfillArgs;
 use crate::config::ExtractorConfig;
+use crate::ingest::{ingest_file, ingest_symbol};
+use crate::metrics::Metrics;
 use crate::pipeline::{Pipeline, Sinks};
-use crate::sources::{TwelveDataClient, list_files, open_file};
+use crate::sources::{TwelveDataClient, list_files};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use pricestream_dataflow::config::ProcessEnv;
-use pricestream_dataflow::records::Bar;
 use pricestream_dataflow::topics::Topics;
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Instant;
-use tracing::{info, warn};
+use tracing::info;
 use uuid::Uuid;
 
 /// Runs a backfill of `args.input` or `args.symbols`.
@@ -20,8 +22,10 @@ pub async fn run(config: &ExtractorConfig, args: &BackfillArgs) -> anyhow::Resul
     let task_number = Uuid::new_v4();
     info!(%task_number, dry_run = args.dry_run, "Backfill started.");
     let sinks = if args.dry_run { None } else { Some(Sinks::connect(config, task_number).await?) };
-    let mut pipeline = Pipeline::new(&config.indicators, sinks, task_number, config.extract.batch_max_rows)
-        .with_retries(config.extract.sink_max_attempts);
+    let metrics = Arc::new(Metrics::new()?);
+    let mut pipeline =
+        Pipeline::new(&config.indicators, sinks, task_number, config.extract.batch_max_rows, metrics)
+            .with_retries(config.extract.sink_max_attempts);
 
     match &args.input {
         Some(input) => backfill_files(config, args, input, task_number, &mut pipeline).await?,
@@ -65,26 +69,7 @@ async fn backfill_files(
     let progress = progress_bar(files.len() as u64, args.no_progress);
     for file in &files {
         progress.set_message(file.file_name().unwrap_or_default().to_string_lossy().into_owned());
-        let rows = match open_file(file, &config.extract.format, task_number) {
-            Ok(rows) => rows,
-            Err(error) => {
-                warn!(file = %file.display(), "Skipped file: {error}");
-                pipeline.summary.files_skipped += 1;
-                progress.inc(1);
-                continue;
-            }
-        };
-        let mut bars = Vec::new();
-        for row in rows {
-            match row {
-                Ok(bar) => bars.push(bar),
-                Err(error) => {
-                    pipeline.push_rejected(error.reason.as_str(), error.to_dead_letter(task_number)).await?
-                }
-            }
-        }
-        push_in_date_order(pipeline, bars).await?;
-        pipeline.summary.files += 1;
+        ingest_file(pipeline, file, &config.extract.format, task_number).await?;
         progress.inc(1);
     }
     progress.finish_and_clear();
@@ -101,33 +86,15 @@ async fn backfill_symbols(
     let progress = progress_bar(args.symbols.len() as u64, args.no_progress);
     for symbol in &args.symbols {
         progress.set_message(symbol.clone());
-        let mut bars = Vec::new();
-        for value in client.fetch_daily(symbol, args.since, task_number).await? {
-            match value {
-                Ok(bar) => bars.push(bar),
-                Err(error) => {
-                    pipeline.push_rejected(error.reason.as_str(), error.to_dead_letter(task_number)).await?
-                }
-            }
-        }
-        push_in_date_order(pipeline, bars).await?;
-        pipeline.summary.files += 1;
+        ingest_symbol(pipeline, &client, symbol, args.since, task_number).await?;
         progress.inc(1);
     }
     progress.finish_and_clear();
     Ok(())
 }
 
-/// Indicators are computed in date order; files and APIs may list newest first.
-async fn push_in_date_order(pipeline: &mut Pipeline, mut bars: Vec<Bar>) -> anyhow::Result<()> {
-    bars.sort_by(|a, b| (&a.ticker, a.datetime).cmp(&(&b.ticker, b.datetime)));
-    for bar in bars {
-        pipeline.push_bar(bar).await?;
-    }
-    Ok(())
-}
-
-fn progress_bar(items: u64, hidden: bool) -> ProgressBar {
+/// A progress bar over `items` files or symbols with the bar rate, drawn only on a terminal.
+pub fn progress_bar(items: u64, hidden: bool) -> ProgressBar {
     if hidden {
         return ProgressBar::with_draw_target(Some(items), ProgressDrawTarget::hidden());
     }

@@ -28,6 +28,9 @@ pub struct Cli {
 pub enum Command {
     /// Read every file under a directory, publish and store every bar, print a summary and exit.
     Backfill(BackfillArgs),
+    /// Keep running: pick up new or grown files and fetch API symbols on a schedule; serve
+    /// /metrics, /healthz and /readyz. A restart resumes from what is stored, sending nothing twice.
+    Follow(FollowArgs),
     /// Write deterministic synthetic daily bars as Yahoo-format CSV files (for demos and benchmarks).
     Generate(GenerateArgs),
 }
@@ -84,4 +87,22 @@ pub struct GenerateArgs {
     /// Directory to write `<ticker>.csv` files into (created if missing).
     #[arg(long)]
     pub out: PathBuf,
+}
+
+/// Arguments of `follow`.
+#[derive(Debug, Args)]
+#[command(group = clap::ArgGroup::new("source").required(true).multiple(true).args(["input", "symbols"]))]
+pub struct FollowArgs {
+    /// A directory, glob or file to watch (formats as for `backfill --input`).
+    #[arg(long)]
+    pub input: Option<PathBuf>,
+
+    /// Symbols (comma-separated) to fetch from the market-data API at `follow.api_poll_time_utc`
+    /// on weekdays, and once at start.
+    #[arg(long, value_delimiter = ',')]
+    pub symbols: Vec<String>,
+
+    /// With --symbols: how far back the first fetch goes (default: as far as the API gives).
+    #[arg(long, requires = "symbols")]
+    pub since: Option<chrono::NaiveDate>,
 }

@@ -15,8 +15,52 @@ pub struct ExtractorConfig {
     pub extract: ExtractSettings,
     /// Indicator periods (TA-Lib's parameter names and defaults).
     pub indicators: IndicatorParams,
-    /// The market-data REST API (`backfill --symbols`).
+    /// The market-data REST API (`--symbols`).
     pub twelve_data: TwelveDataConfig,
+    /// How `follow` watches its sources.
+    pub follow: FollowSettings,
+    /// The `/metrics`, `/healthz` and `/readyz` endpoint of `follow`.
+    pub http: HttpSettings,
+}
+
+/// Watching sources in `follow` mode.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FollowSettings {
+    /// How often the input is checked for new or grown files.
+    pub file_poll_interval_ms: u64,
+    /// A file modified less than this long ago is left for the next check, so a
+    /// half-written last line is not refused.
+    pub file_settle_ms: u64,
+    /// Time of day (UTC, `HH:MM`) at which the API symbols are fetched: after the close.
+    pub api_poll_time_utc: String,
+    /// Also fetch on Saturdays and Sundays.
+    pub api_poll_weekends: bool,
+}
+
+impl Default for FollowSettings {
+    fn default() -> Self {
+        FollowSettings {
+            file_poll_interval_ms: 5_000,
+            file_settle_ms: 1_000,
+            api_poll_time_utc: "22:30".into(),
+            api_poll_weekends: false,
+        }
+    }
+}
+
+/// The HTTP endpoint.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpSettings {
+    /// Address to listen on. Env: `PRICESTREAM_HTTP_ADDR`.
+    pub listen_addr: String,
+}
+
+impl Default for HttpSettings {
+    fn default() -> Self {
+        HttpSettings { listen_addr: "127.0.0.1:9899".into() }
+    }
 }
 
 /// Reading and batching.
@@ -49,6 +93,9 @@ impl Validate for ExtractorConfig {
     fn apply_env(&mut self, env: &dyn EnvSource) {
         self.kafka.apply_env(env);
         self.cassandra.apply_env(env);
+        if let Some(v) = env.var("PRICESTREAM_HTTP_ADDR") {
+            self.http.listen_addr = v;
+        }
     }
 
     fn validate(&self, problems: &mut Problems) {
@@ -72,6 +119,21 @@ impl Validate for ExtractorConfig {
         self.extract.format.validate("extract.format", problems);
         self.indicators.validate("indicators", problems);
         self.twelve_data.validate("twelve_data", problems);
+        problems.check(
+            self.follow.file_poll_interval_ms >= 100,
+            "follow.file_poll_interval_ms",
+            format_args!("must be >= 100, got {}", self.follow.file_poll_interval_ms),
+        );
+        problems.check(
+            chrono::NaiveTime::parse_from_str(&self.follow.api_poll_time_utc, "%H:%M").is_ok(),
+            "follow.api_poll_time_utc",
+            format_args!("must be HH:MM, got `{}`", self.follow.api_poll_time_utc),
+        );
+        problems.check(
+            self.http.listen_addr.parse::<std::net::SocketAddr>().is_ok(),
+            "http.listen_addr",
+            format_args!("must be ip:port, got `{}`", self.http.listen_addr),
+        );
     }
 }
 

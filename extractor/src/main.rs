@@ -4,7 +4,10 @@
 mod backfill;
 mod cli;
 mod config;
+mod follow;
 mod generate;
+mod ingest;
+mod metrics;
 mod pipeline;
 mod sources;
 
@@ -31,8 +34,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Generate(args) => generate::run(&args),
         Command::Backfill(args) => {
             let config: config::ExtractorConfig = load(cli.config.as_deref(), &ProcessEnv)?;
-            let runtime = tokio::runtime::Runtime::new()?;
-            runtime.block_on(backfill::run(&config, &args))
+            tokio::runtime::Runtime::new()?.block_on(backfill::run(&config, &args))
+        }
+        Command::Follow(args) => {
+            let config: config::ExtractorConfig = load(cli.config.as_deref(), &ProcessEnv)?;
+            tokio::runtime::Runtime::new()?.block_on(follow::run(&config, &args))
         }
     }
 }

@@ -167,3 +167,41 @@ pub fn http_get(port: u16, path: &str) -> Option<(u16, String)> {
     let body = response.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
     Some((status, body))
 }
+
+/// Polls `check` every 200 ms until it holds or `timeout` passes.
+pub fn wait_for(
+    what: &str,
+    timeout: std::time::Duration,
+    mut check: impl FnMut() -> bool,
+) -> anyhow::Result<()> {
+    let deadline = std::time::Instant::now() + timeout;
+    while std::time::Instant::now() < deadline {
+        if check() {
+            return Ok(());
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    bail!("timed out waiting for {what}")
+}
+
+/// The value of an unlabelled metric on 127.0.0.1:`port`/metrics.
+pub fn metric(port: u16, name: &str) -> Option<f64> {
+    let (_, body) = http_get(port, "/metrics")?;
+    body.lines().find_map(|line| line.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
+}
+
+/// Sends SIGTERM and waits up to 30 s for the process to exit; kills it after that.
+pub fn stop_gracefully(child: &mut std::process::Child) -> anyhow::Result<std::process::ExitStatus> {
+    Command::new("kill").args(["-TERM", &child.id().to_string()]).status()?;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        if let Some(status) = child.try_wait()? {
+            return Ok(status);
+        }
+        if std::time::Instant::now() > deadline {
+            child.kill()?;
+            bail!("process {} did not stop within 30 s of SIGTERM", child.id());
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}

@@ -1,24 +1,11 @@
 //! The analytics service as a long-running process: health, readiness and
 //! metrics over HTTP, new input picked up while it runs, clean stop on SIGTERM.
 
-use pricestream_tests::{Namespace, binary, cassandra, free_port, http_get, run_ok};
+use pricestream_tests::{
+    Namespace, binary, cassandra, free_port, http_get, metric, run_ok, stop_gracefully, wait_for,
+};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
-
-fn wait_for(what: &str, timeout: Duration, mut check: impl FnMut() -> bool) -> anyhow::Result<()> {
-    let deadline = Instant::now() + timeout;
-    while Instant::now() < deadline {
-        if check() {
-            return Ok(());
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    anyhow::bail!("timed out waiting for {what}")
-}
-
-fn metric(body: &str, name: &str) -> Option<f64> {
-    body.lines().find_map(|line| line.strip_prefix(name)?.trim().parse().ok())
-}
+use std::time::Duration;
 
 #[tokio::test]
 async fn serves_health_and_metrics_follows_new_bars_and_stops_on_sigterm() -> anyhow::Result<()> {
@@ -45,10 +32,7 @@ async fn serves_health_and_metrics_follows_new_bars_and_stops_on_sigterm() -> an
         wait_for("/readyz", Duration::from_secs(30), || {
             http_get(port, "/readyz").is_some_and(|(s, _)| s == 200)
         })?;
-        let rows_written = || {
-            http_get(port, "/metrics")
-                .and_then(|(_, body)| metric(&body, "pricestream_analytics_feature_rows_written_total"))
-        };
+        let rows_written = || metric(port, "pricestream_analytics_feature_rows_written_total");
         wait_for("60 rows written", Duration::from_secs(30), || rows_written() == Some(60.0))?;
 
         // New bars published while the service runs reach the mart too.
@@ -81,21 +65,10 @@ async fn serves_health_and_metrics_follows_new_bars_and_stops_on_sigterm() -> an
     }
     .await;
 
-    let _ = Command::new("kill").args(["-TERM", &service.id().to_string()]).status();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let status = loop {
-        if let Some(status) = service.try_wait()? {
-            break Some(status);
-        }
-        if Instant::now() > deadline {
-            let _ = service.kill();
-            break None;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    };
+    let status = stop_gracefully(&mut service);
     let stderr = std::fs::read_to_string(log.path()).unwrap_or_default();
     result.map_err(|e| e.context(format!("service stderr:\n{stderr}")))?;
-    let status = status.ok_or_else(|| anyhow::anyhow!("service did not stop within 30 s of SIGTERM"))?;
+    let status = status?;
     assert!(status.success(), "service exited with {status}:\n{stderr}");
     Ok(())
 }

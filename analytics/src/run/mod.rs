@@ -5,11 +5,11 @@ mod worker;
 
 use crate::cli::RunArgs;
 use crate::config::AnalyticsConfig;
-use crate::http::{Probes, serve};
 use crate::metrics::Metrics;
 use anyhow::{Context, bail};
 use pricestream_dataflow::cassandra::{FeatureTable, connect, create_mart_schema};
 use pricestream_dataflow::kafka::{client_config, fetch_partition_count};
+use pricestream_dataflow::telemetry::{Probes, serve};
 use pricestream_dataflow::topics::Topics;
 use rdkafka::consumer::BaseConsumer;
 use std::sync::Arc;
@@ -46,7 +46,7 @@ pub fn run(config: AnalyticsConfig, args: &RunArgs) -> anyhow::Result<()> {
         .block_on(tokio::net::TcpListener::bind(&config.http.listen_addr))
         .with_context(|| format!("cannot listen on http.listen_addr {}", config.http.listen_addr))?;
     info!(addr = %config.http.listen_addr, "Serving /metrics, /healthz and /readyz.");
-    runtime.spawn(serve(listener, Probes { metrics: Arc::clone(&metrics), ready: Arc::clone(&ready) }));
+    runtime.spawn(serve(listener, Probes { registry: metrics.registry.clone(), ready: Arc::clone(&ready) }));
     runtime.spawn(stop_on_signal(Arc::clone(&stop)));
 
     let table = runtime.block_on(async {

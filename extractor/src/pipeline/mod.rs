@@ -9,8 +9,11 @@ mod tickers;
 pub use sinks::Sinks;
 pub use summary::Summary;
 
+use crate::metrics::Metrics;
 use pricestream_dataflow::records::{Bar, DeadLetter, IndicatorRecord};
 use pricestream_dataflow::wire;
+use std::sync::Arc;
+use std::time::Instant;
 use tickers::Tickers;
 use uuid::Uuid;
 
@@ -40,6 +43,7 @@ pub struct Pipeline {
     batch: Batch,
     batch_max_rows: usize,
     max_attempts: u32,
+    metrics: Arc<Metrics>,
     /// Counts for the run summary.
     pub summary: Summary,
 }
@@ -51,6 +55,7 @@ impl Pipeline {
         sinks: Option<Sinks>,
         task_number: Uuid,
         batch_max_rows: usize,
+        metrics: Arc<Metrics>,
     ) -> Self {
         Pipeline {
             tickers: Tickers::new(params),
@@ -59,6 +64,7 @@ impl Pipeline {
             batch: Batch::default(),
             batch_max_rows,
             max_attempts: 1,
+            metrics,
             summary: Summary::default(),
         }
     }
@@ -72,10 +78,12 @@ impl Pipeline {
     /// Takes one bar; flushes when the batch is full.
     pub async fn push_bar(&mut self, bar: Bar) -> anyhow::Result<()> {
         self.summary.bars_read += 1;
+        self.metrics.bars_read.inc();
         let history = self.sinks.as_ref().map(Sinks::bar_table);
         let ticker = self.tickers.get(&bar.ticker, bar.timeframe, history).await?;
         if ticker.is_unchanged(&bar) {
             self.summary.bars_unchanged += 1;
+            self.metrics.bars_unchanged.inc();
             return Ok(());
         }
         for (datetime, value) in ticker.apply(&bar) {
@@ -96,6 +104,7 @@ impl Pipeline {
         let line = letter.line.map(|l| format!(":{l}")).unwrap_or_default();
         tracing::warn!(reason, "Rejected {}{line}: {}", letter.source, letter.message);
         self.summary.count_rejected(reason);
+        self.metrics.lines_rejected.with_label_values(&[reason]).inc();
         self.batch.dead_letters.push(letter);
         self.flush_if_full().await
     }
@@ -107,6 +116,10 @@ impl Pipeline {
     /// Sends everything taken so far and waits until every sink acknowledged it.
     pub async fn flush(&mut self) -> anyhow::Result<()> {
         let batch = std::mem::take(&mut self.batch);
+        if batch.bars.is_empty() && batch.dead_letters.is_empty() {
+            return Ok(());
+        }
+        let started = Instant::now();
         match &self.sinks {
             Some(sinks) => send_with_retries(sinks, &batch, self.max_attempts).await?,
             None => {
@@ -119,6 +132,9 @@ impl Pipeline {
         self.summary.bars_written += batch.bars.len() as u64;
         self.summary.indicators_written += batch.indicators.len() as u64;
         self.summary.dead_letters_written += batch.dead_letters.len() as u64;
+        self.metrics.bars_written.inc_by(batch.bars.len() as u64);
+        self.metrics.indicator_values_written.inc_by(batch.indicators.len() as u64);
+        self.metrics.batch_seconds.observe(started.elapsed().as_secs_f64());
         Ok(())
     }
 

@@ -1,4 +1,9 @@
-//! Structured logging shared by the binaries.
+//! What the services show operators: structured logs and the HTTP endpoint
+//! with `/metrics`, `/healthz` and `/readyz`.
+
+mod http;
+
+pub use http::{Probes, serve};
 
 use tracing_subscriber::EnvFilter;
 

@@ -1,20 +1,20 @@
-//! `/metrics` (Prometheus), `/healthz` (the process answers) and `/readyz`
-//! (connected to Cassandra and consuming).
+//! `/metrics` (Prometheus text format), `/healthz` (the process answers) and
+//! `/readyz` (the service is connected and working), shared by the services.
 
-use crate::metrics::Metrics;
 use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::get;
+use prometheus::Registry;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 /// What the handlers read.
 #[derive(Clone)]
 pub struct Probes {
-    /// The metrics to render.
-    pub metrics: Arc<Metrics>,
-    /// Set once every worker is consuming.
+    /// The metrics `/metrics` renders.
+    pub registry: Registry,
+    /// Set once the service is ready; `/readyz` answers 503 until then.
     pub ready: Arc<AtomicBool>,
 }
 
@@ -29,7 +29,7 @@ pub async fn serve(listener: tokio::net::TcpListener, probes: Probes) -> std::io
 }
 
 async fn metrics(State(probes): State<Probes>) -> String {
-    probes.metrics.render()
+    prometheus::TextEncoder::new().encode_to_string(&probes.registry.gather()).unwrap_or_default()
 }
 
 async fn ready(State(probes): State<Probes>) -> (StatusCode, &'static str) {
