@@ -1,0 +1,121 @@
+//! `backfill --symbols` against a market-data API of the Twelve Data shape,
+//! served on loopback by the test: the bars reach Kafka and Cassandra, a
+//! garbage value is dead-lettered with its request (never the API key), and a
+//! 429 is retried.
+
+use pricestream_dataflow::records::DeadLetter;
+use pricestream_dataflow::wire;
+use pricestream_tests::{Namespace, binary, cassandra, kafka};
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::process::Command;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+const KEY: &str = "secret-test-key-123";
+
+/// A page of 40 weekdays of bars, newest first as the API sends them; value 10 is garbage.
+fn page() -> String {
+    let mut values = Vec::new();
+    let mut day = chrono::NaiveDate::from_ymd_opt(2024, 1, 2).unwrap_or_default();
+    for i in 0..40 {
+        while matches!(chrono::Datelike::weekday(&day), chrono::Weekday::Sat | chrono::Weekday::Sun) {
+            day = day.succ_opt().unwrap_or(day);
+        }
+        let close = 100.0 + i as f64;
+        let close_text = if i == 10 { "abc".to_owned() } else { format!("{close}") };
+        values.push(format!(
+            r#"{{"datetime":"{day}","open":"{}","high":"{}","low":"{}","close":"{close_text}","volume":"{}"}}"#,
+            close - 0.5,
+            close + 1.0,
+            close - 1.0,
+            1000 + i
+        ));
+        day = day.succ_opt().unwrap_or(day);
+    }
+    values.reverse();
+    format!(
+        r#"{{"meta":{{"symbol":"TSTA","interval":"1day"}},"values":[{}],"status":"ok"}}"#,
+        values.join(",")
+    )
+}
+
+/// The request lines the fake API received.
+type RequestLog = Arc<std::sync::Mutex<Vec<String>>>;
+
+/// Serves `page()`, answering the first request with 429; returns the port, the request count and log.
+fn serve() -> anyhow::Result<(u16, Arc<AtomicUsize>, RequestLog)> {
+    let listener = TcpListener::bind("127.0.0.1:0")?;
+    let port = listener.local_addr()?.port();
+    let count = Arc::new(AtomicUsize::new(0));
+    let log = RequestLog::default();
+    let (count_in, log_in) = (Arc::clone(&count), Arc::clone(&log));
+    std::thread::spawn(move || {
+        for stream in listener.incoming().take(10) {
+            let Ok(mut stream) = stream else { continue };
+            let mut buffer = [0u8; 8192];
+            let read = stream.read(&mut buffer).unwrap_or(0);
+            let request =
+                String::from_utf8_lossy(&buffer[..read]).lines().next().unwrap_or_default().to_owned();
+            if let Ok(mut log) = log_in.lock() {
+                log.push(request);
+            }
+            let (status, body) = match count_in.fetch_add(1, Ordering::SeqCst) {
+                0 => (
+                    "429 Too Many Requests",
+                    r#"{"code":429,"message":"slow down","status":"error"}"#.to_owned(),
+                ),
+                _ => ("200 OK", page()),
+            };
+            let _ = write!(
+                stream,
+                "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    Ok((port, count, log))
+}
+
+#[tokio::test]
+async fn api_bars_flow_to_kafka_and_cassandra_and_garbage_is_dead_lettered() -> anyhow::Result<()> {
+    let ns = Namespace::unique();
+    let (port, requests, log) = serve()?;
+    let dir = tempfile::tempdir()?;
+    let config = dir.path().join("api.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[twelve_data]\nbase_url = \"http://127.0.0.1:{port}\"\napi_key_env = \"PRICESTREAM_TEST_API_KEY\"\n\
+             backoff_initial_ms = 50\nbackoff_max_ms = 200\nrequests_per_minute = 600\n"
+        ),
+    )?;
+    let output = Command::new(binary("pricestream-extractor")?)
+        .args(["--config", config.to_str().unwrap_or_default(), "backfill", "--symbols", "TSTA"])
+        .envs(ns.env())
+        .env("PRICESTREAM_TEST_API_KEY", KEY)
+        .output()?;
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(!stderr.contains(KEY), "the API key leaked into the logs");
+    assert_eq!(requests.load(Ordering::SeqCst), 2, "one 429, then the page");
+    let log = log.lock().map(|l| l.clone()).unwrap_or_default();
+    assert!(
+        log.iter().all(|line| line.contains("symbol=TSTA") && line.contains(&format!("apikey={KEY}"))),
+        "{log:?}"
+    );
+
+    let session = cassandra::session().await?;
+    let stored = cassandra::bars(&session, &ns.dwh_keyspace, "TSTA").await?;
+    assert_eq!(stored.len(), 39);
+    assert_eq!(kafka::read_topic(&ns.bars_topic())?.len(), 39);
+
+    let letters = kafka::read_topic(&ns.dead_letter_topic())?;
+    assert_eq!(letters.len(), 1);
+    let letter: DeadLetter = wire::decode(&letters[0].payload)?;
+    assert_eq!(letter.line, None);
+    assert!(letter.source.contains("symbol=TSTA") && !letter.source.contains(KEY), "{letter:?}");
+    assert!(letter.raw.contains("\"close\":\"abc\""), "{letter:?}");
+    cassandra::drop_keyspaces(&session, &[&ns.dwh_keyspace]).await;
+    Ok(())
+}
