@@ -23,13 +23,6 @@ pub enum WireError {
     },
 }
 
-#[derive(Serialize)]
-struct Outgoing<'a, T> {
-    schema_version: u16,
-    #[serde(flatten)]
-    record: &'a T,
-}
-
 #[derive(Deserialize)]
 struct VersionOnly {
     schema_version: u16,
@@ -37,9 +30,26 @@ struct VersionOnly {
 
 /// Encodes a record as one JSON object carrying `schema_version`.
 pub fn encode<T: Serialize>(record: &T) -> Vec<u8> {
-    let outgoing = Outgoing { schema_version: SCHEMA_VERSION, record };
+    // The version goes first, written by hand: serde's `flatten` would route every
+    // field through a slow map serialiser, and this is the extractor's hot path.
+    const PREFIX: &[u8] = b"{\"schema_version\":1";
+    const _: () = assert!(SCHEMA_VERSION == 1, "update PREFIX with the version");
+    let mut out = Vec::with_capacity(256);
+    out.extend_from_slice(PREFIX);
     // Our records are plain structs of strings and numbers: serialisation cannot fail.
-    serde_json::to_vec(&outgoing).unwrap_or_default()
+    if serde_json::to_writer(&mut out, record).is_err() {
+        return Vec::new();
+    }
+    // `out` is now `{"schema_version":1{...}`: turn the record's `{` into a `,`
+    // (or drop it with its `}` for a record without fields).
+    match out.get(PREFIX.len() + 1) {
+        Some(b'}') => {
+            out.truncate(PREFIX.len());
+            out.push(b'}');
+        }
+        _ => out[PREFIX.len()] = b',',
+    }
+    out
 }
 
 /// Decodes a record written by [`encode`], checking its schema version first.

@@ -11,6 +11,7 @@ pub struct Bar {
     /// Bar interval.
     pub timeframe: Timeframe,
     /// Trading day the bar covers.
+    #[serde(serialize_with = "super::fast_serde::date")]
     pub datetime: NaiveDate,
     /// First traded price.
     pub open: f64,

@@ -4,8 +4,9 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 /// One indicator value for one bar, with the periods it was computed with
-/// (the seed's one-table-per-indicator rows).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+/// (the seed's one-table-per-indicator rows). Serialised by hand (see below):
+/// one flat JSON object, the `indicator` tag and the value's fields inline.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
 pub struct IndicatorRecord {
     /// Instrument symbol.
     pub ticker: String,
@@ -48,4 +49,137 @@ pub enum IndicatorValue {
     Bbands { time_period: i32, sd: f64, sd_down: f64, lower_band: f64, middle_band: f64, upper_band: f64 },
     /// Williams %R.
     Willr { time_period: i32, willr: f64 },
+}
+
+impl Serialize for IndicatorRecord {
+    // Written out instead of `#[serde(flatten)]`, which would send every field through a
+    // buffering map serialiser: this is the most frequent message pricestream sends.
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        struct Date<'a>(&'a NaiveDate);
+        impl Serialize for Date<'_> {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                super::fast_serde::date(self.0, serializer)
+            }
+        }
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("ticker", &self.ticker)?;
+        map.serialize_entry("timeframe", &self.timeframe)?;
+        map.serialize_entry("datetime", &Date(&self.datetime))?;
+        map.serialize_entry("task_number", &self.task_number)?;
+        match self.value {
+            IndicatorValue::Ema { ema_time_period, ema } => {
+                map.serialize_entry("indicator", "ema")?;
+                map.serialize_entry("emaTimePeriod", &ema_time_period)?;
+                map.serialize_entry("ema", &ema)?;
+            }
+            IndicatorValue::Sma { time_period, sma } => {
+                map.serialize_entry("indicator", "sma")?;
+                map.serialize_entry("timePeriod", &time_period)?;
+                map.serialize_entry("sma", &sma)?;
+            }
+            IndicatorValue::Rsi { time_period, rsi } => {
+                map.serialize_entry("indicator", "rsi")?;
+                map.serialize_entry("timePeriod", &time_period)?;
+                map.serialize_entry("rsi", &rsi)?;
+            }
+            IndicatorValue::Macd {
+                fast_period,
+                slow_period,
+                signal_period,
+                macd,
+                macd_signal,
+                macd_hist,
+            } => {
+                map.serialize_entry("indicator", "macd")?;
+                map.serialize_entry("fastPeriod", &fast_period)?;
+                map.serialize_entry("slowPeriod", &slow_period)?;
+                map.serialize_entry("signalPeriod", &signal_period)?;
+                map.serialize_entry("macd", &macd)?;
+                map.serialize_entry("macdSignal", &macd_signal)?;
+                map.serialize_entry("macdHist", &macd_hist)?;
+            }
+            IndicatorValue::Stoch { fast_k_period, slow_k_period, slow_d_period, slow_k, slow_d } => {
+                map.serialize_entry("indicator", "stoch")?;
+                map.serialize_entry("fastKPeriod", &fast_k_period)?;
+                map.serialize_entry("slowKPeriod", &slow_k_period)?;
+                map.serialize_entry("slowDPeriod", &slow_d_period)?;
+                map.serialize_entry("slowK", &slow_k)?;
+                map.serialize_entry("slowD", &slow_d)?;
+            }
+            IndicatorValue::Bbands { time_period, sd, sd_down, lower_band, middle_band, upper_band } => {
+                map.serialize_entry("indicator", "bbands")?;
+                map.serialize_entry("timePeriod", &time_period)?;
+                map.serialize_entry("sd", &sd)?;
+                map.serialize_entry("sdDown", &sd_down)?;
+                map.serialize_entry("lowerBand", &lower_band)?;
+                map.serialize_entry("middleBand", &middle_band)?;
+                map.serialize_entry("upperBand", &upper_band)?;
+            }
+            IndicatorValue::Willr { time_period, willr } => {
+                map.serialize_entry("indicator", "willr")?;
+                map.serialize_entry("timePeriod", &time_period)?;
+                map.serialize_entry("willr", &willr)?;
+            }
+        }
+        map.end()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The hand-written serialiser must say exactly what the derived one on
+    /// `IndicatorValue` says, so the two can never disagree on the wire.
+    #[test]
+    fn hand_written_fields_match_the_derived_value_fields() {
+        let values = [
+            IndicatorValue::Ema { ema_time_period: 20, ema: 1.5 },
+            IndicatorValue::Sma { time_period: 20, sma: 1.25 },
+            IndicatorValue::Rsi { time_period: 14, rsi: 55.5 },
+            IndicatorValue::Macd {
+                fast_period: 12,
+                slow_period: 26,
+                signal_period: 9,
+                macd: 0.2,
+                macd_signal: 0.1,
+                macd_hist: 0.1,
+            },
+            IndicatorValue::Stoch {
+                fast_k_period: 5,
+                slow_k_period: 3,
+                slow_d_period: 3,
+                slow_k: 80.0,
+                slow_d: 75.5,
+            },
+            IndicatorValue::Bbands {
+                time_period: 20,
+                sd: 2.0,
+                sd_down: 1.5,
+                lower_band: 1.0,
+                middle_band: 1.5,
+                upper_band: 2.0,
+            },
+            IndicatorValue::Willr { time_period: 14, willr: -20.0 },
+        ];
+        for value in values {
+            let record = IndicatorRecord {
+                ticker: "NVDA".into(),
+                timeframe: Timeframe::Day,
+                datetime: NaiveDate::from_ymd_opt(2014, 12, 31).unwrap_or_default(),
+                task_number: Uuid::new_v4(),
+                value: value.clone(),
+            };
+            let whole: serde_json::Value = serde_json::to_value(&record).unwrap_or_default();
+            let derived: serde_json::Value = serde_json::to_value(&value).unwrap_or_default();
+            for (key, field) in derived.as_object().into_iter().flatten() {
+                assert_eq!(&whole[key], field, "{key} of {value:?}");
+            }
+            assert_eq!(whole["datetime"], "2014-12-31");
+            assert_eq!(whole["task_number"], record.task_number.to_string());
+            let back: IndicatorRecord = serde_json::from_value(whole).expect("decodes");
+            assert_eq!(back, record);
+        }
+    }
 }

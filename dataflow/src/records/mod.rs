@@ -2,6 +2,7 @@
 
 mod bar;
 mod dead_letter;
+mod fast_serde;
 mod feature;
 mod indicator;
 mod prediction;
