@@ -1,6 +1,5 @@
 use clap::{Args, Parser, Subcommand};
-use pricestream_dataflow::telemetry::LogFormat;
-use std::path::PathBuf;
+use pricestream_dataflow::config::GlobalArgs;
 
 /// Keeps pricestream's feature mart up to date: consumes the bars topic into a
 /// timely dataflow and writes one feature row per bar to Cassandra
@@ -12,13 +11,8 @@ use std::path::PathBuf;
 #[derive(Debug, Parser)]
 #[command(name = "pricestream-analytics", version, about, long_about)]
 pub struct Cli {
-    /// TOML config file (see docs/configuration.md); defaults reach local services.
-    #[arg(long, global = true, env = "PRICESTREAM_CONFIG")]
-    pub config: Option<PathBuf>,
-
-    /// Log line format on stderr.
-    #[arg(long, global = true, value_enum, default_value = "text", env = "PRICESTREAM_LOG_FORMAT")]
-    pub log_format: LogFormat,
+    #[command(flatten)]
+    pub global: GlobalArgs,
 
     #[command(subcommand)]
     pub command: Command,

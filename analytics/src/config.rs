@@ -1,9 +1,8 @@
-use pricestream_dataflow::config::{CassandraConfig, EnvSource, KafkaConfig, Problems, Validate};
+use pricestream_dataflow::config::{CassandraConfig, EnvSource, HttpSettings, KafkaConfig, Problems, Validate};
 use serde::{Deserialize, Serialize};
-use std::net::SocketAddr;
 
 /// The analytics service's config file (TOML). Every section is optional.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct AnalyticsConfig {
     /// Where the input topics are.
@@ -14,6 +13,17 @@ pub struct AnalyticsConfig {
     pub consumer: ConsumerSettings,
     /// The `/metrics`, `/healthz` and `/readyz` endpoint.
     pub http: HttpSettings,
+}
+
+impl Default for AnalyticsConfig {
+    fn default() -> Self {
+        AnalyticsConfig {
+            kafka: KafkaConfig::default(),
+            cassandra: CassandraConfig::default(),
+            consumer: ConsumerSettings::default(),
+            http: HttpSettings::on("127.0.0.1:9898"),
+        }
+    }
 }
 
 /// Consuming the input topics.
@@ -38,20 +48,6 @@ impl Default for ConsumerSettings {
     }
 }
 
-/// The HTTP endpoint.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct HttpSettings {
-    /// Address to listen on. Env: `PRICESTREAM_HTTP_ADDR`.
-    pub listen_addr: String,
-}
-
-impl Default for HttpSettings {
-    fn default() -> Self {
-        HttpSettings { listen_addr: "127.0.0.1:9898".into() }
-    }
-}
-
 impl Validate for AnalyticsConfig {
     fn apply_env(&mut self, env: &dyn EnvSource) {
         self.kafka.apply_env(env);
@@ -59,9 +55,7 @@ impl Validate for AnalyticsConfig {
         if let Some(v) = env.var("PRICESTREAM_GROUP_ID") {
             self.consumer.group_id = v;
         }
-        if let Some(v) = env.var("PRICESTREAM_HTTP_ADDR") {
-            self.http.listen_addr = v;
-        }
+        self.http.apply_env(env);
     }
 
     fn validate(&self, problems: &mut Problems) {
@@ -78,11 +72,7 @@ impl Validate for AnalyticsConfig {
             "consumer.epoch_max_wait_ms",
             format_args!("must be >= 1, got {}", self.consumer.epoch_max_wait_ms),
         );
-        problems.check(
-            self.http.listen_addr.parse::<SocketAddr>().is_ok(),
-            "http.listen_addr",
-            format_args!("must be ip:port, got `{}`", self.http.listen_addr),
-        );
+        self.http.validate("http", problems);
     }
 }
 

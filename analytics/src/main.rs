@@ -14,9 +14,9 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging(cli.log_format);
+    init_logging(cli.global.log_format);
     let result = match cli.command {
-        Command::Run(args) => load(cli.config.as_deref(), &ProcessEnv)
+        Command::Run(args) => load(cli.global.config.as_deref(), &ProcessEnv)
             .map_err(anyhow::Error::from)
             .and_then(|config| run::run(config, &args)),
     };

@@ -1,5 +1,5 @@
 use clap::{Args, Parser, Subcommand};
-use pricestream_dataflow::telemetry::LogFormat;
+use pricestream_dataflow::config::GlobalArgs;
 use std::path::PathBuf;
 
 /// Reads daily OHLCV bars from data-lake sources and publishes every bar to
@@ -11,13 +11,8 @@ use std::path::PathBuf;
 #[derive(Debug, Parser)]
 #[command(name = "pricestream-extractor", version, about, long_about)]
 pub struct Cli {
-    /// TOML config file (see docs/configuration.md); defaults reach local services.
-    #[arg(long, global = true, env = "PRICESTREAM_CONFIG")]
-    pub config: Option<PathBuf>,
-
-    /// Log line format on stderr.
-    #[arg(long, global = true, value_enum, default_value = "text", env = "PRICESTREAM_LOG_FORMAT")]
-    pub log_format: LogFormat,
+    #[command(flatten)]
+    pub global: GlobalArgs,
 
     #[command(subcommand)]
     pub command: Command,

@@ -1,10 +1,10 @@
 use crate::sources::{FileFormat, TwelveDataConfig};
-use pricestream_dataflow::config::{CassandraConfig, EnvSource, KafkaConfig, Problems, Validate};
+use pricestream_dataflow::config::{CassandraConfig, EnvSource, HttpSettings, KafkaConfig, Problems, Validate};
 use pricestream_dataflow::indicators::IndicatorParams;
 use serde::{Deserialize, Serialize};
 
 /// The extractor's config file (TOML). Every section is optional.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ExtractorConfig {
     /// Where bars are published.
@@ -21,6 +21,20 @@ pub struct ExtractorConfig {
     pub follow: FollowSettings,
     /// The `/metrics`, `/healthz` and `/readyz` endpoint of `follow`.
     pub http: HttpSettings,
+}
+
+impl Default for ExtractorConfig {
+    fn default() -> Self {
+        ExtractorConfig {
+            kafka: KafkaConfig::default(),
+            cassandra: CassandraConfig::default(),
+            extract: ExtractSettings::default(),
+            indicators: IndicatorParams::default(),
+            twelve_data: TwelveDataConfig::default(),
+            follow: FollowSettings::default(),
+            http: HttpSettings::on("127.0.0.1:9899"),
+        }
+    }
 }
 
 /// Watching sources in `follow` mode.
@@ -46,20 +60,6 @@ impl Default for FollowSettings {
             api_poll_time_utc: "22:30".into(),
             api_poll_weekends: false,
         }
-    }
-}
-
-/// The HTTP endpoint.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct HttpSettings {
-    /// Address to listen on. Env: `PRICESTREAM_HTTP_ADDR`.
-    pub listen_addr: String,
-}
-
-impl Default for HttpSettings {
-    fn default() -> Self {
-        HttpSettings { listen_addr: "127.0.0.1:9899".into() }
     }
 }
 
@@ -93,9 +93,7 @@ impl Validate for ExtractorConfig {
     fn apply_env(&mut self, env: &dyn EnvSource) {
         self.kafka.apply_env(env);
         self.cassandra.apply_env(env);
-        if let Some(v) = env.var("PRICESTREAM_HTTP_ADDR") {
-            self.http.listen_addr = v;
-        }
+        self.http.apply_env(env);
     }
 
     fn validate(&self, problems: &mut Problems) {
@@ -129,11 +127,7 @@ impl Validate for ExtractorConfig {
             "follow.api_poll_time_utc",
             format_args!("must be HH:MM, got `{}`", self.follow.api_poll_time_utc),
         );
-        problems.check(
-            self.http.listen_addr.parse::<std::net::SocketAddr>().is_ok(),
-            "http.listen_addr",
-            format_args!("must be ip:port, got `{}`", self.http.listen_addr),
-        );
+        self.http.validate("http", problems);
     }
 }
 

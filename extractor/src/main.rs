@@ -19,7 +19,7 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging(cli.log_format);
+    init_logging(cli.global.log_format);
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
@@ -33,11 +33,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Generate(args) => generate::run(&args),
         Command::Backfill(args) => {
-            let config: config::ExtractorConfig = load(cli.config.as_deref(), &ProcessEnv)?;
+            let config: config::ExtractorConfig = load(cli.global.config.as_deref(), &ProcessEnv)?;
             tokio::runtime::Runtime::new()?.block_on(backfill::run(&config, &args))
         }
         Command::Follow(args) => {
-            let config: config::ExtractorConfig = load(cli.config.as_deref(), &ProcessEnv)?;
+            let config: config::ExtractorConfig = load(cli.global.config.as_deref(), &ProcessEnv)?;
             tokio::runtime::Runtime::new()?.block_on(follow::run(&config, &args))
         }
     }

@@ -3,12 +3,16 @@
 
 mod cassandra;
 mod env;
+mod global_args;
+mod http;
 mod kafka;
 mod load;
 mod problems;
 
 pub use cassandra::CassandraConfig;
 pub use env::{EnvSource, ProcessEnv};
+pub use global_args::GlobalArgs;
+pub use http::HttpSettings;
 pub use kafka::KafkaConfig;
 pub use load::{ConfigError, Validate, load};
 pub use problems::Problems;
