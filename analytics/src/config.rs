@@ -1,4 +1,6 @@
-use pricestream_dataflow::config::{CassandraConfig, EnvSource, HttpSettings, KafkaConfig, Problems, Validate};
+use pricestream_dataflow::config::{
+    CassandraConfig, EnvSource, HttpSettings, KafkaConfig, Problems, Validate,
+};
 use serde::{Deserialize, Serialize};
 
 /// The analytics service's config file (TOML). Every section is optional.

@@ -1,5 +1,7 @@
 use crate::sources::{FileFormat, TwelveDataConfig};
-use pricestream_dataflow::config::{CassandraConfig, EnvSource, HttpSettings, KafkaConfig, Problems, Validate};
+use pricestream_dataflow::config::{
+    CassandraConfig, EnvSource, HttpSettings, KafkaConfig, Problems, Validate,
+};
 use pricestream_dataflow::indicators::IndicatorParams;
 use serde::{Deserialize, Serialize};
 
