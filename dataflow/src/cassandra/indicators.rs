@@ -27,15 +27,7 @@ pub(super) fn value_columns(table: &str) -> &'static str {
 
 /// The table a value is stored in.
 pub fn table_of(value: &IndicatorValue) -> &'static str {
-    match value {
-        IndicatorValue::Ema { .. } => "ema",
-        IndicatorValue::Sma { .. } => "sma",
-        IndicatorValue::Rsi { .. } => "rsi",
-        IndicatorValue::Macd { .. } => "macd",
-        IndicatorValue::Stoch { .. } => "stoch",
-        IndicatorValue::Bbands { .. } => "bbands",
-        IndicatorValue::Willr { .. } => "willr",
-    }
+    value.kind().as_str()
 }
 
 type Key<'a> = (&'a str, &'a str, DateTime<Utc>, Uuid);

@@ -15,9 +15,10 @@ mod row_id;
 mod upsert;
 mod values;
 
+pub use crate::records::IndicatorKind;
 pub use graph::features_from_bars;
 pub use incremental::feature_graph;
 pub use record::{BarKey, FeatureRecord, SeriesKey, bar_key, indicator_key};
 pub use row_id::row_ids;
 pub use upsert::{BarCollection, FeatureInputs, IndicatorCollection, Upsert};
-pub use values::{F64Bits, Indicator, IndicatorKind};
+pub use values::{F64Bits, Indicator};

@@ -12,7 +12,8 @@
 //! both believe they hold the latest value.
 
 use super::record::{BarKey, bar_key, indicator_key};
-use super::values::{F64Bits, Indicator, IndicatorKind};
+use super::values::{F64Bits, Indicator};
+use crate::records::IndicatorKind;
 use crate::records::{Bar, IndicatorRecord};
 use differential_dataflow::VecCollection;
 use differential_dataflow::input::InputSession;

@@ -1,7 +1,7 @@
 //! Totally ordered stand-ins for the float-carrying records, so that they can live in
 //! differential collections (which need `Ord + Hash`).
 
-use crate::records::IndicatorValue;
+use crate::records::{IndicatorKind, IndicatorValue};
 use serde::{Deserialize, Serialize};
 
 /// An `f64` stored as its IEEE-754 bit pattern.
@@ -32,26 +32,6 @@ impl From<f64> for F64Bits {
     fn from(value: f64) -> Self {
         F64Bits::new(value)
     }
-}
-
-/// Which of the seven indicators a value belongs to; the upsert key of an indicator value is
-/// `(ticker, timeframe, date, kind)` (the seed's one table per indicator).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub enum IndicatorKind {
-    /// Exponential moving average.
-    Ema,
-    /// Simple moving average.
-    Sma,
-    /// Relative strength index.
-    Rsi,
-    /// Moving average convergence/divergence.
-    Macd,
-    /// Stochastic oscillator.
-    Stoch,
-    /// Bollinger bands.
-    Bbands,
-    /// Williams %R.
-    Willr,
 }
 
 /// [`IndicatorValue`] with its floats as [`F64Bits`], so that it is `Ord + Hash`.

@@ -51,6 +51,58 @@ pub enum IndicatorValue {
     Willr { time_period: i32, willr: f64 },
 }
 
+/// Which of the seven indicators a value belongs to: its `indicator` tag on the
+/// wire and its table in Cassandra. The upsert key of an indicator value is
+/// `(ticker, timeframe, date, kind)`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum IndicatorKind {
+    /// Exponential moving average.
+    Ema,
+    /// Simple moving average.
+    Sma,
+    /// Relative strength index.
+    Rsi,
+    /// Moving average convergence/divergence.
+    Macd,
+    /// Stochastic oscillator.
+    Stoch,
+    /// Bollinger bands.
+    Bbands,
+    /// Williams %R.
+    Willr,
+}
+
+impl IndicatorKind {
+    /// The `indicator` tag and Cassandra table name (`macd`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IndicatorKind::Ema => "ema",
+            IndicatorKind::Sma => "sma",
+            IndicatorKind::Rsi => "rsi",
+            IndicatorKind::Macd => "macd",
+            IndicatorKind::Stoch => "stoch",
+            IndicatorKind::Bbands => "bbands",
+            IndicatorKind::Willr => "willr",
+        }
+    }
+}
+
+impl IndicatorValue {
+    /// Which indicator this is.
+    pub fn kind(&self) -> IndicatorKind {
+        match self {
+            IndicatorValue::Ema { .. } => IndicatorKind::Ema,
+            IndicatorValue::Sma { .. } => IndicatorKind::Sma,
+            IndicatorValue::Rsi { .. } => IndicatorKind::Rsi,
+            IndicatorValue::Macd { .. } => IndicatorKind::Macd,
+            IndicatorValue::Stoch { .. } => IndicatorKind::Stoch,
+            IndicatorValue::Bbands { .. } => IndicatorKind::Bbands,
+            IndicatorValue::Willr { .. } => IndicatorKind::Willr,
+        }
+    }
+}
+
 impl Serialize for IndicatorRecord {
     // Written out instead of `#[serde(flatten)]`, which would send every field through a
     // buffering map serialiser: this is the most frequent message pricestream sends.
@@ -67,19 +119,17 @@ impl Serialize for IndicatorRecord {
         map.serialize_entry("timeframe", &self.timeframe)?;
         map.serialize_entry("datetime", &Date(&self.datetime))?;
         map.serialize_entry("task_number", &self.task_number)?;
+        map.serialize_entry("indicator", self.value.kind().as_str())?;
         match self.value {
             IndicatorValue::Ema { ema_time_period, ema } => {
-                map.serialize_entry("indicator", "ema")?;
                 map.serialize_entry("emaTimePeriod", &ema_time_period)?;
                 map.serialize_entry("ema", &ema)?;
             }
             IndicatorValue::Sma { time_period, sma } => {
-                map.serialize_entry("indicator", "sma")?;
                 map.serialize_entry("timePeriod", &time_period)?;
                 map.serialize_entry("sma", &sma)?;
             }
             IndicatorValue::Rsi { time_period, rsi } => {
-                map.serialize_entry("indicator", "rsi")?;
                 map.serialize_entry("timePeriod", &time_period)?;
                 map.serialize_entry("rsi", &rsi)?;
             }
@@ -91,7 +141,6 @@ impl Serialize for IndicatorRecord {
                 macd_signal,
                 macd_hist,
             } => {
-                map.serialize_entry("indicator", "macd")?;
                 map.serialize_entry("fastPeriod", &fast_period)?;
                 map.serialize_entry("slowPeriod", &slow_period)?;
                 map.serialize_entry("signalPeriod", &signal_period)?;
@@ -100,7 +149,6 @@ impl Serialize for IndicatorRecord {
                 map.serialize_entry("macdHist", &macd_hist)?;
             }
             IndicatorValue::Stoch { fast_k_period, slow_k_period, slow_d_period, slow_k, slow_d } => {
-                map.serialize_entry("indicator", "stoch")?;
                 map.serialize_entry("fastKPeriod", &fast_k_period)?;
                 map.serialize_entry("slowKPeriod", &slow_k_period)?;
                 map.serialize_entry("slowDPeriod", &slow_d_period)?;
@@ -108,7 +156,6 @@ impl Serialize for IndicatorRecord {
                 map.serialize_entry("slowD", &slow_d)?;
             }
             IndicatorValue::Bbands { time_period, sd, sd_down, lower_band, middle_band, upper_band } => {
-                map.serialize_entry("indicator", "bbands")?;
                 map.serialize_entry("timePeriod", &time_period)?;
                 map.serialize_entry("sd", &sd)?;
                 map.serialize_entry("sdDown", &sd_down)?;
@@ -117,7 +164,6 @@ impl Serialize for IndicatorRecord {
                 map.serialize_entry("upperBand", &upper_band)?;
             }
             IndicatorValue::Willr { time_period, willr } => {
-                map.serialize_entry("indicator", "willr")?;
                 map.serialize_entry("timePeriod", &time_period)?;
                 map.serialize_entry("willr", &willr)?;
             }

@@ -11,6 +11,6 @@ mod timeframe;
 pub use bar::{Bar, BarError};
 pub use dead_letter::DeadLetter;
 pub use feature::FeatureRow;
-pub use indicator::{IndicatorRecord, IndicatorValue};
+pub use indicator::{IndicatorKind, IndicatorRecord, IndicatorValue};
 pub use prediction::Prediction;
 pub use timeframe::{Timeframe, UnknownTimeframe};
