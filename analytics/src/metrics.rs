@@ -1,6 +1,7 @@
 //! The service's Prometheus metrics. Names follow
 //! `pricestream_analytics_<thing>_<unit>[_total]`; no per-ticker labels.
 
+use pricestream_dataflow::telemetry::register;
 use prometheus::{Histogram, HistogramOpts, IntCounter, IntGauge, Registry};
 
 /// Every metric the service exports, registered once.
@@ -25,11 +26,7 @@ impl Metrics {
     /// Creates and registers every metric.
     pub fn new() -> Result<Self, prometheus::Error> {
         let registry = Registry::new();
-        let counter = |name: &str, help: &str| -> Result<IntCounter, prometheus::Error> {
-            let counter = IntCounter::new(name, help)?;
-            registry.register(Box::new(counter.clone()))?;
-            Ok(counter)
-        };
+        let counter = |name: &str, help: &str| register(&registry, IntCounter::new(name, help)?);
         let metrics = Metrics {
             bars_consumed: counter("pricestream_analytics_bars_consumed_total", "Bars decoded from Kafka.")?,
             messages_rejected: counter(
@@ -57,8 +54,6 @@ impl Metrics {
             )?,
             registry,
         };
-        metrics.registry.register(Box::new(metrics.epoch_seconds.clone()))?;
-        metrics.registry.register(Box::new(metrics.workers_running.clone()))?;
         Ok(metrics)
     }
 }

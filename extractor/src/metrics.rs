@@ -2,6 +2,7 @@
 //! `pricestream_extractor_<thing>_<unit>[_total]`; the only label is the
 //! rejection reason (a fixed, small set).
 
+use pricestream_dataflow::telemetry::register;
 use prometheus::{Histogram, HistogramOpts, IntCounter, IntCounterVec, Opts, Registry};
 
 /// Every metric the extractor exports.
@@ -26,11 +27,7 @@ impl Metrics {
     /// Creates and registers every metric.
     pub fn new() -> Result<Self, prometheus::Error> {
         let registry = Registry::new();
-        let counter = |name: &str, help: &str| -> Result<IntCounter, prometheus::Error> {
-            let counter = IntCounter::new(name, help)?;
-            registry.register(Box::new(counter.clone()))?;
-            Ok(counter)
-        };
+        let counter = |name: &str, help: &str| register(&registry, IntCounter::new(name, help)?);
         let metrics = Metrics {
             bars_read: counter("pricestream_extractor_bars_read_total", "Valid bars read from the sources.")?,
             bars_unchanged: counter(
@@ -58,8 +55,6 @@ impl Metrics {
             )?,
             registry,
         };
-        metrics.registry.register(Box::new(metrics.lines_rejected.clone()))?;
-        metrics.registry.register(Box::new(metrics.batch_seconds.clone()))?;
         Ok(metrics)
     }
 }

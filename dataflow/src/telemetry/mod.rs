@@ -2,8 +2,10 @@
 //! with `/metrics`, `/healthz` and `/readyz`.
 
 mod http;
+mod metrics;
 
 pub use http::{Probes, serve};
+pub use metrics::register;
 
 use tracing_subscriber::EnvFilter;
 
