@@ -67,10 +67,17 @@ async fn backfill_files(
         anyhow::bail!("no .csv, .csv.gz or .parquet files at {}", input.display());
     }
     let progress = progress_bar(files.len() as u64, args.no_progress);
+    let started = std::time::Instant::now();
     for file in &files {
-        progress.set_message(file.file_name().unwrap_or_default().to_string_lossy().into_owned());
+        let before = pipeline.summary.bars_read;
         ingest_file(pipeline, file, &config.extract.format, task_number).await?;
+        let rate = pipeline.summary.bars_read as f64 / started.elapsed().as_secs_f64().max(1e-9);
+        let name = file.file_name().unwrap_or_default().to_string_lossy();
+        progress.set_message(format!("{rate:.0} bars/s  {name}"));
         progress.inc(1);
+        if progress.is_hidden() {
+            info!(file = %file.display(), bars = pipeline.summary.bars_read - before, "Read file.");
+        }
     }
     progress.finish_and_clear();
     Ok(())
