@@ -13,6 +13,8 @@ pub struct AnalyticsConfig {
     pub cassandra: CassandraConfig,
     /// How input is consumed.
     pub consumer: ConsumerSettings,
+    /// The feature rows.
+    pub features: FeatureSettings,
     /// The `/metrics`, `/healthz` and `/readyz` endpoint.
     pub http: HttpSettings,
 }
@@ -23,8 +25,23 @@ impl Default for AnalyticsConfig {
             kafka: KafkaConfig::default(),
             cassandra: CassandraConfig::default(),
             consumer: ConsumerSettings::default(),
+            features: FeatureSettings::default(),
             http: HttpSettings::on("127.0.0.1:9898"),
         }
+    }
+}
+
+/// The feature rows.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FeatureSettings {
+    /// The label of a row is the close this many bars later (the model's target).
+    pub horizon_bars: u32,
+}
+
+impl Default for FeatureSettings {
+    fn default() -> Self {
+        FeatureSettings { horizon_bars: 2 }
     }
 }
 
@@ -75,6 +92,11 @@ impl Validate for AnalyticsConfig {
             format_args!("must be >= 1, got {}", self.consumer.epoch_max_wait_ms),
         );
         self.http.validate("http", problems);
+        problems.check(
+            self.features.horizon_bars >= 1,
+            "features.horizon_bars",
+            format_args!("must be >= 1, got {}", self.features.horizon_bars),
+        );
     }
 }
 

@@ -14,6 +14,8 @@ pub struct Metrics {
     pub messages_rejected: IntCounter,
     /// Feature rows acknowledged by Cassandra.
     pub feature_rows_written: IntCounter,
+    /// Feature rows deleted because their bar was retracted.
+    pub feature_rows_deleted: IntCounter,
     /// Epochs completed (all outputs written, offsets committed).
     pub epochs_completed: IntCounter,
     /// Time from the start of an epoch to its committed offsets.
@@ -36,6 +38,10 @@ impl Metrics {
             feature_rows_written: counter(
                 "pricestream_analytics_feature_rows_written_total",
                 "Feature rows acknowledged by Cassandra.",
+            )?,
+            feature_rows_deleted: counter(
+                "pricestream_analytics_feature_rows_deleted_total",
+                "Feature rows deleted because their bar was retracted.",
             )?,
             epochs_completed: counter(
                 "pricestream_analytics_epochs_completed_total",

@@ -42,13 +42,13 @@ pub async fn bars(
     Ok(out)
 }
 
-/// One feature row as read back: date, id, close, ema, sma.
-pub type MartRow = (NaiveDate, Option<i64>, f64, Option<f64>, Option<f64>);
+/// One feature row as read back: date, id, close, ema, sma, label.
+pub type MartRow = (NaiveDate, Option<i64>, f64, Option<f64>, Option<f64>, Option<f64>);
 
 /// `features` rows of one ticker, in date order.
 pub async fn features(session: &Session, keyspace: &str, ticker: &str) -> anyhow::Result<Vec<MartRow>> {
     let cql = format!(
-        "SELECT dateTime, id, close, ema, sma FROM {keyspace}.features WHERE ticker = ? AND timeframe = '1day'"
+        "SELECT dateTime, id, close, ema, sma, label FROM {keyspace}.features WHERE ticker = ? AND timeframe = '1day'"
     );
     let rows = session.query_unpaged(cql, (ticker,)).await?.into_rows_result()?;
     Ok(rows.rows::<MartRow>()?.collect::<Result<_, _>>()?)

@@ -113,30 +113,27 @@ async fn generated_bars_flow_through_kafka_and_cassandra_into_the_mart() -> anyh
     assert_eq!(count(&again, "indicator values"), Some(0), "{again}");
     assert_eq!(kafka::read_topic(&ns.bars_topic())?.len(), TICKERS * DAYS);
 
-    // Analytics: Kafka → timely → one mart row per bar, with two workers.
-    let analytics = run_ok("pricestream-analytics", &["run", "--workers", "2", "--exit-at-end"], &ns)?;
-    let report = stdout(&analytics);
-    assert!(
-        report.contains(&format!(
-            "processed {} bar(s) into {} feature row(s)",
-            TICKERS * DAYS,
-            TICKERS * DAYS
-        )),
-        "{report}"
-    );
+    // Analytics: Kafka → timely/differential → one mart row per bar, with two workers: the bar
+    // joined with its indicators, its row number and the close two bars later.
+    run_ok("pricestream-analytics", &["run", "--workers", "2", "--exit-at-end"], &ns)?;
     for (ticker, rows) in &expected {
         let mart = cassandra::features(&session, &ns.mart_keyspace, ticker).await?;
         let dates: Vec<String> = mart.iter().map(|row| row.0.to_string()).collect();
         assert_eq!(dates, rows.keys().cloned().collect::<Vec<_>>(), "{ticker}");
-        for (date, _id, close, ema, sma) in mart {
-            assert_eq!(close, rows[&date.to_string()].ohlc[3], "{ticker} {date}");
-            assert_eq!((ema, sma), (None, None), "indicators are null until they are joined");
+        let closes: Vec<f64> = rows.values().map(|bar| bar.ohlc[3]).collect();
+        let sma = cassandra::sma(&session, &ns.dwh_keyspace, ticker).await?;
+        for (index, (date, id, close, ema, mart_sma, label)) in mart.into_iter().enumerate() {
+            assert_eq!(close, closes[index], "{ticker} {date}");
+            assert_eq!(id, Some(index as i64 + 1), "{ticker} {date}: row number");
+            assert_eq!(label, closes.get(index + 2).copied(), "{ticker} {date}: label = close 2 bars later");
+            assert_eq!(mart_sma, sma.get(&date).map(|(_, value)| *value), "{ticker} {date}: sma joined");
+            assert_eq!(ema.is_some(), index >= 19, "{ticker} {date}: ema only after its lookback");
         }
     }
 
     // Offsets were committed: a second run has nothing left to do.
     let again = run_ok("pricestream-analytics", &["run", "--exit-at-end"], &ns)?;
-    assert!(stdout(&again).contains("processed 0 bar(s)"), "{}", stdout(&again));
+    assert!(stdout(&again).contains("processed 0 bar(s) into 0 feature row update(s)"), "{}", stdout(&again));
 
     cassandra::drop_keyspaces(&session, &[&ns.dwh_keyspace, &ns.mart_keyspace]).await;
     Ok(())

@@ -1,5 +1,6 @@
 //! `run`: wires Kafka, the timely workers, Cassandra and the HTTP endpoint together.
 
+mod changes;
 mod source;
 mod worker;
 
@@ -13,7 +14,7 @@ use pricestream_dataflow::telemetry::{Probes, serve};
 use pricestream_dataflow::topics::Topics;
 use rdkafka::consumer::BaseConsumer;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 use tracing::{info, warn};
 use worker::{WorkerStats, run_worker};
@@ -21,14 +22,32 @@ use worker::{WorkerStats, run_worker};
 /// What every worker thread shares.
 pub struct Shared {
     config: AnalyticsConfig,
-    topic: String,
-    partition_count: usize,
+    /// Input topics with their partition counts.
+    topics: Vec<(String, usize)>,
+    bars_topic: String,
     exit_at_end: bool,
     table: FeatureTable,
     runtime: tokio::runtime::Handle,
     metrics: Arc<Metrics>,
     stop: Arc<AtomicBool>,
     ready_workers: AtomicUsize,
+    /// Per worker: the last epoch whose outputs it has written to Cassandra.
+    written_epochs: Vec<AtomicU64>,
+    /// Per worker: whether it has read its partitions to their end (`--exit-at-end`).
+    at_end: Vec<AtomicBool>,
+}
+
+impl Shared {
+    /// The last epoch every worker has written: offsets of epochs up to it are safe to commit,
+    /// since an epoch's records can produce rows on any worker.
+    fn written_by_all(&self) -> u64 {
+        self.written_epochs.iter().map(|e| e.load(Ordering::SeqCst)).min().unwrap_or(0)
+    }
+
+    /// True once every worker has read its partitions to the end.
+    fn all_at_end(&self) -> bool {
+        self.at_end.iter().all(|done| done.load(Ordering::SeqCst))
+    }
 }
 
 /// Runs the service until stopped (or, with `--exit-at-end`, until the input is read).
@@ -60,18 +79,23 @@ pub fn run(config: AnalyticsConfig, args: &RunArgs) -> anyhow::Result<()> {
         .await
     })?;
 
-    let topic = Topics::with_prefix(&config.kafka.topic_prefix).bars;
-    let partition_count = wait_for_topic(&config, &topic, args.exit_at_end, &stop)?;
+    let names = Topics::with_prefix(&config.kafka.topic_prefix);
+    let mut topics = Vec::new();
+    for topic in [&names.bars, &names.indicators] {
+        topics.push((topic.clone(), wait_for_topic(&config, topic, args.exit_at_end, &stop)?));
+    }
     let shared = Arc::new(Shared {
         config,
-        topic,
-        partition_count,
+        topics,
+        bars_topic: names.bars,
         exit_at_end: args.exit_at_end,
         table,
         runtime: runtime.handle().clone(),
         metrics,
         stop,
         ready_workers: AtomicUsize::new(0),
+        written_epochs: (0..args.workers).map(|_| AtomicU64::new(0)).collect(),
+        at_end: (0..args.workers).map(|_| AtomicBool::new(false)).collect(),
     });
 
     let workers = args.workers;
@@ -93,13 +117,15 @@ pub fn run(config: AnalyticsConfig, args: &RunArgs) -> anyhow::Result<()> {
         let stats = result.map_err(|e| anyhow::anyhow!("worker panicked: {e}"))??;
         total.bars += stats.bars;
         total.rows += stats.rows;
+        total.deleted += stats.deleted;
         total.rejected += stats.rejected;
     }
     info!(bars = total.bars, rows = total.rows, rejected = total.rejected, "Analytics stopped.");
     println!(
-        "Analytics processed {} bar(s) into {} feature row(s) in {:.1?} ({} message(s) rejected) -> Cassandra {}.features",
+        "Analytics processed {} bar(s) into {} feature row update(s) and {} deletion(s) in {:.1?} ({} message(s) rejected) -> Cassandra {}.features",
         total.bars,
         total.rows,
+        total.deleted,
         started.elapsed(),
         total.rejected,
         shared.config.cassandra.mart_keyspace

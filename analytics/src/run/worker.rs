@@ -1,27 +1,66 @@
-//! One timely worker: feeds its partitions into the dataflow epoch by epoch,
-//! writes each epoch's output to Cassandra, then commits the epoch's offsets.
+//! One timely worker: feeds its partitions into the feature graph epoch by
+//! epoch, writes each epoch's changed rows to Cassandra, then commits the
+//! epoch's offsets.
 
 use super::Shared;
-use super::source::{PartitionSource, partitions_for};
-use pricestream_dataflow::features::features_from_bars;
-use pricestream_dataflow::records::FeatureRow;
+use super::changes::RowChanges;
+use super::source::{Batch, PartitionSource, Record, partitions_for};
+use pricestream_dataflow::features::{FeatureInputs, FeatureRecord, feature_graph};
 use std::cell::RefCell;
+use std::collections::{BTreeMap, VecDeque};
+use std::hash::{Hash, Hasher};
 use std::rc::Rc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
-use timely::dataflow::ProbeHandle;
-use timely::dataflow::operators::vec::Input;
-use timely::dataflow::operators::{Inspect, Probe};
+use timely::dataflow::operators::{Exchange, Inspect, Probe};
 use timely::worker::Worker;
 use tracing::info;
+
+/// Writes the rows this worker holds; returns (upserted, deleted).
+fn write_rows(shared: &Shared, output: &RefCell<Vec<(FeatureRecord, isize)>>) -> anyhow::Result<(u64, u64)> {
+    let changes = RowChanges::from_updates(std::mem::take(&mut *output.borrow_mut()));
+    let (upserts, deletes) = (changes.upserts.len() as u64, changes.deletes.len() as u64);
+    if upserts + deletes > 0 {
+        shared.runtime.block_on(async {
+            shared.table.upsert_all(&changes.upserts).await?;
+            shared.table.delete_all(&changes.deletes).await
+        })?;
+    }
+    Ok((upserts, deletes))
+}
+
+/// Commits the offsets of every pending epoch that all workers have written.
+fn commit_written(
+    shared: &Shared,
+    source: &PartitionSource,
+    pending: &mut VecDeque<(u64, BTreeMap<(String, i32), i64>)>,
+) -> anyhow::Result<()> {
+    let written = shared.written_by_all();
+    let mut offsets = BTreeMap::new();
+    while pending.front().is_some_and(|(epoch, _)| *epoch <= written) {
+        if let Some((_, next)) = pending.pop_front() {
+            offsets.extend(next);
+        }
+    }
+    source.commit(&offsets)
+}
+
+/// A hash of the row's key that every process computes the same way.
+fn key_hash(record: &FeatureRecord) -> u64 {
+    let mut hasher = std::hash::DefaultHasher::new();
+    record.key.hash(&mut hasher);
+    hasher.finish()
+}
 
 /// What one worker did, reported when it stops.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct WorkerStats {
     /// Bars consumed.
     pub bars: u64,
-    /// Feature rows written.
+    /// Feature rows written (upserted).
     pub rows: u64,
+    /// Feature rows deleted.
+    pub deleted: u64,
     /// Messages rejected.
     pub rejected: u64,
 }
@@ -41,22 +80,36 @@ pub fn run_worker(worker: &mut Worker, shared: &Shared) -> anyhow::Result<Worker
 
 fn consume(worker: &mut Worker, shared: &Shared) -> anyhow::Result<WorkerStats> {
     let (index, peers) = (worker.index(), worker.peers());
-    let partitions = partitions_for(index, peers, shared.partition_count);
+    let assignment: Vec<(String, Vec<i32>)> = shared
+        .topics
+        .iter()
+        .map(|(topic, count)| (topic.clone(), partitions_for(index, peers, *count)))
+        .collect();
     let mut source = PartitionSource::assign(
         &shared.config.kafka,
         &shared.config.consumer.group_id,
-        &shared.topic,
-        &partitions,
+        &shared.bars_topic,
+        &assignment,
         shared.exit_at_end,
     )?;
 
-    let output: Rc<RefCell<Vec<FeatureRow>>> = Rc::default();
-    let probe = ProbeHandle::new();
-    let mut input = worker.dataflow::<u64, _, _>(|scope| {
-        let (input, bars) = scope.new_input();
-        let sink = Rc::clone(&output);
-        features_from_bars(bars).inspect(move |row| sink.borrow_mut().push(row.clone())).probe_with(&probe);
-        input
+    // Each key always arrives on this worker (Kafka key = ticker), so this
+    // worker's upsert adapter sees every version of it in order.
+    let mut inputs = FeatureInputs::<u64>::new();
+    let output: Rc<RefCell<Vec<(FeatureRecord, isize)>>> = Rc::default();
+    let horizon = shared.config.features.horizon_bars;
+    let sink = Rc::clone(&output);
+    let probe = worker.dataflow(|scope| {
+        let (bars, indicators) = inputs.to_collections(scope);
+        // A row's retraction and its new version can come out on different workers (its
+        // row number moved); routing every update of one key to one worker lets that
+        // worker net them, so a stale delete never races the new row into Cassandra.
+        let (probe, _) = feature_graph(bars, indicators, horizon)
+            .inner
+            .exchange(|(record, _time, _diff): &(FeatureRecord, u64, isize)| key_hash(record))
+            .inspect(move |(record, _time, diff)| sink.borrow_mut().push((record.clone(), *diff)))
+            .probe();
+        probe
     });
 
     shared.metrics.workers_running.inc();
@@ -64,35 +117,62 @@ fn consume(worker: &mut Worker, shared: &Shared) -> anyhow::Result<WorkerStats> 
     let settings = &shared.config.consumer;
     let max_wait = Duration::from_millis(settings.epoch_max_wait_ms);
     let mut stats = WorkerStats::default();
-    while !shared.stop.load(Ordering::Relaxed) && !source.reached_end() {
+    // Offsets read per epoch, committed once every worker has written that epoch's rows.
+    let mut pending: VecDeque<(u64, BTreeMap<(String, i32), i64>)> = VecDeque::new();
+    // Every worker keeps stepping, writing and committing until all are done: rows of
+    // one worker's records may come out on another.
+    while !shared.stop.load(Ordering::Relaxed) && !shared.all_at_end() {
         let started = Instant::now();
-        let batch = source.poll_batch(settings.epoch_max_records, max_wait)?;
-        let bars = batch.bars.len() as u64;
-        for bar in batch.bars {
-            input.send(bar);
+        if source.reached_end() {
+            shared.at_end[index].store(true, Ordering::SeqCst);
         }
-        input.advance_to(input.time() + 1);
-        while probe.less_than(input.time()) {
-            worker.step();
+        let batch = if source.reached_end() {
+            std::thread::sleep(Duration::from_millis(5));
+            Batch::default()
+        } else {
+            source.poll_batch(settings.epoch_max_records, max_wait)?
+        };
+        let bars = batch.bars() as u64;
+        for record in &batch.records {
+            match record {
+                Record::Bar(bar) => inputs.upsert_bar(bar),
+                Record::Indicator(value) => inputs.upsert_indicator(value),
+            }
         }
-        let rows = std::mem::take(&mut *output.borrow_mut());
-        if !rows.is_empty() {
-            shared.runtime.block_on(shared.table.upsert_all(&rows))?;
-        }
-        // Only now is every output of these records acknowledged: commit.
-        source.commit(&batch.next_offsets)?;
+        let epoch = *inputs.time();
+        inputs.advance_to(epoch + 1);
+        inputs.flush();
+        worker.step_while(|| probe.less_than(inputs.time()));
+
+        let (upserts, deletes) = write_rows(shared, &output)?;
+        shared.written_epochs[index].store(epoch + 1, Ordering::SeqCst);
+        pending.push_back((epoch + 1, batch.next_offsets));
+        commit_written(shared, &source, &mut pending)?;
 
         stats.bars += bars;
-        stats.rows += rows.len() as u64;
+        stats.rows += upserts;
+        stats.deleted += deletes;
         stats.rejected += batch.rejected as u64;
         shared.metrics.bars_consumed.inc_by(bars);
         shared.metrics.messages_rejected.inc_by(batch.rejected as u64);
-        shared.metrics.feature_rows_written.inc_by(rows.len() as u64);
+        shared.metrics.feature_rows_written.inc_by(upserts);
+        shared.metrics.feature_rows_deleted.inc_by(deletes);
         shared.metrics.epochs_completed.inc();
         shared.metrics.epoch_seconds.observe(started.elapsed().as_secs_f64());
     }
-    input.close();
+    // Drain: the last epochs' rows and offsets, once every worker has written them.
+    drop(inputs);
     while worker.step() {}
+    let (upserts, deletes) = write_rows(shared, &output)?;
+    stats.rows += upserts;
+    stats.deleted += deletes;
+    shared.written_epochs[index].store(u64::MAX, Ordering::SeqCst);
+    while !pending.is_empty() && !shared.stop.load(Ordering::Relaxed) {
+        commit_written(shared, &source, &mut pending)?;
+        if !pending.is_empty() {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
     shared.metrics.workers_running.dec();
     info!(worker = index, bars = stats.bars, rows = stats.rows, rejected = stats.rejected, "Worker stopped.");
     Ok(stats)

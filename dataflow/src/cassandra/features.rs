@@ -1,59 +1,56 @@
 use super::CassandraError;
-use crate::records::FeatureRow;
+use crate::records::{FeatureRow, Timeframe};
 use chrono::NaiveDate;
 use futures::{StreamExt, TryStreamExt, stream};
 use scylla::SerializeRow;
 use scylla::client::session::Session;
 use scylla::statement::prepared::PreparedStatement;
-use scylla::value::MaybeUnset;
 use std::sync::Arc;
 
 /// Writes feature rows to the mart's `features` table.
 pub struct FeatureTable {
     session: Arc<Session>,
     upsert: PreparedStatement,
+    delete: PreparedStatement,
     table: String,
     max_in_flight: usize,
 }
 
-/// The bound values of one upsert. Missing values are left unset rather than
-/// written as null, so inserting a sparse row creates no tombstones.
+/// The bound values of one upsert. A missing value is written as null, so a
+/// row that changes (a label that goes away, a corrected indicator) never
+/// keeps a stale cell from its previous version.
 #[derive(SerializeRow)]
 struct FeatureValues<'a> {
     ticker: &'a str,
     timeframe: &'a str,
     datetime: NaiveDate,
-    id: MaybeUnset<i64>,
-    ematimeperiod: MaybeUnset<i32>,
-    ema: MaybeUnset<f64>,
-    fastkperiod: MaybeUnset<i32>,
-    slowkperiod: MaybeUnset<i32>,
-    slowdperiod: MaybeUnset<i32>,
-    slowd: MaybeUnset<f64>,
-    slowk: MaybeUnset<f64>,
-    bbtimeperiod: MaybeUnset<i32>,
-    bbsd: MaybeUnset<f64>,
-    lowerband: MaybeUnset<f64>,
-    middleband: MaybeUnset<f64>,
-    upperband: MaybeUnset<f64>,
-    signalperiod: MaybeUnset<i32>,
-    fastperiod: MaybeUnset<i32>,
-    slowperiod: MaybeUnset<i32>,
-    macd: MaybeUnset<f64>,
-    macdhist: MaybeUnset<f64>,
-    macdsignal: MaybeUnset<f64>,
-    rsitimeperiod: MaybeUnset<i32>,
-    rsi: MaybeUnset<f64>,
-    smatimeperiod: MaybeUnset<i32>,
-    sma: MaybeUnset<f64>,
-    willrtimeperiod: MaybeUnset<i32>,
-    willr: MaybeUnset<f64>,
+    id: Option<i64>,
+    ematimeperiod: Option<i32>,
+    ema: Option<f64>,
+    fastkperiod: Option<i32>,
+    slowkperiod: Option<i32>,
+    slowdperiod: Option<i32>,
+    slowd: Option<f64>,
+    slowk: Option<f64>,
+    bbtimeperiod: Option<i32>,
+    bbsd: Option<f64>,
+    lowerband: Option<f64>,
+    middleband: Option<f64>,
+    upperband: Option<f64>,
+    signalperiod: Option<i32>,
+    fastperiod: Option<i32>,
+    slowperiod: Option<i32>,
+    macd: Option<f64>,
+    macdhist: Option<f64>,
+    macdsignal: Option<f64>,
+    rsitimeperiod: Option<i32>,
+    rsi: Option<f64>,
+    smatimeperiod: Option<i32>,
+    sma: Option<f64>,
+    willrtimeperiod: Option<i32>,
+    willr: Option<f64>,
     close: f64,
-    label: MaybeUnset<f64>,
-}
-
-fn opt<T>(value: Option<T>) -> MaybeUnset<T> {
-    value.map_or(MaybeUnset::Unset, MaybeUnset::Set)
+    label: Option<f64>,
 }
 
 impl<'a> From<&'a FeatureRow> for FeatureValues<'a> {
@@ -62,33 +59,33 @@ impl<'a> From<&'a FeatureRow> for FeatureValues<'a> {
             ticker: &row.ticker,
             timeframe: row.timeframe.as_str(),
             datetime: row.date_time,
-            id: opt(row.id),
-            ematimeperiod: opt(row.ema_time_period),
-            ema: opt(row.ema),
-            fastkperiod: opt(row.fast_k_period),
-            slowkperiod: opt(row.slow_k_period),
-            slowdperiod: opt(row.slow_d_period),
-            slowd: opt(row.slow_d),
-            slowk: opt(row.slow_k),
-            bbtimeperiod: opt(row.bb_time_period),
-            bbsd: opt(row.bb_sd),
-            lowerband: opt(row.lower_band),
-            middleband: opt(row.middle_band),
-            upperband: opt(row.upper_band),
-            signalperiod: opt(row.signal_period),
-            fastperiod: opt(row.fast_period),
-            slowperiod: opt(row.slow_period),
-            macd: opt(row.macd),
-            macdhist: opt(row.macd_hist),
-            macdsignal: opt(row.macd_signal),
-            rsitimeperiod: opt(row.rsi_time_period),
-            rsi: opt(row.rsi),
-            smatimeperiod: opt(row.sma_time_period),
-            sma: opt(row.sma),
-            willrtimeperiod: opt(row.willr_time_period),
-            willr: opt(row.willr),
+            id: row.id,
+            ematimeperiod: row.ema_time_period,
+            ema: row.ema,
+            fastkperiod: row.fast_k_period,
+            slowkperiod: row.slow_k_period,
+            slowdperiod: row.slow_d_period,
+            slowd: row.slow_d,
+            slowk: row.slow_k,
+            bbtimeperiod: row.bb_time_period,
+            bbsd: row.bb_sd,
+            lowerband: row.lower_band,
+            middleband: row.middle_band,
+            upperband: row.upper_band,
+            signalperiod: row.signal_period,
+            fastperiod: row.fast_period,
+            slowperiod: row.slow_period,
+            macd: row.macd,
+            macdhist: row.macd_hist,
+            macdsignal: row.macd_signal,
+            rsitimeperiod: row.rsi_time_period,
+            rsi: row.rsi,
+            smatimeperiod: row.sma_time_period,
+            sma: row.sma,
+            willrtimeperiod: row.willr_time_period,
+            willr: row.willr,
             close: row.close,
-            label: opt(row.label),
+            label: row.label,
         }
     }
 }
@@ -112,7 +109,12 @@ impl FeatureTable {
             .prepare(cql.as_str())
             .await
             .map_err(|source| CassandraError::Prepare { statement: cql, source })?;
-        Ok(FeatureTable { session, upsert, table, max_in_flight })
+        let cql = format!("DELETE FROM {table} WHERE ticker = ? AND timeframe = ? AND datetime = ?");
+        let delete = session
+            .prepare(cql.as_str())
+            .await
+            .map_err(|source| CassandraError::Prepare { statement: cql, source })?;
+        Ok(FeatureTable { session, upsert, delete, table, max_in_flight })
     }
 
     /// Upserts every row.
@@ -129,6 +131,24 @@ impl FeatureTable {
             })
             .buffer_unordered(self.max_in_flight)
             .try_fold(0, |written, _| async move { Ok(written + 1) })
+            .await
+    }
+
+    /// Deletes the rows of `keys` (ticker, timeframe, date): rows whose bar was retracted.
+    pub async fn delete_all(&self, keys: &[(String, Timeframe, NaiveDate)]) -> Result<usize, CassandraError> {
+        stream::iter(keys)
+            .map(|(ticker, timeframe, date)| async move {
+                self.session
+                    .execute_unpaged(&self.delete, (ticker.as_str(), timeframe.as_str(), *date))
+                    .await
+                    .map_err(|source| CassandraError::Write {
+                        table: self.table.clone(),
+                        key: format!("{ticker}/{timeframe}/{date}"),
+                        source,
+                    })
+            })
+            .buffer_unordered(self.max_in_flight)
+            .try_fold(0, |deleted, _| async move { Ok(deleted + 1) })
             .await
     }
 }
