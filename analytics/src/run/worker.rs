@@ -16,6 +16,9 @@ use timely::dataflow::operators::{Exchange, Inspect, Probe};
 use timely::worker::Worker;
 use tracing::info;
 
+/// Epochs whose rows this worker has written, with the offsets they read, oldest first.
+type PendingCommits = VecDeque<(u64, BTreeMap<(String, i32), i64>)>;
+
 /// Writes the rows this worker holds; returns (upserted, deleted).
 fn write_rows(shared: &Shared, output: &RefCell<Vec<(FeatureRecord, isize)>>) -> anyhow::Result<(u64, u64)> {
     let changes = RowChanges::from_updates(std::mem::take(&mut *output.borrow_mut()));
@@ -33,7 +36,7 @@ fn write_rows(shared: &Shared, output: &RefCell<Vec<(FeatureRecord, isize)>>) ->
 fn commit_written(
     shared: &Shared,
     source: &PartitionSource,
-    pending: &mut VecDeque<(u64, BTreeMap<(String, i32), i64>)>,
+    pending: &mut PendingCommits,
 ) -> anyhow::Result<()> {
     let written = shared.written_by_all();
     let mut offsets = BTreeMap::new();
@@ -118,7 +121,7 @@ fn consume(worker: &mut Worker, shared: &Shared) -> anyhow::Result<WorkerStats> 
     let max_wait = Duration::from_millis(settings.epoch_max_wait_ms);
     let mut stats = WorkerStats::default();
     // Offsets read per epoch, committed once every worker has written that epoch's rows.
-    let mut pending: VecDeque<(u64, BTreeMap<(String, i32), i64>)> = VecDeque::new();
+    let mut pending = PendingCommits::new();
     // Every worker keeps stepping, writing and committing until all are done: rows of
     // one worker's records may come out on another.
     while !shared.stop.load(Ordering::Relaxed) && !shared.all_at_end() {
