@@ -2,26 +2,46 @@
 //! `pricestream_analytics_<thing>_<unit>[_total]`; no per-ticker labels.
 
 use pricestream_dataflow::telemetry::register;
-use prometheus::{Histogram, HistogramOpts, IntCounter, IntGauge, Registry};
+use prometheus::{
+    Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
+};
 
 /// Every metric the service exports, registered once.
 pub struct Metrics {
     /// The registry `/metrics` renders.
     pub registry: Registry,
+    /// Records decoded, by topic (`topic` label), live and replayed.
+    pub records_consumed: IntCounterVec,
+    /// Records replayed at start-up to rebuild the state, by topic.
+    pub records_replayed: IntCounterVec,
     /// Bars decoded from Kafka.
     pub bars_consumed: IntCounter,
     /// Kafka messages that could not be decoded and were skipped.
     pub messages_rejected: IntCounter,
-    /// Feature rows acknowledged by Cassandra.
+    /// Feature rows acknowledged by Cassandra and the changelog.
     pub feature_rows_written: IntCounter,
     /// Feature rows deleted because their bar was retracted.
     pub feature_rows_deleted: IntCounter,
     /// Epochs completed (all outputs written, offsets committed).
     pub epochs_completed: IntCounter,
-    /// Time from the start of an epoch to its committed offsets.
+    /// Time from the start of an epoch to its outputs written.
     pub epoch_seconds: Histogram,
+    /// Time Cassandra took to acknowledge one epoch's writes of one worker.
+    pub cassandra_write_seconds: Histogram,
+    /// Time Kafka took to acknowledge one epoch's changelog messages of one worker.
+    pub changelog_publish_seconds: Histogram,
+    /// From a bar's Kafka timestamp to its feature row acknowledged everywhere.
+    pub end_to_end_seconds: Histogram,
+    /// Messages not yet read, by input partition (`topic`, `partition` labels).
+    pub consumer_lag: IntGaugeVec,
     /// Worker threads currently consuming.
     pub workers_running: IntGauge,
+}
+
+fn histogram(name: &str, help: &str, start: f64, count: usize) -> Result<Histogram, prometheus::Error> {
+    Histogram::with_opts(
+        HistogramOpts::new(name, help).buckets(prometheus::exponential_buckets(start, 2.0, count)?),
+    )
 }
 
 impl Metrics {
@@ -29,7 +49,18 @@ impl Metrics {
     pub fn new() -> Result<Self, prometheus::Error> {
         let registry = Registry::new();
         let counter = |name: &str, help: &str| register(&registry, IntCounter::new(name, help)?);
+        let by_topic = |name: &str, help: &str| {
+            register(&registry, IntCounterVec::new(Opts::new(name, help), &["topic"])?)
+        };
         let metrics = Metrics {
+            records_consumed: by_topic(
+                "pricestream_analytics_records_consumed_total",
+                "Records read from the input topics, by topic (start-up replay included).",
+            )?,
+            records_replayed: by_topic(
+                "pricestream_analytics_records_replayed_total",
+                "Records replayed at start-up to rebuild the dataflow state, by topic.",
+            )?,
             bars_consumed: counter("pricestream_analytics_bars_consumed_total", "Bars decoded from Kafka.")?,
             messages_rejected: counter(
                 "pricestream_analytics_messages_rejected_total",
@@ -37,7 +68,7 @@ impl Metrics {
             )?,
             feature_rows_written: counter(
                 "pricestream_analytics_feature_rows_written_total",
-                "Feature rows acknowledged by Cassandra.",
+                "Feature rows upserted, acknowledged by Cassandra and the changelog topic.",
             )?,
             feature_rows_deleted: counter(
                 "pricestream_analytics_feature_rows_deleted_total",
@@ -47,16 +78,55 @@ impl Metrics {
                 "pricestream_analytics_epochs_completed_total",
                 "Epochs whose outputs were written and whose offsets were committed.",
             )?,
-            epoch_seconds: Histogram::with_opts(
-                HistogramOpts::new(
+            epoch_seconds: register(
+                &registry,
+                histogram(
                     "pricestream_analytics_epoch_seconds",
-                    "Time from epoch start to committed offsets.",
-                )
-                .buckets(prometheus::exponential_buckets(0.001, 2.0, 15)?),
+                    "Time from epoch start to outputs written.",
+                    0.001,
+                    15,
+                )?,
             )?,
-            workers_running: IntGauge::new(
-                "pricestream_analytics_workers_running",
-                "Worker threads consuming.",
+            cassandra_write_seconds: register(
+                &registry,
+                histogram(
+                    "pricestream_analytics_cassandra_write_seconds",
+                    "Time Cassandra took to acknowledge one worker's writes of one epoch.",
+                    0.0005,
+                    16,
+                )?,
+            )?,
+            changelog_publish_seconds: register(
+                &registry,
+                histogram(
+                    "pricestream_analytics_changelog_publish_seconds",
+                    "Time Kafka took to acknowledge one worker's changelog messages of one epoch.",
+                    0.0005,
+                    16,
+                )?,
+            )?,
+            end_to_end_seconds: register(
+                &registry,
+                histogram(
+                    "pricestream_analytics_end_to_end_seconds",
+                    "From a bar's Kafka timestamp to its feature row acknowledged by Cassandra and Kafka.",
+                    0.001,
+                    18,
+                )?,
+            )?,
+            consumer_lag: register(
+                &registry,
+                IntGaugeVec::new(
+                    Opts::new(
+                        "pricestream_analytics_consumer_lag",
+                        "Messages not yet read, by input topic and partition.",
+                    ),
+                    &["topic", "partition"],
+                )?,
+            )?,
+            workers_running: register(
+                &registry,
+                IntGauge::new("pricestream_analytics_workers_running", "Worker threads consuming.")?,
             )?,
             registry,
         };

@@ -1,20 +1,26 @@
 //! `run`: wires Kafka, the timely workers, Cassandra and the HTTP endpoint together.
 
 mod changes;
+mod cluster;
+mod progress;
+mod sink;
 mod source;
 mod worker;
 
 use crate::cli::RunArgs;
 use crate::config::AnalyticsConfig;
 use crate::metrics::Metrics;
-use anyhow::{Context, bail};
+use anyhow::Context;
 use pricestream_dataflow::cassandra::{FeatureTable, connect, create_mart_schema};
-use pricestream_dataflow::kafka::{client_config, fetch_partition_count};
+use pricestream_dataflow::kafka::{
+    Publisher, Retention, client_config, ensure_topics, fetch_partition_count,
+};
 use pricestream_dataflow::telemetry::{Probes, serve};
 use pricestream_dataflow::topics::Topics;
 use rdkafka::consumer::BaseConsumer;
+use sink::MartSink;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 use tracing::{info, warn};
 use worker::{WorkerStats, run_worker};
@@ -26,35 +32,21 @@ pub struct Shared {
     topics: Vec<(String, usize)>,
     bars_topic: String,
     exit_at_end: bool,
-    table: FeatureTable,
+    sink: MartSink,
     runtime: tokio::runtime::Handle,
     metrics: Arc<Metrics>,
     stop: Arc<AtomicBool>,
+    /// Worker threads of this process that have rebuilt their state and are consuming.
     ready_workers: AtomicUsize,
-    /// Per worker: the last epoch whose outputs it has written to Cassandra.
-    written_epochs: Vec<AtomicU64>,
-    /// Per worker: whether it has read its partitions to their end (`--exit-at-end`).
-    at_end: Vec<AtomicBool>,
-}
-
-impl Shared {
-    /// The last epoch every worker has written: offsets of epochs up to it are safe to commit,
-    /// since an epoch's records can produce rows on any worker.
-    fn written_by_all(&self) -> u64 {
-        self.written_epochs.iter().map(|e| e.load(Ordering::SeqCst)).min().unwrap_or(0)
-    }
-
-    /// True once every worker has read its partitions to the end.
-    fn all_at_end(&self) -> bool {
-        self.at_end.iter().all(|done| done.load(Ordering::SeqCst))
-    }
 }
 
 /// Runs the service until stopped (or, with `--exit-at-end`, until the input is read).
 pub fn run(config: AnalyticsConfig, args: &RunArgs) -> anyhow::Result<()> {
-    if args.workers == 0 {
-        bail!("--workers must be >= 1, got 0");
-    }
+    let hosts = match (&args.hosts, args.process) {
+        (Some(path), Some(process)) => Some((process, cluster::read_hosts(path)?)),
+        _ => None,
+    };
+    let communication = cluster::communication(args.workers, hosts)?;
     let started = Instant::now();
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     let metrics = Arc::new(Metrics::new()?);
@@ -68,6 +60,7 @@ pub fn run(config: AnalyticsConfig, args: &RunArgs) -> anyhow::Result<()> {
     runtime.spawn(serve(listener, Probes { registry: metrics.registry.clone(), ready: Arc::clone(&ready) }));
     runtime.spawn(stop_on_signal(Arc::clone(&stop)));
 
+    let names = Topics::with_prefix(&config.kafka.topic_prefix);
     let table = runtime.block_on(async {
         let session = Arc::new(connect(&config.cassandra).await?);
         create_mart_schema(&session, &config.cassandra).await?;
@@ -78,8 +71,13 @@ pub fn run(config: AnalyticsConfig, args: &RunArgs) -> anyhow::Result<()> {
         )
         .await
     })?;
+    runtime.block_on(ensure_topics(&config.kafka, &[(&names.features, Retention::Compacted)]))?;
+    let sink = MartSink {
+        table,
+        publisher: Publisher::new(&config.kafka)?,
+        changelog_topic: names.features.clone(),
+    };
 
-    let names = Topics::with_prefix(&config.kafka.topic_prefix);
     let mut topics = Vec::new();
     for topic in [&names.bars, &names.indicators] {
         topics.push((topic.clone(), wait_for_topic(&config, topic, args.exit_at_end, &stop)?));
@@ -89,21 +87,20 @@ pub fn run(config: AnalyticsConfig, args: &RunArgs) -> anyhow::Result<()> {
         topics,
         bars_topic: names.bars,
         exit_at_end: args.exit_at_end,
-        table,
+        sink,
         runtime: runtime.handle().clone(),
         metrics,
         stop,
         ready_workers: AtomicUsize::new(0),
-        written_epochs: (0..args.workers).map(|_| AtomicU64::new(0)).collect(),
-        at_end: (0..args.workers).map(|_| AtomicBool::new(false)).collect(),
     });
 
     let workers = args.workers;
     let worker_shared = Arc::clone(&shared);
-    let guards =
-        timely::execute(timely::Config::process(workers), move |worker| run_worker(worker, &worker_shared))
-            .map_err(|e| anyhow::anyhow!("cannot start timely workers: {e}"))?;
-    // Ready once the workers are consuming; they stay so until they stop.
+    let timely_config = timely::Config { communication, worker: timely::WorkerConfig::default() };
+    // With a cluster this waits until every process is connected.
+    let guards = timely::execute(timely_config, move |worker| run_worker(worker, &worker_shared))
+        .map_err(|e| anyhow::anyhow!("cannot start timely workers: {e}"))?;
+    // Ready once the workers have rebuilt their state and are consuming.
     while shared.ready_workers.load(Ordering::SeqCst) < workers && !shared.stop.load(Ordering::Relaxed) {
         std::thread::sleep(Duration::from_millis(20));
         if guards.guards().iter().all(|g| g.is_finished()) {
@@ -122,13 +119,14 @@ pub fn run(config: AnalyticsConfig, args: &RunArgs) -> anyhow::Result<()> {
     }
     info!(bars = total.bars, rows = total.rows, rejected = total.rejected, "Analytics stopped.");
     println!(
-        "Analytics processed {} bar(s) into {} feature row update(s) and {} deletion(s) in {:.1?} ({} message(s) rejected) -> Cassandra {}.features",
+        "Analytics processed {} bar(s) into {} feature row update(s) and {} deletion(s) in {:.1?} ({} message(s) rejected) -> Cassandra {}.features, Kafka {}",
         total.bars,
         total.rows,
         total.deleted,
         started.elapsed(),
         total.rejected,
-        shared.config.cassandra.mart_keyspace
+        shared.config.cassandra.mart_keyspace,
+        shared.sink.changelog_topic
     );
     Ok(())
 }

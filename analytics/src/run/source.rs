@@ -1,7 +1,8 @@
-//! One worker's share of the input topics (bars and indicator values): a
-//! statically assigned set of partitions, read in batches, with offsets
-//! committed only when asked.
+//! One worker's share of the input topics (bars and indicator values): a statically
+//! assigned set of partitions, read from the beginning (the state is rebuilt from them),
+//! in phases bounded by offsets, with offsets and epoch intents committed only when asked.
 
+use super::progress::{Offsets, Resume, TopicPartition, intent_metadata, parse_intent};
 use pricestream_dataflow::config::KafkaConfig;
 use pricestream_dataflow::kafka::{client_config, retry_transient};
 use pricestream_dataflow::records::{Bar, IndicatorRecord};
@@ -9,11 +10,13 @@ use pricestream_dataflow::wire;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
 use rdkafka::message::Message;
 use rdkafka::{Offset, TopicPartitionList};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::time::{Duration, Instant};
 use tracing::{error, info};
 
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a lag measurement waits for the end offset of one partition.
+const LAG_TIMEOUT: Duration = Duration::from_secs(1);
 /// How long start-up waits for a cluster that is still settling (e.g. a new broker).
 const SETTLE_TIMEOUT: Duration = Duration::from_secs(120);
 
@@ -33,18 +36,28 @@ pub enum Record {
     Indicator(IndicatorRecord),
 }
 
-/// A partition of one topic.
-type TopicPartition = (String, i32);
+/// One message as read: where it was and what it held.
+#[derive(Debug)]
+struct Polled {
+    partition: TopicPartition,
+    offset: i64,
+    /// Producer timestamp (ms since the epoch), when the message has one.
+    timestamp_ms: Option<i64>,
+    /// The record, or why it could not be decoded.
+    record: Result<Record, String>,
+}
 
 /// Records read for one epoch.
 #[derive(Debug, Default)]
 pub struct Batch {
     /// Records decoded, in the order read (per partition, the order written).
     pub records: Vec<Record>,
+    /// Producer timestamps of the bars in `records` (ms since the epoch).
+    pub bar_timestamps_ms: Vec<i64>,
     /// Messages skipped because they could not be decoded.
     pub rejected: usize,
-    /// Next offset to read, per partition, once this batch is processed.
-    pub next_offsets: BTreeMap<TopicPartition, i64>,
+    /// Records read per topic.
+    pub per_topic: BTreeMap<String, u64>,
 }
 
 impl Batch {
@@ -52,21 +65,44 @@ impl Batch {
     pub fn bars(&self) -> usize {
         self.records.iter().filter(|r| matches!(r, Record::Bar(_))).count()
     }
+
+    fn push(&mut self, polled: Polled) {
+        *self.per_topic.entry(polled.partition.0.clone()).or_default() += 1;
+        match polled.record {
+            Ok(record) => {
+                if let (Record::Bar(_), Some(ts)) = (&record, polled.timestamp_ms) {
+                    self.bar_timestamps_ms.push(ts);
+                }
+                self.records.push(record);
+            }
+            Err(reason) => {
+                // Left in the topic at this offset for inspection; never silently dropped.
+                let (topic, partition) = &polled.partition;
+                error!(topic, partition, offset = polled.offset, "Skipped undecodable message: {reason}");
+                self.rejected += 1;
+            }
+        }
+    }
 }
 
 /// A consumer over a fixed set of partitions of the input topics.
 pub struct PartitionSource {
     consumer: BaseConsumer,
     bars_topic: String,
-    /// Next offset to read per assigned partition.
-    next_offsets: BTreeMap<TopicPartition, i64>,
+    /// Next offset to hand out per assigned partition.
+    next: Offsets,
+    /// Where the previous run stood, per partition.
+    resume: BTreeMap<TopicPartition, Resume>,
     /// End offsets at start, when the run stops at the end of the input.
-    stop_offsets: Option<BTreeMap<TopicPartition, i64>>,
+    stop_offsets: Option<Offsets>,
+    /// Messages read ahead of the current phase's limit, handed out later.
+    stash: VecDeque<Polled>,
+    /// Partitions paused because they reached the current phase's limit.
+    paused: TopicPartitionList,
 }
 
 impl PartitionSource {
-    /// Assigns `partitions` of each topic, resuming from the group's committed
-    /// offsets (or the earliest offset where none is committed). Messages of
+    /// Assigns `partitions` of each topic from their first offset. Messages of
     /// `bars_topic` are bars, all others indicator values.
     pub fn assign(
         kafka: &KafkaConfig,
@@ -90,79 +126,208 @@ impl PartitionSource {
             consumer.committed_offsets(wanted.clone(), REQUEST_TIMEOUT)
         })?;
         let mut assignment = TopicPartitionList::new();
-        let mut next_offsets = BTreeMap::new();
-        let mut stop_offsets = BTreeMap::new();
+        let (mut next, mut resume, mut stop_offsets) = (Offsets::new(), BTreeMap::new(), Offsets::new());
         for element in committed.elements() {
             let (topic, partition) = (element.topic().to_owned(), element.partition());
             let (low, high) = retry_transient("watermarks", SETTLE_TIMEOUT, || {
                 consumer.fetch_watermarks(&topic, partition, REQUEST_TIMEOUT)
             })?;
-            let start = match element.offset() {
-                Offset::Offset(offset) if offset >= low => offset,
+            let committed = match element.offset() {
+                Offset::Offset(offset) => offset.clamp(low, high),
                 _ => low,
             };
-            assignment.add_partition_offset(&topic, partition, Offset::Offset(start))?;
-            next_offsets.insert((topic.clone(), partition), start);
-            stop_offsets.insert((topic, partition), high);
+            let intent = parse_intent(element.metadata(), committed).unwrap_or(committed).min(high);
+            assignment.add_partition_offset(&topic, partition, Offset::Offset(low))?;
+            let key = (topic, partition);
+            next.insert(key.clone(), low);
+            resume.insert(key.clone(), Resume { committed, intent });
+            stop_offsets.insert(key, high);
         }
         consumer.assign(&assignment)?;
-        info!(?partitions, ?next_offsets, "Assigned partitions.");
+        info!(?partitions, ?resume, "Assigned partitions.");
         Ok(PartitionSource {
             consumer,
             bars_topic: bars_topic.to_owned(),
-            next_offsets,
+            next,
+            resume,
             stop_offsets: stop_at_end.then_some(stop_offsets),
+            stash: VecDeque::new(),
+            paused: TopicPartitionList::new(),
         })
+    }
+
+    /// Where the previous run stood: the committed offsets.
+    pub fn committed(&self) -> Offsets {
+        self.resume.iter().map(|(p, r)| (p.clone(), r.committed)).collect()
+    }
+
+    /// The end of the epoch the previous run was processing when it stopped.
+    pub fn intents(&self) -> Offsets {
+        self.resume.iter().map(|(p, r)| (p.clone(), r.intent)).collect()
+    }
+
+    /// Next offset to read, per partition: the end of everything handed out so far.
+    pub fn positions(&self) -> &Offsets {
+        &self.next
     }
 
     /// True when stopping at the end and every partition has been read to its end offset.
     pub fn reached_end(&self) -> bool {
         self.stop_offsets.as_ref().is_some_and(|stops| {
-            stops.iter().all(|(p, stop)| self.next_offsets.get(p).is_some_and(|next| next >= stop))
+            stops.iter().all(|(p, stop)| self.next.get(p).is_some_and(|next| next >= stop))
         })
+    }
+
+    /// Messages still to read per partition (asks the brokers for the end offsets).
+    pub fn lag(&self) -> Vec<(&TopicPartition, i64)> {
+        self.next
+            .iter()
+            .filter_map(|(key, next)| {
+                let (_, high) = self.consumer.fetch_watermarks(&key.0, key.1, LAG_TIMEOUT).ok()?;
+                Some((key, (high - next).max(0)))
+            })
+            .collect()
+    }
+
+    /// Reads every message below `limits` (per partition) into batches of up to
+    /// `chunk` records, handing each to `consume`. Messages past a partition's limit
+    /// are kept for the next phase.
+    pub fn read_until(
+        &mut self,
+        limits: &Offsets,
+        chunk: usize,
+        mut consume: impl FnMut(Batch) -> anyhow::Result<()>,
+    ) -> anyhow::Result<()> {
+        // A partition is done once it is handed out up to its limit, or once a message at or
+        // past the limit shows up (offsets can have gaps, e.g. after compaction).
+        let mut passed = BTreeSet::new();
+        let mut batch = Batch::default();
+        let mut kept = VecDeque::new();
+        while let Some(polled) = self.stash.pop_front() {
+            if limits.get(&polled.partition).is_some_and(|limit| polled.offset < *limit) {
+                self.hand_out(&mut batch, polled);
+            } else {
+                passed.insert(polled.partition.clone());
+                kept.push_back(polled);
+            }
+        }
+        self.stash = kept;
+        let behind = |next: &Offsets, passed: &BTreeSet<TopicPartition>| {
+            limits.iter().any(|(p, limit)| !passed.contains(p) && next.get(p).is_some_and(|n| n < limit))
+        };
+        while behind(&self.next, &passed) {
+            if batch.records.len() + batch.rejected >= chunk {
+                consume(std::mem::take(&mut batch))?;
+            }
+            let Some(polled) = self.poll(Duration::from_millis(500))? else {
+                self.mark_fetched_past(limits, &mut passed)?;
+                continue;
+            };
+            if limits.get(&polled.partition).is_some_and(|limit| polled.offset < *limit) {
+                self.hand_out(&mut batch, polled);
+            } else {
+                self.pause(&polled.partition)?;
+                passed.insert(polled.partition.clone());
+                self.stash.push_back(polled);
+            }
+        }
+        consume(batch)?;
+        self.resume_all()
     }
 
     /// Reads up to `max_records` or until `max_wait` passes, whichever is first.
     pub fn poll_batch(&mut self, max_records: usize, max_wait: Duration) -> anyhow::Result<Batch> {
+        self.resume_all()?;
         let deadline = Instant::now() + max_wait;
         let mut batch = Batch::default();
         while batch.records.len() + batch.rejected < max_records && !self.reached_end() {
+            if let Some(polled) = self.stash.pop_front() {
+                self.hand_out(&mut batch, polled);
+                continue;
+            }
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
                 break;
             }
-            let Some(message) = self.consumer.poll(left) else { break };
-            let message = message?;
-            let (topic, partition, offset) = (message.topic(), message.partition(), message.offset());
-            let payload = message.payload().unwrap_or_default();
-            let decoded = if topic == self.bars_topic {
-                wire::decode::<Bar>(payload).map(Record::Bar)
-            } else {
-                wire::decode::<IndicatorRecord>(payload).map(Record::Indicator)
-            };
-            match decoded {
-                Ok(record) => batch.records.push(record),
-                Err(e) => {
-                    // Left in the topic at this offset for inspection; never silently dropped.
-                    error!(topic, partition, offset, "Skipped undecodable message: {e}");
-                    batch.rejected += 1;
-                }
+            match self.poll(left)? {
+                Some(polled) => self.hand_out(&mut batch, polled),
+                None => break,
             }
-            let key = (topic.to_owned(), partition);
-            self.next_offsets.insert(key.clone(), offset + 1);
-            batch.next_offsets.insert(key, offset + 1);
         }
         Ok(batch)
     }
 
-    /// Commits `next_offsets` for the group, synchronously.
-    pub fn commit(&self, next_offsets: &BTreeMap<TopicPartition, i64>) -> anyhow::Result<()> {
-        if next_offsets.is_empty() {
+    /// Marks partitions whose fetch position is at or past their limit with nothing left
+    /// to hand out: the offsets before the limit that were never returned do not exist.
+    fn mark_fetched_past(
+        &self,
+        limits: &Offsets,
+        passed: &mut BTreeSet<TopicPartition>,
+    ) -> anyhow::Result<()> {
+        for element in self.consumer.position()?.elements() {
+            let key = (element.topic().to_owned(), element.partition());
+            if let (Offset::Offset(position), Some(limit)) = (element.offset(), limits.get(&key))
+                && position >= *limit
+            {
+                passed.insert(key);
+            }
+        }
+        Ok(())
+    }
+
+    fn hand_out(&mut self, batch: &mut Batch, polled: Polled) {
+        self.next.insert(polled.partition.clone(), polled.offset + 1);
+        batch.push(polled);
+    }
+
+    fn poll(&self, wait: Duration) -> anyhow::Result<Option<Polled>> {
+        let Some(message) = self.consumer.poll(wait) else { return Ok(None) };
+        let message = message?;
+        let topic = message.topic();
+        let payload = message.payload().unwrap_or_default();
+        let record = if topic == self.bars_topic {
+            wire::decode::<Bar>(payload).map(Record::Bar)
+        } else {
+            wire::decode::<IndicatorRecord>(payload).map(Record::Indicator)
+        };
+        Ok(Some(Polled {
+            partition: (topic.to_owned(), message.partition()),
+            offset: message.offset(),
+            timestamp_ms: message.timestamp().to_millis(),
+            record: record.map_err(|e| e.to_string()),
+        }))
+    }
+
+    fn pause(&mut self, (topic, partition): &TopicPartition) -> anyhow::Result<()> {
+        if self.paused.find_partition(topic, *partition).is_none() {
+            let mut one = TopicPartitionList::new();
+            one.add_partition(topic, *partition);
+            self.consumer.pause(&one)?;
+            self.paused.add_partition(topic, *partition);
+        }
+        Ok(())
+    }
+
+    fn resume_all(&mut self) -> anyhow::Result<()> {
+        if self.paused.count() > 0 {
+            self.consumer.resume(&self.paused)?;
+            self.paused = TopicPartitionList::new();
+        }
+        Ok(())
+    }
+
+    /// Commits `done` (every output below these offsets is acknowledged) and records
+    /// `intent` (the end of the epoch now being processed) in the commit metadata.
+    pub fn commit(&self, done: &Offsets, intent: &Offsets) -> anyhow::Result<()> {
+        if done.is_empty() {
             return Ok(());
         }
         let mut offsets = TopicPartitionList::new();
-        for ((topic, partition), &next) in next_offsets {
-            offsets.add_partition_offset(topic, *partition, Offset::Offset(next))?;
+        for ((topic, partition), &offset) in done {
+            let end = intent.get(&(topic.clone(), *partition)).copied().unwrap_or(offset);
+            let mut element = offsets.add_partition(topic, *partition);
+            element.set_offset(Offset::Offset(offset))?;
+            element.set_metadata(intent_metadata(end));
         }
         retry_transient("commit", SETTLE_TIMEOUT, || self.consumer.commit(&offsets, CommitMode::Sync))?;
         Ok(())

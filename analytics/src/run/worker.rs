@@ -1,64 +1,43 @@
-//! One timely worker: feeds its partitions into the feature graph epoch by
-//! epoch, writes each epoch's changed rows to Cassandra, then commits the
-//! epoch's offsets.
+//! One timely worker: rebuilds the dataflow state from its partitions, then feeds
+//! them into the feature graph epoch by epoch, writes each epoch's changed rows,
+//! and commits offsets once every worker of the cluster has written them.
+//!
+//! Epochs: 0 replays everything below the committed offsets (its outputs are already in
+//! the mart and are not written again); 1 replays the epoch the previous run was in the
+//! middle of (see `progress`); 2 and later are live. Before epoch `t` is fed, every
+//! worker has written epoch `t - 1` (a barrier on the `written` input's frontier) and
+//! committed the end of `t - 1` with the end of `t` as its intent.
 
 use super::Shared;
 use super::changes::RowChanges;
+use super::progress::Offsets;
 use super::source::{Batch, PartitionSource, Record, partitions_for};
 use pricestream_dataflow::features::{FeatureInputs, FeatureRecord, feature_graph};
-use std::cell::RefCell;
-use std::collections::{BTreeMap, VecDeque};
+use std::cell::{Cell, RefCell};
 use std::hash::{Hash, Hasher};
 use std::rc::Rc;
 use std::sync::atomic::Ordering;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use timely::container::CapacityContainerBuilder;
+use timely::dataflow::operators::vec::Broadcast;
+use timely::dataflow::operators::vec::input::Input;
 use timely::dataflow::operators::{Exchange, Inspect, Probe};
+use timely::dataflow::{InputHandle, ProbeHandle};
 use timely::worker::Worker;
 use tracing::info;
 
-/// Epochs whose rows this worker has written, with the offsets they read, oldest first.
-type PendingCommits = VecDeque<(u64, BTreeMap<(String, i32), i64>)>;
+/// How often the consumer lag is measured (one request per partition).
+const LAG_REPORT_INTERVAL: Duration = Duration::from_secs(5);
+/// Records fed between two steps of the worker while replaying, to bound buffered input.
+const REPLAY_CHUNK: usize = 20_000;
 
-/// Writes the rows this worker holds; returns (upserted, deleted).
-fn write_rows(shared: &Shared, output: &RefCell<Vec<(FeatureRecord, isize)>>) -> anyhow::Result<(u64, u64)> {
-    let changes = RowChanges::from_updates(std::mem::take(&mut *output.borrow_mut()));
-    let (upserts, deletes) = (changes.upserts.len() as u64, changes.deletes.len() as u64);
-    if upserts + deletes > 0 {
-        shared.runtime.block_on(async {
-            shared.table.upsert_all(&changes.upserts).await?;
-            shared.table.delete_all(&changes.deletes).await
-        })?;
-    }
-    Ok((upserts, deletes))
-}
-
-/// Commits the offsets of every pending epoch that all workers have written.
-fn commit_written(
-    shared: &Shared,
-    source: &PartitionSource,
-    pending: &mut PendingCommits,
-) -> anyhow::Result<()> {
-    let written = shared.written_by_all();
-    let mut offsets = BTreeMap::new();
-    while pending.front().is_some_and(|(epoch, _)| *epoch <= written) {
-        if let Some((_, next)) = pending.pop_front() {
-            offsets.extend(next);
-        }
-    }
-    source.commit(&offsets)
-}
-
-/// A hash of the row's key that every process computes the same way.
-fn key_hash(record: &FeatureRecord) -> u64 {
-    let mut hasher = std::hash::DefaultHasher::new();
-    record.key.hash(&mut hasher);
-    hasher.finish()
-}
+/// An input that carries no data, only progress: its frontier is the barrier.
+type Barrier = InputHandle<u64, CapacityContainerBuilder<Vec<()>>>;
 
 /// What one worker did, reported when it stops.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct WorkerStats {
-    /// Bars consumed.
+    /// Bars consumed (replayed ones included).
     pub bars: u64,
     /// Feature rows written (upserted).
     pub rows: u64,
@@ -68,10 +47,16 @@ pub struct WorkerStats {
     pub rejected: u64,
 }
 
-/// Runs one worker until the process is asked to stop or, with
-/// `exit_at_end`, until its partitions are read to their end. A worker that
-/// fails stops the others too, so the process exits instead of running on
-/// with part of its input unread.
+/// A hash of the row's key that every process computes the same way.
+fn key_hash(record: &FeatureRecord) -> u64 {
+    let mut hasher = std::hash::DefaultHasher::new();
+    record.key.hash(&mut hasher);
+    hasher.finish()
+}
+
+/// Runs one worker until the process is asked to stop or, with `exit_at_end`, until
+/// every worker has read its partitions to their end. A worker that fails stops the
+/// others in its process too, so the process exits instead of running with input unread.
 pub fn run_worker(worker: &mut Worker, shared: &Shared) -> anyhow::Result<WorkerStats> {
     let result = consume(worker, shared);
     if let Err(error) = &result {
@@ -79,6 +64,95 @@ pub fn run_worker(worker: &mut Worker, shared: &Shared) -> anyhow::Result<Worker
         shared.stop.store(true, Ordering::Relaxed);
     }
     result
+}
+
+/// The worker's dataflows and their handles.
+struct Graph {
+    inputs: FeatureInputs<u64>,
+    /// Passes `t` once every feature row change of epochs `< t` reached its writer.
+    probe: ProbeHandle<u64>,
+    /// Advanced to `t + 1` once this worker wrote epoch `t`.
+    written: Barrier,
+    /// Passes `t` once every worker wrote epoch `t - 1`.
+    written_probe: ProbeHandle<u64>,
+    /// Held while this worker still has input to read (`--exit-at-end`).
+    running: Option<Barrier>,
+    /// Done once every worker has read all its input.
+    running_probe: ProbeHandle<u64>,
+    /// A stop request, sent to every worker of the cluster.
+    stop_requests: Barrier,
+    /// Set once any worker of the cluster asked to stop.
+    stop_requested: Rc<Cell<bool>>,
+    /// Feature row changes that reached this worker, epoch 0 excluded.
+    output: Rc<RefCell<Vec<(FeatureRecord, isize)>>>,
+}
+
+fn build(worker: &mut Worker, horizon: u32) -> Graph {
+    let mut inputs = FeatureInputs::<u64>::new();
+    let output: Rc<RefCell<Vec<(FeatureRecord, isize)>>> = Rc::default();
+    let sink = Rc::clone(&output);
+    let probe = worker.dataflow(|scope| {
+        let (bars, indicators) = inputs.to_collections(scope);
+        // Every update of one key goes to one worker, which nets a row's retraction
+        // against its new version before writing.
+        let (probe, _) = feature_graph(bars, indicators, horizon)
+            .inner
+            .exchange(|(record, _time, _diff): &(FeatureRecord, u64, isize)| key_hash(record))
+            .inspect(move |(record, time, diff)| {
+                // Epoch 0 rebuilds state whose rows the mart already holds.
+                if *time > 0 {
+                    sink.borrow_mut().push((record.clone(), *diff));
+                }
+            })
+            .probe();
+        probe
+    });
+    let stop_requested: Rc<Cell<bool>> = Rc::default();
+    let heard = Rc::clone(&stop_requested);
+    let (written, written_probe, running, running_probe, stop_requests) = worker.dataflow(|scope| {
+        let (written, written_stream) = scope.new_input::<()>();
+        let (running, running_stream) = scope.new_input::<()>();
+        let (stop_requests, stop_stream) = scope.new_input::<()>();
+        let (written_probe, _) = written_stream.probe();
+        let (running_probe, _) = running_stream.probe();
+        // A SIGTERM reaches one process; every process of the cluster stops with it.
+        stop_stream.broadcast().inspect(move |_| heard.set(true));
+        (written, written_probe, running, running_probe, stop_requests)
+    });
+    Graph {
+        inputs,
+        probe,
+        written,
+        written_probe,
+        running: Some(running),
+        running_probe,
+        stop_requests,
+        stop_requested,
+        output,
+    }
+}
+
+impl Graph {
+    fn feed(&mut self, batch: &Batch) {
+        for record in &batch.records {
+            match record {
+                Record::Bar(bar) => self.inputs.upsert_bar(bar),
+                Record::Indicator(value) => self.inputs.upsert_indicator(value),
+            }
+        }
+    }
+
+    /// Closes epoch `t` of the feature input and steps until all its outputs arrived.
+    fn finish_epoch(&mut self, worker: &mut Worker, epoch: u64) {
+        self.inputs.advance_to(epoch + 1);
+        self.inputs.flush();
+        worker.step_while(|| self.probe.less_than(&(epoch + 1)));
+    }
+
+    /// Steps until every worker has written every epoch before `epoch`.
+    fn await_written(&self, worker: &mut Worker, epoch: u64) {
+        worker.step_while(|| self.written_probe.less_than(&epoch));
+    }
 }
 
 fn consume(worker: &mut Worker, shared: &Shared) -> anyhow::Result<WorkerStats> {
@@ -95,88 +169,136 @@ fn consume(worker: &mut Worker, shared: &Shared) -> anyhow::Result<WorkerStats> 
         &assignment,
         shared.exit_at_end,
     )?;
+    let mut graph = build(worker, shared.config.features.horizon_bars);
+    let mut stats = WorkerStats::default();
 
-    // Each key always arrives on this worker (Kafka key = ticker), so this
-    // worker's upsert adapter sees every version of it in order.
-    let mut inputs = FeatureInputs::<u64>::new();
-    let output: Rc<RefCell<Vec<(FeatureRecord, isize)>>> = Rc::default();
-    let horizon = shared.config.features.horizon_bars;
-    let sink = Rc::clone(&output);
-    let probe = worker.dataflow(|scope| {
-        let (bars, indicators) = inputs.to_collections(scope);
-        // A row's retraction and its new version can come out on different workers (its
-        // row number moved); routing every update of one key to one worker lets that
-        // worker net them, so a stale delete never races the new row into Cassandra.
-        let (probe, _) = feature_graph(bars, indicators, horizon)
-            .inner
-            .exchange(|(record, _time, _diff): &(FeatureRecord, u64, isize)| key_hash(record))
-            .inspect(move |(record, _time, diff)| sink.borrow_mut().push((record.clone(), *diff)))
-            .probe();
-        probe
-    });
+    // Epoch 0: the state as of the committed offsets, not written.
+    let started = Instant::now();
+    let committed = source.committed();
+    source.read_until(&committed, REPLAY_CHUNK, |batch| {
+        count(shared, &mut stats, &batch, true);
+        graph.feed(&batch);
+        graph.inputs.flush();
+        worker.step();
+        Ok(())
+    })?;
+    graph.finish_epoch(worker, 0);
+    graph.written.advance_to(1);
+    info!(worker = index, bars = stats.bars, elapsed = ?started.elapsed(), "Rebuilt the state from the input topics.");
 
-    shared.metrics.workers_running.inc();
+    // Epoch 1: the epoch the previous run may have been writing, replayed exactly.
+    let intents = source.intents();
+    let mut recovery = Batch::default();
+    source.read_until(&intents, usize::MAX, |batch| {
+        recovery = batch;
+        Ok(())
+    })?;
+    let mut epoch = 1;
+    let mut pending_bars = process(worker, shared, &mut graph, &mut stats, epoch, &recovery)?;
+    let mut done = source.positions().clone();
     shared.ready_workers.fetch_add(1, Ordering::SeqCst);
+    shared.metrics.workers_running.inc();
+
     let settings = &shared.config.consumer;
     let max_wait = Duration::from_millis(settings.epoch_max_wait_ms);
-    let mut stats = WorkerStats::default();
-    // Offsets read per epoch, committed once every worker has written that epoch's rows.
-    let mut pending = PendingCommits::new();
-    // Every worker keeps stepping, writing and committing until all are done: rows of
-    // one worker's records may come out on another.
-    while !shared.stop.load(Ordering::Relaxed) && !shared.all_at_end() {
-        let started = Instant::now();
-        if source.reached_end() {
-            shared.at_end[index].store(true, Ordering::SeqCst);
+    let mut last_commit: Option<(Offsets, Offsets)> = None;
+    let mut last_lag_report = Instant::now() - LAG_REPORT_INTERVAL;
+    loop {
+        epoch += 1;
+        if shared.stop.load(Ordering::Relaxed) && !graph.stop_requested.get() {
+            graph.stop_requests.send(());
+            graph.stop_requests.flush();
         }
-        let batch = if source.reached_end() {
+        let stopping = graph.stop_requested.get() || graph.running_probe.done();
+        if shared.exit_at_end && source.reached_end() {
+            graph.running = None;
+        }
+        let batch = if stopping {
+            Batch::default()
+        } else if source.reached_end() {
             std::thread::sleep(Duration::from_millis(5));
             Batch::default()
         } else {
             source.poll_batch(settings.epoch_max_records, max_wait)?
         };
-        let bars = batch.bars() as u64;
-        for record in &batch.records {
-            match record {
-                Record::Bar(bar) => inputs.upsert_bar(bar),
-                Record::Indicator(value) => inputs.upsert_indicator(value),
-            }
+        // Every worker wrote the previous epoch: commit it, with this epoch's end as the intent.
+        graph.await_written(worker, epoch);
+        observe_end_to_end(shared, &pending_bars);
+        let intent = source.positions().clone();
+        if last_commit.as_ref() != Some(&(done.clone(), intent.clone())) {
+            source.commit(&done, &intent)?;
+            last_commit = Some((done.clone(), intent.clone()));
         }
-        let epoch = *inputs.time();
-        inputs.advance_to(epoch + 1);
-        inputs.flush();
-        worker.step_while(|| probe.less_than(inputs.time()));
-
-        let (upserts, deletes) = write_rows(shared, &output)?;
-        shared.written_epochs[index].store(epoch + 1, Ordering::SeqCst);
-        pending.push_back((epoch + 1, batch.next_offsets));
-        commit_written(shared, &source, &mut pending)?;
-
-        stats.bars += bars;
-        stats.rows += upserts;
-        stats.deleted += deletes;
-        stats.rejected += batch.rejected as u64;
-        shared.metrics.bars_consumed.inc_by(bars);
-        shared.metrics.messages_rejected.inc_by(batch.rejected as u64);
-        shared.metrics.feature_rows_written.inc_by(upserts);
-        shared.metrics.feature_rows_deleted.inc_by(deletes);
-        shared.metrics.epochs_completed.inc();
-        shared.metrics.epoch_seconds.observe(started.elapsed().as_secs_f64());
-    }
-    // Drain: the last epochs' rows and offsets, once every worker has written them.
-    drop(inputs);
-    while worker.step() {}
-    let (upserts, deletes) = write_rows(shared, &output)?;
-    stats.rows += upserts;
-    stats.deleted += deletes;
-    shared.written_epochs[index].store(u64::MAX, Ordering::SeqCst);
-    while !pending.is_empty() && !shared.stop.load(Ordering::Relaxed) {
-        commit_written(shared, &source, &mut pending)?;
-        if !pending.is_empty() {
-            std::thread::sleep(Duration::from_millis(5));
+        if stopping {
+            break;
+        }
+        pending_bars = process(worker, shared, &mut graph, &mut stats, epoch, &batch)?;
+        done = intent;
+        if last_lag_report.elapsed() >= LAG_REPORT_INTERVAL {
+            report_lag(shared, &source);
+            last_lag_report = Instant::now();
         }
     }
     shared.metrics.workers_running.dec();
     info!(worker = index, bars = stats.bars, rows = stats.rows, rejected = stats.rejected, "Worker stopped.");
     Ok(stats)
+}
+
+/// Feeds one epoch, writes the changes that reach this worker and marks the epoch
+/// written. Returns the batch's bar timestamps, to be observed once all workers wrote.
+fn process(
+    worker: &mut Worker,
+    shared: &Shared,
+    graph: &mut Graph,
+    stats: &mut WorkerStats,
+    epoch: u64,
+    batch: &Batch,
+) -> anyhow::Result<Vec<i64>> {
+    let started = Instant::now();
+    count(shared, stats, batch, false);
+    graph.feed(batch);
+    graph.finish_epoch(worker, epoch);
+    let changes = RowChanges::from_updates(std::mem::take(&mut *graph.output.borrow_mut()));
+    shared.runtime.block_on(shared.sink.write(&changes, &shared.metrics))?;
+    graph.written.advance_to(epoch + 1);
+    if let Some(running) = &mut graph.running {
+        running.advance_to(epoch + 1);
+    }
+    let (upserts, deletes) = (changes.upserts.len() as u64, changes.deletes.len() as u64);
+    stats.rows += upserts;
+    stats.deleted += deletes;
+    shared.metrics.feature_rows_written.inc_by(upserts);
+    shared.metrics.feature_rows_deleted.inc_by(deletes);
+    shared.metrics.epochs_completed.inc();
+    shared.metrics.epoch_seconds.observe(started.elapsed().as_secs_f64());
+    Ok(batch.bar_timestamps_ms.clone())
+}
+
+fn count(shared: &Shared, stats: &mut WorkerStats, batch: &Batch, replayed: bool) {
+    let bars = batch.bars() as u64;
+    stats.bars += bars;
+    stats.rejected += batch.rejected as u64;
+    shared.metrics.bars_consumed.inc_by(bars);
+    shared.metrics.messages_rejected.inc_by(batch.rejected as u64);
+    for (topic, records) in &batch.per_topic {
+        shared.metrics.records_consumed.with_label_values(&[topic.as_str()]).inc_by(*records);
+        if replayed {
+            shared.metrics.records_replayed.with_label_values(&[topic.as_str()]).inc_by(*records);
+        }
+    }
+}
+
+/// Bar published to Kafka → its feature row acknowledged by every writer.
+fn observe_end_to_end(shared: &Shared, bar_timestamps_ms: &[i64]) {
+    let now_ms =
+        SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or_default();
+    for published in bar_timestamps_ms {
+        shared.metrics.end_to_end_seconds.observe((now_ms - published).max(0) as f64 / 1000.0);
+    }
+}
+
+fn report_lag(shared: &Shared, source: &PartitionSource) {
+    for ((topic, partition), lag) in source.lag() {
+        shared.metrics.consumer_lag.with_label_values(&[topic.as_str(), &partition.to_string()]).set(lag);
+    }
 }

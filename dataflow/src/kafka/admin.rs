@@ -7,20 +7,42 @@ use rdkafka::types::RDKafkaErrorCode;
 use std::time::Duration;
 use tracing::info;
 
+/// How long a topic keeps its messages.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Retention {
+    /// Every message, forever (`retention.ms=-1`): the input topics are the
+    /// history the analytics service rebuilds its state from.
+    Forever,
+    /// The last message per key (`cleanup.policy=compact`): a changelog whose
+    /// replay gives the current table.
+    Compacted,
+}
+
+impl Retention {
+    fn setting(self) -> (&'static str, &'static str) {
+        match self {
+            Retention::Forever => ("retention.ms", "-1"),
+            Retention::Compacted => ("cleanup.policy", "compact"),
+        }
+    }
+}
+
 /// Creates the topics that do not exist yet, with the configured partitions
-/// and replication; existing topics are left as they are.
-pub async fn ensure_topics(config: &KafkaConfig, topics: &[&str]) -> Result<(), KafkaError> {
+/// and replication and the given retention; existing topics are left as they are.
+pub async fn ensure_topics(config: &KafkaConfig, topics: &[(&str, Retention)]) -> Result<(), KafkaError> {
     let admin: AdminClient<DefaultClientContext> = client_config(config)
         .create()
         .map_err(|source| KafkaError::Client { brokers: config.brokers.clone(), source })?;
     let new_topics: Vec<NewTopic<'_>> = topics
         .iter()
-        .map(|name| {
+        .map(|&(name, retention)| {
+            let (key, value) = retention.setting();
             NewTopic::new(
                 name,
                 config.topic_partitions,
                 TopicReplication::Fixed(config.topic_replication_factor),
             )
+            .set(key, value)
         })
         .collect();
     let options = AdminOptions::new().operation_timeout(Some(Duration::from_secs(30)));

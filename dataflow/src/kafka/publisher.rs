@@ -44,7 +44,8 @@ impl Publisher {
         Ok(Publisher { producer })
     }
 
-    /// Publishes a batch and waits until every record is acknowledged.
+    /// Publishes a batch and waits until every record is acknowledged; every
+    /// message carries the extraction run's `task_number` header.
     pub async fn publish_all<'a, T, I>(
         &self,
         topic: &str,
@@ -56,14 +57,39 @@ impl Publisher {
         I: IntoIterator<Item = (&'a str, &'a T)>,
     {
         let task = task_number.to_string();
+        self.send_all(topic, Some(&task), records).await
+    }
+
+    /// Publishes a batch of records that no extraction run produced (the
+    /// analytics service's changelog) and waits until every one is acknowledged.
+    pub async fn publish_derived<'a, T, I>(&self, topic: &str, records: I) -> Result<usize, PublishError>
+    where
+        T: Serialize + 'a,
+        I: IntoIterator<Item = (&'a str, &'a T)>,
+    {
+        self.send_all(topic, None, records).await
+    }
+
+    async fn send_all<'a, T, I>(
+        &self,
+        topic: &str,
+        task: Option<&str>,
+        records: I,
+    ) -> Result<usize, PublishError>
+    where
+        T: Serialize + 'a,
+        I: IntoIterator<Item = (&'a str, &'a T)>,
+    {
         let version = wire::SCHEMA_VERSION.to_string();
-        let (task, version) = (task.as_str(), version.as_str());
+        let version = version.as_str();
         let sends =
             records.into_iter().map(|(key, record)| async move {
                 let payload = wire::encode(record);
-                let headers = OwnedHeaders::new()
-                    .insert(Header { key: TASK_NUMBER_HEADER, value: Some(task) })
-                    .insert(Header { key: SCHEMA_VERSION_HEADER, value: Some(version) });
+                let mut headers = OwnedHeaders::new();
+                if let Some(task) = task {
+                    headers = headers.insert(Header { key: TASK_NUMBER_HEADER, value: Some(task) });
+                }
+                headers = headers.insert(Header { key: SCHEMA_VERSION_HEADER, value: Some(version) });
                 let record = FutureRecord::to(topic).key(key).payload(&payload).headers(headers);
                 self.producer.send(record, Timeout::Never).await.map(|_| ()).map_err(|(source, _)| {
                     PublishError { topic: topic.to_owned(), key: key.to_owned(), source }

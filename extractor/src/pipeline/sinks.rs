@@ -6,7 +6,7 @@
 use super::Batch;
 use crate::config::ExtractorConfig;
 use pricestream_dataflow::cassandra::{BarTable, IndicatorTables, connect, create_dwh_schema};
-use pricestream_dataflow::kafka::{Publisher, ensure_topics};
+use pricestream_dataflow::kafka::{Publisher, Retention, ensure_topics};
 use pricestream_dataflow::topics::Topics;
 use std::sync::Arc;
 use std::time::Duration;
@@ -25,7 +25,15 @@ impl Sinks {
     /// Connects to Kafka and Cassandra, creating topics, keyspace and tables if missing.
     pub async fn connect(config: &ExtractorConfig, task_number: Uuid) -> anyhow::Result<Self> {
         let topics = Topics::with_prefix(&config.kafka.topic_prefix);
-        ensure_topics(&config.kafka, &[&topics.bars, &topics.indicators, &topics.dead_letter]).await?;
+        ensure_topics(
+            &config.kafka,
+            &[
+                (&topics.bars, Retention::Forever),
+                (&topics.indicators, Retention::Forever),
+                (&topics.dead_letter, Retention::Forever),
+            ],
+        )
+        .await?;
         let session = Arc::new(connect(&config.cassandra).await?);
         create_dwh_schema(&session, &config.cassandra).await?;
         let (keyspace, in_flight) = (&config.cassandra.dwh_keyspace, config.cassandra.max_in_flight_requests);

@@ -1,0 +1,79 @@
+use super::{FeatureRow, Timeframe};
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+/// One message of the feature-mart changelog: a row that is new or changed, or
+/// the key of a row that went away. On the wire the `op` field tells which,
+/// and an upsert carries every column of the row (missing values as `null`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "lowercase")]
+pub enum FeatureChange {
+    /// Insert or replace the row with this key.
+    Upsert(Box<FeatureRow>),
+    /// Delete the row with this key.
+    Delete(FeatureKey),
+}
+
+/// The key of a feature row.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FeatureKey {
+    /// Instrument symbol.
+    pub ticker: String,
+    /// Bar interval.
+    pub timeframe: Timeframe,
+    /// Trading day of the bar.
+    pub date_time: NaiveDate,
+}
+
+impl FeatureKey {
+    /// The Kafka message key: `TICKER|timeframe|YYYY-MM-DD`, so every version of
+    /// one row lands in one partition, in order, and log compaction keeps the last.
+    pub fn message_key(&self) -> String {
+        format!("{}|{}|{}", self.ticker, self.timeframe, self.date_time)
+    }
+}
+
+impl FeatureChange {
+    /// The key of the row this change is about.
+    pub fn key(&self) -> FeatureKey {
+        match self {
+            FeatureChange::Upsert(row) => {
+                FeatureKey { ticker: row.ticker.clone(), timeframe: row.timeframe, date_time: row.date_time }
+            }
+            FeatureChange::Delete(key) => key.clone(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wire;
+
+    #[test]
+    fn upserts_and_deletes_carry_op_and_key_fields() {
+        let date = NaiveDate::from_ymd_opt(2024, 1, 2).unwrap_or_default();
+        let row = FeatureRow {
+            ticker: "NVDA".into(),
+            timeframe: Timeframe::Day,
+            date_time: date,
+            id: Some(3),
+            close: 1.5,
+            ..FeatureRow::default()
+        };
+        let upsert = FeatureChange::Upsert(Box::new(row));
+        let json: serde_json::Value = serde_json::from_slice(&wire::encode(&upsert)).unwrap_or_default();
+        assert_eq!(json["op"], "upsert");
+        assert_eq!(json["schema_version"], 1);
+        assert_eq!(json["dateTime"], "2024-01-02");
+        assert_eq!(json["ema"], serde_json::Value::Null);
+        assert_eq!(wire::decode::<FeatureChange>(&wire::encode(&upsert)).ok(), Some(upsert.clone()));
+
+        let delete = FeatureChange::Delete(upsert.key());
+        let json: serde_json::Value = serde_json::from_slice(&wire::encode(&delete)).unwrap_or_default();
+        assert_eq!(json["op"], "delete");
+        assert_eq!(json["ticker"], "NVDA");
+        assert_eq!(delete.key().message_key(), "NVDA|1day|2024-01-02");
+    }
+}
