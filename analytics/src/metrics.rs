@@ -107,11 +107,16 @@ impl Metrics {
             )?,
             end_to_end_seconds: register(
                 &registry,
-                histogram(
-                    "pricestream_analytics_end_to_end_seconds",
-                    "From a bar's Kafka timestamp to its feature row acknowledged by Cassandra and Kafka.",
-                    0.001,
-                    18,
+                Histogram::with_opts(
+                    HistogramOpts::new(
+                        "pricestream_analytics_end_to_end_seconds",
+                        "From a bar's Kafka timestamp to its feature row acknowledged by Cassandra and Kafka.",
+                    )
+                    // Fine around the 500 ms objective, coarse for backfills.
+                    .buckets(vec![
+                        0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.75, 1.0, 2.0, 5.0,
+                        10.0, 30.0, 60.0, 300.0,
+                    ]),
                 )?,
             )?,
             consumer_lag: register(

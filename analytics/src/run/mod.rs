@@ -113,13 +113,15 @@ pub fn run(config: AnalyticsConfig, args: &RunArgs) -> anyhow::Result<()> {
     for result in guards.join() {
         let stats = result.map_err(|e| anyhow::anyhow!("worker panicked: {e}"))??;
         total.bars += stats.bars;
+        total.replayed_bars += stats.replayed_bars;
         total.rows += stats.rows;
         total.deleted += stats.deleted;
         total.rejected += stats.rejected;
     }
     info!(bars = total.bars, rows = total.rows, rejected = total.rejected, "Analytics stopped.");
     println!(
-        "Analytics processed {} bar(s) into {} feature row update(s) and {} deletion(s) in {:.1?} ({} message(s) rejected) -> Cassandra {}.features, Kafka {}",
+        "Analytics rebuilt its state from {} stored bar(s), processed {} new bar(s) into {} feature row update(s) and {} deletion(s) in {:.1?} ({} message(s) rejected) -> Cassandra {}.features, Kafka {}",
+        total.replayed_bars,
         total.bars,
         total.rows,
         total.deleted,

@@ -37,8 +37,10 @@ type Barrier = InputHandle<u64, CapacityContainerBuilder<Vec<()>>>;
 /// What one worker did, reported when it stops.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct WorkerStats {
-    /// Bars consumed (replayed ones included).
+    /// Bars consumed after the start-up replay.
     pub bars: u64,
+    /// Bars replayed at start-up to rebuild the state (below the committed offsets).
+    pub replayed_bars: u64,
     /// Feature rows written (upserted).
     pub rows: u64,
     /// Feature rows deleted.
@@ -276,7 +278,11 @@ fn process(
 
 fn count(shared: &Shared, stats: &mut WorkerStats, batch: &Batch, replayed: bool) {
     let bars = batch.bars() as u64;
-    stats.bars += bars;
+    if replayed {
+        stats.replayed_bars += bars;
+    } else {
+        stats.bars += bars;
+    }
     stats.rejected += batch.rejected as u64;
     shared.metrics.bars_consumed.inc_by(bars);
     shared.metrics.messages_rejected.inc_by(batch.rejected as u64);
