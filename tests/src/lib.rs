@@ -13,6 +13,8 @@ use std::process::{Command, Output};
 
 pub mod cassandra;
 pub mod kafka;
+pub mod mart;
+pub mod snapshot;
 pub mod talib;
 
 /// Kafka bootstrap brokers under test.

@@ -109,3 +109,31 @@ fn dead_letters_match_their_schema() -> anyhow::Result<()> {
     };
     assert_valid(&schema, &wire::encode(&letter))
 }
+
+#[test]
+fn feature_changes_match_their_schema() -> anyhow::Result<()> {
+    use pricestream_dataflow::records::{FeatureChange, FeatureRow};
+    let schema = validator("feature-change.v1.schema.json")?;
+    let row = FeatureRow {
+        ticker: "NVDA".into(),
+        timeframe: Timeframe::Day,
+        date_time: day(),
+        id: Some(4000),
+        ema_time_period: Some(20),
+        ema: Some(20.2),
+        close: 20.05,
+        label: None,
+        ..FeatureRow::default()
+    };
+    let upsert = FeatureChange::Upsert(Box::new(row));
+    assert_valid(&schema, &wire::encode(&upsert))?;
+    assert_valid(&schema, &wire::encode(&FeatureChange::Delete(upsert.key())))?;
+    // A missing indicator column must be an explicit null, and a delete must not carry values.
+    let mut broken: Value = serde_json::from_slice(&wire::encode(&upsert))?;
+    broken.as_object_mut().map(|o| o.remove("rsi"));
+    assert!(!schema.is_valid(&broken));
+    let mut broken: Value = serde_json::from_slice(&wire::encode(&FeatureChange::Delete(upsert.key())))?;
+    broken.as_object_mut().map(|o| o.insert("close".into(), 1.0.into()));
+    assert!(!schema.is_valid(&broken));
+    Ok(())
+}

@@ -15,6 +15,8 @@ use std::time::{Duration, Instant};
 use tracing::{error, info};
 
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// A gap in the input this long ends an epoch that already has records.
+const IDLE_GAP: Duration = Duration::from_millis(10);
 /// How long a lag measurement waits for the end offset of one partition.
 const LAG_TIMEOUT: Duration = Duration::from_secs(1);
 /// How long start-up waits for a cluster that is still settling (e.g. a new broker).
@@ -235,7 +237,8 @@ impl PartitionSource {
         self.resume_all()
     }
 
-    /// Reads up to `max_records` or until `max_wait` passes, whichever is first.
+    /// Reads up to `max_records`, or until `max_wait` passes, or until no message has
+    /// arrived for a moment after the first one, whichever is first.
     pub fn poll_batch(&mut self, max_records: usize, max_wait: Duration) -> anyhow::Result<Batch> {
         self.resume_all()?;
         let deadline = Instant::now() + max_wait;
@@ -245,9 +248,13 @@ impl PartitionSource {
                 self.hand_out(&mut batch, polled);
                 continue;
             }
-            let left = deadline.saturating_duration_since(Instant::now());
+            let mut left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
                 break;
+            }
+            if !batch.records.is_empty() {
+                // Close the epoch as soon as the input pauses: latency over batch size.
+                left = left.min(IDLE_GAP);
             }
             match self.poll(left)? {
                 Some(polled) => self.hand_out(&mut batch, polled),
