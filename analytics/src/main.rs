@@ -3,6 +3,7 @@
 
 mod cli;
 mod config;
+mod discovery;
 mod metrics;
 mod run;
 

@@ -9,9 +9,11 @@ mod worker;
 
 use crate::cli::RunArgs;
 use crate::config::AnalyticsConfig;
+use crate::discovery::{PodIdentity, await_peers, membership, resolves, watch_replicas};
 use crate::metrics::Metrics;
-use anyhow::Context;
+use anyhow::{Context, bail};
 use pricestream_dataflow::cassandra::{FeatureTable, connect, create_mart_schema};
+use pricestream_dataflow::config::ProcessEnv;
 use pricestream_dataflow::kafka::{
     Publisher, Retention, client_config, ensure_topics, fetch_partition_count,
 };
@@ -42,15 +44,40 @@ pub struct Shared {
 
 /// Runs the service until stopped (or, with `--exit-at-end`, until the input is read).
 pub fn run(config: AnalyticsConfig, args: &RunArgs) -> anyhow::Result<()> {
-    let hosts = match (&args.hosts, args.process) {
-        (Some(path), Some(process)) => Some((process, cluster::read_hosts(path)?)),
-        _ => None,
-    };
-    let communication = cluster::communication(args.workers, hosts)?;
     let started = Instant::now();
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     let metrics = Arc::new(Metrics::new()?);
     let stop = Arc::new(AtomicBool::new(false));
+    let (communication, kube_cluster) = match (&args.hosts, args.process) {
+        (Some(path), Some(process)) => {
+            (cluster::communication(args.workers, Some((process, cluster::read_hosts(path)?)))?, None)
+        }
+        _ => match PodIdentity::from_env(&ProcessEnv)? {
+            Some(identity) => {
+                let (hosts, client, replicas) = runtime.block_on(discover(&identity))?;
+                (
+                    cluster::communication(args.workers, Some((identity.ordinal, hosts)))?,
+                    Some((client, identity, replicas)),
+                )
+            }
+            None => (cluster::communication(args.workers, None)?, None),
+        },
+    };
+    // A cluster whose size changes must re-form: stop, and exit with an error so the pod restarts.
+    let rescaled = Arc::new(AtomicUsize::new(0));
+    if let Some((client, identity, replicas)) = kube_cluster {
+        let (stop, rescaled) = (Arc::clone(&stop), Arc::clone(&rescaled));
+        runtime.spawn(async move {
+            let now = watch_replicas(client, identity, replicas, SCALE_POLL).await;
+            warn!(
+                from = replicas,
+                to = now,
+                "The StatefulSet was rescaled; stopping so the cluster re-forms."
+            );
+            rescaled.store(now, Ordering::SeqCst);
+            stop.store(true, Ordering::Relaxed);
+        });
+    }
     let ready = Arc::new(AtomicBool::new(false));
 
     let listener = runtime
@@ -130,7 +157,35 @@ pub fn run(config: AnalyticsConfig, args: &RunArgs) -> anyhow::Result<()> {
         shared.config.cassandra.mart_keyspace,
         shared.sink.changelog_topic
     );
-    Ok(())
+    match rescaled.load(Ordering::SeqCst) {
+        0 => Ok(()),
+        now => bail!(
+            "the StatefulSet now has {now} replica(s); exiting so the timely cluster re-forms with them"
+        ),
+    }
+}
+
+/// How long a pod waits for every timely peer to exist and resolve.
+const PEER_TIMEOUT: Duration = Duration::from_secs(300);
+/// How often a waiting pod looks for its peers again.
+const PEER_POLL: Duration = Duration::from_secs(2);
+/// How often a pod checks whether its StatefulSet was rescaled.
+const SCALE_POLL: Duration = Duration::from_secs(15);
+
+/// Finds this pod's timely peers through the Kubernetes API: the addresses of every
+/// process, the client, and the replica count the cluster starts with.
+async fn discover(identity: &PodIdentity) -> anyhow::Result<(Vec<String>, kube::Client, usize)> {
+    let client =
+        kube::Client::try_default().await.context("cannot reach the Kubernetes API from this pod")?;
+    let membership = membership(&client, identity).await?;
+    info!(
+        statefulset = %identity.statefulset,
+        process = identity.ordinal,
+        processes = membership.replicas,
+        "Joining the timely cluster of the StatefulSet."
+    );
+    let hosts = await_peers(&client, identity, &membership, (PEER_TIMEOUT, PEER_POLL), resolves).await?;
+    Ok((hosts, client, membership.replicas))
 }
 
 /// The partition count of `topic`, waiting for the topic to appear unless the
