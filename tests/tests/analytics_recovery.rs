@@ -1,10 +1,12 @@
-//! Crash and restart: the analytics service killed with SIGKILL in the middle of a
-//! backfill, twice, then restarted, ends in exactly the mart (every cell, bit for bit)
-//! of a run that was never interrupted, and its changelog folds to the same mart.
+//! Crash and restart: the analytics service killed with SIGKILL, then stopped with SIGTERM,
+//! each in the middle of a backfill, then restarted, ends in exactly the mart (every cell,
+//! bit for bit) of a run that was never interrupted, and its changelog folds to the same mart.
 
 use pricestream_dataflow::records::FeatureChange;
 use pricestream_dataflow::wire;
-use pricestream_tests::{Namespace, binary, cassandra, free_port, kafka, metric, run_ok, snapshot, wait_for};
+use pricestream_tests::{
+    Namespace, binary, cassandra, free_port, kafka, metric, run_ok, snapshot, stop_gracefully, wait_for,
+};
 use std::collections::BTreeMap;
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -51,17 +53,24 @@ async fn a_killed_service_restarts_into_the_uninterrupted_mart() -> anyhow::Resu
     let config = dir.path().join("small-epochs.toml");
     std::fs::write(&config, "[consumer]\nepoch_max_records = 300\n")?;
     let total = (TICKERS * DAYS) as f64;
-    for (round, fraction) in [(1, 0.2), (2, 0.5)] {
+    // First a SIGKILL (no chance to finish anything), then a SIGTERM (must finish the epoch,
+    // commit and exit 0 promptly), each in the middle of the backfill.
+    for (round, fraction, graceful) in [(1, 0.2, false), (2, 0.5, true)] {
         let (mut service, port) = start_small_epochs(&ns, &config)?;
         let rows = || metric(port, "pricestream_analytics_feature_rows_written_total");
         let reached = wait_for("rows to be written", Duration::from_secs(120), || {
             rows().is_some_and(|n| n >= fraction * total)
         });
-        let written_at_kill = rows();
-        service.kill()?; // SIGKILL: no chance to finish the epoch or commit.
-        service.wait()?;
+        let written_at_stop = rows();
+        if graceful {
+            let status = stop_gracefully(&mut service)?;
+            assert!(status.success(), "SIGTERM must end the service cleanly, got {status}");
+        } else {
+            service.kill()?;
+            service.wait()?;
+        }
         reached?;
-        eprintln!("round {round}: killed after {written_at_kill:?} row writes");
+        eprintln!("round {round}: stopped (graceful: {graceful}) after {written_at_stop:?} row writes");
     }
     let restarted = run_ok("pricestream-analytics", &["run", "--workers", "2", "--exit-at-end"], &ns)?;
     eprintln!("{}", String::from_utf8_lossy(&restarted.stdout));
