@@ -70,6 +70,24 @@ async fn serves_health_and_metrics_follows_new_bars_and_stops_on_sigterm() -> an
         }
         assert_eq!(counts, (70, 30), "rows in the mart per ticker");
         assert!(rows_written().is_some_and(|n| n >= 100.0));
+
+        // Records in by topic, latencies and lag: present, labelled, and counting this run.
+        let (_, body) = http_get(port, "/metrics").unwrap_or_default();
+        let value = |series: &str| -> f64 {
+            body.lines()
+                .find_map(|line| line.strip_prefix(series)?.strip_prefix(' ')?.trim().parse().ok())
+                .unwrap_or(-1.0)
+        };
+        let bars_in =
+            format!("pricestream_analytics_records_consumed_total{{topic=\"{}\"}}", ns.bars_topic());
+        assert_eq!(value(&bars_in), 100.0, "{body}");
+        let indicators_in =
+            format!("pricestream_analytics_records_consumed_total{{topic=\"{}\"}}", ns.indicators_topic());
+        assert!(value(&indicators_in) > 100.0, "{body}");
+        for histogram in ["cassandra_write_seconds", "changelog_publish_seconds", "end_to_end_seconds"] {
+            assert!(value(&format!("pricestream_analytics_{histogram}_count")) > 0.0, "{histogram}: {body}");
+        }
+        assert!(body.contains("pricestream_analytics_consumer_lag{partition=\"0\""), "{body}");
         cassandra::drop_keyspaces(&session, &[&ns.dwh_keyspace, &ns.mart_keyspace]).await;
         anyhow::Ok(())
     }
