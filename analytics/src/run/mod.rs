@@ -48,13 +48,27 @@ pub fn run(config: AnalyticsConfig, args: &RunArgs) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     let metrics = Arc::new(Metrics::new()?);
     let stop = Arc::new(AtomicBool::new(false));
+    // Served first: live while waiting for peers or Kafka, ready only once consuming.
+    let ready = Arc::new(AtomicBool::new(false));
+
+    let listener = runtime
+        .block_on(tokio::net::TcpListener::bind(&config.http.listen_addr))
+        .with_context(|| format!("cannot listen on http.listen_addr {}", config.http.listen_addr))?;
+    info!(addr = %config.http.listen_addr, "Serving /metrics, /healthz and /readyz.");
+    runtime.spawn(serve(listener, Probes { registry: metrics.registry.clone(), ready: Arc::clone(&ready) }));
+    runtime.spawn(stop_on_signal(Arc::clone(&stop)));
     let (communication, kube_cluster) = match (&args.hosts, args.process) {
         (Some(path), Some(process)) => {
             (cluster::communication(args.workers, Some((process, cluster::read_hosts(path)?)))?, None)
         }
         _ => match PodIdentity::from_env(&ProcessEnv)? {
             Some(identity) => {
-                let (hosts, client, replicas) = runtime.block_on(discover(&identity))?;
+                let (hosts, client, replicas) = runtime.block_on(async {
+                    tokio::select! {
+                        found = discover(&identity) => found,
+                        () = stopped(&stop) => bail!("stopped while waiting for the timely peers"),
+                    }
+                })?;
                 (
                     cluster::communication(args.workers, Some((identity.ordinal, hosts)))?,
                     Some((client, identity, replicas)),
@@ -78,14 +92,6 @@ pub fn run(config: AnalyticsConfig, args: &RunArgs) -> anyhow::Result<()> {
             stop.store(true, Ordering::Relaxed);
         });
     }
-    let ready = Arc::new(AtomicBool::new(false));
-
-    let listener = runtime
-        .block_on(tokio::net::TcpListener::bind(&config.http.listen_addr))
-        .with_context(|| format!("cannot listen on http.listen_addr {}", config.http.listen_addr))?;
-    info!(addr = %config.http.listen_addr, "Serving /metrics, /healthz and /readyz.");
-    runtime.spawn(serve(listener, Probes { registry: metrics.registry.clone(), ready: Arc::clone(&ready) }));
-    runtime.spawn(stop_on_signal(Arc::clone(&stop)));
 
     let names = Topics::with_prefix(&config.kafka.topic_prefix);
     let table = runtime.block_on(async {
@@ -206,6 +212,13 @@ fn wait_for_topic(
                 std::thread::sleep(Duration::from_secs(2));
             }
         }
+    }
+}
+
+/// Returns once a stop was requested.
+async fn stopped(stop: &AtomicBool) {
+    while !stop.load(Ordering::Relaxed) {
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 
