@@ -42,16 +42,22 @@ impl Metrics {
                 "pricestream_extractor_indicator_values_written_total",
                 "Indicator values acknowledged by Kafka and Cassandra.",
             )?,
-            lines_rejected: IntCounterVec::new(
-                Opts::new("pricestream_extractor_lines_rejected_total", "Refused records, by reason."),
-                &["reason"],
+            lines_rejected: register(
+                &registry,
+                IntCounterVec::new(
+                    Opts::new("pricestream_extractor_lines_rejected_total", "Refused records, by reason."),
+                    &["reason"],
+                )?,
             )?,
-            batch_seconds: Histogram::with_opts(
-                HistogramOpts::new(
-                    "pricestream_extractor_batch_seconds",
-                    "Time to send one batch to every sink.",
-                )
-                .buckets(prometheus::exponential_buckets(0.001, 2.0, 16)?),
+            batch_seconds: register(
+                &registry,
+                Histogram::with_opts(
+                    HistogramOpts::new(
+                        "pricestream_extractor_batch_seconds",
+                        "Time to send one batch to every sink.",
+                    )
+                    .buckets(prometheus::exponential_buckets(0.001, 2.0, 16)?),
+                )?,
             )?,
             registry,
         };

@@ -94,6 +94,11 @@ pub fn run(config: AnalyticsConfig, args: &RunArgs) -> anyhow::Result<()> {
     }
 
     let names = Topics::with_prefix(&config.kafka.topic_prefix);
+    // Every series exists from the start, so rates and alerts see a 0 rather than nothing.
+    for topic in [&names.bars, &names.indicators] {
+        metrics.records_consumed.with_label_values(&[topic.as_str()]);
+        metrics.records_replayed.with_label_values(&[topic.as_str()]);
+    }
     let table = runtime.block_on(async {
         let session = Arc::new(connect(&config.cassandra).await?);
         create_mart_schema(&session, &config.cassandra).await?;
