@@ -13,9 +13,25 @@ use pricestream_dataflow::config::{ProcessEnv, load};
 use pricestream_dataflow::telemetry::init_logging;
 use std::process::ExitCode;
 
+/// Logs a panic as a structured error line before the default report. Timely's network
+/// threads panic when a peer process of the cluster disappears; say what that means.
+fn explain_panics() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let location = info.location().map(|l| format!("{}:{}", l.file(), l.line())).unwrap_or_default();
+        if location.contains("timely_communication") {
+            tracing::error!(%location, "Lost the connection to a timely peer (a process of the cluster stopped); exiting so the cluster restarts together.");
+        } else {
+            tracing::error!(%location, "Internal error: {info}");
+        }
+        default(info);
+    }));
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.global.log_format);
+    explain_panics();
     let result = match cli.command {
         Command::Run(args) => load(cli.global.config.as_deref(), &ProcessEnv)
             .map_err(anyhow::Error::from)
