@@ -32,6 +32,8 @@ pub struct Metrics {
     pub changelog_publish_seconds: Histogram,
     /// From a bar's Kafka timestamp to its feature row acknowledged everywhere.
     pub end_to_end_seconds: Histogram,
+    /// From a bar's Kafka timestamp to the moment this service read it.
+    pub read_delay_seconds: Histogram,
     /// Messages not yet read, by input partition (`topic`, `partition` labels).
     pub consumer_lag: IntGaugeVec,
     /// Worker threads currently consuming.
@@ -113,6 +115,19 @@ impl Metrics {
                         "From a bar's Kafka timestamp to its feature row acknowledged by Cassandra and Kafka.",
                     )
                     // Fine around the 500 ms objective, coarse for backfills.
+                    .buckets(vec![
+                        0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.75, 1.0, 2.0, 5.0,
+                        10.0, 30.0, 60.0, 300.0,
+                    ]),
+                )?,
+            )?,
+            read_delay_seconds: register(
+                &registry,
+                Histogram::with_opts(
+                    HistogramOpts::new(
+                        "pricestream_analytics_read_delay_seconds",
+                        "From a bar's Kafka timestamp to the moment the service read it (live epochs).",
+                    )
                     .buckets(vec![
                         0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.75, 1.0, 2.0, 5.0,
                         10.0, 30.0, 60.0, 300.0,

@@ -15,8 +15,9 @@ use std::time::{Duration, Instant};
 use tracing::{error, info};
 
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
-/// A gap in the input this long ends an epoch that already has records.
-const IDLE_GAP: Duration = Duration::from_millis(10);
+/// A gap in the input this long ends an epoch that already has records. Longer than the
+/// producers' linger (20 ms), so one burst of records is one epoch rather than many.
+const IDLE_GAP: Duration = Duration::from_millis(50);
 /// How long a lag measurement waits for the end offset of one partition.
 const LAG_TIMEOUT: Duration = Duration::from_secs(1);
 /// How long start-up waits for a cluster that is still settling (e.g. a new broker).

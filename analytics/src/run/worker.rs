@@ -277,6 +277,12 @@ fn process(
 }
 
 fn count(shared: &Shared, stats: &mut WorkerStats, batch: &Batch, replayed: bool) {
+    if !replayed {
+        let now_ms = now_ms();
+        for published in &batch.bar_timestamps_ms {
+            shared.metrics.read_delay_seconds.observe((now_ms - published).max(0) as f64 / 1000.0);
+        }
+    }
     let bars = batch.bars() as u64;
     if replayed {
         stats.replayed_bars += bars;
@@ -301,6 +307,10 @@ fn observe_end_to_end(shared: &Shared, bar_timestamps_ms: &[i64]) {
     for published in bar_timestamps_ms {
         shared.metrics.end_to_end_seconds.observe((now_ms - published).max(0) as f64 / 1000.0);
     }
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or_default()
 }
 
 fn report_lag(shared: &Shared, source: &PartitionSource) {
