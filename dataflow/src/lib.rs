@@ -26,6 +26,7 @@ pub mod config;
 pub mod features;
 pub mod indicators;
 pub mod kafka;
+pub mod model;
 pub mod records;
 pub mod telemetry;
 pub mod topics;
