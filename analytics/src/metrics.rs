@@ -46,6 +46,14 @@ fn histogram(name: &str, help: &str, start: f64, count: usize) -> Result<Histogr
     )
 }
 
+/// A per-bar latency: buckets fine around the 500 ms objective, coarse for backfills.
+fn bar_latency_histogram(name: &str, help: &str) -> Result<Histogram, prometheus::Error> {
+    Histogram::with_opts(HistogramOpts::new(name, help).buckets(vec![
+        0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.75, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0,
+        300.0,
+    ]))
+}
+
 impl Metrics {
     /// Creates and registers every metric.
     pub fn new() -> Result<Self, prometheus::Error> {
@@ -109,29 +117,16 @@ impl Metrics {
             )?,
             end_to_end_seconds: register(
                 &registry,
-                Histogram::with_opts(
-                    HistogramOpts::new(
-                        "pricestream_analytics_end_to_end_seconds",
-                        "From a bar's Kafka timestamp to its feature row acknowledged by Cassandra and Kafka.",
-                    )
-                    // Fine around the 500 ms objective, coarse for backfills.
-                    .buckets(vec![
-                        0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.75, 1.0, 2.0, 5.0,
-                        10.0, 30.0, 60.0, 300.0,
-                    ]),
+                bar_latency_histogram(
+                    "pricestream_analytics_end_to_end_seconds",
+                    "From a bar's Kafka timestamp to its feature row acknowledged by Cassandra and Kafka.",
                 )?,
             )?,
             read_delay_seconds: register(
                 &registry,
-                Histogram::with_opts(
-                    HistogramOpts::new(
-                        "pricestream_analytics_read_delay_seconds",
-                        "From a bar's Kafka timestamp to the moment the service read it (live epochs).",
-                    )
-                    .buckets(vec![
-                        0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.75, 1.0, 2.0, 5.0,
-                        10.0, 30.0, 60.0, 300.0,
-                    ]),
+                bar_latency_histogram(
+                    "pricestream_analytics_read_delay_seconds",
+                    "From a bar's Kafka timestamp to the moment the service read it (live epochs).",
                 )?,
             )?,
             consumer_lag: register(
