@@ -1,25 +1,20 @@
 //! The incremental feature graph: bars LEFT OUTER JOIN the seven indicators, with row numbers
 //! and labels, maintained by differential dataflow under inserts, corrections and deletions.
 
-use super::record::{BarKey, FeatureRecord};
-use super::row_id::row_ids;
-use super::upsert::{BarCollection, IndicatorCollection};
-use super::values::{F64Bits, Indicator};
-use differential_dataflow::VecCollection;
+use super::block::{BLOCK_SHIFT, BlockKey, Entry, Local, LocalRow, block_rows, day_number, from_day_number};
+use super::bundle::bundle_days;
+use super::inputs::{BarCollection, IndicatorCollection};
+use super::label::{Edge, RowKey, cross_block_labels};
+use super::record::FeatureRecord;
+use super::row_id::block_offsets;
+use super::series_id::SeriesId;
+use super::values::F64Bits;
+use chrono::NaiveDate;
 use differential_dataflow::lattice::Lattice;
-use serde::{Deserialize, Serialize};
+use differential_dataflow::{AsCollection, VecCollection};
+use timely::dataflow::StreamVec;
+use timely::dataflow::operators::core::OkErr;
 use timely::progress::Timestamp;
-
-/// One of the things known about a `(series, date)` key, before they are assembled into a row.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-enum Part {
-    /// The bar: its row number and close.
-    Bar { id: u64, close: F64Bits },
-    /// The close `horizon_bars` bars later.
-    Label(F64Bits),
-    /// One indicator value.
-    Indicator(Indicator),
-}
 
 /// Maintains one [`FeatureRecord`] per bar.
 ///
@@ -40,49 +35,74 @@ pub fn feature_graph<'scope, T>(
 where
     T: Timestamp + Lattice + Ord,
 {
-    // Arranged once; read by the row numbering and by the id join.
-    let bars_by_key = bars.arrange_by_key_named("Arrange: bars by (series, date)");
-    let dates = bars_by_key.clone().as_collection(|key: &BarKey, _close: &F64Bits| key.clone());
-    let ids = row_ids(dates);
-
-    // `((series, date), (id, close))`: the bar with its row number.
-    let numbered = ids
-        .join_core(bars_by_key, |key: &BarKey, id: &u64, close: &F64Bits| Some((key.clone(), (*id, *close))));
-
-    // Label: the close of row `id + horizon` becomes the label of row `id`.
     let horizon = u64::from(horizon_bars);
-    let by_id = numbered.clone().map(|((series, date), (id, _close))| ((series, id), date));
-    let later_closes = numbered.clone().flat_map(move |((series, _date), (id, close))| {
-        id.checked_sub(horizon).filter(|earlier| *earlier >= 1).map(|earlier| ((series, earlier), close))
-    });
-    let labels = by_id.join_map(later_closes, |(series, _id), date, close| ((series.clone(), *date), *close));
+    // Everything about one (series, 32-day block), with its day, a day's records bundled: one
+    // arrangement for all inputs.
+    let contents = bars
+        .map(|((series, date), close)| block_entry(SeriesId::of(&series), date, Entry::Bar(close)))
+        .concat(indicators.map(|((series, date), value)| {
+            block_entry(SeriesId::of(&series), date, Entry::Indicator(value))
+        }));
+    let local = block_rows(bundle_days(contents), horizon);
 
-    // The left outer join of the bar with its label and its indicators, as one small reduce per
-    // key (a co-group): at most nine values per group, so a change costs O(1), and a missing
-    // indicator is simply absent (`None`), never zero.
-    numbered
-        .map(|(key, (id, close))| (key, Part::Bar { id, close }))
-        .concat(labels.map(|(key, close)| (key, Part::Label(close))))
-        .concat(indicators.map(|(key, value)| (key, Part::Indicator(value))))
-        .reduce_named::<_, FeatureRecord, isize>("Co-group: feature rows", |key, input, output| {
-            let mut bar = None;
-            let mut label = None;
-            let mut values = Vec::new();
-            for (part, diff) in input {
-                if *diff <= 0 {
-                    continue;
-                }
-                match part {
-                    Part::Bar { id, close } => bar = bar.or(Some((*id, *close))),
-                    Part::Label(close) => label = label.or(Some(*close)),
-                    Part::Indicator(value) => values.push(*value),
-                }
-            }
-            if let Some((id, close)) = bar {
-                // Sorted by kind already (input order); keep one value per kind.
-                values.dedup_by_key(|value| value.kind());
-                output.push((FeatureRecord { key: key.clone(), id, close, label, indicators: values }, 1));
-            }
-        })
-        .map(|(_key, record)| record)
+    // Row number = rank in block + bars in the series' earlier blocks.
+    let counts = local.clone().flat_map_ref(|block: &BlockKey, local: &Local| match local {
+        Local::Count(n) => Some((block.clone(), *n)),
+        Local::Row(_) => None,
+    });
+    let offsets = block_offsets(counts).arrange_by_key_named("Arrange: block offsets");
+
+    // Rows labelled inside their block are done; tails and heads go on to meet across blocks.
+    let numbered =
+        local.join_core(offsets, move |(series, _block): &BlockKey, local: &Local, offset: &u64| {
+            let numbered: [Option<Numbered>; 2] = match local {
+                Local::Row(row) => number(series, row, offset + row.rank + 1, horizon),
+                Local::Count(_) => [None, None],
+            };
+            numbered.into_iter().flatten()
+        });
+    let (done, edges): (Updates<'scope, T, FeatureRecord>, Updates<'scope, T, (RowKey, Edge)>) =
+        numbered.inner.ok_err(|(numbered, time, diff)| match numbered {
+            Ok(record) => Ok((record, time, diff)),
+            Err(edge) => Err((edge, time, diff)),
+        });
+    let tails = cross_block_labels(edges.as_collection())
+        .flat_map(|(series, tail)| record(&series, &tail.row, tail.id, tail.label));
+    done.as_collection().concat(tails)
+}
+
+/// What the numbering join emits: a finished record, or an input of the cross-block labels.
+type Numbered = Result<FeatureRecord, (RowKey, Edge)>;
+
+/// The stream of a collection of `D`.
+type Updates<'scope, T, D> = StreamVec<'scope, T, (D, T, isize)>;
+
+/// A block-keyed input of the co-group.
+fn block_entry(series: SeriesId, date: NaiveDate, entry: Entry) -> (BlockKey, (i64, Entry)) {
+    let day = day_number(date);
+    ((series, day >> BLOCK_SHIFT), (day, entry))
+}
+
+/// The outputs of one numbered row: the finished record, or (for a tail) its wait for the
+/// label beyond the block; and, for one of the first `horizon` rows of its block (a head), its
+/// close as the label of an earlier block's tail.
+fn number(series: &SeriesId, row: &LocalRow, id: u64, horizon: u64) -> [Option<Numbered>; 2] {
+    let done = match row.tail {
+        0 => record(series, row, id, row.label).map(Ok),
+        _ => Some(Err(((series.clone(), id + horizon), Edge::Waiting { id, row: *row }))),
+    };
+    let head = (row.rank < horizon).then(|| Err(((series.clone(), id), Edge::Close(row.close))));
+    [done, head]
+}
+
+/// The feature record of `row`.
+fn record(series: &SeriesId, row: &LocalRow, id: u64, label: Option<F64Bits>) -> Option<FeatureRecord> {
+    let date = from_day_number(row.day)?;
+    Some(FeatureRecord {
+        key: (series.to_key(), date),
+        id,
+        close: row.close,
+        label,
+        indicators: row.indicators.values(),
+    })
 }

@@ -8,17 +8,25 @@
 //!   out-of-order dates. Feed it through [`FeatureInputs`] (upsert semantics). The design is
 //!   described in `docs/feature-graph.md`.
 
+mod block;
+mod bundle;
 mod graph;
 mod incremental;
+mod inputs;
+mod label;
+mod latest;
 mod record;
 mod row_id;
+mod series_id;
+mod slots;
 mod upsert;
 mod values;
 
 pub use crate::records::IndicatorKind;
 pub use graph::features_from_bars;
 pub use incremental::feature_graph;
+pub use inputs::{BarCollection, FeatureInputs, IndicatorCollection};
 pub use record::{BarKey, FeatureRecord, SeriesKey, bar_key, indicator_key};
 pub use row_id::row_ids;
-pub use upsert::{BarCollection, FeatureInputs, IndicatorCollection, Upsert};
+pub use upsert::Upsert;
 pub use values::{F64Bits, Indicator};
