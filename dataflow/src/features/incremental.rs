@@ -89,7 +89,12 @@ fn block_entry(series: SeriesId, date: NaiveDate, entry: Entry) -> (BlockKey, (i
 fn number(series: &SeriesId, row: &LocalRow, id: u64, horizon: u64) -> [Option<Numbered>; 2] {
     let done = match row.tail {
         0 => record(series, row, id, row.label).map(Ok),
-        _ => Some(Err(((series.clone(), id + horizon), Edge::Waiting { id, row: *row }))),
+        // Without its `tail`, which changes as the block grows but not the record: otherwise
+        // every append would retract and re-insert an unchanged record.
+        _ => Some(Err((
+            (series.clone(), id + horizon),
+            Edge::Waiting { id, row: LocalRow { tail: 0, ..*row } },
+        ))),
     };
     let head = (row.rank < horizon).then(|| Err(((series.clone(), id), Edge::Close(row.close))));
     [done, head]
