@@ -313,7 +313,11 @@ fn random_script(seed: u64, epochs: usize) -> Vec<Epoch> {
 }
 
 fn check_against_reference(seed: u64, workers: usize, horizon: u32) {
-    let script = random_script(seed, 60);
+    check_script_against_reference(seed, 60, workers, horizon);
+}
+
+fn check_script_against_reference(seed: u64, epochs: usize, workers: usize, horizon: u32) {
+    let script = random_script(seed, epochs);
     let snapshots = run(script.clone(), workers, horizon);
     assert_eq!(snapshots.len(), script.len());
     let mut latest = Latest::default();
@@ -324,6 +328,8 @@ fn check_against_reference(seed: u64, workers: usize, horizon: u32) {
         assert_eq!(snapshot, &latest.features(horizon), "seed {seed}, epoch {index}");
     }
     assert!(snapshots.last().is_some_and(|rows| rows.len() > 50), "the script builds some history");
+    let labelled = snapshots.last().map_or(0, |rows| rows.iter().filter(|row| row.label.is_some()).count());
+    assert!(labelled > 10, "horizon {horizon}: only {labelled} labelled rows, the labels are not exercised");
 }
 
 #[test]
@@ -344,6 +350,15 @@ fn matches_reference_two_workers() {
 fn matches_reference_other_horizons() {
     check_against_reference(20, 1, 1);
     check_against_reference(21, 1, 5);
+}
+
+/// Rows are grouped in 32-day blocks of ~22 bars; a horizon longer than a block sends labels
+/// across one or more whole blocks.
+#[test]
+fn matches_reference_horizons_longer_than_a_block() {
+    // Longer scripts, so that series outgrow the horizon.
+    check_script_against_reference(22, 250, 1, 40);
+    check_script_against_reference(23, 250, 2, 70);
 }
 
 #[test]

@@ -1,4 +1,14 @@
-//! The two inputs of the feature graph, fed with upsert semantics (see [`super::Upsert`]).
+//! The two inputs of the feature graph, fed with "latest value per key" (upsert) semantics.
+//!
+//! Differential collections are multisets changed by `(record, ±1)` updates; the sources
+//! (Kafka topics, Cassandra re-reads) deliver *values*: new ones, corrections and exact
+//! re-deliveries. Each delivery becomes the updates that make the collection hold exactly the
+//! last value: nothing for an exact duplicate, `(new, +1)` for a new key, `(old, -1), (new, +1)`
+//! for a correction. The graph can then assume at most one value per key, with multiplicity one.
+//!
+//! The state lives beside the input handle, not in the dataflow. With several workers every key
+//! must always be fed through the same worker (route by ticker), or two workers could both
+//! believe they hold the latest value.
 
 use super::latest::{Latest, replace};
 use super::record::{BarKey, SeriesKey};
@@ -17,7 +27,7 @@ pub type BarCollection<'scope, T> = VecCollection<'scope, T, (BarKey, F64Bits)>;
 pub type IndicatorCollection<'scope, T> = VecCollection<'scope, T, (BarKey, Indicator)>;
 
 /// The two input sessions of the feature graph, behind an upsert adapter: the last value per
-/// key (see [`super::Upsert`] for the semantics; the values are kept per series and date).
+/// key (see the module docs; the values are kept per series and date).
 ///
 /// ```
 /// use pricestream_dataflow::features::{FeatureInputs, feature_graph};

@@ -1,16 +1,13 @@
 //! The dataflow that maintains feature rows from the input streams.
 //!
-//! * [`features_from_bars`]: the first, stateless step (one row per bar, close only); used by
-//!   the analytics binary until it is rewired onto the incremental graph.
-//! * [`feature_graph`]: the incremental feature graph in differential dataflow: bars LEFT OUTER
-//!   JOIN the seven indicators on `(ticker, timeframe, date)`, with the row number `id` and the
-//!   `label` (close `horizon_bars` later), kept correct under inserts, corrections and
-//!   out-of-order dates. Feed it through [`FeatureInputs`] (upsert semantics). The design is
-//!   described in `docs/feature-graph.md`.
+//! [`feature_graph`] is the incremental feature graph in differential dataflow: bars LEFT OUTER
+//! JOIN the seven indicators on `(ticker, timeframe, date)`, with the row number `id` and the
+//! `label` (close `horizon_bars` later), kept correct under inserts, corrections and
+//! out-of-order dates. Feed it through [`FeatureInputs`] (upsert semantics). The design is
+//! described in `docs/feature-graph.md`.
 
 mod block;
 mod bundle;
-mod graph;
 mod incremental;
 mod inputs;
 mod label;
@@ -19,14 +16,11 @@ mod record;
 mod row_id;
 mod series_id;
 mod slots;
-mod upsert;
 mod values;
 
 pub use crate::records::IndicatorKind;
-pub use graph::features_from_bars;
 pub use incremental::feature_graph;
 pub use inputs::{BarCollection, FeatureInputs, IndicatorCollection};
-pub use record::{BarKey, FeatureRecord, SeriesKey, bar_key, indicator_key};
+pub use record::{BarKey, FeatureRecord, SeriesKey};
 pub use row_id::row_ids;
-pub use upsert::Upsert;
 pub use values::{F64Bits, Indicator};

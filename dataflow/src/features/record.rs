@@ -1,7 +1,7 @@
 //! The keys and the output record of the incremental feature graph.
 
 use super::values::{F64Bits, Indicator};
-use crate::records::{Bar, FeatureRow, IndicatorRecord, IndicatorValue, Timeframe};
+use crate::records::{FeatureRow, IndicatorValue, Timeframe};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
@@ -16,16 +16,6 @@ pub struct SeriesKey {
 
 /// The key every input and output of the feature graph is joined on: `(ticker, timeframe, date)`.
 pub type BarKey = (SeriesKey, NaiveDate);
-
-/// The key of a bar.
-pub fn bar_key(bar: &Bar) -> BarKey {
-    (SeriesKey { ticker: bar.ticker.clone(), timeframe: bar.timeframe }, bar.datetime)
-}
-
-/// The key of an indicator value (the indicator kind is not part of it; see [`super::FeatureInputs`]).
-pub fn indicator_key(record: &IndicatorRecord) -> BarKey {
-    (SeriesKey { ticker: record.ticker.clone(), timeframe: record.timeframe }, record.datetime)
-}
 
 /// One feature row as the graph maintains it: `Ord + Hash`, so it can live in a collection.
 /// [`FeatureRecord::to_feature_row`] turns it into the wire/Cassandra [`FeatureRow`].
