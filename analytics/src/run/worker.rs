@@ -196,7 +196,7 @@ fn consume(worker: &mut Worker, shared: &Shared) -> anyhow::Result<WorkerStats> 
         Ok(())
     })?;
     let mut epoch = 1;
-    let mut pending_bars = process(worker, shared, &mut graph, &mut stats, epoch, &recovery)?;
+    process(worker, shared, &mut graph, &mut stats, epoch, &recovery)?;
     let mut done = source.positions().clone();
     shared.ready_workers.fetch_add(1, Ordering::SeqCst);
     shared.metrics.workers_running.inc();
@@ -225,7 +225,6 @@ fn consume(worker: &mut Worker, shared: &Shared) -> anyhow::Result<WorkerStats> 
         };
         // Every worker wrote the previous epoch: commit it, with this epoch's end as the intent.
         graph.await_written(worker, epoch);
-        observe_end_to_end(shared, &pending_bars);
         let intent = source.positions().clone();
         if last_commit.as_ref() != Some(&(done.clone(), intent.clone())) {
             source.commit(&done, &intent)?;
@@ -234,7 +233,7 @@ fn consume(worker: &mut Worker, shared: &Shared) -> anyhow::Result<WorkerStats> 
         if stopping {
             break;
         }
-        pending_bars = process(worker, shared, &mut graph, &mut stats, epoch, &batch)?;
+        process(worker, shared, &mut graph, &mut stats, epoch, &batch)?;
         done = intent;
         if last_lag_report.elapsed() >= LAG_REPORT_INTERVAL {
             report_lag(shared, &source);
@@ -246,8 +245,8 @@ fn consume(worker: &mut Worker, shared: &Shared) -> anyhow::Result<WorkerStats> 
     Ok(stats)
 }
 
-/// Feeds one epoch, writes the changes that reach this worker and marks the epoch
-/// written. Returns the batch's bar timestamps, to be observed once all workers wrote.
+/// Feeds one epoch, writes the changes that reach this worker, marks the epoch written
+/// and waits until every worker has: only then are the batch's bars visible downstream.
 fn process(
     worker: &mut Worker,
     shared: &Shared,
@@ -255,7 +254,7 @@ fn process(
     stats: &mut WorkerStats,
     epoch: u64,
     batch: &Batch,
-) -> anyhow::Result<Vec<i64>> {
+) -> anyhow::Result<()> {
     let started = Instant::now();
     count(shared, stats, batch, false);
     graph.feed(batch);
@@ -273,7 +272,11 @@ fn process(
     shared.metrics.feature_rows_deleted.inc_by(deletes);
     shared.metrics.epochs_completed.inc();
     shared.metrics.epoch_seconds.observe(started.elapsed().as_secs_f64());
-    Ok(batch.bar_timestamps_ms.clone())
+    // Waiting here rather than before the next epoch keeps the next poll out of the
+    // measured latency; the workers meet at the next epoch's frontier anyway.
+    graph.await_written(worker, epoch + 1);
+    observe_end_to_end(shared, &batch.bar_timestamps_ms);
+    Ok(())
 }
 
 fn count(shared: &Shared, stats: &mut WorkerStats, batch: &Batch, replayed: bool) {
