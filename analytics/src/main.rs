@@ -5,6 +5,7 @@ mod cli;
 mod config;
 mod discovery;
 mod metrics;
+mod predict;
 mod run;
 
 use clap::Parser;

@@ -1,0 +1,135 @@
+//! The stage end to end on synthetic mart rows, with a real training thread.
+
+use super::*;
+use chrono::{Days, NaiveDate};
+use pricestream_dataflow::model::BoosterParams;
+use pricestream_dataflow::records::{FeatureRow, Timeframe};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+const HORIZON: usize = 2;
+
+fn start() -> NaiveDate {
+    NaiveDate::from_ymd_opt(2020, 1, 1).unwrap_or_default()
+}
+
+/// Mart rows of `days` days of a ticker whose close creeps up 0.1 % a day; the last
+/// `HORIZON` rows have no label yet, as in the mart.
+fn rows(ticker: &str, days: usize) -> Vec<FeatureRow> {
+    let close = |day: usize| 100.0 * 1.001_f64.powi(day as i32);
+    (0..days)
+        .map(|day| FeatureRow {
+            ticker: ticker.into(),
+            timeframe: Timeframe::Day,
+            date_time: start() + Days::new(day as u64),
+            id: Some(day as i64 + 1),
+            close: close(day),
+            rsi: Some((day % 10) as f64 * 10.0),
+            label: (day + HORIZON < days).then(|| close(day + HORIZON)),
+            ..FeatureRow::default()
+        })
+        .collect()
+}
+
+fn stage(scope: Scope, stored: Vec<(String, ModelVersion)>) -> (ModelStage, Arc<Mutex<Vec<(String, u64)>>>) {
+    let saved = Arc::new(Mutex::new(Vec::new()));
+    let seen = Arc::clone(&saved);
+    let store: Store = Box::new(move |model: &TrainedModel| {
+        seen.lock().map_err(|_| anyhow::anyhow!("poisoned"))?.push((model.scope.clone(), model.version));
+        Ok(())
+    });
+    let settings = StageSettings {
+        scope,
+        params: BoosterParams { n_estimators: 5, threads: 1, ..BoosterParams::default() },
+        policy: RetrainPolicy { min_training_rows: 50, retrain_every_rows: 10, holdout_fraction: 0.2 },
+        horizon_bars: HORIZON as u32,
+    };
+    let trainer = Trainer::spawn("stage-test".into(), store).unwrap_or_else(|e| panic!("{e}"));
+    (ModelStage::new(settings, stored, trainer), saved)
+}
+
+#[test]
+fn the_first_model_is_trained_off_the_scoring_path_then_scores_the_newest_rows() {
+    let (mut stage, saved) = stage(Scope::PerTicker, vec![]);
+    let mut report = EpochReport::default();
+    // The history arrives in a replay: stored, not scored.
+    let history = rows("AAA", 100);
+    assert!(stage.apply(&history, &[], false, &mut report).is_empty());
+    assert!(stage.after_epoch(true, &mut report).is_empty());
+    assert_eq!(report.queued, 1, "98 labelled rows >= 50: the first model is queued");
+    let installed = stage.wait_for_trainings(Duration::from_secs(60), &mut report);
+    // The two unlabelled rows (days 98 and 99) are scored with version 1.
+    let mut as_of: Vec<_> = installed.iter().map(|f| (f.as_of, f.row_id, f.model_version)).collect();
+    as_of.sort();
+    assert_eq!(as_of, [(start() + Days::new(98), Some(99), 1), (start() + Days::new(99), Some(100), 1)]);
+    assert_eq!(*saved.lock().unwrap_or_else(|e| e.into_inner()), [("AAA".to_owned(), 1)]);
+    let holdout = report.installed[0].holdout.as_ref().map(|h| h.model.rows);
+    assert_eq!(holdout, Some(19), "20 % of 98 labelled rows");
+}
+
+#[test]
+fn a_new_day_is_scored_at_once_and_a_retraining_follows_the_policy() {
+    let (mut stage, _) = stage(Scope::PerTicker, vec![]);
+    let mut report = EpochReport::default();
+    stage.apply(&rows("AAA", 100), &[], false, &mut report);
+    stage.after_epoch(true, &mut report);
+    stage.wait_for_trainings(Duration::from_secs(60), &mut report);
+    // Day 100 arrives: its row (unlabelled) and the label of day 98's row.
+    let all = rows("AAA", 101);
+    let new_day = [all[98].clone(), all[100].clone()];
+    let forecasts = stage.apply(&new_day, &[], true, &mut report);
+    assert_eq!(forecasts.len(), 1);
+    let forecast = &forecasts[0];
+    assert_eq!((forecast.as_of, forecast.row_id, forecast.model_version), (start() + Days::new(100), Some(101), 1));
+    // A sanity check of the forecast: the model learned a small positive change.
+    let close = all[100].close;
+    assert!(forecast.predicted_close > close * 0.99 && forecast.predicted_close < close * 1.01, "{forecast:?}");
+    // Day 98's label was the first new one since version 1; eight more: no retraining yet,
+    // the tenth queues version 2.
+    let mut report = EpochReport::default();
+    let more = rows("AAA", 111);
+    stage.apply(&more[99..107], &[], true, &mut report);
+    stage.after_epoch(true, &mut report);
+    assert_eq!(report.queued, 0);
+    stage.apply(&more[107..108], &[], true, &mut report);
+    stage.after_epoch(true, &mut report);
+    assert_eq!(report.queued, 1);
+    stage.wait_for_trainings(Duration::from_secs(60), &mut report);
+    assert_eq!(stage.model_version("AAA"), Some(2));
+}
+
+#[test]
+fn a_stored_model_is_used_at_once_and_a_global_scope_scores_every_ticker() {
+    let (mut first, _) = stage(Scope::Global, vec![]);
+    let mut report = EpochReport::default();
+    first.apply(&rows("AAA", 40), &[], false, &mut report);
+    first.apply(&rows("BBB", 40), &[], false, &mut report);
+    first.after_epoch(true, &mut report);
+    first.wait_for_trainings(Duration::from_secs(60), &mut report);
+    assert_eq!(first.model_version(GLOBAL_SCOPE), Some(1), "76 labelled rows over two tickers");
+    let booster = report.installed.remove(0).booster;
+
+    // A restart with the stored version: it scores without training.
+    let stored = vec![(GLOBAL_SCOPE.to_owned(), ModelVersion { version: 1, booster })];
+    let (mut restarted, saved) = stage(Scope::Global, stored);
+    let mut report = EpochReport::default();
+    restarted.apply(&rows("AAA", 40), &[], false, &mut report);
+    restarted.after_epoch(true, &mut report);
+    assert_eq!(report.queued, 0, "the stored model is current: no retraining");
+    let forecasts = restarted.apply(&rows("BBB", 41)[40..], &[], true, &mut report);
+    assert_eq!(forecasts.iter().map(|f| (f.ticker.as_str(), f.model_version)).collect::<Vec<_>>(), [("BBB", 1)]);
+    assert!(saved.lock().unwrap_or_else(|e| e.into_inner()).is_empty());
+}
+
+#[test]
+fn rows_without_a_model_wait_and_deleted_rows_leave_the_training_set() {
+    let (mut stage, _) = stage(Scope::PerTicker, vec![]);
+    let mut report = EpochReport::default();
+    let history = rows("AAA", 52);
+    assert!(stage.apply(&history, &[], true, &mut report).is_empty());
+    assert_eq!(report.waiting_for_a_model, 2);
+    // Delete one labelled row: 49 < 50, no training.
+    stage.apply(&[], &[("AAA".into(), Timeframe::Day, history[0].date_time)], true, &mut report);
+    stage.after_epoch(true, &mut report);
+    assert_eq!(report.queued, 0);
+}
