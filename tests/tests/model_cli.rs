@@ -5,7 +5,7 @@
 //! predicting exactly like one trained here on the same rows).
 
 use anyhow::Context;
-use pricestream_dataflow::cassandra::{ModelScope, ModelTable, connect};
+use pricestream_dataflow::cassandra::{FeatureTable, ModelScope, ModelTable, connect, create_mart_schema};
 use pricestream_dataflow::config::CassandraConfig;
 use pricestream_dataflow::indicators::IndicatorParams;
 use pricestream_dataflow::model::{Booster, BoosterParams, Dataset, feature_rows};
@@ -185,7 +185,23 @@ async fn training_twice_stores_versions_1_and_2_and_the_latest_predicts_like_a_m
     assert_eq!(latest.record.horizon_bars, HORIZON_BARS as u32);
     assert_eq!(table.load(&scope, 1).await?.map(|model| model.version), Some(1));
 
-    let bars: Vec<Bar> = read_csv_naively(&csv)?
+    let bars = bars_of(&csv)?;
+    let dataset = Dataset::from_rows(&feature_rows(&bars, &IndicatorParams::default(), HORIZON_BARS));
+    assert_eq!(dataset.len() as i64, labelled);
+    let here = Booster::fit(&dataset.matrix, &dataset.targets, &params())?;
+    let stored = latest.record.booster.predict(&dataset.matrix)?;
+    let expected = here.predict(&dataset.matrix)?;
+    let differing = stored.iter().zip(&expected).filter(|(a, b)| a.to_bits() != b.to_bits()).count();
+    assert_eq!(differing, 0, "{differing} of {} predictions differ", expected.len());
+    assert_eq!(latest.record.booster.forest(), here.forest());
+
+    cassandra::drop_keyspaces(&session, &[&ns.mart_keyspace]).await;
+    Ok(())
+}
+
+/// The bars of a Yahoo CSV, read without the extractor's reader.
+fn bars_of(csv: &Path) -> anyhow::Result<Vec<Bar>> {
+    read_csv_naively(csv)?
         .into_iter()
         .map(|(date, bar)| -> anyhow::Result<Bar> {
             Ok(Bar {
@@ -200,16 +216,58 @@ async fn training_twice_stores_versions_1_and_2_and_the_latest_predicts_like_a_m
                 task_number: uuid::Uuid::nil(),
             })
         })
-        .collect::<anyhow::Result<_>>()?;
-    let dataset = Dataset::from_rows(&feature_rows(&bars, &IndicatorParams::default(), HORIZON_BARS));
-    assert_eq!(dataset.len() as i64, labelled);
-    let here = Booster::fit(&dataset.matrix, &dataset.targets, &params())?;
-    let stored = latest.record.booster.predict(&dataset.matrix)?;
-    let expected = here.predict(&dataset.matrix)?;
-    let differing = stored.iter().zip(&expected).filter(|(a, b)| a.to_bits() != b.to_bits()).count();
-    assert_eq!(differing, 0, "{differing} of {} predictions differ", expected.len());
-    assert_eq!(latest.record.booster.forest(), here.forest());
+        .collect()
+}
 
-    cassandra::drop_keyspaces(&session, &[&ns.mart_keyspace]).await;
+/// The printed metrics table (from its header to the verdict).
+fn metrics_table(stdout: &[u8]) -> String {
+    let text = String::from_utf8_lossy(stdout);
+    text.lines().skip_while(|line| !line.starts_with("walk-forward:")).collect::<Vec<_>>().join("\n")
+}
+
+#[tokio::test]
+async fn without_input_the_commands_read_the_mart_in_cassandra() -> anyhow::Result<()> {
+    let ns = Namespace::unique();
+    let dir = tempfile::tempdir()?;
+    let csv = shared_market_data()?.join(FILE);
+    let config = config_file(dir.path())?;
+
+    // The mart as the analytics service keeps it (default periods, label two bars on).
+    let cassandra_config = CassandraConfig {
+        contact_points: cassandra_contact_points(),
+        mart_keyspace: ns.mart_keyspace.clone(),
+        ..CassandraConfig::default()
+    };
+    let session = Arc::new(connect(&cassandra_config).await?);
+    create_mart_schema(&session, &cassandra_config).await?;
+    let rows = feature_rows(&bars_of(&csv)?, &IndicatorParams::default(), HORIZON_BARS);
+    let mart = FeatureTable::prepare(Arc::clone(&session), &ns.mart_keyspace, 64).await?;
+    assert_eq!(mart.upsert_all(&rows).await?, rows.len());
+
+    let from_mart =
+        run_ok("pricestream-analytics", &["--config", text(&config), "backtest", "--ticker", "NVDA"], &ns)?;
+    let from_file = run_ok(
+        "pricestream-analytics",
+        &["--config", text(&config), "backtest", "--ticker", "NVDA", "--input", text(&csv)],
+        &ns,
+    )?;
+    let table = metrics_table(&from_mart.stdout);
+    assert!(table.contains("| persistence (close today) |"), "{table}");
+    assert_eq!(table, metrics_table(&from_file.stdout), "the mart and the file give other backtests");
+
+    let unknown =
+        pricestream_tests::run_binary("pricestream-analytics", &["backtest", "--ticker", "ORCL"], &ns)?;
+    assert!(!unknown.status.success());
+    let stderr = String::from_utf8_lossy(&unknown.stderr);
+    assert!(stderr.contains("no rows for ORCL") && stderr.contains("tickers with rows: NVDA"), "{stderr}");
+
+    let global = run_ok("pricestream-analytics", &["--config", text(&config), "train", "--global"], &ns)?;
+    assert_eq!(version_of(&global.stdout)?, 1);
+    let cql = format!("SELECT training_rows FROM {}.models WHERE scope = 'global'", ns.mart_keyspace);
+    let reader = cassandra::session().await?;
+    let (training_rows,) = reader.query_unpaged(cql, ()).await?.into_rows_result()?.single_row::<(i64,)>()?;
+    assert_eq!(training_rows as usize, closes(&csv)?.len() - HORIZON_BARS);
+
+    cassandra::drop_keyspaces(&reader, &[&ns.mart_keyspace]).await;
     Ok(())
 }
