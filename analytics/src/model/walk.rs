@@ -60,3 +60,37 @@ pub fn run(dataset: &Dataset, plan: &WalkForward, params: &BoosterParams) -> Res
         .collect();
     Ok(Backtest { report: BacktestReport::new(dataset, &run), forecasts })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pricestream_dataflow::model::backtest;
+    use pricestream_dataflow::records::FeatureRow;
+
+    #[test]
+    fn gives_the_report_of_the_library_backtest_and_one_forecast_per_predicted_row() {
+        let start = NaiveDate::from_ymd_opt(2020, 1, 1).unwrap_or_default();
+        let close = |day: u64| 100.0 + ((day * 7) % 13) as f64;
+        let rows: Vec<FeatureRow> = (0..120)
+            .map(|day| FeatureRow {
+                ticker: "T".into(),
+                date_time: start + chrono::Days::new(day),
+                close: close(day),
+                rsi: Some(((day * 7) % 13) as f64),
+                label: Some(close(day + 2)),
+                ..FeatureRow::default()
+            })
+            .collect();
+        let dataset = Dataset::from_rows(&rows);
+        let plan = WalkForward { warmup_bars: 60, retrain_every_bars: 20, horizon_bars: 2 };
+        let params = BoosterParams { n_estimators: 10, threads: 1, ..BoosterParams::default() };
+        let ours = run(&dataset, &plan, &params).expect("runs");
+        assert_eq!(ours.report, backtest(&dataset, &plan, &params).expect("runs"));
+        assert_eq!(ours.forecasts.len(), 60);
+        let first = &ours.forecasts[0];
+        assert_eq!(
+            (first.as_of, first.close, first.actual),
+            (start + chrono::Days::new(60), close(60), close(62))
+        );
+    }
+}
