@@ -25,9 +25,9 @@ pub enum ModelCommandError {
         /// The tickers that do have rows, as a readable suffix.
         known: String,
     },
-    /// Reading the mart or storing the model failed.
+    /// Reading the mart or storing the model failed (boxed: the driver's errors are large).
     #[error(transparent)]
-    Cassandra(#[from] CassandraError),
+    Cassandra(Box<CassandraError>),
     /// Training or backtesting failed.
     #[error(transparent)]
     Model(#[from] ModelError),
@@ -45,4 +45,10 @@ pub enum ModelCommandError {
     /// The async runtime for Cassandra cannot start.
     #[error("cannot start the async runtime: {0}")]
     Runtime(#[source] std::io::Error),
+}
+
+impl From<CassandraError> for ModelCommandError {
+    fn from(error: CassandraError) -> Self {
+        ModelCommandError::Cassandra(Box::new(error))
+    }
 }
