@@ -188,8 +188,9 @@ impl ModelTable {
         let model = record.booster.to_json();
         let backtest = record.backtest.as_ref();
         let metric = |pick: fn(&BacktestSummary) -> f64| backtest.map(pick);
+        // The latest version + 1; when another trainer took that number first, the next one.
+        let mut version = self.latest_version(scope).await?.map_or(1, |latest| latest + 1);
         for _ in 0..SAVE_ATTEMPTS {
-            let version = self.latest_version(scope).await?.map_or(1, |latest| latest + 1);
             let values = ModelValues {
                 scope,
                 version,
@@ -221,6 +222,7 @@ impl ModelTable {
                 return Ok(version);
             }
             debug!(scope, version, "Version taken by another writer; trying the next.");
+            version += 1;
         }
         Err(CassandraError::VersionConflict {
             table: self.table.clone(),
