@@ -1,10 +1,12 @@
 use clap::{Args, Parser, Subcommand};
 use pricestream_dataflow::config::GlobalArgs;
+use std::path::PathBuf;
 
 /// Keeps pricestream's feature mart up to date: consumes the bars and indicators
 /// topics into a timely/differential dataflow that joins them incrementally, and
 /// writes every changed feature row to Cassandra (`instrument_mart.features`) and
-/// to the changelog topic (`pricestream.features`).
+/// to the changelog topic (`pricestream.features`). `backtest` and `train` evaluate
+/// and train the forecasting model on the mart (or on CSV files, without services).
 ///
 /// Kafka and Cassandra are found through the config file or the environment:
 /// KAFKA_BROKERS, CASSANDRA_CONTACT_POINTS (and _USERNAME / _PASSWORD),
@@ -24,6 +26,72 @@ pub struct Cli {
 pub enum Command {
     /// Run the dataflow: consume, maintain and write the feature mart until stopped (SIGINT/SIGTERM).
     Run(RunArgs),
+    /// Walk-forward backtest of the forecasting model against the persistence baseline
+    /// (forecast = today's close): prints RMSE, MAE, MAPE and directional accuracy of both,
+    /// and says plainly when the model does not beat the baseline.
+    ///
+    /// The split and hyperparameters come from the config file's `[model]` section: a model
+    /// is trained on the first `warmup_bars` dates, predicts the next `retrain_every_bars`,
+    /// is retrained on everything known by then, and so on.
+    #[command(after_help = "Examples:\n  \
+        pricestream-analytics backtest --ticker NVDA\n  \
+        pricestream-analytics backtest --input data/nvda-1999-2014.csv --chart nvda.png\n  \
+        pricestream-analytics --config analytics.toml backtest --global --input data/")]
+    Backtest(BacktestArgs),
+    /// Train the forecasting model on every labelled row and store it as a new version in
+    /// `instrument_mart.models` (with its walk-forward backtest metrics); prints the version.
+    #[command(after_help = "Examples:\n  \
+        pricestream-analytics train --ticker NVDA\n  \
+        pricestream-analytics train --global\n  \
+        pricestream-analytics train --ticker NVDA --input data/nvda-1999-2014.csv")]
+    Train(TrainArgs),
+}
+
+/// Which rows the model is trained and evaluated on.
+#[derive(Debug, Args)]
+pub struct ModelInput {
+    /// One ticker's model (per-ticker scope), trained and evaluated on that ticker's rows.
+    #[arg(long, conflicts_with = "global", value_name = "TICKER")]
+    pub ticker: Option<String>,
+
+    /// One model over every ticker's rows (global scope). Without --ticker or --global,
+    /// `model.scope` of the config decides (`per_ticker` then needs --ticker).
+    #[arg(long)]
+    pub global: bool,
+
+    /// Read daily bars from Yahoo-format CSV files (`Date,Open,High,Low,Close,Adj Close,Volume`;
+    /// plain or gzip; a file, a folder or a glob; the ticker comes from the file name, e.g.
+    /// nvda-1999-2014.csv) and compute the mart rows from them with the default indicator
+    /// periods, instead of reading `instrument_mart.features` from Cassandra. `backtest` then
+    /// needs no service at all.
+    #[arg(long, value_name = "FILE_OR_DIR")]
+    pub input: Option<PathBuf>,
+}
+
+/// Arguments of `backtest`.
+#[derive(Debug, Args)]
+pub struct BacktestArgs {
+    /// Rows and scope.
+    #[command(flatten)]
+    pub input: ModelInput,
+
+    /// Also write a 1200×600 PNG chart of the predicted and the actual close of every
+    /// predicted row (per-ticker scope only).
+    #[arg(long, value_name = "FILE.png")]
+    pub chart: Option<PathBuf>,
+}
+
+/// Arguments of `train`.
+#[derive(Debug, Args)]
+pub struct TrainArgs {
+    /// Rows and scope.
+    #[command(flatten)]
+    pub input: ModelInput,
+
+    /// Store the model without running the walk-forward backtest first (its metrics columns
+    /// stay empty).
+    #[arg(long)]
+    pub skip_backtest: bool,
 }
 
 /// Arguments of `run`.

@@ -1,6 +1,7 @@
 use pricestream_dataflow::config::{
     CassandraConfig, EnvSource, HttpSettings, KafkaConfig, Problems, Validate,
 };
+use pricestream_dataflow::model::{BoosterParams, WalkForward};
 use serde::{Deserialize, Serialize};
 
 /// The analytics service's config file (TOML). Every section is optional.
@@ -17,6 +18,8 @@ pub struct AnalyticsConfig {
     pub features: FeatureSettings,
     /// The `/metrics`, `/healthz` and `/readyz` endpoint.
     pub http: HttpSettings,
+    /// The forecasting model: hyperparameters, horizon, scope and backtest split.
+    pub model: ModelSettings,
 }
 
 impl Default for AnalyticsConfig {
@@ -27,6 +30,7 @@ impl Default for AnalyticsConfig {
             consumer: ConsumerSettings::default(),
             features: FeatureSettings::default(),
             http: HttpSettings::on("127.0.0.1:9898"),
+            model: ModelSettings::default(),
         }
     }
 }
@@ -42,6 +46,114 @@ pub struct FeatureSettings {
 impl Default for FeatureSettings {
     fn default() -> Self {
         FeatureSettings { horizon_bars: 2 }
+    }
+}
+
+/// Whether one model is trained per ticker or one for every ticker.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ScopeSetting {
+    /// One model per ticker, trained on that ticker's rows only.
+    #[default]
+    PerTicker,
+    /// One model over the rows of every ticker.
+    Global,
+}
+
+/// The forecasting model (`[model]`). The hyperparameters sit directly in the section under
+/// XGBoost's names and aliases (`n_estimators`, `max_depth`, `learning_rate`/`eta`, `lambda`,
+/// `gamma`, `min_child_weight`, `max_bin`, `subsample`, `colsample_bytree`, `seed`,
+/// `base_score`, `threads`; see `docs/model.md`), beside the keys below.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "toml::Table")]
+pub struct ModelSettings {
+    /// `per_ticker` or `global`: what `train` and `backtest` use when given neither `--ticker`
+    /// nor `--global`.
+    pub scope: ScopeSetting,
+    /// How many bars ahead the model forecasts. Must equal `features.horizon_bars`: the mart's
+    /// label is the close that many bars later.
+    pub horizon_bars: u32,
+    /// Backtest: dates before the first prediction (the first training window).
+    pub warmup_bars: usize,
+    /// Backtest: dates per test block; the model is retrained before each block.
+    pub retrain_every_bars: usize,
+    /// The hyperparameters (XGBoost's names, in this same section).
+    #[serde(flatten)]
+    pub params: BoosterParams,
+}
+
+/// The keys of `[model]` that are not hyperparameters.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OwnModelKeys {
+    #[serde(default)]
+    scope: ScopeSetting,
+    #[serde(default = "default_model_horizon_bars")]
+    horizon_bars: u32,
+    #[serde(default = "default_warmup_bars")]
+    warmup_bars: usize,
+    #[serde(default = "default_retrain_every_bars")]
+    retrain_every_bars: usize,
+}
+
+const OWN_MODEL_KEYS: [&str; 4] = ["scope", "horizon_bars", "warmup_bars", "retrain_every_bars"];
+
+fn default_model_horizon_bars() -> u32 {
+    2
+}
+fn default_warmup_bars() -> usize {
+    WalkForward::default().warmup_bars
+}
+fn default_retrain_every_bars() -> usize {
+    WalkForward::default().retrain_every_bars
+}
+
+impl Default for ModelSettings {
+    fn default() -> Self {
+        ModelSettings {
+            scope: ScopeSetting::default(),
+            horizon_bars: default_model_horizon_bars(),
+            warmup_bars: default_warmup_bars(),
+            retrain_every_bars: default_retrain_every_bars(),
+            params: BoosterParams::default(),
+        }
+    }
+}
+
+impl TryFrom<toml::Table> for ModelSettings {
+    type Error = String;
+
+    /// Splits the section: the model's own keys, and the hyperparameters (which refuse unknown
+    /// keys, so a typo is reported rather than ignored).
+    fn try_from(mut table: toml::Table) -> Result<Self, String> {
+        let mut own = toml::Table::new();
+        for key in OWN_MODEL_KEYS {
+            if let Some(value) = table.remove(key) {
+                own.insert(key.to_owned(), value);
+            }
+        }
+        let own: OwnModelKeys = toml::Value::Table(own).try_into().map_err(|e| format!("[model]: {e}"))?;
+        let params: BoosterParams = toml::Value::Table(table).try_into().map_err(|e| {
+            format!("[model]: {e} (besides the hyperparameters: {})", OWN_MODEL_KEYS.join(", "))
+        })?;
+        Ok(ModelSettings {
+            scope: own.scope,
+            horizon_bars: own.horizon_bars,
+            warmup_bars: own.warmup_bars,
+            retrain_every_bars: own.retrain_every_bars,
+            params,
+        })
+    }
+}
+
+impl ModelSettings {
+    /// The walk-forward split of the backtest.
+    pub fn walk_forward(&self) -> WalkForward {
+        WalkForward {
+            warmup_bars: self.warmup_bars,
+            retrain_every_bars: self.retrain_every_bars,
+            horizon_bars: self.horizon_bars as usize,
+        }
     }
 }
 
@@ -97,6 +209,16 @@ impl Validate for AnalyticsConfig {
             "features.horizon_bars",
             format_args!("must be >= 1, got {}", self.features.horizon_bars),
         );
+        self.model.params.validate("model", problems);
+        self.model.walk_forward().validate("model", problems);
+        problems.check(
+            self.model.horizon_bars == self.features.horizon_bars,
+            "model.horizon_bars",
+            format_args!(
+                "must equal features.horizon_bars ({}, the mart's label horizon), got {}",
+                self.features.horizon_bars, self.model.horizon_bars
+            ),
+        );
     }
 }
 
@@ -116,5 +238,55 @@ mod tests {
         assert_eq!(config.consumer.group_id, "g1");
         assert_eq!(problems.messages().len(), 2, "{problems}");
         assert!(problems.to_string().contains("`http.listen_addr` must be ip:port, got `localhost`"));
+    }
+
+    fn parse(text: &str) -> Result<AnalyticsConfig, toml::de::Error> {
+        toml::from_str(text)
+    }
+
+    #[test]
+    fn the_model_section_takes_xgboost_names_beside_its_own_keys() {
+        let config = parse(
+            "[model]\nscope = \"global\"\nwarmup_bars = 300\nn_estimators = 150\nmax_depth = 4\n\
+             eta = 0.05\nlambda = 5.0\nmin_child_weight = 20.0\n",
+        )
+        .expect("valid");
+        let model = &config.model;
+        assert_eq!(model.scope, ScopeSetting::Global);
+        assert_eq!((model.horizon_bars, model.warmup_bars, model.retrain_every_bars), (2, 300, 250));
+        assert_eq!((model.params.n_estimators, model.params.max_depth), (150, 4));
+        assert_eq!((model.params.learning_rate, model.params.lambda), (0.05, 5.0));
+        assert_eq!(parse("").expect("valid").model, ModelSettings::default());
+    }
+
+    #[test]
+    fn unknown_model_keys_are_refused_by_name() {
+        let error = parse("[model]\nmax_depht = 3\n").expect_err("typo").to_string();
+        assert!(error.contains("max_depht"), "{error}");
+        let error = parse("[model]\nscope = \"everything\"\n").expect_err("bad scope").to_string();
+        assert!(error.contains("everything"), "{error}");
+    }
+
+    #[test]
+    fn every_model_problem_is_reported_at_once() {
+        let config = parse(
+            "[model]\nhorizon_bars = 3\nwarmup_bars = 1\nretrain_every_bars = 0\nn_estimators = 0\n\
+             learning_rate = -1.0\nsubsample = 2.0\n",
+        )
+        .expect("parses");
+        let mut problems = Problems::default();
+        config.validate(&mut problems);
+        let text = problems.to_string();
+        for key in [
+            "model.horizon_bars",
+            "model.warmup_bars",
+            "model.retrain_every_bars",
+            "model.n_estimators",
+            "model.learning_rate",
+            "model.subsample",
+        ] {
+            assert!(text.contains(&format!("`{key}`")), "{key} missing from:\n{text}");
+        }
+        assert_eq!(problems.messages().len(), 6, "{text}");
     }
 }

@@ -1,10 +1,12 @@
 //! `pricestream-analytics`: keeps the feature mart up to date from Kafka with a
-//! timely dataflow and writes it to Cassandra. Run with `--help` for the commands.
+//! timely dataflow and writes it to Cassandra, and backtests and trains the
+//! forecasting model. Run with `--help` for the commands.
 
 mod cli;
 mod config;
 mod discovery;
 mod metrics;
+mod model;
 mod predict;
 mod run;
 
@@ -33,10 +35,15 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.global.log_format);
     explain_panics();
-    let result = match cli.command {
-        Command::Run(args) => load(cli.global.config.as_deref(), &ProcessEnv)
-            .map_err(anyhow::Error::from)
-            .and_then(|config| run::run(config, &args)),
+    let config = || load(cli.global.config.as_deref(), &ProcessEnv).map_err(anyhow::Error::from);
+    let result = match &cli.command {
+        Command::Run(args) => config().and_then(|config| run::run(config, args)),
+        Command::Backtest(args) => {
+            config().and_then(|config| model::backtest(&config, args).map_err(anyhow::Error::from))
+        }
+        Command::Train(args) => {
+            config().and_then(|config| model::train(&config, args).map_err(anyhow::Error::from))
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -34,6 +34,11 @@ impl Topics {
     }
 }
 
+/// How the `predictions` topic is created: every forecast is kept (`retention.ms=-1`), so the
+/// topic is the history of what was forecast when; `instrument_mart.predictions` keeps the latest
+/// forecast per as-of date.
+pub const PREDICTIONS_RETENTION: crate::kafka::Retention = crate::kafka::Retention::Forever;
+
 /// Header carrying the extraction run id on every message.
 pub const TASK_NUMBER_HEADER: &str = "task_number";
 /// Header carrying the schema version of the value.

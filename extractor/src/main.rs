@@ -9,7 +9,7 @@ mod generate;
 mod ingest;
 mod metrics;
 mod pipeline;
-mod sources;
+use pricestream_extractor::sources;
 
 use clap::Parser;
 use cli::{Cli, Command};

@@ -137,3 +137,36 @@ fn feature_changes_match_their_schema() -> anyhow::Result<()> {
     assert!(!schema.is_valid(&broken));
     Ok(())
 }
+
+#[test]
+fn predictions_match_their_schema() -> anyhow::Result<()> {
+    use pricestream_dataflow::records::Prediction;
+    let schema = validator("prediction.v1.schema.json")?;
+    let prediction = Prediction {
+        ticker: "NVDA".into(),
+        timeframe: Timeframe::Day,
+        as_of: day(),
+        target_date: NaiveDate::from_ymd_opt(2015, 1, 2).unwrap_or_default(),
+        horizon_bars: 2,
+        predicted_close: 20.31,
+        model_scope: "global".into(),
+        model_version: 7,
+        feature_row_id: 4012,
+    };
+    assert_valid(&schema, &wire::encode(&prediction))?;
+    // The schema must be able to fail: no forecast, a version 0, a date that is not one.
+    for (field, value) in [
+        ("predicted_close", Value::Null),
+        ("model_version", 0.into()),
+        ("target_date", "soon".into()),
+        ("horizon_bars", 0.into()),
+    ] {
+        let mut broken: Value = serde_json::from_slice(&wire::encode(&prediction))?;
+        broken.as_object_mut().map(|o| o.insert(field.into(), value));
+        assert!(!schema.is_valid(&broken), "{field} broken but accepted: {broken}");
+    }
+    let mut extra: Value = serde_json::from_slice(&wire::encode(&prediction))?;
+    extra.as_object_mut().map(|o| o.insert("confidence".into(), 0.9.into()));
+    assert!(!schema.is_valid(&extra), "an unknown field must be refused");
+    Ok(())
+}

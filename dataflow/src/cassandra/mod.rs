@@ -6,6 +6,9 @@ mod batch;
 mod decimal;
 mod features;
 mod indicators;
+mod mart;
+mod models;
+mod predictions;
 mod schema;
 mod session;
 
@@ -14,6 +17,9 @@ pub use batch::{PartitionRows, group_by_partition, write_partitions};
 pub use decimal::{decimal_to_f64, f64_to_decimal};
 pub use features::FeatureTable;
 pub use indicators::{INDICATOR_TABLES, IndicatorTables, table_of};
+pub use mart::MartReader;
+pub use models::{BacktestSummary, ModelRecord, ModelScope, ModelTable, StoredModel};
+pub use predictions::PredictionTable;
 pub use schema::{create_dwh_schema, create_mart_schema, dwh_statements, mart_statements};
 pub use session::connect;
 
@@ -67,6 +73,28 @@ pub enum CassandraError {
         table: String,
         /// The driver's error.
         message: String,
+    },
+    /// A stored row cannot be used (a saved model that does not load, …).
+    #[error("{table} row {key} cannot be used: {message}")]
+    BadRow {
+        /// Keyspace and table.
+        table: String,
+        /// The row's primary key, readable.
+        key: String,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// Other writers kept taking the next model version.
+    #[error(
+        "could not claim a new version of `{scope}` in {table} after {attempts} attempts; other trainers keep storing models of this scope"
+    )]
+    VersionConflict {
+        /// Keyspace and table.
+        table: String,
+        /// The model scope.
+        scope: String,
+        /// How many versions were tried.
+        attempts: usize,
     },
     /// A number cannot be stored as a CQL decimal.
     #[error("{0} cannot be stored as a decimal")]

@@ -40,6 +40,43 @@ const FEATURES: &str = "CREATE TABLE IF NOT EXISTS {ks}.features (
     PRIMARY KEY ((ticker, timeframe), dateTime)
 ) WITH CLUSTERING ORDER BY (dateTime ASC)";
 
+/// Trained models, every version kept. One partition per scope (a ticker, or `global`), newest
+/// version first, so "the latest model of a scope" is the first row of one partition
+/// (`LIMIT 1`). The hyperparameters are JSON text under XGBoost's names; the backtest columns are
+/// null when the model was stored without a walk-forward backtest (too few rows).
+const MODELS: &str = "CREATE TABLE IF NOT EXISTS {ks}.models (
+    scope text,
+    version int,
+    trained_at timestamp,
+    horizon_bars int,
+    hyperparameters text,
+    training_rows bigint,
+    first_date date,
+    last_date date,
+    backtest_rows bigint,
+    model_rmse double, model_mae double, model_mape_percent double, model_direction_percent double,
+    baseline_rmse double, baseline_mae double, baseline_mape_percent double,
+    up_percent double,
+    model_format_version int,
+    model text,
+    PRIMARY KEY ((scope), version)
+) WITH CLUSTERING ORDER BY (version DESC)";
+
+/// Forecasts, keyed like the mart: one partition per ticker and timeframe, one row per as-of
+/// date (a newer forecast for the same day replaces the older one).
+const PREDICTIONS: &str = "CREATE TABLE IF NOT EXISTS {ks}.predictions (
+    ticker text,
+    timeframe text,
+    as_of date,
+    target_date date,
+    horizon_bars int,
+    predicted_close double,
+    model_scope text,
+    model_version int,
+    feature_row_id bigint,
+    PRIMARY KEY ((ticker, timeframe), as_of)
+) WITH CLUSTERING ORDER BY (as_of ASC)";
+
 /// One table per indicator, the seed's names and value columns, keyed like
 /// `time_series_history` so a ticker's values are one partition in date order.
 fn indicator_table(keyspace: &str, table: &str) -> String {
@@ -72,7 +109,12 @@ pub fn dwh_statements(config: &CassandraConfig) -> Vec<String> {
 /// CQL that creates the mart keyspace and tables, idempotently.
 pub fn mart_statements(config: &CassandraConfig) -> Vec<String> {
     let ks = &config.mart_keyspace;
-    vec![keyspace(ks, &config.replication), FEATURES.replace("{ks}", ks)]
+    vec![
+        keyspace(ks, &config.replication),
+        FEATURES.replace("{ks}", ks),
+        MODELS.replace("{ks}", ks),
+        PREDICTIONS.replace("{ks}", ks),
+    ]
 }
 
 async fn run_all(session: &Session, statements: Vec<String>) -> Result<(), CassandraError> {
@@ -116,5 +158,18 @@ mod tests {
             assert!(macd.contains(column), "{macd}");
         }
         assert!(macd.contains("PRIMARY KEY ((ticker, timeframe), datetime)"), "{macd}");
+    }
+
+    #[test]
+    fn the_mart_has_features_models_and_predictions() {
+        let statements = mart_statements(&CassandraConfig::default());
+        let tables: Vec<&str> = statements
+            .iter()
+            .filter_map(|s| s.strip_prefix("CREATE TABLE IF NOT EXISTS instrument_mart."))
+            .filter_map(|s| s.split_whitespace().next())
+            .collect();
+        assert_eq!(tables, ["features", "models", "predictions"]);
+        let models = &statements[2];
+        assert!(models.contains("CLUSTERING ORDER BY (version DESC)"), "{models}");
     }
 }

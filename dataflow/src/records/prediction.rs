@@ -1,20 +1,95 @@
 use super::Timeframe;
-use chrono::NaiveDate;
+use chrono::{Datelike, Days, NaiveDate, Weekday};
 use serde::{Deserialize, Serialize};
 
-/// A model's forecast of a close price some bars ahead.
+/// A model's forecast of a close price some bars ahead: one message of the `predictions` topic
+/// (key: the ticker) and one row of `instrument_mart.predictions`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Prediction {
     /// Instrument symbol.
     pub ticker: String,
     /// Bar interval.
     pub timeframe: Timeframe,
-    /// Date of the last bar the forecast is based on.
+    /// Date of the bar (the feature row) the forecast is based on.
+    #[serde(serialize_with = "super::fast_serde::date")]
     pub as_of: NaiveDate,
+    /// Date of the bar whose close is forecast: `horizon_bars` bars after `as_of`. When that bar
+    /// does not exist yet it is estimated by [`Prediction::weekdays_after`] (exchange holidays
+    /// are not known).
+    #[serde(serialize_with = "super::fast_serde::date")]
+    pub target_date: NaiveDate,
     /// How many bars ahead the forecast looks.
     pub horizon_bars: u32,
     /// Forecast close price.
     pub predicted_close: f64,
-    /// Identifier of the model that made the forecast.
-    pub model_version: String,
+    /// Scope of the model that made the forecast: a ticker, or `global` for one model over
+    /// every ticker (the partition key of `instrument_mart.models`).
+    pub model_scope: String,
+    /// Version of that model within its scope (1, 2, …).
+    pub model_version: i32,
+    /// `id` of the feature row the forecast was made from (its position in the ticker's series).
+    pub feature_row_id: i64,
+}
+
+impl Prediction {
+    /// The Kafka message key: the ticker, so a ticker's forecasts stay in order in one partition.
+    pub fn message_key(&self) -> &str {
+        &self.ticker
+    }
+
+    /// The date `bars` weekdays after `date`: the target date of a daily forecast whose bar does
+    /// not exist yet. Weekends are skipped; exchange holidays are not known, so the real bar can
+    /// fall later.
+    pub fn weekdays_after(date: NaiveDate, bars: u32) -> NaiveDate {
+        let mut day = date;
+        let mut left = bars;
+        while left > 0 {
+            day = day.checked_add_days(Days::new(1)).unwrap_or(day);
+            if !matches!(day.weekday(), Weekday::Sat | Weekday::Sun) {
+                left -= 1;
+            }
+        }
+        day
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wire;
+
+    fn date(y: i32, m: u32, d: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, d).unwrap_or_default()
+    }
+
+    #[test]
+    fn target_dates_skip_weekends() {
+        // Thursday 2014-12-25 + 2 weekdays = Monday 2014-12-29.
+        assert_eq!(Prediction::weekdays_after(date(2014, 12, 25), 2), date(2014, 12, 29));
+        assert_eq!(Prediction::weekdays_after(date(2014, 12, 29), 1), date(2014, 12, 30));
+        assert_eq!(Prediction::weekdays_after(date(2014, 12, 27), 0), date(2014, 12, 27));
+    }
+
+    #[test]
+    fn goes_on_the_wire_with_snake_case_fields_and_back() {
+        let prediction = Prediction {
+            ticker: "NVDA".into(),
+            timeframe: Timeframe::Day,
+            as_of: date(2014, 12, 29),
+            target_date: date(2014, 12, 31),
+            horizon_bars: 2,
+            predicted_close: 20.125,
+            model_scope: "NVDA".into(),
+            model_version: 3,
+            feature_row_id: 4010,
+        };
+        let bytes = wire::encode(&prediction);
+        let json: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
+        assert_eq!(json["schema_version"], 1);
+        assert_eq!(json["as_of"], "2014-12-29");
+        assert_eq!(json["target_date"], "2014-12-31");
+        assert_eq!(json["timeframe"], "1day");
+        assert_eq!(wire::decode::<Prediction>(&bytes).ok(), Some(prediction.clone()));
+        assert_eq!(prediction.message_key(), "NVDA");
+    }
 }

@@ -1,0 +1,96 @@
+//! The walk-forward backtest, fold by fold with a progress bar, and the forecasts it made.
+
+use super::progress;
+use chrono::NaiveDate;
+use pricestream_dataflow::model::{
+    BacktestReport, Booster, BoosterParams, Dataset, ModelError, WalkForward, WalkForwardRun, predicted_close,
+};
+
+/// A backtest's verdict and every forecast behind it.
+pub struct Backtest {
+    /// Model and persistence baseline side by side.
+    pub report: BacktestReport,
+    /// One entry per predicted row, in row order.
+    pub forecasts: Vec<Forecast>,
+}
+
+/// One predicted row.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Forecast {
+    /// Ticker of the row.
+    pub ticker: String,
+    /// Date of the row (the forecast is made at its close).
+    pub as_of: NaiveDate,
+    /// Close that day.
+    pub close: f64,
+    /// The close `horizon_bars` later, as it happened.
+    pub actual: f64,
+    /// The model's forecast of it.
+    pub predicted: f64,
+}
+
+/// Trains one model per fold (as `model::walk_forward` does) and predicts its block.
+pub fn run(dataset: &Dataset, plan: &WalkForward, params: &BoosterParams) -> Result<Backtest, ModelError> {
+    let folds = plan.folds(&dataset.dates)?;
+    let bar = progress::folds(folds.len());
+    let first_test = folds.first().map_or(dataset.len(), |fold| fold.test.start);
+    let mut predicted_changes = Vec::with_capacity(dataset.len() - first_test);
+    for fold in &folds {
+        let train = dataset.matrix.slice_rows(fold.train.clone());
+        let model = Booster::fit(&train, &dataset.targets[fold.train.clone()], params)?;
+        predicted_changes.extend(model.predict(&dataset.matrix.slice_rows(fold.test.clone()))?);
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    let run = WalkForwardRun { folds, first_test, predicted_changes };
+    let forecasts = run
+        .predicted_changes
+        .iter()
+        .enumerate()
+        .map(|(i, &change)| {
+            let row = run.first_test + i;
+            Forecast {
+                ticker: dataset.tickers[row].clone(),
+                as_of: dataset.dates[row],
+                close: dataset.closes[row],
+                actual: dataset.labels[row],
+                predicted: predicted_close(dataset.closes[row], change),
+            }
+        })
+        .collect();
+    Ok(Backtest { report: BacktestReport::new(dataset, &run), forecasts })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pricestream_dataflow::model::backtest;
+    use pricestream_dataflow::records::FeatureRow;
+
+    #[test]
+    fn gives_the_report_of_the_library_backtest_and_one_forecast_per_predicted_row() {
+        let start = NaiveDate::from_ymd_opt(2020, 1, 1).unwrap_or_default();
+        let close = |day: u64| 100.0 + ((day * 7) % 13) as f64;
+        let rows: Vec<FeatureRow> = (0..120)
+            .map(|day| FeatureRow {
+                ticker: "T".into(),
+                date_time: start + chrono::Days::new(day),
+                close: close(day),
+                rsi: Some(((day * 7) % 13) as f64),
+                label: Some(close(day + 2)),
+                ..FeatureRow::default()
+            })
+            .collect();
+        let dataset = Dataset::from_rows(&rows);
+        let plan = WalkForward { warmup_bars: 60, retrain_every_bars: 20, horizon_bars: 2 };
+        let params = BoosterParams { n_estimators: 10, threads: 1, ..BoosterParams::default() };
+        let ours = run(&dataset, &plan, &params).expect("runs");
+        assert_eq!(ours.report, backtest(&dataset, &plan, &params).expect("runs"));
+        assert_eq!(ours.forecasts.len(), 60);
+        let first = &ours.forecasts[0];
+        assert_eq!(
+            (first.as_of, first.close, first.actual),
+            (start + chrono::Days::new(60), close(60), close(62))
+        );
+    }
+}
