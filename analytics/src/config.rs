@@ -20,6 +20,8 @@ pub struct AnalyticsConfig {
     pub http: HttpSettings,
     /// The forecasting model: hyperparameters, horizon, scope and backtest split.
     pub model: ModelSettings,
+    /// The model inside `run`: scoring new rows and retraining.
+    pub serving: ServingSettings,
 }
 
 impl Default for AnalyticsConfig {
@@ -31,6 +33,42 @@ impl Default for AnalyticsConfig {
             features: FeatureSettings::default(),
             http: HttpSettings::on("127.0.0.1:9898"),
             model: ModelSettings::default(),
+            serving: ServingSettings::default(),
+        }
+    }
+}
+
+/// The model stage of `run` (`[serving]`): every new or changed feature row whose label is
+/// not known yet is scored at once and published to the `predictions` topic and table; models
+/// are (re)trained on their own thread by this policy and stored in `models`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServingSettings {
+    /// Score and retrain inside `run`.
+    pub enabled: bool,
+    /// Train a scope's first model once it has this many labelled rows.
+    pub min_training_rows: usize,
+    /// Retrain once this many rows of the scope gained a label since the last training (one
+    /// per ticker and trading day for per-ticker models); 0 = never retrain.
+    pub retrain_every_rows: usize,
+    /// Share of the newest labelled rows held out to evaluate each new version against the
+    /// persistence baseline (stored with the model) before it is fitted on every row; 0 = none.
+    pub holdout_fraction: f64,
+}
+
+impl Default for ServingSettings {
+    fn default() -> Self {
+        ServingSettings { enabled: true, min_training_rows: 200, retrain_every_rows: 20, holdout_fraction: 0.2 }
+    }
+}
+
+impl ServingSettings {
+    /// The retraining policy these settings describe.
+    pub fn policy(&self) -> crate::predict::RetrainPolicy {
+        crate::predict::RetrainPolicy {
+            min_training_rows: self.min_training_rows,
+            retrain_every_rows: self.retrain_every_rows,
+            holdout_fraction: self.holdout_fraction,
         }
     }
 }
@@ -210,6 +248,16 @@ impl Validate for AnalyticsConfig {
             format_args!("must be >= 1, got {}", self.features.horizon_bars),
         );
         self.model.params.validate("model", problems);
+        problems.check(
+            self.serving.min_training_rows >= 10,
+            "serving.min_training_rows",
+            format_args!("must be >= 10, got {}", self.serving.min_training_rows),
+        );
+        problems.check(
+            (0.0..0.9).contains(&self.serving.holdout_fraction),
+            "serving.holdout_fraction",
+            format_args!("must be in [0, 0.9), got {}", self.serving.holdout_fraction),
+        );
         self.model.walk_forward().validate("model", problems);
         problems.check(
             self.model.horizon_bars == self.features.horizon_bars,

@@ -3,7 +3,7 @@
 
 use pricestream_dataflow::telemetry::register;
 use prometheus::{
-    Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
+    GaugeVec, Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
 };
 
 /// Every metric the service exports, registered once.
@@ -38,6 +38,25 @@ pub struct Metrics {
     pub consumer_lag: IntGaugeVec,
     /// Worker threads currently consuming.
     pub workers_running: IntGauge,
+    /// Predictions acknowledged by Cassandra and the `predictions` topic.
+    pub predictions_written: IntCounter,
+    /// Time one worker spent scoring the rows of one epoch.
+    pub scoring_seconds: Histogram,
+    /// Rows left unscored for now because their scope has no model yet.
+    pub rows_waiting_for_a_model: IntCounter,
+    /// Trainings finished, by outcome (`stored`, `failed`).
+    pub model_trainings: IntCounterVec,
+    /// Stored model versions loaded at start instead of training.
+    pub models_loaded: IntCounter,
+    /// Time one training took (holdout fit included).
+    pub model_training_seconds: Histogram,
+    /// Labelled rows of the last model trained.
+    pub model_training_rows: IntGauge,
+    /// Holdout RMSE of the last model trained, and of persistence on the same rows
+    /// (`forecaster` = `model` | `persistence`).
+    pub model_holdout_rmse: GaugeVec,
+    /// The device models are trained and scored on (`device` label; value 1).
+    pub model_device: IntGaugeVec,
 }
 
 fn histogram(name: &str, help: &str, start: f64, count: usize) -> Result<Histogram, prometheus::Error> {
@@ -142,6 +161,70 @@ impl Metrics {
             workers_running: register(
                 &registry,
                 IntGauge::new("pricestream_analytics_workers_running", "Worker threads consuming.")?,
+            )?,
+            predictions_written: counter(
+                "pricestream_analytics_predictions_written_total",
+                "Predictions acknowledged by Cassandra and the predictions topic.",
+            )?,
+            scoring_seconds: register(
+                &registry,
+                histogram(
+                    "pricestream_analytics_scoring_seconds",
+                    "Time one worker spent scoring the feature rows of one epoch.",
+                    0.00001,
+                    18,
+                )?,
+            )?,
+            rows_waiting_for_a_model: counter(
+                "pricestream_analytics_rows_waiting_for_a_model_total",
+                "Rows left unscored because their scope had no model yet (scored when one is trained).",
+            )?,
+            model_trainings: register(
+                &registry,
+                IntCounterVec::new(
+                    Opts::new(
+                        "pricestream_analytics_model_trainings_total",
+                        "Model trainings finished, by outcome (stored, failed).",
+                    ),
+                    &["outcome"],
+                )?,
+            )?,
+            models_loaded: counter(
+                "pricestream_analytics_models_loaded_total",
+                "Stored model versions loaded at start instead of training.",
+            )?,
+            model_training_seconds: register(
+                &registry,
+                histogram(
+                    "pricestream_analytics_model_training_seconds",
+                    "Time one model training took, holdout evaluation included.",
+                    0.01,
+                    16,
+                )?,
+            )?,
+            model_training_rows: register(
+                &registry,
+                IntGauge::new(
+                    "pricestream_analytics_model_training_rows",
+                    "Labelled rows the last trained model was fitted on.",
+                )?,
+            )?,
+            model_holdout_rmse: register(
+                &registry,
+                GaugeVec::new(
+                    Opts::new(
+                        "pricestream_analytics_model_holdout_rmse",
+                        "Holdout RMSE of the last trained model and of persistence on the same rows.",
+                    ),
+                    &["forecaster"],
+                )?,
+            )?,
+            model_device: register(
+                &registry,
+                IntGaugeVec::new(
+                    Opts::new("pricestream_analytics_model_device", "Device models run on (value 1)."),
+                    &["device"],
+                )?,
             )?,
             registry,
         };

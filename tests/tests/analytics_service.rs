@@ -69,7 +69,9 @@ async fn serves_health_and_metrics_follows_new_bars_and_stops_on_sigterm() -> an
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
         assert_eq!(counts, (70, 30), "rows in the mart per ticker");
-        assert!(rows_written().is_some_and(|n| n >= 100.0));
+        // Rows are visible in Cassandra before the whole epoch (changelog, predictions) is
+        // acknowledged and counted.
+        wait_for("100 rows counted", Duration::from_secs(30), || rows_written().is_some_and(|n| n >= 100.0))?;
 
         // Records in by topic, latencies and lag: present, labelled, and counting this run.
         let (_, body) = http_get(port, "/metrics").unwrap_or_default();

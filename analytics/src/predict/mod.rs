@@ -4,15 +4,13 @@
 //! re-scores the newest rows. See `docs/model.md` ("In the streaming service").
 
 mod policy;
-mod scope;
 mod series;
 mod stage;
 mod trainer;
 
 pub use policy::RetrainPolicy;
-pub use scope::{GLOBAL_SCOPE, Scope};
-pub use stage::{EpochReport, Forecast, ModelStage, ModelVersion, StageSettings};
-pub use trainer::{Holdout, Store, TrainedModel, Trainer};
+pub use stage::{EpochReport, Load, ModelStage, ModelVersion, StageSettings};
+pub use trainer::{Store, Trainer};
 
 #[cfg(test)]
 mod tests;

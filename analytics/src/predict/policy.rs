@@ -1,27 +1,16 @@
 //! When a model is (re)trained.
 
-use pricestream_dataflow::config::Problems;
-use serde::{Deserialize, Serialize};
-
-/// Retraining policy of the streaming model stage. Scoring never waits for it: trainings run
-/// on their own thread and the new version replaces the old one when it is ready.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
+/// Retraining policy of the streaming model stage (from the config's `[serving]`). Scoring
+/// never waits for it: trainings run on their own thread and the new version replaces the
+/// old one when it is ready.
+#[derive(Clone, Debug, PartialEq)]
 pub struct RetrainPolicy {
     /// Train a scope's first model once it has this many labelled rows.
     pub min_training_rows: usize,
-    /// Retrain once this many rows gained a label since the last training (one per ticker and
-    /// trading day for a per-ticker model; 0 = never retrain once a model exists).
+    /// Retrain once this many rows gained a label since the last training (0 = never).
     pub retrain_every_rows: usize,
-    /// Share of the newest labelled rows held out to evaluate each trained version against the
-    /// persistence baseline before it is fitted on all rows (0 = no evaluation).
+    /// Share of the newest labelled rows held out to evaluate each version.
     pub holdout_fraction: f64,
-}
-
-impl Default for RetrainPolicy {
-    fn default() -> Self {
-        RetrainPolicy { min_training_rows: 200, retrain_every_rows: 20, holdout_fraction: 0.2 }
-    }
 }
 
 /// Where one scope stands with respect to training.
@@ -44,20 +33,6 @@ impl RetrainPolicy {
             return false;
         }
         !state.has_model || (self.retrain_every_rows > 0 && state.new_labels >= self.retrain_every_rows)
-    }
-
-    /// Adds every invalid setting to `problems`, keys under `prefix`.
-    pub fn validate(&self, prefix: &str, problems: &mut Problems) {
-        problems.check(
-            self.min_training_rows >= 10,
-            &format!("{prefix}.min_training_rows"),
-            format_args!("must be >= 10, got {}", self.min_training_rows),
-        );
-        problems.check(
-            (0.0..0.9).contains(&self.holdout_fraction),
-            &format!("{prefix}.holdout_fraction"),
-            format_args!("must be in [0, 0.9), got {}", self.holdout_fraction),
-        );
     }
 }
 

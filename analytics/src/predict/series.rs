@@ -85,6 +85,7 @@ impl SeriesRows {
     }
 
     /// Number of rows.
+    #[cfg(test)]
     pub fn len(&self) -> usize {
         self.rows.len()
     }

@@ -2,24 +2,27 @@
 //! they change, and swaps in new model versions as the trainer finishes them.
 
 use super::policy::{RetrainPolicy, TrainingState};
-use super::scope::Scope;
 use super::series::{ModelRow, SeriesRows};
 use super::trainer::{TrainedModel, Trainer, TrainingData, TrainingJob, TrainingOutcome};
+use crate::config::ScopeSetting;
 use chrono::NaiveDate;
+use pricestream_dataflow::cassandra::ModelScope;
 use pricestream_dataflow::model::{Booster, BoosterParams, ModelError, predicted_close};
-use pricestream_dataflow::records::{FeatureRow, Timeframe};
+use pricestream_dataflow::records::{FeatureRow, Prediction, Timeframe};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+#[cfg(test)]
+use std::time::Duration;
 
 /// What the stage is configured with.
 #[derive(Clone, Debug, PartialEq)]
 pub struct StageSettings {
     /// One model per ticker or one global model.
-    pub scope: Scope,
+    pub scope: ScopeSetting,
     /// Hyperparameters of every training.
     pub params: BoosterParams,
     /// When to train.
     pub policy: RetrainPolicy,
-    /// How many bars ahead the label is (for the prediction's target).
+    /// How many bars ahead the label is (the forecasts' horizon).
     pub horizon_bars: u32,
 }
 
@@ -30,36 +33,18 @@ pub type SeriesId = (String, Timeframe);
 #[derive(Clone, Debug)]
 pub struct ModelVersion {
     /// The version number, increasing per scope.
-    pub version: u64,
+    pub version: i32,
     /// The model.
     pub booster: Booster,
 }
 
-/// One scored row: the forecast made from the mart row of `as_of`.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Forecast {
-    /// The series.
-    pub ticker: String,
-    /// Its timeframe.
-    pub timeframe: Timeframe,
-    /// Date of the row the forecast is made from.
-    pub as_of: NaiveDate,
-    /// The row's `id` in the mart.
-    pub row_id: Option<i64>,
-    /// Forecast close `horizon_bars` after `as_of`.
-    pub predicted_close: f64,
-    /// The scope of the model that made it.
-    pub scope: String,
-    /// Its version.
-    pub model_version: u64,
-}
+/// Finds the stored latest version of a scope, the first time the stage meets the scope.
+pub type Load = Box<dyn FnMut(&ModelScope) -> anyhow::Result<Option<ModelVersion>>>;
 
 /// One scope: its model, its series and its training state.
 #[derive(Debug, Default)]
 struct ScopeState {
     model: Option<ModelVersion>,
-    /// Highest version known (stored, or queued for training).
-    last_version: u64,
     series: BTreeSet<SeriesId>,
     training: TrainingState,
 }
@@ -69,8 +54,10 @@ struct ScopeState {
 pub struct EpochReport {
     /// Model versions that replaced older ones (or were the first).
     pub installed: Vec<TrainedModel>,
-    /// Trainings that failed: scope and error.
-    pub failed: Vec<(String, anyhow::Error)>,
+    /// Trainings that failed, and stored models that could not be loaded: scope and error.
+    pub failed: Vec<(ModelScope, anyhow::Error)>,
+    /// Stored versions loaded for scopes met for the first time.
+    pub loaded: Vec<(ModelScope, i32)>,
     /// Trainings queued this epoch.
     pub queued: usize,
     /// Rows that could not be scored yet because their scope has no model.
@@ -83,27 +70,23 @@ pub struct EpochReport {
 pub struct ModelStage {
     settings: StageSettings,
     series: HashMap<SeriesId, SeriesRows>,
-    scopes: HashMap<String, ScopeState>,
+    scopes: HashMap<ModelScope, ScopeState>,
     trainer: Trainer,
+    load: Load,
 }
 
 impl ModelStage {
-    /// A stage starting from the stored latest model versions of its scopes (those of other
-    /// workers' scopes are ignored as their series never arrive here).
-    pub fn new(settings: StageSettings, stored: Vec<(String, ModelVersion)>, trainer: Trainer) -> ModelStage {
-        let scopes = stored
-            .into_iter()
-            .map(|(scope, model)| {
-                let state = ScopeState {
-                    last_version: model.version,
-                    training: TrainingState { has_model: true, ..TrainingState::default() },
-                    model: Some(model),
-                    ..ScopeState::default()
-                };
-                (scope, state)
-            })
-            .collect();
-        ModelStage { settings, series: HashMap::new(), scopes, trainer }
+    /// A stage that trains with `trainer` and starts each scope from `load`'s version.
+    pub fn new(settings: StageSettings, trainer: Trainer, load: Load) -> ModelStage {
+        ModelStage { settings, series: HashMap::new(), scopes: HashMap::new(), trainer, load }
+    }
+
+    /// The scope whose model scores `ticker`.
+    pub fn scope_of(setting: ScopeSetting, ticker: &str) -> ModelScope {
+        match setting {
+            ScopeSetting::PerTicker => ModelScope::Ticker(ticker.to_owned()),
+            ScopeSetting::Global => ModelScope::Global,
+        }
     }
 
     /// Stores an epoch's changed rows and deletions; with `score`, returns the forecasts of
@@ -115,12 +98,12 @@ impl ModelStage {
         deletes: &[(String, Timeframe, NaiveDate)],
         score: bool,
         report: &mut EpochReport,
-    ) -> Vec<Forecast> {
+    ) -> Vec<Prediction> {
         let mut to_score: BTreeMap<SeriesId, Vec<NaiveDate>> = BTreeMap::new();
         for row in upserts {
             let id: SeriesId = (row.ticker.clone(), row.timeframe);
             let stored = self.series.entry(id.clone()).or_default().store(row.date_time, ModelRow::of(row));
-            let state = self.scope_state(&id);
+            let state = self.scope_state(&id, report);
             if stored.newly_labelled {
                 state.training.labelled_rows += 1;
                 state.training.new_labels += 1;
@@ -136,13 +119,13 @@ impl ModelStage {
             let id: SeriesId = (ticker.clone(), *timeframe);
             let was_labelled = self.series.get_mut(&id).is_some_and(|series| series.remove(*date));
             if was_labelled {
-                let state = self.scope_state(&id);
+                let state = self.scope_state(&id, report);
                 state.training.labelled_rows = state.training.labelled_rows.saturating_sub(1);
             }
         }
-        let mut forecasts = Vec::new();
+        let mut predictions = Vec::new();
         for (id, dates) in to_score {
-            let scope = self.settings.scope.model_of(&id.0).to_owned();
+            let scope = Self::scope_of(self.settings.scope, &id.0);
             let Some(model) = self.scopes.get(&scope).and_then(|state| state.model.as_ref()) else {
                 report.waiting_for_a_model += dates.len();
                 continue;
@@ -150,21 +133,22 @@ impl ModelStage {
             let Some(series) = self.series.get(&id) else { continue };
             for date in dates {
                 if let Some(row) = series.get(date) {
-                    push_forecast(&mut forecasts, report, forecast(&id, date, row, &scope, model));
+                    let forecast = forecast(&id, date, row, &scope, model, self.settings.horizon_bars);
+                    push_forecast(&mut predictions, report, forecast);
                 }
             }
         }
-        forecasts
+        predictions
     }
 
     /// Installs the versions the trainer finished (re-scoring the newest rows of their
-    /// series) and queues the trainings the policy asks for.
-    pub fn after_epoch(&mut self, score: bool, report: &mut EpochReport) -> Vec<Forecast> {
-        let mut forecasts = Vec::new();
+    /// series when `score`) and queues the trainings the policy asks for.
+    pub fn after_epoch(&mut self, score: bool, report: &mut EpochReport) -> Vec<Prediction> {
+        let mut predictions = Vec::new();
         for outcome in self.trainer.finished() {
-            forecasts.extend(self.install(outcome, score, report));
+            predictions.extend(self.install(outcome, score, report));
         }
-        let wanted: Vec<String> = self
+        let wanted: Vec<ModelScope> = self
             .scopes
             .iter()
             .filter(|(_, state)| self.settings.policy.wants_training(&state.training))
@@ -174,26 +158,43 @@ impl ModelStage {
             self.queue_training(scope);
             report.queued += 1;
         }
-        forecasts
+        predictions
     }
 
-    /// Waits for the trainings in flight to finish and installs them (tests, shutdown).
-    pub fn wait_for_trainings(&mut self, timeout: std::time::Duration, report: &mut EpochReport) -> Vec<Forecast> {
-        let mut forecasts = Vec::new();
+    /// Waits for the trainings in flight to finish and installs them.
+    #[cfg(test)]
+    pub fn wait_for_trainings(&mut self, timeout: Duration, report: &mut EpochReport) -> Vec<Prediction> {
+        let mut predictions = Vec::new();
         while self.scopes.values().any(|state| state.training.in_flight) {
             let Some(outcome) = self.trainer.wait(timeout) else { break };
-            forecasts.extend(self.install(outcome, true, report));
+            predictions.extend(self.install(outcome, true, report));
         }
-        forecasts
+        predictions
     }
 
     /// The model version in use for `scope`.
-    pub fn model_version(&self, scope: &str) -> Option<u64> {
+    #[cfg(test)]
+    pub fn model_version(&self, scope: &ModelScope) -> Option<i32> {
         self.scopes.get(scope).and_then(|state| state.model.as_ref()).map(|model| model.version)
     }
 
-    fn scope_state(&mut self, id: &SeriesId) -> &mut ScopeState {
-        let scope = self.settings.scope.model_of(&id.0).to_owned();
+    /// The scope of series `id`, loading its stored model when the scope is new here.
+    fn scope_state(&mut self, id: &SeriesId, report: &mut EpochReport) -> &mut ScopeState {
+        let scope = Self::scope_of(self.settings.scope, &id.0);
+        if !self.scopes.contains_key(&scope) {
+            let mut state = ScopeState::default();
+            match (self.load)(&scope) {
+                Ok(Some(model)) => {
+                    report.loaded.push((scope.clone(), model.version));
+                    state.training.has_model = true;
+                    state.model = Some(model);
+                }
+                Ok(None) => {}
+                // Serving without the stored model means training a new one: say why.
+                Err(error) => report.failed.push((scope.clone(), error)),
+            }
+            self.scopes.insert(scope.clone(), state);
+        }
         let state = self.scopes.entry(scope).or_default();
         if !state.series.contains(id) {
             state.series.insert(id.clone());
@@ -201,7 +202,7 @@ impl ModelStage {
         state
     }
 
-    fn queue_training(&mut self, scope: String) {
+    fn queue_training(&mut self, scope: ModelScope) {
         let Some(state) = self.scopes.get_mut(&scope) else { return };
         let mut rows: Vec<(NaiveDate, &str, &ModelRow)> = Vec::with_capacity(state.training.labelled_rows);
         for id in &state.series {
@@ -212,24 +213,23 @@ impl ModelStage {
         // Date order (then ticker): the holdout is the newest rows.
         rows.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
         let mut data = TrainingData::default();
-        for (_, _, row) in rows {
+        for (date, _, row) in rows {
             if let (Some(target), Some(label)) = (row.target, row.label) {
-                data.push(&row.inputs, target, row.close, label);
+                data.push(date, &row.inputs, target, row.close, label);
             }
         }
-        state.last_version += 1;
         state.training.in_flight = true;
         state.training.new_labels = 0;
         self.trainer.submit(TrainingJob {
             scope,
-            version: state.last_version,
+            horizon_bars: self.settings.horizon_bars,
             data,
             params: self.settings.params.clone(),
             holdout_fraction: self.settings.policy.holdout_fraction,
         });
     }
 
-    fn install(&mut self, outcome: TrainingOutcome, score: bool, report: &mut EpochReport) -> Vec<Forecast> {
+    fn install(&mut self, outcome: TrainingOutcome, score: bool, report: &mut EpochReport) -> Vec<Prediction> {
         let trained = match outcome {
             Ok(trained) => trained,
             Err((scope, error)) => {
@@ -240,49 +240,55 @@ impl ModelStage {
                 return Vec::new();
             }
         };
-        let Some(state) = self.scopes.get_mut(&trained.scope) else { return Vec::new() };
+        let scope = trained.record.scope.clone();
+        let Some(state) = self.scopes.get_mut(&scope) else { return Vec::new() };
         state.training.in_flight = false;
         state.training.has_model = true;
-        let model = ModelVersion { version: trained.version, booster: trained.booster.clone() };
-        let mut forecasts = Vec::new();
+        let model = ModelVersion { version: trained.version, booster: trained.record.booster.clone() };
+        let mut predictions = Vec::new();
         if score {
             for id in &state.series {
                 let Some(series) = self.series.get(id) else { continue };
                 for (date, row) in series.unlabelled() {
-                    push_forecast(&mut forecasts, report, forecast(id, date, row, &trained.scope, &model));
+                    let forecast = forecast(id, date, row, &scope, &model, self.settings.horizon_bars);
+                    push_forecast(&mut predictions, report, forecast);
                 }
             }
         }
         state.model = Some(model);
         report.installed.push(trained);
-        forecasts
+        predictions
     }
 }
 
-fn push_forecast(forecasts: &mut Vec<Forecast>, report: &mut EpochReport, forecast: Result<Forecast, ModelError>) {
+fn push_forecast(predictions: &mut Vec<Prediction>, report: &mut EpochReport, forecast: Result<Prediction, ModelError>) {
     match forecast {
-        Ok(forecast) => forecasts.push(forecast),
+        Ok(prediction) => predictions.push(prediction),
         Err(_) => report.unscorable += 1,
     }
 }
 
-/// The forecast of one row; an error when the model cannot score it (a stored model with
-/// another number of inputs).
+/// The forecast made from one unlabelled row (its target bar does not exist yet, so the
+/// target date is estimated on weekdays); an error when the model cannot score the row (a
+/// stored model with another number of inputs).
 fn forecast(
     id: &SeriesId,
     date: NaiveDate,
     row: &ModelRow,
-    scope: &str,
+    scope: &ModelScope,
     model: &ModelVersion,
-) -> Result<Forecast, ModelError> {
+    horizon_bars: u32,
+) -> Result<Prediction, ModelError> {
     let change = model.booster.predict_row(&row.inputs)?;
-    Ok(Forecast {
+    Ok(Prediction {
         ticker: id.0.clone(),
         timeframe: id.1,
         as_of: date,
-        row_id: row.id,
+        target_date: Prediction::weekdays_after(date, horizon_bars),
+        horizon_bars,
         predicted_close: predicted_close(row.close, change),
-        scope: scope.to_owned(),
+        model_scope: scope.as_str().to_owned(),
         model_version: model.version,
+        feature_row_id: row.id.unwrap_or_default(),
     })
 }

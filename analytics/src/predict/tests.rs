@@ -1,7 +1,9 @@
 //! The stage end to end on synthetic mart rows, with a real training thread.
 
 use super::*;
+use crate::config::ScopeSetting;
 use chrono::{Days, NaiveDate};
+use pricestream_dataflow::cassandra::ModelScope;
 use pricestream_dataflow::model::BoosterParams;
 use pricestream_dataflow::records::{FeatureRow, Timeframe};
 use std::sync::{Arc, Mutex};
@@ -31,12 +33,20 @@ fn rows(ticker: &str, days: usize) -> Vec<FeatureRow> {
         .collect()
 }
 
-fn stage(scope: Scope, stored: Vec<(String, ModelVersion)>) -> (ModelStage, Arc<Mutex<Vec<(String, u64)>>>) {
-    let saved = Arc::new(Mutex::new(Vec::new()));
+type Saved = Arc<Mutex<Vec<String>>>;
+
+/// A stage whose store numbers versions per scope from 1 and records what it stored, and
+/// whose loader knows `stored`.
+fn stage(scope: ScopeSetting, stored: Vec<(ModelScope, ModelVersion)>) -> (ModelStage, Saved) {
+    let saved: Saved = Arc::default();
     let seen = Arc::clone(&saved);
-    let store: Store = Box::new(move |model: &TrainedModel| {
-        seen.lock().map_err(|_| anyhow::anyhow!("poisoned"))?.push((model.scope.clone(), model.version));
-        Ok(())
+    let store: Store = Box::new(move |record| {
+        let mut seen = seen.lock().map_err(|_| anyhow::anyhow!("poisoned"))?;
+        seen.push(record.scope.to_string());
+        Ok(seen.iter().filter(|scope| **scope == record.scope.to_string()).count() as i32)
+    });
+    let load: Load = Box::new(move |scope| {
+        Ok(stored.iter().find(|(stored, _)| stored == scope).map(|(_, model)| model.clone()))
     });
     let settings = StageSettings {
         scope,
@@ -45,12 +55,12 @@ fn stage(scope: Scope, stored: Vec<(String, ModelVersion)>) -> (ModelStage, Arc<
         horizon_bars: HORIZON as u32,
     };
     let trainer = Trainer::spawn("stage-test".into(), store).unwrap_or_else(|e| panic!("{e}"));
-    (ModelStage::new(settings, stored, trainer), saved)
+    (ModelStage::new(settings, trainer, load), saved)
 }
 
 #[test]
 fn the_first_model_is_trained_off_the_scoring_path_then_scores_the_newest_rows() {
-    let (mut stage, saved) = stage(Scope::PerTicker, vec![]);
+    let (mut stage, saved) = stage(ScopeSetting::PerTicker, vec![]);
     let mut report = EpochReport::default();
     // The history arrives in a replay: stored, not scored.
     let history = rows("AAA", 100);
@@ -59,17 +69,20 @@ fn the_first_model_is_trained_off_the_scoring_path_then_scores_the_newest_rows()
     assert_eq!(report.queued, 1, "98 labelled rows >= 50: the first model is queued");
     let installed = stage.wait_for_trainings(Duration::from_secs(60), &mut report);
     // The two unlabelled rows (days 98 and 99) are scored with version 1.
-    let mut as_of: Vec<_> = installed.iter().map(|f| (f.as_of, f.row_id, f.model_version)).collect();
+    let mut as_of: Vec<_> = installed.iter().map(|f| (f.as_of, f.feature_row_id, f.model_version)).collect();
     as_of.sort();
-    assert_eq!(as_of, [(start() + Days::new(98), Some(99), 1), (start() + Days::new(99), Some(100), 1)]);
-    assert_eq!(*saved.lock().unwrap_or_else(|e| e.into_inner()), [("AAA".to_owned(), 1)]);
-    let holdout = report.installed[0].holdout.as_ref().map(|h| h.model.rows);
+    assert_eq!(as_of, [(start() + Days::new(98), 99, 1), (start() + Days::new(99), 100, 1)]);
+    // Day 99 is Thursday 2020-04-09: two weekdays later is Monday.
+    assert_eq!(installed.iter().map(|f| f.target_date).max(), NaiveDate::from_ymd_opt(2020, 4, 13));
+    assert!(installed.iter().all(|f| f.model_scope == "AAA" && f.horizon_bars == 2));
+    assert_eq!(*saved.lock().unwrap_or_else(|e| e.into_inner()), ["AAA"]);
+    let holdout = report.installed[0].record.backtest.as_ref().map(|h| h.model.rows);
     assert_eq!(holdout, Some(19), "20 % of 98 labelled rows");
 }
 
 #[test]
 fn a_new_day_is_scored_at_once_and_a_retraining_follows_the_policy() {
-    let (mut stage, _) = stage(Scope::PerTicker, vec![]);
+    let (mut stage, _) = stage(ScopeSetting::PerTicker, vec![]);
     let mut report = EpochReport::default();
     stage.apply(&rows("AAA", 100), &[], false, &mut report);
     stage.after_epoch(true, &mut report);
@@ -80,7 +93,7 @@ fn a_new_day_is_scored_at_once_and_a_retraining_follows_the_policy() {
     let forecasts = stage.apply(&new_day, &[], true, &mut report);
     assert_eq!(forecasts.len(), 1);
     let forecast = &forecasts[0];
-    assert_eq!((forecast.as_of, forecast.row_id, forecast.model_version), (start() + Days::new(100), Some(101), 1));
+    assert_eq!((forecast.as_of, forecast.feature_row_id, forecast.model_version), (start() + Days::new(100), 101, 1));
     // A sanity check of the forecast: the model learned a small positive change.
     let close = all[100].close;
     assert!(forecast.predicted_close > close * 0.99 && forecast.predicted_close < close * 1.01, "{forecast:?}");
@@ -95,26 +108,27 @@ fn a_new_day_is_scored_at_once_and_a_retraining_follows_the_policy() {
     stage.after_epoch(true, &mut report);
     assert_eq!(report.queued, 1);
     stage.wait_for_trainings(Duration::from_secs(60), &mut report);
-    assert_eq!(stage.model_version("AAA"), Some(2));
+    assert_eq!(stage.model_version(&ModelScope::Ticker("AAA".into())), Some(2));
 }
 
 #[test]
 fn a_stored_model_is_used_at_once_and_a_global_scope_scores_every_ticker() {
-    let (mut first, _) = stage(Scope::Global, vec![]);
+    let (mut first, _) = stage(ScopeSetting::Global, vec![]);
     let mut report = EpochReport::default();
     first.apply(&rows("AAA", 40), &[], false, &mut report);
     first.apply(&rows("BBB", 40), &[], false, &mut report);
     first.after_epoch(true, &mut report);
     first.wait_for_trainings(Duration::from_secs(60), &mut report);
-    assert_eq!(first.model_version(GLOBAL_SCOPE), Some(1), "76 labelled rows over two tickers");
-    let booster = report.installed.remove(0).booster;
+    assert_eq!(first.model_version(&ModelScope::Global), Some(1), "76 labelled rows over two tickers");
+    let booster = report.installed.remove(0).record.booster;
 
     // A restart with the stored version: it scores without training.
-    let stored = vec![(GLOBAL_SCOPE.to_owned(), ModelVersion { version: 1, booster })];
-    let (mut restarted, saved) = stage(Scope::Global, stored);
+    let stored = vec![(ModelScope::Global, ModelVersion { version: 1, booster })];
+    let (mut restarted, saved) = stage(ScopeSetting::Global, stored);
     let mut report = EpochReport::default();
     restarted.apply(&rows("AAA", 40), &[], false, &mut report);
     restarted.after_epoch(true, &mut report);
+    assert_eq!(report.loaded, [(ModelScope::Global, 1)]);
     assert_eq!(report.queued, 0, "the stored model is current: no retraining");
     let forecasts = restarted.apply(&rows("BBB", 41)[40..], &[], true, &mut report);
     assert_eq!(forecasts.iter().map(|f| (f.ticker.as_str(), f.model_version)).collect::<Vec<_>>(), [("BBB", 1)]);
@@ -123,7 +137,7 @@ fn a_stored_model_is_used_at_once_and_a_global_scope_scores_every_ticker() {
 
 #[test]
 fn rows_without_a_model_wait_and_deleted_rows_leave_the_training_set() {
-    let (mut stage, _) = stage(Scope::PerTicker, vec![]);
+    let (mut stage, _) = stage(ScopeSetting::PerTicker, vec![]);
     let mut report = EpochReport::default();
     let history = rows("AAA", 52);
     assert!(stage.apply(&history, &[], true, &mut report).is_empty());

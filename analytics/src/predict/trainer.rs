@@ -1,7 +1,8 @@
 //! Trainings off the scoring path: one thread per worker takes training jobs in order,
 //! evaluates each new version on a holdout, fits it on every row, stores it and hands it back.
 
-use chrono::{DateTime, Utc};
+use chrono::{NaiveDate, Utc};
+use pricestream_dataflow::cassandra::{BacktestSummary, ModelRecord, ModelScope};
 use pricestream_dataflow::model::{
     Booster, BoosterParams, FEATURE_NAMES, FeatureMatrix, Metrics, ModelError, N_FEATURES, predicted_close,
 };
@@ -20,21 +21,30 @@ pub struct TrainingData {
     pub closes: Vec<f64>,
     /// Actual close `horizon_bars` later.
     pub labels: Vec<f64>,
+    /// First and last date of the rows.
+    pub dates: Option<(NaiveDate, NaiveDate)>,
 }
 
 impl Default for TrainingData {
     fn default() -> Self {
-        TrainingData { matrix: FeatureMatrix::new(N_FEATURES), targets: vec![], closes: vec![], labels: vec![] }
+        TrainingData {
+            matrix: FeatureMatrix::new(N_FEATURES),
+            targets: vec![],
+            closes: vec![],
+            labels: vec![],
+            dates: None,
+        }
     }
 }
 
 impl TrainingData {
-    /// Appends one labelled row.
-    pub fn push(&mut self, inputs: &[f32; N_FEATURES], target: f32, close: f64, label: f64) {
+    /// Appends one labelled row; rows come in date order.
+    pub fn push(&mut self, date: NaiveDate, inputs: &[f32; N_FEATURES], target: f32, close: f64, label: f64) {
         self.matrix.push_row(inputs);
         self.targets.push(target);
         self.closes.push(close);
         self.labels.push(label);
+        self.dates = Some((self.dates.map_or(date, |(first, _)| first), date));
     }
 
     /// Number of rows.
@@ -46,10 +56,10 @@ impl TrainingData {
 /// One training to do.
 #[derive(Debug)]
 pub struct TrainingJob {
-    /// The model's scope (a ticker, or `global`).
-    pub scope: String,
-    /// The version the trained model gets.
-    pub version: u64,
+    /// The model's scope.
+    pub scope: ModelScope,
+    /// How many bars ahead it forecasts.
+    pub horizon_bars: u32,
     /// Its rows.
     pub data: TrainingData,
     /// Hyperparameters.
@@ -58,37 +68,24 @@ pub struct TrainingJob {
     pub holdout_fraction: f64,
 }
 
-/// Errors of a model version on the held-out rows, and of persistence on the same rows.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Holdout {
-    /// The model trained without the held-out rows.
-    pub model: Metrics,
-    /// Tomorrow's close = today's close.
-    pub baseline: Metrics,
-}
-
-/// A trained (and stored) model version.
+/// A trained and stored model version.
 #[derive(Clone, Debug)]
 pub struct TrainedModel {
-    /// Its scope.
-    pub scope: String,
-    /// Its version.
-    pub version: u64,
-    /// The model, fitted on every row.
-    pub booster: Booster,
-    /// When the training finished.
-    pub trained_at: DateTime<Utc>,
-    /// Holdout evaluation, when enough rows were held out.
-    pub holdout: Option<Holdout>,
+    /// The version the store gave it.
+    pub version: i32,
+    /// The model and what it was trained on; `backtest` holds the holdout evaluation (errors
+    /// of a fit without the newest rows, on those rows, and of persistence on the same rows).
+    pub record: ModelRecord,
     /// Time spent training (evaluation fit included).
     pub duration: Duration,
 }
 
 /// What the trainer hands back: a stored model, or why a scope's training failed.
-pub type TrainingOutcome = Result<TrainedModel, (String, anyhow::Error)>;
+pub type TrainingOutcome = Result<TrainedModel, (ModelScope, anyhow::Error)>;
 
-/// Stores a trained model before it is handed back (so a restart finds it).
-pub type Store = Box<dyn Fn(&TrainedModel) -> anyhow::Result<()> + Send>;
+/// Stores a trained model before it is handed back (so a restart finds it); returns the
+/// version it got.
+pub type Store = Box<dyn Fn(&ModelRecord) -> anyhow::Result<i32> + Send>;
 
 /// The training thread of one worker.
 pub struct Trainer {
@@ -105,9 +102,13 @@ impl Trainer {
         let thread = std::thread::Builder::new().name(name).spawn(move || {
             for job in queue {
                 let scope = job.scope.clone();
+                let started = Instant::now();
                 let outcome = train(job)
                     .map_err(anyhow::Error::from)
-                    .and_then(|model| store(&model).map(|()| model))
+                    .and_then(|record| {
+                        let version = store(&record)?;
+                        Ok(TrainedModel { version, record, duration: started.elapsed() })
+                    })
                     .map_err(|error| (scope, error));
                 if done.send(outcome).is_err() {
                     break;
@@ -130,7 +131,8 @@ impl Trainer {
         self.outcomes.try_iter().collect()
     }
 
-    /// Waits for the next outcome (tests and shutdown).
+    /// Waits for the next outcome.
+    #[cfg(test)]
     pub fn wait(&self, timeout: Duration) -> Option<TrainingOutcome> {
         self.outcomes.recv_timeout(timeout).ok()
     }
@@ -148,31 +150,41 @@ impl Drop for Trainer {
 }
 
 /// Evaluates on the holdout (when it has at least 10 rows), then fits on every row.
-pub fn train(job: TrainingJob) -> Result<TrainedModel, ModelError> {
-    let started = Instant::now();
-    let TrainingJob { scope, version, data, params, holdout_fraction } = job;
+pub fn train(job: TrainingJob) -> Result<ModelRecord, ModelError> {
+    let TrainingJob { scope, horizon_bars, data, params, holdout_fraction } = job;
     let rows = data.len();
     let held_out = (rows as f64 * holdout_fraction).floor() as usize;
-    let holdout = if held_out >= 10 && rows - held_out >= 10 {
+    let backtest = if held_out >= 10 && rows - held_out >= 10 {
         Some(evaluate(&data, rows - held_out, &params)?)
     } else {
         None
     };
     let booster = Booster::fit(&data.matrix, &data.targets, &params)?.with_feature_names(&FEATURE_NAMES);
-    Ok(TrainedModel { scope, version, booster, trained_at: Utc::now(), holdout, duration: started.elapsed() })
+    Ok(ModelRecord {
+        scope,
+        trained_at: Utc::now(),
+        horizon_bars,
+        training_rows: rows as i64,
+        first_date: data.dates.map(|(first, _)| first),
+        last_date: data.dates.map(|(_, last)| last),
+        backtest,
+        booster,
+    })
 }
 
 /// Trains on rows `..split`, forecasts rows `split..`, and scores both forecasts.
-fn evaluate(data: &TrainingData, split: usize, params: &BoosterParams) -> Result<Holdout, ModelError> {
+fn evaluate(data: &TrainingData, split: usize, params: &BoosterParams) -> Result<BacktestSummary, ModelError> {
     let model = Booster::fit(&data.matrix.slice_rows(0..split), &data.targets[..split], params)?;
     let closes = &data.closes[split..];
     let actuals = &data.labels[split..];
     let forecasts = (split..data.len())
         .map(|row| Ok(predicted_close(data.closes[row], model.predict_row(data.matrix.row(row))?)))
         .collect::<Result<Vec<f64>, ModelError>>()?;
-    Ok(Holdout {
+    let ups = closes.iter().zip(actuals).filter(|(close, actual)| actual > close).count();
+    Ok(BacktestSummary {
         model: Metrics::of_prices(closes, actuals, &forecasts),
         baseline: Metrics::of_prices(closes, actuals, closes),
+        up_percent: 100.0 * ups as f64 / closes.len().max(1) as f64,
     })
 }
 
@@ -189,15 +201,16 @@ mod tests {
             let label = close * 1.002;
             let mut inputs = [f32::NAN; N_FEATURES];
             inputs[0] = (day % 7) as f32;
-            data.push(&inputs, (label / close - 1.0) as f32, close, label);
+            let date = NaiveDate::from_ymd_opt(2020, 1, 1).unwrap_or_default() + chrono::Days::new(day as u64);
+            data.push(date, &inputs, (label / close - 1.0) as f32, close, label);
         }
         data
     }
 
-    fn job(version: u64, rows: usize) -> TrainingJob {
+    fn job(rows: usize) -> TrainingJob {
         TrainingJob {
-            scope: "DEMO".into(),
-            version,
+            scope: ModelScope::Ticker("DEMO".into()),
+            horizon_bars: 2,
             data: creeping(rows),
             params: BoosterParams { n_estimators: 10, threads: 1, ..BoosterParams::default() },
             holdout_fraction: 0.2,
@@ -206,30 +219,37 @@ mod tests {
 
     #[test]
     fn a_trained_version_is_evaluated_on_its_newest_rows_and_fitted_on_all() {
-        let model = train(job(3, 100)).unwrap();
-        assert_eq!((model.scope.as_str(), model.version, model.booster.training_rows()), ("DEMO", 3, 100));
-        let holdout = model.holdout.unwrap();
+        let model = train(job(100)).expect("test setup");
+        assert_eq!((model.scope.as_str(), model.training_rows, model.booster.training_rows()), ("DEMO", 100, 100));
+        let days = |d| NaiveDate::from_ymd_opt(2020, 1, 1).unwrap_or_default() + chrono::Days::new(d);
+        assert_eq!((model.first_date, model.last_date), (Some(days(0)), Some(days(99))));
+        let holdout = model.backtest.expect("test setup");
         assert_eq!((holdout.model.rows, holdout.baseline.rows), (20, 20));
+        assert_eq!(holdout.up_percent, 100.0);
         // Persistence misses the 0.2 % move every day; the model learned it.
         assert!(holdout.model.rmse < holdout.baseline.rmse, "{holdout:?}");
-        assert!(train(job(1, 30)).unwrap().holdout.is_none(), "6 held-out rows are too few to report");
+        assert!(train(job(30)).expect("test setup").backtest.is_none(), "6 held-out rows are too few to report");
     }
 
     #[test]
     fn the_thread_stores_each_model_before_handing_it_back() {
         let stored = Arc::new(Mutex::new(Vec::new()));
         let seen = Arc::clone(&stored);
-        let store: Store = Box::new(move |model| {
-            seen.lock().map_err(|_| anyhow::anyhow!("poisoned"))?.push(model.version);
-            Ok(())
+        let store: Store = Box::new(move |record| {
+            let mut seen = seen.lock().map_err(|_| anyhow::anyhow!("poisoned"))?;
+            seen.push(record.training_rows);
+            Ok(seen.len() as i32 + 6)
         });
-        let trainer = Trainer::spawn("trainer-test".into(), store).unwrap();
-        trainer.submit(job(1, 50));
-        trainer.submit(TrainingJob { params: BoosterParams { max_depth: 0, ..BoosterParams::default() }, ..job(2, 50) });
-        let first = trainer.wait(Duration::from_secs(30)).unwrap();
-        assert_eq!(first.map(|m| m.version).ok(), Some(1));
-        let second = trainer.wait(Duration::from_secs(30)).unwrap();
-        assert!(matches!(&second, Err((scope, _)) if scope == "DEMO"), "invalid params fail that training only");
-        assert_eq!(*stored.lock().unwrap(), [1]);
+        let trainer = Trainer::spawn("trainer-test".into(), store).expect("test setup");
+        trainer.submit(job(50));
+        trainer.submit(TrainingJob { params: BoosterParams { max_depth: 0, ..BoosterParams::default() }, ..job(50) });
+        let first = trainer.wait(Duration::from_secs(30)).expect("test setup");
+        assert_eq!(first.map(|m| m.version).ok(), Some(7), "the version is the store's");
+        let second = trainer.wait(Duration::from_secs(30)).expect("test setup");
+        assert!(
+            matches!(&second, Err((scope, _)) if scope.as_str() == "DEMO"),
+            "invalid params fail that training only"
+        );
+        assert_eq!(*stored.lock().expect("test setup"), [50]);
     }
 }

@@ -3,6 +3,7 @@
 mod changes;
 mod cluster;
 mod progress;
+mod serving;
 mod sink;
 mod source;
 mod worker;
@@ -12,13 +13,13 @@ use crate::config::AnalyticsConfig;
 use crate::discovery::{PodIdentity, await_peers, membership, resolves, watch_replicas};
 use crate::metrics::Metrics;
 use anyhow::{Context, bail};
-use pricestream_dataflow::cassandra::{FeatureTable, connect, create_mart_schema};
+use pricestream_dataflow::cassandra::{FeatureTable, ModelTable, PredictionTable, connect, create_mart_schema};
 use pricestream_dataflow::config::ProcessEnv;
 use pricestream_dataflow::kafka::{
     Publisher, Retention, client_config, ensure_topics, fetch_partition_count,
 };
 use pricestream_dataflow::telemetry::{Probes, serve};
-use pricestream_dataflow::topics::Topics;
+use pricestream_dataflow::topics::{PREDICTIONS_RETENTION, Topics};
 use rdkafka::consumer::BaseConsumer;
 use sink::MartSink;
 use std::sync::Arc;
@@ -35,6 +36,8 @@ pub struct Shared {
     bars_topic: String,
     exit_at_end: bool,
     sink: MartSink,
+    /// The `models` table, when the model stage is on.
+    models: Option<Arc<ModelTable>>,
     runtime: tokio::runtime::Handle,
     metrics: Arc<Metrics>,
     stop: Arc<AtomicBool>,
@@ -99,22 +102,27 @@ pub fn run(config: AnalyticsConfig, args: &RunArgs) -> anyhow::Result<()> {
         metrics.records_consumed.with_label_values(&[topic.as_str()]);
         metrics.records_replayed.with_label_values(&[topic.as_str()]);
     }
-    let table = runtime.block_on(async {
+    let (table, predictions, models) = runtime.block_on(async {
         let session = Arc::new(connect(&config.cassandra).await?);
         create_mart_schema(&session, &config.cassandra).await?;
-        FeatureTable::prepare(
-            session,
-            &config.cassandra.mart_keyspace,
-            config.cassandra.max_in_flight_requests,
-        )
-        .await
+        let (keyspace, in_flight) = (&config.cassandra.mart_keyspace, config.cassandra.max_in_flight_requests);
+        let table = FeatureTable::prepare(Arc::clone(&session), keyspace, in_flight).await?;
+        let predictions = PredictionTable::prepare(Arc::clone(&session), keyspace, in_flight).await?;
+        let models = ModelTable::prepare(session, keyspace).await?;
+        anyhow::Ok((table, predictions, models))
     })?;
-    runtime.block_on(ensure_topics(&config.kafka, &[(&names.features, Retention::Compacted)]))?;
+    runtime.block_on(ensure_topics(
+        &config.kafka,
+        &[(&names.features, Retention::Compacted), (&names.predictions, PREDICTIONS_RETENTION)],
+    ))?;
     let sink = MartSink {
         table,
         publisher: Publisher::new(&config.kafka)?,
         changelog_topic: names.features.clone(),
+        predictions,
+        predictions_topic: names.predictions.clone(),
     };
+    let models = config.serving.enabled.then(|| Arc::new(models));
 
     let mut topics = Vec::new();
     for topic in [&names.bars, &names.indicators] {
@@ -126,6 +134,7 @@ pub fn run(config: AnalyticsConfig, args: &RunArgs) -> anyhow::Result<()> {
         bars_topic: names.bars,
         exit_at_end: args.exit_at_end,
         sink,
+        models,
         runtime: runtime.handle().clone(),
         metrics,
         stop,

@@ -1,11 +1,12 @@
-//! Where one epoch's feature-row changes go: the mart table and the changelog topic.
-//! Both must acknowledge before the epoch counts as written.
+//! Where one epoch's outputs go: feature-row changes to the mart table and the changelog
+//! topic, forecasts to the predictions table and topic. All must acknowledge before the
+//! epoch counts as written.
 
 use super::changes::RowChanges;
 use crate::metrics::Metrics;
-use pricestream_dataflow::cassandra::FeatureTable;
+use pricestream_dataflow::cassandra::{FeatureTable, PredictionTable};
 use pricestream_dataflow::kafka::Publisher;
-use pricestream_dataflow::records::{FeatureChange, FeatureKey};
+use pricestream_dataflow::records::{FeatureChange, FeatureKey, Prediction};
 use std::time::Instant;
 
 /// The mart table and the changelog producer.
@@ -16,11 +17,38 @@ pub struct MartSink {
     pub publisher: Publisher,
     /// The changelog topic.
     pub changelog_topic: String,
+    /// The `predictions` table.
+    pub predictions: PredictionTable,
+    /// The predictions topic.
+    pub predictions_topic: String,
 }
 
 impl MartSink {
-    /// Writes `changes` to Cassandra and the changelog, returning once both acknowledged.
-    pub async fn write(&self, changes: &RowChanges, metrics: &Metrics) -> anyhow::Result<()> {
+    /// Writes `changes` to Cassandra and the changelog and `predictions` to their table and
+    /// topic, returning once all acknowledged.
+    pub async fn write(
+        &self,
+        changes: &RowChanges,
+        predictions: &[Prediction],
+        metrics: &Metrics,
+    ) -> anyhow::Result<()> {
+        let forecasts = async {
+            if predictions.is_empty() {
+                return anyhow::Ok(());
+            }
+            let messages = predictions.iter().map(|prediction| (prediction.message_key(), prediction));
+            tokio::try_join!(
+                async { anyhow::Ok(self.predictions.upsert_all(predictions).await?) },
+                async { anyhow::Ok(self.publisher.publish_derived(&self.predictions_topic, messages).await?) },
+            )?;
+            metrics.predictions_written.inc_by(predictions.len() as u64);
+            anyhow::Ok(())
+        };
+        tokio::try_join!(self.write_changes(changes, metrics), forecasts)?;
+        Ok(())
+    }
+
+    async fn write_changes(&self, changes: &RowChanges, metrics: &Metrics) -> anyhow::Result<()> {
         if changes.upserts.is_empty() && changes.deletes.is_empty() {
             return Ok(());
         }

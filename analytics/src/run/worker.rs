@@ -10,12 +10,15 @@
 
 use super::Shared;
 use super::changes::RowChanges;
+use super::serving;
+use crate::predict::ModelStage;
 use super::progress::Offsets;
 use super::source::{Batch, PartitionSource, Record, partitions_for};
 use pricestream_dataflow::features::{FeatureInputs, FeatureRecord, feature_graph};
 use std::cell::{Cell, RefCell};
 use std::hash::{Hash, Hasher};
 use std::rc::Rc;
+use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use timely::container::CapacityContainerBuilder;
@@ -59,7 +62,7 @@ fn key_hash(record: &FeatureRecord) -> u64 {
 /// Runs one worker until the process is asked to stop or, with `exit_at_end`, until
 /// every worker has read its partitions to their end. A worker that fails stops the
 /// others in its process too, so the process exits instead of running with input unread.
-pub fn run_worker(worker: &mut Worker, shared: &Shared) -> anyhow::Result<WorkerStats> {
+pub fn run_worker(worker: &mut Worker, shared: &Arc<Shared>) -> anyhow::Result<WorkerStats> {
     let result = consume(worker, shared);
     if let Err(error) = &result {
         tracing::error!(worker = worker.index(), "Worker failed: {error:#}");
@@ -87,27 +90,39 @@ struct Graph {
     stop_requested: Rc<Cell<bool>>,
     /// Feature row changes that reached this worker, epoch 0 excluded.
     output: Rc<RefCell<Vec<(FeatureRecord, isize)>>>,
+    /// Feature row changes of the model scopes routed to this worker, epoch 0 included.
+    model_rows: Rc<RefCell<Vec<(FeatureRecord, isize)>>>,
 }
 
-fn build(worker: &mut Worker, horizon: u32) -> Graph {
+fn build(worker: &mut Worker, shared: &Arc<Shared>) -> Graph {
     let mut inputs = FeatureInputs::<u64>::new();
     let output: Rc<RefCell<Vec<(FeatureRecord, isize)>>> = Rc::default();
-    let sink = Rc::clone(&output);
-    let probe = worker.dataflow(|scope| {
+    let model_rows: Rc<RefCell<Vec<(FeatureRecord, isize)>>> = Rc::default();
+    let (sink, model_sink) = (Rc::clone(&output), Rc::clone(&model_rows));
+    let probe = ProbeHandle::new();
+    let serving = shared.models.is_some();
+    let routing = Arc::clone(shared);
+    worker.dataflow(|scope| {
         let (bars, indicators) = inputs.to_collections(scope);
+        let rows = feature_graph(bars, indicators, shared.config.features.horizon_bars).inner;
+        if serving {
+            rows.clone()
+                .exchange(move |(record, _time, _diff): &(FeatureRecord, u64, isize)| {
+                    serving::scope_hash(record, &routing)
+                })
+                .inspect(move |(record, _time, diff)| model_sink.borrow_mut().push((record.clone(), *diff)))
+                .probe_with(&probe);
+        }
         // Every update of one key goes to one worker, which nets a row's retraction
         // against its new version before writing.
-        let (probe, _) = feature_graph(bars, indicators, horizon)
-            .inner
-            .exchange(|(record, _time, _diff): &(FeatureRecord, u64, isize)| key_hash(record))
+        rows.exchange(|(record, _time, _diff): &(FeatureRecord, u64, isize)| key_hash(record))
             .inspect(move |(record, time, diff)| {
                 // Epoch 0 rebuilds state whose rows the mart already holds.
                 if *time > 0 {
                     sink.borrow_mut().push((record.clone(), *diff));
                 }
             })
-            .probe();
-        probe
+            .probe_with(&probe);
     });
     let stop_requested: Rc<Cell<bool>> = Rc::default();
     let heard = Rc::clone(&stop_requested);
@@ -131,6 +146,7 @@ fn build(worker: &mut Worker, horizon: u32) -> Graph {
         stop_requests,
         stop_requested,
         output,
+        model_rows,
     }
 }
 
@@ -157,7 +173,7 @@ impl Graph {
     }
 }
 
-fn consume(worker: &mut Worker, shared: &Shared) -> anyhow::Result<WorkerStats> {
+fn consume(worker: &mut Worker, shared: &Arc<Shared>) -> anyhow::Result<WorkerStats> {
     let (index, peers) = (worker.index(), worker.peers());
     let assignment: Vec<(String, Vec<i32>)> = shared
         .topics
@@ -171,7 +187,8 @@ fn consume(worker: &mut Worker, shared: &Shared) -> anyhow::Result<WorkerStats> 
         &assignment,
         shared.exit_at_end,
     )?;
-    let mut graph = build(worker, shared.config.features.horizon_bars);
+    let mut graph = build(worker, shared);
+    let mut stage = serving::stage(shared, index)?;
     let mut stats = WorkerStats::default();
 
     // Epoch 0: the state as of the committed offsets, not written.
@@ -185,6 +202,10 @@ fn consume(worker: &mut Worker, shared: &Shared) -> anyhow::Result<WorkerStats> 
         Ok(())
     })?;
     graph.finish_epoch(worker, 0);
+    if let Some(stage) = &mut stage {
+        // Stored, not scored: their forecasts were published by the run that read them.
+        serving::feed(stage, graph.model_rows.take(), false, &shared.metrics);
+    }
     graph.written.advance_to(1);
     info!(worker = index, bars = stats.bars, elapsed = ?started.elapsed(), "Rebuilt the state from the input topics.");
 
@@ -196,7 +217,7 @@ fn consume(worker: &mut Worker, shared: &Shared) -> anyhow::Result<WorkerStats> 
         Ok(())
     })?;
     let mut epoch = 1;
-    process(worker, shared, &mut graph, &mut stats, epoch, &recovery)?;
+    process(worker, shared, &mut graph, &mut stage, &mut stats, epoch, &recovery)?;
     let mut done = source.positions().clone();
     shared.ready_workers.fetch_add(1, Ordering::SeqCst);
     shared.metrics.workers_running.inc();
@@ -233,7 +254,7 @@ fn consume(worker: &mut Worker, shared: &Shared) -> anyhow::Result<WorkerStats> 
         if stopping {
             break;
         }
-        process(worker, shared, &mut graph, &mut stats, epoch, &batch)?;
+        process(worker, shared, &mut graph, &mut stage, &mut stats, epoch, &batch)?;
         done = intent;
         if last_lag_report.elapsed() >= LAG_REPORT_INTERVAL {
             report_lag(shared, &source);
@@ -251,6 +272,7 @@ fn process(
     worker: &mut Worker,
     shared: &Shared,
     graph: &mut Graph,
+    stage: &mut Option<ModelStage>,
     stats: &mut WorkerStats,
     epoch: u64,
     batch: &Batch,
@@ -260,7 +282,11 @@ fn process(
     graph.feed(batch);
     graph.finish_epoch(worker, epoch);
     let changes = RowChanges::from_updates(std::mem::take(&mut *graph.output.borrow_mut()));
-    shared.runtime.block_on(shared.sink.write(&changes, &shared.metrics))?;
+    let predictions = match stage {
+        Some(stage) => serving::feed(stage, graph.model_rows.take(), true, &shared.metrics),
+        None => Vec::new(),
+    };
+    shared.runtime.block_on(shared.sink.write(&changes, &predictions, &shared.metrics))?;
     graph.written.advance_to(epoch + 1);
     if let Some(running) = &mut graph.running {
         running.advance_to(epoch + 1);

@@ -1,0 +1,91 @@
+//! The model stage inside `run`: one per worker, fed by the feature rows of the scopes routed
+//! to it, loading and storing model versions in `models`.
+
+use super::Shared;
+use super::changes::RowChanges;
+use crate::metrics::Metrics;
+use crate::predict::{EpochReport, Load, ModelStage, ModelVersion, StageSettings, Store, Trainer};
+use pricestream_dataflow::features::FeatureRecord;
+use pricestream_dataflow::records::Prediction;
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
+use std::time::Instant;
+use tracing::{info, warn};
+
+/// A hash of the row's model scope that every process computes the same way: all rows of a
+/// scope meet at one worker's stage.
+pub fn scope_hash(record: &FeatureRecord, shared: &Shared) -> u64 {
+    let mut hasher = std::hash::DefaultHasher::new();
+    ModelStage::scope_of(shared.config.model.scope, &record.key.0.ticker).as_str().hash(&mut hasher);
+    hasher.finish()
+}
+
+/// The stage of worker `index`, with its training thread; `None` when serving is off.
+pub fn stage(shared: &Shared, index: usize) -> anyhow::Result<Option<ModelStage>> {
+    let Some(models) = &shared.models else { return Ok(None) };
+    let settings = StageSettings {
+        scope: shared.config.model.scope,
+        params: shared.config.model.params.clone(),
+        policy: shared.config.serving.policy(),
+        horizon_bars: shared.config.features.horizon_bars,
+    };
+    let (table, runtime) = (Arc::clone(models), shared.runtime.clone());
+    let store: Store = Box::new(move |record| Ok(runtime.block_on(table.save(record))?));
+    let trainer = Trainer::spawn(format!("trainer-{index}"), store)?;
+    let (table, runtime) = (Arc::clone(models), shared.runtime.clone());
+    let load: Load = Box::new(move |scope| {
+        let stored = runtime.block_on(table.load_latest(scope))?;
+        Ok(stored.map(|stored| ModelVersion { version: stored.version, booster: stored.record.booster }))
+    });
+    shared.metrics.model_device.with_label_values(&["cpu"]).set(1);
+    Ok(Some(ModelStage::new(settings, trainer, load)))
+}
+
+/// Feeds one epoch's rows to the stage and returns the forecasts to publish (none while
+/// `score` is off: the start-up replay rebuilds state whose forecasts were published).
+pub fn feed(stage: &mut ModelStage, rows: Vec<(FeatureRecord, isize)>, score: bool, metrics: &Metrics) -> Vec<Prediction> {
+    let changes = RowChanges::from_updates(rows);
+    let started = Instant::now();
+    let mut report = EpochReport::default();
+    let mut predictions = stage.apply(&changes.upserts, &changes.deletes, score, &mut report);
+    predictions.extend(stage.after_epoch(score, &mut report));
+    if !predictions.is_empty() {
+        metrics.scoring_seconds.observe(started.elapsed().as_secs_f64());
+    }
+    observe(&report, metrics);
+    predictions
+}
+
+fn observe(report: &EpochReport, metrics: &Metrics) {
+    metrics.rows_waiting_for_a_model.inc_by(report.waiting_for_a_model as u64);
+    metrics.models_loaded.inc_by(report.loaded.len() as u64);
+    for (scope, version) in &report.loaded {
+        info!(%scope, version, "Loaded the stored model.");
+    }
+    for trained in &report.installed {
+        let record = &trained.record;
+        metrics.model_trainings.with_label_values(&["stored"]).inc();
+        metrics.model_training_seconds.observe(trained.duration.as_secs_f64());
+        metrics.model_training_rows.set(record.training_rows);
+        if let Some(holdout) = &record.backtest {
+            metrics.model_holdout_rmse.with_label_values(&["model"]).set(holdout.model.rmse);
+            metrics.model_holdout_rmse.with_label_values(&["persistence"]).set(holdout.baseline.rmse);
+        }
+        info!(
+            scope = %record.scope,
+            version = trained.version,
+            rows = record.training_rows,
+            holdout_rmse = record.backtest.as_ref().map(|b| b.model.rmse),
+            persistence_rmse = record.backtest.as_ref().map(|b| b.baseline.rmse),
+            seconds = trained.duration.as_secs_f64(),
+            "Trained and stored a model version."
+        );
+    }
+    for (scope, error) in &report.failed {
+        metrics.model_trainings.with_label_values(&["failed"]).inc();
+        warn!(%scope, "Model training or loading failed: {error:#}");
+    }
+    if report.unscorable > 0 {
+        warn!(rows = report.unscorable, "Rows the model could not score (a stored model with other inputs).");
+    }
+}
