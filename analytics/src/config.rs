@@ -58,7 +58,12 @@ pub struct ServingSettings {
 
 impl Default for ServingSettings {
     fn default() -> Self {
-        ServingSettings { enabled: true, min_training_rows: 200, retrain_every_rows: 20, holdout_fraction: 0.2 }
+        ServingSettings {
+            enabled: true,
+            min_training_rows: 200,
+            retrain_every_rows: 20,
+            holdout_fraction: 0.2,
+        }
     }
 }
 

@@ -106,7 +106,8 @@ mod tests {
     #[test]
     fn a_label_arriving_counts_once_as_a_new_training_row() {
         let mut series = SeriesRows::default();
-        let stored = |newly_labelled, lost_label, unlabelled| Stored { newly_labelled, lost_label, unlabelled };
+        let stored =
+            |newly_labelled, lost_label, unlabelled| Stored { newly_labelled, lost_label, unlabelled };
         assert_eq!(series.store(day(2), row(1, 10.0, None)), stored(false, false, true));
         assert_eq!(series.store(day(2), row(1, 10.0, Some(11.0))), stored(true, false, false));
         // A corrected close keeps the label: not a new training row.

@@ -229,7 +229,12 @@ impl ModelStage {
         });
     }
 
-    fn install(&mut self, outcome: TrainingOutcome, score: bool, report: &mut EpochReport) -> Vec<Prediction> {
+    fn install(
+        &mut self,
+        outcome: TrainingOutcome,
+        score: bool,
+        report: &mut EpochReport,
+    ) -> Vec<Prediction> {
         let trained = match outcome {
             Ok(trained) => trained,
             Err((scope, error)) => {
@@ -261,7 +266,11 @@ impl ModelStage {
     }
 }
 
-fn push_forecast(predictions: &mut Vec<Prediction>, report: &mut EpochReport, forecast: Result<Prediction, ModelError>) {
+fn push_forecast(
+    predictions: &mut Vec<Prediction>,
+    report: &mut EpochReport,
+    forecast: Result<Prediction, ModelError>,
+) {
     match forecast {
         Ok(prediction) => predictions.push(prediction),
         Err(_) => report.unscorable += 1,

@@ -93,10 +93,16 @@ fn a_new_day_is_scored_at_once_and_a_retraining_follows_the_policy() {
     let forecasts = stage.apply(&new_day, &[], true, &mut report);
     assert_eq!(forecasts.len(), 1);
     let forecast = &forecasts[0];
-    assert_eq!((forecast.as_of, forecast.feature_row_id, forecast.model_version), (start() + Days::new(100), 101, 1));
+    assert_eq!(
+        (forecast.as_of, forecast.feature_row_id, forecast.model_version),
+        (start() + Days::new(100), 101, 1)
+    );
     // A sanity check of the forecast: the model learned a small positive change.
     let close = all[100].close;
-    assert!(forecast.predicted_close > close * 0.99 && forecast.predicted_close < close * 1.01, "{forecast:?}");
+    assert!(
+        forecast.predicted_close > close * 0.99 && forecast.predicted_close < close * 1.01,
+        "{forecast:?}"
+    );
     // Day 98's label was the first new one since version 1; eight more: no retraining yet,
     // the tenth queues version 2.
     let mut report = EpochReport::default();
@@ -131,7 +137,10 @@ fn a_stored_model_is_used_at_once_and_a_global_scope_scores_every_ticker() {
     assert_eq!(report.loaded, [(ModelScope::Global, 1)]);
     assert_eq!(report.queued, 0, "the stored model is current: no retraining");
     let forecasts = restarted.apply(&rows("BBB", 41)[40..], &[], true, &mut report);
-    assert_eq!(forecasts.iter().map(|f| (f.ticker.as_str(), f.model_version)).collect::<Vec<_>>(), [("BBB", 1)]);
+    assert_eq!(
+        forecasts.iter().map(|f| (f.ticker.as_str(), f.model_version)).collect::<Vec<_>>(),
+        [("BBB", 1)]
+    );
     assert!(saved.lock().unwrap_or_else(|e| e.into_inner()).is_empty());
 }
 

@@ -173,7 +173,11 @@ pub fn train(job: TrainingJob) -> Result<ModelRecord, ModelError> {
 }
 
 /// Trains on rows `..split`, forecasts rows `split..`, and scores both forecasts.
-fn evaluate(data: &TrainingData, split: usize, params: &BoosterParams) -> Result<BacktestSummary, ModelError> {
+fn evaluate(
+    data: &TrainingData,
+    split: usize,
+    params: &BoosterParams,
+) -> Result<BacktestSummary, ModelError> {
     let model = Booster::fit(&data.matrix.slice_rows(0..split), &data.targets[..split], params)?;
     let closes = &data.closes[split..];
     let actuals = &data.labels[split..];
@@ -201,7 +205,8 @@ mod tests {
             let label = close * 1.002;
             let mut inputs = [f32::NAN; N_FEATURES];
             inputs[0] = (day % 7) as f32;
-            let date = NaiveDate::from_ymd_opt(2020, 1, 1).unwrap_or_default() + chrono::Days::new(day as u64);
+            let date =
+                NaiveDate::from_ymd_opt(2020, 1, 1).unwrap_or_default() + chrono::Days::new(day as u64);
             data.push(date, &inputs, (label / close - 1.0) as f32, close, label);
         }
         data
@@ -220,7 +225,10 @@ mod tests {
     #[test]
     fn a_trained_version_is_evaluated_on_its_newest_rows_and_fitted_on_all() {
         let model = train(job(100)).expect("test setup");
-        assert_eq!((model.scope.as_str(), model.training_rows, model.booster.training_rows()), ("DEMO", 100, 100));
+        assert_eq!(
+            (model.scope.as_str(), model.training_rows, model.booster.training_rows()),
+            ("DEMO", 100, 100)
+        );
         let days = |d| NaiveDate::from_ymd_opt(2020, 1, 1).unwrap_or_default() + chrono::Days::new(d);
         assert_eq!((model.first_date, model.last_date), (Some(days(0)), Some(days(99))));
         let holdout = model.backtest.expect("test setup");
@@ -228,7 +236,10 @@ mod tests {
         assert_eq!(holdout.up_percent, 100.0);
         // Persistence misses the 0.2 % move every day; the model learned it.
         assert!(holdout.model.rmse < holdout.baseline.rmse, "{holdout:?}");
-        assert!(train(job(30)).expect("test setup").backtest.is_none(), "6 held-out rows are too few to report");
+        assert!(
+            train(job(30)).expect("test setup").backtest.is_none(),
+            "6 held-out rows are too few to report"
+        );
     }
 
     #[test]
@@ -242,7 +253,10 @@ mod tests {
         });
         let trainer = Trainer::spawn("trainer-test".into(), store).expect("test setup");
         trainer.submit(job(50));
-        trainer.submit(TrainingJob { params: BoosterParams { max_depth: 0, ..BoosterParams::default() }, ..job(50) });
+        trainer.submit(TrainingJob {
+            params: BoosterParams { max_depth: 0, ..BoosterParams::default() },
+            ..job(50)
+        });
         let first = trainer.wait(Duration::from_secs(30)).expect("test setup");
         assert_eq!(first.map(|m| m.version).ok(), Some(7), "the version is the store's");
         let second = trainer.wait(Duration::from_secs(30)).expect("test setup");

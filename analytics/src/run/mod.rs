@@ -13,7 +13,9 @@ use crate::config::AnalyticsConfig;
 use crate::discovery::{PodIdentity, await_peers, membership, resolves, watch_replicas};
 use crate::metrics::Metrics;
 use anyhow::{Context, bail};
-use pricestream_dataflow::cassandra::{FeatureTable, ModelTable, PredictionTable, connect, create_mart_schema};
+use pricestream_dataflow::cassandra::{
+    FeatureTable, ModelTable, PredictionTable, connect, create_mart_schema,
+};
 use pricestream_dataflow::config::ProcessEnv;
 use pricestream_dataflow::kafka::{
     Publisher, Retention, client_config, ensure_topics, fetch_partition_count,
@@ -105,7 +107,8 @@ pub fn run(config: AnalyticsConfig, args: &RunArgs) -> anyhow::Result<()> {
     let (table, predictions, models) = runtime.block_on(async {
         let session = Arc::new(connect(&config.cassandra).await?);
         create_mart_schema(&session, &config.cassandra).await?;
-        let (keyspace, in_flight) = (&config.cassandra.mart_keyspace, config.cassandra.max_in_flight_requests);
+        let (keyspace, in_flight) =
+            (&config.cassandra.mart_keyspace, config.cassandra.max_in_flight_requests);
         let table = FeatureTable::prepare(Arc::clone(&session), keyspace, in_flight).await?;
         let predictions = PredictionTable::prepare(Arc::clone(&session), keyspace, in_flight).await?;
         let models = ModelTable::prepare(session, keyspace).await?;

@@ -43,7 +43,12 @@ pub fn stage(shared: &Shared, index: usize) -> anyhow::Result<Option<ModelStage>
 
 /// Feeds one epoch's rows to the stage and returns the forecasts to publish (none while
 /// `score` is off: the start-up replay rebuilds state whose forecasts were published).
-pub fn feed(stage: &mut ModelStage, rows: Vec<(FeatureRecord, isize)>, score: bool, metrics: &Metrics) -> Vec<Prediction> {
+pub fn feed(
+    stage: &mut ModelStage,
+    rows: Vec<(FeatureRecord, isize)>,
+    score: bool,
+    metrics: &Metrics,
+) -> Vec<Prediction> {
     let changes = RowChanges::from_updates(rows);
     let started = Instant::now();
     let mut report = EpochReport::default();

@@ -37,10 +37,9 @@ impl MartSink {
                 return anyhow::Ok(());
             }
             let messages = predictions.iter().map(|prediction| (prediction.message_key(), prediction));
-            tokio::try_join!(
-                async { anyhow::Ok(self.predictions.upsert_all(predictions).await?) },
-                async { anyhow::Ok(self.publisher.publish_derived(&self.predictions_topic, messages).await?) },
-            )?;
+            tokio::try_join!(async { anyhow::Ok(self.predictions.upsert_all(predictions).await?) }, async {
+                anyhow::Ok(self.publisher.publish_derived(&self.predictions_topic, messages).await?)
+            },)?;
             metrics.predictions_written.inc_by(predictions.len() as u64);
             anyhow::Ok(())
         };

@@ -10,10 +10,10 @@
 
 use super::Shared;
 use super::changes::RowChanges;
-use super::serving;
-use crate::predict::ModelStage;
 use super::progress::Offsets;
+use super::serving;
 use super::source::{Batch, PartitionSource, Record, partitions_for};
+use crate::predict::ModelStage;
 use pricestream_dataflow::features::{FeatureInputs, FeatureRecord, feature_graph};
 use std::cell::{Cell, RefCell};
 use std::hash::{Hash, Hasher};
