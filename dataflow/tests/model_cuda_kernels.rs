@@ -13,10 +13,13 @@
 
 mod cuda_support;
 
-use cuda_support::{CpuShimExecutor, build_harness, ptxas, rerun_with_nvrtc};
+use cuda_support::{
+    CpuShimExecutor, assert_same_trees, build_harness, continuous_data, dyadic_data, forest_nodes, ptxas,
+    rerun_with_nvrtc,
+};
 use pricestream_dataflow::model::cuda::{
-    CudaError, KERNEL_SOURCES, Kernel, KernelArg, KernelExecutor, LaunchShape, compile_ptx, driver_library_present,
-    from_bytes, to_bytes,
+    CudaError, KERNEL_SOURCES, Kernel, KernelArg, KernelExecutor, LaunchShape, compile_ptx,
+    driver_library_present, from_bytes, to_bytes,
 };
 use pricestream_dataflow::model::{BinCuts, Booster, BoosterParams, Device, FeatureMatrix, ModelError};
 use rand::{Rng, SeedableRng};
@@ -68,12 +71,21 @@ fn nvrtc_compiles_every_kernel_for_compute_80_and_compute_90() {
         let target = format!(".target sm_{}", &arch["compute_".len()..]);
         assert!(ptx.contains(&target), "{file} for {arch}: no `{target}` in the PTX");
         for kernel in Kernel::ALL.iter().filter(|kernel| kernel.source().file == *file) {
-            assert!(ptx.contains(&format!(".entry {}(", kernel.name())), "{file} for {arch}: no entry {}", kernel.name());
+            assert!(
+                ptx.contains(&format!(".entry {}(", kernel.name())),
+                "{file} for {arch}: no entry {}",
+                kernel.name()
+            );
         }
         // --fmad=false: no fused multiply-add anywhere, so roundings match the CPU's.
         assert!(!ptx.contains("fma.rn"), "{file} for {arch}: a fused multiply-add");
     }
-    println!("NVRTC compiled {} kernel files for {}: {} PTX modules", KERNEL_SOURCES.len(), ARCHS.join(", "), compiled.len());
+    println!(
+        "NVRTC compiled {} kernel files for {}: {} PTX modules",
+        KERNEL_SOURCES.len(),
+        ARCHS.join(", "),
+        compiled.len()
+    );
 }
 
 #[test]
@@ -94,7 +106,8 @@ fn ptxas_assembles_every_kernel_for_sm_80_and_sm_90() {
             .arg(dir.path().join(format!("{file}.{sm}.cubin")))
             .output()
             .expect("ptxas runs");
-        let log = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+        let log =
+            format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
         assert!(output.status.success(), "ptxas failed on {file} for {sm}:\n{log}");
         // ptxas writes "<file>, line N; error : ..." and "ptxas fatal : ..." (a kernel name may
         // itself contain "error", so only these forms count).
@@ -103,91 +116,13 @@ fn ptxas_assembles_every_kernel_for_sm_80_and_sm_90() {
             .filter(|line| line.contains("; error") || line.contains("fatal") || line.contains("warning"))
             .collect();
         assert!(problems.is_empty(), "ptxas reported problems on {file} for {sm}:\n{log}");
-        let spilling = log.lines().filter(|line| line.contains("spill") && !line.contains("0 bytes spill stores, 0 bytes spill loads"));
+        let spilling = log.lines().filter(|line| {
+            line.contains("spill") && !line.contains("0 bytes spill stores, 0 bytes spill loads")
+        });
         assert_eq!(spilling.count(), 0, "registers spill in {file} for {sm}:\n{log}");
         let registers: Vec<&str> = log.lines().filter(|line| line.contains("Used")).collect();
         println!("ptxas {file} {sm}: 0 errors; {}", registers.join(" | ").replace("ptxas info    : ", ""));
     }
-}
-
-/// Rows of `n_features` inputs (a tenth missing), and targets on a grid of 1/64 that depend on
-/// them: every gradient sum is exact in f64 whatever the order of additions, so the shim's
-/// atomics cannot change a bit.
-fn dyadic_data(n_rows: usize, n_features: usize, seed: u64) -> (FeatureMatrix, Vec<f32>) {
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let mut matrix = FeatureMatrix::new(n_features);
-    let mut targets = Vec::with_capacity(n_rows);
-    for _ in 0..n_rows {
-        let row: Vec<f32> = (0..n_features)
-            .map(|f| if rng.random_bool(0.1) { f32::NAN } else { (rng.random_range(0..40) + 7 * f as i32) as f32 / 4.0 })
-            .collect();
-        let signal = row.iter().enumerate().filter(|(_, v)| v.is_finite()).map(|(f, v)| if f % 2 == 0 { *v } else { -*v });
-        let signal: f32 = signal.sum::<f32>() + if row[0].is_nan() { 3.0 } else { 0.0 };
-        let noise = rng.random_range(-32..32) as f32 / 64.0;
-        targets.push(((signal / 4.0 + noise) * 64.0).round() / 64.0);
-        matrix.push_row(&row);
-    }
-    (matrix, targets)
-}
-
-/// Rows with continuous inputs and targets (a fifth of one input missing).
-fn continuous_data(n_rows: usize, seed: u64) -> (FeatureMatrix, Vec<f32>) {
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let mut matrix = FeatureMatrix::new(5);
-    let mut targets = Vec::with_capacity(n_rows);
-    for _ in 0..n_rows {
-        let x: [f32; 5] = std::array::from_fn(|_| rng.random_range(-1.0..1.0));
-        let mut row = x;
-        if rng.random_bool(0.2) {
-            row[2] = f32::NAN;
-        }
-        let target = x[0].sin() + 0.5 * x[1] * x[1] - 0.3 * x[2] + rng.random_range(-0.1..0.1);
-        matrix.push_row(&row);
-        targets.push(target);
-    }
-    (matrix, targets)
-}
-
-/// Nodes of a model's forest, as saved (input, threshold or leaf value, left child, default).
-fn forest_nodes(model: &Booster) -> (Vec<(u32, f32, u32, bool)>, Vec<u32>) {
-    let json = serde_json::to_value(model.forest()).expect("a forest serialises");
-    let nodes = json["nodes"]
-        .as_array()
-        .expect("nodes")
-        .iter()
-        .map(|node| {
-            (
-                node["feature"].as_u64().expect("feature") as u32,
-                node["value"].as_f64().expect("value") as f32,
-                node["left"].as_u64().expect("left") as u32,
-                node["default_left"].as_bool().expect("default_left"),
-            )
-        })
-        .collect();
-    let roots = json["roots"].as_array().expect("roots").iter().map(|r| r.as_u64().expect("root") as u32).collect();
-    (nodes, roots)
-}
-
-/// Asserts the same trees: the same splits (input, threshold, children, default direction) and
-/// leaf values within `relative` of each other. Returns (bit-identical leaves, leaves).
-fn assert_same_trees(cpu: &Booster, other: &Booster, relative: f32) -> (usize, usize) {
-    assert_eq!(cpu.base_score().to_bits(), other.base_score().to_bits(), "base score");
-    let (cpu_nodes, cpu_roots) = forest_nodes(cpu);
-    let (other_nodes, other_roots) = forest_nodes(other);
-    assert_eq!(cpu_roots, other_roots, "tree sizes differ");
-    assert_eq!(cpu_nodes.len(), other_nodes.len());
-    let (mut identical, mut leaves) = (0, 0);
-    for (index, (a, b)) in cpu_nodes.iter().zip(&other_nodes).enumerate() {
-        assert_eq!((a.0, a.2, a.3), (b.0, b.2, b.3), "node {index}: CPU {a:?}, kernels {b:?}");
-        if a.0 == u32::MAX {
-            leaves += 1;
-            identical += usize::from(a.1.to_bits() == b.1.to_bits());
-            assert!((a.1 - b.1).abs() <= relative * a.1.abs().max(1e-3), "leaf {index}: CPU {}, kernels {}", a.1, b.1);
-        } else {
-            assert_eq!(a.1.to_bits(), b.1.to_bits(), "threshold of node {index}");
-        }
-    }
-    (identical, leaves)
 }
 
 #[test]
@@ -199,7 +134,9 @@ fn histogram_kernels_add_every_rows_gradients_into_its_bin() {
         .flat_map(|row| matrix.row(row).to_vec().into_iter().enumerate())
         .map(|(f, v)| if v.is_finite() { cuts.bin_of(f, v) } else { u16::MAX })
         .collect();
-    let offsets: Vec<u32> = (0..=n_features).map(|f| if f == n_features { cuts.total_bins() } else { cuts.offset(f) } as u32).collect();
+    let offsets: Vec<u32> = (0..=n_features)
+        .map(|f| if f == n_features { cuts.total_bins() } else { cuts.offset(f) } as u32)
+        .collect();
     let grad: Vec<f32> = targets.iter().map(|t| -t).collect();
     let hess = vec![1.0_f32; targets.len()];
     // Two nodes: the even rows (histogram 1) and the first 100 odd ones (histogram 0).
@@ -221,7 +158,9 @@ fn histogram_kernels_add_every_rows_gradients_into_its_bin() {
         cells
     };
     let expected: Vec<f64> = naive(&odd).into_iter().chain(naive(&even)).collect();
-    for (kernel, shared_bytes) in [(Kernel::BuildHistogramsShared, cuts.total_bins() as u32 * 16), (Kernel::BuildHistogramsGlobal, 0)] {
+    for (kernel, shared_bytes) in
+        [(Kernel::BuildHistogramsShared, cuts.total_bins() as u32 * 16), (Kernel::BuildHistogramsGlobal, 0)]
+    {
         let mut shim = shim();
         let mut upload = |bytes: Vec<u8>| {
             let id = shim.alloc(bytes.len()).expect("alloc");
@@ -283,7 +222,9 @@ fn partition_kernel_splits_rows_stably_for_any_block_size() {
             shim.upload(id, &bytes).expect("upload");
             id
         };
-        let column = |pick: fn(&(usize, usize, usize, u16, bool)) -> u32| to_bytes(&splits.iter().map(pick).collect::<Vec<u32>>());
+        let column = |pick: fn(&(usize, usize, usize, u16, bool)) -> u32| {
+            to_bytes(&splits.iter().map(pick).collect::<Vec<u32>>())
+        };
         let rows_id = upload(to_bytes(&rows));
         let lefts_id = upload(vec![0; 8]);
         let args = [
@@ -347,13 +288,23 @@ fn many_trees_on_the_kernels_match_the_cpu_with_sampling_and_missing_inputs() {
     // Float atomics add histogram cells in another order than the CPU: a gradient sum may
     // differ in its last bits, and so may a leaf value (one f32 ulp is ~1.2e-7 relative).
     let (identical, leaves) = assert_same_trees(&cpu, &kernels, 1e-5);
-    println!("{} trees: same splits; {identical} of {leaves} leaves bit-identical, the rest within 1e-5", params.n_estimators);
+    println!(
+        "{} trees: same splits; {identical} of {leaves} leaves bit-identical, the rest within 1e-5",
+        params.n_estimators
+    );
 }
 
 #[test]
 fn histograms_in_global_memory_give_the_same_trees() {
     let (matrix, targets) = dyadic_data(800, 3, 5);
-    let params = BoosterParams { n_estimators: 2, max_depth: 3, max_bin: 16, base_score: Some(0.0), threads: 1, ..BoosterParams::default() };
+    let params = BoosterParams {
+        n_estimators: 2,
+        max_depth: 3,
+        max_bin: 16,
+        base_score: Some(0.0),
+        threads: 1,
+        ..BoosterParams::default()
+    };
     let cpu = Booster::fit(&matrix, &targets, &params).expect("CPU training");
     // No shared memory on offer: the trainer must use build_histograms_global.
     let mut executor = CpuShimExecutor::start(harness(), 16, 0);
@@ -374,7 +325,10 @@ fn batch_prediction_kernel_matches_the_cpu_bit_for_bit() {
     let bits = |values: &[f32]| values.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
     assert_eq!(bits(&kernels), bits(&cpu));
     let narrow = FeatureMatrix::from_values(2, vec![1.0, 2.0]).expect("one row of two");
-    assert!(matches!(model.predict_on(&narrow, &mut shim()), Err(ModelError::WrongRowWidth { expected: 5, got: 2 })));
+    assert!(matches!(
+        model.predict_on(&narrow, &mut shim()),
+        Err(ModelError::WrongRowWidth { expected: 5, got: 2 })
+    ));
 }
 
 #[test]

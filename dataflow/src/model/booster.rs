@@ -137,7 +137,10 @@ impl Booster {
         executor: &mut dyn KernelExecutor,
     ) -> Result<Vec<f32>, ModelError> {
         if matrix.n_features() != self.feature_names.len() {
-            return Err(ModelError::WrongRowWidth { expected: self.feature_names.len(), got: matrix.n_features() });
+            return Err(ModelError::WrongRowWidth {
+                expected: self.feature_names.len(),
+                got: matrix.n_features(),
+            });
         }
         Ok(predict_rows(executor, &self.forest, self.base_score, matrix)?)
     }

@@ -66,7 +66,9 @@ mod tests {
 
     #[test]
     fn names_are_xgboosts_and_gpu_means_cuda() {
-        for (text, device) in [("\"auto\"", Device::Auto), ("\"cpu\"", Device::Cpu), ("\"cuda\"", Device::Cuda)] {
+        for (text, device) in
+            [("\"auto\"", Device::Auto), ("\"cpu\"", Device::Cpu), ("\"cuda\"", Device::Cuda)]
+        {
             assert_eq!(serde_json::from_str::<Device>(text).expect("known name"), device);
             assert_eq!(serde_json::to_string(&device).expect("serialises"), text);
             assert_eq!(format!("\"{device}\""), text);

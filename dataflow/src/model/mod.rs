@@ -43,8 +43,8 @@
 mod backtest;
 mod binned;
 mod booster;
-mod cuts;
 pub mod cuda;
+mod cuts;
 mod dataset;
 mod device;
 mod error;

@@ -11,7 +11,12 @@
 
 #![allow(dead_code)] // Each test file uses a different part.
 
-use pricestream_dataflow::model::cuda::{BufferId, CudaError, Kernel, KernelArg, KernelExecutor, LaunchShape};
+use pricestream_dataflow::model::cuda::{
+    BufferId, CudaError, Kernel, KernelArg, KernelExecutor, LaunchShape,
+};
+use pricestream_dataflow::model::{Booster, FeatureMatrix};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
 use std::io::{BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
@@ -88,7 +93,7 @@ pub fn rerun_with_nvrtc(test_name: &str) -> bool {
     };
     let executable = std::env::current_exe().expect("the test executable's path");
     let output = Command::new(executable)
-        .args([test_name, "--exact", "--nocapture", "--test-threads=1"])
+        .args([test_name, "--exact", "--include-ignored", "--nocapture", "--test-threads=1"])
         .env("LD_LIBRARY_PATH", library_path)
         .env(RERUN_MARKER, "1")
         .output()
@@ -120,13 +125,114 @@ pub fn build_harness(dir: &Path) -> PathBuf {
         .arg("-o")
         .arg(&executable)
         .output()
-        .unwrap_or_else(|error| panic!("cannot run {compiler}: {error}; install a C++20 compiler (g++ >= 11)"));
+        .unwrap_or_else(|error| {
+            panic!("cannot run {compiler}: {error}; install a C++20 compiler (g++ >= 11)")
+        });
     assert!(
         output.status.success(),
         "{compiler} could not build the CPU shim:\n{}",
         String::from_utf8_lossy(&output.stderr)
     );
     executable
+}
+
+/// Rows of `n_features` inputs (a tenth missing), and targets on a grid of 1/64 that depend on
+/// them: every gradient sum is exact in f64 whatever the order of additions, so the shim's
+/// atomics cannot change a bit.
+pub fn dyadic_data(n_rows: usize, n_features: usize, seed: u64) -> (FeatureMatrix, Vec<f32>) {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut matrix = FeatureMatrix::new(n_features);
+    let mut targets = Vec::with_capacity(n_rows);
+    for _ in 0..n_rows {
+        let row: Vec<f32> = (0..n_features)
+            .map(|f| {
+                if rng.random_bool(0.1) {
+                    f32::NAN
+                } else {
+                    (rng.random_range(0..40) + 7 * f as i32) as f32 / 4.0
+                }
+            })
+            .collect();
+        let signal = row
+            .iter()
+            .enumerate()
+            .filter(|(_, v)| v.is_finite())
+            .map(|(f, v)| if f % 2 == 0 { *v } else { -*v });
+        let signal: f32 = signal.sum::<f32>() + if row[0].is_nan() { 3.0 } else { 0.0 };
+        let noise = rng.random_range(-32..32) as f32 / 64.0;
+        targets.push(((signal / 4.0 + noise) * 64.0).round() / 64.0);
+        matrix.push_row(&row);
+    }
+    (matrix, targets)
+}
+
+/// Rows with continuous inputs and targets (a fifth of one input missing).
+pub fn continuous_data(n_rows: usize, seed: u64) -> (FeatureMatrix, Vec<f32>) {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut matrix = FeatureMatrix::new(5);
+    let mut targets = Vec::with_capacity(n_rows);
+    for _ in 0..n_rows {
+        let x: [f32; 5] = std::array::from_fn(|_| rng.random_range(-1.0..1.0));
+        let mut row = x;
+        if rng.random_bool(0.2) {
+            row[2] = f32::NAN;
+        }
+        let target = x[0].sin() + 0.5 * x[1] * x[1] - 0.3 * x[2] + rng.random_range(-0.1..0.1);
+        matrix.push_row(&row);
+        targets.push(target);
+    }
+    (matrix, targets)
+}
+
+/// A saved node: input (`u32::MAX` for a leaf), threshold or leaf value, left child, default left.
+pub type SavedNode = (u32, f32, u32, bool);
+
+/// Nodes of a model's forest, as saved (input, threshold or leaf value, left child, default).
+pub fn forest_nodes(model: &Booster) -> (Vec<SavedNode>, Vec<u32>) {
+    let json = serde_json::to_value(model.forest()).expect("a forest serialises");
+    let nodes = json["nodes"]
+        .as_array()
+        .expect("nodes")
+        .iter()
+        .map(|node| {
+            (
+                node["feature"].as_u64().expect("feature") as u32,
+                node["value"].as_f64().expect("value") as f32,
+                node["left"].as_u64().expect("left") as u32,
+                node["default_left"].as_bool().expect("default_left"),
+            )
+        })
+        .collect();
+    let roots =
+        json["roots"].as_array().expect("roots").iter().map(|r| r.as_u64().expect("root") as u32).collect();
+    (nodes, roots)
+}
+
+/// Asserts the same trees: the same splits (input, threshold, children, default direction) and
+/// leaf values within `relative` of each other. Returns (bit-identical leaves, leaves).
+pub fn assert_same_trees(cpu: &Booster, other: &Booster, relative: f32) -> (usize, usize) {
+    assert_eq!(cpu.base_score().to_bits(), other.base_score().to_bits(), "base score");
+    let (cpu_nodes, cpu_roots) = forest_nodes(cpu);
+    let (other_nodes, other_roots) = forest_nodes(other);
+    assert_eq!(cpu_roots, other_roots, "tree sizes differ");
+    assert_eq!(cpu_nodes.len(), other_nodes.len());
+    let (mut identical, mut leaves) = (0, 0);
+    for (index, (a, b)) in cpu_nodes.iter().zip(&other_nodes).enumerate() {
+        assert_eq!((a.0, a.2, a.3), (b.0, b.2, b.3), "node {index}: CPU {a:?}, kernels {b:?}");
+        if a.0 == u32::MAX {
+            leaves += 1;
+            identical += usize::from(a.1.to_bits() == b.1.to_bits());
+            assert!(
+                (a.1 - b.1).abs() <= relative * a.1.abs().max(1e-3),
+                "leaf {index}: CPU {}, kernels {}",
+                a.1,
+                b.1
+            );
+        } else {
+            assert_eq!(a.1.to_bits(), b.1.to_bits(), "threshold of node {index}");
+        }
+    }
+    (identical, leaves)
 }
 
 /// A [`KernelExecutor`] that runs the kernels' C++ build in a child process.

@@ -78,7 +78,8 @@ impl CudaExecutor {
         if !nvrtc_library_present() {
             return Err(CudaError::NoNvrtcLibrary);
         }
-        let context = CudaContext::new(ordinal).map_err(|source| CudaError::OpenDevice { ordinal, source })?;
+        let context =
+            CudaContext::new(ordinal).map_err(|source| CudaError::OpenDevice { ordinal, source })?;
         let driver = |action| move |source| CudaError::Driver { action, source };
         let (major, minor) = context.compute_capability().map_err(driver("compute capability query"))?;
         let gpu_name = context.name().map_err(driver("device name query"))?;
@@ -89,7 +90,8 @@ impl CudaExecutor {
                 continue;
             }
             let ptx = compile_ptx(kernel.source(), &arch)?;
-            let module = context.load_module(cudarc::nvrtc::Ptx::from_src(ptx)).map_err(driver("module load"))?;
+            let module =
+                context.load_module(cudarc::nvrtc::Ptx::from_src(ptx)).map_err(driver("module load"))?;
             for sibling in Kernel::ALL.into_iter().filter(|k| k.source().file == kernel.source().file) {
                 let function = module.load_function(sibling.name()).map_err(driver("kernel lookup"))?;
                 functions.insert(sibling, function);
@@ -146,7 +148,11 @@ impl KernelExecutor for CudaExecutor {
         let stream = Arc::clone(&self.stream);
         let slice = self.buffer_mut(buffer)?;
         if bytes.len() > slice.len() {
-            return Err(CudaError::CopyTooLarge { buffer: buffer.0, bytes: bytes.len(), capacity: slice.len() });
+            return Err(CudaError::CopyTooLarge {
+                buffer: buffer.0,
+                bytes: bytes.len(),
+                capacity: slice.len(),
+            });
         }
         stream.memcpy_htod(bytes, slice).map_err(driver_error("copy to the device"))
     }
@@ -157,14 +163,19 @@ impl KernelExecutor for CudaExecutor {
             return Err(CudaError::CopyTooLarge { buffer: buffer.0, bytes, capacity: slice.len() });
         }
         let mut out = vec![0_u8; bytes];
-        self.stream.memcpy_dtoh(&slice.slice(..bytes), &mut out).map_err(driver_error("copy from the device"))?;
+        self.stream
+            .memcpy_dtoh(&slice.slice(..bytes), &mut out)
+            .map_err(driver_error("copy from the device"))?;
         self.stream.synchronize().map_err(driver_error("synchronisation"))?;
         Ok(out)
     }
 
     fn launch(&mut self, kernel: Kernel, shape: LaunchShape, args: &[KernelArg]) -> Result<(), CudaError> {
         kernel.check_args(args)?;
-        let function = self.functions.get(&kernel).ok_or(CudaError::BadResult(format!("{} not loaded", kernel.name())))?;
+        let function = self
+            .functions
+            .get(&kernel)
+            .ok_or(CudaError::BadResult(format!("{} not loaded", kernel.name())))?;
         let mut builder = self.stream.launch_builder(function);
         for arg in args {
             match arg {

@@ -4,7 +4,9 @@
 #[derive(Debug, thiserror::Error)]
 pub enum CudaError {
     /// No CUDA driver library (`libcuda.so`) can be loaded: no NVIDIA driver on this machine.
-    #[error("no CUDA driver library (libcuda.so) could be loaded; install the NVIDIA driver or use device cpu")]
+    #[error(
+        "no CUDA driver library (libcuda.so) could be loaded; install the NVIDIA driver or use device cpu"
+    )]
     NoDriverLibrary,
     /// No NVRTC library (`libnvrtc.so.12`) can be loaded, so kernels cannot be compiled.
     #[error(

@@ -60,7 +60,8 @@ pub(super) fn grow_tree(
     };
     let root_sum = sum_gradients(executor, device, scratch, settings.n_rows_in_tree)?;
     let mut nodes = vec![leaf_of(root_sum)];
-    let mut level = vec![OpenNode { node: 0, start: 0, count: settings.n_rows_in_tree, stats: stats_of(root_sum) }];
+    let mut level =
+        vec![OpenNode { node: 0, start: 0, count: settings.n_rows_in_tree, stats: stats_of(root_sum) }];
     // Two histogram buffers: the level being split and the next one.
     let (mut parents, mut children) = ("histograms_a", "histograms_b");
     let histogram_bytes = device.total_bins as usize * 2 * 8;
@@ -93,8 +94,14 @@ pub(super) fn grow_tree(
             let left = nodes.len();
             nodes.push(leaf_of(candidate.left));
             nodes.push(leaf_of(candidate.right));
-            nodes[open.node] = TreeNode { split: Some((rule_of(candidate), candidate.threshold)), left, value: 0.0 };
-            next_level.push(OpenNode { node: left, start: open.start, count: left_count, stats: stats_of(candidate.left) });
+            nodes[open.node] =
+                TreeNode { split: Some((rule_of(candidate), candidate.threshold)), left, value: 0.0 };
+            next_level.push(OpenNode {
+                node: left,
+                start: open.start,
+                count: left_count,
+                stats: stats_of(candidate.left),
+            });
             next_level.push(OpenNode {
                 node: left + 1,
                 start: open.start + left_count,
@@ -106,7 +113,15 @@ pub(super) fn grow_tree(
         if depth < settings.max_depth {
             let child_histograms = scratch.buffer(executor, children, next_level.len() * histogram_bytes)?;
             let parent_histograms = scratch.buffer(executor, parents, level.len() * histogram_bytes)?;
-            children_histograms(executor, device, scratch, &splitting, &next_level, parent_histograms, child_histograms)?;
+            children_histograms(
+                executor,
+                device,
+                scratch,
+                &splitting,
+                &next_level,
+                parent_histograms,
+                child_histograms,
+            )?;
             std::mem::swap(&mut parents, &mut children);
         }
         level = next_level;
@@ -115,7 +130,11 @@ pub(super) fn grow_tree(
 }
 
 fn rule_of(candidate: &SplitCandidate) -> SplitRule {
-    SplitRule { feature: candidate.feature, right_start: candidate.right_start, default_left: candidate.default_left }
+    SplitRule {
+        feature: candidate.feature,
+        right_start: candidate.right_start,
+        default_left: candidate.default_left,
+    }
 }
 
 /// The f64 sums of the gradient pairs of the first `n` rows of `device.rows`.
@@ -198,8 +217,10 @@ fn best_splits(
     level: &[OpenNode],
     histograms: BufferId,
 ) -> Result<Vec<SplitCandidate>, CudaError> {
-    let stats: Vec<f64> =
-        level.iter().flat_map(|open| [open.stats.sum.g, open.stats.sum.h, f64::from(open.stats.score)]).collect();
+    let stats: Vec<f64> = level
+        .iter()
+        .flat_map(|open| [open.stats.sum.g, open.stats.sum.h, f64::from(open.stats.score)])
+        .collect();
     let features: Vec<u32> = settings.features.iter().map(|&f| f as u32).collect();
     let n_nodes = to_u32(level.len(), "the nodes of a level")?;
     let n_sampled = features.len() as u32;
@@ -227,7 +248,12 @@ fn best_splits(
     executor.launch(
         Kernel::PickBestSplits,
         over_items(executor, level.len()),
-        &[KernelArg::Buffer(per_feature), KernelArg::U32(n_sampled), KernelArg::U32(n_nodes), KernelArg::Buffer(best)],
+        &[
+            KernelArg::Buffer(per_feature),
+            KernelArg::U32(n_sampled),
+            KernelArg::U32(n_nodes),
+            KernelArg::Buffer(best),
+        ],
     )?;
     let words: Vec<f64> = executor.download_values(best, level.len() * CANDIDATE_WORDS)?;
     words.chunks_exact(CANDIDATE_WORDS).map(|words| decode_candidate(words, settings.cuts)).collect()
@@ -273,12 +299,14 @@ fn partition(
     let counts = scratch.upload(executor, "split_row_count", &column(&|s| s.1)?)?;
     let features = scratch.upload(executor, "split_feature", &column(&|s| s.2.feature)?)?;
     let right_starts = scratch.upload(executor, "split_right_start", &column(&|s| s.2.right_start)?)?;
-    let default_lefts = scratch.upload(executor, "split_default_left", &column(&|s| usize::from(s.2.default_left))?)?;
+    let default_lefts =
+        scratch.upload(executor, "split_default_left", &column(&|s| usize::from(s.2.default_left))?)?;
     let lefts = scratch.buffer(executor, "left_counts", splits.len() * 4)?;
     let block = executor.max_block_threads().max(1);
     // The scan array (one unsigned per thread) and the left-row total, in whole doubles.
     let shared_bytes = (block + 1).div_ceil(2) * 8;
-    let shape = LaunchShape { grid: (to_u32(splits.len(), "the splits of a level")?, 1), block, shared_bytes };
+    let shape =
+        LaunchShape { grid: (to_u32(splits.len(), "the splits of a level")?, 1), block, shared_bytes };
     executor.launch(
         Kernel::PartitionRows,
         shape,
@@ -332,5 +360,9 @@ fn children_histograms(
         KernelArg::U32(to_u32(splitting.len(), "the splits of a level")?),
         KernelArg::U32(device.total_bins),
     ];
-    executor.launch(Kernel::SubtractHistograms, over_items(executor, splitting.len() * 2 * device.total_bins as usize), &args)
+    executor.launch(
+        Kernel::SubtractHistograms,
+        over_items(executor, splitting.len() * 2 * device.total_bins as usize),
+        &args,
+    )
 }

@@ -12,7 +12,10 @@ pub struct KernelSource {
 
 macro_rules! kernel_source {
     ($file:literal) => {
-        KernelSource { file: $file, code: concat!(include_str!("kernels/common.cuh"), include_str!(concat!("kernels/", $file))) }
+        KernelSource {
+            file: $file,
+            code: concat!(include_str!("kernels/common.cuh"), include_str!(concat!("kernels/", $file))),
+        }
     };
 }
 
@@ -110,7 +113,9 @@ impl Kernel {
         match self {
             Kernel::SquaredErrorGradients => &[B, B, B, B, U32],
             Kernel::SumGradients => &[B, U32, B, B, B],
-            Kernel::BuildHistogramsShared | Kernel::BuildHistogramsGlobal => &[B, U32, B, U32, B, B, B, B, B, B, B],
+            Kernel::BuildHistogramsShared | Kernel::BuildHistogramsGlobal => {
+                &[B, U32, B, U32, B, B, B, B, B, B, B]
+            }
             Kernel::SubtractHistograms => &[B, B, B, B, B, U32, U32],
             Kernel::EvaluateSplits => &[B, U32, B, B, U32, B, U32, F32, F32, B],
             Kernel::PickBestSplits => &[B, U32, U32, B],
@@ -152,7 +157,9 @@ mod tests {
         for kernel in Kernel::ALL {
             let code = kernel.source().code;
             let signature = format!("extern \"C\" __global__ void {}(", kernel.name());
-            let start = code.find(&signature).unwrap_or_else(|| panic!("{} not in {}", kernel.name(), kernel.source().file));
+            let start = code
+                .find(&signature)
+                .unwrap_or_else(|| panic!("{} not in {}", kernel.name(), kernel.source().file));
             let params = &code[start + signature.len()..];
             let params = &params[..params.find(')').expect("a closing parenthesis")];
             assert_eq!(params.split(',').count(), kernel.params().len(), "{}", kernel.name());
