@@ -80,9 +80,11 @@ impl CudaExecutor {
         }
         let context =
             CudaContext::new(ordinal).map_err(|source| CudaError::OpenDevice { ordinal, source })?;
-        let driver = |action| move |source| CudaError::Driver { action, source };
-        let (major, minor) = context.compute_capability().map_err(driver("compute capability query"))?;
-        let gpu_name = context.name().map_err(driver("device name query"))?;
+        let (major, minor) =
+            context.compute_capability().map_err(driver_error("compute capability query"))?;
+        let gpu_name = context.name().map_err(driver_error("device name query"))?;
+        // PTX for the GPU's own virtual architecture (NVRTC 12.8 knows up to compute_120); the
+        // driver assembles it when the module loads.
         let arch = format!("compute_{major}{minor}");
         let mut functions = HashMap::new();
         for kernel in Kernel::ALL {
@@ -90,10 +92,11 @@ impl CudaExecutor {
                 continue;
             }
             let ptx = compile_ptx(kernel.source(), &arch)?;
-            let module =
-                context.load_module(cudarc::nvrtc::Ptx::from_src(ptx)).map_err(driver("module load"))?;
+            let module = context
+                .load_module(cudarc::nvrtc::Ptx::from_src(ptx))
+                .map_err(driver_error("module load"))?;
             for sibling in Kernel::ALL.into_iter().filter(|k| k.source().file == kernel.source().file) {
-                let function = module.load_function(sibling.name()).map_err(driver("kernel lookup"))?;
+                let function = module.load_function(sibling.name()).map_err(driver_error("kernel lookup"))?;
                 functions.insert(sibling, function);
             }
         }
