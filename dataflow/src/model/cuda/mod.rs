@@ -5,7 +5,8 @@
 //!   Tests run the same kernel sources compiled as C++ on the CPU behind the same interface.
 //! - `train.rs` / `grow.rs`: the boosting loop and depth-wise growth of one tree, the CPU
 //!   algorithm step for step; the binned rows stay on the device between rounds, only splits,
-//!   row counts and finished trees come back.
+//!   row counts and finished trees come back. The launches of each step: `histograms.rs`,
+//!   `splits.rs`, `partition.rs`.
 //! - `predict.rs`: batch prediction of a forest.
 //! - `driver.rs`: the only code of the crate allowed `unsafe` (library probes and launches).
 //!
@@ -16,9 +17,12 @@ mod driver;
 mod error;
 mod executor;
 mod grow;
+mod histograms;
 mod kernels;
+mod partition;
 mod predict;
 mod scratch;
+mod splits;
 mod train;
 
 pub use driver::{CudaExecutor, compile_ptx, driver_library_present, nvrtc_library_present};
