@@ -46,6 +46,11 @@ impl BinnedMatrix {
         self.n_features
     }
 
+    /// Every row's bins, row after row.
+    pub(crate) fn all_bins(&self) -> &[u16] {
+        &self.bins
+    }
+
     /// One row's bins.
     pub(crate) fn row(&self, row: usize) -> &[u16] {
         &self.bins[row * self.n_features..(row + 1) * self.n_features]

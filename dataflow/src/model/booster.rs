@@ -1,7 +1,9 @@
 //! The model: training (boosting rounds of histogram trees), prediction, saving and loading.
 
 use super::binned::BinnedMatrix;
+use super::cuda::{KernelExecutor, fit_forest, predict_rows};
 use super::cuts::BinCuts;
+use super::device::Backend;
 use super::error::ModelError;
 use super::forest::Forest;
 use super::grow::{GrowInputs, grow};
@@ -51,70 +53,54 @@ pub struct Booster {
 }
 
 impl Booster {
-    /// Trains on `matrix` (NaN = missing input) and `targets`, one per row.
+    /// Trains on `matrix` (NaN = missing input) and `targets`, one per row, on the device
+    /// `params.device` names ([`Device`](super::Device)).
     pub fn fit(
         matrix: &FeatureMatrix,
         targets: &[f32],
         params: &BoosterParams,
     ) -> Result<Booster, ModelError> {
         params.validated().map_err(ModelError::InvalidParams)?;
-        let n_rows = matrix.n_rows();
         check_training_data(matrix, targets)?;
-        let threads = params.threads;
-        let cuts = BinCuts::from_matrix(matrix, params.max_bin, threads);
-        let data = BinnedMatrix::new(matrix, &cuts, threads);
-        let base_score = params.base_score.unwrap_or_else(|| mean(targets));
-        let penalties = Penalties {
-            lambda: params.lambda,
-            gamma: params.gamma,
-            min_child_weight: params.min_child_weight,
-        };
-        let mut predictions = vec![base_score; n_rows];
-        let mut grads = vec![GradPair::default(); n_rows];
-        let mut in_sample = vec![true; n_rows];
-        let mut forest = Forest::default();
-        for tree in 0..params.n_estimators {
-            // Squared error: g = prediction − target, h = 1.
-            for ((grad, &prediction), &target) in grads.iter_mut().zip(&predictions).zip(targets) {
-                *grad = GradPair { g: prediction - target, h: 1.0 };
-            }
-            let mut rng = Rng::for_tree(params.seed, tree);
-            let rows = sample_rows(&mut rng, n_rows, params.subsample);
-            let features = sample_features(&mut rng, matrix.n_features(), params.colsample_bytree);
-            if rows.len() < n_rows {
-                in_sample.fill(false);
-                rows.iter().for_each(|&row| in_sample[row as usize] = true);
-            }
-            let inputs = GrowInputs {
-                data: &data,
-                cuts: &cuts,
-                grads: &grads,
-                features: &features,
-                penalties,
-                learning_rate: params.learning_rate,
-                max_depth: params.max_depth,
-                threads,
-            };
-            let grown = grow(&inputs, rows);
-            // Rows the tree trained on sit in its leaves; the others walk it.
-            for (leaf, range) in &grown.leaves {
-                let value = grown.nodes[*leaf].value;
-                grown.rows[range.clone()].iter().for_each(|&row| predictions[row as usize] += value);
-            }
-            if grown.rows.len() < n_rows {
-                for (row, prediction) in
-                    predictions.iter_mut().enumerate().filter(|(row, _)| !in_sample[*row])
-                {
-                    *prediction += grown.leaf_value(data.row(row));
-                }
-            }
-            forest.push_tree(grown.nodes.iter().map(|node| node.to_flat()));
+        match params.device.open()? {
+            Backend::Cpu => Self::fit_with(matrix, targets, params, fit_trees_on_cpu),
+            Backend::Cuda(mut executor) => Self::fit_on(matrix, targets, params, executor.as_mut()),
         }
+    }
+
+    /// Trains with every kernel on `executor` (a [`CudaExecutor`](super::cuda::CudaExecutor),
+    /// or the CPU shim that tests use), whatever `params.device` says.
+    pub fn fit_on(
+        matrix: &FeatureMatrix,
+        targets: &[f32],
+        params: &BoosterParams,
+        executor: &mut dyn KernelExecutor,
+    ) -> Result<Booster, ModelError> {
+        params.validated().map_err(ModelError::InvalidParams)?;
+        check_training_data(matrix, targets)?;
+        Self::fit_with(matrix, targets, params, |training| {
+            Ok(fit_forest(executor, training.data, training.cuts, targets, params, training.base_score)?)
+        })
+    }
+
+    /// The steps both backends share (cut points, binning, base score) around `trees`, which
+    /// grows the forest.
+    fn fit_with(
+        matrix: &FeatureMatrix,
+        targets: &[f32],
+        params: &BoosterParams,
+        trees: impl FnOnce(&TrainingSet) -> Result<Forest, ModelError>,
+    ) -> Result<Booster, ModelError> {
+        let cuts = BinCuts::from_matrix(matrix, params.max_bin, params.threads);
+        let data = BinnedMatrix::new(matrix, &cuts, params.threads);
+        let base_score = params.base_score.unwrap_or_else(|| mean(targets));
+        let training = TrainingSet { data: &data, cuts: &cuts, targets, params, base_score };
+        let forest = trees(&training)?;
         Ok(Booster {
             format_version: MODEL_FORMAT_VERSION,
             params: params.clone(),
             feature_names: (0..matrix.n_features()).map(|i| format!("f{i}")).collect(),
-            training_rows: n_rows,
+            training_rows: matrix.n_rows(),
             base_score,
             forest,
         })
@@ -141,6 +127,22 @@ impl Booster {
     /// The predictions for every row of `matrix`.
     pub fn predict(&self, matrix: &FeatureMatrix) -> Result<Vec<f32>, ModelError> {
         (0..matrix.n_rows()).map(|row| self.predict_row(matrix.row(row))).collect()
+    }
+
+    /// The predictions for every row of `matrix`, computed by the batch prediction kernel on
+    /// `executor`: the same values, bit for bit, as [`Booster::predict`].
+    pub fn predict_on(
+        &self,
+        matrix: &FeatureMatrix,
+        executor: &mut dyn KernelExecutor,
+    ) -> Result<Vec<f32>, ModelError> {
+        if matrix.n_features() != self.feature_names.len() {
+            return Err(ModelError::WrongRowWidth {
+                expected: self.feature_names.len(),
+                got: matrix.n_features(),
+            });
+        }
+        Ok(predict_rows(executor, &self.forest, self.base_score, matrix)?)
     }
 
     /// The settings it was trained with.
@@ -194,6 +196,64 @@ impl Booster {
         }
         Ok(model)
     }
+}
+
+/// What growing the forest starts from.
+struct TrainingSet<'a> {
+    data: &'a BinnedMatrix,
+    cuts: &'a BinCuts,
+    targets: &'a [f32],
+    params: &'a BoosterParams,
+    base_score: f32,
+}
+
+/// The boosting rounds on the CPU, `params.threads` threads.
+fn fit_trees_on_cpu(training: &TrainingSet) -> Result<Forest, ModelError> {
+    let TrainingSet { data, cuts, targets, params, base_score } = *training;
+    let n_rows = targets.len();
+    let threads = params.threads;
+    let penalties =
+        Penalties { lambda: params.lambda, gamma: params.gamma, min_child_weight: params.min_child_weight };
+    let mut predictions = vec![base_score; n_rows];
+    let mut grads = vec![GradPair::default(); n_rows];
+    let mut in_sample = vec![true; n_rows];
+    let mut forest = Forest::default();
+    for tree in 0..params.n_estimators {
+        // Squared error: g = prediction − target, h = 1.
+        for ((grad, &prediction), &target) in grads.iter_mut().zip(&predictions).zip(targets) {
+            *grad = GradPair { g: prediction - target, h: 1.0 };
+        }
+        let mut rng = Rng::for_tree(params.seed, tree);
+        let rows = sample_rows(&mut rng, n_rows, params.subsample);
+        let features = sample_features(&mut rng, data.n_features(), params.colsample_bytree);
+        if rows.len() < n_rows {
+            in_sample.fill(false);
+            rows.iter().for_each(|&row| in_sample[row as usize] = true);
+        }
+        let inputs = GrowInputs {
+            data,
+            cuts,
+            grads: &grads,
+            features: &features,
+            penalties,
+            learning_rate: params.learning_rate,
+            max_depth: params.max_depth,
+            threads,
+        };
+        let grown = grow(&inputs, rows);
+        // Rows the tree trained on sit in its leaves; the others walk it.
+        for (leaf, range) in &grown.leaves {
+            let value = grown.nodes[*leaf].value;
+            grown.rows[range.clone()].iter().for_each(|&row| predictions[row as usize] += value);
+        }
+        if grown.rows.len() < n_rows {
+            for (row, prediction) in predictions.iter_mut().enumerate().filter(|(row, _)| !in_sample[*row]) {
+                *prediction += grown.leaf_value(data.row(row));
+            }
+        }
+        forest.push_tree(grown.nodes.iter().map(|node| node.to_flat()));
+    }
+    Ok(forest)
 }
 
 fn check_training_data(matrix: &FeatureMatrix, targets: &[f32]) -> Result<(), ModelError> {

@@ -1,5 +1,6 @@
 //! What can go wrong when training, loading or evaluating a model.
 
+use super::cuda::CudaError;
 use crate::config::Problems;
 
 /// Why a model could not be trained, loaded or backtested.
@@ -33,6 +34,9 @@ pub enum ModelError {
     /// A saved model decodes but its trees are inconsistent (a child index out of range, …).
     #[error("saved model is corrupt: {0}")]
     Corrupt(String),
+    /// The CUDA backend could not be opened (`device = "cuda"` without a usable GPU) or failed.
+    #[error("CUDA backend: {0}")]
+    Cuda(#[from] CudaError),
     /// The rows are too few for the requested walk-forward split.
     #[error("cannot backtest: {0}")]
     NotEnoughRows(String),

@@ -51,6 +51,16 @@ impl Forest {
         );
     }
 
+    /// All nodes, tree after tree.
+    pub(crate) fn nodes(&self) -> &[FlatNode] {
+        &self.nodes
+    }
+
+    /// Index of each tree's root in [`Forest::nodes`].
+    pub(crate) fn roots(&self) -> &[u32] {
+        &self.roots
+    }
+
     /// Number of trees.
     pub fn n_trees(&self) -> usize {
         self.roots.len()

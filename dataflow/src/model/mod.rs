@@ -10,6 +10,7 @@
 //! - [`model_inputs`] / [`target_change`] / [`predicted_close`]: from a mart row to scale-free
 //!   inputs and a relative-change target, and back to a price.
 //! - [`backtest`]: walk-forward evaluation against the persistence baseline.
+//! - [`Device`]: train on the CPU or, through [`cuda`], on an NVIDIA GPU (`auto` picks).
 //!
 //! See `docs/model.md` for the algorithm, the inputs and the parity with XGBoost.
 //!
@@ -42,8 +43,10 @@
 mod backtest;
 mod binned;
 mod booster;
+pub mod cuda;
 mod cuts;
 mod dataset;
+mod device;
 mod error;
 mod features;
 mod forest;
@@ -64,6 +67,7 @@ pub use backtest::{Fold, WalkForward, WalkForwardRun, backtest, walk_forward};
 pub use booster::{Booster, MODEL_FORMAT_VERSION};
 pub use cuts::BinCuts;
 pub use dataset::Dataset;
+pub use device::Device;
 pub use error::ModelError;
 pub use features::{FEATURE_NAMES, N_FEATURES, model_inputs, predicted_close, target_change};
 pub use forest::{FlatNode, Forest};

@@ -1,5 +1,6 @@
 //! The model's hyperparameters, named as XGBoost names them so settings move across unchanged.
 
+use super::device::Device;
 use crate::config::Problems;
 use serde::{Deserialize, Serialize};
 
@@ -49,6 +50,11 @@ pub struct BoosterParams {
     /// does not depend on it: any count gives the same trees.
     #[serde(default = "default_threads", alias = "nthread")]
     pub threads: usize,
+    /// Where to train: `cpu` (default, as in XGBoost), `cuda` (an error without a GPU) or
+    /// `auto` (CUDA when a GPU opens, else the CPU). The trees are the same up to the order of
+    /// floating-point additions in histogram sums.
+    #[serde(default)]
+    pub device: Device,
 }
 
 fn default_n_estimators() -> usize {
@@ -96,6 +102,7 @@ impl Default for BoosterParams {
             seed: 0,
             base_score: None,
             threads: default_threads(),
+            device: Device::default(),
         }
     }
 }
