@@ -55,7 +55,7 @@ pub struct Metrics {
     /// Holdout RMSE of the last model trained, and of persistence on the same rows
     /// (`forecaster` = `model` | `persistence`).
     pub model_holdout_rmse: GaugeVec,
-    /// The device models are trained and scored on (`device` label; value 1).
+    /// The device setting trainings run on (`device` label: cpu, cuda, auto; value 1).
     pub model_device: IntGaugeVec,
 }
 
@@ -222,7 +222,10 @@ impl Metrics {
             model_device: register(
                 &registry,
                 IntGaugeVec::new(
-                    Opts::new("pricestream_analytics_model_device", "Device models run on (value 1)."),
+                    Opts::new(
+                        "pricestream_analytics_model_device",
+                        "Device setting model trainings run on: cpu, cuda or auto (value 1).",
+                    ),
                     &["device"],
                 )?,
             )?,

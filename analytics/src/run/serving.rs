@@ -37,7 +37,10 @@ pub fn stage(shared: &Shared, index: usize) -> anyhow::Result<Option<ModelStage>
         let stored = runtime.block_on(table.load_latest(scope))?;
         Ok(stored.map(|stored| ModelVersion { version: stored.version, booster: stored.record.booster }))
     });
-    shared.metrics.model_device.with_label_values(&["cpu"]).set(1);
+    // Trainings run on the configured device (`auto` logs its choice per training);
+    // scoring one row at a time stays on the CPU.
+    let device = shared.config.model.params.device.to_string();
+    shared.metrics.model_device.with_label_values(&[device.as_str()]).set(1);
     Ok(Some(ModelStage::new(settings, trainer, load)))
 }
 
