@@ -110,9 +110,12 @@ async fn prometheus_scrapes_every_metric_and_every_dashboard_and_rule_query_work
         extractor_port,
         &dir.path().join("extractor.log"),
     )?;
+    // Models train on this little history too, so the model panels have data.
+    let analytics_config = dir.path().join("analytics.toml");
+    std::fs::write(&analytics_config, "[model]\nn_estimators = 10\n\n[serving]\nmin_training_rows = 10\n")?;
     let mut analytics = spawn(
         "pricestream-analytics",
-        &["run", "--workers", "2"],
+        &["--config", analytics_config.to_str().unwrap_or_default(), "run", "--workers", "2"],
         &ns,
         analytics_port,
         &dir.path().join("analytics.log"),
@@ -151,6 +154,9 @@ async fn prometheus_scrapes_every_metric_and_every_dashboard_and_rule_query_work
                 .and_then(|v| v.parse::<f64>().ok())
                 .is_some_and(|n| n >= 180.0)
         })?;
+        wait_for("predictions", Duration::from_secs(90), || {
+            metric(analytics_port, "pricestream_analytics_predictions_written_total").is_some_and(|n| n >= 1.0)
+        })?;
         wait_for("Prometheus to scrape the rejected line", Duration::from_secs(30), || {
             query(prometheus_port, "pricestream_extractor_lines_rejected_total").is_ok_and(|r| !r.is_empty())
         })?;
@@ -171,6 +177,11 @@ async fn prometheus_scrapes_every_metric_and_every_dashboard_and_rule_query_work
             "pricestream_analytics_end_to_end_seconds_bucket",
             "pricestream_analytics_consumer_lag",
             "pricestream_analytics_workers_running",
+            "pricestream_analytics_predictions_written_total",
+            "pricestream_analytics_model_trainings_total",
+            "pricestream_analytics_model_training_seconds_bucket",
+            "pricestream_analytics_model_holdout_rmse",
+            "pricestream_analytics_model_device",
         ] {
             anyhow::ensure!(!query(prometheus_port, name)?.is_empty(), "no series {name}");
         }

@@ -41,6 +41,10 @@ pub fn stage(shared: &Shared, index: usize) -> anyhow::Result<Option<ModelStage>
     // scoring one row at a time stays on the CPU.
     let device = shared.config.model.params.device.to_string();
     shared.metrics.model_device.with_label_values(&[device.as_str()]).set(1);
+    // Both outcomes exist from the start, so a rate sees 0 rather than nothing.
+    for outcome in ["stored", "failed"] {
+        shared.metrics.model_trainings.with_label_values(&[outcome]);
+    }
     Ok(Some(ModelStage::new(settings, trainer, load)))
 }
 
