@@ -100,6 +100,7 @@ impl Trainer {
         let (jobs, queue) = channel::<TrainingJob>();
         let (done, outcomes) = channel();
         let thread = std::thread::Builder::new().name(name).spawn(move || {
+            yield_to_scoring();
             for job in queue {
                 let scope = job.scope.clone();
                 let started = Instant::now();
@@ -146,6 +147,30 @@ impl Drop for Trainer {
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }
+    }
+}
+
+/// Puts the training thread (and the threads a training starts, which inherit it) below
+/// every other thread of the machine: on a busy node the workers' scoring and writing must
+/// not wait for a training. Linux `SCHED_IDLE`; elsewhere the lowest priority.
+fn yield_to_scoring() {
+    use thread_priority::{ThreadPriority, set_current_thread_priority};
+    #[cfg(target_os = "linux")]
+    let lowered = {
+        use thread_priority::unix::{
+            NormalThreadSchedulePolicy, ThreadSchedulePolicy, set_thread_priority_and_policy,
+            thread_native_id,
+        };
+        let idle = ThreadSchedulePolicy::Normal(NormalThreadSchedulePolicy::Idle);
+        set_thread_priority_and_policy(thread_native_id(), ThreadPriority::Min, idle)
+    };
+    #[cfg(not(target_os = "linux"))]
+    let lowered = set_current_thread_priority(ThreadPriority::Min);
+    if let Err(error) = lowered.or_else(|_| set_current_thread_priority(ThreadPriority::Min)) {
+        tracing::warn!(
+            ?error,
+            "Could not lower the training thread's priority; trainings compete with scoring."
+        );
     }
 }
 
@@ -240,6 +265,26 @@ mod tests {
             train(job(30)).expect("test setup").backtest.is_none(),
             "6 held-out rows are too few to report"
         );
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn trainings_run_below_every_other_thread() {
+        use thread_priority::unix::{
+            NormalThreadSchedulePolicy, ThreadSchedulePolicy, thread_schedule_policy,
+        };
+        let policies = Arc::new(Mutex::new(Vec::new()));
+        let seen = Arc::clone(&policies);
+        let store: Store = Box::new(move |_| {
+            let policy = thread_schedule_policy().map_err(|e| anyhow::anyhow!("{e:?}"))?;
+            seen.lock().map_err(|_| anyhow::anyhow!("poisoned"))?.push(policy);
+            Ok(1)
+        });
+        let trainer = Trainer::spawn("trainer-priority".into(), store).expect("test setup");
+        trainer.submit(job(50));
+        assert!(trainer.wait(Duration::from_secs(30)).is_some_and(|outcome| outcome.is_ok()));
+        let idle = ThreadSchedulePolicy::Normal(NormalThreadSchedulePolicy::Idle);
+        assert_eq!(*policies.lock().expect("test setup"), [idle]);
     }
 
     #[test]
