@@ -1,5 +1,7 @@
+use crate::config::AnalyticsConfig;
 use clap::{Args, Parser, Subcommand};
 use pricestream_dataflow::config::GlobalArgs;
+use pricestream_dataflow::model::Device;
 use std::path::PathBuf;
 
 /// Keeps pricestream's feature mart up to date: consumes the bars and indicators
@@ -68,12 +70,35 @@ pub struct ModelInput {
     pub input: Option<PathBuf>,
 }
 
+/// Where models are trained; overrides `model.device` of the config.
+#[derive(Debug, Args)]
+pub struct DeviceArg {
+    /// `cpu`, `cuda` (an error without a usable GPU) or `auto` (CUDA when a GPU opens, else
+    /// the CPU, logged). Default: `model.device` of the config (`cpu`).
+    #[arg(long, value_enum)]
+    pub device: Option<Device>,
+}
+
+impl DeviceArg {
+    /// `config` with this device, when one was given.
+    pub fn apply(&self, mut config: AnalyticsConfig) -> AnalyticsConfig {
+        if let Some(device) = self.device {
+            config.model.params.device = device;
+        }
+        config
+    }
+}
+
 /// Arguments of `backtest`.
 #[derive(Debug, Args)]
 pub struct BacktestArgs {
     /// Rows and scope.
     #[command(flatten)]
     pub input: ModelInput,
+
+    /// Training device.
+    #[command(flatten)]
+    pub device: DeviceArg,
 
     /// Also write a 1200×600 PNG chart of the predicted and the actual close of every
     /// predicted row (per-ticker scope only).
@@ -88,6 +113,10 @@ pub struct TrainArgs {
     #[command(flatten)]
     pub input: ModelInput,
 
+    /// Training device.
+    #[command(flatten)]
+    pub device: DeviceArg,
+
     /// Store the model without running the walk-forward backtest first (its metrics columns
     /// stay empty).
     #[arg(long)]
@@ -97,6 +126,10 @@ pub struct TrainArgs {
 /// Arguments of `run`.
 #[derive(Debug, Args)]
 pub struct RunArgs {
+    /// Device of the model stage's trainings.
+    #[command(flatten)]
+    pub device: DeviceArg,
+
     /// Timely worker threads in this process; each reads its own share of the partitions.
     #[arg(long, default_value_t = 1)]
     pub workers: usize,

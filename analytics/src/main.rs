@@ -37,13 +37,12 @@ fn main() -> ExitCode {
     explain_panics();
     let config = || load(cli.global.config.as_deref(), &ProcessEnv).map_err(anyhow::Error::from);
     let result = match &cli.command {
-        Command::Run(args) => config().and_then(|config| run::run(config, args)),
-        Command::Backtest(args) => {
-            config().and_then(|config| model::backtest(&config, args).map_err(anyhow::Error::from))
-        }
-        Command::Train(args) => {
-            config().and_then(|config| model::train(&config, args).map_err(anyhow::Error::from))
-        }
+        Command::Run(args) => config().and_then(|config| run::run(args.device.apply(config), args)),
+        Command::Backtest(args) => config().and_then(|config| {
+            model::backtest(&args.device.apply(config), args).map_err(anyhow::Error::from)
+        }),
+        Command::Train(args) => config()
+            .and_then(|config| model::train(&args.device.apply(config), args).map_err(anyhow::Error::from)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

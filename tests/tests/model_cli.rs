@@ -271,3 +271,38 @@ async fn without_input_the_commands_read_the_mart_in_cassandra() -> anyhow::Resu
     cassandra::drop_keyspaces(&reader, &[&ns.mart_keyspace]).await;
     Ok(())
 }
+
+/// `--device`: on a machine without a GPU `cuda` is refused with a message naming CUDA (no
+/// panic, no model) and `auto` falls back to the CPU, giving the CPU's numbers; with a GPU both
+/// must train.
+#[test]
+fn the_device_flag_refuses_cuda_without_a_gpu_and_auto_falls_back_to_the_cpu() -> anyhow::Result<()> {
+    let has_gpu = std::path::Path::new("/dev/nvidia0").exists();
+    let ns = Namespace::unique();
+    let dir = tempfile::tempdir()?;
+    let csv = shared_market_data()?.join(FILE);
+    let config = config_file(dir.path())?;
+    let backtest = |device: &str| {
+        pricestream_tests::run_binary(
+            "pricestream-analytics",
+            &["--config", text(&config), "backtest", "--device", device, "--input", text(&csv)],
+            &ns,
+        )
+    };
+    let cuda = backtest("cuda")?;
+    let stderr = String::from_utf8_lossy(&cuda.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    if has_gpu {
+        assert!(cuda.status.success(), "{stderr}");
+    } else {
+        assert!(!cuda.status.success() && stderr.contains("CUDA"), "cuda without a GPU must fail: {stderr}");
+    }
+    let (auto, cpu) = (backtest("auto")?, backtest("cpu")?);
+    assert!(auto.status.success() && cpu.status.success(), "{}", String::from_utf8_lossy(&auto.stderr));
+    let model_row =
+        |output: &std::process::Output| table_row(&String::from_utf8_lossy(&output.stdout), "model");
+    if !has_gpu {
+        assert_eq!(model_row(&auto)?, model_row(&cpu)?, "auto trains on the CPU here");
+    }
+    Ok(())
+}
