@@ -54,6 +54,11 @@ pub struct ServingSettings {
     /// Share of the newest labelled rows held out to evaluate each new version against the
     /// persistence baseline (stored with the model) before it is fitted on every row; 0 = none.
     pub holdout_fraction: f64,
+    /// Retrain a scope when the mean absolute error of its last `error_window` forecasts
+    /// (once their labels arrive) exceeds its model's holdout MAE by this fraction; 0 = off.
+    pub retrain_on_degradation: f64,
+    /// How many of a scope's latest labelled forecasts the degradation check averages.
+    pub error_window: usize,
 }
 
 impl Default for ServingSettings {
@@ -63,6 +68,8 @@ impl Default for ServingSettings {
             min_training_rows: 200,
             retrain_every_rows: 20,
             holdout_fraction: 0.2,
+            retrain_on_degradation: 0.5,
+            error_window: 20,
         }
     }
 }
@@ -74,6 +81,8 @@ impl ServingSettings {
             min_training_rows: self.min_training_rows,
             retrain_every_rows: self.retrain_every_rows,
             holdout_fraction: self.holdout_fraction,
+            retrain_on_degradation: self.retrain_on_degradation,
+            error_window: self.error_window,
         }
     }
 }
@@ -262,6 +271,16 @@ impl Validate for AnalyticsConfig {
             (0.0..0.9).contains(&self.serving.holdout_fraction),
             "serving.holdout_fraction",
             format_args!("must be in [0, 0.9), got {}", self.serving.holdout_fraction),
+        );
+        problems.check(
+            self.serving.retrain_on_degradation.is_finite() && self.serving.retrain_on_degradation >= 0.0,
+            "serving.retrain_on_degradation",
+            format_args!("must be a finite number >= 0, got {}", self.serving.retrain_on_degradation),
+        );
+        problems.check(
+            self.serving.error_window >= 1,
+            "serving.error_window",
+            format_args!("must be >= 1, got {}", self.serving.error_window),
         );
         self.model.walk_forward().validate("model", problems);
         problems.check(

@@ -19,6 +19,8 @@ pub struct ModelRow {
     pub target: Option<f32>,
     /// Scale-free model inputs.
     pub inputs: [f32; N_FEATURES],
+    /// The close last forecast from this row, while its label was unknown.
+    pub forecast: Option<f64>,
 }
 
 impl ModelRow {
@@ -30,12 +32,13 @@ impl ModelRow {
             label: row.label,
             target: target_change(row),
             inputs: model_inputs(row),
+            forecast: None,
         }
     }
 }
 
 /// What changed in a series when a row was stored.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Stored {
     /// The row has a target it did not have before (a new training row).
     pub newly_labelled: bool,
@@ -43,6 +46,9 @@ pub struct Stored {
     pub lost_label: bool,
     /// The row has no label yet: it is one of the newest, to be scored.
     pub unlabelled: bool,
+    /// For a row that was forecast and now has its label: the absolute error of the forecast
+    /// and of persistence (today's close).
+    pub errors: Option<(f64, f64)>,
 }
 
 /// The rows of one series by date.
@@ -53,15 +59,33 @@ pub struct SeriesRows {
 
 impl SeriesRows {
     /// Stores (or replaces) the row of `date`.
-    pub fn store(&mut self, date: NaiveDate, row: ModelRow) -> Stored {
-        let had_target = self.rows.get(&date).is_some_and(|old| old.target.is_some());
+    pub fn store(&mut self, date: NaiveDate, mut row: ModelRow) -> Stored {
+        let old = self.rows.get(&date);
+        let had_target = old.is_some_and(|old| old.target.is_some());
+        // A forecast belongs to the date: a corrected row keeps it until it is re-scored.
+        row.forecast = old.and_then(|old| old.forecast);
+        let newly_labelled = row.target.is_some() && !had_target;
+        let errors = match (newly_labelled, row.forecast, row.label) {
+            (true, Some(forecast), Some(label)) => {
+                Some(((forecast - label).abs(), (row.close - label).abs()))
+            }
+            _ => None,
+        };
         let stored = Stored {
-            newly_labelled: row.target.is_some() && !had_target,
+            newly_labelled,
             lost_label: row.target.is_none() && had_target,
             unlabelled: row.label.is_none(),
+            errors,
         };
         self.rows.insert(date, row);
         stored
+    }
+
+    /// Records the close forecast from the row of `date`.
+    pub fn set_forecast(&mut self, date: NaiveDate, forecast: f64) {
+        if let Some(row) = self.rows.get_mut(&date) {
+            row.forecast = Some(forecast);
+        }
     }
 
     /// Forgets the row of `date` (its bar was deleted); whether it was a training row.
@@ -106,14 +130,31 @@ mod tests {
     #[test]
     fn a_label_arriving_counts_once_as_a_new_training_row() {
         let mut series = SeriesRows::default();
-        let stored =
-            |newly_labelled, lost_label, unlabelled| Stored { newly_labelled, lost_label, unlabelled };
+        let stored = |newly_labelled, lost_label, unlabelled| Stored {
+            newly_labelled,
+            lost_label,
+            unlabelled,
+            errors: None,
+        };
         assert_eq!(series.store(day(2), row(1, 10.0, None)), stored(false, false, true));
         assert_eq!(series.store(day(2), row(1, 10.0, Some(11.0))), stored(true, false, false));
         // A corrected close keeps the label: not a new training row.
         assert_eq!(series.store(day(2), row(1, 10.5, Some(11.0))), stored(false, false, false));
         assert_eq!(series.get(day(2)).map(|r| r.close), Some(10.5));
         assert_eq!(series.store(day(2), row(1, 10.5, None)), stored(false, true, true));
+    }
+
+    #[test]
+    fn a_forecast_meets_its_label_once_and_yields_both_errors() {
+        let mut series = SeriesRows::default();
+        series.store(day(2), row(1, 10.0, None));
+        series.set_forecast(day(2), 10.8);
+        // A correction of the unlabelled row keeps the forecast.
+        assert_eq!(series.store(day(2), row(1, 10.2, None)).errors, None);
+        let labelled = series.store(day(2), row(1, 10.2, Some(11.0)));
+        let (model, persistence) = labelled.errors.expect("forecast and label");
+        assert!((model - 0.2).abs() < 1e-9 && (persistence - 0.8).abs() < 1e-9, "{model} {persistence}");
+        assert_eq!(series.store(day(2), row(1, 10.2, Some(11.0))).errors, None, "counted once");
     }
 
     #[test]

@@ -9,7 +9,7 @@ use chrono::NaiveDate;
 use pricestream_dataflow::cassandra::ModelScope;
 use pricestream_dataflow::model::{Booster, BoosterParams, ModelError, predicted_close};
 use pricestream_dataflow::records::{FeatureRow, Prediction, Timeframe};
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 #[cfg(test)]
 use std::time::Duration;
 
@@ -36,6 +36,9 @@ pub struct ModelVersion {
     pub version: i32,
     /// The model.
     pub booster: Booster,
+    /// Its mean absolute error on the holdout, when it was evaluated: what the live error is
+    /// compared with.
+    pub holdout_mae: Option<f64>,
 }
 
 /// Finds the stored latest version of a scope, the first time the stage meets the scope.
@@ -47,6 +50,8 @@ struct ScopeState {
     model: Option<ModelVersion>,
     series: BTreeSet<SeriesId>,
     training: TrainingState,
+    /// Absolute errors of the current model's latest forecasts whose label arrived.
+    live_errors: VecDeque<f64>,
 }
 
 /// What happened in the stage during one epoch, for metrics and logs.
@@ -64,6 +69,8 @@ pub struct EpochReport {
     pub waiting_for_a_model: usize,
     /// Rows the model could not score (a stored model with another number of inputs).
     pub unscorable: usize,
+    /// Scopes whose live error degraded past the policy's threshold (a retraining follows).
+    pub degraded: Vec<(ModelScope, f64)>,
 }
 
 /// The model stage of one worker. Every series of a scope must reach the same worker.
@@ -111,6 +118,9 @@ impl ModelStage {
             if stored.lost_label {
                 state.training.labelled_rows = state.training.labelled_rows.saturating_sub(1);
             }
+            if let Some((model_error, _persistence_error)) = stored.errors {
+                state.live_errors.push_back(model_error);
+            }
             if stored.unlabelled && score {
                 to_score.entry(id).or_default().push(row.date_time);
             }
@@ -123,6 +133,7 @@ impl ModelStage {
                 state.training.labelled_rows = state.training.labelled_rows.saturating_sub(1);
             }
         }
+        self.check_degradation(report);
         let mut predictions = Vec::new();
         for (id, dates) in to_score {
             let scope = Self::scope_of(self.settings.scope, &id.0);
@@ -130,15 +141,37 @@ impl ModelStage {
                 report.waiting_for_a_model += dates.len();
                 continue;
             };
-            let Some(series) = self.series.get(&id) else { continue };
+            let Some(series) = self.series.get_mut(&id) else { continue };
             for date in dates {
-                if let Some(row) = series.get(date) {
-                    let forecast = forecast(&id, date, row, &scope, model, self.settings.horizon_bars);
-                    push_forecast(&mut predictions, report, forecast);
+                let Some(row) = series.get(date) else { continue };
+                let forecast = forecast(&id, date, row, &scope, model, self.settings.horizon_bars);
+                if let Ok(prediction) = &forecast {
+                    series.set_forecast(date, prediction.predicted_close);
                 }
+                push_forecast(&mut predictions, report, forecast);
             }
         }
         predictions
+    }
+
+    /// Marks the scopes whose latest `error_window` forecasts erred more than the policy
+    /// allows against their model's holdout error.
+    fn check_degradation(&mut self, report: &mut EpochReport) {
+        let policy = &self.settings.policy;
+        let window = policy.error_window.max(1);
+        for (scope, state) in &mut self.scopes {
+            while state.live_errors.len() > window {
+                state.live_errors.pop_front();
+            }
+            if state.live_errors.len() < window || state.training.degraded {
+                continue;
+            }
+            let live_mae = state.live_errors.iter().sum::<f64>() / window as f64;
+            if policy.degraded(live_mae, state.model.as_ref().and_then(|model| model.holdout_mae)) {
+                state.training.degraded = true;
+                report.degraded.push((scope.clone(), live_mae));
+            }
+        }
     }
 
     /// Installs the versions the trainer finished (re-scoring the newest rows of their
@@ -220,6 +253,7 @@ impl ModelStage {
         }
         state.training.in_flight = true;
         state.training.new_labels = 0;
+        state.training.degraded = false;
         self.trainer.submit(TrainingJob {
             scope,
             horizon_bars: self.settings.horizon_bars,
@@ -249,13 +283,24 @@ impl ModelStage {
         let Some(state) = self.scopes.get_mut(&scope) else { return Vec::new() };
         state.training.in_flight = false;
         state.training.has_model = true;
-        let model = ModelVersion { version: trained.version, booster: trained.record.booster.clone() };
+        // The live error of the old version says nothing about the new one.
+        state.live_errors.clear();
+        let model = ModelVersion {
+            version: trained.version,
+            booster: trained.record.booster.clone(),
+            holdout_mae: trained.record.backtest.as_ref().map(|backtest| backtest.model.mae),
+        };
         let mut predictions = Vec::new();
         if score {
             for id in &state.series {
-                let Some(series) = self.series.get(id) else { continue };
-                for (date, row) in series.unlabelled() {
+                let Some(series) = self.series.get_mut(id) else { continue };
+                let newest: Vec<NaiveDate> = series.unlabelled().map(|(date, _)| date).collect();
+                for date in newest {
+                    let Some(row) = series.get(date) else { continue };
                     let forecast = forecast(id, date, row, &scope, &model, self.settings.horizon_bars);
+                    if let Ok(prediction) = &forecast {
+                        series.set_forecast(date, prediction.predicted_close);
+                    }
                     push_forecast(&mut predictions, report, forecast);
                 }
             }

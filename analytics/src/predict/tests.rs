@@ -38,6 +38,21 @@ type Saved = Arc<Mutex<Vec<String>>>;
 /// A stage whose store numbers versions per scope from 1 and records what it stored, and
 /// whose loader knows `stored`.
 fn stage(scope: ScopeSetting, stored: Vec<(ModelScope, ModelVersion)>) -> (ModelStage, Saved) {
+    let policy = RetrainPolicy {
+        min_training_rows: 50,
+        retrain_every_rows: 10,
+        holdout_fraction: 0.2,
+        retrain_on_degradation: 0.0,
+        error_window: 5,
+    };
+    stage_with(scope, stored, policy)
+}
+
+fn stage_with(
+    scope: ScopeSetting,
+    stored: Vec<(ModelScope, ModelVersion)>,
+    policy: RetrainPolicy,
+) -> (ModelStage, Saved) {
     let saved: Saved = Arc::default();
     let seen = Arc::clone(&saved);
     let store: Store = Box::new(move |record| {
@@ -51,7 +66,7 @@ fn stage(scope: ScopeSetting, stored: Vec<(ModelScope, ModelVersion)>) -> (Model
     let settings = StageSettings {
         scope,
         params: BoosterParams { n_estimators: 5, threads: 1, ..BoosterParams::default() },
-        policy: RetrainPolicy { min_training_rows: 50, retrain_every_rows: 10, holdout_fraction: 0.2 },
+        policy,
         horizon_bars: HORIZON as u32,
     };
     let trainer = Trainer::spawn("stage-test".into(), store).unwrap_or_else(|e| panic!("{e}"));
@@ -129,7 +144,7 @@ fn a_stored_model_is_used_at_once_and_a_global_scope_scores_every_ticker() {
     let booster = report.installed.remove(0).record.booster;
 
     // A restart with the stored version: it scores without training.
-    let stored = vec![(ModelScope::Global, ModelVersion { version: 1, booster })];
+    let stored = vec![(ModelScope::Global, ModelVersion { version: 1, booster, holdout_mae: None })];
     let (mut restarted, saved) = stage(ScopeSetting::Global, stored);
     let mut report = EpochReport::default();
     restarted.apply(&rows("AAA", 40), &[], false, &mut report);
@@ -155,4 +170,57 @@ fn rows_without_a_model_wait_and_deleted_rows_leave_the_training_set() {
     stage.apply(&[], &[("AAA".into(), Timeframe::Day, history[0].date_time)], true, &mut report);
     stage.after_epoch(true, &mut report);
     assert_eq!(report.queued, 0);
+}
+
+#[test]
+fn forecasts_that_err_far_more_than_the_holdout_trigger_a_retraining() {
+    let policy = RetrainPolicy {
+        min_training_rows: 50,
+        retrain_every_rows: 0,
+        holdout_fraction: 0.2,
+        retrain_on_degradation: 0.5,
+        error_window: 5,
+    };
+    let (mut stage, _) = stage_with(ScopeSetting::PerTicker, vec![], policy);
+    let mut report = EpochReport::default();
+    stage.apply(&rows("AAA", 100), &[], false, &mut report);
+    stage.after_epoch(true, &mut report);
+    stage.wait_for_trainings(Duration::from_secs(60), &mut report);
+    let holdout_mae = report.installed[0].record.backtest.as_ref().map(|b| b.model.mae).unwrap_or(f64::NAN);
+
+    // From day 100 the close swings ±10 % in a 3-day cycle: the creeping model errs by dollars
+    // where its holdout error was cents.
+    let close = |day: usize| {
+        if day < 100 { 100.0 * 1.001_f64.powi(day as i32) } else { 100.0 * (0.9 + 0.1 * (day % 3) as f64) }
+    };
+    let row = |day: usize, known_until: usize| FeatureRow {
+        ticker: "AAA".into(),
+        timeframe: Timeframe::Day,
+        date_time: start() + Days::new(day as u64),
+        id: Some(day as i64 + 1),
+        close: close(day),
+        rsi: Some((day % 10) as f64 * 10.0),
+        label: (day + HORIZON <= known_until).then(|| close(day + HORIZON)),
+        ..FeatureRow::default()
+    };
+    let mut queued_on = None;
+    for day in 100..120 {
+        let mut report = EpochReport::default();
+        let forecasts = stage.apply(&[row(day - HORIZON, day), row(day, day)], &[], true, &mut report);
+        assert_eq!(forecasts.len(), 1, "day {day} is scored");
+        stage.after_epoch(true, &mut report);
+        if report.queued > 0 {
+            let (scope, live_mae) = &report.degraded[0];
+            assert_eq!(scope, &ModelScope::Ticker("AAA".into()));
+            assert!(*live_mae > 1.5 * holdout_mae, "{live_mae} vs {holdout_mae}");
+            queued_on = Some(day);
+            break;
+        }
+    }
+    // Days 98 and 99 were forecast by the history's scoring; their labels arrive on days 100
+    // and 101, day 100's on day 102: the fifth labelled forecast is day 102's, on day 104.
+    assert_eq!(queued_on, Some(104));
+    let mut report = EpochReport::default();
+    stage.wait_for_trainings(Duration::from_secs(60), &mut report);
+    assert_eq!(stage.model_version(&ModelScope::Ticker("AAA".into())), Some(2));
 }

@@ -35,7 +35,11 @@ pub fn stage(shared: &Shared, index: usize) -> anyhow::Result<Option<ModelStage>
     let (table, runtime) = (Arc::clone(models), shared.runtime.clone());
     let load: Load = Box::new(move |scope| {
         let stored = runtime.block_on(table.load_latest(scope))?;
-        Ok(stored.map(|stored| ModelVersion { version: stored.version, booster: stored.record.booster }))
+        Ok(stored.map(|stored| ModelVersion {
+            version: stored.version,
+            holdout_mae: stored.record.backtest.as_ref().map(|backtest| backtest.model.mae),
+            booster: stored.record.booster,
+        }))
     });
     // Trainings run on the configured device (`auto` logs its choice per training);
     // scoring one row at a time stays on the CPU.
@@ -92,6 +96,9 @@ fn observe(report: &EpochReport, metrics: &Metrics) {
             seconds = trained.duration.as_secs_f64(),
             "Trained and stored a model version."
         );
+    }
+    for (scope, live_mae) in &report.degraded {
+        info!(%scope, live_mae, "The model's live error degraded past serving.retrain_on_degradation; retraining.");
     }
     for (scope, error) in &report.failed {
         metrics.model_trainings.with_label_values(&["failed"]).inc();
