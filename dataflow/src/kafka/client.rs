@@ -18,3 +18,29 @@ pub fn client_config(config: &KafkaConfig) -> ClientConfig {
     }
     client
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rdkafka::producer::BaseProducer;
+
+    /// librdkafka checks at creation that it was built with what the settings need: TLS and
+    /// SCRAM need OpenSSL (rdkafka's `ssl-vendored` feature). Nothing connects here.
+    #[test]
+    fn tls_and_scram_settings_are_supported_by_the_built_librdkafka() {
+        for (protocol, mechanism) in
+            [("ssl", "PLAIN"), ("sasl_ssl", "SCRAM-SHA-512"), ("sasl_plaintext", "SCRAM-SHA-256")]
+        {
+            let config = KafkaConfig {
+                brokers: "127.0.0.1:1".into(),
+                security_protocol: protocol.into(),
+                sasl_mechanism: mechanism.into(),
+                username: Some("user".into()),
+                password: Some("secret".into()),
+                ..KafkaConfig::default()
+            };
+            let created = client_config(&config).create::<BaseProducer>();
+            assert!(created.is_ok(), "{protocol} / {mechanism}: {:?}", created.err());
+        }
+    }
+}
