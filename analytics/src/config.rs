@@ -59,6 +59,11 @@ pub struct ServingSettings {
     pub retrain_on_degradation: f64,
     /// How many of a scope's latest labelled forecasts the degradation check averages.
     pub error_window: usize,
+    /// Retrain each scope once per trading day: when every ticker of the scope has its bar
+    /// for the newest date, or `daily_deadline_ms` after the first of them arrived.
+    pub retrain_daily: bool,
+    /// How long a trading day waits for the scope's missing tickers (`retrain_daily`).
+    pub daily_deadline_ms: u64,
 }
 
 impl Default for ServingSettings {
@@ -70,6 +75,8 @@ impl Default for ServingSettings {
             holdout_fraction: 0.2,
             retrain_on_degradation: 0.5,
             error_window: 20,
+            retrain_daily: false,
+            daily_deadline_ms: 600_000,
         }
     }
 }
@@ -83,6 +90,7 @@ impl ServingSettings {
             holdout_fraction: self.holdout_fraction,
             retrain_on_degradation: self.retrain_on_degradation,
             error_window: self.error_window,
+            daily: self.retrain_daily.then(|| std::time::Duration::from_millis(self.daily_deadline_ms)),
         }
     }
 }

@@ -3,6 +3,7 @@
 //! its own thread when the policy says so; a finished version replaces the old one and
 //! re-scores the newest rows. See `docs/model.md` ("In the streaming service").
 
+mod day;
 mod policy;
 mod series;
 mod stage;

@@ -16,6 +16,9 @@ pub struct RetrainPolicy {
     pub retrain_on_degradation: f64,
     /// Forecasts whose error the degradation check averages.
     pub error_window: usize,
+    /// Retrain once per trading day, when every series of the scope has its bar for the newest
+    /// date or this long after the first of them arrived; `None` = off.
+    pub daily: Option<std::time::Duration>,
 }
 
 /// Where one scope stands with respect to training.
@@ -31,6 +34,8 @@ pub struct TrainingState {
     pub in_flight: bool,
     /// Whether the live error of the current model degraded past the policy's threshold.
     pub degraded: bool,
+    /// Whether a trading day completed since the last training (daily policy).
+    pub day_complete: bool,
 }
 
 impl RetrainPolicy {
@@ -41,6 +46,7 @@ impl RetrainPolicy {
         }
         !state.has_model
             || state.degraded
+            || state.day_complete
             || (self.retrain_every_rows > 0 && state.new_labels >= self.retrain_every_rows)
     }
 
@@ -68,6 +74,7 @@ mod tests {
             holdout_fraction: 0.2,
             retrain_on_degradation: 0.25,
             error_window: 20,
+            daily: None,
         };
         let state = |labelled_rows, new_labels, has_model, in_flight| TrainingState {
             labelled_rows,
@@ -75,6 +82,7 @@ mod tests {
             has_model,
             in_flight,
             degraded: false,
+            day_complete: false,
         };
         assert!(!policy.wants_training(&state(99, 99, false, false)));
         assert!(policy.wants_training(&state(100, 100, false, false)));
@@ -94,6 +102,7 @@ mod tests {
             holdout_fraction: 0.2,
             retrain_on_degradation: 0.25,
             error_window: 20,
+            daily: None,
         };
         assert!(!policy.degraded(1.25, Some(1.0)));
         assert!(policy.degraded(1.26, Some(1.0)));

@@ -1,6 +1,7 @@
 //! The model stage of one worker: keeps the rows of its series, scores the newest rows as
 //! they change, and swaps in new model versions as the trainer finishes them.
 
+use super::day::TradingDay;
 use super::policy::{RetrainPolicy, TrainingState};
 use super::series::{ModelRow, SeriesRows};
 use super::trainer::{TrainedModel, Trainer, TrainingData, TrainingJob, TrainingOutcome};
@@ -12,6 +13,7 @@ use pricestream_dataflow::records::{FeatureRow, Prediction, Timeframe};
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 #[cfg(test)]
 use std::time::Duration;
+use std::time::Instant;
 
 /// What the stage is configured with.
 #[derive(Clone, Debug, PartialEq)]
@@ -52,6 +54,8 @@ struct ScopeState {
     training: TrainingState,
     /// Absolute errors of the current model's latest forecasts whose label arrived.
     live_errors: VecDeque<f64>,
+    /// The newest trading day's live bars (daily policy).
+    day: TradingDay,
 }
 
 /// What happened in the stage during one epoch, for metrics and logs.
@@ -121,6 +125,10 @@ impl ModelStage {
             if let Some((model_error, _persistence_error)) = stored.errors {
                 state.live_errors.push_back(model_error);
             }
+            // Live bars only: the start-up replay's newest day was trained on before.
+            if score {
+                state.day.bar(&id, row.date_time, Instant::now());
+            }
             if stored.unlabelled && score {
                 to_score.entry(id).or_default().push(row.date_time);
             }
@@ -180,6 +188,14 @@ impl ModelStage {
         let mut predictions = Vec::new();
         for outcome in self.trainer.finished() {
             predictions.extend(self.install(outcome, score, report));
+        }
+        if let Some(deadline) = self.settings.policy.daily {
+            let now = Instant::now();
+            for state in self.scopes.values_mut() {
+                if state.day.completed(state.series.len(), deadline, now) {
+                    state.training.day_complete = true;
+                }
+            }
         }
         let wanted: Vec<ModelScope> = self
             .scopes
@@ -254,6 +270,7 @@ impl ModelStage {
         state.training.in_flight = true;
         state.training.new_labels = 0;
         state.training.degraded = false;
+        state.training.day_complete = false;
         self.trainer.submit(TrainingJob {
             scope,
             horizon_bars: self.settings.horizon_bars,

@@ -44,6 +44,7 @@ fn stage(scope: ScopeSetting, stored: Vec<(ModelScope, ModelVersion)>) -> (Model
         holdout_fraction: 0.2,
         retrain_on_degradation: 0.0,
         error_window: 5,
+        daily: None,
     };
     stage_with(scope, stored, policy)
 }
@@ -180,6 +181,7 @@ fn forecasts_that_err_far_more_than_the_holdout_trigger_a_retraining() {
         holdout_fraction: 0.2,
         retrain_on_degradation: 0.5,
         error_window: 5,
+        daily: None,
     };
     let (mut stage, _) = stage_with(ScopeSetting::PerTicker, vec![], policy);
     let mut report = EpochReport::default();
@@ -223,4 +225,38 @@ fn forecasts_that_err_far_more_than_the_holdout_trigger_a_retraining() {
     let mut report = EpochReport::default();
     stage.wait_for_trainings(Duration::from_secs(60), &mut report);
     assert_eq!(stage.model_version(&ModelScope::Ticker("AAA".into())), Some(2));
+}
+
+#[test]
+fn the_daily_policy_retrains_a_global_model_once_every_ticker_has_the_new_day() {
+    let policy = RetrainPolicy {
+        min_training_rows: 50,
+        retrain_every_rows: 0,
+        holdout_fraction: 0.2,
+        retrain_on_degradation: 0.0,
+        error_window: 5,
+        daily: Some(Duration::from_secs(600)),
+    };
+    let (mut stage, _) = stage_with(ScopeSetting::Global, vec![], policy);
+    let mut report = EpochReport::default();
+    stage.apply(&rows("AAA", 60), &[], false, &mut report);
+    stage.apply(&rows("BBB", 60), &[], false, &mut report);
+    stage.after_epoch(true, &mut report);
+    stage.wait_for_trainings(Duration::from_secs(60), &mut report);
+    assert_eq!(stage.model_version(&ModelScope::Global), Some(1));
+
+    // Day 60 arrives for AAA: BBB's bar is missing, no training; then BBB's: version 2.
+    let mut report = EpochReport::default();
+    stage.apply(&rows("AAA", 61)[58..], &[], true, &mut report);
+    stage.after_epoch(true, &mut report);
+    assert_eq!(report.queued, 0, "BBB has no bar for the new day yet");
+    stage.apply(&rows("BBB", 61)[58..], &[], true, &mut report);
+    stage.after_epoch(true, &mut report);
+    assert_eq!(report.queued, 1);
+    stage.wait_for_trainings(Duration::from_secs(60), &mut report);
+    assert_eq!(stage.model_version(&ModelScope::Global), Some(2));
+    // Nothing new: no further training.
+    let mut report = EpochReport::default();
+    stage.after_epoch(true, &mut report);
+    assert_eq!(report.queued, 0);
 }
