@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 pub const DATA_FILE_SUFFIXES: [&str; 4] = [".csv", ".csv.gz", ".parquet", ".pq"];
 
 /// The data files named by `input`, sorted by path so runs are repeatable:
-/// - a directory: the files directly in it whose names end in one of [`DATA_FILE_SUFFIXES`];
+/// - a directory: the files directly in it whose names end in one of `DATA_FILE_SUFFIXES`;
 /// - a glob (`data/*.csv.gz`, `lake/**/*.parquet`): the matching files with those endings;
 /// - a file: that file, whatever its name.
 ///

@@ -18,7 +18,7 @@ pub enum FileFormat {
 }
 
 impl FileFormat {
-    /// The column mapping this format stands for (Yahoo: [`CsvMapping::default`]).
+    /// The column mapping this format stands for (Yahoo: `CsvMapping::default`).
     pub fn mapping(&self) -> CsvMapping {
         match self {
             FileFormat::Yahoo => CsvMapping::default(),

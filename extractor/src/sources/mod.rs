@@ -1,6 +1,6 @@
 //! Where bars come from: data-lake files (CSV, gzip CSV, Parquet) and the Twelve Data
 //! REST API. Each source yields bars or record-level errors naming the file and line (or
-//! the API request), a machine-readable [`Reason`] and the raw record; a bad record never
+//! the API request), a machine-readable `Reason` and the raw record; a bad record never
 //! stops the good ones. See `docs/sources.md`.
 
 mod dedup;

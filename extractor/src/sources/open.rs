@@ -36,7 +36,7 @@ fn container(magic: &[u8]) -> Container {
 
 /// Opens the data file at `path`: delimited text (plain or gzip-compressed) or Parquet,
 /// told apart by content. The ticker comes from the format's ticker column, or else from
-/// the file name ([`ticker_from_path`]). Bars are validated ([`Bar::validate`]), and a
+/// the file name (`ticker_from_path`). Bars are validated ([`Bar::validate`]), and a
 /// date seen twice for a ticker is refused on the later line; bars are not sorted.
 ///
 /// An empty file (no header line) is a [`SourceError::Empty`]; a header with no data

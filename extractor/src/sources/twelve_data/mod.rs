@@ -33,7 +33,7 @@ pub struct ApiValueError {
     pub reason: Reason,
     /// What is wrong, naming the field.
     pub message: String,
-    /// The value's JSON, cut to [`RAW_MAX_BYTES`](super::RAW_MAX_BYTES).
+    /// The value's JSON, cut to `RAW_MAX_BYTES`.
     pub raw: String,
 }
 
@@ -108,7 +108,7 @@ pub enum ApiError {
         request: String,
         /// What is wrong with it.
         message: String,
-        /// The start of the body, cut to [`RAW_MAX_BYTES`](super::RAW_MAX_BYTES).
+        /// The start of the body, cut to `RAW_MAX_BYTES`.
         raw: String,
     },
     /// Every attempt failed with a retryable error (429, 5xx, timeout, connection).
