@@ -1,4 +1,5 @@
 use super::batch::{group_by_partition, write_partitions};
+use super::statements::{insert_cql, prepare};
 use super::{CassandraError, decimal_to_f64, f64_to_decimal};
 use crate::records::{Bar, Timeframe};
 use chrono::{DateTime, Utc};
@@ -32,22 +33,13 @@ impl BarTable {
         max_in_flight: usize,
     ) -> Result<Self, CassandraError> {
         let table = format!("{keyspace}.time_series_history");
-        let cql = format!(
-            "INSERT INTO {table} (ticker, timeframe, datetime, task_number, open, high, low, close, volume) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
-        );
-        let insert = session
-            .prepare(cql.as_str())
-            .await
-            .map_err(|source| CassandraError::Prepare { statement: cql, source })?;
+        let columns = "ticker, timeframe, datetime, task_number, open, high, low, close, volume";
+        let insert = prepare(&session, insert_cql(&table, columns)).await?;
         let cql = format!(
             "SELECT datetime, open, high, low, close, volume, task_number FROM {table} \
              WHERE ticker = ? AND timeframe = ?"
         );
-        let select = session
-            .prepare(cql.as_str())
-            .await
-            .map_err(|source| CassandraError::Prepare { statement: cql, source })?;
+        let select = prepare(&session, cql).await?;
         Ok(BarTable { session, insert, select, table, max_batch_rows, max_in_flight })
     }
 

@@ -1,4 +1,5 @@
 use super::CassandraError;
+use super::statements::{insert_cql, prepare};
 use crate::records::{FeatureRow, Timeframe};
 use chrono::NaiveDate;
 use futures::{StreamExt, TryStreamExt, stream};
@@ -103,17 +104,9 @@ impl FeatureTable {
         max_in_flight: usize,
     ) -> Result<Self, CassandraError> {
         let table = format!("{keyspace}.features");
-        let markers = vec!["?"; COLUMNS.split(',').count()].join(", ");
-        let cql = format!("INSERT INTO {table} ({COLUMNS}) VALUES ({markers})");
-        let upsert = session
-            .prepare(cql.as_str())
-            .await
-            .map_err(|source| CassandraError::Prepare { statement: cql, source })?;
+        let upsert = prepare(&session, insert_cql(&table, COLUMNS)).await?;
         let cql = format!("DELETE FROM {table} WHERE ticker = ? AND timeframe = ? AND datetime = ?");
-        let delete = session
-            .prepare(cql.as_str())
-            .await
-            .map_err(|source| CassandraError::Prepare { statement: cql, source })?;
+        let delete = prepare(&session, cql).await?;
         Ok(FeatureTable { session, upsert, delete, table, max_in_flight })
     }
 

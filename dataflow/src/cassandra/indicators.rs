@@ -1,5 +1,6 @@
 use super::CassandraError;
 use super::batch::{group_by_partition, write_partitions};
+use super::statements::{insert_cql, prepare};
 use crate::records::{IndicatorRecord, IndicatorValue};
 use chrono::{DateTime, NaiveTime, Utc};
 use scylla::client::session::Session;
@@ -108,14 +109,11 @@ impl IndicatorTables {
         let mut inserts = HashMap::new();
         for table in INDICATOR_TABLES {
             let columns = value_columns(table);
-            let markers = vec!["?"; 4 + columns.split(',').count()].join(", ");
-            let cql = format!(
-                "INSERT INTO {keyspace}.{table} (ticker, timeframe, datetime, task_number, {columns}) VALUES ({markers})"
+            let cql = insert_cql(
+                &format!("{keyspace}.{table}"),
+                &format!("ticker, timeframe, datetime, task_number, {columns}"),
             );
-            let prepared = session
-                .prepare(cql.as_str())
-                .await
-                .map_err(|source| CassandraError::Prepare { statement: cql, source })?;
+            let prepared = prepare(&session, cql).await?;
             inserts.insert(table, prepared);
         }
         Ok(IndicatorTables { session, keyspace: keyspace.to_owned(), inserts, max_batch_rows, max_in_flight })

@@ -1,6 +1,7 @@
 //! Reading the feature mart back: the rows the model trains and backtests on.
 
 use super::CassandraError;
+use super::statements::prepare;
 use crate::records::{FeatureRow, Timeframe, UnknownTimeframe};
 use chrono::NaiveDate;
 use futures::StreamExt;
@@ -99,15 +100,8 @@ impl MartReader {
     pub async fn prepare(session: Arc<Session>, keyspace: &str) -> Result<Self, CassandraError> {
         let table = format!("{keyspace}.features");
         let cql = format!("SELECT {COLUMNS} FROM {table} WHERE ticker = ? AND timeframe = ?");
-        let series = session
-            .prepare(cql.as_str())
-            .await
-            .map_err(|source| CassandraError::Prepare { statement: cql, source })?;
-        let cql = format!("SELECT DISTINCT ticker, timeframe FROM {table}");
-        let keys = session
-            .prepare(cql.as_str())
-            .await
-            .map_err(|source| CassandraError::Prepare { statement: cql, source })?;
+        let series = prepare(&session, cql).await?;
+        let keys = prepare(&session, format!("SELECT DISTINCT ticker, timeframe FROM {table}")).await?;
         Ok(MartReader { session, series, keys, table })
     }
 

@@ -11,6 +11,7 @@ mod models;
 mod predictions;
 mod schema;
 mod session;
+mod statements;
 
 pub use bars::BarTable;
 pub use batch::{PartitionRows, group_by_partition, write_partitions};

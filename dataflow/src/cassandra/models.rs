@@ -2,6 +2,7 @@
 //! single-row read.
 
 use super::CassandraError;
+use super::statements::{insert_cql, prepare};
 use crate::model::{BacktestReport, Booster, MODEL_FORMAT_VERSION, Metrics};
 use chrono::{DateTime, NaiveDate, Utc};
 use scylla::client::session::Session;
@@ -161,22 +162,12 @@ impl ModelTable {
     /// Prepares the statements against `keyspace.models`.
     pub async fn prepare(session: Arc<Session>, keyspace: &str) -> Result<Self, CassandraError> {
         let table = format!("{keyspace}.models");
-        let markers = vec!["?"; COLUMNS.split(',').count()].join(", ");
-        let prepare = |cql: String| {
-            let session = Arc::clone(&session);
-            async move {
-                session
-                    .prepare(cql.as_str())
-                    .await
-                    .map_err(|source| CassandraError::Prepare { statement: cql, source })
-            }
-        };
         // A lightweight transaction: two trainers racing for the same version cannot both win.
-        let insert =
-            prepare(format!("INSERT INTO {table} ({COLUMNS}) VALUES ({markers}) IF NOT EXISTS")).await?;
-        let latest = prepare(format!("SELECT {COLUMNS} FROM {table} WHERE scope = ? LIMIT 1")).await?;
-        let version =
-            prepare(format!("SELECT {COLUMNS} FROM {table} WHERE scope = ? AND version = ?")).await?;
+        let insert = prepare(&session, format!("{} IF NOT EXISTS", insert_cql(&table, COLUMNS))).await?;
+        let cql = format!("SELECT {COLUMNS} FROM {table} WHERE scope = ? LIMIT 1");
+        let latest = prepare(&session, cql).await?;
+        let cql = format!("SELECT {COLUMNS} FROM {table} WHERE scope = ? AND version = ?");
+        let version = prepare(&session, cql).await?;
         Ok(ModelTable { session, insert, latest, version, table })
     }
 

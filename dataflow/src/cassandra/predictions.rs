@@ -1,6 +1,7 @@
 //! Forecasts in `instrument_mart.predictions`, one row per ticker, timeframe and as-of date.
 
 use super::CassandraError;
+use super::statements::{insert_cql, prepare};
 use crate::records::Prediction;
 use chrono::NaiveDate;
 use futures::{StreamExt, TryStreamExt, stream};
@@ -58,12 +59,7 @@ impl PredictionTable {
         max_in_flight: usize,
     ) -> Result<Self, CassandraError> {
         let table = format!("{keyspace}.predictions");
-        let markers = vec!["?"; COLUMNS.split(',').count()].join(", ");
-        let cql = format!("INSERT INTO {table} ({COLUMNS}) VALUES ({markers})");
-        let upsert = session
-            .prepare(cql.as_str())
-            .await
-            .map_err(|source| CassandraError::Prepare { statement: cql, source })?;
+        let upsert = prepare(&session, insert_cql(&table, COLUMNS)).await?;
         Ok(PredictionTable { session, upsert, table, max_in_flight: max_in_flight.max(1) })
     }
 
