@@ -3,7 +3,8 @@
 use super::progress;
 use chrono::NaiveDate;
 use pricestream_dataflow::model::{
-    BacktestReport, Booster, BoosterParams, Dataset, ModelError, WalkForward, WalkForwardRun, predicted_close,
+    BacktestReport, BoosterParams, Dataset, ModelError, WalkForward, predicted_close,
+    walk_forward_with_progress,
 };
 
 /// A backtest's verdict and every forecast behind it.
@@ -29,20 +30,15 @@ pub struct Forecast {
     pub predicted: f64,
 }
 
-/// Trains one model per fold (as `model::walk_forward` does) and predicts its block.
+/// The library's walk-forward with a progress bar, and the forecast of every predicted row.
 pub fn run(dataset: &Dataset, plan: &WalkForward, params: &BoosterParams) -> Result<Backtest, ModelError> {
-    let folds = plan.folds(&dataset.dates)?;
-    let bar = progress::folds(folds.len());
-    let first_test = folds.first().map_or(dataset.len(), |fold| fold.test.start);
-    let mut predicted_changes = Vec::with_capacity(dataset.len() - first_test);
-    for fold in &folds {
-        let train = dataset.matrix.slice_rows(fold.train.clone());
-        let model = Booster::fit(&train, &dataset.targets[fold.train.clone()], params)?;
-        predicted_changes.extend(model.predict(&dataset.matrix.slice_rows(fold.test.clone()))?);
-        bar.inc(1);
+    let mut bar = None;
+    let run = walk_forward_with_progress(dataset, plan, params, |done, folds| {
+        bar.get_or_insert_with(|| progress::folds(folds)).set_position(done as u64);
+    })?;
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
     }
-    bar.finish_and_clear();
-    let run = WalkForwardRun { folds, first_test, predicted_changes };
     let forecasts = run
         .predicted_changes
         .iter()

@@ -124,13 +124,26 @@ pub fn walk_forward(
     plan: &WalkForward,
     params: &BoosterParams,
 ) -> Result<WalkForwardRun, ModelError> {
+    walk_forward_with_progress(dataset, plan, params, |_done, _folds| {})
+}
+
+/// [`walk_forward`], calling `progress(done, folds)` before the first fold and after each one
+/// (for a progress bar: a fold is one training).
+pub fn walk_forward_with_progress(
+    dataset: &Dataset,
+    plan: &WalkForward,
+    params: &BoosterParams,
+    mut progress: impl FnMut(usize, usize),
+) -> Result<WalkForwardRun, ModelError> {
     let folds = plan.folds(&dataset.dates)?;
     let first_test = folds.first().map_or(dataset.len(), |fold| fold.test.start);
     let mut predicted_changes = Vec::with_capacity(dataset.len() - first_test);
-    for fold in &folds {
+    progress(0, folds.len());
+    for (done, fold) in folds.iter().enumerate() {
         let train = dataset.matrix.slice_rows(fold.train.clone());
         let model = Booster::fit(&train, &dataset.targets[fold.train.clone()], params)?;
         predicted_changes.extend(model.predict(&dataset.matrix.slice_rows(fold.test.clone()))?);
+        progress(done + 1, folds.len());
     }
     Ok(WalkForwardRun { folds, first_test, predicted_changes })
 }

@@ -63,7 +63,7 @@ mod report;
 mod sampling;
 mod split;
 
-pub use backtest::{Fold, WalkForward, WalkForwardRun, backtest, walk_forward};
+pub use backtest::{Fold, WalkForward, WalkForwardRun, backtest, walk_forward, walk_forward_with_progress};
 pub use booster::{Booster, MODEL_FORMAT_VERSION};
 pub use cuts::BinCuts;
 pub use dataset::Dataset;
