@@ -12,6 +12,19 @@ pub async fn session() -> anyhow::Result<Session> {
     Ok(SessionBuilder::new().known_nodes(cassandra_contact_points()).build().await?)
 }
 
+/// A session through the library's own connect, with `mart_keyspace` and its tables created
+/// as the services create them.
+pub async fn mart_session(mart_keyspace: &str) -> anyhow::Result<std::sync::Arc<Session>> {
+    let config = pricestream_dataflow::config::CassandraConfig {
+        contact_points: cassandra_contact_points(),
+        mart_keyspace: mart_keyspace.to_owned(),
+        ..Default::default()
+    };
+    let session = std::sync::Arc::new(pricestream_dataflow::cassandra::connect(&config).await?);
+    pricestream_dataflow::cassandra::create_mart_schema(&session, &config).await?;
+    Ok(session)
+}
+
 fn decimal(value: &CqlDecimal) -> anyhow::Result<f64> {
     let (bytes, scale) = value.as_signed_be_bytes_slice_and_exponent();
     let mut padded = if bytes.first().is_some_and(|b| b & 0x80 != 0) { [0xff; 16] } else { [0; 16] };

@@ -5,14 +5,11 @@
 //! predicting exactly like one trained here on the same rows).
 
 use anyhow::Context;
-use pricestream_dataflow::cassandra::{FeatureTable, ModelScope, ModelTable, connect, create_mart_schema};
-use pricestream_dataflow::config::CassandraConfig;
+use pricestream_dataflow::cassandra::{FeatureTable, ModelScope, ModelTable};
 use pricestream_dataflow::indicators::IndicatorParams;
 use pricestream_dataflow::model::{Booster, BoosterParams, Dataset, feature_rows};
 use pricestream_dataflow::records::{Bar, Timeframe};
-use pricestream_tests::{
-    Namespace, cassandra, cassandra_contact_points, read_csv_naively, run_ok, shared_market_data,
-};
+use pricestream_tests::{Namespace, cassandra, read_csv_naively, run_ok, shared_market_data};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -172,12 +169,8 @@ async fn training_twice_stores_versions_1_and_2_and_the_latest_predicts_like_a_m
     assert!(rows[0].3.is_some() && rows[0].4.is_some(), "backtest metrics missing: {:?}", rows[0]);
 
     // Load the latest through the library and compare with a model trained here on the same rows.
-    let cassandra_config = CassandraConfig {
-        contact_points: cassandra_contact_points(),
-        mart_keyspace: ns.mart_keyspace.clone(),
-        ..CassandraConfig::default()
-    };
-    let table = ModelTable::prepare(Arc::new(connect(&cassandra_config).await?), &ns.mart_keyspace).await?;
+    let table =
+        ModelTable::prepare(cassandra::mart_session(&ns.mart_keyspace).await?, &ns.mart_keyspace).await?;
     let scope = ModelScope::Ticker("NVDA".into());
     let latest = table.load_latest(&scope).await?.context("no model stored")?;
     assert_eq!(latest.version, 2);
@@ -233,13 +226,7 @@ async fn without_input_the_commands_read_the_mart_in_cassandra() -> anyhow::Resu
     let config = config_file(dir.path())?;
 
     // The mart as the analytics service keeps it (default periods, label two bars on).
-    let cassandra_config = CassandraConfig {
-        contact_points: cassandra_contact_points(),
-        mart_keyspace: ns.mart_keyspace.clone(),
-        ..CassandraConfig::default()
-    };
-    let session = Arc::new(connect(&cassandra_config).await?);
-    create_mart_schema(&session, &cassandra_config).await?;
+    let session = cassandra::mart_session(&ns.mart_keyspace).await?;
     let rows = feature_rows(&bars_of(&csv)?, &IndicatorParams::default(), HORIZON_BARS);
     let mart = FeatureTable::prepare(Arc::clone(&session), &ns.mart_keyspace, 64).await?;
     assert_eq!(mart.upsert_all(&rows).await?, rows.len());

@@ -4,12 +4,9 @@
 
 use anyhow::Context;
 use chrono::{NaiveDate, SubsecRound, Utc};
-use pricestream_dataflow::cassandra::{
-    BacktestSummary, ModelRecord, ModelScope, ModelTable, connect, create_mart_schema,
-};
-use pricestream_dataflow::config::CassandraConfig;
+use pricestream_dataflow::cassandra::{BacktestSummary, ModelRecord, ModelScope, ModelTable};
 use pricestream_dataflow::model::{Booster, BoosterParams, FeatureMatrix, Metrics};
-use pricestream_tests::{Namespace, cassandra, cassandra_contact_points};
+use pricestream_tests::{Namespace, cassandra};
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
@@ -45,13 +42,7 @@ fn record(scope: ModelScope) -> anyhow::Result<ModelRecord> {
 #[tokio::test]
 async fn concurrent_saves_get_distinct_versions_and_read_back_unchanged() -> anyhow::Result<()> {
     let ns = Namespace::unique();
-    let config = CassandraConfig {
-        contact_points: cassandra_contact_points(),
-        mart_keyspace: ns.mart_keyspace.clone(),
-        ..CassandraConfig::default()
-    };
-    let session = Arc::new(connect(&config).await?);
-    create_mart_schema(&session, &config).await?;
+    let session = cassandra::mart_session(&ns.mart_keyspace).await?;
     let table = Arc::new(ModelTable::prepare(Arc::clone(&session), &ns.mart_keyspace).await?);
 
     let nvda = ModelScope::Ticker("NVDA".into());

@@ -3,13 +3,13 @@
 //! producer, read back with a plain consumer and checked against the published JSON Schema).
 
 use chrono::NaiveDate;
-use pricestream_dataflow::cassandra::{PredictionTable, connect, create_mart_schema};
-use pricestream_dataflow::config::{CassandraConfig, KafkaConfig};
+use pricestream_dataflow::cassandra::PredictionTable;
+use pricestream_dataflow::config::KafkaConfig;
 use pricestream_dataflow::kafka::{Publisher, ensure_topics};
 use pricestream_dataflow::records::{Prediction, Timeframe};
 use pricestream_dataflow::topics::{PREDICTIONS_RETENTION, Topics};
 use pricestream_dataflow::wire;
-use pricestream_tests::{Namespace, cassandra, cassandra_contact_points, kafka, kafka_brokers};
+use pricestream_tests::{Namespace, cassandra, kafka, kafka_brokers};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -37,13 +37,7 @@ type StoredRow = (NaiveDate, NaiveDate, i32, f64, String, i32, i64);
 #[tokio::test]
 async fn a_prediction_round_trips_through_cassandra_and_a_newer_one_replaces_it() -> anyhow::Result<()> {
     let ns = Namespace::unique();
-    let config = CassandraConfig {
-        contact_points: cassandra_contact_points(),
-        mart_keyspace: ns.mart_keyspace.clone(),
-        ..CassandraConfig::default()
-    };
-    let session = Arc::new(connect(&config).await?);
-    create_mart_schema(&session, &config).await?;
+    let session = cassandra::mart_session(&ns.mart_keyspace).await?;
     let table = PredictionTable::prepare(Arc::clone(&session), &ns.mart_keyspace, 8).await?;
 
     // Monday 2014-12-29 + 2 weekdays = Wednesday 2014-12-31; Friday 2014-12-26 + 2 = Tuesday 12-30.
