@@ -260,3 +260,57 @@ fn the_daily_policy_retrains_a_global_model_once_every_ticker_has_the_new_day() 
     stage.after_epoch(true, &mut report);
     assert_eq!(report.queued, 0);
 }
+
+#[test]
+fn a_corrected_newest_row_is_re_scored_with_the_model_on_its_corrected_inputs() {
+    let (mut stage, _) = stage(ScopeSetting::PerTicker, vec![]);
+    let mut report = EpochReport::default();
+    let history = rows("AAA", 100);
+    stage.apply(&history, &[], false, &mut report);
+    stage.after_epoch(true, &mut report);
+    let first = stage.wait_for_trainings(Duration::from_secs(60), &mut report);
+    let booster = report.installed[0].record.booster.clone();
+    let newest = start() + Days::new(99);
+    let before = first.iter().find(|f| f.as_of == newest).map(|f| f.predicted_close);
+    let before = before.unwrap_or_else(|| panic!("day 99 was scored: {first:?}"));
+
+    // The bar of day 99 is corrected: a 5 % higher close, and the RSI and EMA recomputed.
+    let mut corrected = history[99].clone();
+    corrected.close *= 1.05;
+    corrected.rsi = Some(35.0);
+    corrected.ema = Some(corrected.close * 0.98);
+    let mut report = EpochReport::default();
+    let reissued = stage.apply(std::slice::from_ref(&corrected), &[], true, &mut report);
+
+    // The oracle: the booster on the corrected inputs, built here from their definitions in
+    // docs/model.md (ema_gap = ema / close - 1, RSI as is, everything else missing), and the
+    // price = close x (1 + predicted change).
+    let mut inputs = [f32::NAN; pricestream_dataflow::model::N_FEATURES];
+    inputs[0] = (0.98_f64 - 1.0) as f32;
+    inputs[4] = 35.0;
+    let change = booster.predict_row(&inputs).unwrap_or_else(|e| panic!("{e}"));
+    let expected = corrected.close * (1.0 + f64::from(change));
+    assert_eq!(reissued.len(), 1, "{reissued:?}");
+    let forecast = &reissued[0];
+    assert_eq!(
+        (forecast.ticker.as_str(), forecast.as_of, forecast.feature_row_id, forecast.model_version),
+        ("AAA", newest, 100, 1)
+    );
+    assert!((forecast.predicted_close - expected).abs() < 1e-9, "{} vs {expected}", forecast.predicted_close);
+    assert!(
+        (forecast.predicted_close - before).abs() > 1.0,
+        "the correction moved the forecast from {before}"
+    );
+
+    // A correction of a row whose label is known changes the training set, not a forecast.
+    let mut old = history[50].clone();
+    old.close *= 1.05;
+    assert!(stage.apply(&[old], &[], true, &mut report).is_empty());
+    // The stage scores what it is given: the dataflow nets an unchanged re-delivery away
+    // (run::changes), and were the same row given again its forecast would be the same.
+    let again = stage.apply(&[corrected], &[], true, &mut report);
+    assert_eq!(
+        again.iter().map(|f| (f.as_of, f.predicted_close)).collect::<Vec<_>>(),
+        [(newest, forecast.predicted_close)]
+    );
+}
