@@ -64,6 +64,10 @@ pub struct ServingSettings {
     pub retrain_daily: bool,
     /// How long a trading day waits for the scope's missing tickers (`retrain_daily`).
     pub daily_deadline_ms: u64,
+    /// The tickers a global model's trading day waits for (`retrain_daily`), whether the
+    /// service has met them yet or not; empty = every ticker the scope has met. Per-ticker
+    /// models wait for their own ticker either way.
+    pub daily_tickers: Vec<String>,
 }
 
 impl Default for ServingSettings {
@@ -77,6 +81,7 @@ impl Default for ServingSettings {
             error_window: 20,
             retrain_daily: false,
             daily_deadline_ms: 600_000,
+            daily_tickers: Vec::new(),
         }
     }
 }
@@ -91,7 +96,32 @@ impl ServingSettings {
             retrain_on_degradation: self.retrain_on_degradation,
             error_window: self.error_window,
             daily: self.retrain_daily.then(|| std::time::Duration::from_millis(self.daily_deadline_ms)),
+            daily_tickers: self.daily_tickers.iter().cloned().collect(),
         }
+    }
+
+    /// Reports every problem of `daily_tickers`.
+    fn validate_daily_tickers(&self, problems: &mut Problems) {
+        let tickers = &self.daily_tickers;
+        problems.check(
+            tickers.is_empty() || self.retrain_daily,
+            "serving.daily_tickers",
+            format_args!("is only used with `serving.retrain_daily = true`, got {tickers:?} without it"),
+        );
+        for ticker in tickers {
+            problems.check(
+                !ticker.is_empty() && !ticker.contains(char::is_whitespace),
+                "serving.daily_tickers",
+                format_args!("must hold ticker symbols (non-empty, no spaces), got {ticker:?}"),
+            );
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        let twice: Vec<&String> = tickers.iter().filter(|ticker| !seen.insert(*ticker)).collect();
+        problems.check(
+            twice.is_empty(),
+            "serving.daily_tickers",
+            format_args!("must name each ticker once, got {twice:?} more than once"),
+        );
     }
 }
 
@@ -290,6 +320,7 @@ impl Validate for AnalyticsConfig {
             "serving.error_window",
             format_args!("must be >= 1, got {}", self.serving.error_window),
         );
+        self.serving.validate_daily_tickers(problems);
         self.model.walk_forward().validate("model", problems);
         problems.check(
             self.model.horizon_bars == self.features.horizon_bars,
@@ -368,5 +399,31 @@ mod tests {
             assert!(text.contains(&format!("`{key}`")), "{key} missing from:\n{text}");
         }
         assert_eq!(problems.messages().len(), 6, "{text}");
+    }
+
+    #[test]
+    fn daily_tickers_become_the_policy_and_bad_lists_are_refused_by_key() {
+        let config =
+            parse("[serving]\nretrain_daily = true\ndaily_tickers = [\"NVDA\", \"ORCL\"]\n").expect("valid");
+        let mut problems = Problems::default();
+        config.validate(&mut problems);
+        assert!(problems.is_empty(), "{problems}");
+        let policy = config.serving.policy();
+        assert_eq!(policy.daily_tickers.iter().map(String::as_str).collect::<Vec<_>>(), ["NVDA", "ORCL"]);
+        assert!(parse("").expect("valid").serving.policy().daily_tickers.is_empty(), "default: empty");
+
+        let config =
+            parse("[serving]\ndaily_tickers = [\"NVDA\", \"\", \"NV DA\", \"NVDA\"]\n").expect("parses");
+        let mut problems = Problems::default();
+        config.validate(&mut problems);
+        let text = problems.to_string();
+        assert_eq!(problems.messages().len(), 4, "{text}");
+        assert!(
+            text.contains("`serving.daily_tickers` is only used with `serving.retrain_daily = true`"),
+            "{text}"
+        );
+        let symbols = problems.messages().iter().filter(|m| m.contains("must hold ticker symbols")).count();
+        assert_eq!(symbols, 2, "the empty one and the one with a space: {text}");
+        assert!(text.contains("more than once") && text.contains("[\"NVDA\"]"), "{text}");
     }
 }

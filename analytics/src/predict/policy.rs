@@ -19,6 +19,9 @@ pub struct RetrainPolicy {
     /// Retrain once per trading day, when every series of the scope has its bar for the newest
     /// date or this long after the first of them arrived; `None` = off.
     pub daily: Option<std::time::Duration>,
+    /// The tickers a global model's trading day waits for (daily policy); empty = the series
+    /// the scope has met. A per-ticker scope waits for its own ticker either way.
+    pub daily_tickers: std::collections::BTreeSet<String>,
 }
 
 /// Where one scope stands with respect to training.
@@ -75,6 +78,7 @@ mod tests {
             retrain_on_degradation: 0.25,
             error_window: 20,
             daily: None,
+            daily_tickers: Default::default(),
         };
         let state = |labelled_rows, new_labels, has_model, in_flight| TrainingState {
             labelled_rows,
@@ -103,6 +107,7 @@ mod tests {
             retrain_on_degradation: 0.25,
             error_window: 20,
             daily: None,
+            daily_tickers: Default::default(),
         };
         assert!(!policy.degraded(1.25, Some(1.0)));
         assert!(policy.degraded(1.26, Some(1.0)));

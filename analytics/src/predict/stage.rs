@@ -1,7 +1,7 @@
 //! The model stage of one worker: keeps the rows of its series, scores the newest rows as
 //! they change, and swaps in new model versions as the trainer finishes them.
 
-use super::day::TradingDay;
+use super::day::{Expected, TradingDay};
 use super::policy::{RetrainPolicy, TrainingState};
 use super::series::{ModelRow, SeriesRows};
 use super::trainer::{TrainedModel, Trainer, TrainingData, TrainingJob, TrainingOutcome};
@@ -191,8 +191,14 @@ impl ModelStage {
         }
         if let Some(deadline) = self.settings.policy.daily {
             let now = Instant::now();
-            for state in self.scopes.values_mut() {
-                if state.day.completed(state.series.len(), deadline, now) {
+            let configured = &self.settings.policy.daily_tickers;
+            for (scope, state) in &mut self.scopes {
+                // A per-ticker scope has one ticker: its bar completes the day either way.
+                let expected = match scope {
+                    ModelScope::Global if !configured.is_empty() => Expected::Tickers(configured),
+                    _ => Expected::Series(state.series.len()),
+                };
+                if state.day.completed(expected, deadline, now) {
                     state.training.day_complete = true;
                 }
             }

@@ -45,6 +45,7 @@ fn stage(scope: ScopeSetting, stored: Vec<(ModelScope, ModelVersion)>) -> (Model
         retrain_on_degradation: 0.0,
         error_window: 5,
         daily: None,
+        daily_tickers: Default::default(),
     };
     stage_with(scope, stored, policy)
 }
@@ -182,6 +183,7 @@ fn forecasts_that_err_far_more_than_the_holdout_trigger_a_retraining() {
         retrain_on_degradation: 0.5,
         error_window: 5,
         daily: None,
+        daily_tickers: Default::default(),
     };
     let (mut stage, _) = stage_with(ScopeSetting::PerTicker, vec![], policy);
     let mut report = EpochReport::default();
@@ -236,6 +238,7 @@ fn the_daily_policy_retrains_a_global_model_once_every_ticker_has_the_new_day() 
         retrain_on_degradation: 0.0,
         error_window: 5,
         daily: Some(Duration::from_secs(600)),
+        daily_tickers: Default::default(),
     };
     let (mut stage, _) = stage_with(ScopeSetting::Global, vec![], policy);
     let mut report = EpochReport::default();
@@ -313,4 +316,37 @@ fn a_corrected_newest_row_is_re_scored_with_the_model_on_its_corrected_inputs() 
         again.iter().map(|f| (f.as_of, f.predicted_close)).collect::<Vec<_>>(),
         [(newest, forecast.predicted_close)]
     );
+}
+
+#[test]
+fn the_daily_policy_waits_for_every_configured_ticker_even_one_not_met_yet() {
+    let policy = RetrainPolicy {
+        min_training_rows: 50,
+        retrain_every_rows: 0,
+        holdout_fraction: 0.2,
+        retrain_on_degradation: 0.0,
+        error_window: 5,
+        daily: Some(Duration::from_secs(600)),
+        daily_tickers: ["AAA", "BBB", "CCC"].map(String::from).into(),
+    };
+    let (mut stage, _) = stage_with(ScopeSetting::Global, vec![], policy);
+    let mut report = EpochReport::default();
+    stage.apply(&rows("AAA", 60), &[], false, &mut report);
+    stage.apply(&rows("BBB", 60), &[], false, &mut report);
+    stage.after_epoch(true, &mut report);
+    stage.wait_for_trainings(Duration::from_secs(60), &mut report);
+    assert_eq!(stage.model_version(&ModelScope::Global), Some(1));
+
+    // Day 60 arrives for both tickers met so far: without the list that completes the day
+    // (the test above), but CCC is configured and has no bar yet.
+    let mut report = EpochReport::default();
+    stage.apply(&rows("AAA", 61)[58..], &[], true, &mut report);
+    stage.apply(&rows("BBB", 61)[58..], &[], true, &mut report);
+    stage.after_epoch(true, &mut report);
+    assert_eq!(report.queued, 0, "CCC has no bar for the new day yet");
+    stage.apply(&rows("CCC", 61)[60..], &[], true, &mut report);
+    stage.after_epoch(true, &mut report);
+    assert_eq!(report.queued, 1);
+    stage.wait_for_trainings(Duration::from_secs(60), &mut report);
+    assert_eq!(stage.model_version(&ModelScope::Global), Some(2));
 }
