@@ -3,7 +3,7 @@
 //!
 //! - every object goes through its `k8s-openapi` type and back; a field that does not
 //!   survive the round trip is misspelt or misplaced, and fails the test by name;
-//! - the deployment policies hold: no cluster-wide RBAC, a Role with only the verbs
+//! - the deployment policies hold: no cluster-wide RBAC, a Role with exactly the verbs
 //!   peer discovery uses, GPUs only on analytics, requests, limits and probes on every
 //!   container, non-root with a read-only root filesystem, no capabilities and the
 //!   RuntimeDefault seccomp profile, credentials only from existing Secrets;
@@ -24,6 +24,7 @@ use pricestream_tests::binary;
 use serde::Serialize;
 use serde::de::{Deserialize, DeserializeOwned};
 use serde_json::Value;
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -365,28 +366,50 @@ fn check_gpus(objects: &[Value]) -> anyhow::Result<Option<String>> {
     Ok(analytics_gpus)
 }
 
-/// Only the verbs peer discovery uses, only namespaced, never cluster-admin.
+/// What peer discovery calls (analytics/src/discovery/): GET its StatefulSet (at start and
+/// when polling for a rescale) and LIST the pods; (API group, resource, verb).
+const DISCOVERY_GRANTS: [(&str, &str, &str); 2] = [("", "pods", "list"), ("apps", "statefulsets", "get")];
+
+/// Every (API group, resource, verb) a Role grants, with wildcards and resource names
+/// refused: a grant must be spelt out.
+fn role_grants(role: &Value) -> anyhow::Result<BTreeSet<(String, String, String)>> {
+    let strings = |value: &Value| -> Vec<String> {
+        value.as_array().into_iter().flatten().map(|v| v.as_str().unwrap_or("?").to_owned()).collect()
+    };
+    let mut grants = BTreeSet::new();
+    for rule in role["rules"].as_array().context("a Role without rules")? {
+        ensure!(rule["nonResourceURLs"].is_null(), "{}: nonResourceURLs in a Role", name(role));
+        ensure!(rule["resourceNames"].is_null(), "{}: resourceNames in a Role", name(role));
+        for group in strings(&rule["apiGroups"]) {
+            for resource in strings(&rule["resources"]) {
+                for verb in strings(&rule["verbs"]) {
+                    grants.insert((group.clone(), resource.clone(), verb));
+                }
+            }
+        }
+    }
+    Ok(grants)
+}
+
+/// Exactly the verbs peer discovery uses, only namespaced, never cluster-admin.
 fn check_rbac(objects: &[Value], text: &str) -> anyhow::Result<()> {
     for forbidden in ["ClusterRole", "ClusterRoleBinding", "Secret"] {
         ensure!(of_kind(objects, forbidden).is_empty(), "the chart renders a {forbidden}");
     }
     ensure!(!text.contains("cluster-admin"), "the chart mentions cluster-admin");
-    let allowed = |resource: &str, verb: &str| match resource {
-        "pods" | "statefulsets" => ["get", "list", "watch"].contains(&verb),
-        "events" => verb == "create",
-        _ => false,
-    };
+    let wanted: BTreeSet<(String, String, String)> = DISCOVERY_GRANTS
+        .iter()
+        .map(|(group, resource, verb)| ((*group).to_owned(), (*resource).to_owned(), (*verb).to_owned()))
+        .collect();
     for role in of_kind(objects, "Role") {
-        let rules = role["rules"].as_array().context("a Role without rules")?;
-        for rule in rules {
-            ensure!(rule["nonResourceURLs"].is_null(), "{}: nonResourceURLs in a Role", name(role));
-            for resource in rule["resources"].as_array().into_iter().flatten() {
-                for verb in rule["verbs"].as_array().into_iter().flatten() {
-                    let (resource, verb) = (resource.as_str().unwrap_or("?"), verb.as_str().unwrap_or("?"));
-                    ensure!(allowed(resource, verb), "{}: grants {verb} on {resource}", name(role));
-                }
-            }
-        }
+        let grants = role_grants(role)?;
+        let extra: Vec<_> = grants.difference(&wanted).collect();
+        let missing: Vec<_> = wanted.difference(&grants).collect();
+        ensure!(
+            extra.is_empty() && missing.is_empty(),
+            "{}: grants (group, resource, verb) {extra:?} that peer discovery does not use, and lacks {missing:?}",
+            name(role)
+        );
     }
     for binding in of_kind(objects, "RoleBinding") {
         ensure!(
@@ -551,6 +574,29 @@ fn every_scenario_round_trips_through_k8s_openapi_and_keeps_the_policies() -> an
     for (scenario, values) in scenarios()? {
         let objects = render(&values, scenario == "monitoring")?;
         check_scenario(&scenario, &objects)?;
+    }
+    Ok(())
+}
+
+#[test]
+fn the_role_grants_exactly_what_discovery_calls() -> anyhow::Result<()> {
+    let objects = render(&chart().join("ci/default-values.yaml"), false)?;
+    let roles = of_kind(&objects, "Role");
+    ensure!(roles.len() == 1, "expected one Role, got {}", roles.len());
+    check_rbac(&objects, "")?;
+    // One verb too many, one too few, a wildcard: each is refused.
+    for (rules, what) in [
+        (
+            serde_json::json!([{"apiGroups": [""], "resources": ["pods"], "verbs": ["list", "watch"]},
+            {"apiGroups": ["apps"], "resources": ["statefulsets"], "verbs": ["get"]}]),
+            "watch",
+        ),
+        (serde_json::json!([{"apiGroups": [""], "resources": ["pods"], "verbs": ["list"]}]), "no get"),
+        (serde_json::json!([{"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]}]), "wildcard"),
+    ] {
+        let mut role = roles[0].clone();
+        role["rules"] = rules;
+        ensure!(check_rbac(&[role], "").is_err(), "a Role with {what} passed the policy check");
     }
     Ok(())
 }

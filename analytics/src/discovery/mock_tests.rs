@@ -129,7 +129,7 @@ async fn a_forbidden_api_names_the_missing_permission_and_a_pod_beyond_replicas_
     });
     let message = membership(&client, &identity(0)).await.err().map(|e| e.to_string()).unwrap_or_default();
     assert!(message.contains("refused to read StatefulSet ps-analytics in namespace markets"), "{message}");
-    assert!(message.contains("ServiceAccount needs get/list on statefulsets"), "{message}");
+    assert!(message.contains("ServiceAccount needs get on statefulsets"), "{message}");
     let message = membership(&client, &identity(2)).await.err().map(|e| e.to_string()).unwrap_or_default();
     assert!(message.contains("ordinal 2 but StatefulSet ps-analytics has 2 replica(s)"), "{message}");
     api.await?;

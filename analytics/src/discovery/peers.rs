@@ -22,7 +22,7 @@ pub(super) fn explain(error: kube::Error, what: &str, identity: &PodIdentity) ->
     match &error {
         kube::Error::Api(status) if status.is_forbidden() => anyhow::anyhow!(
             "the API server refused to {what} in namespace {} ({}): the analytics ServiceAccount needs \
-             get/list on statefulsets and pods there (the chart's Role grants it)",
+             get on statefulsets and list on pods there (the chart's Role grants it)",
             identity.namespace,
             status.message
         ),
