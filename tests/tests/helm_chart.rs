@@ -601,6 +601,32 @@ fn the_role_grants_exactly_what_discovery_calls() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `helm template` does not render NOTES.txt, so its source is read: every topic, every
+/// mart table and every dashboard of the chart must be named in it.
+#[test]
+fn the_install_notes_name_every_topic_table_and_dashboard() -> anyhow::Result<()> {
+    let notes = std::fs::read_to_string(chart().join("templates/NOTES.txt"))?;
+    for topic in ["bars", "indicators", "dead-letter", "features", "predictions"] {
+        ensure!(
+            notes.contains(&format!("{{{{ $prefix }}}}{topic} ")),
+            "NOTES.txt does not name topic {topic}"
+        );
+    }
+    for table in ["features", "models", "predictions"] {
+        let line = format!("{{{{ .Values.cassandra.martKeyspace }}}}.{table} ");
+        ensure!(notes.contains(&line), "NOTES.txt does not name table {table}");
+    }
+    let mut dashboards = 0;
+    for entry in std::fs::read_dir(chart().join("dashboards"))? {
+        let dashboard: Value = serde_json::from_str(&std::fs::read_to_string(entry?.path())?)?;
+        let title = dashboard["title"].as_str().context("a dashboard without a title")?;
+        ensure!(notes.contains(&format!("\"{title}\"")), "NOTES.txt does not name dashboard {title}");
+        dashboards += 1;
+    }
+    ensure!(dashboards == 3, "expected 3 dashboards, found {dashboards}");
+    Ok(())
+}
+
 #[test]
 fn three_gpu_replicas_render_three_processes_with_a_gpu_each() -> anyhow::Result<()> {
     let objects = render(&chart().join("ci/gpu-3-replicas-values.yaml"), false)?;
