@@ -12,7 +12,9 @@
 //! stepping until the probe passes; all workers start each epoch together. Then `--days` more
 //! trading days arrive, one epoch per day for every ticker. At the end the net number of rows
 //! must equal the number of bars and the sampled tickers' rows must equal a naive
-//! recomputation, so a broken graph cannot pass as a fast one.
+//! recomputation, so a broken graph cannot pass as a fast one. Last, each worker drops its
+//! dataflow and the heap that gives back (counted per thread by `memory::Counting`, the global
+//! allocator here) is printed as the arranged state per bar.
 
 mod check;
 mod memory;
@@ -28,6 +30,10 @@ use synthetic::{DAYS_PER_YEAR, Record, WorkerSource};
 use timely::Config;
 use timely::dataflow::ProbeHandle;
 use timely::worker::Worker;
+
+/// Counts heap bytes per thread, for the arranged-state measure (a thread-local add per call).
+#[global_allocator]
+static ALLOCATOR: memory::Counting = memory::Counting;
 
 /// Bench settings.
 #[derive(Parser, Clone, Debug)]
@@ -88,6 +94,9 @@ struct Report {
     arranged_after_backfill: i64,
     rss_after_backfill: u64,
     peak_after_backfill: u64,
+    /// Heap bytes freed when this worker dropped its dataflow after the run: the traces of its
+    /// arrangements and reduces (with the batches still being merged), plus operator buffers.
+    dataflow_heap: i64,
     operators: Vec<(String, Duration, i64)>,
 }
 
@@ -121,7 +130,8 @@ fn main() {
         Ok(guards) => guards.join().into_iter().collect::<Result<_, _>>().unwrap_or_else(|e| fail(&e)),
         Err(e) => fail(&e),
     };
-    print_reports(&args, &reports, rss_start, shared.updates.load(Ordering::SeqCst));
+    let rows = shared.rows.load(Ordering::SeqCst);
+    print_reports(&args, &reports, rss_start, shared.updates.load(Ordering::SeqCst), rows);
     verify(&shared, &samples);
 }
 
@@ -144,6 +154,7 @@ fn run(worker: &mut Worker, shared: &Arc<Shared>) -> Report {
     let mut source = WorkerSource::new(args.tickers, &shared.dates, shared.backfill_days, place);
     let profile = profile::install(worker, args.profile);
     let mut inputs = FeatureInputs::<u64>::new();
+    let dataflow = worker.next_dataflow_index();
     let probe = build(worker, &mut inputs, shared);
 
     let mut report = Report::default();
@@ -180,6 +191,13 @@ fn run(worker: &mut Worker, shared: &Arc<Shared>) -> Report {
         report.days.push(started.elapsed());
     }
     report.operators = profile.borrow().operators();
+    // Arranged state: what dropping the settled dataflow gives back on this thread (its
+    // operators, and the traces they hold, are dropped here). The inputs' upsert state lives
+    // in `inputs`, outside the dataflow, and is not counted.
+    shared.barrier.wait();
+    let before = memory::thread_heap();
+    worker.drop_dataflow(dataflow);
+    report.dataflow_heap = before - memory::thread_heap();
     report
 }
 
@@ -229,7 +247,7 @@ fn settle(
     feeding
 }
 
-fn print_reports(args: &Args, reports: &[Report], rss_start: u64, updates: u64) {
+fn print_reports(args: &Args, reports: &[Report], rss_start: u64, updates: u64, rows: i64) {
     let sum = |f: fn(&Report) -> usize| reports.iter().map(f).sum::<usize>();
     let slowest = |f: fn(&Report) -> Duration| reports.iter().map(f).max().unwrap_or_default().as_secs_f64();
     let (bars, records) = (sum(|r| r.bars), sum(|r| r.records));
@@ -269,6 +287,14 @@ fn print_reports(args: &Args, reports: &[Report], rss_start: u64, updates: u64) 
         println!("steady state: {} days, one epoch per day ({} bars each)", days.len(), args.tickers);
         println!("  per day           median {:.1} ms, max {:.1} ms", ms(*median), ms(*max));
     }
+    let held: i64 = reports.iter().map(|r| r.dataflow_heap).sum();
+    println!(
+        "arranged state: {:.0} bytes per bar ({:.1} MiB for {rows} bars after the steady-state days: the heap \
+         freed when each worker drops its dataflow, i.e. the traces of its arrangements and reduces plus \
+         operator buffers; the inputs' upsert state is not in it)",
+        held as f64 / rows.max(1) as f64,
+        held as f64 / (1024.0 * 1024.0),
+    );
     println!("output row updates  {updates}");
     if let Some(first) = reports.first().filter(|_| args.profile) {
         println!("worker 0, busiest operators (busy time, updates in its trace after the run):");
