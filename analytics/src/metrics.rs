@@ -16,8 +16,9 @@ pub struct Metrics {
     pub records_replayed: IntCounterVec,
     /// Bars decoded from Kafka.
     pub bars_consumed: IntCounter,
-    /// Kafka messages that could not be decoded and were skipped.
-    pub messages_rejected: IntCounter,
+    /// Kafka messages that could not be decoded and were skipped, by `kind`
+    /// ([`REJECTION_KINDS`]).
+    pub messages_rejected: IntCounterVec,
     /// Feature rows acknowledged by Cassandra and the changelog.
     pub feature_rows_written: IntCounter,
     /// Feature rows deleted because their bar was retracted.
@@ -28,6 +29,8 @@ pub struct Metrics {
     pub epoch_seconds: Histogram,
     /// Time Cassandra took to acknowledge one epoch's writes of one worker.
     pub cassandra_write_seconds: Histogram,
+    /// Cassandra writes that failed after the driver's retries, by `table` ([`WRITTEN_TABLES`]).
+    pub cassandra_write_errors: IntCounterVec,
     /// Time Kafka took to acknowledge one epoch's changelog messages of one worker.
     pub changelog_publish_seconds: Histogram,
     /// From a bar's Kafka timestamp to its feature row acknowledged everywhere.
@@ -58,6 +61,25 @@ pub struct Metrics {
     /// The device setting trainings run on (`device` label: cpu, cuda, auto; value 1).
     pub model_device: IntGaugeVec,
 }
+
+impl Metrics {
+    /// Hands `result` of a Cassandra write to `table` on, counting it in
+    /// `pricestream_analytics_cassandra_write_errors_total` when it failed.
+    pub fn count_write_error<T, E>(&self, table: &str, result: Result<T, E>) -> Result<T, E> {
+        if result.is_err() {
+            self.cassandra_write_errors.with_label_values(&[table]).inc();
+        }
+        result
+    }
+}
+
+/// The `kind` values of `pricestream_analytics_messages_rejected_total`: not JSON or fields
+/// missing or mistyped, and a `schema_version` this build does not read.
+pub const REJECTION_KINDS: [&str; 2] = ["malformed", "unsupported_version"];
+
+/// The `table` values of `pricestream_analytics_cassandra_write_errors_total`: the mart, the
+/// forecasts and the model versions (all in the mart keyspace).
+pub const WRITTEN_TABLES: [&str; 3] = ["features", "predictions", "models"];
 
 fn histogram(name: &str, help: &str, start: f64, count: usize) -> Result<Histogram, prometheus::Error> {
     Histogram::with_opts(
@@ -91,9 +113,15 @@ impl Metrics {
                 "Records replayed at start-up to rebuild the dataflow state, by topic.",
             )?,
             bars_consumed: counter("pricestream_analytics_bars_consumed_total", "Bars decoded from Kafka.")?,
-            messages_rejected: counter(
-                "pricestream_analytics_messages_rejected_total",
-                "Kafka messages that could not be decoded and were skipped.",
+            messages_rejected: register(
+                &registry,
+                IntCounterVec::new(
+                    Opts::new(
+                        "pricestream_analytics_messages_rejected_total",
+                        "Kafka messages that could not be decoded and were skipped, by kind (malformed, unsupported_version).",
+                    ),
+                    &["kind"],
+                )?,
             )?,
             feature_rows_written: counter(
                 "pricestream_analytics_feature_rows_written_total",
@@ -123,6 +151,16 @@ impl Metrics {
                     "Time Cassandra took to acknowledge one worker's writes of one epoch.",
                     0.0005,
                     16,
+                )?,
+            )?,
+            cassandra_write_errors: register(
+                &registry,
+                IntCounterVec::new(
+                    Opts::new(
+                        "pricestream_analytics_cassandra_write_errors_total",
+                        "Cassandra writes that failed after the driver's retries, by table (features, predictions, models).",
+                    ),
+                    &["table"],
                 )?,
             )?,
             changelog_publish_seconds: register(
@@ -231,6 +269,45 @@ impl Metrics {
             )?,
             registry,
         };
+        // Every labelled series exists from the start, so rates and alerts see 0, not nothing.
+        for kind in REJECTION_KINDS {
+            metrics.messages_rejected.with_label_values(&[kind]);
+        }
+        for table in WRITTEN_TABLES {
+            metrics.cassandra_write_errors.with_label_values(&[table]);
+        }
         Ok(metrics)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use prometheus::Encoder;
+
+    #[test]
+    fn labelled_error_counters_exist_at_zero_from_the_start() {
+        let metrics = Metrics::new().expect("metrics register");
+        let mut text = Vec::new();
+        prometheus::TextEncoder::new().encode(&metrics.registry.gather(), &mut text).expect("encodes");
+        let text = String::from_utf8(text).expect("utf-8");
+        for kind in REJECTION_KINDS {
+            let line = format!("pricestream_analytics_messages_rejected_total{{kind=\"{kind}\"}} 0");
+            assert!(text.contains(&line), "{line} missing from:\n{text}");
+        }
+        for table in WRITTEN_TABLES {
+            let line = format!("pricestream_analytics_cassandra_write_errors_total{{table=\"{table}\"}} 0");
+            assert!(text.contains(&line), "{line} missing from:\n{text}");
+        }
+    }
+
+    #[test]
+    fn a_failed_write_is_counted_under_its_table_and_passed_on() {
+        let metrics = Metrics::new().expect("metrics register");
+        let errors = |table: &str| metrics.cassandra_write_errors.with_label_values(&[table]).get();
+        assert_eq!(metrics.count_write_error("features", Ok::<_, ()>(3)), Ok(3));
+        assert_eq!(errors("features"), 0);
+        assert_eq!(metrics.count_write_error("predictions", Err::<(), _>("timeout")), Err("timeout"));
+        assert_eq!((errors("features"), errors("predictions"), errors("models")), (0, 1, 0));
     }
 }

@@ -29,8 +29,11 @@ pub fn stage(shared: &Shared, index: usize) -> anyhow::Result<Option<ModelStage>
         policy: shared.config.serving.policy(),
         horizon_bars: shared.config.features.horizon_bars,
     };
-    let (table, runtime) = (Arc::clone(models), shared.runtime.clone());
-    let store: Store = Box::new(move |record| Ok(runtime.block_on(table.save(record))?));
+    let (table, runtime, metrics) = (Arc::clone(models), shared.runtime.clone(), Arc::clone(&shared.metrics));
+    let store: Store =
+        Box::new(
+            move |record| Ok(metrics.count_write_error("models", runtime.block_on(table.save(record)))?),
+        );
     let trainer = Trainer::spawn(format!("trainer-{index}"), store)?;
     let (table, runtime) = (Arc::clone(models), shared.runtime.clone());
     let load: Load = Box::new(move |scope| {

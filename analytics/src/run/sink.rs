@@ -25,7 +25,8 @@ pub struct MartSink {
 
 impl MartSink {
     /// Writes `changes` to Cassandra and the changelog and `predictions` to their table and
-    /// topic, returning once all acknowledged.
+    /// topic, returning once all acknowledged. A failed Cassandra write is counted by table
+    /// before the error is returned (and ends the process).
     pub async fn write(
         &self,
         changes: &RowChanges,
@@ -37,7 +38,11 @@ impl MartSink {
                 return anyhow::Ok(());
             }
             let messages = predictions.iter().map(|prediction| (prediction.message_key(), prediction));
-            tokio::try_join!(async { anyhow::Ok(self.predictions.upsert_all(predictions).await?) }, async {
+            let table = async {
+                metrics.count_write_error("predictions", self.predictions.upsert_all(predictions).await)?;
+                anyhow::Ok(())
+            };
+            tokio::try_join!(table, async {
                 anyhow::Ok(self.publisher.publish_derived(&self.predictions_topic, messages).await?)
             },)?;
             metrics.predictions_written.inc_by(predictions.len() as u64);
@@ -53,8 +58,8 @@ impl MartSink {
         }
         let cassandra = async {
             let started = Instant::now();
-            self.table.upsert_all(&changes.upserts).await?;
-            self.table.delete_all(&changes.deletes).await?;
+            metrics.count_write_error("features", self.table.upsert_all(&changes.upserts).await)?;
+            metrics.count_write_error("features", self.table.delete_all(&changes.deletes).await)?;
             metrics.cassandra_write_seconds.observe(started.elapsed().as_secs_f64());
             anyhow::Ok(())
         };

@@ -6,7 +6,7 @@ use super::progress::{Offsets, Resume, TopicPartition, intent_metadata, parse_in
 use pricestream_dataflow::config::KafkaConfig;
 use pricestream_dataflow::kafka::{client_config, retry_transient};
 use pricestream_dataflow::records::{Bar, IndicatorRecord};
-use pricestream_dataflow::wire;
+use pricestream_dataflow::wire::{self, WireError};
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
 use rdkafka::message::Message;
 use rdkafka::{Offset, TopicPartitionList};
@@ -46,8 +46,17 @@ struct Polled {
     offset: i64,
     /// Producer timestamp (ms since the epoch), when the message has one.
     timestamp_ms: Option<i64>,
-    /// The record, or why it could not be decoded.
-    record: Result<Record, String>,
+    /// The record, or why it could not be decoded: its kind (a `REJECTION_KINDS` value) and
+    /// the message.
+    record: Result<Record, (&'static str, String)>,
+}
+
+/// The `kind` label of a message that could not be decoded.
+fn rejection_kind(error: &WireError) -> &'static str {
+    match error {
+        WireError::Malformed(_) => "malformed",
+        WireError::UnsupportedVersion { .. } => "unsupported_version",
+    }
 }
 
 /// Records read for one epoch.
@@ -59,6 +68,8 @@ pub struct Batch {
     pub bar_timestamps_ms: Vec<i64>,
     /// Messages skipped because they could not be decoded.
     pub rejected: usize,
+    /// `rejected` by kind.
+    pub rejected_by_kind: BTreeMap<&'static str, u64>,
     /// Records read per topic.
     pub per_topic: BTreeMap<String, u64>,
 }
@@ -78,11 +89,18 @@ impl Batch {
                 }
                 self.records.push(record);
             }
-            Err(reason) => {
+            Err((kind, reason)) => {
                 // Left in the topic at this offset for inspection; never silently dropped.
                 let (topic, partition) = &polled.partition;
-                error!(topic, partition, offset = polled.offset, "Skipped undecodable message: {reason}");
+                error!(
+                    topic,
+                    partition,
+                    offset = polled.offset,
+                    kind,
+                    "Skipped undecodable message: {reason}"
+                );
                 self.rejected += 1;
+                *self.rejected_by_kind.entry(kind).or_default() += 1;
             }
         }
     }
@@ -302,7 +320,7 @@ impl PartitionSource {
             partition: (topic.to_owned(), message.partition()),
             offset: message.offset(),
             timestamp_ms: message.timestamp().to_millis(),
-            record: record.map_err(|e| e.to_string()),
+            record: record.map_err(|e| (rejection_kind(&e), e.to_string())),
         }))
     }
 
@@ -344,7 +362,48 @@ impl PartitionSource {
 
 #[cfg(test)]
 mod tests {
-    use super::partitions_for;
+    use super::{Batch, Polled, Record, partitions_for, rejection_kind};
+    use crate::metrics::REJECTION_KINDS;
+    use chrono::NaiveDate;
+    use pricestream_dataflow::records::{Bar, Timeframe};
+    use pricestream_dataflow::wire;
+
+    fn polled(offset: i64, timestamp_ms: Option<i64>, payload: &[u8]) -> Polled {
+        Polled {
+            partition: ("pricestream.bars".into(), 0),
+            offset,
+            timestamp_ms,
+            record: wire::decode::<Bar>(payload)
+                .map(Record::Bar)
+                .map_err(|e| (rejection_kind(&e), e.to_string())),
+        }
+    }
+
+    #[test]
+    fn rejected_messages_are_counted_by_kind() {
+        let bar = Bar {
+            ticker: "NVDA".into(),
+            timeframe: Timeframe::Day,
+            datetime: NaiveDate::from_ymd_opt(2024, 1, 2).expect("a date"),
+            open: 1.0,
+            high: 2.0,
+            low: 0.5,
+            close: 1.5,
+            volume: 100,
+            task_number: uuid::Uuid::nil(),
+        };
+        let mut batch = Batch::default();
+        batch.push(polled(0, Some(1_700_000_000_000), &wire::encode(&bar)));
+        batch.push(polled(1, Some(1), b"not json"));
+        batch.push(polled(2, Some(2), br#"{"schema_version":99,"ticker":"NVDA"}"#));
+        batch.push(polled(3, None, b"{}"));
+        assert_eq!(batch.records.len(), 1);
+        assert_eq!(batch.rejected, 3);
+        let kinds: Vec<(&str, u64)> = batch.rejected_by_kind.iter().map(|(k, n)| (*k, *n)).collect();
+        assert_eq!(kinds, vec![("malformed", 2), ("unsupported_version", 1)]);
+        assert!(kinds.iter().all(|(kind, _)| REJECTION_KINDS.contains(kind)));
+        assert_eq!(batch.bar_timestamps_ms, vec![1_700_000_000_000]);
+    }
 
     #[test]
     fn every_partition_has_exactly_one_worker() {

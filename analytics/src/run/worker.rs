@@ -320,7 +320,9 @@ fn count(shared: &Shared, stats: &mut WorkerStats, batch: &Batch, replayed: bool
     }
     stats.rejected += batch.rejected as u64;
     shared.metrics.bars_consumed.inc_by(bars);
-    shared.metrics.messages_rejected.inc_by(batch.rejected as u64);
+    for (kind, rejected) in &batch.rejected_by_kind {
+        shared.metrics.messages_rejected.with_label_values(&[kind]).inc_by(*rejected);
+    }
     for (topic, records) in &batch.per_topic {
         shared.metrics.records_consumed.with_label_values(&[topic.as_str()]).inc_by(*records);
         if replayed {
