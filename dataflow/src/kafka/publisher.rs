@@ -1,12 +1,11 @@
 use super::{KafkaError, client_config};
 use crate::config::KafkaConfig;
 use crate::topics::{SCHEMA_VERSION_HEADER, TASK_NUMBER_HEADER};
-use crate::wire;
+use crate::wire::{self, WireRecord};
 use futures::future::try_join_all;
 use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
 use rdkafka::util::Timeout;
-use serde::Serialize;
 use std::time::Duration;
 use uuid::Uuid;
 
@@ -53,7 +52,7 @@ impl Publisher {
         records: I,
     ) -> Result<usize, PublishError>
     where
-        T: Serialize + 'a,
+        T: WireRecord + 'a,
         I: IntoIterator<Item = (&'a str, &'a T)>,
     {
         let task = task_number.to_string();
@@ -64,7 +63,7 @@ impl Publisher {
     /// analytics service's changelog) and waits until every one is acknowledged.
     pub async fn publish_derived<'a, T, I>(&self, topic: &str, records: I) -> Result<usize, PublishError>
     where
-        T: Serialize + 'a,
+        T: WireRecord + 'a,
         I: IntoIterator<Item = (&'a str, &'a T)>,
     {
         self.send_all(topic, None, records).await
@@ -77,7 +76,7 @@ impl Publisher {
         records: I,
     ) -> Result<usize, PublishError>
     where
-        T: Serialize + 'a,
+        T: WireRecord + 'a,
         I: IntoIterator<Item = (&'a str, &'a T)>,
     {
         let version = wire::SCHEMA_VERSION.to_string();

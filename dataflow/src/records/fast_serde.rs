@@ -7,13 +7,23 @@ use serde::Serializer;
 
 /// Writes a date as `YYYY-MM-DD` without going through `fmt`.
 pub fn date<S: Serializer>(date: &NaiveDate, serializer: S) -> Result<S::Ok, S::Error> {
+    match date_digits(date) {
+        // Only ASCII digits and dashes: always UTF-8.
+        Some(text) => serializer.serialize_str(std::str::from_utf8(&text).unwrap_or_default()),
+        None => serializer.collect_str(date),
+    }
+}
+
+/// `YYYY-MM-DD` for years 0 to 9999 (chrono's `Display` for them); `None` for the
+/// years `Display` writes with a sign.
+pub(crate) fn date_digits(date: &NaiveDate) -> Option<[u8; 10]> {
     let (year, month, day) = (date.year(), date.month(), date.day());
     if !(0..=9999).contains(&year) {
-        return serializer.collect_str(date);
+        return None;
     }
     let year = year as u32;
     let digit = |n: u32| b'0' + (n % 10) as u8;
-    let text = [
+    Some([
         digit(year / 1000),
         digit(year / 100),
         digit(year / 10),
@@ -24,9 +34,7 @@ pub fn date<S: Serializer>(date: &NaiveDate, serializer: S) -> Result<S::Ok, S::
         b'-',
         digit(day / 10),
         digit(day),
-    ];
-    // Only ASCII digits and dashes: always UTF-8.
-    serializer.serialize_str(std::str::from_utf8(&text).unwrap_or_default())
+    ])
 }
 
 #[cfg(test)]

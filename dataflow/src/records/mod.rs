@@ -2,7 +2,7 @@
 
 mod bar;
 mod dead_letter;
-mod fast_serde;
+pub(crate) mod fast_serde;
 mod feature;
 mod feature_change;
 mod indicator;

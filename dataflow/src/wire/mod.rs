@@ -3,6 +3,8 @@
 //!
 //! Version 1 field names and types are documented in `docs/topics.md`.
 
+mod hand_written;
+
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
@@ -28,28 +30,52 @@ struct VersionOnly {
     schema_version: u16,
 }
 
+/// A record that travels on Kafka. The default encoding goes through serde; the
+/// extractor's two most frequent records (bars and indicator values, eight messages
+/// per bar) are written by hand in [`hand_written`], byte for byte what serde writes.
+pub trait WireRecord: Serialize {
+    /// Appends the record, `schema_version` first, as one JSON object to `out`.
+    fn encode_into(&self, out: &mut Vec<u8>) {
+        encode_with_serde(self, out);
+    }
+}
+
+impl WireRecord for crate::records::DeadLetter {}
+impl WireRecord for crate::records::FeatureChange {}
+impl WireRecord for crate::records::Prediction {}
+
 /// Encodes a record as one JSON object carrying `schema_version`.
-pub fn encode<T: Serialize>(record: &T) -> Vec<u8> {
-    // The version goes first, written by hand: serde's `flatten` would route every
-    // field through a slow map serialiser, and this is the extractor's hot path.
-    const PREFIX: &[u8] = b"{\"schema_version\":1";
-    const _: () = assert!(SCHEMA_VERSION == 1, "update PREFIX with the version");
+pub fn encode<T: WireRecord + ?Sized>(record: &T) -> Vec<u8> {
     let mut out = Vec::with_capacity(256);
+    record.encode_into(&mut out);
+    out
+}
+
+/// The opening of every version-1 message.
+pub(crate) const PREFIX: &[u8] = b"{\"schema_version\":1";
+const _: () = assert!(SCHEMA_VERSION == 1, "update PREFIX with the version");
+
+/// [`WireRecord::encode_into`] through serde: the version, then the record's own fields.
+pub fn encode_with_serde<T: Serialize + ?Sized>(record: &T, out: &mut Vec<u8>) {
+    // The version goes first, written by hand: serde's `flatten` would route every
+    // field through a slow map serialiser.
+    let start = out.len();
     out.extend_from_slice(PREFIX);
     // Our records are plain structs of strings and numbers: serialisation cannot fail.
-    if serde_json::to_writer(&mut out, record).is_err() {
-        return Vec::new();
+    if serde_json::to_writer(&mut *out, record).is_err() {
+        out.truncate(start);
+        return;
     }
-    // `out` is now `{"schema_version":1{...}`: turn the record's `{` into a `,`
+    // `out` now ends in `{"schema_version":1{...}`: turn the record's `{` into a `,`
     // (or drop it with its `}` for a record without fields).
-    match out.get(PREFIX.len() + 1) {
+    let brace = start + PREFIX.len();
+    match out.get(brace + 1) {
         Some(b'}') => {
-            out.truncate(PREFIX.len());
+            out.truncate(brace);
             out.push(b'}');
         }
-        _ => out[PREFIX.len()] = b',',
+        _ => out[brace] = b',',
     }
-    out
 }
 
 /// Decodes a record written by [`encode`], checking its schema version first.
