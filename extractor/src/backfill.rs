@@ -3,10 +3,11 @@
 
 use crate::cli::BackfillArgs;
 use crate::config::ExtractorConfig;
-use crate::ingest::{ingest_file, ingest_symbol};
+use crate::ingest::{ingest_symbol, read_file};
 use crate::metrics::Metrics;
-use crate::pipeline::{Pipeline, Sinks};
+use crate::pipeline::{Lanes, Pipeline, Sinks, Summary};
 use crate::sources::{TwelveDataClient, list_files};
+use futures::StreamExt;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use pricestream_dataflow::config::ProcessEnv;
 use pricestream_dataflow::topics::Topics;
@@ -21,19 +22,27 @@ pub async fn run(config: &ExtractorConfig, args: &BackfillArgs) -> anyhow::Resul
     let started = Instant::now();
     let task_number = Uuid::new_v4();
     info!(%task_number, dry_run = args.dry_run, "Backfill started.");
-    let sinks = if args.dry_run { None } else { Some(Sinks::connect(config, task_number).await?) };
+    let sinks = match args.dry_run {
+        true => None,
+        false => Some(Arc::new(Sinks::connect(config, task_number).await?)),
+    };
     let metrics = Arc::new(Metrics::new()?);
-    let mut pipeline =
-        Pipeline::new(&config.indicators, sinks, task_number, config.extract.batch_max_rows, metrics)
-            .with_retries(config.extract.sink_max_attempts);
+    let new_pipeline = || {
+        let (batch_rows, metrics) = (config.extract.batch_max_rows, Arc::clone(&metrics));
+        Pipeline::new(&config.indicators, sinks.clone(), task_number, batch_rows, metrics)
+            .with_retries(config.extract.sink_max_attempts)
+    };
 
-    match &args.input {
-        Some(input) => backfill_files(config, args, input, task_number, &mut pipeline).await?,
-        None => backfill_symbols(config, args, task_number, &mut pipeline).await?,
-    }
-    pipeline.finish().await?;
+    let summary = match &args.input {
+        Some(input) => backfill_files(config, args, input, task_number, &metrics, new_pipeline).await?,
+        None => {
+            let mut pipeline = new_pipeline();
+            backfill_symbols(config, args, task_number, &mut pipeline).await?;
+            pipeline.finish().await?;
+            pipeline.summary
+        }
+    };
 
-    let summary = &pipeline.summary;
     info!(%task_number, bars = summary.bars_read, rejected = summary.rejected_total(), "Backfill finished.");
     let topics = Topics::with_prefix(&config.kafka.topic_prefix);
     let keyspace = &config.cassandra.dwh_keyspace;
@@ -55,32 +64,49 @@ pub async fn run(config: &ExtractorConfig, args: &BackfillArgs) -> anyhow::Resul
     Ok(())
 }
 
+/// Reads the files on blocking threads, a few ahead, and hands them in file order to
+/// the lanes, which compute and send on every core.
 async fn backfill_files(
     config: &ExtractorConfig,
     args: &BackfillArgs,
     input: &Path,
     task_number: Uuid,
-    pipeline: &mut Pipeline,
-) -> anyhow::Result<()> {
+    metrics: &Metrics,
+    new_pipeline: impl FnMut() -> Pipeline,
+) -> anyhow::Result<Summary> {
     let files = list_files(input)?;
     if files.is_empty() {
         anyhow::bail!("no .csv, .csv.gz or .parquet files at {}", input.display());
     }
+    let lane_count =
+        args.lanes.map_or_else(|| std::thread::available_parallelism().map_or(1, usize::from), usize::from);
+    let lanes = Lanes::start(lane_count, task_number, new_pipeline);
     let progress = progress_bar(files.len() as u64, args.no_progress);
-    let started = std::time::Instant::now();
-    for file in &files {
-        let before = pipeline.summary.bars_read;
-        ingest_file(pipeline, file, &config.extract.format, task_number).await?;
-        let rate = pipeline.summary.bars_read as f64 / started.elapsed().as_secs_f64().max(1e-9);
+    let started = Instant::now();
+    let reads = files.into_iter().map(|file| {
+        let format = config.extract.format.clone();
+        tokio::task::spawn_blocking(move || {
+            let parsed = read_file(&file, &format, task_number);
+            (file, parsed)
+        })
+    });
+    let mut reads = futures::stream::iter(reads).buffered(lane_count + 1);
+    while let Some(read) = reads.next().await {
+        let (file, parsed) = read?;
+        let bars = parsed.bars.len();
+        if lanes.send(file.clone(), parsed).await.is_err() {
+            break; // A lane failed: `finish` returns its error.
+        }
+        let rate = metrics.bars_read.get() as f64 / started.elapsed().as_secs_f64().max(1e-9);
         let name = file.file_name().unwrap_or_default().to_string_lossy();
         progress.set_message(format!("{rate:.0} bars/s  {name}"));
         progress.inc(1);
         if progress.is_hidden() {
-            info!(file = %file.display(), bars = pipeline.summary.bars_read - before, "Read file.");
+            info!(file = %file.display(), bars, "Read file.");
         }
     }
     progress.finish_and_clear();
-    Ok(())
+    lanes.finish().await
 }
 
 async fn backfill_symbols(

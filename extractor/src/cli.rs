@@ -58,6 +58,11 @@ pub struct BackfillArgs {
     /// (no Kafka or Cassandra needed): measures everything but the I/O.
     #[arg(long)]
     pub dry_run: bool,
+
+    /// Files are parsed and their tickers computed on this many lanes in parallel, each lane
+    /// owning a share of the tickers (default: one per CPU core).
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub lanes: Option<u16>,
 }
 
 /// Arguments of `generate`.

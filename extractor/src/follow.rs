@@ -37,9 +37,14 @@ pub async fn run(config: &ExtractorConfig, args: &FollowArgs) -> anyhow::Result<
     tokio::spawn(serve(listener, Probes { registry: metrics.registry.clone(), ready: Arc::clone(&ready) }));
 
     let sinks = Sinks::connect(config, task_number).await?;
-    let mut pipeline =
-        Pipeline::new(&config.indicators, Some(sinks), task_number, config.extract.batch_max_rows, metrics)
-            .with_retries(config.extract.sink_max_attempts);
+    let mut pipeline = Pipeline::new(
+        &config.indicators,
+        Some(Arc::new(sinks)),
+        task_number,
+        config.extract.batch_max_rows,
+        metrics,
+    )
+    .with_retries(config.extract.sink_max_attempts);
     let client = match args.symbols.is_empty() {
         true => None,
         false => Some(TwelveDataClient::new(&config.twelve_data, &ProcessEnv)?),

@@ -2,12 +2,41 @@
 //! refused records to the dead-letter batch, valid bars in date order.
 
 use crate::pipeline::Pipeline;
-use crate::sources::{FileFormat, SourceError, TwelveDataClient, open_file};
+use crate::sources::{FileFormat, LineError, SourceError, TwelveDataClient, open_file};
 use chrono::NaiveDate;
 use pricestream_dataflow::records::Bar;
 use std::path::Path;
 use tracing::warn;
 use uuid::Uuid;
+
+/// One file read whole: its valid bars in (ticker, date) order, its refused lines,
+/// or the reason it could not be opened.
+#[derive(Debug, Default)]
+pub struct ParsedFile {
+    /// Valid bars, sorted by ticker then date: indicators are computed in date order.
+    pub bars: Vec<Bar>,
+    /// Refused lines, in file order.
+    pub rejected: Vec<LineError>,
+    /// Why the file could not be read at all (counted as skipped, never fatal).
+    pub skipped: Option<SourceError>,
+}
+
+/// Reads and parses one file (blocking I/O: call it off the async workers).
+pub fn read_file(file: &Path, format: &FileFormat, task_number: Uuid) -> ParsedFile {
+    let rows = match open_file(file, format, task_number) {
+        Ok(rows) => rows,
+        Err(error) => return ParsedFile { skipped: Some(error), ..ParsedFile::default() },
+    };
+    let mut parsed = ParsedFile::default();
+    for row in rows {
+        match row {
+            Ok(bar) => parsed.bars.push(bar),
+            Err(error) => parsed.rejected.push(error),
+        }
+    }
+    sort_by_date(&mut parsed.bars);
+    parsed
+}
 
 /// Reads one file whole into the pipeline. A file that cannot be opened is
 /// counted as skipped and logged, never fatal; a sink failure is.
@@ -17,23 +46,26 @@ pub async fn ingest_file(
     format: &FileFormat,
     task_number: Uuid,
 ) -> anyhow::Result<()> {
-    let rows = match open_file(file, format, task_number) {
-        Ok(rows) => rows,
-        Err(error) => {
-            skip(pipeline, file, &error);
-            return Ok(());
-        }
-    };
-    let mut bars = Vec::new();
-    for row in rows {
-        match row {
-            Ok(bar) => bars.push(bar),
-            Err(error) => {
-                pipeline.push_rejected(error.reason.as_str(), error.to_dead_letter(task_number)).await?
-            }
-        }
+    push_parsed(pipeline, file, read_file(file, format, task_number), task_number).await
+}
+
+/// Feeds a parsed file to one pipeline: its refused lines, then its bars.
+pub async fn push_parsed(
+    pipeline: &mut Pipeline,
+    file: &Path,
+    parsed: ParsedFile,
+    task_number: Uuid,
+) -> anyhow::Result<()> {
+    if let Some(error) = &parsed.skipped {
+        skip(pipeline, file, error);
+        return Ok(());
     }
-    push_in_date_order(pipeline, bars).await?;
+    for error in parsed.rejected {
+        pipeline.push_rejected(error.reason.as_str(), error.to_dead_letter(task_number)).await?;
+    }
+    for bar in parsed.bars {
+        pipeline.push_bar(bar).await?;
+    }
     pipeline.summary.files += 1;
     Ok(())
 }
@@ -66,8 +98,12 @@ fn skip(pipeline: &mut Pipeline, file: &Path, error: &SourceError) {
 }
 
 /// Indicators are computed in date order; files and APIs may list newest first.
-async fn push_in_date_order(pipeline: &mut Pipeline, mut bars: Vec<Bar>) -> anyhow::Result<()> {
+pub(crate) fn sort_by_date(bars: &mut [Bar]) {
     bars.sort_by(|a, b| (&a.ticker, a.datetime).cmp(&(&b.ticker, b.datetime)));
+}
+
+async fn push_in_date_order(pipeline: &mut Pipeline, mut bars: Vec<Bar>) -> anyhow::Result<()> {
+    sort_by_date(&mut bars);
     for bar in bars {
         pipeline.push_bar(bar).await?;
     }

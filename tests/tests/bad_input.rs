@@ -11,7 +11,8 @@ use std::collections::BTreeMap;
 async fn every_class_of_bad_line_is_dead_lettered_and_the_good_lines_arrive() -> anyhow::Result<()> {
     let ns = Namespace::unique();
     let dir = tempfile::tempdir()?;
-    let long_line = format!("2024-02-20,{},11,9,10,10,100", "1".repeat(70_000));
+    // The 10 MB line: refused whole, the lines after it still read.
+    let long_line = format!("2024-02-20,{},11,9,10,10,100", "1".repeat(10 * 1024 * 1024));
     // (line text, the reason it must be refused for; None = valid)
     let lines: Vec<(Vec<u8>, Option<&str>)> = vec![
         (b"2024-01-02,10,11,9,10.5,10.5,100".to_vec(), None),

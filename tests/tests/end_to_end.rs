@@ -40,7 +40,8 @@ async fn generated_bars_flow_through_kafka_and_cassandra_into_the_mart() -> anyh
         expected.insert(ticker, rows);
     }
 
-    let backfill = run_ok("pricestream-extractor", &["backfill", "--input", out], &ns)?;
+    // Three lanes: the tickers are computed and sent in parallel, each by one lane.
+    let backfill = run_ok("pricestream-extractor", &["backfill", "--lanes", "3", "--input", out], &ns)?;
     let summary = stdout(&backfill);
     assert_eq!(count(&summary, "bars read"), Some(TICKERS * DAYS), "{summary}");
     assert_eq!(count(&summary, "bars written"), Some(TICKERS * DAYS), "{summary}");

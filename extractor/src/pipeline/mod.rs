@@ -2,16 +2,18 @@
 //! per ticker, bars + indicator values + refused records out to the sinks in
 //! acknowledged batches.
 
+mod lanes;
 mod sinks;
 mod summary;
 mod tickers;
 
+pub use lanes::Lanes;
 pub use sinks::Sinks;
 pub use summary::Summary;
 
 use crate::metrics::Metrics;
 use pricestream_dataflow::records::{Bar, DeadLetter, IndicatorRecord};
-use pricestream_dataflow::wire;
+use pricestream_dataflow::wire::WireRecord;
 use std::sync::Arc;
 use std::time::Instant;
 use tickers::Tickers;
@@ -38,12 +40,14 @@ impl Batch {
 /// only encodes them, to measure everything but the I/O).
 pub struct Pipeline {
     tickers: Tickers,
-    sinks: Option<Sinks>,
+    sinks: Option<Arc<Sinks>>,
     task_number: Uuid,
     batch: Batch,
     batch_max_rows: usize,
     max_attempts: u32,
     metrics: Arc<Metrics>,
+    /// Where a dry run encodes each message, reused.
+    scratch: Vec<u8>,
     /// Counts for the run summary.
     pub summary: Summary,
 }
@@ -52,7 +56,7 @@ impl Pipeline {
     /// A pipeline that sends to `sinks`, or only encodes when `sinks` is `None`.
     pub fn new(
         params: &pricestream_dataflow::indicators::IndicatorParams,
-        sinks: Option<Sinks>,
+        sinks: Option<Arc<Sinks>>,
         task_number: Uuid,
         batch_max_rows: usize,
         metrics: Arc<Metrics>,
@@ -65,6 +69,7 @@ impl Pipeline {
             batch_max_rows,
             max_attempts: 1,
             metrics,
+            scratch: Vec::with_capacity(512),
             summary: Summary::default(),
         }
     }
@@ -79,7 +84,7 @@ impl Pipeline {
     pub async fn push_bar(&mut self, bar: Bar) -> anyhow::Result<()> {
         self.summary.bars_read += 1;
         self.metrics.bars_read.inc();
-        let history = self.sinks.as_ref().map(Sinks::bar_table);
+        let history = self.sinks.as_deref().map(Sinks::bar_table);
         let ticker = self.tickers.get(&bar.ticker, bar.timeframe, history).await?;
         if ticker.is_unchanged(&bar) {
             self.summary.bars_unchanged += 1;
@@ -124,9 +129,16 @@ impl Pipeline {
             Some(sinks) => send_with_retries(sinks, &batch, self.max_attempts).await?,
             None => {
                 // A dry run still pays for encoding, so its rate is an honest upper bound.
-                let bytes: usize = batch.bars.iter().map(|b| wire::encode(b).len()).sum::<usize>()
-                    + batch.indicators.iter().map(|i| wire::encode(i).len()).sum::<usize>();
-                self.summary.bytes_encoded += bytes as u64;
+                let scratch = &mut self.scratch;
+                let mut bytes = 0;
+                let mut encode = |record: &dyn Fn(&mut Vec<u8>)| {
+                    scratch.clear();
+                    record(scratch);
+                    bytes += scratch.len() as u64;
+                };
+                batch.bars.iter().for_each(|bar| encode(&|out| bar.encode_into(out)));
+                batch.indicators.iter().for_each(|value| encode(&|out| value.encode_into(out)));
+                self.summary.bytes_encoded += bytes;
             }
         }
         self.summary.bars_written += batch.bars.len() as u64;

@@ -31,6 +31,33 @@ impl Summary {
         *self.rejected.entry(reason.to_owned()).or_default() += 1;
     }
 
+    /// Adds another part's counts (a lane's) to these.
+    pub fn add(&mut self, other: &Summary) {
+        // Destructured so that a new field cannot be forgotten here.
+        let Summary {
+            files,
+            files_skipped,
+            bars_read,
+            bars_unchanged,
+            bars_written,
+            indicators_written,
+            dead_letters_written,
+            rejected,
+            bytes_encoded,
+        } = other;
+        self.files += files;
+        self.files_skipped += files_skipped;
+        self.bars_read += bars_read;
+        self.bars_unchanged += bars_unchanged;
+        self.bars_written += bars_written;
+        self.indicators_written += indicators_written;
+        self.dead_letters_written += dead_letters_written;
+        for (reason, count) in rejected {
+            *self.rejected.entry(reason.clone()).or_default() += count;
+        }
+        self.bytes_encoded += bytes_encoded;
+    }
+
     /// Total refused records.
     pub fn rejected_total(&self) -> u64 {
         self.rejected.values().sum()

@@ -50,7 +50,8 @@ impl Ticker {
 /// Every ticker seen in this run.
 pub struct Tickers {
     params: IndicatorParams,
-    tickers: HashMap<(String, Timeframe), Ticker>,
+    /// By timeframe, then ticker: looked up with a borrowed `&str` on every bar.
+    tickers: HashMap<Timeframe, HashMap<String, Ticker>>,
 }
 
 impl Tickers {
@@ -66,8 +67,8 @@ impl Tickers {
         timeframe: Timeframe,
         history: Option<&BarTable>,
     ) -> anyhow::Result<&mut Ticker> {
-        let key = (ticker.to_owned(), timeframe);
-        if !self.tickers.contains_key(&key) {
+        let series = self.tickers.entry(timeframe).or_default();
+        if !series.contains_key(ticker) {
             let mut state = Ticker::new(&self.params);
             if let Some(table) = history {
                 let stored = table.read_series(ticker, timeframe).await?;
@@ -77,8 +78,8 @@ impl Tickers {
                     state.apply(bar);
                 }
             }
-            self.tickers.insert(key.clone(), state);
+            series.insert(ticker.to_owned(), state);
         }
-        self.tickers.get_mut(&key).ok_or_else(|| anyhow::anyhow!("state of {ticker} vanished"))
+        series.get_mut(ticker).ok_or_else(|| anyhow::anyhow!("state of {ticker} vanished"))
     }
 }

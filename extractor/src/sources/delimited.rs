@@ -85,7 +85,7 @@ impl<R: BufRead> Iterator for DelimitedRows<R> {
     fn next(&mut self) -> Option<Self::Item> {
         loop {
             let (number, line) = self.lines.next()?;
-            let file = self.file.clone();
+            let file = &self.file;
             let refuse = |refusal, raw: &[u8]| LineError::new(file.clone(), number, refusal, raw);
             let bytes = match line {
                 Ok(Line::Text(bytes)) => bytes,
@@ -101,7 +101,10 @@ impl<R: BufRead> Iterator for DelimitedRows<R> {
             if bytes.iter().all(u8::is_ascii_whitespace) {
                 continue;
             }
-            return Some(self.parse_line(number, &bytes).map_err(|refusal| refuse(refusal, &bytes)));
+            return Some(
+                self.parse_line(number, &bytes)
+                    .map_err(|refusal| LineError::new(self.file.clone(), number, refusal, &bytes)),
+            );
         }
     }
 }

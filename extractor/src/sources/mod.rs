@@ -23,12 +23,13 @@ mod tests;
 pub use files::list_files;
 pub use mapping::FileFormat;
 pub use open::open_file;
+pub use rejection::LineError;
 pub use twelve_data::{TwelveDataClient, TwelveDataConfig};
 #[cfg(test)]
 pub(crate) use {
     lines::MAX_LINE_BYTES,
     mapping::CsvMapping,
-    rejection::{LineError, RAW_MAX_BYTES, Reason},
+    rejection::{RAW_MAX_BYTES, Reason},
 };
 
 use std::path::PathBuf;
