@@ -43,6 +43,9 @@ pub struct Metrics {
     pub workers_running: IntGauge,
     /// Predictions acknowledged by Cassandra and the `predictions` topic.
     pub predictions_written: IntCounter,
+    /// From a bar's Kafka timestamp to the prediction of its feature row acknowledged by
+    /// Cassandra and the `predictions` topic (predictions made in the bar's own epoch).
+    pub prediction_latency_seconds: Histogram,
     /// Time one worker spent scoring the rows of one epoch.
     pub scoring_seconds: Histogram,
     /// Rows left unscored for now because their scope has no model yet.
@@ -58,8 +61,13 @@ pub struct Metrics {
     /// Holdout RMSE of the last model trained, and of persistence on the same rows
     /// (`forecaster` = `model` | `persistence`).
     pub model_holdout_rmse: GaugeVec,
-    /// The device setting trainings run on (`device` label: cpu, cuda, auto; value 1).
+    /// The device trainings run on, `auto` resolved at start (`device` label: cpu, cuda;
+    /// value 1).
     pub model_device: IntGaugeVec,
+    /// Version of the model this process installed last (trained or loaded), of any scope:
+    /// with `model.scope = global` the version in use. No scope label (one scope per ticker
+    /// would be a series per ticker).
+    pub model_version: IntGauge,
 }
 
 impl Metrics {
@@ -204,6 +212,13 @@ impl Metrics {
                 "pricestream_analytics_predictions_written_total",
                 "Predictions acknowledged by Cassandra and the predictions topic.",
             )?,
+            prediction_latency_seconds: register(
+                &registry,
+                bar_latency_histogram(
+                    "pricestream_analytics_prediction_latency_seconds",
+                    "From a bar's Kafka timestamp to its feature row's prediction acknowledged by Cassandra and Kafka.",
+                )?,
+            )?,
             scoring_seconds: register(
                 &registry,
                 histogram(
@@ -262,9 +277,16 @@ impl Metrics {
                 IntGaugeVec::new(
                     Opts::new(
                         "pricestream_analytics_model_device",
-                        "Device setting model trainings run on: cpu, cuda or auto (value 1).",
+                        "Device model trainings run on, auto resolved at start: cpu or cuda (value 1).",
                     ),
                     &["device"],
+                )?,
+            )?,
+            model_version: register(
+                &registry,
+                IntGauge::new(
+                    "pricestream_analytics_model_version",
+                    "Version of the model this process installed last (trained or loaded), any scope.",
                 )?,
             )?,
             registry,
@@ -299,6 +321,8 @@ mod tests {
             let line = format!("pricestream_analytics_cassandra_write_errors_total{{table=\"{table}\"}} 0");
             assert!(text.contains(&line), "{line} missing from:\n{text}");
         }
+        assert!(text.contains("pricestream_analytics_model_version 0"), "{text}");
+        assert!(text.contains("pricestream_analytics_prediction_latency_seconds_count 0"), "{text}");
     }
 
     #[test]

@@ -183,6 +183,8 @@ async fn prometheus_scrapes_every_metric_and_every_dashboard_and_rule_query_work
             "pricestream_analytics_model_training_seconds_bucket",
             "pricestream_analytics_model_holdout_rmse",
             "pricestream_analytics_model_device",
+            "pricestream_analytics_model_version",
+            "pricestream_analytics_prediction_latency_seconds_bucket",
             "pricestream_analytics_messages_rejected_total",
             "pricestream_analytics_cassandra_write_errors_total",
         ] {

@@ -2,6 +2,7 @@
 
 mod changes;
 mod cluster;
+mod latency;
 mod progress;
 mod serving;
 mod sink;
@@ -45,6 +46,10 @@ pub struct Shared {
     stop: Arc<AtomicBool>,
     /// Worker threads of this process that have rebuilt their state and are consuming.
     ready_workers: AtomicUsize,
+    /// Publish times of the bars of the epochs being written, for the prediction latency.
+    published: latency::PublishTimes,
+    /// The device trainings run on, `auto` resolved once at start.
+    model_device: pricestream_dataflow::model::Device,
 }
 
 /// Runs the service until stopped (or, with `--exit-at-end`, until the input is read).
@@ -126,6 +131,9 @@ pub fn run(config: AnalyticsConfig, args: &RunArgs) -> anyhow::Result<()> {
         predictions_topic: names.predictions.clone(),
     };
     let models = config.serving.enabled.then(|| Arc::new(models));
+    // What `auto` comes to here, for the device metric (a GPU opened and closed again).
+    let model_device =
+        if config.serving.enabled { config.model.params.device.in_use() } else { config.model.params.device };
 
     let mut topics = Vec::new();
     for topic in [&names.bars, &names.indicators] {
@@ -142,6 +150,8 @@ pub fn run(config: AnalyticsConfig, args: &RunArgs) -> anyhow::Result<()> {
         metrics,
         stop,
         ready_workers: AtomicUsize::new(0),
+        published: latency::PublishTimes::default(),
+        model_device,
     });
 
     let workers = args.workers;

@@ -44,9 +44,9 @@ pub fn stage(shared: &Shared, index: usize) -> anyhow::Result<Option<ModelStage>
             booster: stored.record.booster,
         }))
     });
-    // Trainings run on the configured device (`auto` logs its choice per training);
-    // scoring one row at a time stays on the CPU.
-    let device = shared.config.model.params.device.to_string();
+    // Trainings run on the configured device (`auto` logs its choice per training; the
+    // metric shows what it resolves to here); scoring one row at a time stays on the CPU.
+    let device = shared.model_device.to_string();
     shared.metrics.model_device.with_label_values(&[device.as_str()]).set(1);
     // Both outcomes exist from the start, so a rate sees 0 rather than nothing.
     for outcome in ["stored", "failed"] {
@@ -79,6 +79,7 @@ fn observe(report: &EpochReport, metrics: &Metrics) {
     metrics.rows_waiting_for_a_model.inc_by(report.waiting_for_a_model as u64);
     metrics.models_loaded.inc_by(report.loaded.len() as u64);
     for (scope, version) in &report.loaded {
+        metrics.model_version.set(i64::from(*version));
         info!(%scope, version, "Loaded the stored model.");
     }
     for trained in &report.installed {
@@ -86,6 +87,7 @@ fn observe(report: &EpochReport, metrics: &Metrics) {
         metrics.model_trainings.with_label_values(&["stored"]).inc();
         metrics.model_training_seconds.observe(trained.duration.as_secs_f64());
         metrics.model_training_rows.set(record.training_rows);
+        metrics.model_version.set(i64::from(trained.version));
         if let Some(holdout) = &record.backtest {
             metrics.model_holdout_rmse.with_label_values(&["model"]).set(holdout.model.rmse);
             metrics.model_holdout_rmse.with_label_values(&["persistence"]).set(holdout.baseline.rmse);
@@ -109,5 +111,26 @@ fn observe(report: &EpochReport, metrics: &Metrics) {
     }
     if report.unscorable > 0 {
         warn!(rows = report.unscorable, "Rows the model could not score (a stored model with other inputs).");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::observe;
+    use crate::metrics::Metrics;
+    use crate::predict::EpochReport;
+    use pricestream_dataflow::cassandra::ModelScope;
+
+    #[test]
+    fn the_model_version_gauge_follows_the_last_model_installed() {
+        let metrics = Metrics::new().expect("metrics register");
+        let mut report = EpochReport::default();
+        report.loaded.push((ModelScope::parse("NVDA"), 4));
+        report.loaded.push((ModelScope::parse("ORCL"), 7));
+        observe(&report, &metrics);
+        assert_eq!(metrics.model_version.get(), 7);
+        assert_eq!(metrics.models_loaded.get(), 2);
+        observe(&EpochReport::default(), &metrics);
+        assert_eq!(metrics.model_version.get(), 7, "an epoch without models keeps the gauge");
     }
 }

@@ -3,11 +3,12 @@
 //! epoch counts as written.
 
 use super::changes::RowChanges;
+use super::latency::PublishTimes;
 use crate::metrics::Metrics;
 use pricestream_dataflow::cassandra::{FeatureTable, PredictionTable};
 use pricestream_dataflow::kafka::Publisher;
 use pricestream_dataflow::records::{FeatureChange, FeatureKey, Prediction};
-use std::time::Instant;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 /// The mart table and the changelog producer.
 pub struct MartSink {
@@ -25,12 +26,14 @@ pub struct MartSink {
 
 impl MartSink {
     /// Writes `changes` to Cassandra and the changelog and `predictions` to their table and
-    /// topic, returning once all acknowledged. A failed Cassandra write is counted by table
-    /// before the error is returned (and ends the process).
+    /// topic, returning once all acknowledged. A prediction whose bar's publish time is in
+    /// `published` is observed in `prediction_latency_seconds`. A failed Cassandra write is
+    /// counted by table before the error is returned (and ends the process).
     pub async fn write(
         &self,
         changes: &RowChanges,
         predictions: &[Prediction],
+        published: &PublishTimes,
         metrics: &Metrics,
     ) -> anyhow::Result<()> {
         let forecasts = async {
@@ -46,6 +49,11 @@ impl MartSink {
                 anyhow::Ok(self.publisher.publish_derived(&self.predictions_topic, messages).await?)
             },)?;
             metrics.predictions_written.inc_by(predictions.len() as u64);
+            let now_ms = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64);
+            let rows = predictions.iter().map(|prediction| (prediction.ticker.as_str(), prediction.as_of));
+            for published_ms in published.take(rows) {
+                metrics.prediction_latency_seconds.observe((now_ms - published_ms).max(0) as f64 / 1000.0);
+            }
             anyhow::Ok(())
         };
         tokio::try_join!(self.write_changes(changes, metrics), forecasts)?;

@@ -3,6 +3,7 @@
 //! in phases bounded by offsets, with offsets and epoch intents committed only when asked.
 
 use super::progress::{Offsets, Resume, TopicPartition, intent_metadata, parse_intent};
+use chrono::NaiveDate;
 use pricestream_dataflow::config::KafkaConfig;
 use pricestream_dataflow::kafka::{client_config, retry_transient};
 use pricestream_dataflow::records::{Bar, IndicatorRecord};
@@ -66,6 +67,9 @@ pub struct Batch {
     pub records: Vec<Record>,
     /// Producer timestamps of the bars in `records` (ms since the epoch).
     pub bar_timestamps_ms: Vec<i64>,
+    /// Ticker, date and producer timestamp of the bars that have one, for the
+    /// bar → prediction latency.
+    pub published_bars: Vec<(String, NaiveDate, i64)>,
     /// Messages skipped because they could not be decoded.
     pub rejected: usize,
     /// `rejected` by kind.
@@ -84,8 +88,9 @@ impl Batch {
         *self.per_topic.entry(polled.partition.0.clone()).or_default() += 1;
         match polled.record {
             Ok(record) => {
-                if let (Record::Bar(_), Some(ts)) = (&record, polled.timestamp_ms) {
+                if let (Record::Bar(bar), Some(ts)) = (&record, polled.timestamp_ms) {
                     self.bar_timestamps_ms.push(ts);
+                    self.published_bars.push((bar.ticker.clone(), bar.datetime, ts));
                 }
                 self.records.push(record);
             }
@@ -380,7 +385,7 @@ mod tests {
     }
 
     #[test]
-    fn rejected_messages_are_counted_by_kind() {
+    fn rejected_messages_are_counted_by_kind_and_bars_keep_their_publish_time() {
         let bar = Bar {
             ticker: "NVDA".into(),
             timeframe: Timeframe::Day,
@@ -402,7 +407,7 @@ mod tests {
         let kinds: Vec<(&str, u64)> = batch.rejected_by_kind.iter().map(|(k, n)| (*k, *n)).collect();
         assert_eq!(kinds, vec![("malformed", 2), ("unsupported_version", 1)]);
         assert!(kinds.iter().all(|(kind, _)| REJECTION_KINDS.contains(kind)));
-        assert_eq!(batch.bar_timestamps_ms, vec![1_700_000_000_000]);
+        assert_eq!(batch.published_bars, vec![("NVDA".to_owned(), bar.datetime, 1_700_000_000_000)]);
     }
 
     #[test]

@@ -279,6 +279,10 @@ fn process(
 ) -> anyhow::Result<()> {
     let started = Instant::now();
     count(shared, stats, batch, false);
+    if stage_on(shared) {
+        // Before feeding: the row reaches its scope's worker only after this.
+        shared.published.record(epoch, &batch.published_bars);
+    }
     graph.feed(batch);
     graph.finish_epoch(worker, epoch);
     let changes = RowChanges::from_updates(std::mem::take(&mut *graph.output.borrow_mut()));
@@ -286,7 +290,7 @@ fn process(
         Some(stage) => serving::feed(stage, graph.model_rows.take(), true, &shared.metrics),
         None => Vec::new(),
     };
-    shared.runtime.block_on(shared.sink.write(&changes, &predictions, &shared.metrics))?;
+    shared.runtime.block_on(shared.sink.write(&changes, &predictions, &shared.published, &shared.metrics))?;
     graph.written.advance_to(epoch + 1);
     if let Some(running) = &mut graph.running {
         running.advance_to(epoch + 1);
@@ -302,7 +306,14 @@ fn process(
     // measured latency; the workers meet at the next epoch's frontier anyway.
     graph.await_written(worker, epoch + 1);
     observe_end_to_end(shared, &batch.bar_timestamps_ms);
+    // Every worker wrote this epoch's predictions: the bars that got none are done with.
+    shared.published.forget_through(epoch);
     Ok(())
+}
+
+/// Whether this process scores rows (and so keeps bar publish times for the latency).
+fn stage_on(shared: &Shared) -> bool {
+    shared.models.is_some()
 }
 
 fn count(shared: &Shared, stats: &mut WorkerStats, batch: &Batch, replayed: bool) {

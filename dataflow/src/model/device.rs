@@ -58,6 +58,19 @@ impl Device {
             },
         }
     }
+
+    /// The device trainings with this setting run on here: `auto` resolved by opening the
+    /// GPU as a training would (and logging the choice), `cpu` and `cuda` as they are (a
+    /// `cuda` setting without a usable GPU makes each training fail rather than fall back).
+    pub fn in_use(self) -> Device {
+        match self {
+            Device::Auto => match self.open() {
+                Ok(Backend::Cuda(_)) => Device::Cuda,
+                Ok(Backend::Cpu) | Err(_) => Device::Cpu,
+            },
+            setting => setting,
+        }
+    }
 }
 
 #[cfg(test)]
@@ -84,5 +97,16 @@ mod tests {
         assert!(matches!(Device::Cpu.open(), Ok(Backend::Cpu)));
         // With or without a GPU, `auto` gives a backend rather than an error or a panic.
         assert!(Device::Auto.open().is_ok());
+    }
+
+    #[test]
+    fn auto_resolves_to_the_backend_it_opens() {
+        let opened = match Device::Auto.open() {
+            Ok(Backend::Cuda(_)) => Device::Cuda,
+            _ => Device::Cpu,
+        };
+        assert_eq!(Device::Auto.in_use(), opened, "auto is never reported as itself");
+        assert_eq!(Device::Cpu.in_use(), Device::Cpu);
+        assert_eq!(Device::Cuda.in_use(), Device::Cuda);
     }
 }
