@@ -229,8 +229,9 @@ fn forecasts_that_err_far_more_than_the_holdout_trigger_a_retraining() {
     assert_eq!(stage.model_version(&ModelScope::Ticker("AAA".into())), Some(2));
 }
 
-#[test]
-fn the_daily_policy_retrains_a_global_model_once_every_ticker_has_the_new_day() {
+/// A global model retrained daily (`daily_tickers` as given), its version 1 trained on the
+/// first 60 days of AAA and BBB.
+fn daily_global_stage_at_version_1(daily_tickers: std::collections::BTreeSet<String>) -> ModelStage {
     let policy = RetrainPolicy {
         min_training_rows: 50,
         retrain_every_rows: 0,
@@ -238,7 +239,7 @@ fn the_daily_policy_retrains_a_global_model_once_every_ticker_has_the_new_day() 
         retrain_on_degradation: 0.0,
         error_window: 5,
         daily: Some(Duration::from_secs(600)),
-        daily_tickers: Default::default(),
+        daily_tickers,
     };
     let (mut stage, _) = stage_with(ScopeSetting::Global, vec![], policy);
     let mut report = EpochReport::default();
@@ -247,6 +248,12 @@ fn the_daily_policy_retrains_a_global_model_once_every_ticker_has_the_new_day() 
     stage.after_epoch(true, &mut report);
     stage.wait_for_trainings(Duration::from_secs(60), &mut report);
     assert_eq!(stage.model_version(&ModelScope::Global), Some(1));
+    stage
+}
+
+#[test]
+fn the_daily_policy_retrains_a_global_model_once_every_ticker_has_the_new_day() {
+    let mut stage = daily_global_stage_at_version_1(Default::default());
 
     // Day 60 arrives for AAA: BBB's bar is missing, no training; then BBB's: version 2.
     let mut report = EpochReport::default();
@@ -320,22 +327,7 @@ fn a_corrected_newest_row_is_re_scored_with_the_model_on_its_corrected_inputs() 
 
 #[test]
 fn the_daily_policy_waits_for_every_configured_ticker_even_one_not_met_yet() {
-    let policy = RetrainPolicy {
-        min_training_rows: 50,
-        retrain_every_rows: 0,
-        holdout_fraction: 0.2,
-        retrain_on_degradation: 0.0,
-        error_window: 5,
-        daily: Some(Duration::from_secs(600)),
-        daily_tickers: ["AAA", "BBB", "CCC"].map(String::from).into(),
-    };
-    let (mut stage, _) = stage_with(ScopeSetting::Global, vec![], policy);
-    let mut report = EpochReport::default();
-    stage.apply(&rows("AAA", 60), &[], false, &mut report);
-    stage.apply(&rows("BBB", 60), &[], false, &mut report);
-    stage.after_epoch(true, &mut report);
-    stage.wait_for_trainings(Duration::from_secs(60), &mut report);
-    assert_eq!(stage.model_version(&ModelScope::Global), Some(1));
+    let mut stage = daily_global_stage_at_version_1(["AAA", "BBB", "CCC"].map(String::from).into());
 
     // Day 60 arrives for both tickers met so far: without the list that completes the day
     // (the test above), but CCC is configured and has no bar yet.
