@@ -10,12 +10,15 @@ pub(crate) const MISSING_BIN: u16 = u16::MAX;
 /// Rows per binning work item.
 const ROWS_PER_ITEM: usize = 16 * 1024;
 
-/// Row-major bin numbers (`u16`, [`MISSING_BIN`] for a missing input): what histogram building
-/// and partitioning read, two bytes per input instead of four.
+/// Bin numbers (`u16`, [`MISSING_BIN`] for a missing input), two bytes per input instead of
+/// four, kept twice: row-major for histogram building, which reads whole rows, and column-major
+/// for partitioning, which reads one input of every row of a node (one cache line then serves
+/// 32 rows instead of 3, and partitioning was memory-bound).
 #[derive(Clone, Debug)]
 pub(crate) struct BinnedMatrix {
     n_features: usize,
     bins: Vec<u16>,
+    columns: Vec<u16>,
 }
 
 impl BinnedMatrix {
@@ -38,7 +41,14 @@ impl BinnedMatrix {
                 bins
             },
         );
-        BinnedMatrix { n_features, bins: chunks.concat() }
+        let bins = chunks.concat();
+        let mut columns = vec![0; bins.len()];
+        for (row, values) in bins.chunks_exact(n_features.max(1)).enumerate() {
+            for (feature, &bin) in values.iter().enumerate() {
+                columns[feature * n_rows + row] = bin;
+            }
+        }
+        BinnedMatrix { n_features, bins, columns }
     }
 
     /// Inputs per row.
@@ -49,6 +59,12 @@ impl BinnedMatrix {
     /// Every row's bins, row after row.
     pub(crate) fn all_bins(&self) -> &[u16] {
         &self.bins
+    }
+
+    /// One input's bins, row after row.
+    pub(crate) fn column(&self, feature: usize) -> &[u16] {
+        let n_rows = self.columns.len() / self.n_features.max(1);
+        &self.columns[feature * n_rows..(feature + 1) * n_rows]
     }
 
     /// One row's bins.
