@@ -5,10 +5,11 @@ use crate::cli::BackfillArgs;
 use crate::config::ExtractorConfig;
 use crate::ingest::{ingest_symbol, read_file};
 use crate::metrics::Metrics;
-use crate::pipeline::{Lanes, Pipeline, Sinks, Summary};
+use crate::pipeline::{Lanes, Pipeline, Sinks, StoredSeries, Summary};
 use crate::sources::{TwelveDataClient, list_files};
 use futures::StreamExt;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use pricestream_dataflow::cassandra::BarTable;
 use pricestream_dataflow::config::ProcessEnv;
 use pricestream_dataflow::topics::Topics;
 use std::path::Path;
@@ -34,7 +35,10 @@ pub async fn run(config: &ExtractorConfig, args: &BackfillArgs) -> anyhow::Resul
     };
 
     let summary = match &args.input {
-        Some(input) => backfill_files(config, args, input, task_number, &metrics, new_pipeline).await?,
+        Some(input) => {
+            let stored = sinks.as_deref().map(Sinks::bar_table);
+            backfill_files(config, args, input, task_number, &metrics, stored, new_pipeline).await?
+        }
         None => {
             let mut pipeline = new_pipeline();
             backfill_symbols(config, args, task_number, &mut pipeline).await?;
@@ -64,14 +68,20 @@ pub async fn run(config: &ExtractorConfig, args: &BackfillArgs) -> anyhow::Resul
     Ok(())
 }
 
-/// Reads the files on blocking threads, a few ahead, and hands them in file order to
-/// the lanes, which compute and send on every core.
+/// Stored series read at once while the lanes work on earlier files. A daily run over
+/// many tickers is mostly these reads (one round trip per ticker), so they overlap.
+const STORED_READS_IN_FLIGHT: usize = 32;
+
+/// Reads the files on blocking threads, a few ahead, reads what `stored` already holds of
+/// their series further ahead, and hands them in file order to the lanes, which compute
+/// and send on every core.
 async fn backfill_files(
     config: &ExtractorConfig,
     args: &BackfillArgs,
     input: &Path,
     task_number: Uuid,
     metrics: &Metrics,
+    stored: Option<&BarTable>,
     new_pipeline: impl FnMut() -> Pipeline,
 ) -> anyhow::Result<Summary> {
     let files = list_files(input)?;
@@ -90,7 +100,16 @@ async fn backfill_files(
             (file, parsed)
         })
     });
-    let mut reads = futures::stream::iter(reads).buffered(lane_count + 1);
+    let mut reads = futures::stream::iter(reads)
+        .buffered(lane_count + 1)
+        .map(|read| async move {
+            let (file, mut parsed) = read?;
+            if let Some(table) = stored {
+                parsed.stored = StoredSeries::read_for(table, &parsed.bars, STORED_READS_IN_FLIGHT).await?;
+            }
+            anyhow::Ok((file, parsed))
+        })
+        .buffered(STORED_READS_IN_FLIGHT);
     while let Some(read) = reads.next().await {
         let (file, parsed) = read?;
         let bars = parsed.bars.len();

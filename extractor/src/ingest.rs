@@ -1,7 +1,7 @@
 //! Feeding one source item (a file, an API symbol) through the pipeline:
 //! refused records to the dead-letter batch, valid bars in date order.
 
-use crate::pipeline::Pipeline;
+use crate::pipeline::{Pipeline, StoredSeries};
 use crate::sources::{FileFormat, LineError, SourceError, TwelveDataClient, open_file};
 use chrono::NaiveDate;
 use pricestream_dataflow::records::Bar;
@@ -19,6 +19,9 @@ pub struct ParsedFile {
     pub rejected: Vec<LineError>,
     /// Why the file could not be read at all (counted as skipped, never fatal).
     pub skipped: Option<SourceError>,
+    /// What Cassandra already stores of the file's series, when read ahead
+    /// ([`StoredSeries::read_for`]); a series not listed is read when first seen.
+    pub stored: Vec<StoredSeries>,
 }
 
 /// Reads and parses one file (blocking I/O: call it off the async workers).
@@ -60,6 +63,7 @@ pub async fn push_parsed(
         skip(pipeline, file, error);
         return Ok(());
     }
+    pipeline.preload(parsed.stored);
     for error in parsed.rejected {
         pipeline.push_rejected(error.reason.as_str(), error.to_dead_letter(task_number)).await?;
     }

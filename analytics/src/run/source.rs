@@ -12,6 +12,7 @@ use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
 use rdkafka::message::Message;
 use rdkafka::{Offset, TopicPartitionList};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tracing::{error, info};
 
@@ -113,7 +114,8 @@ impl Batch {
 
 /// A consumer over a fixed set of partitions of the input topics.
 pub struct PartitionSource {
-    consumer: BaseConsumer,
+    /// Shared with the lag queries, which run on a thread of their own.
+    consumer: Arc<BaseConsumer>,
     bars_topic: String,
     /// Next offset to hand out per assigned partition.
     next: Offsets,
@@ -172,7 +174,7 @@ impl PartitionSource {
         consumer.assign(&assignment)?;
         info!(?partitions, ?resume, "Assigned partitions.");
         Ok(PartitionSource {
-            consumer,
+            consumer: Arc::new(consumer),
             bars_topic: bars_topic.to_owned(),
             next,
             resume,
@@ -204,15 +206,19 @@ impl PartitionSource {
         })
     }
 
-    /// Messages still to read per partition (asks the brokers for the end offsets).
-    pub fn lag(&self) -> Vec<(&TopicPartition, i64)> {
-        self.next
-            .iter()
-            .filter_map(|(key, next)| {
-                let (_, high) = self.consumer.fetch_watermarks(&key.0, key.1, LAG_TIMEOUT).ok()?;
-                Some((key, (high - next).max(0)))
-            })
-            .collect()
+    /// A query of the messages still to read per partition, as of now: it asks the brokers
+    /// for the end offsets, one round trip per partition, so run it off the worker thread
+    /// (a loaded broker made the worker, and with it the whole cluster, wait seconds).
+    pub fn lag_query(&self) -> impl FnOnce() -> Vec<(TopicPartition, i64)> + Send + 'static {
+        let (consumer, next) = (Arc::clone(&self.consumer), self.next.clone());
+        move || {
+            next.into_iter()
+                .filter_map(|(key, next)| {
+                    let (_, high) = consumer.fetch_watermarks(&key.0, key.1, LAG_TIMEOUT).ok()?;
+                    Some((key, (high - next).max(0)))
+                })
+                .collect()
+        }
     }
 
     /// Reads every message below `limits` (per partition) into batches of up to

@@ -27,7 +27,7 @@ use timely::dataflow::operators::vec::input::Input;
 use timely::dataflow::operators::{Exchange, Inspect, Probe};
 use timely::dataflow::{InputHandle, ProbeHandle};
 use timely::worker::Worker;
-use tracing::info;
+use tracing::{debug, info};
 
 /// How often the consumer lag is measured (one request per partition).
 const LAG_REPORT_INTERVAL: Duration = Duration::from_secs(5);
@@ -226,6 +226,7 @@ fn consume(worker: &mut Worker, shared: &Arc<Shared>) -> anyhow::Result<WorkerSt
     let max_wait = Duration::from_millis(settings.epoch_max_wait_ms);
     let mut last_commit: Option<(Offsets, Offsets)> = None;
     let mut last_lag_report = Instant::now() - LAG_REPORT_INTERVAL;
+    let mut lag_report: Option<tokio::task::JoinHandle<()>> = None;
     loop {
         epoch += 1;
         if shared.stop.load(Ordering::Relaxed) && !graph.stop_requested.get() {
@@ -236,6 +237,7 @@ fn consume(worker: &mut Worker, shared: &Arc<Shared>) -> anyhow::Result<WorkerSt
         if shared.exit_at_end && source.reached_end() {
             graph.running = None;
         }
+        let poll_started = Instant::now();
         let batch = if stopping {
             Batch::default()
         } else if source.reached_end() {
@@ -244,20 +246,28 @@ fn consume(worker: &mut Worker, shared: &Arc<Shared>) -> anyhow::Result<WorkerSt
         } else {
             source.poll_batch(settings.epoch_max_records, max_wait)?
         };
+        let polled = poll_started.elapsed();
         // Every worker wrote the previous epoch: commit it, with this epoch's end as the intent.
         graph.await_written(worker, epoch);
         let intent = source.positions().clone();
+        let commit_started = Instant::now();
         if last_commit.as_ref() != Some(&(done.clone(), intent.clone())) {
             source.commit(&done, &intent)?;
             last_commit = Some((done.clone(), intent.clone()));
+        }
+        if !batch.records.is_empty() {
+            debug!(worker = index, epoch, ?polled, committed = ?commit_started.elapsed(), "Epoch read.");
         }
         if stopping {
             break;
         }
         process(worker, shared, &mut graph, &mut stage, &mut stats, epoch, &batch)?;
         done = intent;
-        if last_lag_report.elapsed() >= LAG_REPORT_INTERVAL {
-            report_lag(shared, &source);
+        // One query at a time, on a blocking thread: the brokers' answers never hold up an epoch.
+        if last_lag_report.elapsed() >= LAG_REPORT_INTERVAL
+            && lag_report.as_ref().is_none_or(|q| q.is_finished())
+        {
+            lag_report = Some(report_lag(shared, &source));
             last_lag_report = Instant::now();
         }
     }
@@ -285,12 +295,15 @@ fn process(
     }
     graph.feed(batch);
     graph.finish_epoch(worker, epoch);
+    let computed = started.elapsed();
     let changes = RowChanges::from_updates(std::mem::take(&mut *graph.output.borrow_mut()));
     let predictions = match stage {
         Some(stage) => serving::feed(stage, graph.model_rows.take(), true, &shared.metrics),
         None => Vec::new(),
     };
+    let scored = started.elapsed();
     shared.runtime.block_on(shared.sink.write(&changes, &predictions, &shared.published, &shared.metrics))?;
+    let written = started.elapsed();
     graph.written.advance_to(epoch + 1);
     if let Some(running) = &mut graph.running {
         running.advance_to(epoch + 1);
@@ -305,6 +318,20 @@ fn process(
     // Waiting here rather than before the next epoch keeps the next poll out of the
     // measured latency; the workers meet at the next epoch's frontier anyway.
     graph.await_written(worker, epoch + 1);
+    if !batch.records.is_empty() || !changes.upserts.is_empty() {
+        debug!(
+            worker = worker.index(),
+            epoch,
+            records = batch.records.len(),
+            upserts = changes.upserts.len(),
+            predictions = predictions.len(),
+            ?computed,
+            ?scored,
+            ?written,
+            all_written = ?started.elapsed(),
+            "Epoch done."
+        );
+    }
     observe_end_to_end(shared, &batch.bar_timestamps_ms);
     // Every worker wrote this epoch's predictions: the bars that got none are done with.
     shared.published.forget_through(epoch);
@@ -355,8 +382,11 @@ fn now_ms() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or_default()
 }
 
-fn report_lag(shared: &Shared, source: &PartitionSource) {
-    for ((topic, partition), lag) in source.lag() {
-        shared.metrics.consumer_lag.with_label_values(&[topic.as_str(), &partition.to_string()]).set(lag);
-    }
+fn report_lag(shared: &Shared, source: &PartitionSource) -> tokio::task::JoinHandle<()> {
+    let (query, metrics) = (source.lag_query(), Arc::clone(&shared.metrics));
+    shared.runtime.spawn_blocking(move || {
+        for ((topic, partition), lag) in query() {
+            metrics.consumer_lag.with_label_values(&[topic.as_str(), &partition.to_string()]).set(lag);
+        }
+    })
 }

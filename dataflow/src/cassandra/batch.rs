@@ -30,13 +30,15 @@ pub async fn write_partitions<T: SerializeRow>(
     });
     stream::iter(chunks)
         .map(|(key, rows)| async move {
+            let failed = |source| CassandraError::Write { table: table.to_owned(), key: key.clone(), source };
+            if let [row] = rows {
+                // A batch of one costs the coordinator more than the statement itself.
+                session.execute_unpaged(statement, row).await.map_err(failed)?;
+                return Ok(1);
+            }
             let statements = vec![BatchStatement::from(statement.clone()); rows.len()];
             let batch = Batch::new_with_statements(BatchType::Unlogged, statements);
-            session.batch(&batch, rows).await.map_err(|source| CassandraError::Write {
-                table: table.to_owned(),
-                key: key.clone(),
-                source,
-            })?;
+            session.batch(&batch, rows).await.map_err(failed)?;
             Ok::<usize, CassandraError>(rows.len())
         })
         .buffer_unordered(max_in_flight.max(1))

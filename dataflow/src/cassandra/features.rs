@@ -1,4 +1,5 @@
 use super::CassandraError;
+use super::batch::{group_by_partition, write_partitions};
 use super::statements::{insert_cql, prepare};
 use crate::records::{FeatureRow, Timeframe};
 use chrono::NaiveDate;
@@ -91,6 +92,9 @@ impl<'a> From<&'a FeatureRow> for FeatureValues<'a> {
     }
 }
 
+/// Rows per batch: about 5 KiB, Cassandra's `batch_size_warn_threshold`.
+const BATCH_ROWS: usize = 16;
+
 const COLUMNS: &str = "ticker, timeframe, datetime, id, ematimeperiod, ema, fastkperiod, slowkperiod, \
     slowdperiod, slowd, slowk, bbtimeperiod, bbsd, lowerband, middleband, upperband, signalperiod, \
     fastperiod, slowperiod, macd, macdhist, macdsignal, rsitimeperiod, rsi, smatimeperiod, sma, \
@@ -110,20 +114,13 @@ impl FeatureTable {
         Ok(FeatureTable { session, upsert, delete, table, max_in_flight })
     }
 
-    /// Upserts every row.
+    /// Upserts every row: the rows of one ticker in unlogged single-partition batches (a new
+    /// day's row and the label it completes, horizon_bars back, are one round trip).
     pub async fn upsert_all(&self, rows: &[FeatureRow]) -> Result<usize, CassandraError> {
-        stream::iter(rows)
-            .map(|row| async move {
-                self.session.execute_unpaged(&self.upsert, FeatureValues::from(row)).await.map_err(|source| {
-                    CassandraError::Write {
-                        table: self.table.clone(),
-                        key: format!("{}/{}/{}", row.ticker, row.timeframe, row.date_time),
-                        source,
-                    }
-                })
-            })
-            .buffer_unordered(self.max_in_flight)
-            .try_fold(0, |written, _| async move { Ok(written + 1) })
+        let partitions = group_by_partition(
+            rows.iter().map(|row| (format!("{}/{}", row.ticker, row.timeframe), FeatureValues::from(row))),
+        );
+        write_partitions(&self.session, &self.upsert, &self.table, partitions, BATCH_ROWS, self.max_in_flight)
             .await
     }
 

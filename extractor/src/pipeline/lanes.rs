@@ -58,6 +58,9 @@ impl Lanes {
         let home_part = &mut parts[home];
         home_part.rejected = parsed.rejected;
         home_part.skipped = parsed.skipped;
+        for series in parsed.stored {
+            parts[lane_of(&series.ticker, lanes)].stored.push(series);
+        }
         let mut bars = parsed.bars.into_iter().peekable();
         while let Some(first) = bars.next() {
             let lane = lane_of(&first.ticker, lanes);
@@ -69,7 +72,7 @@ impl Lanes {
             }
         }
         for (lane, parsed) in parts.into_iter().enumerate() {
-            if lane == home || !parsed.bars.is_empty() {
+            if lane == home || !parsed.bars.is_empty() || !parsed.stored.is_empty() {
                 let share = Share { file: file.clone(), parsed, home: lane == home };
                 self.senders[lane]
                     .send(share)
@@ -114,6 +117,7 @@ async fn run_lane(
         if home {
             push_parsed(&mut pipeline, &file, parsed, task_number).await?;
         } else {
+            pipeline.preload(parsed.stored);
             for bar in parsed.bars {
                 pipeline.push_bar(bar).await?;
             }

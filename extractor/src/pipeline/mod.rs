@@ -10,6 +10,7 @@ mod tickers;
 pub use lanes::Lanes;
 pub use sinks::Sinks;
 pub use summary::Summary;
+pub use tickers::StoredSeries;
 
 use crate::metrics::Metrics;
 use pricestream_dataflow::records::{Bar, DeadLetter, IndicatorRecord};
@@ -78,6 +79,12 @@ impl Pipeline {
     pub fn with_retries(mut self, attempts: u32) -> Self {
         self.max_attempts = attempts.max(1);
         self
+    }
+
+    /// Starts the series of `stored` from their stored bars (read ahead by the caller),
+    /// unless this pipeline already has them.
+    pub fn preload(&mut self, stored: Vec<StoredSeries>) {
+        stored.into_iter().for_each(|series| self.tickers.preload(series));
     }
 
     /// Takes one bar; flushes when the batch is full.

@@ -3,6 +3,7 @@
 //! and does not send again what is already stored.
 
 use chrono::NaiveDate;
+use futures::{StreamExt, TryStreamExt};
 use pricestream_dataflow::cassandra::BarTable;
 use pricestream_dataflow::indicators::{IndicatorParams, TickerSeries};
 use pricestream_dataflow::records::{Bar, IndicatorValue, Timeframe};
@@ -47,6 +48,36 @@ impl Ticker {
     }
 }
 
+/// The bars Cassandra stores of one series, read ahead of its first bar so that the
+/// reads of many series overlap instead of each bar waiting for one round trip.
+#[derive(Debug)]
+pub struct StoredSeries {
+    /// Its ticker.
+    pub ticker: String,
+    /// Its bar interval.
+    pub timeframe: Timeframe,
+    /// Every stored bar, in date order.
+    pub bars: Vec<Bar>,
+}
+
+impl StoredSeries {
+    /// Reads the stored series of every ticker of `bars` (sorted by ticker), `concurrency`
+    /// reads at a time.
+    pub async fn read_for(table: &BarTable, bars: &[Bar], concurrency: usize) -> anyhow::Result<Vec<Self>> {
+        let mut keys: Vec<(&str, Timeframe)> =
+            bars.iter().map(|b| (b.ticker.as_str(), b.timeframe)).collect();
+        keys.dedup();
+        futures::stream::iter(keys)
+            .map(|(ticker, timeframe)| async move {
+                let bars = table.read_series(ticker, timeframe).await?;
+                Ok(StoredSeries { ticker: ticker.to_owned(), timeframe, bars })
+            })
+            .buffered(concurrency.max(1))
+            .try_collect()
+            .await
+    }
+}
+
 /// Every ticker seen in this run.
 pub struct Tickers {
     params: IndicatorParams,
@@ -60,6 +91,23 @@ impl Tickers {
         Tickers { params: params.clone(), tickers: HashMap::new() }
     }
 
+    /// Starts `stored`'s series from its stored bars, unless it is already known (then
+    /// this run may have changed it since, and `stored` is stale).
+    pub fn preload(&mut self, stored: StoredSeries) {
+        let params = &self.params;
+        let series = self.tickers.entry(stored.timeframe).or_default();
+        series.entry(stored.ticker).or_insert_with(|| Self::from_stored(params, &stored.bars));
+    }
+
+    fn from_stored(params: &IndicatorParams, stored: &[Bar]) -> Ticker {
+        let mut state = Ticker::new(params);
+        for bar in stored {
+            // Their indicator values were stored before them: nothing to send again.
+            state.apply(bar);
+        }
+        state
+    }
+
     /// The state of `ticker`, loading what `history` already stores on first use.
     pub async fn get(
         &mut self,
@@ -69,17 +117,50 @@ impl Tickers {
     ) -> anyhow::Result<&mut Ticker> {
         let series = self.tickers.entry(timeframe).or_default();
         if !series.contains_key(ticker) {
-            let mut state = Ticker::new(&self.params);
-            if let Some(table) = history {
-                let stored = table.read_series(ticker, timeframe).await?;
-                debug!(ticker, bars = stored.len(), "Loaded stored bars.");
-                for bar in &stored {
-                    // Their indicator values were stored before them: nothing to send again.
-                    state.apply(bar);
-                }
-            }
-            series.insert(ticker.to_owned(), state);
+            let stored = match history {
+                Some(table) => table.read_series(ticker, timeframe).await?,
+                None => Vec::new(),
+            };
+            debug!(ticker, bars = stored.len(), "Loaded stored bars.");
+            series.insert(ticker.to_owned(), Self::from_stored(&self.params, &stored));
         }
         series.get_mut(ticker).ok_or_else(|| anyhow::anyhow!("state of {ticker} vanished"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use uuid::Uuid;
+
+    fn bar(day: u32, close: f64) -> Bar {
+        Bar {
+            ticker: "ABC".into(),
+            timeframe: Timeframe::Day,
+            datetime: NaiveDate::from_ymd_opt(2024, 1, day).expect("date"),
+            open: close,
+            high: close + 1.0,
+            low: close - 1.0,
+            close,
+            volume: 100,
+            task_number: Uuid::nil(),
+        }
+    }
+
+    fn stored(bars: Vec<Bar>) -> StoredSeries {
+        StoredSeries { ticker: "ABC".into(), timeframe: Timeframe::Day, bars }
+    }
+
+    #[tokio::test]
+    async fn a_preloaded_series_continues_from_its_stored_bars_and_a_later_preload_is_ignored() {
+        let mut tickers = Tickers::new(&IndicatorParams::default());
+        tickers.preload(stored(vec![bar(2, 10.0), bar(3, 11.0)]));
+        // Stale by now: this run already knows the series.
+        tickers.preload(stored(vec![bar(2, 99.0)]));
+        let state = tickers.get("ABC", Timeframe::Day, None).await.expect("no read needed");
+        assert!(state.is_unchanged(&bar(2, 10.0)));
+        assert!(state.is_unchanged(&bar(3, 11.0)));
+        assert!(!state.is_unchanged(&bar(2, 99.0)));
+        assert!(!state.is_unchanged(&bar(4, 12.0)));
     }
 }
