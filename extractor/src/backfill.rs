@@ -5,7 +5,7 @@ use crate::cli::BackfillArgs;
 use crate::config::ExtractorConfig;
 use crate::ingest::{ingest_symbol, read_file};
 use crate::metrics::Metrics;
-use crate::pipeline::{Lanes, Pipeline, Sinks, StoredSeries, Summary};
+use crate::pipeline::{Lanes, Pipeline, ReadAhead, Sinks, StoredSeries, Summary};
 use crate::sources::{TwelveDataClient, list_files};
 use futures::StreamExt;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -100,14 +100,22 @@ async fn backfill_files(
             (file, parsed)
         })
     });
+    let mut read_ahead = ReadAhead::default();
     let mut reads = futures::stream::iter(reads)
         .buffered(lane_count + 1)
-        .map(|read| async move {
-            let (file, mut parsed) = read?;
-            if let Some(table) = stored {
-                parsed.stored = StoredSeries::read_for(table, &parsed.bars, STORED_READS_IN_FLIGHT).await?;
+        .map(|read| {
+            // Decided here, in file order: only a series' first file reads it.
+            let keys = match (&read, stored) {
+                (Ok((_, parsed)), Some(_)) => read_ahead.new_series(&parsed.bars),
+                _ => Vec::new(),
+            };
+            async move {
+                let (file, mut parsed) = read?;
+                if let Some(table) = stored {
+                    parsed.stored = StoredSeries::read(table, keys, STORED_READS_IN_FLIGHT).await?;
+                }
+                anyhow::Ok((file, parsed))
             }
-            anyhow::Ok((file, parsed))
         })
         .buffered(STORED_READS_IN_FLIGHT);
     while let Some(read) = reads.next().await {

@@ -20,7 +20,7 @@ pub struct ParsedFile {
     /// Why the file could not be read at all (counted as skipped, never fatal).
     pub skipped: Option<SourceError>,
     /// What Cassandra already stores of the file's series, when read ahead
-    /// ([`StoredSeries::read_for`]); a series not listed is read when first seen.
+    /// ([`StoredSeries::read`]); a series not listed is read when first seen.
     pub stored: Vec<StoredSeries>,
 }
 

@@ -10,7 +10,7 @@ mod tickers;
 pub use lanes::Lanes;
 pub use sinks::Sinks;
 pub use summary::Summary;
-pub use tickers::StoredSeries;
+pub use tickers::{ReadAhead, StoredSeries};
 
 use crate::metrics::Metrics;
 use pricestream_dataflow::records::{Bar, DeadLetter, IndicatorRecord};

@@ -7,7 +7,7 @@ use futures::{StreamExt, TryStreamExt};
 use pricestream_dataflow::cassandra::BarTable;
 use pricestream_dataflow::indicators::{IndicatorParams, TickerSeries};
 use pricestream_dataflow::records::{Bar, IndicatorValue, Timeframe};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::hash::{DefaultHasher, Hash, Hasher};
 use tracing::debug;
 
@@ -60,17 +60,41 @@ pub struct StoredSeries {
     pub bars: Vec<Bar>,
 }
 
+/// The series whose stored bars a run has already read ahead (or decided to read).
+#[derive(Debug, Default)]
+pub struct ReadAhead {
+    seen: HashSet<(String, Timeframe)>,
+}
+
+impl ReadAhead {
+    /// The series of `bars` (sorted by ticker) not read ahead before: a ticker split over many
+    /// files is read once, for its first file, and not again while this run is writing it.
+    pub fn new_series(&mut self, bars: &[Bar]) -> Vec<(String, Timeframe)> {
+        let mut keys: Vec<(String, Timeframe)> = Vec::new();
+        for bar in bars {
+            if keys
+                .last()
+                .is_none_or(|(ticker, timeframe)| *ticker != bar.ticker || *timeframe != bar.timeframe)
+            {
+                keys.push((bar.ticker.clone(), bar.timeframe));
+            }
+        }
+        keys.retain(|key| self.seen.insert(key.clone()));
+        keys
+    }
+}
+
 impl StoredSeries {
-    /// Reads the stored series of every ticker of `bars` (sorted by ticker), `concurrency`
-    /// reads at a time.
-    pub async fn read_for(table: &BarTable, bars: &[Bar], concurrency: usize) -> anyhow::Result<Vec<Self>> {
-        let mut keys: Vec<(&str, Timeframe)> =
-            bars.iter().map(|b| (b.ticker.as_str(), b.timeframe)).collect();
-        keys.dedup();
+    /// Reads the stored series of `keys`, `concurrency` reads at a time.
+    pub async fn read(
+        table: &BarTable,
+        keys: Vec<(String, Timeframe)>,
+        concurrency: usize,
+    ) -> anyhow::Result<Vec<Self>> {
         futures::stream::iter(keys)
             .map(|(ticker, timeframe)| async move {
-                let bars = table.read_series(ticker, timeframe).await?;
-                Ok(StoredSeries { ticker: ticker.to_owned(), timeframe, bars })
+                let bars = table.read_series(&ticker, timeframe).await?;
+                Ok(StoredSeries { ticker, timeframe, bars })
             })
             .buffered(concurrency.max(1))
             .try_collect()
@@ -149,6 +173,17 @@ mod tests {
 
     fn stored(bars: Vec<Bar>) -> StoredSeries {
         StoredSeries { ticker: "ABC".into(), timeframe: Timeframe::Day, bars }
+    }
+
+    #[test]
+    fn a_series_is_read_ahead_once_per_run() {
+        let mut other = bar(2, 5.0);
+        other.ticker = "XYZ".into();
+        let mut read_ahead = ReadAhead::default();
+        let first = read_ahead.new_series(&[bar(2, 10.0), bar(3, 11.0), other.clone()]);
+        assert_eq!(first, [("ABC".to_owned(), Timeframe::Day), ("XYZ".to_owned(), Timeframe::Day)]);
+        // The same tickers in a later file (another year of them): nothing to read again.
+        assert!(read_ahead.new_series(&[bar(4, 12.0), other]).is_empty());
     }
 
     #[tokio::test]
