@@ -31,7 +31,12 @@ fn explain_panics() {
     }));
 }
 
+/// mimalloc on huge pages: see `pricestream_dataflow::allocator`.
+#[global_allocator]
+static HEAP: pricestream_dataflow::allocator::Heap = pricestream_dataflow::allocator::Heap;
+
 fn main() -> ExitCode {
+    pricestream_dataflow::allocator::use_huge_pages();
     let cli = Cli::parse();
     init_logging(cli.global.log_format);
     explain_panics();

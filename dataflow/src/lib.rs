@@ -21,6 +21,7 @@
 //! assert_eq!(back, bar);
 //! ```
 
+pub mod allocator;
 pub mod cassandra;
 pub mod config;
 pub mod features;

@@ -31,7 +31,8 @@ use timely::Config;
 use timely::dataflow::ProbeHandle;
 use timely::worker::Worker;
 
-/// Counts heap bytes per thread, for the arranged-state measure (a thread-local add per call).
+/// The services' heap, counting bytes per thread for the arranged-state measure (a thread-local
+/// add per call).
 #[global_allocator]
 static ALLOCATOR: memory::Counting = memory::Counting;
 
@@ -101,6 +102,7 @@ struct Report {
 }
 
 fn main() {
+    pricestream_dataflow::allocator::use_huge_pages();
     let args = Args::parse();
     for (name, value) in
         [("--tickers", args.tickers), ("--workers", args.workers), ("--epoch-records", args.epoch_records)]

@@ -31,8 +31,9 @@ pub fn thread_cpu() -> std::time::Duration {
     std::time::Duration::from_nanos(nanos)
 }
 
-/// The system allocator, counting per thread the bytes allocated minus the bytes freed on that
-/// thread, so a worker can tell how much memory dropping its dataflow gives back.
+/// The services' allocator ([`pricestream_dataflow::allocator::Heap`]), counting per thread
+/// the bytes allocated minus the bytes freed on that thread, so a worker can tell how much
+/// memory dropping its dataflow gives back.
 pub struct Counting;
 
 thread_local! {
@@ -44,35 +45,35 @@ fn count(bytes: i64) {
     NET.with(|net| net.set(net.get() + bytes));
 }
 
-// SAFETY: every call goes to `System` with the caller's arguments unchanged; the counting
+// SAFETY: every call goes to `Heap` with the caller's arguments unchanged; the counting
 // touches only a thread-local integer and never allocates.
 #[allow(
     unsafe_code,
-    reason = "a global allocator can only be written with unsafe; this one forwards to System"
+    reason = "a global allocator can only be written with unsafe; this one forwards to the services' allocator"
 )]
 unsafe impl std::alloc::GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: std::alloc::Layout) -> *mut u8 {
         count(layout.size() as i64);
-        // SAFETY: the caller's contract for `alloc` is `System.alloc`'s.
-        unsafe { std::alloc::System.alloc(layout) }
+        // SAFETY: the caller's contract for `alloc` is `Heap.alloc`'s.
+        unsafe { pricestream_dataflow::allocator::Heap.alloc(layout) }
     }
 
     unsafe fn alloc_zeroed(&self, layout: std::alloc::Layout) -> *mut u8 {
         count(layout.size() as i64);
         // SAFETY: as for `alloc`.
-        unsafe { std::alloc::System.alloc_zeroed(layout) }
+        unsafe { pricestream_dataflow::allocator::Heap.alloc_zeroed(layout) }
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: std::alloc::Layout) {
         count(-(layout.size() as i64));
-        // SAFETY: `ptr` came from this allocator, i.e. from `System`, with `layout`.
-        unsafe { std::alloc::System.dealloc(ptr, layout) }
+        // SAFETY: `ptr` came from this allocator, i.e. from `Heap`, with `layout`.
+        unsafe { pricestream_dataflow::allocator::Heap.dealloc(ptr, layout) }
     }
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: std::alloc::Layout, new_size: usize) -> *mut u8 {
         count(new_size as i64 - layout.size() as i64);
         // SAFETY: as for `dealloc`; `new_size` is the caller's.
-        unsafe { std::alloc::System.realloc(ptr, layout, new_size) }
+        unsafe { pricestream_dataflow::allocator::Heap.realloc(ptr, layout, new_size) }
     }
 }
 
