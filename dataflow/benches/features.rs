@@ -65,8 +65,8 @@ impl Harness {
             Worker::new(WorkerConfig::default(), Allocator::Thread(Thread::default()), Some(Instant::now()));
         let mut inputs = FeatureInputs::<u64>::new();
         let probe = worker.dataflow(|scope| {
-            let (bars, indicators) = inputs.to_collections(scope);
-            feature_graph(bars, indicators, 2).probe().0
+            let entries = inputs.to_collection(scope);
+            feature_graph(entries, 2).probe().0
         });
         let mut harness = Harness { worker, inputs, probe };
         for offset in 0..history {

@@ -68,8 +68,8 @@ fn run(script: Vec<Epoch>, workers: usize, horizon: u32) -> Vec<Vec<FeatureRow>>
         let mut inputs = FeatureInputs::<u64>::new();
         let sink = updates.clone();
         let probe = worker.dataflow(|scope| {
-            let (bars, indicators) = inputs.to_collections(scope);
-            let (probe, _) = feature_graph(bars, indicators, horizon)
+            let entries = inputs.to_collection(scope);
+            let (probe, _) = feature_graph(entries, horizon)
                 .inspect(move |update| sink.lock().expect("sink lock").push(update.clone()))
                 .probe();
             probe

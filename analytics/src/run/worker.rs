@@ -103,8 +103,8 @@ fn build(worker: &mut Worker, shared: &Arc<Shared>) -> Graph {
     let serving = shared.models.is_some();
     let routing = Arc::clone(shared);
     worker.dataflow(|scope| {
-        let (bars, indicators) = inputs.to_collections(scope);
-        let rows = feature_graph(bars, indicators, shared.config.features.horizon_bars).inner;
+        let entries = inputs.to_collection(scope);
+        let rows = feature_graph(entries, shared.config.features.horizon_bars).inner;
         if serving {
             rows.clone()
                 .exchange(move |(record, _time, _diff): &(FeatureRecord, u64, isize)| {

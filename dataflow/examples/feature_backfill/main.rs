@@ -207,8 +207,8 @@ fn run(worker: &mut Worker, shared: &Arc<Shared>) -> Report {
 fn build(worker: &mut Worker, inputs: &mut FeatureInputs<u64>, shared: &Arc<Shared>) -> ProbeHandle<u64> {
     let shared = Arc::clone(shared);
     worker.dataflow(|scope| {
-        let (bars, indicators) = inputs.to_collections(scope);
-        let (probe, _) = feature_graph(bars, indicators, shared.args.horizon_bars)
+        let entries = inputs.to_collection(scope);
+        let (probe, _) = feature_graph(entries, shared.args.horizon_bars)
             .inspect_batch(move |_, updates| {
                 let net: isize = updates.iter().map(|(_, _, diff)| diff).sum();
                 shared.updates.fetch_add(updates.len() as u64, Ordering::Relaxed);

@@ -33,6 +33,12 @@ pub fn day_number(date: NaiveDate) -> i64 {
     i64::from(date.num_days_from_ce()) - i64::from(i32::MIN)
 }
 
+/// The update of the co-group's input for `entry` of `series` on `date`.
+pub fn block_entry(series: SeriesId, date: NaiveDate, entry: Entry) -> (BlockKey, (i64, Entry)) {
+    let day = day_number(date);
+    ((series, day >> BLOCK_SHIFT), (day, entry))
+}
+
 /// Inverse of [`day_number`].
 pub fn from_day_number(day: i64) -> Option<NaiveDate> {
     i32::try_from(day + i64::from(i32::MIN)).ok().and_then(NaiveDate::from_num_days_from_ce_opt)

@@ -1,15 +1,14 @@
 //! The incremental feature graph: bars LEFT OUTER JOIN the seven indicators, with row numbers
 //! and labels, maintained by differential dataflow under inserts, corrections and deletions.
 
-use super::block::{BLOCK_SHIFT, BlockKey, Entry, Local, LocalRow, block_rows, day_number, from_day_number};
+use super::block::{BlockKey, Local, LocalRow, block_rows, from_day_number};
 use super::bundle::bundle_days;
-use super::inputs::{BarCollection, IndicatorCollection};
+use super::inputs::EntryCollection;
 use super::label::{Edge, RowKey, cross_block_labels};
 use super::record::FeatureRecord;
 use super::row_id::block_offsets;
 use super::series_id::SeriesId;
 use super::values::F64Bits;
-use chrono::NaiveDate;
 use differential_dataflow::lattice::Lattice;
 use differential_dataflow::{AsCollection, VecCollection};
 use timely::dataflow::StreamVec;
@@ -18,18 +17,17 @@ use timely::progress::Timestamp;
 
 /// Maintains one [`FeatureRecord`] per bar.
 ///
-/// * `bars`: `((series, date), close)`, at most one close per key (as [`super::FeatureInputs`]
-///   guarantees); a second close for a key is ignored (the smallest by bit pattern wins).
-/// * `indicators`: `((series, date), value)`, at most one value per indicator kind and key;
-///   values for dates without a bar are kept and join when the bar arrives.
+/// * `entries`: the bars' closes and the indicator values, as [`super::FeatureInputs`] feeds
+///   them: at most one close per (series, date), a second one is ignored (the smallest by bit
+///   pattern wins); at most one value per indicator kind and (series, date); values for dates
+///   without a bar are kept and join when the bar arrives.
 /// * `horizon_bars`: the label of a row is the close of the row `horizon_bars` later in the
 ///   same series (`None` until it exists).
 ///
 /// Every row has an `id` (its 1-based position in the series by date) and `None` for each
 /// missing indicator. The output changes by retraction and insertion whenever any of these do.
 pub fn feature_graph<'scope, T>(
-    bars: BarCollection<'scope, T>,
-    indicators: IndicatorCollection<'scope, T>,
+    entries: EntryCollection<'scope, T>,
     horizon_bars: u32,
 ) -> VecCollection<'scope, T, FeatureRecord>
 where
@@ -38,12 +36,7 @@ where
     let horizon = u64::from(horizon_bars);
     // Everything about one (series, 32-day block), with its day, a day's records bundled: one
     // arrangement for all inputs.
-    let contents = bars
-        .map(|((series, date), close)| block_entry(SeriesId::of(&series), date, Entry::Bar(close)))
-        .concat(indicators.map(|((series, date), value)| {
-            block_entry(SeriesId::of(&series), date, Entry::Indicator(value))
-        }));
-    let local = block_rows(bundle_days(contents), horizon);
+    let local = block_rows(bundle_days(entries), horizon);
 
     // Row number = rank in block + bars in the series' earlier blocks.
     let counts = local.clone().flat_map_ref(|block: &BlockKey, local: &Local| match local {
@@ -76,12 +69,6 @@ type Numbered = Result<FeatureRecord, (RowKey, Edge)>;
 
 /// The stream of a collection of `D`.
 type Updates<'scope, T, D> = StreamVec<'scope, T, (D, T, isize)>;
-
-/// A block-keyed input of the co-group.
-fn block_entry(series: SeriesId, date: NaiveDate, entry: Entry) -> (BlockKey, (i64, Entry)) {
-    let day = day_number(date);
-    ((series, day >> BLOCK_SHIFT), (day, entry))
-}
 
 /// The outputs of one numbered row: the finished record, or (for a tail) its wait for the
 /// label beyond the block; and, for one of the first `horizon` rows of its block (a head), its

@@ -10,8 +10,10 @@
 //! must always be fed through the same worker (route by ticker), or two workers could both
 //! believe they hold the latest value.
 
+use super::block::{BlockKey, Entry, block_entry};
 use super::latest::{Latest, replace};
-use super::record::{BarKey, SeriesKey};
+use super::record::BarKey;
+use super::series_id::SeriesId;
 use super::values::{F64Bits, Indicator};
 use crate::records::{Bar, IndicatorKind, IndicatorRecord, Timeframe};
 use chrono::NaiveDate;
@@ -21,13 +23,15 @@ use timely::dataflow::Scope;
 use timely::order::TotalOrder;
 use timely::progress::Timestamp;
 
-/// The bars collection: `((series, date), close)`.
-pub type BarCollection<'scope, T> = VecCollection<'scope, T, (BarKey, F64Bits)>;
-/// The indicators collection: `((series, date), value)`, at most one value per kind and key.
-pub type IndicatorCollection<'scope, T> = VecCollection<'scope, T, (BarKey, Indicator)>;
+/// The input of the feature graph: each bar's close and each indicator value as an [`Entry`]
+/// of its day, keyed by its series' block (see [`super::block`]); at most one close and one
+/// value per indicator kind for a (series, day).
+pub type EntryCollection<'scope, T> = VecCollection<'scope, T, (BlockKey, (i64, Entry))>;
 
-/// The two input sessions of the feature graph, behind an upsert adapter: the last value per
-/// key (see the module docs; the values are kept per series and date).
+/// The input session of the feature graph, behind an upsert adapter: the last value per key
+/// (see the module docs; the values are kept per series and date). Bars and indicator values
+/// go into one collection, already keyed as the graph arranges them: a backfill feeds tens of
+/// millions of updates, and each one is then neither re-keyed nor given a `String` of its own.
 ///
 /// ```
 /// use pricestream_dataflow::features::{FeatureInputs, feature_graph};
@@ -35,16 +39,15 @@ pub type IndicatorCollection<'scope, T> = VecCollection<'scope, T, (BarKey, Indi
 /// timely::execute_directly(|worker| {
 ///     let mut inputs = FeatureInputs::<u64>::new();
 ///     worker.dataflow(|scope| {
-///         let (bars, indicators) = inputs.to_collections(scope);
-///         feature_graph(bars, indicators, 2).inspect(|row| println!("{row:?}"));
+///         let entries = inputs.to_collection(scope);
+///         feature_graph(entries, 2).inspect(|row| println!("{row:?}"));
 ///     });
 ///     inputs.advance_to(1);
 ///     inputs.flush();
 /// });
 /// ```
 pub struct FeatureInputs<T: Timestamp + TotalOrder + Clone> {
-    bars: InputSession<T, (BarKey, F64Bits), isize>,
-    indicators: InputSession<T, (BarKey, Indicator), isize>,
+    entries: InputSession<T, (BlockKey, (i64, Entry)), isize>,
     latest: Latest,
 }
 
@@ -54,45 +57,40 @@ impl<T: Timestamp + TotalOrder + Clone> Default for FeatureInputs<T> {
     }
 }
 
-/// The key of an update: the one allocation per update the collection types require.
-fn key(ticker: &str, timeframe: Timeframe, date: NaiveDate) -> BarKey {
-    (SeriesKey { ticker: ticker.to_owned(), timeframe }, date)
+/// The update of `entry` for the bar of `ticker`, `timeframe` and `date`.
+fn update(ticker: &str, timeframe: Timeframe, date: NaiveDate, entry: Entry) -> (BlockKey, (i64, Entry)) {
+    block_entry(SeriesId::new(ticker, timeframe), date, entry)
 }
 
 impl<T: Timestamp + TotalOrder + Clone> FeatureInputs<T> {
     /// Fresh, empty inputs at the minimum time.
     pub fn new() -> Self {
-        FeatureInputs {
-            bars: InputSession::new(),
-            indicators: InputSession::new(),
-            latest: Latest::default(),
-        }
+        FeatureInputs { entries: InputSession::new(), latest: Latest::default() }
     }
 
-    /// The bars and indicators collections, to pass to [`super::feature_graph`].
-    pub fn to_collections<'scope>(
-        &mut self,
-        scope: Scope<'scope, T>,
-    ) -> (BarCollection<'scope, T>, IndicatorCollection<'scope, T>) {
-        (self.bars.to_collection(scope), self.indicators.to_collection(scope))
+    /// The collection to pass to [`super::feature_graph`].
+    pub fn to_collection<'scope>(&mut self, scope: Scope<'scope, T>) -> EntryCollection<'scope, T> {
+        self.entries.to_collection(scope)
     }
 
     /// Inserts or corrects a bar (only its close is used by the feature rows).
     pub fn upsert_bar(&mut self, bar: &Bar) {
         let (ticker, timeframe, date) = (bar.ticker.as_str(), bar.timeframe, bar.datetime);
-        let bars = &mut self.bars;
+        let entries = &mut self.entries;
         if let Some(day) = self.latest.day(ticker, timeframe, date, true) {
             replace(&mut day.close, Some(F64Bits::new(bar.close)), |close, diff| {
-                bars.update((key(ticker, timeframe, date), close), diff)
+                entries.update(update(ticker, timeframe, date, Entry::Bar(close)), diff)
             });
         }
     }
 
     /// Deletes the bar of `key`, if any.
     pub fn delete_bar(&mut self, (series, date): &BarKey) {
-        let bars = &mut self.bars;
+        let entries = &mut self.entries;
         if let Some(day) = self.latest.day(&series.ticker, series.timeframe, *date, false) {
-            replace(&mut day.close, None, |close, diff| bars.update(((series.clone(), *date), close), diff));
+            replace(&mut day.close, None, |close, diff| {
+                entries.update(update(&series.ticker, series.timeframe, *date, Entry::Bar(close)), diff)
+            });
         }
     }
 
@@ -100,44 +98,44 @@ impl<T: Timestamp + TotalOrder + Clone> FeatureInputs<T> {
     pub fn upsert_indicator(&mut self, record: &IndicatorRecord) {
         let (ticker, timeframe, date) = (record.ticker.as_str(), record.timeframe, record.datetime);
         let value = Indicator::from(&record.value);
-        let indicators = &mut self.indicators;
+        let entries = &mut self.entries;
         let slot = self
             .latest
             .day(ticker, timeframe, date, true)
             .and_then(|day| day.indicators.get_mut(value.kind() as usize));
         if let Some(slot) = slot {
             replace(slot, Some(value), |value, diff| {
-                indicators.update((key(ticker, timeframe, date), value), diff)
+                entries.update(update(ticker, timeframe, date, Entry::Indicator(value)), diff)
             });
         }
     }
 
     /// Deletes the value of one indicator for `key`, if any.
     pub fn delete_indicator(&mut self, (series, date): &BarKey, kind: IndicatorKind) {
-        let indicators = &mut self.indicators;
+        let entries = &mut self.entries;
         let slot = self
             .latest
             .day(&series.ticker, series.timeframe, *date, false)
             .and_then(|day| day.indicators.get_mut(kind as usize));
         if let Some(slot) = slot {
-            replace(slot, None, |value, diff| indicators.update(((series.clone(), *date), value), diff));
+            replace(slot, None, |value, diff| {
+                entries.update(update(&series.ticker, series.timeframe, *date, Entry::Indicator(value)), diff)
+            });
         }
     }
 
     /// Moves both inputs to `time`; later updates carry it.
     pub fn advance_to(&mut self, time: T) {
-        self.bars.advance_to(time.clone());
-        self.indicators.advance_to(time);
+        self.entries.advance_to(time);
     }
 
     /// Sends buffered updates and the new time into the dataflow.
     pub fn flush(&mut self) {
-        self.bars.flush();
-        self.indicators.flush();
+        self.entries.flush();
     }
 
     /// The current input time.
     pub fn time(&self) -> &T {
-        self.bars.time()
+        self.entries.time()
     }
 }

@@ -20,7 +20,7 @@ mod values;
 
 pub use crate::records::IndicatorKind;
 pub use incremental::feature_graph;
-pub use inputs::{BarCollection, FeatureInputs, IndicatorCollection};
+pub use inputs::{EntryCollection, FeatureInputs};
 pub use record::{BarKey, FeatureRecord, SeriesKey};
 pub use row_id::row_ids;
 pub use values::{F64Bits, Indicator};

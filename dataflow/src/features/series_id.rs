@@ -25,10 +25,16 @@ pub enum SeriesId {
 impl SeriesId {
     /// The id of `series`.
     pub fn of(series: &SeriesKey) -> Self {
-        let ticker = series.ticker.as_bytes();
+        Self::new(&series.ticker, series.timeframe)
+    }
+
+    /// The id of the series of `ticker` and `timeframe`; allocates only for a ticker too long
+    /// to pack.
+    pub fn new(ticker: &str, timeframe: Timeframe) -> Self {
         if ticker.len() > PACKED_BYTES {
-            return SeriesId::Named(series.clone());
+            return SeriesId::Named(SeriesKey { ticker: ticker.to_owned(), timeframe });
         }
+        let ticker = ticker.as_bytes();
         let mut bytes = [0_u8; 24];
         bytes[..ticker.len()].copy_from_slice(ticker);
         bytes[PACKED_BYTES] = ticker.len() as u8;
@@ -37,7 +43,7 @@ impl SeriesId {
             chunk.copy_from_slice(&bytes[i * 8..i * 8 + 8]);
             u64::from_le_bytes(chunk)
         };
-        SeriesId::Packed(series.timeframe, [word(0), word(1), word(2)])
+        SeriesId::Packed(timeframe, [word(0), word(1), word(2)])
     }
 
     /// The series back.
