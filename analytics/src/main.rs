@@ -36,7 +36,7 @@ fn explain_panics() {
 static HEAP: pricestream_dataflow::allocator::Heap = pricestream_dataflow::allocator::Heap;
 
 fn main() -> ExitCode {
-    pricestream_dataflow::allocator::use_huge_pages();
+    pricestream_dataflow::allocator::configure();
     let cli = Cli::parse();
     init_logging(cli.global.log_format);
     explain_panics();

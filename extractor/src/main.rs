@@ -22,7 +22,7 @@ use std::process::ExitCode;
 static HEAP: pricestream_dataflow::allocator::Heap = pricestream_dataflow::allocator::Heap;
 
 fn main() -> ExitCode {
-    pricestream_dataflow::allocator::use_huge_pages();
+    pricestream_dataflow::allocator::configure();
     let cli = Cli::parse();
     init_logging(cli.global.log_format);
     match run(cli) {
