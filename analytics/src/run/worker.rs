@@ -33,6 +33,10 @@ use tracing::{debug, info};
 const LAG_REPORT_INTERVAL: Duration = Duration::from_secs(5);
 /// Records fed between two steps of the worker while replaying, to bound buffered input.
 const REPLAY_CHUNK: usize = 20_000;
+/// Longest a worker waiting for its peers sleeps before looking again; their messages wake it
+/// sooner. Sleeping rather than spinning: on a node shared with Cassandra and Kafka, a worker
+/// spinning while its peer wrote an epoch took a core from the very writes it waited for.
+const PARK: Option<Duration> = Some(Duration::from_millis(1));
 
 /// An input that carries no data, only progress: its frontier is the barrier.
 type Barrier = InputHandle<u64, CapacityContainerBuilder<Vec<()>>>;
@@ -164,12 +168,12 @@ impl Graph {
     fn finish_epoch(&mut self, worker: &mut Worker, epoch: u64) {
         self.inputs.advance_to(epoch + 1);
         self.inputs.flush();
-        worker.step_while(|| self.probe.less_than(&(epoch + 1)));
+        worker.step_or_park_while(PARK, || self.probe.less_than(&(epoch + 1)));
     }
 
     /// Steps until every worker has written every epoch before `epoch`.
     fn await_written(&self, worker: &mut Worker, epoch: u64) {
-        worker.step_while(|| self.written_probe.less_than(&epoch));
+        worker.step_or_park_while(PARK, || self.written_probe.less_than(&epoch));
     }
 }
 
