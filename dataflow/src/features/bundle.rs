@@ -124,9 +124,9 @@ type EntryUpdate<T> = ((BlockKey, (i64, Entry)), T, isize);
 type BundleUpdate<T> = ((BlockKey, (i64, Bundle)), T, isize);
 
 /// The bundles of `updates`, in one pass. A source delivers a day's records one after the
-/// other, so most bundles are runs, built in place; the bars and the indicator values arrive on
-/// different inputs, so a finished run is then joined with an earlier bundle of its day through a
-/// hash map: one lookup per run rather than per record.
+/// other, so most bundles are runs, built in place; the bars and the indicator values come from
+/// different topics, usually in separate runs, so a finished run is then joined with an earlier
+/// bundle of its day through a hash map: one lookup per run rather than per record.
 fn bundle<T: Timestamp + Ord>(
     updates: impl IntoIterator<Item = EntryUpdate<T>>,
     expected: usize,
