@@ -36,7 +36,7 @@ fn explain_panics() {
 static HEAP: pricestream_dataflow::allocator::Heap = pricestream_dataflow::allocator::Heap;
 
 fn main() -> ExitCode {
-    pricestream_dataflow::allocator::configure();
+    pricestream_dataflow::allocator::configure(pricestream_dataflow::allocator::Pages::Huge);
     let cli = Cli::parse();
     init_logging(cli.global.log_format);
     explain_panics();

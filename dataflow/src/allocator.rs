@@ -9,17 +9,46 @@
 //! [`configure`] sets. Where THP is `never`, nothing changes; where it is `always`, it was
 //! already so. [`configure`] also keeps freed memory in the process (see `OPTIONS`).
 //!
+//! Huge pages pay where a process touches much memory once, densely (the arranged batches
+//! of the analytics dataflow). They cost where it allocates a little here and there: each
+//! first touch of a 2 MiB region zeroes all of it. The extractor's backfill keeps small
+//! per-ticker state and reuses its buffers; with huge pages its kernel zeroed 1.5 GB for
+//! 250 MB of use, 8 % of its CPU time. So each binary picks its [`Pages`].
+//!
 //! Each binary declares the allocator (`#[global_allocator] static HEAP: Heap = Heap;`) and
 //! calls [`configure`] first thing in `main`.
 
 /// The allocator every pricestream binary declares as its global allocator.
 pub use mimalloc::MiMalloc as Heap;
 
-/// mimalloc's options set here, by their number (the same in mimalloc 2 and 3), environment
-/// variable and value. The `-sys` crate names only some of them.
-const OPTIONS: [(libmimalloc_sys::mi_option_t, &str, std::ffi::c_long); 2] = [
-    // `mi_option_allow_large_os_pages`: back the heap with 2 MiB pages (`madvise`).
-    (6, "MIMALLOC_ALLOW_LARGE_OS_PAGES", 1),
+/// One of mimalloc's options: its number (mimalloc 3's; the `-sys` crate names only some),
+/// environment variable and the value set here.
+type Setting = (libmimalloc_sys::mi_option_t, &'static str, std::ffi::c_long);
+
+/// `mi_option_allow_thp`: whether mimalloc may ask for transparent huge pages at all.
+const ALLOW_THP: libmimalloc_sys::mi_option_t = 43;
+
+/// The pages a process's heap is backed by.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Pages {
+    /// 2 MiB transparent huge pages (`madvise`): for large, densely used heaps.
+    Huge,
+    /// The kernel's 4 KiB pages: for small or sparse heaps.
+    Small,
+}
+
+impl Pages {
+    fn setting(self) -> Setting {
+        match self {
+            // `mi_option_allow_large_os_pages`: back the heap with 2 MiB pages (`madvise`).
+            Pages::Huge => (6, "MIMALLOC_ALLOW_LARGE_OS_PAGES", 1),
+            Pages::Small => (ALLOW_THP, "MIMALLOC_ALLOW_THP", 0),
+        }
+    }
+}
+
+/// The options set whatever the pages.
+const OPTIONS: [Setting; 1] = [
     // `mi_option_purge_delay`: never hand freed memory back to the OS. A backfill frees and
     // allocates batches of hundreds of megabytes all the time; handed back, each reuse faulted
     // and zeroed them again (a third of the CPU time even with huge pages). Resident memory
@@ -28,10 +57,10 @@ const OPTIONS: [(libmimalloc_sys::mi_option_t, &str, std::ffi::c_long); 2] = [
 ];
 
 /// Sets the heap up as described in the module docs, except for what the environment already
-/// says (`MIMALLOC_ALLOW_LARGE_OS_PAGES=0`, `MIMALLOC_PURGE_DELAY=10`: mimalloc's defaults).
+/// says (`MIMALLOC_ALLOW_LARGE_OS_PAGES`, `MIMALLOC_ALLOW_THP`, `MIMALLOC_PURGE_DELAY`).
 /// Call it first thing in `main`, before starting threads.
-pub fn configure() {
-    for (option, variable, value) in OPTIONS {
+pub fn configure(pages: Pages) {
+    for (option, variable, value) in OPTIONS.into_iter().chain([pages.setting()]) {
         if std::env::var_os(variable).is_none() {
             // SAFETY: `mi_option_set` writes one option slot; the caller calls this before
             // other threads exist (the function is not thread safe), and mimalloc reads these
@@ -49,15 +78,30 @@ pub fn configure() {
 mod tests {
     use super::*;
 
+    fn get(option: libmimalloc_sys::mi_option_t) -> std::ffi::c_long {
+        // SAFETY: reads one option slot.
+        #[allow(unsafe_code, reason = "reads an option back")]
+        unsafe {
+            libmimalloc_sys::mi_option_get(option)
+        }
+    }
+
+    #[test]
+    fn allow_thp_has_the_number_used_here() {
+        // Its neighbours' defaults (`page_cross_thread_max_reclaim` 32, `minimal_purge_size`
+        // 0) and its own (1) place it, before anything sets it.
+        assert_eq!((get(ALLOW_THP - 1), get(ALLOW_THP + 1)), (32, 0));
+        if std::env::var_os("MIMALLOC_ALLOW_THP").is_none() {
+            assert_eq!(get(ALLOW_THP), 1);
+        }
+    }
+
     #[test]
     fn the_options_hold_their_values_after_the_call() {
-        configure();
-        for (option, variable, value) in OPTIONS {
+        configure(Pages::Huge);
+        for (option, variable, value) in OPTIONS.into_iter().chain([Pages::Huge.setting()]) {
             if std::env::var_os(variable).is_none() {
-                // SAFETY: reads one option slot.
-                #[allow(unsafe_code, reason = "reads back the option just set")]
-                let set = unsafe { libmimalloc_sys::mi_option_get(option) };
-                assert_eq!(set, value, "{variable}");
+                assert_eq!(get(option), value, "{variable}");
             }
         }
     }

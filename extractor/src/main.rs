@@ -17,12 +17,13 @@ use pricestream_dataflow::config::{ProcessEnv, load};
 use pricestream_dataflow::telemetry::init_logging;
 use std::process::ExitCode;
 
-/// mimalloc on huge pages: see `pricestream_dataflow::allocator`.
+/// mimalloc: see `pricestream_dataflow::allocator`.
 #[global_allocator]
 static HEAP: pricestream_dataflow::allocator::Heap = pricestream_dataflow::allocator::Heap;
 
 fn main() -> ExitCode {
-    pricestream_dataflow::allocator::configure();
+    // Small pages: its heap is small and sparse (see the allocator module).
+    pricestream_dataflow::allocator::configure(pricestream_dataflow::allocator::Pages::Small);
     let cli = Cli::parse();
     init_logging(cli.global.log_format);
     match run(cli) {

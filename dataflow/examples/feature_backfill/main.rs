@@ -102,7 +102,7 @@ struct Report {
 }
 
 fn main() {
-    pricestream_dataflow::allocator::configure();
+    pricestream_dataflow::allocator::configure(pricestream_dataflow::allocator::Pages::Huge);
     let args = Args::parse();
     for (name, value) in
         [("--tickers", args.tickers), ("--workers", args.workers), ("--epoch-records", args.epoch_records)]

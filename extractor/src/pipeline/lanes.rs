@@ -53,8 +53,16 @@ impl Lanes {
     /// has stopped (its error comes from [`Lanes::finish`]).
     pub async fn send(&self, file: PathBuf, parsed: ParsedFile) -> anyhow::Result<()> {
         let lanes = self.senders.len();
-        let mut parts: Vec<ParsedFile> = (0..lanes).map(|_| ParsedFile::default()).collect();
         let home = parsed.bars.first().map_or(0, |bar| lane_of(&bar.ticker, lanes));
+        if single_lane(&parsed, home, lanes) {
+            // The usual file, one ticker: it goes whole, without copying its bars.
+            let share = Share { file, parsed, home: true };
+            return self.senders[home]
+                .send(share)
+                .await
+                .map_err(|_| anyhow::anyhow!("a backfill lane stopped early"));
+        }
+        let mut parts: Vec<ParsedFile> = (0..lanes).map(|_| ParsedFile::default()).collect();
         let home_part = &mut parts[home];
         home_part.rejected = parsed.rejected;
         home_part.skipped = parsed.skipped;
@@ -99,6 +107,16 @@ impl Lanes {
         }
         first_error.map_or(Ok(total), Err)
     }
+}
+
+/// True when every bar and stored series of `parsed` belongs to lane `home`. Bars are
+/// sorted by ticker, so equal first and last tickers mean one ticker.
+fn single_lane(parsed: &ParsedFile, home: usize, lanes: usize) -> bool {
+    let one_ticker = match (parsed.bars.first(), parsed.bars.last()) {
+        (Some(first), Some(last)) => first.ticker == last.ticker,
+        _ => true,
+    };
+    one_ticker && parsed.stored.iter().all(|series| lane_of(&series.ticker, lanes) == home)
 }
 
 /// The lane that owns `ticker`: the same for every file of the run.

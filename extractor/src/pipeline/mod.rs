@@ -35,6 +35,14 @@ impl Batch {
     fn len(&self) -> usize {
         self.bars.len() + self.dead_letters.len()
     }
+
+    /// Empties the batch but keeps its buffers: a full batch is megabytes, and growing
+    /// it from nothing again for every flush cost a backfill more than its encoding.
+    fn clear(&mut self) {
+        self.bars.clear();
+        self.indicators.clear();
+        self.dead_letters.clear();
+    }
 }
 
 /// Turns bars into batches and hands them to the sinks (or, in a dry run,
@@ -127,13 +135,13 @@ impl Pipeline {
 
     /// Sends everything taken so far and waits until every sink acknowledged it.
     pub async fn flush(&mut self) -> anyhow::Result<()> {
-        let batch = std::mem::take(&mut self.batch);
-        if batch.bars.is_empty() && batch.dead_letters.is_empty() {
+        if self.batch.bars.is_empty() && self.batch.dead_letters.is_empty() {
             return Ok(());
         }
+        let batch = &self.batch;
         let started = Instant::now();
         match &self.sinks {
-            Some(sinks) => send_with_retries(sinks, &batch, self.max_attempts).await?,
+            Some(sinks) => send_with_retries(sinks, batch, self.max_attempts).await?,
             None => {
                 // A dry run still pays for encoding, so its rate is an honest upper bound.
                 let scratch = &mut self.scratch;
@@ -154,6 +162,7 @@ impl Pipeline {
         self.metrics.bars_written.inc_by(batch.bars.len() as u64);
         self.metrics.indicator_values_written.inc_by(batch.indicators.len() as u64);
         self.metrics.batch_seconds.observe(started.elapsed().as_secs_f64());
+        self.batch.clear();
         Ok(())
     }
 

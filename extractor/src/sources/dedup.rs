@@ -2,17 +2,48 @@
 
 use super::rejection::{Reason, Refusal};
 use chrono::NaiveDate;
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
+use std::collections::hash_map::Entry;
 
 /// Where each (ticker, date) was first seen, so later copies are refused.
 #[derive(Debug, Default)]
 pub(crate) struct SeenDates {
-    first: HashMap<String, HashMap<NaiveDate, u64>>,
+    by_ticker: FxHashMap<String, Dates>,
+}
+
+/// One ticker's dates. Files list dates in order (oldest or newest first): a date past
+/// the last one in the usual direction is new without a lookup, and is only appended.
+#[derive(Debug, Default)]
+struct Dates {
+    /// Dates in ascending order, with their first position.
+    ascending: Vec<(NaiveDate, u64)>,
+    /// Dates that came out of ascending order.
+    others: FxHashMap<NaiveDate, u64>,
+}
+
+impl Dates {
+    /// Where `date` was first seen, recording `position` when it is new.
+    fn first_or_insert(&mut self, date: NaiveDate, position: u64) -> Option<u64> {
+        if self.ascending.last().is_none_or(|&(last, _)| date > last) {
+            self.ascending.push((date, position));
+            return None;
+        }
+        if let Ok(at) = self.ascending.binary_search_by_key(&date, |&(d, _)| d) {
+            return Some(self.ascending[at].1);
+        }
+        match self.others.entry(date) {
+            Entry::Occupied(first) => Some(*first.get()),
+            Entry::Vacant(slot) => {
+                slot.insert(position);
+                None
+            }
+        }
+    }
 }
 
 impl SeenDates {
-    /// Records `date` of `ticker` at `position`, or names the position that had it first.
-    /// `place` words the position in the message (`line`, `values[…]`).
+    /// Records `date` for `ticker` at `position` (a line or an index); refuses it when
+    /// it was already seen, naming where (`place` says what kind of position it is).
     pub(crate) fn check(
         &mut self,
         ticker: &str,
@@ -20,19 +51,16 @@ impl SeenDates {
         position: u64,
         place: &str,
     ) -> Result<(), Refusal> {
-        let dates = match self.first.get_mut(ticker) {
+        let dates = match self.by_ticker.get_mut(ticker) {
             Some(dates) => dates,
-            None => self.first.entry(ticker.to_owned()).or_default(),
+            None => self.by_ticker.entry(ticker.to_owned()).or_default(),
         };
-        match dates.get(&date) {
+        match dates.first_or_insert(date, position) {
             Some(first) => Err(Refusal::new(
                 Reason::DuplicateDate,
                 format!("duplicate date {date}, first seen on {place} {first}"),
             )),
-            None => {
-                dates.insert(date, position);
-                Ok(())
-            }
+            None => Ok(()),
         }
     }
 }
@@ -50,5 +78,20 @@ mod tests {
         let refusal = seen.check("A", day, 9, "line").expect_err("duplicate");
         assert_eq!(refusal.reason, Reason::DuplicateDate);
         assert_eq!(refusal.message, "duplicate date 2024-01-03, first seen on line 5");
+    }
+
+    #[test]
+    fn duplicates_are_found_in_any_order_of_dates() {
+        let day = |d| NaiveDate::from_ymd_opt(2024, 1, d).expect("date");
+        // Ascending, then descending, then scattered.
+        let order = [3, 5, 9, 8, 4, 1, 20, 7, 2];
+        let mut seen = SeenDates::default();
+        for (line, &d) in order.iter().enumerate() {
+            assert!(seen.check("A", day(d), line as u64, "line").is_ok(), "first {d}");
+        }
+        for (line, &d) in order.iter().enumerate() {
+            let refusal = seen.check("A", day(d), 100, "line").expect_err("duplicate");
+            assert!(refusal.message.ends_with(&format!("line {line}")), "{d}: {}", refusal.message);
+        }
     }
 }

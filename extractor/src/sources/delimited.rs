@@ -3,10 +3,10 @@
 
 use super::SourceError;
 use super::dedup::SeenDates;
-use super::lines::{BoundedLines, Line, MAX_LINE_BYTES};
+use super::lines::{BoundedLines, Line, LineRef, MAX_LINE_BYTES};
 use super::mapping::CsvMapping;
 use super::rejection::{LineError, Reason, Refusal, raw_text};
-use super::split::split_fields;
+use super::split::{Cells, split_fields, split_plain};
 use super::values::{parse_date, parse_price, parse_ticker, parse_volume, validated};
 use pricestream_dataflow::records::{Bar, Timeframe};
 use std::io::BufRead;
@@ -23,12 +23,19 @@ struct Columns {
 /// Bars of a delimited text; see [`read_delimited`].
 pub(crate) struct DelimitedRows<R> {
     lines: BoundedLines<R>,
+    parser: LineParser,
+}
+
+/// Turns one data line into a bar; apart from the lines, everything a file's rows need.
+struct LineParser {
     file: PathBuf,
     mapping: CsvMapping,
     columns: Columns,
     file_ticker: Option<String>,
     task_number: Uuid,
     seen: SeenDates,
+    /// Field bounds of the line being parsed, reused from line to line.
+    bounds: Vec<(usize, usize)>,
 }
 
 /// Reads the header of `reader` (the first line that is not blank) and finds the mapped
@@ -68,15 +75,16 @@ pub(crate) fn read_delimited<R: BufRead>(
     if mapping.ticker.is_none() && file_ticker.is_none() {
         return Err(SourceError::NoTicker { path: file.to_owned() });
     }
-    Ok(DelimitedRows {
-        lines,
+    let parser = LineParser {
         file: file.to_owned(),
         mapping: mapping.clone(),
         columns: Columns { positions, width: names.len() },
         file_ticker,
         task_number,
         seen: SeenDates::default(),
-    })
+        bounds: Vec::new(),
+    };
+    Ok(DelimitedRows { lines, parser })
 }
 
 impl<R: BufRead> Iterator for DelimitedRows<R> {
@@ -84,14 +92,14 @@ impl<R: BufRead> Iterator for DelimitedRows<R> {
 
     fn next(&mut self) -> Option<Self::Item> {
         loop {
-            let (number, line) = self.lines.next()?;
-            let file = &self.file;
-            let refuse = |refusal, raw: &[u8]| LineError::new(file.clone(), number, refusal, raw);
+            let (number, line) = self.lines.next_line()?;
+            let parser = &mut self.parser;
+            let refuse = |refusal, raw: &[u8]| LineError::new(parser.file.clone(), number, refusal, raw);
             let bytes = match line {
-                Ok(Line::Text(bytes)) => bytes,
-                Ok(Line::TooLong { head, length }) => {
+                Ok(LineRef::Text(bytes)) => bytes,
+                Ok(LineRef::TooLong { head, length }) => {
                     let message = format!("line is {length} bytes, over the {MAX_LINE_BYTES}-byte limit");
-                    return Some(Err(refuse(Refusal::new(Reason::LineTooLong, message), &head)));
+                    return Some(Err(refuse(Refusal::new(Reason::LineTooLong, message), head)));
                 }
                 Err(error) => {
                     let message = format!("cannot read the file past line {}: {error}", number - 1);
@@ -102,29 +110,34 @@ impl<R: BufRead> Iterator for DelimitedRows<R> {
                 continue;
             }
             return Some(
-                self.parse_line(number, &bytes)
-                    .map_err(|refusal| LineError::new(self.file.clone(), number, refusal, &bytes)),
+                parser
+                    .parse_line(number, bytes)
+                    .map_err(|refusal| LineError::new(parser.file.clone(), number, refusal, bytes)),
             );
         }
     }
 }
 
-impl<R> DelimitedRows<R> {
+impl LineParser {
     fn parse_line(&mut self, number: u64, bytes: &[u8]) -> Result<Bar, Refusal> {
         let text = std::str::from_utf8(bytes).map_err(|e| {
             let message = format!("line is not valid UTF-8 (invalid byte at offset {})", e.valid_up_to());
             Refusal::new(Reason::NotUtf8, message)
         })?;
-        let fields =
-            split_fields(text, self.mapping.delimiter).map_err(|m| Refusal::new(Reason::Malformed, m))?;
+        let fields = if bytes.contains(&b'"') {
+            Cells::Quoted(
+                split_fields(text, self.mapping.delimiter).map_err(|m| Refusal::new(Reason::Malformed, m))?,
+            )
+        } else {
+            split_plain(text, self.mapping.delimiter, &mut self.bounds);
+            Cells::Plain { text, bounds: &self.bounds }
+        };
         if fields.len() != self.columns.width {
             let message =
                 format!("expected {} fields as in the header, found {}", self.columns.width, fields.len());
             return Err(Refusal::new(Reason::WrongColumnCount, message));
         }
-        let cell = |slot: usize| {
-            self.columns.positions.get(slot).and_then(|&i| fields.get(i)).map_or("", |f| f.as_ref())
-        };
+        let cell = |slot: usize| self.columns.positions.get(slot).and_then(|&i| fields.get(i)).unwrap_or("");
         let m = &self.mapping;
         let ticker = match (&m.ticker, &self.file_ticker) {
             (Some(column), _) => parse_ticker(column, cell(6))?,

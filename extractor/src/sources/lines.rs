@@ -20,22 +20,71 @@ pub(crate) enum Line {
     },
 }
 
-/// Iterator over the lines of `reader`, numbered from 1; an I/O error ends it.
+/// A line as [`BoundedLines::next_line`] lends it, borrowed from the reader's buffer.
+#[derive(Debug, PartialEq)]
+pub(crate) enum LineRef<'a> {
+    /// The line's bytes, without the `\n` or `\r\n` ending.
+    Text(&'a [u8]),
+    /// A line longer than the bound: its first bytes and its full length.
+    TooLong {
+        /// The first bytes (at most the bound).
+        head: &'a [u8],
+        /// The line's length in bytes.
+        length: u64,
+    },
+}
+
+impl LineRef<'_> {
+    fn to_owned(&self) -> Line {
+        match *self {
+            LineRef::Text(bytes) => Line::Text(bytes.to_vec()),
+            LineRef::TooLong { head, length } => Line::TooLong { head: head.to_vec(), length },
+        }
+    }
+}
+
+/// The lines of `reader`, numbered from 1; an I/O error ends them. Each line is read into
+/// one reused buffer: a file of millions of lines allocates nothing per line.
 pub(crate) struct BoundedLines<R> {
     reader: R,
     max: usize,
     number: u64,
     done: bool,
+    line: Vec<u8>,
 }
 
 impl<R: BufRead> BoundedLines<R> {
-    /// Lines of `reader`, each at most `max` bytes.
     pub(crate) fn new(reader: R, max: usize) -> Self {
-        BoundedLines { reader, max, number: 0, done: false }
+        BoundedLines { reader, max, number: 0, done: false, line: Vec::new() }
     }
 
-    fn read_line(&mut self) -> io::Result<Option<Line>> {
-        let mut kept = Vec::new();
+    /// The next line and its number, lent until the next call.
+    pub(crate) fn next_line(&mut self) -> Option<(u64, io::Result<LineRef<'_>>)> {
+        if self.done {
+            return None;
+        }
+        self.number += 1;
+        match self.read_line() {
+            Ok(Some(length)) if length > self.max as u64 => {
+                Some((self.number, Ok(LineRef::TooLong { head: &self.line, length })))
+            }
+            Ok(Some(_)) => Some((self.number, Ok(LineRef::Text(&self.line)))),
+            Ok(None) => {
+                self.done = true;
+                None
+            }
+            Err(error) => {
+                self.done = true;
+                Some((self.number, Err(error)))
+            }
+        }
+    }
+
+    /// Reads one line into `self.line` (at most `max` bytes of it are kept); its full length,
+    /// or `None` at the end.
+    fn read_line(&mut self) -> io::Result<Option<u64>> {
+        let kept = &mut self.line;
+        kept.clear();
         let mut length: u64 = 0;
         let mut saw_bytes = false;
         loop {
@@ -68,9 +117,8 @@ impl<R: BufRead> BoundedLines<R> {
         }
         if length > self.max as u64 {
             kept.truncate(self.max);
-            return Ok(Some(Line::TooLong { head: kept, length }));
         }
-        Ok(Some(Line::Text(kept)))
+        Ok(Some(length))
     }
 }
 
@@ -78,22 +126,7 @@ impl<R: BufRead> Iterator for BoundedLines<R> {
     type Item = (u64, io::Result<Line>);
 
     fn next(&mut self) -> Option<Self::Item> {
-        if self.done {
-            return None;
-        }
-        let line = self.read_line();
-        self.number += 1;
-        match line {
-            Ok(Some(line)) => Some((self.number, Ok(line))),
-            Ok(None) => {
-                self.done = true;
-                None
-            }
-            Err(error) => {
-                self.done = true;
-                Some((self.number, Err(error)))
-            }
-        }
+        self.next_line().map(|(number, line)| (number, line.map(|line| line.to_owned())))
     }
 }
 

@@ -44,6 +44,44 @@ pub(crate) fn split_fields(line: &str, delimiter: char) -> Result<Vec<Cow<'_, st
 
 /// The value of a quoted field whose opening quote is already stripped, and the text
 /// after its closing quote; `None` when the quote is never closed.
+/// The fields of one line: bounds into the line when it has no quotes (the usual case,
+/// nothing allocated), else the unquoted values.
+pub(crate) enum Cells<'a> {
+    /// `text[start..end]` for each `(start, end)` of `bounds`.
+    Plain { text: &'a str, bounds: &'a [(usize, usize)] },
+    /// What [`split_fields`] returned.
+    Quoted(Vec<Cow<'a, str>>),
+}
+
+impl Cells<'_> {
+    /// How many fields the line has.
+    pub(crate) fn len(&self) -> usize {
+        match self {
+            Cells::Plain { bounds, .. } => bounds.len(),
+            Cells::Quoted(fields) => fields.len(),
+        }
+    }
+
+    /// Field `index` (from 0), when the line has it.
+    pub(crate) fn get(&self, index: usize) -> Option<&str> {
+        match self {
+            Cells::Plain { text, bounds } => bounds.get(index).and_then(|&(start, end)| text.get(start..end)),
+            Cells::Quoted(fields) => fields.get(index).map(AsRef::as_ref),
+        }
+    }
+}
+
+/// Splits a line without quotes at every `delimiter`, into `bounds` (cleared first).
+pub(crate) fn split_plain(line: &str, delimiter: char, bounds: &mut Vec<(usize, usize)>) {
+    bounds.clear();
+    let mut start = 0;
+    for (at, _) in line.match_indices(delimiter) {
+        bounds.push((start, at));
+        start = at + delimiter.len_utf8();
+    }
+    bounds.push((start, line.len()));
+}
+
 fn unquote(text: &str) -> Option<(String, &str)> {
     let mut value = String::new();
     let mut rest = text;
@@ -78,6 +116,22 @@ mod tests {
         assert_eq!(split("x\"y").expect("ok"), ["x\"y"]);
         assert_eq!(split_fields("a;b", ';').expect("ok"), ["a", "b"]);
         assert_eq!(split_fields("a\tb", '\t').expect("ok"), ["a", "b"]);
+    }
+
+    #[test]
+    fn plain_splitting_agrees_with_the_quote_aware_one_on_lines_without_quotes() {
+        let mut bounds = Vec::new();
+        for (line, delimiter) in
+            [("a,b,,c", ','), ("", ','), ("a,", ','), (",", ','), ("x;y;z", ';'), ("é→ü→", '→'), ("a\tb", '\t')]
+        {
+            split_plain(line, delimiter, &mut bounds);
+            let plain = Cells::Plain { text: line, bounds: &bounds };
+            let quoted = Cells::Quoted(split_fields(line, delimiter).expect("no quotes"));
+            assert_eq!(plain.len(), quoted.len(), "{line:?}");
+            for index in 0..=plain.len() {
+                assert_eq!(plain.get(index), quoted.get(index), "{line:?} field {index}");
+            }
+        }
     }
 
     #[test]
