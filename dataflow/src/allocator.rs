@@ -72,7 +72,27 @@ pub fn configure(pages: Pages) {
             }
         }
     }
+    if pages == Pages::Small && std::env::var_os("MIMALLOC_ALLOW_THP").is_none() {
+        disable_thp();
+    }
 }
+
+/// mimalloc reserved (and advised for huge pages) its first arena on the first allocation,
+/// before `main`: the option only reaches later arenas. The kernel's per-process switch
+/// (what mimalloc itself uses when the option is set from the environment) covers them all.
+#[cfg(target_os = "linux")]
+fn disable_thp() {
+    // SAFETY: `prctl(PR_SET_THP_DISABLE, 1)` sets a flag on this process; no memory is passed.
+    #[allow(unsafe_code, reason = "one prctl call")]
+    let failed = unsafe { libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0) } != 0;
+    if failed {
+        // Harmless: the process keeps huge pages and is only slower.
+        eprintln!("note: could not turn transparent huge pages off: {}", std::io::Error::last_os_error());
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn disable_thp() {}
 
 #[cfg(test)]
 mod tests {
@@ -93,6 +113,18 @@ mod tests {
         assert_eq!((get(ALLOW_THP - 1), get(ALLOW_THP + 1)), (32, 0));
         if std::env::var_os("MIMALLOC_ALLOW_THP").is_none() {
             assert_eq!(get(ALLOW_THP), 1);
+        }
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn small_pages_turn_the_processes_huge_pages_off() {
+        if std::env::var_os("MIMALLOC_ALLOW_THP").is_none() {
+            disable_thp();
+            // SAFETY: reads this process's flag.
+            #[allow(unsafe_code, reason = "one prctl call")]
+            let disabled = unsafe { libc::prctl(libc::PR_GET_THP_DISABLE, 0, 0, 0, 0) };
+            assert_eq!(disabled, 1);
         }
     }
 
