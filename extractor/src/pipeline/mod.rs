@@ -101,12 +101,12 @@ impl Pipeline {
         self.metrics.bars_read.inc();
         let history = self.sinks.as_deref().map(Sinks::bar_table);
         let ticker = self.tickers.get(&bar.ticker, bar.timeframe, history).await?;
-        if ticker.is_unchanged(&bar) {
+        let Some(changed) = ticker.apply_if_changed(&bar) else {
             self.summary.bars_unchanged += 1;
             self.metrics.bars_unchanged.inc();
             return Ok(());
-        }
-        for (datetime, value) in ticker.apply(&bar) {
+        };
+        for (datetime, value) in changed {
             self.batch.indicators.push(IndicatorRecord {
                 ticker: bar.ticker.clone(),
                 timeframe: bar.timeframe,

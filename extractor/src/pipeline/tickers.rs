@@ -7,7 +7,8 @@ use futures::{StreamExt, TryStreamExt};
 use pricestream_dataflow::cassandra::BarTable;
 use pricestream_dataflow::indicators::{IndicatorParams, TickerSeries};
 use pricestream_dataflow::records::{Bar, IndicatorValue, Timeframe};
-use std::collections::{HashMap, HashSet};
+use rustc_hash::FxHashMap;
+use std::collections::HashSet;
 use std::hash::{DefaultHasher, Hash, Hasher};
 use tracing::debug;
 
@@ -31,6 +32,7 @@ impl Ticker {
     }
 
     /// True when this exact bar (same date and OHLCV) is already part of the series.
+    #[cfg(test)]
     pub fn is_unchanged(&self, bar: &Bar) -> bool {
         self.fingerprints
             .binary_search_by_key(&bar.datetime, |(date, _)| *date)
@@ -39,12 +41,24 @@ impl Ticker {
 
     /// Inserts or replaces the bar; returns every indicator value it makes new or changes.
     pub fn apply(&mut self, bar: &Bar) -> Vec<(NaiveDate, IndicatorValue)> {
+        self.apply_if_changed(bar).unwrap_or_default()
+    }
+
+    /// Like [`Ticker::apply`], but `None` (and nothing changed) when the bar is already part
+    /// of the series: one fingerprint and one search per bar instead of two.
+    pub fn apply_if_changed(&mut self, bar: &Bar) -> Option<Vec<(NaiveDate, IndicatorValue)>> {
         let print = fingerprint(bar);
-        match self.fingerprints.binary_search_by_key(&bar.datetime, |(date, _)| *date) {
+        // Bars mostly come in date order: check the end before searching.
+        let found = match self.fingerprints.last() {
+            Some(&(last, _)) if last < bar.datetime => Err(self.fingerprints.len()),
+            _ => self.fingerprints.binary_search_by_key(&bar.datetime, |(date, _)| *date),
+        };
+        match found {
+            Ok(at) if self.fingerprints[at].1 == print => return None,
             Ok(at) => self.fingerprints[at].1 = print,
             Err(at) => self.fingerprints.insert(at, (bar.datetime, print)),
         }
-        self.series.apply(bar)
+        Some(self.series.apply(bar))
     }
 }
 
@@ -106,13 +120,13 @@ impl StoredSeries {
 pub struct Tickers {
     params: IndicatorParams,
     /// By timeframe, then ticker: looked up with a borrowed `&str` on every bar.
-    tickers: HashMap<Timeframe, HashMap<String, Ticker>>,
+    tickers: FxHashMap<Timeframe, FxHashMap<String, Ticker>>,
 }
 
 impl Tickers {
     /// No ticker seen yet.
     pub fn new(params: &IndicatorParams) -> Self {
-        Tickers { params: params.clone(), tickers: HashMap::new() }
+        Tickers { params: params.clone(), tickers: FxHashMap::default() }
     }
 
     /// Starts `stored`'s series from its stored bars, unless it is already known (then
@@ -155,6 +169,7 @@ impl Tickers {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::Datelike;
     use uuid::Uuid;
 
     fn bar(day: u32, close: f64) -> Bar {
@@ -184,6 +199,21 @@ mod tests {
         assert_eq!(first, [("ABC".to_owned(), Timeframe::Day), ("XYZ".to_owned(), Timeframe::Day)]);
         // The same tickers in a later file (another year of them): nothing to read again.
         assert!(read_ahead.new_series(&[bar(4, 12.0), other]).is_empty());
+    }
+
+    #[test]
+    fn a_bar_already_in_the_series_changes_nothing_and_a_revised_one_does() {
+        let mut state = Ticker::new(&IndicatorParams::default());
+        for day in 2..=25 {
+            assert!(state.apply_if_changed(&bar(day, 10.0 + f64::from(day))).is_some());
+        }
+        assert!(state.apply_if_changed(&bar(25, 35.0)).is_none(), "the last bar again");
+        assert!(state.apply_if_changed(&bar(10, 20.0)).is_none(), "a middle bar again");
+        let revised = state.apply_if_changed(&bar(10, 21.0)).expect("revised");
+        // SMA(20) from the first complete window on depends on the revised close.
+        assert!(revised.iter().any(|(date, value)| date.day() == 21
+            && matches!(value, IndicatorValue::Sma { .. })));
+        assert!(state.is_unchanged(&bar(10, 21.0)));
     }
 
     #[tokio::test]
