@@ -211,8 +211,11 @@ mod tests {
         assert!(state.apply_if_changed(&bar(10, 20.0)).is_none(), "a middle bar again");
         let revised = state.apply_if_changed(&bar(10, 21.0)).expect("revised");
         // SMA(20) from the first complete window on depends on the revised close.
-        assert!(revised.iter().any(|(date, value)| date.day() == 21
-            && matches!(value, IndicatorValue::Sma { .. })));
+        assert!(
+            revised
+                .iter()
+                .any(|(date, value)| date.day() == 21 && matches!(value, IndicatorValue::Sma { .. }))
+        );
         assert!(state.is_unchanged(&bar(10, 21.0)));
     }
 

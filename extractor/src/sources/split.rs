@@ -121,9 +121,15 @@ mod tests {
     #[test]
     fn plain_splitting_agrees_with_the_quote_aware_one_on_lines_without_quotes() {
         let mut bounds = Vec::new();
-        for (line, delimiter) in
-            [("a,b,,c", ','), ("", ','), ("a,", ','), (",", ','), ("x;y;z", ';'), ("é→ü→", '→'), ("a\tb", '\t')]
-        {
+        for (line, delimiter) in [
+            ("a,b,,c", ','),
+            ("", ','),
+            ("a,", ','),
+            (",", ','),
+            ("x;y;z", ';'),
+            ("é→ü→", '→'),
+            ("a\tb", '\t'),
+        ] {
             split_plain(line, delimiter, &mut bounds);
             let plain = Cells::Plain { text: line, bounds: &bounds };
             let quoted = Cells::Quoted(split_fields(line, delimiter).expect("no quotes"));
