@@ -39,13 +39,8 @@ impl Ticker {
             .is_ok_and(|at| self.fingerprints[at].1 == fingerprint(bar))
     }
 
-    /// Inserts or replaces the bar; returns every indicator value it makes new or changes.
-    pub fn apply(&mut self, bar: &Bar) -> Vec<(NaiveDate, IndicatorValue)> {
-        self.apply_if_changed(bar).unwrap_or_default()
-    }
-
-    /// Like [`Ticker::apply`], but `None` (and nothing changed) when the bar is already part
-    /// of the series: one fingerprint and one search per bar instead of two.
+    /// Inserts or replaces the bar; returns every indicator value it makes new or changes, or
+    /// `None` (and changes nothing) when this exact bar is already part of the series.
     pub fn apply_if_changed(&mut self, bar: &Bar) -> Option<Vec<(NaiveDate, IndicatorValue)>> {
         let print = fingerprint(bar);
         // Bars mostly come in date order: check the end before searching.
@@ -141,7 +136,7 @@ impl Tickers {
         let mut state = Ticker::new(params);
         for bar in stored {
             // Their indicator values were stored before them: nothing to send again.
-            state.apply(bar);
+            state.apply_if_changed(bar);
         }
         state
     }

@@ -11,8 +11,8 @@ pub(crate) struct SeenDates {
     by_ticker: FxHashMap<String, Dates>,
 }
 
-/// One ticker's dates. Files list dates in order (oldest or newest first): a date past
-/// the last one in the usual direction is new without a lookup, and is only appended.
+/// One ticker's dates. Most files list them oldest first: a date after the last one is new
+/// without a lookup, and is only appended. Any other order goes through the hash map.
 #[derive(Debug, Default)]
 struct Dates {
     /// Dates in ascending order, with their first position.

@@ -20,7 +20,7 @@ pub(crate) enum Line {
     },
 }
 
-/// A line as [`BoundedLines::next_line`] lends it, borrowed from the reader's buffer.
+/// A line as [`BoundedLines::next_line`] lends it, until the next line is read.
 #[derive(Debug, PartialEq)]
 pub(crate) enum LineRef<'a> {
     /// The line's bytes, without the `\n` or `\r\n` ending.
@@ -35,7 +35,7 @@ pub(crate) enum LineRef<'a> {
 }
 
 impl LineRef<'_> {
-    fn to_owned(&self) -> Line {
+    fn to_line(&self) -> Line {
         match *self {
             LineRef::Text(bytes) => Line::Text(bytes.to_vec()),
             LineRef::TooLong { head, length } => Line::TooLong { head: head.to_vec(), length },
@@ -126,7 +126,7 @@ impl<R: BufRead> Iterator for BoundedLines<R> {
     type Item = (u64, io::Result<Line>);
 
     fn next(&mut self) -> Option<Self::Item> {
-        self.next_line().map(|(number, line)| (number, line.map(|line| line.to_owned())))
+        self.next_line().map(|(number, line)| (number, line.map(|line| line.to_line())))
     }
 }
 
