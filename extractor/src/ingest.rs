@@ -24,6 +24,11 @@ pub struct ParsedFile {
     pub stored: Vec<StoredSeries>,
 }
 
+/// Fewer bytes than a Yahoo line takes (about 50), so a plain file's bars fit.
+const BYTES_PER_LINE: u64 = 40;
+/// A bound on what a file's size alone can reserve.
+const MAX_RESERVED_BARS: u64 = 1 << 20;
+
 /// Reads and parses one file (blocking I/O: call it off the async workers).
 pub fn read_file(file: &Path, format: &FileFormat, task_number: Uuid) -> ParsedFile {
     let rows = match open_file(file, format, task_number) {
@@ -31,6 +36,10 @@ pub fn read_file(file: &Path, format: &FileFormat, task_number: Uuid) -> ParsedF
         Err(error) => return ParsedFile { skipped: Some(error), ..ParsedFile::default() },
     };
     let mut parsed = ParsedFile::default();
+    // Room for the file's bars at once, judged by its size: growing by doubling copied
+    // each file's bars about twice into freshly faulted pages.
+    let size = std::fs::metadata(file).map_or(0, |m| m.len());
+    parsed.bars.reserve((size / BYTES_PER_LINE).min(MAX_RESERVED_BARS) as usize);
     for row in rows {
         match row {
             Ok(bar) => parsed.bars.push(bar),

@@ -78,19 +78,26 @@ impl IndicatorSet {
     /// Feeds the next bar (dates strictly increasing) and APPENDS the values defined at this bar to
     /// `out` (at most seven; nothing is cleared). No allocation once `out` has room for seven.
     pub fn update_into(&mut self, high: f64, low: f64, close: f64, out: &mut Vec<IndicatorValue>) {
+        self.update_with(high, low, close, |value| out.push(value));
+    }
+
+    /// Feeds the next bar (dates strictly increasing) and hands each value defined at this bar
+    /// to `emit`, in the order of [`IndicatorSet::update_into`].
+    #[inline]
+    pub fn update_with(&mut self, high: f64, low: f64, close: f64, mut emit: impl FnMut(IndicatorValue)) {
         let l = &self.labels;
         if let Some(sma) = self.sma.update(close) {
-            out.push(IndicatorValue::Sma { time_period: l.sma, sma });
+            emit(IndicatorValue::Sma { time_period: l.sma, sma });
         }
         if let Some(ema) = self.ema.update(close) {
-            out.push(IndicatorValue::Ema { ema_time_period: l.ema, ema });
+            emit(IndicatorValue::Ema { ema_time_period: l.ema, ema });
         }
         if let Some(rsi) = self.rsi.update(close) {
-            out.push(IndicatorValue::Rsi { time_period: l.rsi, rsi });
+            emit(IndicatorValue::Rsi { time_period: l.rsi, rsi });
         }
         if let Some(m) = self.macd.update(close) {
             let [fast_period, slow_period, signal_period] = l.macd;
-            out.push(IndicatorValue::Macd {
+            emit(IndicatorValue::Macd {
                 fast_period,
                 slow_period,
                 signal_period,
@@ -101,7 +108,7 @@ impl IndicatorSet {
         }
         if let Some(s) = self.stoch.update(high, low, close) {
             let [fast_k_period, slow_k_period, slow_d_period] = l.stoch;
-            out.push(IndicatorValue::Stoch {
+            emit(IndicatorValue::Stoch {
                 fast_k_period,
                 slow_k_period,
                 slow_d_period,
@@ -110,7 +117,7 @@ impl IndicatorSet {
             });
         }
         if let Some(b) = self.bbands.update(close) {
-            out.push(IndicatorValue::Bbands {
+            emit(IndicatorValue::Bbands {
                 time_period: l.bbands,
                 sd: l.bbands_dev_up,
                 sd_down: l.bbands_dev_down,
@@ -120,7 +127,7 @@ impl IndicatorSet {
             });
         }
         if let Some(willr) = self.willr.update(high, low, close) {
-            out.push(IndicatorValue::Willr { time_period: l.willr, willr });
+            emit(IndicatorValue::Willr { time_period: l.willr, willr });
         }
     }
 }

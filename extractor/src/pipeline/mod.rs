@@ -57,6 +57,8 @@ pub struct Pipeline {
     metrics: Arc<Metrics>,
     /// Where a dry run encodes each message, reused.
     scratch: Vec<u8>,
+    /// The indicator values the current bar changed, reused.
+    changed: Vec<(chrono::NaiveDate, pricestream_dataflow::records::IndicatorValue)>,
     /// Counts for the run summary.
     pub summary: Summary,
 }
@@ -79,6 +81,7 @@ impl Pipeline {
             max_attempts: 1,
             metrics,
             scratch: Vec::with_capacity(512),
+            changed: Vec::with_capacity(7),
             summary: Summary::default(),
         }
     }
@@ -101,12 +104,12 @@ impl Pipeline {
         self.metrics.bars_read.inc();
         let history = self.sinks.as_deref().map(Sinks::bar_table);
         let ticker = self.tickers.get(&bar.ticker, bar.timeframe, history).await?;
-        let Some(changed) = ticker.apply_if_changed(&bar) else {
+        if !ticker.apply_if_changed(&bar, &mut self.changed) {
             self.summary.bars_unchanged += 1;
             self.metrics.bars_unchanged.inc();
             return Ok(());
-        };
-        for (datetime, value) in changed {
+        }
+        for (datetime, value) in self.changed.drain(..) {
             self.batch.indicators.push(IndicatorRecord {
                 ticker: bar.ticker.clone(),
                 timeframe: bar.timeframe,

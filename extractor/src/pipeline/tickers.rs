@@ -39,9 +39,9 @@ impl Ticker {
             .is_ok_and(|at| self.fingerprints[at].1 == fingerprint(bar))
     }
 
-    /// Inserts or replaces the bar; returns every indicator value it makes new or changes, or
-    /// `None` (and changes nothing) when this exact bar is already part of the series.
-    pub fn apply_if_changed(&mut self, bar: &Bar) -> Option<Vec<(NaiveDate, IndicatorValue)>> {
+    /// Inserts or replaces the bar and appends every indicator value it makes new or changes to
+    /// `changed`; returns false (and changes nothing) when this exact bar is already part of the series.
+    pub fn apply_if_changed(&mut self, bar: &Bar, changed: &mut Vec<(NaiveDate, IndicatorValue)>) -> bool {
         let print = fingerprint(bar);
         // Bars mostly come in date order: check the end before searching.
         let found = match self.fingerprints.last() {
@@ -49,11 +49,12 @@ impl Ticker {
             _ => self.fingerprints.binary_search_by_key(&bar.datetime, |(date, _)| *date),
         };
         match found {
-            Ok(at) if self.fingerprints[at].1 == print => return None,
+            Ok(at) if self.fingerprints[at].1 == print => return false,
             Ok(at) => self.fingerprints[at].1 = print,
             Err(at) => self.fingerprints.insert(at, (bar.datetime, print)),
         }
-        Some(self.series.apply(bar))
+        self.series.apply_into(bar, changed);
+        true
     }
 }
 
@@ -134,9 +135,11 @@ impl Tickers {
 
     fn from_stored(params: &IndicatorParams, stored: &[Bar]) -> Ticker {
         let mut state = Ticker::new(params);
+        let mut ignored = Vec::new();
         for bar in stored {
             // Their indicator values were stored before them: nothing to send again.
-            state.apply_if_changed(bar);
+            state.apply_if_changed(bar, &mut ignored);
+            ignored.clear();
         }
         state
     }
@@ -199,12 +202,16 @@ mod tests {
     #[test]
     fn a_bar_already_in_the_series_changes_nothing_and_a_revised_one_does() {
         let mut state = Ticker::new(&IndicatorParams::default());
+        let mut changed = Vec::new();
         for day in 2..=25 {
-            assert!(state.apply_if_changed(&bar(day, 10.0 + f64::from(day))).is_some());
+            assert!(state.apply_if_changed(&bar(day, 10.0 + f64::from(day)), &mut changed));
         }
-        assert!(state.apply_if_changed(&bar(25, 35.0)).is_none(), "the last bar again");
-        assert!(state.apply_if_changed(&bar(10, 20.0)).is_none(), "a middle bar again");
-        let revised = state.apply_if_changed(&bar(10, 21.0)).expect("revised");
+        let appended = changed.len();
+        assert!(!state.apply_if_changed(&bar(25, 35.0), &mut changed), "the last bar again");
+        assert!(!state.apply_if_changed(&bar(10, 20.0), &mut changed), "a middle bar again");
+        assert_eq!(changed.len(), appended, "an unchanged bar adds nothing");
+        let mut revised = Vec::new();
+        assert!(state.apply_if_changed(&bar(10, 21.0), &mut revised), "revised");
         // SMA(20) from the first complete window on depends on the revised close.
         assert!(
             revised
