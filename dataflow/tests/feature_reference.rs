@@ -138,13 +138,13 @@ impl Latest {
     fn apply(&mut self, op: &Op) {
         match op {
             Op::Bar(bar) => {
-                self.bars.insert((bar.ticker.clone(), bar.datetime), bar.close);
+                self.bars.insert((bar.ticker.to_string(), bar.datetime), bar.close);
             }
             Op::DeleteBar(ticker, date) => {
                 self.bars.remove(&(ticker.clone(), *date));
             }
             Op::Indicator(record) => {
-                let key = (record.ticker.clone(), record.datetime, kind(&record.value));
+                let key = (record.ticker.to_string(), record.datetime, kind(&record.value));
                 self.indicators.insert(key, record.value.clone());
             }
         }
@@ -285,8 +285,8 @@ fn random_script(seed: u64, epochs: usize) -> Vec<Epoch> {
                 }
             } else if roll < 30 && !sent.is_empty() {
                 let (ticker, date) = match &sent[rng.random_range(0..sent.len())] {
-                    Op::Bar(bar) => (bar.ticker.clone(), bar.datetime),
-                    Op::Indicator(record) => (record.ticker.clone(), record.datetime),
+                    Op::Bar(bar) => (bar.ticker.to_string(), bar.datetime),
+                    Op::Indicator(record) => (record.ticker.to_string(), record.datetime),
                     Op::DeleteBar(ticker, date) => (ticker.clone(), *date),
                 };
                 Op::DeleteBar(ticker, date)

@@ -99,7 +99,7 @@ async fn generated_bars_flow_through_kafka_and_cassandra_into_the_mart() -> anyh
         let bar: Bar = wire::decode(&message.payload)?;
         assert_eq!(message.key, bar.ticker);
         assert_eq!(bar.task_number, task_number);
-        let want = expected[&bar.ticker][&bar.datetime.to_string()];
+        let want = expected[bar.ticker.as_str()][&bar.datetime.to_string()];
         assert_eq!(([bar.open, bar.high, bar.low, bar.close], bar.volume), (want.ohlc, want.volume));
         assert!(message.headers.contains(&("task_number".into(), task_number.to_string())));
         assert!(message.headers.contains(&("schema_version".into(), "1".into())));

@@ -104,7 +104,7 @@ async fn a_restart_mid_way_leaves_no_gap_and_no_duplicate() -> anyhow::Result<()
         .map(|m| wire::decode(&m.payload))
         .collect::<Result<_, _>>()?;
     let unique: BTreeSet<(String, String)> =
-        bars.iter().map(|b| (b.ticker.clone(), b.datetime.to_string())).collect();
+        bars.iter().map(|b| (b.ticker.to_string(), b.datetime.to_string())).collect();
     assert_eq!((bars.len(), unique.len()), (2 * DAYS + 30, 2 * DAYS + 30));
     let values: Vec<IndicatorRecord> = kafka::read_topic(&ns.indicators_topic())?
         .iter()

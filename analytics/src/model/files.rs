@@ -24,7 +24,7 @@ pub fn read_bars(input: &Path) -> Result<BTreeMap<String, Vec<Bar>>, ModelComman
             match item {
                 Ok(bar) => {
                     read += 1;
-                    series.entry(bar.ticker.clone()).or_default().insert(bar.datetime, bar);
+                    series.entry(bar.ticker.to_string()).or_default().insert(bar.datetime, bar);
                 }
                 Err(error) => {
                     if refused == 0 {

@@ -91,7 +91,7 @@ impl Batch {
             Ok(record) => {
                 if let (Record::Bar(bar), Some(ts)) = (&record, polled.timestamp_ms) {
                     self.bar_timestamps_ms.push(ts);
-                    self.published_bars.push((bar.ticker.clone(), bar.datetime, ts));
+                    self.published_bars.push((bar.ticker.to_string(), bar.datetime, ts));
                 }
                 self.records.push(record);
             }

@@ -18,7 +18,7 @@ fn expected(index: usize, dates: &[NaiveDate], horizon: usize) -> Vec<FeatureRec
                 values.iter().map(|record| Indicator::from(&record.value)).collect();
             values.sort();
             FeatureRecord {
-                key: (SeriesKey { ticker: bar.ticker.clone(), timeframe: Timeframe::Day }, bar.datetime),
+                key: (SeriesKey { ticker: bar.ticker.to_string(), timeframe: Timeframe::Day }, bar.datetime),
                 id: i as u64 + 1,
                 close: bar.close.into(),
                 label: bars.get(i + horizon).map(|later| later.close.into()),

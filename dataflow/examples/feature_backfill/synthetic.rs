@@ -55,7 +55,7 @@ pub fn series(index: usize, dates: &[NaiveDate]) -> Series {
         values.clear();
         indicators.update_into(high, low, close, &mut values);
         let record = |value| IndicatorRecord {
-            ticker: name.clone(),
+            ticker: name.as_str().into(),
             timeframe: Timeframe::Day,
             datetime: *date,
             task_number: uuid::Uuid::nil(),
@@ -63,7 +63,7 @@ pub fn series(index: usize, dates: &[NaiveDate]) -> Series {
         };
         out.indicators.push(values.drain(..).map(record).collect());
         out.bars.push(Bar {
-            ticker: name.clone(),
+            ticker: name.as_str().into(),
             timeframe: Timeframe::Day,
             datetime: *date,
             open,

@@ -77,7 +77,7 @@ impl BarTable {
             let (datetime, open, high, low, close, volume, task_number) =
                 row.map_err(|e| read_error(e.to_string()))?;
             bars.push(Bar {
-                ticker: ticker.to_owned(),
+                ticker: ticker.into(),
                 timeframe,
                 datetime: datetime.date_naive(),
                 open: decimal_to_f64(&open),

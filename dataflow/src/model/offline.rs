@@ -16,7 +16,7 @@ pub fn feature_rows(bars: &[Bar], indicators: &IndicatorParams, horizon_bars: us
         .map(|(i, bar)| {
             values.clear();
             set.update_into(bar.high, bar.low, bar.close, &mut values);
-            let series = SeriesKey { ticker: bar.ticker.clone(), timeframe: bar.timeframe };
+            let series = SeriesKey { ticker: bar.ticker.to_string(), timeframe: bar.timeframe };
             FeatureRecord {
                 key: (series, bar.datetime),
                 id: i as u64 + 1,

@@ -7,7 +7,7 @@ use uuid::Uuid;
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Bar {
     /// Instrument symbol, upper case (`NVDA`).
-    pub ticker: String,
+    pub ticker: super::Ticker,
     /// Bar interval.
     pub timeframe: Timeframe,
     /// Trading day the bar covers.

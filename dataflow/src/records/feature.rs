@@ -75,7 +75,7 @@ impl FeatureRow {
     /// The row for a bar with no indicator joined yet.
     pub fn from_bar(bar: &Bar) -> Self {
         FeatureRow {
-            ticker: bar.ticker.clone(),
+            ticker: bar.ticker.to_string(),
             timeframe: bar.timeframe,
             date_time: bar.datetime,
             close: bar.close,

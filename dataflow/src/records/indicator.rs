@@ -9,7 +9,7 @@ use uuid::Uuid;
 #[derive(Clone, Debug, PartialEq, Deserialize)]
 pub struct IndicatorRecord {
     /// Instrument symbol.
-    pub ticker: String,
+    pub ticker: super::Ticker,
     /// Bar interval.
     pub timeframe: Timeframe,
     /// Trading day of the bar the value belongs to.

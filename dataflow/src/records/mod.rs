@@ -7,6 +7,7 @@ mod feature;
 mod feature_change;
 mod indicator;
 mod prediction;
+mod ticker;
 mod timeframe;
 
 pub use bar::{Bar, BarError};
@@ -15,4 +16,5 @@ pub use feature::FeatureRow;
 pub use feature_change::{FeatureChange, FeatureKey};
 pub use indicator::{IndicatorKind, IndicatorRecord, IndicatorValue};
 pub use prediction::Prediction;
+pub use ticker::Ticker;
 pub use timeframe::{Timeframe, UnknownTimeframe};

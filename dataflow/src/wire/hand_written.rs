@@ -244,7 +244,7 @@ mod tests {
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
         for _ in 0..20_000 {
             let bar = Bar {
-                ticker: ticker(&mut rng),
+                ticker: ticker(&mut rng).into(),
                 timeframe: Timeframe::Day,
                 datetime: date(&mut rng),
                 open: float(&mut rng),
@@ -267,7 +267,7 @@ mod tests {
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(12);
         for _ in 0..50_000 {
             let record = IndicatorRecord {
-                ticker: ticker(&mut rng),
+                ticker: ticker(&mut rng).into(),
                 timeframe: Timeframe::Day,
                 datetime: date(&mut rng),
                 // The same run's number over and over (the cached text), or a new one.

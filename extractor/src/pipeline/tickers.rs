@@ -86,7 +86,7 @@ impl ReadAhead {
                 .last()
                 .is_none_or(|(ticker, timeframe)| *ticker != bar.ticker || *timeframe != bar.timeframe)
             {
-                keys.push((bar.ticker.clone(), bar.timeframe));
+                keys.push((bar.ticker.to_string(), bar.timeframe));
             }
         }
         keys.retain(|key| self.seen.insert(key.clone()));

@@ -8,7 +8,7 @@ use super::mapping::CsvMapping;
 use super::rejection::{LineError, Reason, Refusal, raw_text};
 use super::split::{Cells, split_fields, split_plain};
 use super::values::{parse_date, parse_price, parse_ticker, parse_volume, validated};
-use pricestream_dataflow::records::{Bar, Timeframe};
+use pricestream_dataflow::records::{Bar, Ticker, Timeframe};
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
 use uuid::Uuid;
@@ -31,7 +31,7 @@ struct LineParser {
     file: PathBuf,
     mapping: CsvMapping,
     columns: Columns,
-    file_ticker: Option<String>,
+    file_ticker: Option<Ticker>,
     task_number: Uuid,
     seen: SeenDates,
     /// Field bounds of the line being parsed, reused from line to line.
@@ -79,7 +79,7 @@ pub(crate) fn read_delimited<R: BufRead>(
         file: file.to_owned(),
         mapping: mapping.clone(),
         columns: Columns { positions, width: names.len() },
-        file_ticker,
+        file_ticker: file_ticker.map(Ticker::from),
         task_number,
         seen: SeenDates::default(),
         bounds: Vec::new(),

@@ -14,7 +14,7 @@ use parquet::file::reader::{FileReader, SerializedFileReader};
 use parquet::record::reader::RowIter;
 use parquet::record::{Field, Row};
 use parquet::schema::types::Type;
-use pricestream_dataflow::records::{Bar, Timeframe};
+use pricestream_dataflow::records::{Bar, Ticker, Timeframe};
 use std::fs::File;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
@@ -32,7 +32,7 @@ pub(crate) struct ParquetRows {
     /// For each mapped field (date, open, high, low, close, volume, ticker), its position in a projected row.
     slots: Vec<usize>,
     date_is_nanos: bool,
-    file_ticker: Option<String>,
+    file_ticker: Option<Ticker>,
     task_number: Uuid,
     seen: SeenDates,
     row: u64,
@@ -78,7 +78,7 @@ pub(crate) fn read_parquet(
         mapping: mapping.clone(),
         slots,
         date_is_nanos,
-        file_ticker,
+        file_ticker: file_ticker.map(Ticker::from),
         task_number,
         seen: SeenDates::default(),
         row: 0,

@@ -3,7 +3,7 @@
 
 use super::rejection::{Reason, Refusal};
 use chrono::NaiveDate;
-use pricestream_dataflow::records::{Bar, BarError};
+use pricestream_dataflow::records::{Bar, BarError, Ticker};
 
 /// Cell texts that stand for "no value".
 const MISSING: [&str; 6] = ["", "null", "na", "n/a", "none", "nil"];
@@ -96,7 +96,7 @@ fn iso_date(text: &str) -> Option<NaiveDate> {
 }
 
 /// A ticker from a ticker column: upper-cased, 1 to 32 printable ASCII characters.
-pub(crate) fn parse_ticker(column: &str, text: &str) -> Result<String, Refusal> {
+pub(crate) fn parse_ticker(column: &str, text: &str) -> Result<Ticker, Refusal> {
     let text = text.trim();
     let ok = !text.is_empty() && text.len() <= 32 && text.bytes().all(|b| b.is_ascii_graphic());
     if !ok {
@@ -105,7 +105,7 @@ pub(crate) fn parse_ticker(column: &str, text: &str) -> Result<String, Refusal> 
             format!("{column} `{text}` is not a ticker (1 to 32 printable ASCII characters)"),
         ));
     }
-    Ok(text.to_ascii_uppercase())
+    Ok(text.to_ascii_uppercase().into())
 }
 
 /// `bar` when [`Bar::validate`] accepts it.

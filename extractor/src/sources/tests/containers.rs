@@ -128,7 +128,7 @@ fn reads_parquet_rows_with_every_codec() {
         );
         let (bars, errors) = split(read_all(&path, &parquet_mapping(Some("symbol"))));
         let got: Vec<(String, String)> =
-            bars.iter().map(|b| (b.ticker.clone(), b.datetime.to_string())).collect();
+            bars.iter().map(|b| (b.ticker.to_string(), b.datetime.to_string())).collect();
         assert_eq!(
             got,
             [

@@ -94,7 +94,7 @@ fn parse_value(value: &Value, symbol: &str, task_number: Uuid) -> Result<Bar, Re
         ));
     };
     let bar = Bar {
-        ticker: symbol.to_owned(),
+        ticker: symbol.into(),
         timeframe: Timeframe::Day,
         datetime: date(fields)?,
         open: parse_price("open", &text(fields, "open")?)?,
