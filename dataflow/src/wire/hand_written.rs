@@ -129,7 +129,12 @@ impl Json<'_> {
     #[inline(always)]
     fn float(&mut self, key: &[u8], value: f64) {
         self.key(key);
-        if value.is_finite() {
+        if let Some(whole) = small_whole(value) {
+            // Constants such as the bbands deviations (2.0) and the bounds of RSI, STOCH and
+            // WILLR: written as serde writes them, without the shortest-digits search.
+            self.int(b"", whole);
+            self.key(b".0");
+        } else if value.is_finite() {
             let _ = CompactFormatter.write_f64(self.out, value);
         } else {
             self.key(b"null");
@@ -139,7 +144,19 @@ impl Json<'_> {
     #[inline(always)]
     fn int(&mut self, key: &[u8], value: i32) {
         self.key(key);
-        let _ = CompactFormatter.write_i32(self.out, value);
+        // Periods are a few digits: written here, not through a formatter's buffer and a `memcpy`.
+        match value {
+            0..=9 => self.out.push(b'0' + value as u8),
+            10..=99 => self.key(&[b'0' + (value / 10) as u8, b'0' + (value % 10) as u8]),
+            100..=999 => self.key(&[
+                b'0' + (value / 100) as u8,
+                b'0' + (value / 10 % 10) as u8,
+                b'0' + (value % 10) as u8,
+            ]),
+            _ => {
+                let _ = CompactFormatter.write_i32(self.out, value);
+            }
+        }
     }
 
     #[inline(always)]
@@ -158,6 +175,13 @@ impl Json<'_> {
         self.key(&text);
         self.out.push(b'"');
     }
+}
+
+/// `value` as an integer when it is a whole number of magnitude 1 to 999,999 (zero is left
+/// to the formatter, which tells `-0.0` from `0.0`).
+#[inline(always)]
+fn small_whole(value: f64) -> Option<i32> {
+    (value.abs() >= 1.0 && value.abs() < 1e6 && value.trunc() == value).then_some(value as i32)
 }
 
 #[cfg(test)]
@@ -183,7 +207,8 @@ mod tests {
     /// magnitudes, negative zero, long mantissas, and the non-finite ones serde writes as null.
     fn float(rng: &mut impl Rng) -> f64 {
         match rng.random_range(0..8) {
-            0 => f64::from(rng.random_range(-1000..1000)),
+            // Whole numbers on both sides of the shortcut's bounds (1 and 10^6).
+            0 => f64::from(rng.random_range(-1000..1000)) * [1.0, 1e3, 1e4][rng.random_range(0..3)],
             1 => rng.random::<f64>() * 1e-300,
             2 => rng.random::<f64>() * 1e300,
             3 => -0.0,
@@ -279,6 +304,34 @@ mod tests {
                 String::from_utf8_lossy(&serde_bytes(&record)),
                 "{record:?}"
             );
+        }
+    }
+
+    #[test]
+    fn whole_numbers_and_periods_at_the_shortcuts_bounds_are_written_as_serde_writes_them() {
+        let edges = [0, 1, 9, 10, 99, 100, 999, 1000, 999_999, 1_000_000, 1_000_001, i32::MAX];
+        for edge in edges.into_iter().flat_map(|e| [e, -e, e.saturating_sub(1), e.saturating_add(1)]) {
+            for number in [f64::from(edge), f64::from(edge) + 0.5, f64::from(edge) - 1e-9] {
+                let record = IndicatorRecord {
+                    ticker: "NVDA".into(),
+                    timeframe: Timeframe::Day,
+                    datetime: NaiveDate::default(),
+                    task_number: Uuid::nil(),
+                    value: IndicatorValue::Bbands {
+                        time_period: edge,
+                        sd: number,
+                        sd_down: -number,
+                        lower_band: number,
+                        middle_band: number,
+                        upper_band: number,
+                    },
+                };
+                assert_eq!(
+                    String::from_utf8_lossy(&hand_bytes(&record)),
+                    String::from_utf8_lossy(&serde_bytes(&record)),
+                    "{record:?}"
+                );
+            }
         }
     }
 }
