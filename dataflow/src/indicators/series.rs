@@ -72,8 +72,7 @@ impl TickerSeries {
         // Bars mostly come in date order: check the end before searching.
         let found = match self.dates.last() {
             Some(&last) if last < bar.datetime => Err(self.dates.len()),
-            None => Err(0),
-            Some(_) => self.dates.binary_search(&bar.datetime),
+            _ => self.dates.binary_search(&bar.datetime),
         };
         match found {
             Ok(at) => {

@@ -13,7 +13,7 @@ pub use summary::Summary;
 pub use tickers::{ReadAhead, StoredSeries};
 
 use crate::metrics::Metrics;
-use pricestream_dataflow::records::{Bar, DeadLetter, IndicatorRecord};
+use pricestream_dataflow::records::{Bar, DeadLetter, IndicatorRecord, IndicatorValue};
 use pricestream_dataflow::wire::WireRecord;
 use std::sync::Arc;
 use std::time::Instant;
@@ -58,7 +58,7 @@ pub struct Pipeline {
     /// Where a dry run encodes each message, reused.
     scratch: Vec<u8>,
     /// The indicator values the current bar changed, reused.
-    changed: Vec<(chrono::NaiveDate, pricestream_dataflow::records::IndicatorValue)>,
+    changed: Vec<(chrono::NaiveDate, IndicatorValue)>,
     /// Counts for the run summary.
     pub summary: Summary,
 }
