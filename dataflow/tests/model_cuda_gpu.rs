@@ -11,12 +11,18 @@
 //!
 //! Run that way without a usable GPU it prints "not run: no GPU" and FAILS, so it cannot be
 //! mistaken for a pass either.
+//!
+//! The second test is a bench: GPU against CPU training time on generated mart rows (default
+//! 200 tickers × 20 years, 1 M rows; `PRICESTREAM_GPU_BENCH_TICKERS` to change), with the
+//! first and a later opening of the GPU timed apart.
 
 mod cuda_support;
+mod model_support;
 
 use cuda_support::{assert_same_trees, continuous_data, dyadic_data, rerun_with_nvrtc};
 use pricestream_dataflow::model::cuda::{CudaExecutor, driver_library_present};
-use pricestream_dataflow::model::{Booster, BoosterParams, Device};
+use pricestream_dataflow::model::{Booster, BoosterParams, Dataset, Device};
+use std::time::Instant;
 
 /// Opens the GPU, or fails the test saying why it did not run.
 fn gpu(test_name: &str) -> Option<CudaExecutor> {
@@ -89,4 +95,50 @@ fn the_gpu_builds_the_cpus_trees_and_predictions() {
     let on_cuda =
         Booster::fit(&matrix, &targets, &BoosterParams { device: Device::Cuda, ..auto }).expect("cuda");
     assert_same_trees(&on_cuda, &on_auto, 1e-5);
+}
+
+#[test]
+#[ignore = "a bench on a CUDA GPU: cargo test --release -p pricestream-dataflow --test model_cuda_gpu -- --ignored"]
+fn training_time_on_the_gpu_against_the_cpu() {
+    let started = Instant::now();
+    let Some(executor) = gpu("training_time_on_the_gpu_against_the_cpu") else { return };
+    let first_open = started.elapsed().as_secs_f64();
+    drop(executor);
+    let started = Instant::now();
+    let mut executor = CudaExecutor::open().expect("the GPU opens again");
+    let later_open = started.elapsed().as_secs_f64();
+    println!("opening the GPU: first {first_open:.3} s (context + NVRTC), later {later_open:.4} s");
+
+    let tickers =
+        std::env::var("PRICESTREAM_GPU_BENCH_TICKERS").ok().and_then(|v| v.parse().ok()).unwrap_or(200);
+    let dataset = Dataset::from_rows(&model_support::generated_rows(tickers, 5_040));
+    // XGBoost's defaults (100 trees of depth 6), every core of the machine on the CPU side.
+    let cpu_params = BoosterParams::default();
+    let gpu_params = BoosterParams { device: Device::Cuda, ..cpu_params.clone() };
+    let started = Instant::now();
+    let cpu = Booster::fit(&dataset.matrix, &dataset.targets, &cpu_params).expect("CPU training");
+    let cpu_seconds = started.elapsed().as_secs_f64();
+    let started = Instant::now();
+    let gpu = Booster::fit(&dataset.matrix, &dataset.targets, &gpu_params).expect("GPU training");
+    let gpu_seconds = started.elapsed().as_secs_f64();
+    let started = Instant::now();
+    let predicted_cpu = cpu.predict(&dataset.matrix).expect("CPU prediction");
+    let cpu_predict = started.elapsed().as_secs_f64();
+    let started = Instant::now();
+    let predicted_gpu = cpu.predict_on(&dataset.matrix, &mut executor).expect("GPU prediction");
+    let gpu_predict = started.elapsed().as_secs_f64();
+    let threads = std::thread::available_parallelism().map_or(1, usize::from);
+    println!(
+        "{} rows × {} inputs, {} trees of depth {}: training CPU ({threads} threads) {cpu_seconds:.3} s, \
+         GPU {gpu_seconds:.3} s ({:.2}×); scoring every row CPU {cpu_predict:.3} s, GPU {gpu_predict:.3} s",
+        dataset.len(),
+        dataset.matrix.n_features(),
+        cpu_params.n_estimators,
+        cpu_params.max_depth,
+        cpu_seconds / gpu_seconds,
+    );
+    let (identical, leaves) = assert_same_trees(&cpu, &gpu, 1e-4);
+    println!("{identical} of {leaves} leaves bit-identical");
+    let bits = |values: &[f32]| values.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+    assert_eq!(bits(&predicted_gpu), bits(&predicted_cpu));
 }

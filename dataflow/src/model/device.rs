@@ -4,6 +4,7 @@
 use super::cuda::{CudaError, CudaExecutor};
 use serde::{Deserialize, Serialize};
 use std::fmt;
+use std::sync::Mutex;
 
 /// The device a model trains on. Both give the same trees up to the order of floating-point
 /// additions in histogram sums (see `docs/model.md`, "CUDA backend").
@@ -41,18 +42,23 @@ pub(crate) enum Backend {
 
 impl Device {
     /// Opens the backend this setting asks for. `auto` never fails: without a usable GPU it
-    /// falls back to the CPU, and says so once in the log; `cuda` without one is an error.
+    /// falls back to the CPU. Its choice is logged when first made and whenever it changes, not
+    /// at each training. `cuda` without a usable GPU is an error.
     pub(crate) fn open(self) -> Result<Backend, CudaError> {
         match self {
             Device::Cpu => Ok(Backend::Cpu),
             Device::Cuda => Ok(Backend::Cuda(Box::new(CudaExecutor::open()?))),
             Device::Auto => match CudaExecutor::open() {
                 Ok(executor) => {
-                    tracing::info!(device = "cuda", gpu = %executor.gpu_name(), "Model device auto: a CUDA GPU opened, training on it.");
+                    if auto_choice_changed(Device::Cuda) {
+                        tracing::info!(device = "cuda", gpu = %executor.gpu_name(), "Model device auto: a CUDA GPU opened, training on it.");
+                    }
                     Ok(Backend::Cuda(Box::new(executor)))
                 }
                 Err(reason) => {
-                    tracing::info!(device = "cpu", %reason, "Model device auto: no usable CUDA GPU, training on the CPU.");
+                    if auto_choice_changed(Device::Cpu) {
+                        tracing::info!(device = "cpu", %reason, "Model device auto: no usable CUDA GPU, training on the CPU.");
+                    }
                     Ok(Backend::Cpu)
                 }
             },
@@ -71,6 +77,20 @@ impl Device {
             setting => setting,
         }
     }
+}
+
+/// The device `auto` came to last in this process, so that the choice is logged when it is
+/// made or changes, not at every one of a backtest's or the service's trainings.
+static LAST_AUTO_CHOICE: Mutex<Option<Device>> = Mutex::new(None);
+
+/// Records `auto`'s choice; true when it differs from the last one (or is the first).
+fn auto_choice_changed(choice: Device) -> bool {
+    choice_changed(&LAST_AUTO_CHOICE, choice)
+}
+
+fn choice_changed(last: &Mutex<Option<Device>>, choice: Device) -> bool {
+    let mut last = last.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    last.replace(choice) != Some(choice)
 }
 
 #[cfg(test)]
@@ -97,6 +117,16 @@ mod tests {
         assert!(matches!(Device::Cpu.open(), Ok(Backend::Cpu)));
         // With or without a GPU, `auto` gives a backend rather than an error or a panic.
         assert!(Device::Auto.open().is_ok());
+    }
+
+    #[test]
+    fn a_choice_counts_as_changed_only_when_it_differs_from_the_last() {
+        let last = Mutex::new(None);
+        let seen: Vec<bool> = [Device::Cuda, Device::Cuda, Device::Cpu, Device::Cpu, Device::Cuda]
+            .into_iter()
+            .map(|choice| choice_changed(&last, choice))
+            .collect();
+        assert_eq!(seen, [true, false, true, false, true]);
     }
 
     #[test]

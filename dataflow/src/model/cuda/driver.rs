@@ -12,7 +12,7 @@ use super::kernels::{Kernel, KernelSource};
 use cudarc::driver::{CudaContext, CudaFunction, CudaSlice, CudaStream, LaunchConfig, PushKernelArg};
 use cudarc::nvrtc::{CompileOptions, compile_ptx_with_opts};
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 /// Dynamic shared memory a block may use without opting in to more (48 KiB on every GPU
 /// since Kepler).
@@ -58,19 +58,61 @@ pub fn compile_ptx(source: &KernelSource, arch: &str) -> Result<String, CudaErro
     Ok(ptx.to_src())
 }
 
-/// The [`KernelExecutor`] on a CUDA GPU: one context and stream on device 0, the kernels
-/// compiled for its architecture.
+/// The [`KernelExecutor`] on a CUDA GPU: the process's opened GPU (one context and stream on
+/// device 0, the kernels compiled for its architecture) and the buffers of one training.
 pub struct CudaExecutor {
+    gpu: Arc<OpenedGpu>,
+    buffers: Vec<Option<CudaSlice<u8>>>,
+}
+
+/// What every [`CudaExecutor`] of the process shares. Opening the context and compiling the
+/// kernels takes about half a second, and a walk-forward backtest or the service's retraining
+/// opens the GPU for every fit.
+struct OpenedGpu {
     stream: Arc<CudaStream>,
     functions: HashMap<Kernel, CudaFunction>,
-    buffers: Vec<Option<CudaSlice<u8>>>,
     gpu_name: String,
 }
 
+/// The GPU once opened. A failed open is not kept, so a later fit tries again.
+static OPENED_GPU: Mutex<Option<Arc<OpenedGpu>>> = Mutex::new(None);
+
 impl CudaExecutor {
-    /// Opens GPU 0 and compiles every kernel for it. An error, never a panic, when the driver,
-    /// the device or NVRTC is missing.
+    /// Opens GPU 0 and compiles every kernel for it the first time in the process; later calls
+    /// reuse that context and those kernels. An error, never a panic, when the driver, the
+    /// device or NVRTC is missing.
     pub fn open() -> Result<CudaExecutor, CudaError> {
+        // Nothing is stored until the open succeeded, so a lock poisoned by a panic inside it
+        // still guards a sound value.
+        let mut opened = OPENED_GPU.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let gpu = match opened.as_ref() {
+            Some(gpu) => Arc::clone(gpu),
+            None => {
+                let gpu = Arc::new(OpenedGpu::open()?);
+                *opened = Some(Arc::clone(&gpu));
+                gpu
+            }
+        };
+        Ok(CudaExecutor { gpu, buffers: Vec::new() })
+    }
+
+    /// The GPU's name, for logs.
+    pub fn gpu_name(&self) -> &str {
+        &self.gpu.gpu_name
+    }
+
+    fn buffer(&self, id: BufferId) -> Result<&CudaSlice<u8>, CudaError> {
+        self.buffers.get(id.0).and_then(Option::as_ref).ok_or(CudaError::NoSuchBuffer(id.0))
+    }
+
+    fn buffer_mut(&mut self, id: BufferId) -> Result<&mut CudaSlice<u8>, CudaError> {
+        self.buffers.get_mut(id.0).and_then(Option::as_mut).ok_or(CudaError::NoSuchBuffer(id.0))
+    }
+}
+
+impl OpenedGpu {
+    /// Opens GPU 0 and compiles every kernel for its architecture.
+    fn open() -> Result<OpenedGpu, CudaError> {
         let ordinal = 0;
         if !driver_library_present() {
             return Err(CudaError::NoDriverLibrary);
@@ -100,20 +142,7 @@ impl CudaExecutor {
                 functions.insert(sibling, function);
             }
         }
-        Ok(CudaExecutor { stream: context.default_stream(), functions, buffers: Vec::new(), gpu_name })
-    }
-
-    /// The GPU's name, for logs.
-    pub fn gpu_name(&self) -> &str {
-        &self.gpu_name
-    }
-
-    fn buffer(&self, id: BufferId) -> Result<&CudaSlice<u8>, CudaError> {
-        self.buffers.get(id.0).and_then(Option::as_ref).ok_or(CudaError::NoSuchBuffer(id.0))
-    }
-
-    fn buffer_mut(&mut self, id: BufferId) -> Result<&mut CudaSlice<u8>, CudaError> {
-        self.buffers.get_mut(id.0).and_then(Option::as_mut).ok_or(CudaError::NoSuchBuffer(id.0))
+        Ok(OpenedGpu { stream: context.default_stream(), functions, gpu_name })
     }
 }
 
@@ -132,7 +161,7 @@ impl KernelExecutor for CudaExecutor {
 
     fn alloc(&mut self, bytes: usize) -> Result<BufferId, CudaError> {
         // Never zero bytes: a zero-length allocation is an error in the driver.
-        let slice = self.stream.alloc_zeros::<u8>(bytes.max(1)).map_err(driver_error("allocation"))?;
+        let slice = self.gpu.stream.alloc_zeros::<u8>(bytes.max(1)).map_err(driver_error("allocation"))?;
         self.buffers.push(Some(slice));
         Ok(BufferId(self.buffers.len() - 1))
     }
@@ -143,12 +172,12 @@ impl KernelExecutor for CudaExecutor {
     }
 
     fn zero(&mut self, buffer: BufferId) -> Result<(), CudaError> {
-        let stream = Arc::clone(&self.stream);
+        let stream = Arc::clone(&self.gpu.stream);
         stream.memset_zeros(self.buffer_mut(buffer)?).map_err(driver_error("memset"))
     }
 
     fn upload(&mut self, buffer: BufferId, bytes: &[u8]) -> Result<(), CudaError> {
-        let stream = Arc::clone(&self.stream);
+        let stream = Arc::clone(&self.gpu.stream);
         let slice = self.buffer_mut(buffer)?;
         if bytes.len() > slice.len() {
             return Err(CudaError::CopyTooLarge {
@@ -166,20 +195,22 @@ impl KernelExecutor for CudaExecutor {
             return Err(CudaError::CopyTooLarge { buffer: buffer.0, bytes, capacity: slice.len() });
         }
         let mut out = vec![0_u8; bytes];
-        self.stream
+        self.gpu
+            .stream
             .memcpy_dtoh(&slice.slice(..bytes), &mut out)
             .map_err(driver_error("copy from the device"))?;
-        self.stream.synchronize().map_err(driver_error("synchronisation"))?;
+        self.gpu.stream.synchronize().map_err(driver_error("synchronisation"))?;
         Ok(out)
     }
 
     fn launch(&mut self, kernel: Kernel, shape: LaunchShape, args: &[KernelArg]) -> Result<(), CudaError> {
         kernel.check_args(args)?;
         let function = self
+            .gpu
             .functions
             .get(&kernel)
             .ok_or(CudaError::BadResult(format!("{} not loaded", kernel.name())))?;
-        let mut builder = self.stream.launch_builder(function);
+        let mut builder = self.gpu.stream.launch_builder(function);
         for arg in args {
             match arg {
                 KernelArg::Buffer(id) => {
