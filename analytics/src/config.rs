@@ -255,7 +255,8 @@ pub struct ConsumerSettings {
     pub group_id: String,
     /// Most records one worker takes into one epoch.
     pub epoch_max_records: usize,
-    /// Longest one epoch waits for records before it is processed.
+    /// Longest one epoch waits for its first record, and longest it stays open after it (a
+    /// pause in the input closes it sooner).
     pub epoch_max_wait_ms: u64,
 }
 

@@ -98,8 +98,8 @@ fn histogram(name: &str, help: &str, start: f64, count: usize) -> Result<Histogr
 /// A per-bar latency: buckets fine around the 500 ms objective, coarse for backfills.
 fn bar_latency_histogram(name: &str, help: &str) -> Result<Histogram, prometheus::Error> {
     Histogram::with_opts(HistogramOpts::new(name, help).buckets(vec![
-        0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.75, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0,
-        300.0,
+        0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.75, 1.0, 2.0, 5.0, 10.0,
+        30.0, 60.0, 300.0,
     ]))
 }
 
