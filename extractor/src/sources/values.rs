@@ -8,16 +8,28 @@ use pricestream_dataflow::records::{Bar, BarError, Ticker};
 /// Cell texts that stand for "no value".
 const MISSING: [&str; 6] = ["", "null", "na", "n/a", "none", "nil"];
 
+/// `text` without leading and trailing whitespace, as `str::trim` has it. Most cells have
+/// none, which their first and last bytes tell (a multi-byte character starts and ends with a
+/// byte >= 0x80), without `trim`'s character-by-character Unicode check.
+fn trim_cell(text: &str) -> &str {
+    // Printable ASCII (and DEL); every ASCII whitespace byte is at or below the space.
+    let plain = |byte: &u8| (b'!'..=0x7f).contains(byte);
+    match (text.as_bytes().first(), text.as_bytes().last()) {
+        (Some(first), Some(last)) if plain(first) && plain(last) => text,
+        _ => text.trim(),
+    }
+}
+
 /// True when `text` stands for "no value" (`""`, `null`, `NA`, …).
 pub(crate) fn is_missing(text: &str) -> bool {
-    let text = text.trim();
+    let text = trim_cell(text);
     // Every marker is at most 4 bytes: most cells are numbers and stop here.
     text.len() <= 4 && MISSING.iter().any(|m| text.eq_ignore_ascii_case(m))
 }
 
 /// A price from `column`: a positive finite number.
 pub(crate) fn parse_price(column: &str, text: &str) -> Result<f64, Refusal> {
-    let text = text.trim();
+    let text = trim_cell(text);
     if is_missing(text) {
         return Err(Refusal::new(Reason::MissingValue, format!("{column} is missing (`{text}`)")));
     }
@@ -38,7 +50,7 @@ pub(crate) fn check_price(column: &str, value: f64) -> Result<f64, Refusal> {
 
 /// A volume from `column`: a whole number >= 0; `1234.0` and `1.2e6` are accepted.
 pub(crate) fn parse_volume(column: &str, text: &str) -> Result<i64, Refusal> {
-    let text = text.trim();
+    let text = trim_cell(text);
     if is_missing(text) {
         return Err(Refusal::new(Reason::MissingValue, format!("{column} is missing (`{text}`)")));
     }
@@ -68,7 +80,7 @@ pub(crate) fn check_volume(column: &str, volume: i64) -> Result<i64, Refusal> {
 
 /// A date from `column`, read with the chrono `format`.
 pub(crate) fn parse_date(column: &str, text: &str, format: &str) -> Result<NaiveDate, Refusal> {
-    let text = text.trim();
+    let text = trim_cell(text);
     if is_missing(text) {
         return Err(Refusal::new(Reason::MissingValue, format!("{column} is missing (`{text}`)")));
     }
@@ -97,7 +109,7 @@ fn iso_date(text: &str) -> Option<NaiveDate> {
 
 /// A ticker from a ticker column: upper-cased, 1 to 32 printable ASCII characters.
 pub(crate) fn parse_ticker(column: &str, text: &str) -> Result<Ticker, Refusal> {
-    let text = text.trim();
+    let text = trim_cell(text);
     let ok = !text.is_empty() && text.len() <= 32 && text.bytes().all(|b| b.is_ascii_graphic());
     if !ok {
         return Err(Refusal::new(
@@ -127,6 +139,15 @@ pub(crate) fn validated(bar: Bar) -> Result<Bar, Refusal> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn trimming_a_cell_is_trimming_the_str() {
+        let cells =
+            ["", " ", "1.5", " 1.5", "1.5 ", "\t1.5\r", "\u{b}1.5", "1.5\u{a0}", "\u{3000}x", "é", "x", "~"];
+        for cell in cells {
+            assert_eq!(trim_cell(cell), cell.trim(), "{cell:?}");
+        }
+    }
 
     #[test]
     fn the_iso_date_shortcut_reads_what_chrono_reads() {
