@@ -4,6 +4,7 @@
 //   KafkaProbe wait BOOTSTRAP TIMEOUT_S [PID]   retry a metadata request until it answers
 //   KafkaProbe topics BOOTSTRAP                 list topics
 //   KafkaProbe selftest BOOTSTRAP               create a topic, produce, consume, delete it
+//   KafkaProbe delete-topics BOOTSTRAP PREFIX   delete every topic whose name starts with PREFIX
 //
 // Exit codes: 0 ok, 1 gave up / failed, 3 the watched process died.
 
@@ -36,7 +37,7 @@ import org.apache.kafka.common.serialization.StringSerializer;
 public class KafkaProbe {
     public static void main(String[] args) throws Exception {
         if (args.length < 2) {
-            System.err.println("usage: KafkaProbe wait|topics|selftest BOOTSTRAP [TIMEOUT_S [PID]]");
+            System.err.println("usage: KafkaProbe wait|topics|selftest|delete-topics BOOTSTRAP [TIMEOUT_S [PID] | PREFIX]");
             System.exit(2);
         }
         String bootstrap = args[1];
@@ -46,6 +47,7 @@ public class KafkaProbe {
                     args.length > 3 ? Long.parseLong(args[3]) : -1));
             case "topics" -> topics(bootstrap);
             case "selftest" -> selftest(bootstrap);
+            case "delete-topics" -> deleteTopics(bootstrap, args.length > 2 ? args[2] : "");
             default -> {
                 System.err.println("KafkaProbe: unknown mode " + args[0]);
                 System.exit(2);
@@ -98,6 +100,22 @@ public class KafkaProbe {
         try (Admin admin = Admin.create(adminProps(bootstrap))) {
             Set<String> names = new TreeSet<>(admin.listTopics().names().get(10, TimeUnit.SECONDS));
             names.forEach(System.out::println);
+        }
+    }
+
+    static void deleteTopics(String bootstrap, String prefix) throws Exception {
+        // An empty prefix would delete everything, benches' and tests' topics alike.
+        if (prefix.isEmpty()) {
+            System.err.println("KafkaProbe delete-topics: give the prefix of the topics to delete");
+            System.exit(2);
+        }
+        try (Admin admin = Admin.create(adminProps(bootstrap))) {
+            List<String> doomed = admin.listTopics().names().get(10, TimeUnit.SECONDS).stream()
+                    .filter(name -> name.startsWith(prefix)).sorted().toList();
+            if (!doomed.isEmpty()) {
+                admin.deleteTopics(doomed).all().get(30, TimeUnit.SECONDS);
+            }
+            doomed.forEach(name -> System.out.println("deleted topic " + name));
         }
     }
 
