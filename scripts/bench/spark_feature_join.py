@@ -43,13 +43,6 @@ INDICATORS = [
     ("willr", {"willrTimePeriod": 14}, ["willr"], 13),
 ]
 
-COLUMNS = [
-    "dateTime", "emaTimePeriod", "ema", "fastKPeriod", "slowKPeriod", "slowDPeriod", "slowD", "slowK",
-    "bbTimePeriod", "bbSd", "lowerBand", "middleBand", "upperBand", "signalPeriod", "fastPeriod",
-    "slowPeriod", "macd", "macdHist", "macdSignal", "rsiTimePeriod", "rsi", "smaTimePeriod", "sma",
-    "willrTimePeriod", "willr", "close",
-]
-
 
 def series_days(spark, tickers, days):
     """One row per (ticker, day index) with the key columns every table shares."""
@@ -82,11 +75,11 @@ def feature_join(spark, root, horizon):
     joined = spark.read.parquet(f"{root}/bars").where(F.col("dateTime").isNotNull())
     for name, _, _, _ in INDICATORS:
         joined = joined.join(spark.read.parquet(f"{root}/{name}"), on=key, how="left_outer")
+    # The join keeps the key once, so the columns are the seed's (close and each table's
+    # periods and values) plus ticker and timeframe.
     by_date = Window.partitionBy("ticker", "timeframe").orderBy("dateTime")
     return joined.select(
-        "ticker",
-        "timeframe",
-        *COLUMNS,
+        "*",
         F.row_number().over(by_date).alias("id"),
         F.lead("close", horizon).over(by_date).alias("label"),
     )
