@@ -4,217 +4,79 @@
 //! string formatters, but without its per-field dispatch and without allocating.
 //! The tests below hold them to the serde output.
 
-use super::{PREFIX, WireRecord};
-use crate::records::fast_serde::date_digits;
-use crate::records::{Bar, IndicatorRecord, IndicatorValue};
-use chrono::NaiveDate;
-use serde_json::ser::{CompactFormatter, Formatter};
+use super::head::{HEAD_ROOM, write_head};
+use super::indicator_tail::{Fields, TAIL_ROOM, write_tail};
+use super::spare::{MAX_FLOAT, Spare};
+use super::{WireRecord, encode_with_serde};
+use crate::records::{Bar, IndicatorRecord};
 use uuid::Uuid;
+
+/// The longest number with its key (`,"middleBand":` and a float).
+const NUMBER_ROOM: usize = 16 + MAX_FLOAT;
 
 impl WireRecord for Bar {
     fn encode_into(&self, out: &mut Vec<u8>) {
-        let mut json = Json { out };
-        json.head(&self.ticker, self.timeframe.as_str(), &self.datetime);
-        json.float(b",\"open\":", self.open);
-        json.float(b",\"high\":", self.high);
-        json.float(b",\"low\":", self.low);
-        json.float(b",\"close\":", self.close);
-        json.key(b",\"volume\":");
-        // Writing to a Vec cannot fail.
-        let _ = CompactFormatter.write_i64(json.out, self.volume);
-        json.uuid(b",\"task_number\":", &self.task_number);
-        json.out.push(b'}');
+        // Head, four prices, the volume (20 digits at most) and the task number.
+        let mut message = Spare::reserve(out, HEAD_ROOM + 4 * NUMBER_ROOM + 32 + 56);
+        if !write_head(&mut message, &self.ticker, self.timeframe, self.datetime) {
+            return encode_with_serde(self, out);
+        }
+        message.put(b",\"open\":");
+        message.float(self.open);
+        message.put(b",\"high\":");
+        message.float(self.high);
+        message.put(b",\"low\":");
+        message.float(self.low);
+        message.put(b",\"close\":");
+        message.float(self.close);
+        message.put(b",\"volume\":");
+        message.int(self.volume);
+        message.put(b",\"task_number\":\"");
+        message.put(&task_number_text(&self.task_number));
+        message.put(b"\"}");
+        message.finish();
     }
 }
 
 impl WireRecord for IndicatorRecord {
     fn encode_into(&self, out: &mut Vec<u8>) {
-        let mut json = Json { out };
-        json.head(&self.ticker, self.timeframe.as_str(), &self.datetime);
-        json.uuid(b",\"task_number\":", &self.task_number);
-        json.key(b",\"indicator\":\"");
-        json.key(self.value.kind().as_str().as_bytes());
-        json.out.push(b'"');
-        match self.value {
-            IndicatorValue::Ema { ema_time_period, ema } => {
-                json.int(b",\"emaTimePeriod\":", ema_time_period);
-                json.float(b",\"ema\":", ema);
-            }
-            IndicatorValue::Sma { time_period, sma } => {
-                json.int(b",\"timePeriod\":", time_period);
-                json.float(b",\"sma\":", sma);
-            }
-            IndicatorValue::Rsi { time_period, rsi } => {
-                json.int(b",\"timePeriod\":", time_period);
-                json.float(b",\"rsi\":", rsi);
-            }
-            IndicatorValue::Macd {
-                fast_period,
-                slow_period,
-                signal_period,
-                macd,
-                macd_signal,
-                macd_hist,
-            } => {
-                json.int(b",\"fastPeriod\":", fast_period);
-                json.int(b",\"slowPeriod\":", slow_period);
-                json.int(b",\"signalPeriod\":", signal_period);
-                json.float(b",\"macd\":", macd);
-                json.float(b",\"macdSignal\":", macd_signal);
-                json.float(b",\"macdHist\":", macd_hist);
-            }
-            IndicatorValue::Stoch { fast_k_period, slow_k_period, slow_d_period, slow_k, slow_d } => {
-                json.int(b",\"fastKPeriod\":", fast_k_period);
-                json.int(b",\"slowKPeriod\":", slow_k_period);
-                json.int(b",\"slowDPeriod\":", slow_d_period);
-                json.float(b",\"slowK\":", slow_k);
-                json.float(b",\"slowD\":", slow_d);
-            }
-            IndicatorValue::Bbands { time_period, sd, sd_down, lower_band, middle_band, upper_band } => {
-                json.int(b",\"timePeriod\":", time_period);
-                json.float(b",\"sd\":", sd);
-                json.float(b",\"sdDown\":", sd_down);
-                json.float(b",\"lowerBand\":", lower_band);
-                json.float(b",\"middleBand\":", middle_band);
-                json.float(b",\"upperBand\":", upper_band);
-            }
-            IndicatorValue::Willr { time_period, willr } => {
-                json.int(b",\"timePeriod\":", time_period);
-                json.float(b",\"willr\":", willr);
-            }
+        let mut message = Spare::reserve(out, HEAD_ROOM + TAIL_ROOM + 5 * NUMBER_ROOM + 1);
+        if !write_head(&mut message, &self.ticker, self.timeframe, self.datetime) {
+            return encode_with_serde(self, out);
         }
-        json.out.push(b'}');
+        let fields = Fields::of(&self.value);
+        write_tail(&mut message, &self.task_number, &self.value, &fields);
+        message.float(fields.numbers[0]);
+        for (key, &number) in fields.number_keys[1..].iter().zip(&fields.numbers[1..]) {
+            message.put_block(&key.bytes, key.len);
+            message.float(number);
+        }
+        message.put(b"}");
+        message.finish();
     }
 }
 
-/// Appends JSON fragments to a message. Writing to a `Vec` cannot fail, so the
-/// formatters' `io::Result`s are dropped. Inlined, so that each key's length is a constant
-/// and its copy a few moves instead of a call to `memcpy` (most of a message is keys).
-struct Json<'a> {
-    out: &'a mut Vec<u8>,
-}
-
-impl Json<'_> {
-    #[inline(always)]
-    fn key(&mut self, key: &[u8]) {
-        self.out.extend_from_slice(key);
-    }
-
-    /// `{"schema_version":1,"ticker":…,"timeframe":…,"datetime":…`, shared by bars and values.
-    #[inline(always)]
-    fn head(&mut self, ticker: &str, timeframe: &str, date: &NaiveDate) {
-        self.key(PREFIX);
-        self.key(b",\"ticker\":");
-        if ticker.bytes().all(|b| (b' '..=b'~').contains(&b) && b != b'"' && b != b'\\') {
-            self.out.push(b'"');
-            self.key(ticker.as_bytes());
-            self.out.push(b'"');
-        } else {
-            // serde_json's own escaping for the rare ticker that needs it (mapped files are free text).
-            let _ =
-                serde::Serializer::serialize_str(&mut serde_json::Serializer::new(&mut *self.out), ticker);
-        }
-        // Timeframe names are fixed ASCII words: nothing to escape.
-        self.key(b",\"timeframe\":\"");
-        self.key(timeframe.as_bytes());
-        self.key(b"\",\"datetime\":\"");
-        match date_digits(date) {
-            Some(digits) => self.key(&digits),
-            None => self.key(date.to_string().as_bytes()),
-        }
-        self.out.push(b'"');
-    }
-
-    /// A number as serde_json writes an `f64`: shortest round trip, `null` when not finite.
-    #[inline(always)]
-    fn float(&mut self, key: &[u8], value: f64) {
-        self.key(key);
-        if let Some(whole) = small_whole(value) {
-            // Constants such as the bbands deviations (2.0) and the bounds of RSI, STOCH and
-            // WILLR: written as serde writes them, without the shortest-digits search.
-            self.int(b"", whole);
-            self.key(b".0");
-        } else if value.is_finite() {
-            write_finite(self.out, value);
-        } else {
-            self.key(b"null");
-        }
-    }
-
-    #[inline(always)]
-    fn int(&mut self, key: &[u8], value: i32) {
-        self.key(key);
-        // Periods are a few digits: written here, not through a formatter's buffer and a `memcpy`.
-        match value {
-            0..=9 => self.out.push(b'0' + value as u8),
-            10..=99 => self.key(&[b'0' + (value / 10) as u8, b'0' + (value % 10) as u8]),
-            100..=999 => self.key(&[
-                b'0' + (value / 100) as u8,
-                b'0' + (value / 10 % 10) as u8,
-                b'0' + (value % 10) as u8,
-            ]),
-            _ => {
-                let _ = CompactFormatter.write_i32(self.out, value);
-            }
-        }
-    }
-
-    #[inline(always)]
-    fn uuid(&mut self, key: &[u8], value: &Uuid) {
-        thread_local! {
-            // A run stamps every message with the same task number: format it once.
-            static LAST: std::cell::Cell<(Uuid, [u8; 36])> = const { std::cell::Cell::new((Uuid::nil(), *b"00000000-0000-0000-0000-000000000000")) };
-        }
-        let (last, mut text) = LAST.get();
-        if last != *value {
-            value.hyphenated().encode_lower(&mut text);
-            LAST.set((*value, text));
-        }
-        self.key(key);
-        self.out.push(b'"');
-        self.key(&text);
-        self.out.push(b'"');
-    }
-}
-
-/// Room zmij needs to format any `f64`.
-const FLOAT_ROOM: usize = std::mem::size_of::<zmij::Buffer>();
-// What `write_finite` relies on: zmij's buffer is nothing but bytes.
-const _: () = assert!(FLOAT_ROOM >= 24 && std::mem::align_of::<zmij::Buffer>() == 1);
-
-/// Appends a finite `value` in shortest round-trip form (serde_json's, which is zmij's),
-/// formatted straight into `out`'s spare capacity instead of a buffer that is then copied:
-/// the copy cost as much as a quarter of the formatting itself.
+/// A task number's text: a run stamps every message with the same one, so it is
+/// formatted once per thread.
 #[inline(always)]
-#[allow(unsafe_code, reason = "formatting into a Vec's spare capacity")]
-fn write_finite(out: &mut Vec<u8>, value: f64) {
-    out.reserve(FLOAT_ROOM);
-    let len = {
-        let spare = out.spare_capacity_mut();
-        // SAFETY: `spare` has at least FLOAT_ROOM = size_of::<Buffer>() bytes (reserved above),
-        // and `Buffer` is a plain array of `MaybeUninit<u8>` (alignment 1, checked at compile
-        // time above), so these bytes, initialised or not, are a valid, exclusively borrowed
-        // `Buffer` for as long as `spare` is borrowed.
-        let buffer = unsafe { &mut *spare.as_mut_ptr().cast::<zmij::Buffer>() };
-        buffer.format_finite(value).len()
-    };
-    // SAFETY: `format_finite` wrote exactly `len` initialised bytes at the start of the spare
-    // capacity (the &str it returned starts there and is `len` long).
-    unsafe { out.set_len(out.len() + len) };
-}
-
-/// `value` as an integer when it is a whole number of magnitude 1 to 999,999 (zero is left
-/// to the formatter, which tells `-0.0` from `0.0`).
-#[inline(always)]
-fn small_whole(value: f64) -> Option<i32> {
-    (value.abs() >= 1.0 && value.abs() < 1e6 && value.trunc() == value).then_some(value as i32)
+fn task_number_text(task: &Uuid) -> [u8; 36] {
+    thread_local! {
+        static LAST: std::cell::Cell<(Uuid, [u8; 36])> = const { std::cell::Cell::new((Uuid::nil(), *b"00000000-0000-0000-0000-000000000000")) };
+    }
+    let (last, mut text) = LAST.get();
+    if last != *task {
+        task.hyphenated().encode_lower(&mut text);
+        LAST.set((*task, text));
+    }
+    text
 }
 
 #[cfg(test)]
 mod tests {
-    use super::super::encode_with_serde;
     use super::*;
+    use crate::records::IndicatorValue;
     use crate::records::Timeframe;
+    use chrono::NaiveDate;
     use rand::{Rng, SeedableRng};
 
     fn serde_bytes<T: serde::Serialize>(record: &T) -> Vec<u8> {
@@ -232,7 +94,7 @@ mod tests {
     /// Floats of every kind the formatter treats differently: integers, tiny and huge
     /// magnitudes, negative zero, long mantissas, and the non-finite ones serde writes as null.
     fn float(rng: &mut impl Rng) -> f64 {
-        match rng.random_range(0..8) {
+        match rng.random_range(0..9) {
             // Whole numbers on both sides of the shortcut's bounds (1 and 10^6).
             0 => f64::from(rng.random_range(-1000..1000)) * [1.0, 1e3, 1e4][rng.random_range(0..3)],
             1 => rng.random::<f64>() * 1e-300,
@@ -240,17 +102,37 @@ mod tests {
             3 => -0.0,
             4 => [f64::NAN, f64::INFINITY, f64::NEG_INFINITY][rng.random_range(0..3)],
             5 => f64::from_bits(rng.random()),
+            // A price as files have it: a few decimals (the short path for bar prices).
+            6 => format!("{}.{:06}", rng.random_range(0..2_000_000), rng.random_range(0..1_000_000))
+                .parse()
+                .unwrap_or_default(),
             _ => (rng.random::<f64>() - 0.5) * 10f64.powi(rng.random_range(-8..8)),
         }
     }
 
     fn ticker(rng: &mut impl Rng) -> String {
-        let pool = ["NVDA", "BRK.B", "A\"B", "Ü-ticker", "tab\there", "back\\slash", ""];
+        let pool = [
+            "NVDA",
+            "NVDB",
+            "BRK.B",
+            "A\"B",
+            "Ü-ticker",
+            "tab\there",
+            "back\\slash",
+            "",
+            "A-TICKER-OF-THIRTY-TWO-BYTES-XYZ",
+            "A-TICKER-OF-THIRTY-THREE-BYTES-XY",
+        ];
         pool[rng.random_range(0..pool.len())].to_owned()
     }
 
+    /// A few days again and again (so that a message often shares its head with the one
+    /// before), or any day.
     fn date(rng: &mut impl Rng) -> NaiveDate {
-        let days = rng.random_range(-5_000_000..5_000_000);
+        let days = match rng.random_range(0..4) {
+            0 => rng.random_range(-5_000_000..5_000_000),
+            _ => 730_000 + rng.random_range(0..3),
+        };
         NaiveDate::from_num_days_from_ce_opt(days).unwrap_or_default()
     }
 

@@ -4,6 +4,9 @@
 //! Version 1 field names and types are documented in `docs/topics.md`.
 
 mod hand_written;
+mod head;
+mod indicator_tail;
+mod spare;
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};

@@ -9,7 +9,7 @@ use pricestream_dataflow::indicators::{IndicatorParams, TickerSeries};
 use pricestream_dataflow::records::{Bar, IndicatorValue, Timeframe};
 use rustc_hash::FxHashMap;
 use std::collections::HashSet;
-use std::hash::{DefaultHasher, Hash, Hasher};
+use std::hash::{BuildHasher, Hasher};
 use tracing::debug;
 
 /// One ticker: its indicator series and a fingerprint of every stored bar.
@@ -19,10 +19,15 @@ pub struct Ticker {
     fingerprints: Vec<(NaiveDate, u64)>,
 }
 
+/// A 64-bit hash of good quality (two versions of a bar that collide would hide a
+/// correction), and several times cheaper per bar than SipHash.
 fn fingerprint(bar: &Bar) -> u64 {
-    let mut hasher = DefaultHasher::new();
-    [bar.open, bar.high, bar.low, bar.close].map(f64::to_bits).hash(&mut hasher);
-    bar.volume.hash(&mut hasher);
+    let mut hasher = foldhash::quality::FixedState::default().build_hasher();
+    [bar.open, bar.high, bar.low, bar.close]
+        .map(f64::to_bits)
+        .iter()
+        .for_each(|&word| hasher.write_u64(word));
+    hasher.write_i64(bar.volume);
     hasher.finish()
 }
 

@@ -3,6 +3,7 @@
 //! the API request), a machine-readable `Reason` and the raw record; a bad record never
 //! stops the good ones. See `docs/sources.md`.
 
+mod decimal;
 mod dedup;
 mod delimited;
 mod files;

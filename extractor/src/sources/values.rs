@@ -1,6 +1,7 @@
 //! Turns the text (or typed values) of one record into a validated bar, naming the
 //! column and the [`Reason`] when something is wrong.
 
+use super::decimal::plain_decimal;
 use super::rejection::{Reason, Refusal};
 use chrono::NaiveDate;
 use pricestream_dataflow::records::{Bar, BarError, Ticker};
@@ -33,9 +34,12 @@ pub(crate) fn parse_price(column: &str, text: &str) -> Result<f64, Refusal> {
     if is_missing(text) {
         return Err(Refusal::new(Reason::MissingValue, format!("{column} is missing (`{text}`)")));
     }
-    let value: f64 = text
-        .parse()
-        .map_err(|_| Refusal::new(Reason::BadNumber, format!("{column} `{text}` is not a number")))?;
+    let value = match plain_decimal(text) {
+        Some(value) => value,
+        None => text
+            .parse()
+            .map_err(|_| Refusal::new(Reason::BadNumber, format!("{column} `{text}` is not a number")))?,
+    };
     check_price(column, value)
 }
 

@@ -1,0 +1,78 @@
+//! Prices in files are plain decimals (`212.680362`): read here in one pass over the
+//! bytes, with the same exactly rounded result as the standard parser, which goes through
+//! its general machinery (signs, exponents, special values) for every cell first.
+
+/// Most digits of a mantissa that stays below 2^53 (every 15-digit number does).
+const MAX_DIGITS: usize = 15;
+
+/// Powers of ten that are exact doubles (up to 10^22), for the division below.
+const POWERS_OF_TEN: [f64; 16] =
+    [1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15];
+
+/// The value of `text` when it is digits with at most one `.` (`12`, `12.5`, `.5`, `12.`)
+/// and at most 15 digits; `None` for anything else, which the standard parser then reads
+/// (or refuses).
+///
+/// The mantissa (the digits without the point) is below 2^53 and the power of ten exact,
+/// so their quotient, rounded once by the division, is the correctly rounded value of the
+/// decimal: the double that the standard parser returns.
+#[inline]
+pub(crate) fn plain_decimal(text: &str) -> Option<f64> {
+    let (mut mantissa, mut digits, mut decimals, mut point) = (0_u64, 0_usize, 0_usize, false);
+    for &byte in text.as_bytes() {
+        match byte {
+            b'0'..=b'9' => {
+                // Wraps only past 19 digits, when the result is not used.
+                mantissa = mantissa.wrapping_mul(10).wrapping_add(u64::from(byte - b'0'));
+                digits += 1;
+                decimals += usize::from(point);
+            }
+            b'.' if !point => point = true,
+            _ => return None,
+        }
+    }
+    if digits == 0 || digits > MAX_DIGITS {
+        return None;
+    }
+    Some(mantissa as f64 / POWERS_OF_TEN[decimals])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::{Rng, SeedableRng};
+
+    #[test]
+    fn plain_decimals_read_as_the_standard_parser_reads_them() {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
+        for _ in 0..1_000_000 {
+            let whole_digits = rng.random_range(0..=12);
+            let decimals = rng.random_range(0..=12);
+            let digit = |rng: &mut rand_chacha::ChaCha8Rng| char::from(b'0' + rng.random_range(0..10));
+            let mut text: String = (0..whole_digits).map(|_| digit(&mut rng)).collect();
+            if decimals > 0 || rng.random_bool(0.1) {
+                text.push('.');
+            }
+            text.extend((0..decimals).map(|_| digit(&mut rng)));
+            let standard: Option<f64> = text.parse().ok();
+            match plain_decimal(&text) {
+                Some(value) => assert_eq!(Some(value.to_bits()), standard.map(f64::to_bits), "{text}"),
+                // Too many digits or no digit: left to the standard parser.
+                None => {
+                    assert!(whole_digits + decimals > MAX_DIGITS || whole_digits + decimals == 0, "{text}")
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn anything_else_is_left_to_the_standard_parser() {
+        for text in ["", ".", "-1.5", "+1.5", "1e5", "1.5.2", " 1.5", "1,5", "NaN", "inf", "1_000", "１"] {
+            assert_eq!(plain_decimal(text), None, "{text}");
+        }
+        assert_eq!(plain_decimal("0.1"), Some(0.1));
+        assert_eq!(plain_decimal("212.680362"), Some(212.680362));
+        assert_eq!(plain_decimal("999999999999999"), Some(999_999_999_999_999.0));
+        assert_eq!(plain_decimal("9999999999999999"), None);
+    }
+}
