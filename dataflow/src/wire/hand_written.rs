@@ -13,11 +13,17 @@ use uuid::Uuid;
 
 /// The longest number with its key (`,"middleBand":` and a float).
 const NUMBER_ROOM: usize = 16 + MAX_FLOAT;
+/// Room a bar's message reserves: head, four prices, the volume (30 bytes with its key)
+/// and the task number (54).
+const BAR_ROOM: usize = HEAD_ROOM + 4 * NUMBER_ROOM + 32 + 56;
+/// Room an indicator value's message reserves: head, tail, up to five numbers, `}`.
+const INDICATOR_ROOM: usize = HEAD_ROOM + TAIL_ROOM + 5 * NUMBER_ROOM + 1;
+/// The most any message written here reserves.
+pub(super) const MAX_ROOM: usize = if BAR_ROOM > INDICATOR_ROOM { BAR_ROOM } else { INDICATOR_ROOM };
 
 impl WireRecord for Bar {
     fn encode_into(&self, out: &mut Vec<u8>) {
-        // Head, four prices, the volume (20 digits at most) and the task number.
-        let mut message = Spare::reserve(out, HEAD_ROOM + 4 * NUMBER_ROOM + 32 + 56);
+        let mut message = Spare::reserve(out, BAR_ROOM);
         if !write_head(&mut message, &self.ticker, self.timeframe, self.datetime) {
             return encode_with_serde(self, out);
         }
@@ -40,7 +46,7 @@ impl WireRecord for Bar {
 
 impl WireRecord for IndicatorRecord {
     fn encode_into(&self, out: &mut Vec<u8>) {
-        let mut message = Spare::reserve(out, HEAD_ROOM + TAIL_ROOM + 5 * NUMBER_ROOM + 1);
+        let mut message = Spare::reserve(out, INDICATOR_ROOM);
         if !write_head(&mut message, &self.ticker, self.timeframe, self.datetime) {
             return encode_with_serde(self, out);
         }

@@ -13,13 +13,24 @@ const MAX_TICKER: usize = 32;
 /// Room for the longest head: 76 bytes around the ticker, and the ticker.
 pub(super) const HEAD_ROOM: usize = 128;
 
+/// The bytes a JSON string holds as they are: printable ASCII but `"` and `\`. A table,
+/// since every message checks its ticker byte by byte.
+const PLAIN: [bool; 256] = {
+    let mut plain = [false; 256];
+    let mut byte = b' ';
+    while byte <= b'~' {
+        plain[byte as usize] = byte != b'"' && byte != b'\\';
+        byte += 1;
+    }
+    plain
+};
+
 /// Writes the head and returns true; returns false, writing nothing, for what only serde
 /// writes right: a ticker that is long or needs escaping, or a date outside years 0–9999.
 #[inline(always)]
 pub(super) fn write_head(message: &mut Spare, ticker: &str, timeframe: Timeframe, date: NaiveDate) -> bool {
-    let plain = |b: &u8| (b' '..=b'~').contains(b) && *b != b'"' && *b != b'\\';
     let Some(digits) = digits_of(date) else { return false };
-    if ticker.len() > MAX_TICKER || !ticker.as_bytes().iter().all(plain) {
+    if ticker.len() > MAX_TICKER || !ticker.as_bytes().iter().all(|&b| PLAIN[usize::from(b)]) {
         return false;
     }
     const OPENING: &[u8] = b",\"ticker\":\"";

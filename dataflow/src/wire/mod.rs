@@ -49,7 +49,8 @@ impl WireRecord for crate::records::Prediction {}
 
 /// Encodes a record as one JSON object carrying `schema_version`.
 pub fn encode<T: WireRecord + ?Sized>(record: &T) -> Vec<u8> {
-    let mut out = Vec::with_capacity(256);
+    // The most a hand-written encoder reserves, so that it never grows the Vec again.
+    let mut out = Vec::with_capacity(hand_written::MAX_ROOM);
     record.encode_into(&mut out);
     out
 }
