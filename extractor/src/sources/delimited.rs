@@ -124,7 +124,7 @@ impl LineParser {
             let message = format!("line is not valid UTF-8 (invalid byte at offset {})", e.valid_up_to());
             Refusal::new(Reason::NotUtf8, message)
         })?;
-        let fields = if bytes.contains(&b'"') {
+        let fields = if memchr::memchr(b'"', bytes).is_some() {
             Cells::Quoted(
                 split_fields(text, self.mapping.delimiter).map_err(|m| Refusal::new(Reason::Malformed, m))?,
             )

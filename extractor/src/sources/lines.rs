@@ -100,7 +100,8 @@ impl<R: BufRead> BoundedLines<R> {
                 break;
             }
             saw_bytes = true;
-            let newline = available.iter().position(|&b| b == b'\n');
+            // memchr's SIMD search: a byte-by-byte scan was a tenth of a line's parsing.
+            let newline = memchr::memchr(b'\n', available);
             let chunk = &available[..newline.unwrap_or(available.len())];
             let room = (self.max + 1).saturating_sub(kept.len());
             kept.extend_from_slice(&chunk[..chunk.len().min(room)]);
