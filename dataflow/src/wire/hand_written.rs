@@ -6,13 +6,13 @@
 
 use super::head::{HEAD_ROOM, write_head};
 use super::indicator_tail::{Fields, TAIL_ROOM, write_tail};
-use super::spare::{MAX_FLOAT, Spare};
+use super::spare::{FLOAT_ROOM, Spare};
 use super::{WireRecord, encode_with_serde};
 use crate::records::{Bar, IndicatorRecord};
 use uuid::Uuid;
 
 /// The longest number with its key (`,"middleBand":` and a float).
-const NUMBER_ROOM: usize = 16 + MAX_FLOAT;
+const NUMBER_ROOM: usize = 16 + FLOAT_ROOM;
 /// Room a bar's message reserves: head, four prices, the volume (30 bytes with its key)
 /// and the task number (54).
 const BAR_ROOM: usize = HEAD_ROOM + 4 * NUMBER_ROOM + 32 + 56;
@@ -108,7 +108,7 @@ mod tests {
             3 => -0.0,
             4 => [f64::NAN, f64::INFINITY, f64::NEG_INFINITY][rng.random_range(0..3)],
             5 => f64::from_bits(rng.random()),
-            // A price as files have it: a few decimals (the short path for bar prices).
+            // A price as files have it: six decimals.
             6 => format!("{}.{:06}", rng.random_range(0..2_000_000), rng.random_range(0..1_000_000))
                 .parse()
                 .unwrap_or_default(),

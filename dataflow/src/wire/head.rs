@@ -10,7 +10,7 @@ use std::cell::Cell;
 
 /// Longest ticker written here; longer ones go the serde way.
 const MAX_TICKER: usize = 32;
-/// Room for the longest head: 76 bytes around the ticker, and the ticker.
+/// Room for the longest head: 74 bytes around the ticker, and the ticker.
 pub(super) const HEAD_ROOM: usize = 128;
 
 /// The bytes a JSON string holds as they are: printable ASCII but `"` and `\`. A table,

@@ -3,14 +3,11 @@
 //! message is a few dozen small pieces, and checking and growing the `Vec` for each one
 //! cost about as much as the copies themselves.
 
-/// Room zmij needs to format any `f64`.
-const FLOAT_ROOM: usize = std::mem::size_of::<zmij::Buffer>();
+/// Room zmij needs to format any `f64`: the most one [`Spare::float`] writes (`null` and
+/// whole numbers are shorter).
+pub(super) const FLOAT_ROOM: usize = std::mem::size_of::<zmij::Buffer>();
 // What `float` relies on: zmij's buffer is nothing but bytes.
 const _: () = assert!(FLOAT_ROOM >= 24 && std::mem::align_of::<zmij::Buffer>() == 1);
-
-/// Most bytes one [`Spare::float`] writes (zmij's buffer; `null`, whole numbers and keys
-/// are shorter).
-pub(super) const MAX_FLOAT: usize = FLOAT_ROOM;
 
 /// A message being appended to `out`. Writing past the room reserved panics (a bug, not
 /// undefined behaviour); a message dropped before [`Spare::finish`] leaves `out` as it was.

@@ -23,10 +23,9 @@ pub struct Ticker {
 /// correction), and several times cheaper per bar than SipHash.
 fn fingerprint(bar: &Bar) -> u64 {
     let mut hasher = foldhash::quality::FixedState::default().build_hasher();
-    [bar.open, bar.high, bar.low, bar.close]
-        .map(f64::to_bits)
-        .iter()
-        .for_each(|&word| hasher.write_u64(word));
+    for price in [bar.open, bar.high, bar.low, bar.close] {
+        hasher.write_u64(price.to_bits());
+    }
     hasher.write_i64(bar.volume);
     hasher.finish()
 }
