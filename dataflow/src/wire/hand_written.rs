@@ -28,13 +28,13 @@ impl WireRecord for Bar {
             return encode_with_serde(self, out);
         }
         message.put(b",\"open\":");
-        message.float(self.open);
+        message.price(self.open);
         message.put(b",\"high\":");
-        message.float(self.high);
+        message.price(self.high);
         message.put(b",\"low\":");
-        message.float(self.low);
+        message.price(self.low);
         message.put(b",\"close\":");
-        message.float(self.close);
+        message.price(self.close);
         message.put(b",\"volume\":");
         message.int(self.volume);
         message.put(b",\"task_number\":\"");

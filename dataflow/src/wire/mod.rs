@@ -6,6 +6,7 @@
 mod hand_written;
 mod head;
 mod indicator_tail;
+mod short_decimal;
 mod spare;
 
 use serde::de::DeserializeOwned;

@@ -3,6 +3,8 @@
 //! message is a few dozen small pieces, and checking and growing the `Vec` for each one
 //! cost about as much as the copies themselves.
 
+use super::short_decimal::short_decimal;
+
 /// Room zmij needs to format any `f64`: the most one [`Spare::float`] writes (`null` and
 /// whole numbers are shorter).
 pub(super) const FLOAT_ROOM: usize = std::mem::size_of::<zmij::Buffer>();
@@ -64,6 +66,15 @@ impl<'a> Spare<'a> {
             self.finite(value);
         } else {
             self.put(b"null");
+        }
+    }
+
+    /// A price: as [`Spare::float`] writes it, digit by digit when it is a short decimal.
+    #[inline(always)]
+    pub fn price(&mut self, value: f64) {
+        match short_decimal(value) {
+            Some((text, len)) => self.put_block(&text, len),
+            None => self.float(value),
         }
     }
 

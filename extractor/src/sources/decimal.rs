@@ -37,6 +37,24 @@ pub(crate) fn plain_decimal(text: &str) -> Option<f64> {
     Some(mantissa as f64 / POWERS_OF_TEN[decimals])
 }
 
+/// The value of `text` when it is 1 to 18 digits and nothing else (every such number fits
+/// an `i64`); `None` for anything else, which the standard parser then reads (or refuses).
+#[inline]
+pub(crate) fn plain_whole(text: &str) -> Option<i64> {
+    if text.is_empty() || text.len() > 18 {
+        return None;
+    }
+    let mut value = 0_i64;
+    for &byte in text.as_bytes() {
+        let digit = byte.wrapping_sub(b'0');
+        if digit > 9 {
+            return None;
+        }
+        value = value * 10 + i64::from(digit);
+    }
+    Some(value)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -62,6 +80,22 @@ mod tests {
                     assert!(whole_digits + decimals > MAX_DIGITS || whole_digits + decimals == 0, "{text}")
                 }
             }
+        }
+    }
+
+    #[test]
+    fn plain_whole_numbers_read_as_the_standard_parser_reads_them() {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(6);
+        for _ in 0..100_000 {
+            let digits = rng.random_range(0..=20);
+            let text: String = (0..digits).map(|_| char::from(b'0' + rng.random_range(0..10))).collect();
+            match plain_whole(&text) {
+                Some(value) => assert_eq!(Ok(value), text.parse::<i64>(), "{text}"),
+                None => assert!(digits == 0 || digits > 18, "{text}"),
+            }
+        }
+        for text in ["-1", "+1", "1.0", "1e3", " 1", "1 ", "١"] {
+            assert_eq!(plain_whole(text), None, "{text}");
         }
     }
 

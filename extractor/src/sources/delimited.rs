@@ -6,7 +6,7 @@ use super::dedup::SeenDates;
 use super::lines::{BoundedLines, Line, LineRef, MAX_LINE_BYTES};
 use super::mapping::CsvMapping;
 use super::rejection::{LineError, Reason, Refusal, raw_text};
-use super::split::{Cells, split_fields, split_plain};
+use super::split::{Cells, split_ascii, split_fields, split_plain};
 use super::values::{parse_date, parse_price, parse_ticker, parse_volume, validated};
 use pricestream_dataflow::records::{Bar, Ticker, Timeframe};
 use std::io::BufRead;
@@ -36,6 +36,8 @@ struct LineParser {
     seen: SeenDates,
     /// Field bounds of the line being parsed, reused from line to line.
     bounds: Vec<(usize, usize)>,
+    /// The delimiter as a byte, when plain ASCII lines can be split on it directly.
+    ascii_delimiter: Option<u8>,
 }
 
 /// Reads the header of `reader` (the first line that is not blank) and finds the mapped
@@ -83,6 +85,7 @@ pub(crate) fn read_delimited<R: BufRead>(
         task_number,
         seen: SeenDates::default(),
         bounds: Vec::new(),
+        ascii_delimiter: u8::try_from(mapping.delimiter).ok().filter(|&b| b.is_ascii() && b != b'"'),
     };
     Ok(DelimitedRows { lines, parser })
 }
@@ -120,17 +123,11 @@ impl<R: BufRead> Iterator for DelimitedRows<R> {
 
 impl LineParser {
     fn parse_line(&mut self, number: u64, bytes: &[u8]) -> Result<Bar, Refusal> {
-        let text = std::str::from_utf8(bytes).map_err(|e| {
-            let message = format!("line is not valid UTF-8 (invalid byte at offset {})", e.valid_up_to());
-            Refusal::new(Reason::NotUtf8, message)
-        })?;
-        let fields = if memchr::memchr(b'"', bytes).is_some() {
-            Cells::Quoted(
-                split_fields(text, self.mapping.delimiter).map_err(|m| Refusal::new(Reason::Malformed, m))?,
-            )
-        } else {
-            split_plain(text, self.mapping.delimiter, &mut self.bounds);
-            Cells::Plain { text, bounds: &self.bounds }
+        let fields = match self.ascii_delimiter {
+            Some(delimiter) if split_ascii(bytes, delimiter, &mut self.bounds) => {
+                Cells::Plain { text: ascii_text(bytes), bounds: &self.bounds }
+            }
+            _ => split_any(bytes, self.mapping.delimiter, &mut self.bounds)?,
         };
         if fields.len() != self.columns.width {
             let message =
@@ -161,4 +158,31 @@ impl LineParser {
         self.seen.check(&bar.ticker, bar.datetime, number, "line")?;
         Ok(bar)
     }
+}
+
+/// The fields of a line that is not plain ASCII: UTF-8 checked, quotes honoured.
+fn split_any<'a>(
+    bytes: &'a [u8],
+    delimiter: char,
+    bounds: &'a mut Vec<(usize, usize)>,
+) -> Result<Cells<'a>, Refusal> {
+    let text = std::str::from_utf8(bytes).map_err(|e| {
+        let message = format!("line is not valid UTF-8 (invalid byte at offset {})", e.valid_up_to());
+        Refusal::new(Reason::NotUtf8, message)
+    })?;
+    if memchr::memchr(b'"', bytes).is_some() {
+        let fields = split_fields(text, delimiter).map_err(|m| Refusal::new(Reason::Malformed, m))?;
+        return Ok(Cells::Quoted(fields));
+    }
+    split_plain(text, delimiter, bounds);
+    Ok(Cells::Plain { text, bounds })
+}
+
+/// `bytes` as text, once [`split_ascii`] found them all ASCII.
+#[allow(unsafe_code, reason = "skipping a UTF-8 check that the ASCII check already covers")]
+fn ascii_text(bytes: &[u8]) -> &str {
+    debug_assert!(bytes.is_ascii());
+    // SAFETY: only called on bytes `split_ascii` accepted, which are all below 0x80, and
+    // ASCII is valid UTF-8.
+    unsafe { std::str::from_utf8_unchecked(bytes) }
 }

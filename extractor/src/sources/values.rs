@@ -1,7 +1,7 @@
 //! Turns the text (or typed values) of one record into a validated bar, naming the
 //! column and the [`Reason`] when something is wrong.
 
-use super::decimal::plain_decimal;
+use super::decimal::{plain_decimal, plain_whole};
 use super::rejection::{Reason, Refusal};
 use chrono::NaiveDate;
 use pricestream_dataflow::records::{Bar, BarError, Ticker};
@@ -30,6 +30,10 @@ pub(crate) fn is_missing(text: &str) -> bool {
 
 /// A price from `column`: a positive finite number.
 pub(crate) fn parse_price(column: &str, text: &str) -> Result<f64, Refusal> {
+    // Digits and a point: neither padded nor a marker of a missing value, so read at once.
+    if let Some(value) = plain_decimal(text) {
+        return check_price(column, value);
+    }
     let text = trim_cell(text);
     if is_missing(text) {
         return Err(Refusal::new(Reason::MissingValue, format!("{column} is missing (`{text}`)")));
@@ -54,6 +58,9 @@ pub(crate) fn check_price(column: &str, value: f64) -> Result<f64, Refusal> {
 
 /// A volume from `column`: a whole number >= 0; `1234.0` and `1.2e6` are accepted.
 pub(crate) fn parse_volume(column: &str, text: &str) -> Result<i64, Refusal> {
+    if let Some(volume) = plain_whole(text) {
+        return check_volume(column, volume);
+    }
     let text = trim_cell(text);
     if is_missing(text) {
         return Err(Refusal::new(Reason::MissingValue, format!("{column} is missing (`{text}`)")));
@@ -84,13 +91,15 @@ pub(crate) fn check_volume(column: &str, volume: i64) -> Result<i64, Refusal> {
 
 /// A date from `column`, read with the chrono `format`.
 pub(crate) fn parse_date(column: &str, text: &str, format: &str) -> Result<NaiveDate, Refusal> {
+    let iso = format == "%Y-%m-%d";
+    if iso && let Some(date) = iso_date(text) {
+        return Ok(date);
+    }
     let text = trim_cell(text);
     if is_missing(text) {
         return Err(Refusal::new(Reason::MissingValue, format!("{column} is missing (`{text}`)")));
     }
-    if format == "%Y-%m-%d"
-        && let Some(date) = iso_date(text)
-    {
+    if iso && let Some(date) = iso_date(text) {
         return Ok(date);
     }
     NaiveDate::parse_from_str(text, format).map_err(|e| {
