@@ -126,6 +126,15 @@ mod tests {
             "tab\there",
             "back\\slash",
             "",
+            // Every length class of `Spare::put_short`, at both of its ends.
+            "F",
+            "GE",
+            "IBM",
+            "ABCDEFG",
+            "ABCDEFGH",
+            "FIFTEEN-BYTES-X",
+            "SIXTEEN-BYTES-XY",
+            "SEVENTEEN-BYTES-X",
             "A-TICKER-OF-THIRTY-TWO-BYTES-XYZ",
             "A-TICKER-OF-THIRTY-THREE-BYTES-XY",
         ];

@@ -9,7 +9,7 @@ use chrono::NaiveDate;
 use std::cell::Cell;
 
 /// Longest ticker written here; longer ones go the serde way.
-const MAX_TICKER: usize = 32;
+const MAX_TICKER: usize = super::spare::SHORT;
 /// Room for the longest head: 74 bytes around the ticker, and the ticker.
 pub(super) const HEAD_ROOM: usize = 128;
 
@@ -36,7 +36,7 @@ pub(super) fn write_head(message: &mut Spare, ticker: &str, timeframe: Timeframe
     const OPENING: &[u8] = b",\"ticker\":\"";
     message.put(PREFIX);
     message.put(OPENING);
-    message.put(ticker.as_bytes());
+    message.put_short(ticker.as_bytes());
     // Timeframe names are fixed ASCII words: nothing to escape.
     message.put(b"\",\"timeframe\":\"");
     message.put(timeframe.as_str().as_bytes());

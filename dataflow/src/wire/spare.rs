@@ -11,6 +11,9 @@ pub(super) const FLOAT_ROOM: usize = std::mem::size_of::<zmij::Buffer>();
 // What `float` relies on: zmij's buffer is nothing but bytes.
 const _: () = assert!(FLOAT_ROOM >= 24 && std::mem::align_of::<zmij::Buffer>() == 1);
 
+/// The longest text [`Spare::put_short`] takes.
+pub(super) const SHORT: usize = 32;
+
 /// A message being appended to `out`. Writing past the room reserved panics (a bug, not
 /// undefined behaviour); a message dropped before [`Spare::finish`] leaves `out` as it was.
 pub(super) struct Spare<'a> {
@@ -38,6 +41,56 @@ impl<'a> Spare<'a> {
     pub fn put_block<const N: usize>(&mut self, block: &[u8; N], len: usize) {
         self.copy(block);
         self.written += len.min(N);
+    }
+
+    /// Writes `bytes` with at most two fixed-size copies, overlapping where the text is
+    /// shorter than both, when they are at most [`SHORT`]: tickers, which a `memcpy` call
+    /// cost more to copy than the call's own work.
+    #[inline(always)]
+    pub fn put_short(&mut self, bytes: &[u8]) {
+        match bytes.len() {
+            16..=SHORT => self.put_ends::<16>(bytes),
+            8..16 => self.put_ends::<8>(bytes),
+            4..8 => self.put_ends::<4>(bytes),
+            0..4 => {
+                for (at, &byte) in bytes.iter().enumerate() {
+                    self.copy_at(at, &[byte]);
+                }
+            }
+            _ => self.copy(bytes),
+        }
+        self.written += bytes.len();
+    }
+
+    /// Copies the first and the last `N` bytes of `bytes` (`N` to `2N` of them), not
+    /// counting them yet.
+    #[inline(always)]
+    fn put_ends<const N: usize>(&mut self, bytes: &[u8]) {
+        if let (Some(first), Some(last)) = (bytes.first_chunk::<N>(), bytes.last_chunk::<N>()) {
+            self.copy_at(0, first);
+            self.copy_at(bytes.len() - N, last);
+        }
+    }
+
+    /// Writes the first `len` bytes of `block` in 32-byte pieces, as many as they need: a
+    /// long block of which only part is used (a cached tail) without a `memcpy` call.
+    #[inline(always)]
+    pub fn put_pieces<const N: usize>(&mut self, block: &[u8; N], len: usize) {
+        for (at, piece) in block.chunks_exact(32).take(len.div_ceil(32)).enumerate() {
+            if let Some(piece) = piece.first_chunk::<32>() {
+                self.copy_at(32 * at, piece);
+            }
+        }
+        self.written += len.min(N);
+    }
+
+    /// Copies a fixed-size `block` to the room, `offset` bytes after its written part.
+    #[inline(always)]
+    fn copy_at<const N: usize>(&mut self, offset: usize, block: &[u8; N]) {
+        let written = self.written;
+        self.written += offset;
+        self.copy(block);
+        self.written = written;
     }
 
     /// Copies `bytes` to the first unwritten bytes of the room, without counting them yet.
