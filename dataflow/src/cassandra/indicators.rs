@@ -1,7 +1,7 @@
 use super::CassandraError;
 use super::batch::{group_by_partition, write_partitions};
 use super::statements::{insert_cql, prepare};
-use crate::records::{IndicatorRecord, IndicatorValue};
+use crate::records::{IndicatorRecord, IndicatorRow, IndicatorValue};
 use chrono::{DateTime, NaiveTime, Utc};
 use scylla::client::session::Session;
 use scylla::serialize::row::SerializeRow;
@@ -47,20 +47,20 @@ struct ByTable<'a> {
 }
 
 impl<'a> ByTable<'a> {
-    fn push(&mut self, record: &'a IndicatorRecord) {
+    fn push(&mut self, record: IndicatorRow<'a>) {
         let (t, f, d, u): Key<'a> = (
-            record.ticker.as_str(),
+            record.ticker,
             record.timeframe.as_str(),
             record.datetime.and_time(NaiveTime::MIN).and_utc(),
             record.task_number,
         );
         let partition = format!("{t}/{f}");
-        match record.value {
+        match *record.value {
             IndicatorValue::Ema { ema_time_period: p, ema: v }
             | IndicatorValue::Sma { time_period: p, sma: v }
             | IndicatorValue::Rsi { time_period: p, rsi: v }
             | IndicatorValue::Willr { time_period: p, willr: v } => {
-                let table = table_of(&record.value);
+                let table = table_of(record.value);
                 self.single.entry(table).or_default().push((partition, (t, f, d, u, p, v)));
             }
             IndicatorValue::Macd {
@@ -121,9 +121,17 @@ impl IndicatorTables {
 
     /// Upserts every value into its table; returns how many were written.
     pub async fn write_all(&self, records: &[IndicatorRecord]) -> Result<usize, CassandraError> {
+        self.write_rows(records.iter().map(IndicatorRecord::row)).await
+    }
+
+    /// Upserts indicator rows, as [`IndicatorTables::write_all`] does records.
+    pub async fn write_rows<'a>(
+        &self,
+        rows: impl IntoIterator<Item = IndicatorRow<'a>>,
+    ) -> Result<usize, CassandraError> {
         let mut by_table = ByTable::default();
-        for record in records {
-            by_table.push(record);
+        for row in rows {
+            by_table.push(row);
         }
         let ByTable { single, macd, stoch, bbands } = by_table;
         let mut written = 0;

@@ -53,7 +53,7 @@ impl Publisher {
     ) -> Result<usize, PublishError>
     where
         T: WireRecord + 'a,
-        I: IntoIterator<Item = (&'a str, &'a T)>,
+        I: IntoIterator<Item = (&'a str, T)>,
     {
         let task = task_number.to_string();
         self.send_all(topic, Some(&task), records).await
@@ -64,7 +64,7 @@ impl Publisher {
     pub async fn publish_derived<'a, T, I>(&self, topic: &str, records: I) -> Result<usize, PublishError>
     where
         T: WireRecord + 'a,
-        I: IntoIterator<Item = (&'a str, &'a T)>,
+        I: IntoIterator<Item = (&'a str, T)>,
     {
         self.send_all(topic, None, records).await
     }
@@ -77,13 +77,13 @@ impl Publisher {
     ) -> Result<usize, PublishError>
     where
         T: WireRecord + 'a,
-        I: IntoIterator<Item = (&'a str, &'a T)>,
+        I: IntoIterator<Item = (&'a str, T)>,
     {
         let version = wire::SCHEMA_VERSION.to_string();
         let version = version.as_str();
         let sends =
             records.into_iter().map(|(key, record)| async move {
-                let payload = wire::encode(record);
+                let payload = wire::encode(&record);
                 let mut headers = OwnedHeaders::new();
                 if let Some(task) = task {
                     headers = headers.insert(Header { key: TASK_NUMBER_HEADER, value: Some(task) });

@@ -103,7 +103,43 @@ impl IndicatorValue {
     }
 }
 
+/// An indicator value with the fields of its bar, borrowed: what the sinks write for
+/// each value, read from wherever the values are kept (the extractor keeps them next to
+/// their bar, without a copy of the ticker each). Written exactly as [`IndicatorRecord`].
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct IndicatorRow<'a> {
+    /// Instrument symbol.
+    pub ticker: &'a str,
+    /// Bar interval.
+    pub timeframe: Timeframe,
+    /// Trading day of the bar the value belongs to.
+    pub datetime: NaiveDate,
+    /// Extraction run that computed the value.
+    pub task_number: Uuid,
+    /// The value itself.
+    pub value: &'a IndicatorValue,
+}
+
+impl IndicatorRecord {
+    /// The record as a row.
+    pub fn row(&self) -> IndicatorRow<'_> {
+        IndicatorRow {
+            ticker: &self.ticker,
+            timeframe: self.timeframe,
+            datetime: self.datetime,
+            task_number: self.task_number,
+            value: &self.value,
+        }
+    }
+}
+
 impl Serialize for IndicatorRecord {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.row().serialize(serializer)
+    }
+}
+
+impl Serialize for IndicatorRow<'_> {
     // Written out instead of `#[serde(flatten)]`, which would send every field through a
     // buffering map serialiser: this is the most frequent message pricestream sends.
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
@@ -115,12 +151,12 @@ impl Serialize for IndicatorRecord {
             }
         }
         let mut map = serializer.serialize_map(None)?;
-        map.serialize_entry("ticker", &self.ticker)?;
+        map.serialize_entry("ticker", self.ticker)?;
         map.serialize_entry("timeframe", &self.timeframe)?;
         map.serialize_entry("datetime", &Date(&self.datetime))?;
         map.serialize_entry("task_number", &self.task_number)?;
         map.serialize_entry("indicator", self.value.kind().as_str())?;
-        match self.value {
+        match *self.value {
             IndicatorValue::Ema { ema_time_period, ema } => {
                 map.serialize_entry("emaTimePeriod", &ema_time_period)?;
                 map.serialize_entry("ema", &ema)?;

@@ -14,7 +14,7 @@ pub use bar::{Bar, BarError};
 pub use dead_letter::DeadLetter;
 pub use feature::FeatureRow;
 pub use feature_change::{FeatureChange, FeatureKey};
-pub use indicator::{IndicatorKind, IndicatorRecord, IndicatorValue};
+pub use indicator::{IndicatorKind, IndicatorRecord, IndicatorRow, IndicatorValue};
 pub use prediction::Prediction;
 pub use ticker::Ticker;
 pub use timeframe::{Timeframe, UnknownTimeframe};

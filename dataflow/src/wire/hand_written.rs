@@ -8,7 +8,7 @@ use super::head::{HEAD_ROOM, write_head};
 use super::indicator_tail::{Fields, TAIL_ROOM, write_tail};
 use super::spare::{FLOAT_ROOM, Spare};
 use super::{WireRecord, encode_with_serde};
-use crate::records::{Bar, IndicatorRecord};
+use crate::records::{Bar, IndicatorRecord, IndicatorRow};
 use uuid::Uuid;
 
 /// The longest number with its key (`,"middleBand":` and a float).
@@ -46,12 +46,18 @@ impl WireRecord for Bar {
 
 impl WireRecord for IndicatorRecord {
     fn encode_into(&self, out: &mut Vec<u8>) {
+        self.row().encode_into(out);
+    }
+}
+
+impl WireRecord for IndicatorRow<'_> {
+    fn encode_into(&self, out: &mut Vec<u8>) {
         let mut message = Spare::reserve(out, INDICATOR_ROOM);
-        if !write_head(&mut message, &self.ticker, self.timeframe, self.datetime) {
+        if !write_head(&mut message, self.ticker, self.timeframe, self.datetime) {
             return encode_with_serde(self, out);
         }
-        let fields = Fields::of(&self.value);
-        write_tail(&mut message, &self.task_number, &self.value, &fields);
+        let fields = Fields::of(self.value);
+        write_tail(&mut message, &self.task_number, self.value, &fields);
         message.float(fields.numbers[0]);
         for (key, &number) in fields.number_keys[1..].iter().zip(&fields.numbers[1..]) {
             message.put_block(&key.bytes, key.len);

@@ -44,6 +44,13 @@ pub trait WireRecord: Serialize {
     }
 }
 
+/// A borrowed record is written as the record.
+impl<T: WireRecord + ?Sized> WireRecord for &T {
+    fn encode_into(&self, out: &mut Vec<u8>) {
+        (**self).encode_into(out);
+    }
+}
+
 impl WireRecord for crate::records::DeadLetter {}
 impl WireRecord for crate::records::FeatureChange {}
 impl WireRecord for crate::records::Prediction {}

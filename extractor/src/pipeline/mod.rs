@@ -13,7 +13,7 @@ pub use summary::Summary;
 pub use tickers::{ReadAhead, StoredSeries};
 
 use crate::metrics::Metrics;
-use pricestream_dataflow::records::{Bar, DeadLetter, IndicatorRecord, IndicatorValue};
+use pricestream_dataflow::records::{Bar, DeadLetter, IndicatorRow, IndicatorValue};
 use pricestream_dataflow::wire::WireRecord;
 use std::sync::Arc;
 use std::time::Instant;
@@ -21,26 +21,68 @@ use tickers::Tickers;
 use uuid::Uuid;
 
 /// What one flush sends: every output of the bars taken since the last one.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Batch {
     /// New or corrected bars.
     pub bars: Vec<Bar>,
-    /// Indicator values that are new or changed because of them.
-    pub indicators: Vec<IndicatorRecord>,
+    /// Indicator values that are new or changed because of them, each next to its bar,
+    /// which holds the ticker and timeframe (seven copies of them a bar cost a backfill
+    /// more than the values themselves).
+    values: Vec<BatchValue>,
     /// Records refused on the way.
     pub dead_letters: Vec<DeadLetter>,
+    /// The run that computed the values.
+    task_number: Uuid,
+}
+
+/// One indicator value of a batch and the bar (its index in [`Batch::bars`]) it came with.
+#[derive(Debug)]
+struct BatchValue {
+    bar: usize,
+    datetime: chrono::NaiveDate,
+    value: IndicatorValue,
 }
 
 impl Batch {
+    fn new(task_number: Uuid) -> Self {
+        Batch { bars: Vec::new(), values: Vec::new(), dead_letters: Vec::new(), task_number }
+    }
+
     fn len(&self) -> usize {
         self.bars.len() + self.dead_letters.len()
+    }
+
+    /// How many indicator values the batch holds.
+    pub fn indicator_count(&self) -> usize {
+        self.values.len()
+    }
+
+    /// The indicator values with the fields of their bars, in the order they were computed.
+    pub fn indicator_rows(&self) -> impl Iterator<Item = IndicatorRow<'_>> + '_ {
+        self.values.iter().map(|value| {
+            let bar = &self.bars[value.bar];
+            IndicatorRow {
+                ticker: &bar.ticker,
+                timeframe: bar.timeframe,
+                datetime: value.datetime,
+                task_number: self.task_number,
+                value: &value.value,
+            }
+        })
+    }
+
+    /// Takes a bar and the indicator values it changed.
+    fn push(&mut self, bar: Bar, changed: impl Iterator<Item = (chrono::NaiveDate, IndicatorValue)>) {
+        let at = self.bars.len();
+        self.values.extend(changed.map(|(datetime, value)| BatchValue { bar: at, datetime, value }));
+        self.bars.push(bar);
     }
 
     /// Empties the batch but keeps its buffers: a full batch is megabytes, and growing
     /// it from nothing again for every flush cost a backfill more than its encoding.
     fn clear(&mut self) {
         self.bars.clear();
-        self.indicators.clear();
+        self.values.clear();
         self.dead_letters.clear();
     }
 }
@@ -50,7 +92,6 @@ impl Batch {
 pub struct Pipeline {
     tickers: Tickers,
     sinks: Option<Arc<Sinks>>,
-    task_number: Uuid,
     batch: Batch,
     batch_max_rows: usize,
     max_attempts: u32,
@@ -75,8 +116,7 @@ impl Pipeline {
         Pipeline {
             tickers: Tickers::new(params),
             sinks,
-            task_number,
-            batch: Batch::default(),
+            batch: Batch::new(task_number),
             batch_max_rows,
             max_attempts: 1,
             metrics,
@@ -109,16 +149,7 @@ impl Pipeline {
             self.metrics.bars_unchanged.inc();
             return Ok(());
         }
-        for (datetime, value) in self.changed.drain(..) {
-            self.batch.indicators.push(IndicatorRecord {
-                ticker: bar.ticker.clone(),
-                timeframe: bar.timeframe,
-                datetime,
-                task_number: self.task_number,
-                value,
-            });
-        }
-        self.batch.bars.push(bar);
+        self.batch.push(bar, self.changed.drain(..));
         self.flush_if_full().await
     }
 
@@ -155,15 +186,15 @@ impl Pipeline {
                     bytes += scratch.len() as u64;
                 };
                 batch.bars.iter().for_each(|bar| encode(&|out| bar.encode_into(out)));
-                batch.indicators.iter().for_each(|value| encode(&|out| value.encode_into(out)));
+                batch.indicator_rows().for_each(|row| encode(&|out| row.encode_into(out)));
                 self.summary.bytes_encoded += bytes;
             }
         }
         self.summary.bars_written += batch.bars.len() as u64;
-        self.summary.indicators_written += batch.indicators.len() as u64;
+        self.summary.indicators_written += batch.indicator_count() as u64;
         self.summary.dead_letters_written += batch.dead_letters.len() as u64;
         self.metrics.bars_written.inc_by(batch.bars.len() as u64);
-        self.metrics.indicator_values_written.inc_by(batch.indicators.len() as u64);
+        self.metrics.indicator_values_written.inc_by(batch.indicator_count() as u64);
         self.metrics.batch_seconds.observe(started.elapsed().as_secs_f64());
         self.batch.clear();
         Ok(())
@@ -202,4 +233,45 @@ async fn send_with_retries(sinks: &Sinks, batch: &Batch, max_attempts: u32) -> a
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::NaiveDate;
+    use pricestream_dataflow::records::Timeframe;
+
+    fn bar(ticker: &str, day: u32) -> Bar {
+        Bar {
+            ticker: ticker.into(),
+            timeframe: Timeframe::Day,
+            datetime: NaiveDate::from_ymd_opt(2024, 1, day).unwrap_or_default(),
+            open: 1.0,
+            high: 2.0,
+            low: 0.5,
+            close: 1.5,
+            volume: 10,
+            task_number: Uuid::nil(),
+        }
+    }
+
+    #[test]
+    fn each_value_comes_out_with_the_ticker_and_timeframe_of_its_bar_and_the_run() {
+        let run = Uuid::from_u128(7);
+        let mut batch = Batch::new(run);
+        let sma = |sma| IndicatorValue::Sma { time_period: 2, sma };
+        let day = |d| NaiveDate::from_ymd_opt(2024, 1, d).unwrap_or_default();
+        batch.push(bar("AAA", 2), [(day(1), sma(1.0)), (day(2), sma(2.0))].into_iter());
+        batch.push(bar("BBB", 3), std::iter::empty());
+        batch.push(bar("CCC", 4), [(day(4), sma(4.0))].into_iter());
+        let rows: Vec<(&str, NaiveDate, Uuid, IndicatorValue)> =
+            batch.indicator_rows().map(|r| (r.ticker, r.datetime, r.task_number, r.value.clone())).collect();
+        assert_eq!(
+            rows,
+            [("AAA", day(1), run, sma(1.0)), ("AAA", day(2), run, sma(2.0)), ("CCC", day(4), run, sma(4.0))]
+        );
+        assert_eq!((batch.len(), batch.indicator_count()), (3, 3));
+        batch.clear();
+        assert_eq!((batch.len(), batch.indicator_count(), batch.indicator_rows().count()), (0, 0, 0));
+    }
 }

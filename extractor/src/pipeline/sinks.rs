@@ -56,7 +56,7 @@ impl Sinks {
     pub async fn send(&self, batch: &Batch) -> anyhow::Result<()> {
         let task = self.task_number;
         let bars = batch.bars.iter().map(|b| (b.ticker.as_str(), b));
-        let indicators = batch.indicators.iter().map(|i| (i.ticker.as_str(), i));
+        let indicators = batch.indicator_rows().map(|row| (row.ticker, row));
         let dead = batch.dead_letters.iter().map(|d| (d.source.as_str(), d));
         tokio::try_join!(
             async {
@@ -64,7 +64,7 @@ impl Sinks {
             },
             async { Ok(self.publisher.publish_all(&self.topics.indicators, task, indicators).await?) },
             async { Ok(self.publisher.publish_all(&self.topics.dead_letter, task, dead).await?) },
-            async { Ok(self.indicators.write_all(&batch.indicators).await?) },
+            async { Ok(self.indicators.write_rows(batch.indicator_rows()).await?) },
         )?;
         self.bars.write_all(&batch.bars).await?;
         Ok(())
