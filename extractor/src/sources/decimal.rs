@@ -18,22 +18,29 @@ const POWERS_OF_TEN: [f64; 16] =
 /// decimal: the double that the standard parser returns.
 #[inline]
 pub(crate) fn plain_decimal(text: &str) -> Option<f64> {
-    let (mut mantissa, mut digits, mut decimals, mut point) = (0_u64, 0_usize, 0_usize, false);
-    for &byte in text.as_bytes() {
-        match byte {
-            b'0'..=b'9' => {
-                // Wraps only past 19 digits, when the result is not used.
-                mantissa = mantissa.wrapping_mul(10).wrapping_add(u64::from(byte - b'0'));
-                digits += 1;
-                decimals += usize::from(point);
-            }
-            b'.' if !point => point = true,
-            _ => return None,
+    let bytes = text.as_bytes();
+    // At most 15 digits and a point; more go to the standard parser.
+    if bytes.len() > MAX_DIGITS + 1 {
+        return None;
+    }
+    // One test per digit: the point, once per number, is the rare branch.
+    let (mut mantissa, mut point) = (0_i64, None);
+    for (at, &byte) in bytes.iter().enumerate() {
+        let digit = byte.wrapping_sub(b'0');
+        if digit < 10 {
+            mantissa = mantissa * 10 + i64::from(digit);
+        } else if byte == b'.' && point.is_none() {
+            point = Some(at);
+        } else {
+            return None;
         }
     }
+    let digits = bytes.len() - usize::from(point.is_some());
     if digits == 0 || digits > MAX_DIGITS {
         return None;
     }
+    let decimals = point.map_or(0, |at| bytes.len() - 1 - at);
+    // Signed: converting an i64 is one instruction, a u64 several.
     Some(mantissa as f64 / POWERS_OF_TEN[decimals])
 }
 
