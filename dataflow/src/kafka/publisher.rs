@@ -69,6 +69,22 @@ impl Publisher {
         self.send_all(topic, None, records).await
     }
 
+    /// Publishes messages already encoded (each with [`wire::encode`] or an encoder that
+    /// writes the same bytes, such as [`wire::IndicatorMessages`]) and waits until every
+    /// one is acknowledged; every message carries the run's `task_number` header.
+    pub async fn publish_encoded<'a, I>(
+        &self,
+        topic: &str,
+        task_number: Uuid,
+        messages: I,
+    ) -> Result<usize, PublishError>
+    where
+        I: IntoIterator<Item = (&'a str, Vec<u8>)>,
+    {
+        let task = task_number.to_string();
+        self.send_payloads(topic, Some(&task), messages).await
+    }
+
     async fn send_all<'a, T, I>(
         &self,
         topic: &str,
@@ -79,11 +95,23 @@ impl Publisher {
         T: WireRecord + 'a,
         I: IntoIterator<Item = (&'a str, T)>,
     {
+        let payloads = records.into_iter().map(|(key, record)| (key, wire::encode(&record)));
+        self.send_payloads(topic, task, payloads).await
+    }
+
+    async fn send_payloads<'a, I>(
+        &self,
+        topic: &str,
+        task: Option<&str>,
+        messages: I,
+    ) -> Result<usize, PublishError>
+    where
+        I: IntoIterator<Item = (&'a str, Vec<u8>)>,
+    {
         let version = wire::SCHEMA_VERSION.to_string();
         let version = version.as_str();
         let sends =
-            records.into_iter().map(|(key, record)| async move {
-                let payload = wire::encode(&record);
+            messages.into_iter().map(|(key, payload)| async move {
                 let mut headers = OwnedHeaders::new();
                 if let Some(task) = task {
                     headers = headers.insert(Header { key: TASK_NUMBER_HEADER, value: Some(task) });

@@ -4,11 +4,12 @@
 //! string formatters, but without its per-field dispatch and without allocating.
 //! The tests below hold them to the serde output.
 
-use super::head::{HEAD_ROOM, write_head};
+use super::head::{HEAD_ROOM, Head, write_head};
 use super::indicator_tail::{Fields, TAIL_ROOM, write_tail};
 use super::spare::{FLOAT_ROOM, Spare};
 use super::{WireRecord, encode_with_serde};
-use crate::records::{Bar, IndicatorRecord, IndicatorRow};
+use crate::records::{Bar, IndicatorRecord, IndicatorRow, IndicatorValue, Timeframe};
+use chrono::NaiveDate;
 use uuid::Uuid;
 
 /// The longest number with its key (`,"middleBand":` and a float).
@@ -52,12 +53,40 @@ impl WireRecord for IndicatorRecord {
 
 impl WireRecord for IndicatorRow<'_> {
     fn encode_into(&self, out: &mut Vec<u8>) {
+        IndicatorMessages::new(self.ticker, self.timeframe).encode(
+            self.datetime,
+            &self.task_number,
+            self.value,
+            out,
+        );
+    }
+}
+
+/// Writes the messages of indicator values of one ticker and timeframe (the values of
+/// one bar, say) with their shared head rendered once: what [`IndicatorRow::encode_into`]
+/// writes for each, with less work per message.
+pub struct IndicatorMessages<'a> {
+    ticker: &'a str,
+    timeframe: Timeframe,
+    head: Option<Head>,
+}
+
+impl<'a> IndicatorMessages<'a> {
+    /// Renders the head of the messages of `ticker`'s `timeframe` values.
+    pub fn new(ticker: &'a str, timeframe: Timeframe) -> Self {
+        IndicatorMessages { ticker, timeframe, head: Head::new(ticker, timeframe) }
+    }
+
+    /// Appends the message of one value to `out`.
+    #[inline]
+    pub fn encode(&self, datetime: NaiveDate, task_number: &Uuid, value: &IndicatorValue, out: &mut Vec<u8>) {
         let mut message = Spare::reserve(out, INDICATOR_ROOM);
-        if !write_head(&mut message, self.ticker, self.timeframe, self.datetime) {
-            return encode_with_serde(self, out);
+        if !self.head.as_ref().is_some_and(|head| head.write(&mut message, datetime)) {
+            let (ticker, timeframe, task_number) = (self.ticker, self.timeframe, *task_number);
+            return encode_with_serde(&IndicatorRow { ticker, timeframe, datetime, task_number, value }, out);
         }
-        let fields = Fields::of(self.value);
-        write_tail(&mut message, &self.task_number, self.value, &fields);
+        let fields = Fields::of(value);
+        write_tail(&mut message, task_number, value, &fields);
         message.float(fields.numbers[0]);
         for (key, &number) in fields.number_keys[1..].iter().zip(&fields.numbers[1..]) {
             message.put_block(&key.bytes, key.len);
@@ -233,6 +262,29 @@ mod tests {
                 String::from_utf8_lossy(&serde_bytes(&record)),
                 "{record:?}"
             );
+        }
+    }
+
+    #[test]
+    fn messages_sharing_a_rendered_head_are_written_exactly_as_serde_writes_them() {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(13);
+        for _ in 0..5_000 {
+            let ticker = ticker(&mut rng);
+            let messages = IndicatorMessages::new(&ticker, Timeframe::Day);
+            for _ in 0..rng.random_range(1..10) {
+                let record = IndicatorRecord {
+                    ticker: ticker.as_str().into(),
+                    timeframe: Timeframe::Day,
+                    datetime: date(&mut rng),
+                    task_number: Uuid::from_u128(if rng.random() { 7 } else { rng.random() }),
+                    value: value(&mut rng),
+                };
+                let mut out = b"earlier bytes stay".to_vec();
+                messages.encode(record.datetime, &record.task_number, &record.value, &mut out);
+                let mut expected = b"earlier bytes stay".to_vec();
+                expected.extend_from_slice(&serde_bytes(&record));
+                assert_eq!(String::from_utf8_lossy(&out), String::from_utf8_lossy(&expected), "{record:?}");
+            }
         }
     }
 

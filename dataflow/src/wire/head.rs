@@ -30,20 +30,78 @@ const PLAIN: [bool; 256] = {
 #[inline(always)]
 pub(super) fn write_head(message: &mut Spare, ticker: &str, timeframe: Timeframe, date: NaiveDate) -> bool {
     let Some(digits) = digits_of(date) else { return false };
-    if ticker.len() > MAX_TICKER || !ticker.as_bytes().iter().all(|&b| PLAIN[usize::from(b)]) {
+    if !write_opening(message, ticker, timeframe) {
         return false;
     }
-    const OPENING: &[u8] = b",\"ticker\":\"";
-    message.put(PREFIX);
-    message.put(OPENING);
-    message.put_short(ticker.as_bytes());
-    // Timeframe names are fixed ASCII words: nothing to escape.
-    message.put(b"\",\"timeframe\":\"");
-    message.put(timeframe.as_str().as_bytes());
-    message.put(b"\",\"datetime\":\"");
     message.put(&digits);
     message.put(b"\"");
     true
+}
+
+/// The head of the messages of one ticker and timeframe, up to their date, rendered once:
+/// the values of one bar share it, and copying it costs less than writing it again.
+pub(super) struct Head {
+    text: [u8; HEAD_ROOM],
+    len: usize,
+}
+
+impl Head {
+    /// The head, or `None` for what only serde writes right (see [`write_head`]).
+    pub fn new(ticker: &str, timeframe: Timeframe) -> Option<Head> {
+        if !plain_ticker(ticker) {
+            return None;
+        }
+        let mut head = Head { text: [0; HEAD_ROOM], len: 0 };
+        let mut put = |piece: &[u8]| {
+            head.text[head.len..head.len + piece.len()].copy_from_slice(piece);
+            head.len += piece.len();
+        };
+        put(PREFIX);
+        put(TICKER_KEY);
+        put(ticker.as_bytes());
+        put(TIMEFRAME_KEY);
+        put(timeframe.as_str().as_bytes());
+        put(DATETIME_KEY);
+        Some(head)
+    }
+
+    /// Writes the head with `date` and returns true; false, writing nothing, for a date
+    /// outside years 0–9999.
+    #[inline(always)]
+    pub fn write(&self, message: &mut Spare, date: NaiveDate) -> bool {
+        let Some(digits) = digits_of(date) else { return false };
+        message.put_pieces(&self.text, self.len);
+        message.put(&digits);
+        message.put(b"\"");
+        true
+    }
+}
+
+/// Everything of the head before the date's digits; false, writing nothing, for a ticker
+/// that is long or needs escaping.
+#[inline(always)]
+fn write_opening(message: &mut Spare, ticker: &str, timeframe: Timeframe) -> bool {
+    if !plain_ticker(ticker) {
+        return false;
+    }
+    message.put(PREFIX);
+    message.put(TICKER_KEY);
+    message.put_short(ticker.as_bytes());
+    message.put(TIMEFRAME_KEY);
+    message.put(timeframe.as_str().as_bytes());
+    message.put(DATETIME_KEY);
+    true
+}
+
+const TICKER_KEY: &[u8] = b",\"ticker\":\"";
+// Timeframe names are fixed ASCII words: nothing to escape.
+const TIMEFRAME_KEY: &[u8] = b"\",\"timeframe\":\"";
+const DATETIME_KEY: &[u8] = b"\",\"datetime\":\"";
+
+/// True when the ticker is written as it is: short, and nothing in it to escape.
+#[inline(always)]
+fn plain_ticker(ticker: &str) -> bool {
+    ticker.len() <= MAX_TICKER && ticker.as_bytes().iter().all(|&b| PLAIN[usize::from(b)])
 }
 
 /// `YYYY-MM-DD`; the eight messages of a bar share their date, so the last one is kept.

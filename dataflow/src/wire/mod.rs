@@ -9,6 +9,8 @@ mod indicator_tail;
 mod short_decimal;
 mod spare;
 
+pub use hand_written::IndicatorMessages;
+
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 

@@ -14,7 +14,7 @@ pub use tickers::{ReadAhead, StoredSeries};
 
 use crate::metrics::Metrics;
 use pricestream_dataflow::records::{Bar, DeadLetter, IndicatorRow, IndicatorValue};
-use pricestream_dataflow::wire::WireRecord;
+use pricestream_dataflow::wire::{IndicatorMessages, WireRecord};
 use std::sync::Arc;
 use std::time::Instant;
 use tickers::Tickers;
@@ -69,6 +69,22 @@ impl Batch {
                 value: &value.value,
             }
         })
+    }
+
+    /// Hands each indicator value's Kafka message (bytes in `out`) and key to `each`, in
+    /// the order of [`Batch::indicator_rows`]. The values of one bar share their ticker and
+    /// timeframe, so their messages' head is rendered once per bar.
+    pub fn for_each_indicator_message<'a>(&'a self, out: &mut Vec<u8>, mut each: impl FnMut(&'a str, &[u8])) {
+        let mut values = self.values.iter().peekable();
+        while let Some(first) = values.peek() {
+            let (at, bar) = (first.bar, &self.bars[first.bar]);
+            let messages = IndicatorMessages::new(&bar.ticker, bar.timeframe);
+            while let Some(value) = values.next_if(|value| value.bar == at) {
+                out.clear();
+                messages.encode(value.datetime, &self.task_number, &value.value, out);
+                each(&bar.ticker, out);
+            }
+        }
     }
 
     /// Takes a bar and the indicator values it changed.
@@ -178,15 +194,13 @@ impl Pipeline {
             Some(sinks) => send_with_retries(sinks, batch, self.max_attempts).await?,
             None => {
                 // A dry run still pays for encoding, so its rate is an honest upper bound.
-                let scratch = &mut self.scratch;
-                let mut bytes = 0;
-                let mut encode = |record: &dyn Fn(&mut Vec<u8>)| {
+                let (scratch, mut bytes) = (&mut self.scratch, 0);
+                for bar in &batch.bars {
                     scratch.clear();
-                    record(scratch);
+                    bar.encode_into(scratch);
                     bytes += scratch.len() as u64;
-                };
-                batch.bars.iter().for_each(|bar| encode(&|out| bar.encode_into(out)));
-                batch.indicator_rows().for_each(|row| encode(&|out| row.encode_into(out)));
+                }
+                batch.for_each_indicator_message(scratch, |_, message| bytes += message.len() as u64);
                 self.summary.bytes_encoded += bytes;
             }
         }
@@ -271,6 +285,13 @@ mod tests {
             [("AAA", day(1), run, sma(1.0)), ("AAA", day(2), run, sma(2.0)), ("CCC", day(4), run, sma(4.0))]
         );
         assert_eq!((batch.len(), batch.indicator_count()), (3, 3));
+        let mut messages = Vec::new();
+        batch.for_each_indicator_message(&mut Vec::new(), |key, bytes| messages.push((key, bytes.to_vec())));
+        let expected: Vec<(&str, Vec<u8>)> = batch
+            .indicator_rows()
+            .map(|row| (row.ticker, pricestream_dataflow::wire::encode(&row)))
+            .collect();
+        assert_eq!(messages, expected);
         batch.clear();
         assert_eq!((batch.len(), batch.indicator_count(), batch.indicator_rows().count()), (0, 0, 0));
     }

@@ -56,13 +56,16 @@ impl Sinks {
     pub async fn send(&self, batch: &Batch) -> anyhow::Result<()> {
         let task = self.task_number;
         let bars = batch.bars.iter().map(|b| (b.ticker.as_str(), b));
-        let indicators = batch.indicator_rows().map(|row| (row.ticker, row));
+        let mut indicators = Vec::with_capacity(batch.indicator_count());
+        batch.for_each_indicator_message(&mut Vec::new(), |ticker, message| {
+            indicators.push((ticker, message.to_vec()));
+        });
         let dead = batch.dead_letters.iter().map(|d| (d.source.as_str(), d));
         tokio::try_join!(
             async {
                 Ok::<_, anyhow::Error>(self.publisher.publish_all(&self.topics.bars, task, bars).await?)
             },
-            async { Ok(self.publisher.publish_all(&self.topics.indicators, task, indicators).await?) },
+            async { Ok(self.publisher.publish_encoded(&self.topics.indicators, task, indicators).await?) },
             async { Ok(self.publisher.publish_all(&self.topics.dead_letter, task, dead).await?) },
             async { Ok(self.indicators.write_rows(batch.indicator_rows()).await?) },
         )?;
