@@ -7,7 +7,7 @@ use super::lines::{BoundedLines, Line, LineRef, MAX_LINE_BYTES};
 use super::mapping::CsvMapping;
 use super::rejection::{LineError, Reason, Refusal, raw_text};
 use super::split::{Cells, split_ascii, split_fields, split_plain};
-use super::values::{parse_date, parse_price, parse_ticker, parse_volume, validated};
+use super::values::{check_bar, parse_date, parse_price, parse_ticker, parse_volume};
 use pricestream_dataflow::records::{Bar, Ticker, Timeframe};
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
@@ -154,7 +154,7 @@ impl LineParser {
             volume: parse_volume(&m.volume, cell(5))?,
             task_number: self.task_number,
         };
-        let bar = validated(bar)?;
+        check_bar(&bar)?;
         self.seen.check(&bar.ticker, bar.datetime, number, "line")?;
         Ok(bar)
     }

@@ -5,7 +5,7 @@ use super::dedup::SeenDates;
 use super::mapping::CsvMapping;
 use super::rejection::{LineError, Reason, Refusal};
 use super::values::{
-    check_price, check_volume, parse_date, parse_price, parse_ticker, parse_volume, validated, whole,
+    check_bar, check_price, check_volume, parse_date, parse_price, parse_ticker, parse_volume, whole,
 };
 use chrono::{DateTime, NaiveDate};
 use parquet::basic::{LogicalType, TimeUnit};
@@ -155,7 +155,7 @@ impl ParquetRows {
             volume: volume(&m.volume, cell(5))?,
             task_number: self.task_number,
         };
-        let bar = validated(bar)?;
+        check_bar(&bar)?;
         self.seen.check(&bar.ticker, bar.datetime, self.row, "row")?;
         Ok(bar)
     }

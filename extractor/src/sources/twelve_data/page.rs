@@ -3,7 +3,7 @@
 use super::ApiValueError;
 use crate::sources::dedup::SeenDates;
 use crate::sources::rejection::{Reason, Refusal, raw_text};
-use crate::sources::values::{parse_price, parse_volume, validated};
+use crate::sources::values::{check_bar, parse_price, parse_volume};
 use chrono::NaiveDate;
 use pricestream_dataflow::records::{Bar, Timeframe};
 use serde_json::{Map, Value};
@@ -108,7 +108,8 @@ fn parse_value(value: &Value, symbol: &str, task_number: Uuid) -> Result<Bar, Re
         },
         task_number,
     };
-    validated(bar)
+    check_bar(&bar)?;
+    Ok(bar)
 }
 
 /// The value at `key` as text: a string as it is, a number written out, null as empty.
