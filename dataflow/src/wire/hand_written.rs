@@ -79,9 +79,15 @@ impl<'a> IndicatorMessages<'a> {
 
     /// Appends the message of one value to `out`.
     #[inline]
-    pub fn encode(&self, datetime: NaiveDate, task_number: &Uuid, value: &IndicatorValue, out: &mut Vec<u8>) {
+    pub fn encode(
+        &mut self,
+        datetime: NaiveDate,
+        task_number: &Uuid,
+        value: &IndicatorValue,
+        out: &mut Vec<u8>,
+    ) {
         let mut message = Spare::reserve(out, INDICATOR_ROOM);
-        if !self.head.as_ref().is_some_and(|head| head.write(&mut message, datetime)) {
+        if !self.head.as_mut().is_some_and(|head| head.write(&mut message, datetime)) {
             let (ticker, timeframe, task_number) = (self.ticker, self.timeframe, *task_number);
             return encode_with_serde(&IndicatorRow { ticker, timeframe, datetime, task_number, value }, out);
         }
@@ -270,7 +276,7 @@ mod tests {
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(13);
         for _ in 0..5_000 {
             let ticker = ticker(&mut rng);
-            let messages = IndicatorMessages::new(&ticker, Timeframe::Day);
+            let mut messages = IndicatorMessages::new(&ticker, Timeframe::Day);
             for _ in 0..rng.random_range(1..10) {
                 let record = IndicatorRecord {
                     ticker: ticker.as_str().into(),

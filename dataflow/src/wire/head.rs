@@ -38,12 +38,19 @@ pub(super) fn write_head(message: &mut Spare, ticker: &str, timeframe: Timeframe
     true
 }
 
-/// The head of the messages of one ticker and timeframe, up to their date, rendered once:
-/// the values of one bar share it, and copying it costs less than writing it again.
+/// The head of the messages of one ticker and timeframe, rendered once: the values of one
+/// bar share it, and copying it costs less than writing it again. It ends with the date of
+/// the last message written (the values of a bar mostly share that too).
 pub(super) struct Head {
     text: [u8; HEAD_ROOM],
-    len: usize,
+    /// The length up to the date.
+    opening: usize,
+    /// The date the text ends with, if any.
+    date: Option<NaiveDate>,
 }
+
+/// A date's digits and closing quote.
+const DATE_LEN: usize = 11;
 
 impl Head {
     /// The head, or `None` for what only serde writes right (see [`write_head`]).
@@ -51,10 +58,10 @@ impl Head {
         if !plain_ticker(ticker) {
             return None;
         }
-        let mut head = Head { text: [0; HEAD_ROOM], len: 0 };
+        let mut head = Head { text: [0; HEAD_ROOM], opening: 0, date: None };
         let mut put = |piece: &[u8]| {
-            head.text[head.len..head.len + piece.len()].copy_from_slice(piece);
-            head.len += piece.len();
+            head.text[head.opening..head.opening + piece.len()].copy_from_slice(piece);
+            head.opening += piece.len();
         };
         put(PREFIX);
         put(TICKER_KEY);
@@ -68,11 +75,15 @@ impl Head {
     /// Writes the head with `date` and returns true; false, writing nothing, for a date
     /// outside years 0–9999.
     #[inline(always)]
-    pub fn write(&self, message: &mut Spare, date: NaiveDate) -> bool {
-        let Some(digits) = digits_of(date) else { return false };
-        message.put_pieces(&self.text, self.len);
-        message.put(&digits);
-        message.put(b"\"");
+    pub fn write(&mut self, message: &mut Spare, date: NaiveDate) -> bool {
+        if self.date != Some(date) {
+            let Some(digits) = date_digits(&date) else { return false };
+            let at = self.opening;
+            self.text[at..at + 10].copy_from_slice(&digits);
+            self.text[at + 10] = b'"';
+            self.date = Some(date);
+        }
+        message.put_pieces(&self.text, self.opening + DATE_LEN);
         true
     }
 }

@@ -78,7 +78,7 @@ impl Batch {
         let mut values = self.values.iter().peekable();
         while let Some(first) = values.peek() {
             let (at, bar) = (first.bar, &self.bars[first.bar]);
-            let messages = IndicatorMessages::new(&bar.ticker, bar.timeframe);
+            let mut messages = IndicatorMessages::new(&bar.ticker, bar.timeframe);
             while let Some(value) = values.next_if(|value| value.bar == at) {
                 out.clear();
                 messages.encode(value.datetime, &self.task_number, &value.value, out);
