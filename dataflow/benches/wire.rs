@@ -7,7 +7,7 @@ use chrono::NaiveDate;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use pricestream_dataflow::indicators::{IndicatorParams, TickerSeries};
 use pricestream_dataflow::records::{Bar, IndicatorRecord, Timeframe};
-use pricestream_dataflow::wire::WireRecord;
+use pricestream_dataflow::wire::{IndicatorMessages, WireRecord};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::hint::black_box;
@@ -70,6 +70,28 @@ fn encode(c: &mut Criterion) {
             }
         })
     });
+    group.bench_function(
+        "a bar and its indicator values sharing their head, as the extractor sends them",
+        |b| {
+            let mut out = Vec::with_capacity(512);
+            b.iter(|| {
+                for bar in &bars {
+                    out.clear();
+                    bar.encode_into(&mut out);
+                    black_box(&out);
+                }
+                // The values come in bar order: one head per run of values of a bar.
+                for same_bar in values.chunk_by(|a, b| a.datetime == b.datetime) {
+                    let mut messages = IndicatorMessages::new(&same_bar[0].ticker, same_bar[0].timeframe);
+                    for value in same_bar {
+                        out.clear();
+                        messages.encode(value.datetime, &value.task_number, &value.value, &mut out);
+                        black_box(&out);
+                    }
+                }
+            })
+        },
+    );
     group.finish();
 }
 

@@ -87,6 +87,10 @@ impl fmt::Display for Report<'_> {
         writeln!(f, "  bars unchanged       {:>10}  (already stored, not sent again)", s.bars_unchanged)?;
         writeln!(f, "  bars written         {:>10}", s.bars_written)?;
         writeln!(f, "  indicator values     {:>10}", s.indicators_written)?;
+        if s.bytes_encoded > 0 {
+            // Only a dry run counts them: the bytes it would have sent to Kafka.
+            writeln!(f, "  bytes encoded        {:>10}  (Kafka messages, not sent)", s.bytes_encoded)?;
+        }
         writeln!(f, "  lines rejected       {:>10}", s.rejected_total())?;
         for (reason, count) in &s.rejected {
             writeln!(f, "    {reason:<18} {count:>10}")?;
