@@ -18,15 +18,36 @@ pub(super) const SHORT: usize = 32;
 /// undefined behaviour); a message dropped before [`Spare::finish`] leaves `out` as it was.
 pub(super) struct Spare<'a> {
     out: &'a mut Vec<u8>,
+    /// The start of `out`'s spare capacity and its length, taken once: `out` is borrowed for
+    /// the whole message and never grows meanwhile, so they stay valid, and each piece then
+    /// costs one comparison instead of finding the spare capacity and checking a range again.
+    start: *mut u8,
+    room: usize,
     written: usize,
 }
 
 impl<'a> Spare<'a> {
     /// Starts a message of at most `room` bytes at the end of `out`.
     #[inline(always)]
+    #[allow(unsafe_code, reason = "a pointer to a Vec's spare capacity")]
     pub fn reserve(out: &'a mut Vec<u8>, room: usize) -> Self {
         out.reserve(room);
-        Spare { out, written: 0 }
+        // SAFETY: `len` is at most the capacity, so the result points into (or just past) the
+        // Vec's allocation. `as_mut_ptr` makes no reference that later uses would invalidate.
+        let start = unsafe { out.as_mut_ptr().add(out.len()) };
+        let room = out.capacity() - out.len();
+        Spare { out, start, room, written: 0 }
+    }
+
+    /// Where `len` more bytes go, after checking that they fit: panics when the room reserved
+    /// is too small.
+    #[inline(always)]
+    #[allow(unsafe_code, reason = "a pointer into a Vec's spare capacity")]
+    fn next(&mut self, len: usize) -> *mut u8 {
+        let fits = self.written <= self.room && len <= self.room - self.written;
+        assert!(fits, "a message outgrew the room it reserved");
+        // SAFETY: `written + len <= room`, so the pointer stays inside the spare capacity.
+        unsafe { self.start.add(self.written) }
     }
 
     #[inline(always)]
@@ -75,11 +96,17 @@ impl<'a> Spare<'a> {
     /// Writes the first `len` bytes of `block` in 32-byte pieces, as many as they need: a
     /// long block of which only part is used (a cached tail) without a `memcpy` call.
     #[inline(always)]
+    #[allow(unsafe_code, reason = "copying into a Vec's spare capacity")]
     pub fn put_pieces<const N: usize>(&mut self, block: &[u8; N], len: usize) {
-        for (at, piece) in block.chunks_exact(32).take(len.div_ceil(32)).enumerate() {
-            if let Some(piece) = piece.first_chunk::<32>() {
-                self.copy_at(32 * at, piece);
-            }
+        const { assert!(N.is_multiple_of(32), "blocks copied in pieces are whole pieces") };
+        let (pieces, _) = block.as_chunks::<32>();
+        let pieces = &pieces[..len.min(N).div_ceil(32)];
+        // One check for all the pieces.
+        let to = self.next(32 * pieces.len());
+        for (at, piece) in pieces.iter().enumerate() {
+            // SAFETY: `to` has room for all the pieces (checked by `next`), in the Vec's own
+            // allocation, which `block` (a shared borrow) cannot overlap.
+            unsafe { std::ptr::copy_nonoverlapping(piece.as_ptr(), to.add(32 * at), 32) };
         }
         self.written += len.min(N);
     }
@@ -97,14 +124,10 @@ impl<'a> Spare<'a> {
     #[inline(always)]
     #[allow(unsafe_code, reason = "copying into a Vec's spare capacity")]
     fn copy(&mut self, bytes: &[u8]) {
-        // Checked: panics when the room reserved is too small.
-        let spare = &mut self.out.spare_capacity_mut()[self.written..self.written + bytes.len()];
-        // SAFETY: `spare` is exactly `bytes.len()` bytes of the Vec's own allocation, which
-        // `bytes` (a shared borrow, while the Vec is borrowed mutably) cannot overlap; `u8` and
-        // `MaybeUninit<u8>` have the same layout. (`write_copy_of_slice` does this from Rust 1.93.)
-        unsafe {
-            std::ptr::copy_nonoverlapping(bytes.as_ptr(), spare.as_mut_ptr().cast::<u8>(), bytes.len())
-        };
+        let to = self.next(bytes.len());
+        // SAFETY: `to` has room for `bytes.len()` bytes of the Vec's own allocation, which
+        // `bytes` (a shared borrow, while the Vec is borrowed mutably) cannot overlap.
+        unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), to, bytes.len()) };
     }
 
     /// A number as serde_json writes an `f64`: shortest round trip, `null` when not finite.
@@ -142,12 +165,12 @@ impl<'a> Spare<'a> {
     #[inline(always)]
     #[allow(unsafe_code, reason = "formatting into a Vec's spare capacity")]
     fn finite(&mut self, value: f64) {
-        let spare = &mut self.out.spare_capacity_mut()[self.written..self.written + FLOAT_ROOM];
-        // SAFETY: `spare` is FLOAT_ROOM = size_of::<Buffer>() bytes, and `Buffer` is a plain
-        // array of `MaybeUninit<u8>` (alignment 1, checked at compile time above), so these
-        // bytes, initialised or not, are a valid, exclusively borrowed `Buffer` for as long as
-        // `spare` is borrowed.
-        let buffer = unsafe { &mut *spare.as_mut_ptr().cast::<zmij::Buffer>() };
+        let to = self.next(FLOAT_ROOM);
+        // SAFETY: `to` has room for FLOAT_ROOM = size_of::<Buffer>() bytes of the Vec's
+        // allocation, borrowed by nothing else, and `Buffer` is a plain array of
+        // `MaybeUninit<u8>` (alignment 1, checked at compile time above), so these bytes,
+        // initialised or not, are a valid `Buffer` for as long as `self` is borrowed.
+        let buffer = unsafe { &mut *to.cast::<zmij::Buffer>() };
         self.written += buffer.format_finite(value).len();
     }
 
@@ -157,7 +180,8 @@ impl<'a> Spare<'a> {
     pub fn finish(self) {
         // SAFETY: every byte of the first `written` of the spare capacity was written by `put`,
         // `put_block` or zmij (whose returned text starts at the offset it was given), in order
-        // and without gaps, and `written` never exceeds the capacity (the slices are checked).
+        // and without gaps, and `written` never exceeds the room (checked by `next`).
+        assert!(self.written <= self.room, "a message outgrew the room it reserved");
         unsafe { self.out.set_len(self.out.len() + self.written) };
     }
 }
@@ -169,4 +193,36 @@ fn small_whole(value: f64) -> Option<i32> {
     // A cast truncates in one instruction; `f64::trunc` is a call into libm on the baseline target.
     let whole = value as i32;
     (value.abs() >= 1.0 && value.abs() < 1e6 && f64::from(whole) == value).then_some(whole)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_message_is_appended_and_counted_once_finished() {
+        let mut out = b"before|".to_vec();
+        let mut message = Spare::reserve(&mut out, 64);
+        message.put(b"{\"a\":");
+        message.float(1.5);
+        message.put_short(b"IBM");
+        message.put_pieces(&[b'x'; 64], 3);
+        message.finish();
+        assert_eq!(out, b"before|{\"a\":1.5IBMxxx");
+        let mut dropped = Spare::reserve(&mut out, 64);
+        dropped.put(b"never finished");
+        assert_eq!(out, b"before|{\"a\":1.5IBMxxx");
+    }
+
+    #[test]
+    #[should_panic(expected = "outgrew the room")]
+    fn writing_past_the_room_reserved_panics() {
+        let mut out = Vec::with_capacity(4);
+        let mut message = Spare::reserve(&mut out, 4);
+        // However much room the allocator gave, writing one byte at a time runs past it.
+        for _ in 0..=usize::MAX {
+            message.put(b"x");
+        }
+        message.finish();
+    }
 }
