@@ -77,6 +77,11 @@ impl<'a> IndicatorMessages<'a> {
         IndicatorMessages { ticker, timeframe, head: Head::new(ticker, timeframe) }
     }
 
+    /// True when these are the messages of `ticker`'s `timeframe` values.
+    pub fn is_for(&self, ticker: &str, timeframe: Timeframe) -> bool {
+        self.ticker == ticker && self.timeframe == timeframe
+    }
+
     /// Appends the message of one value to `out`.
     #[inline]
     pub fn encode(

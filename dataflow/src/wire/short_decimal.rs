@@ -18,17 +18,6 @@ const SCALE_INT: i64 = 100_000_000;
 /// general formatter writes the value.
 const RANGE: std::ops::Range<f64> = 1e-5..1e7;
 
-/// The two digits of every number below 100.
-const PAIRS: [[u8; 2]; 100] = {
-    let mut pairs = [[0; 2]; 100];
-    let mut n = 0;
-    while n < 100 {
-        pairs[n] = [b'0' + (n / 10) as u8, b'0' + (n % 10) as u8];
-        n += 1;
-    }
-    pairs
-};
-
 /// The text of `value` when it is the double nearest to a decimal with at most eight
 /// decimals, from 10^-5 up to 10^7: the first `len` bytes of the block returned, the same
 /// bytes serde_json writes. `None` for any other value.
@@ -44,42 +33,39 @@ pub(super) fn short_decimal(value: f64) -> Option<([u8; 16], usize)> {
     if scaled as f64 / SCALE != value {
         return None;
     }
-    // The whole part (at most eight digits) ends just before the point, at POINT.
-    const POINT: usize = 8;
-    let mut text = [b'0'; POINT + 1 + 8 + 7];
-    text[POINT] = b'.';
-    let (mut whole, fraction) = ((scaled / SCALE_INT) as u32, (scaled % SCALE_INT) as u32);
-    let mut start = POINT;
-    while whole >= 100 {
-        start -= 2;
-        text[start..start + 2].copy_from_slice(&PAIRS[(whole % 100) as usize]);
-        whole /= 100;
-    }
-    if whole >= 10 {
-        start -= 2;
-        text[start..start + 2].copy_from_slice(&PAIRS[whole as usize]);
-    } else {
-        start -= 1;
-        text[start] = b'0' + whole as u8;
-    }
-    let decimals = if fraction == 0 {
-        1 // `.0`, already in the text
-    } else {
-        let (high, low) = ((fraction / 10_000) as usize, (fraction % 10_000) as usize);
-        text[POINT + 1..POINT + 3].copy_from_slice(&PAIRS[high / 100]);
-        text[POINT + 3..POINT + 5].copy_from_slice(&PAIRS[high % 100]);
-        text[POINT + 5..POINT + 7].copy_from_slice(&PAIRS[low / 100]);
-        text[POINT + 7..POINT + 9].copy_from_slice(&PAIRS[low % 100]);
-        // Trailing zeros dropped: the last digits are the word's high bytes, and a `0`
-        // digit is a zero byte once the digits' `0`s are subtracted.
-        let mut digits = [0; 8];
-        digits.copy_from_slice(&text[POINT + 1..POINT + 9]);
-        let trailing_zeros = (u64::from_le_bytes(digits) ^ 0x3030_3030_3030_3030).leading_zeros() / 8;
-        8 - trailing_zeros as usize
-    };
-    let mut block = [0; 16];
-    block.copy_from_slice(&text[start..start + 16]);
-    Some((block, POINT - start + 1 + decimals))
+    let (whole, fraction) = ((scaled / SCALE_INT) as u32, (scaled % SCALE_INT) as u32);
+    // Below 10^7, so at least one of its eight digits is a leading zero; at most seven are
+    // dropped, so that 0 keeps its digit.
+    let whole_digits = eight_digits(whole);
+    let leading_zeros = ((whole_digits ^ ZEROS).trailing_zeros() as usize / 8).min(7);
+    let whole_len = 8 - leading_zeros;
+    // Trailing zeros dropped (the last digits are the high bytes), but one kept: `.0`.
+    let fraction_digits = eight_digits(fraction);
+    let decimals = (8 - (fraction_digits ^ ZEROS).leading_zeros() as usize / 8).max(1);
+    let text = u128::from(whole_digits >> (8 * leading_zeros))
+        | (u128::from(b'.') << (8 * whole_len))
+        | (u128::from(fraction_digits) << (8 * (whole_len + 1)));
+    Some((text.to_le_bytes(), whole_len + 1 + decimals))
+}
+
+/// Eight `0` digits.
+const ZEROS: u64 = 0x3030_3030_3030_3030;
+
+/// The eight digits of `n` (below 10^8, leading zeros included), the first in the lowest
+/// byte. Computed in a register: written byte by byte and read back as a word, they made
+/// every price wait for store forwarding to fail.
+#[inline(always)]
+fn eight_digits(n: u32) -> u64 {
+    let n = u64::from(n);
+    // Two halves of four digits in 32-bit lanes, the first half in the low lane.
+    let halves = (n / 10_000) | ((n % 10_000) << 32);
+    // Each lane divided by 100: x / 100 = (x * 10486) >> 20 for every x below 10^4.
+    let hundreds = ((halves * 10_486) >> 20) & 0x0000_007f_0000_007f;
+    let pairs = hundreds | ((halves - hundreds * 100) << 16);
+    // Each 16-bit lane divided by 10: x / 10 = (x * 103) >> 10 for every x below 100.
+    let tens = ((pairs * 103) >> 10) & 0x000f_000f_000f_000f;
+    let digits = tens | ((pairs - tens * 10) << 8);
+    digits + ZEROS
 }
 
 #[cfg(test)]
@@ -93,6 +79,23 @@ mod tests {
 
     fn short(value: f64) -> Option<String> {
         short_decimal(value).map(|(block, len)| String::from_utf8_lossy(&block[..len]).into_owned())
+    }
+
+    #[test]
+    fn eight_digits_are_the_digits_of_every_number_below_ten_to_the_eight() {
+        // Every lane's divisions are held exhaustively by every four-digit half; steps
+        // through the rest mix the halves.
+        let check = |n: u32| {
+            let digits = eight_digits(n).to_le_bytes();
+            assert_eq!(std::str::from_utf8(&digits), Ok(format!("{n:08}").as_str()), "{n}");
+        };
+        for half in 0..10_000 {
+            check(half);
+            check(half * 10_000);
+            check(half * 10_000 + 9_999 - half);
+        }
+        (0..100_000_000).step_by(9_973).for_each(check);
+        check(99_999_999);
     }
 
     #[test]

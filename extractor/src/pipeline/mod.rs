@@ -25,27 +25,27 @@ use uuid::Uuid;
 pub struct Batch {
     /// New or corrected bars.
     pub bars: Vec<Bar>,
-    /// Indicator values that are new or changed because of them, each next to its bar,
-    /// which holds the ticker and timeframe (seven copies of them a bar cost a backfill
+    /// Indicator values that are new or changed because of them, in bar order. Each bar holds
+    /// the ticker and timeframe of its values (seven copies of them a bar cost a backfill
     /// more than the values themselves).
-    values: Vec<BatchValue>,
+    values: Vec<(chrono::NaiveDate, IndicatorValue)>,
+    /// Where each bar's values end in `values`: bar `i`'s run from `value_ends[i - 1]`.
+    value_ends: Vec<usize>,
     /// Records refused on the way.
     pub dead_letters: Vec<DeadLetter>,
     /// The run that computed the values.
     task_number: Uuid,
 }
 
-/// One indicator value of a batch and the bar (its index in [`Batch::bars`]) it came with.
-#[derive(Debug)]
-struct BatchValue {
-    bar: usize,
-    datetime: chrono::NaiveDate,
-    value: IndicatorValue,
-}
-
 impl Batch {
     fn new(task_number: Uuid) -> Self {
-        Batch { bars: Vec::new(), values: Vec::new(), dead_letters: Vec::new(), task_number }
+        Batch {
+            bars: Vec::new(),
+            values: Vec::new(),
+            value_ends: Vec::new(),
+            dead_letters: Vec::new(),
+            task_number,
+        }
     }
 
     fn len(&self) -> usize {
@@ -57,41 +57,60 @@ impl Batch {
         self.values.len()
     }
 
+    /// Each bar with its indicator values.
+    fn bars_with_values(&self) -> impl Iterator<Item = (&Bar, &[(chrono::NaiveDate, IndicatorValue)])> + '_ {
+        let starts = std::iter::once(0).chain(self.value_ends.iter().copied());
+        self.bars
+            .iter()
+            .zip(starts.zip(&self.value_ends))
+            .map(|(bar, (start, &end))| (bar, &self.values[start..end]))
+    }
+
     /// The indicator values with the fields of their bars, in the order they were computed.
     pub fn indicator_rows(&self) -> impl Iterator<Item = IndicatorRow<'_>> + '_ {
-        self.values.iter().map(|value| {
-            let bar = &self.bars[value.bar];
-            IndicatorRow {
+        self.bars_with_values().flat_map(move |(bar, values)| {
+            values.iter().map(move |(datetime, value)| IndicatorRow {
                 ticker: &bar.ticker,
                 timeframe: bar.timeframe,
-                datetime: value.datetime,
+                datetime: *datetime,
                 task_number: self.task_number,
-                value: &value.value,
-            }
+                value,
+            })
         })
     }
 
     /// Hands each indicator value's Kafka message (bytes in `out`) and key to `each`, in
-    /// the order of [`Batch::indicator_rows`]. The values of one bar share their ticker and
-    /// timeframe, so their messages' head is rendered once per bar.
+    /// the order of [`Batch::indicator_rows`]. The values of one ticker share their ticker
+    /// and timeframe, so their messages' head is rendered once per run of its bars.
     pub fn for_each_indicator_message<'a>(&'a self, out: &mut Vec<u8>, mut each: impl FnMut(&'a str, &[u8])) {
-        let mut values = self.values.iter().peekable();
-        while let Some(first) = values.peek() {
-            let (at, bar) = (first.bar, &self.bars[first.bar]);
-            let mut messages = IndicatorMessages::new(&bar.ticker, bar.timeframe);
-            while let Some(value) = values.next_if(|value| value.bar == at) {
+        let mut messages: Option<IndicatorMessages<'a>> = None;
+        for (bar, values) in self.bars_with_values() {
+            if values.is_empty() {
+                continue;
+            }
+            let messages = match &mut messages {
+                Some(same) if same.is_for(&bar.ticker, bar.timeframe) => same,
+                other => other.insert(IndicatorMessages::new(&bar.ticker, bar.timeframe)),
+            };
+            for (datetime, value) in values {
                 out.clear();
-                messages.encode(value.datetime, &self.task_number, &value.value, out);
+                messages.encode(*datetime, &self.task_number, value, out);
                 each(&bar.ticker, out);
             }
         }
     }
 
-    /// Takes a bar and the indicator values it changed.
-    fn push(&mut self, bar: Bar, changed: impl Iterator<Item = (chrono::NaiveDate, IndicatorValue)>) {
-        let at = self.bars.len();
-        self.values.extend(changed.map(|(datetime, value)| BatchValue { bar: at, datetime, value }));
+    /// Takes a bar whose indicator values were just appended to `values`.
+    fn push_with_values(&mut self, bar: Bar) {
         self.bars.push(bar);
+        self.value_ends.push(self.values.len());
+    }
+
+    /// Takes a bar and the indicator values it changed.
+    #[cfg(test)]
+    fn push(&mut self, bar: Bar, changed: impl Iterator<Item = (chrono::NaiveDate, IndicatorValue)>) {
+        self.values.extend(changed);
+        self.push_with_values(bar);
     }
 
     /// Empties the batch but keeps its buffers: a full batch is megabytes, and growing
@@ -99,6 +118,7 @@ impl Batch {
     fn clear(&mut self) {
         self.bars.clear();
         self.values.clear();
+        self.value_ends.clear();
         self.dead_letters.clear();
     }
 }
@@ -114,10 +134,12 @@ pub struct Pipeline {
     metrics: Arc<Metrics>,
     /// Where a dry run encodes each message, reused.
     scratch: Vec<u8>,
-    /// The indicator values the current bar changed, reused.
-    changed: Vec<(chrono::NaiveDate, IndicatorValue)>,
     /// Counts for the run summary.
     pub summary: Summary,
+    /// The summary's bars read and unchanged already added to the metrics. The lanes share
+    /// the metrics, so they are added once per flush: an atomic add per bar made the
+    /// lanes' cores take the counter's cache line from each other for every bar.
+    counted: (u64, u64),
 }
 
 impl Pipeline {
@@ -137,8 +159,8 @@ impl Pipeline {
             max_attempts: 1,
             metrics,
             scratch: Vec::with_capacity(512),
-            changed: Vec::with_capacity(7),
             summary: Summary::default(),
+            counted: (0, 0),
         }
     }
 
@@ -157,15 +179,15 @@ impl Pipeline {
     /// Takes one bar; flushes when the batch is full.
     pub async fn push_bar(&mut self, bar: Bar) -> anyhow::Result<()> {
         self.summary.bars_read += 1;
-        self.metrics.bars_read.inc();
         let history = self.sinks.as_deref().map(Sinks::bar_table);
         let ticker = self.tickers.get(&bar.ticker, bar.timeframe, history).await?;
-        if !ticker.apply_if_changed(&bar, &mut self.changed) {
+        // Straight into the batch: copying them there from a buffer of their own stalled
+        // on store forwarding, a few per cent of a backfill.
+        if !ticker.apply_if_changed(&bar, &mut self.batch.values) {
             self.summary.bars_unchanged += 1;
-            self.metrics.bars_unchanged.inc();
             return Ok(());
         }
-        self.batch.push(bar, self.changed.drain(..));
+        self.batch.push_with_values(bar);
         self.flush_if_full().await
     }
 
@@ -185,6 +207,7 @@ impl Pipeline {
 
     /// Sends everything taken so far and waits until every sink acknowledged it.
     pub async fn flush(&mut self) -> anyhow::Result<()> {
+        self.count_bars_read();
         if self.batch.bars.is_empty() && self.batch.dead_letters.is_empty() {
             return Ok(());
         }
@@ -212,6 +235,14 @@ impl Pipeline {
         self.metrics.batch_seconds.observe(started.elapsed().as_secs_f64());
         self.batch.clear();
         Ok(())
+    }
+
+    /// Adds the bars read and found unchanged since the last call to the metrics.
+    fn count_bars_read(&mut self) {
+        let (read, unchanged) = (self.summary.bars_read, self.summary.bars_unchanged);
+        self.metrics.bars_read.inc_by(read.saturating_sub(self.counted.0));
+        self.metrics.bars_unchanged.inc_by(unchanged.saturating_sub(self.counted.1));
+        self.counted = (read, unchanged);
     }
 
     /// Flushes what is left and waits for the producer to deliver it.
@@ -276,15 +307,21 @@ mod tests {
         let sma = |sma| IndicatorValue::Sma { time_period: 2, sma };
         let day = |d| NaiveDate::from_ymd_opt(2024, 1, d).unwrap_or_default();
         batch.push(bar("AAA", 2), [(day(1), sma(1.0)), (day(2), sma(2.0))].into_iter());
+        batch.push(bar("AAA", 3), [(day(3), sma(3.0))].into_iter());
         batch.push(bar("BBB", 3), std::iter::empty());
         batch.push(bar("CCC", 4), [(day(4), sma(4.0))].into_iter());
         let rows: Vec<(&str, NaiveDate, Uuid, IndicatorValue)> =
             batch.indicator_rows().map(|r| (r.ticker, r.datetime, r.task_number, r.value.clone())).collect();
         assert_eq!(
             rows,
-            [("AAA", day(1), run, sma(1.0)), ("AAA", day(2), run, sma(2.0)), ("CCC", day(4), run, sma(4.0))]
+            [
+                ("AAA", day(1), run, sma(1.0)),
+                ("AAA", day(2), run, sma(2.0)),
+                ("AAA", day(3), run, sma(3.0)),
+                ("CCC", day(4), run, sma(4.0))
+            ]
         );
-        assert_eq!((batch.len(), batch.indicator_count()), (3, 3));
+        assert_eq!((batch.len(), batch.indicator_count()), (4, 4));
         let mut messages = Vec::new();
         batch.for_each_indicator_message(&mut Vec::new(), |key, bytes| messages.push((key, bytes.to_vec())));
         let expected: Vec<(&str, Vec<u8>)> = batch
