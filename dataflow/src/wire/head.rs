@@ -83,7 +83,7 @@ impl Head {
             self.text[at + 10] = b'"';
             self.date = Some(date);
         }
-        message.put_pieces(&self.text, self.opening + DATE_LEN);
+        message.put_block(&self.text, self.opening + DATE_LEN);
         true
     }
 }

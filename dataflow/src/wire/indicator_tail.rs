@@ -163,7 +163,7 @@ pub(super) fn write_tail(message: &mut Spare, task: &Uuid, value: &IndicatorValu
         if tail.len == 0 || tail.task != *task || !same_periods(&tail.periods, &fields.periods) {
             tail.render(task, kind.as_str(), fields);
         }
-        message.put_pieces(&tail.text, tail.len);
+        message.put_block(&tail.text, tail.len);
     });
 }
 
