@@ -12,54 +12,77 @@ const POWERS_OF_TEN: [f64; 16] =
 /// The value of `text` when it is digits with at most one `.` (`12`, `12.5`, `.5`, `12.`)
 /// and at most 15 digits; `None` for anything else, which the standard parser then reads
 /// (or refuses).
+#[inline]
+pub(crate) fn plain_decimal(text: &str) -> Option<f64> {
+    match decimal_prefix(text.as_bytes()) {
+        Some((value, len)) if len == text.len() => Some(value),
+        _ => None,
+    }
+}
+
+/// The value and length of the number `bytes` start with, read up to the first byte that is
+/// neither a digit nor the first `.`: what [`plain_decimal`] returns for those bytes alone.
+/// `None` when they hold no digit or more than 15.
 ///
 /// The mantissa (the digits without the point) is below 2^53 and the power of ten exact,
 /// so their quotient, rounded once by the division, is the correctly rounded value of the
 /// decimal: the double that the standard parser returns.
 #[inline]
-pub(crate) fn plain_decimal(text: &str) -> Option<f64> {
-    let bytes = text.as_bytes();
-    // At most 15 digits and a point; more go to the standard parser.
-    if bytes.len() > MAX_DIGITS + 1 {
-        return None;
-    }
-    // One test per digit: the point, once per number, is the rare branch.
-    let (mut mantissa, mut point) = (0_i64, None);
+pub(crate) fn decimal_prefix(bytes: &[u8]) -> Option<(f64, usize)> {
+    // One test per digit: the point, once per number, and the end are the rare branches.
+    let (mut mantissa, mut point, mut len) = (0_i64, None, bytes.len());
     for (at, &byte) in bytes.iter().enumerate() {
         let digit = byte.wrapping_sub(b'0');
         if digit < 10 {
+            // A 16th digit (or more) goes to the standard parser; checked before it can
+            // overflow the mantissa.
+            if at > MAX_DIGITS {
+                return None;
+            }
             mantissa = mantissa * 10 + i64::from(digit);
         } else if byte == b'.' && point.is_none() {
             point = Some(at);
         } else {
-            return None;
+            len = at;
+            break;
         }
     }
-    let digits = bytes.len() - usize::from(point.is_some());
+    let digits = len - usize::from(point.is_some());
     if digits == 0 || digits > MAX_DIGITS {
         return None;
     }
-    let decimals = point.map_or(0, |at| bytes.len() - 1 - at);
+    let decimals = point.map_or(0, |at| len - 1 - at);
     // Signed: converting an i64 is one instruction, a u64 several.
-    Some(mantissa as f64 / POWERS_OF_TEN[decimals])
+    Some((mantissa as f64 / POWERS_OF_TEN[decimals], len))
 }
 
 /// The value of `text` when it is 1 to 18 digits and nothing else (every such number fits
 /// an `i64`); `None` for anything else, which the standard parser then reads (or refuses).
 #[inline]
 pub(crate) fn plain_whole(text: &str) -> Option<i64> {
-    if text.is_empty() || text.len() > 18 {
-        return None;
+    match whole_prefix(text.as_bytes()) {
+        Some((value, len)) if len == text.len() => Some(value),
+        _ => None,
     }
-    let mut value = 0_i64;
-    for &byte in text.as_bytes() {
+}
+
+/// The value and length of the digits `bytes` start with: what [`plain_whole`] returns for
+/// them alone. `None` when there are none or more than 18.
+#[inline]
+pub(crate) fn whole_prefix(bytes: &[u8]) -> Option<(i64, usize)> {
+    let (mut value, mut len) = (0_i64, bytes.len());
+    for (at, &byte) in bytes.iter().enumerate() {
         let digit = byte.wrapping_sub(b'0');
         if digit > 9 {
+            len = at;
+            break;
+        }
+        if at >= 18 {
             return None;
         }
         value = value * 10 + i64::from(digit);
     }
-    Some(value)
+    (len > 0).then_some((value, len))
 }
 
 #[cfg(test)]
@@ -104,6 +127,31 @@ mod tests {
         for text in ["-1", "+1", "1.0", "1e3", " 1", "1 ", "١"] {
             assert_eq!(plain_whole(text), None, "{text}");
         }
+    }
+
+    #[test]
+    fn a_number_followed_by_other_bytes_reads_as_it_reads_alone() {
+        let texts = ["212.680362", "12", "12.", ".5", "0", "999999999999999", "", ".", "12.5.1", "1e5"];
+        for text in texts {
+            for rest in [",9.5", "\t1", "\r", "x", "-", ""] {
+                let line = format!("{text}{rest}");
+                let alone = plain_decimal(text).map(|value| (value, text.len()));
+                // A prefix of these is a number of its own.
+                let expected = match text {
+                    "12.5.1" => Some((12.5, 4)),
+                    "1e5" => Some((1.0, 1)),
+                    _ => alone,
+                };
+                assert_eq!(decimal_prefix(line.as_bytes()), expected, "{line:?}");
+                let whole = plain_whole(text).map(|value| (value, text.len()));
+                if text.bytes().all(|b| b.is_ascii_digit()) {
+                    assert_eq!(whole_prefix(line.as_bytes()), whole, "{line:?}");
+                }
+            }
+        }
+        assert_eq!(whole_prefix(b"123456789012345678,"), Some((123_456_789_012_345_678, 18)));
+        assert_eq!(whole_prefix(b"1234567890123456789,"), None);
+        assert_eq!(decimal_prefix(b"12345678901234567,"), None);
     }
 
     #[test]

@@ -5,6 +5,7 @@ use super::SourceError;
 use super::dedup::SeenDates;
 use super::lines::{BoundedLines, Line, LineRef, MAX_LINE_BYTES};
 use super::mapping::CsvMapping;
+use super::plain_row::PlainRows;
 use super::rejection::{LineError, Reason, Refusal, raw_text};
 use super::split::{Cells, split_ascii, split_fields, split_plain};
 use super::values::{check_bar, parse_date, parse_price, parse_ticker, parse_volume};
@@ -38,6 +39,8 @@ struct LineParser {
     bounds: Vec<(usize, usize)>,
     /// The delimiter as a byte, when plain ASCII lines can be split on it directly.
     ascii_delimiter: Option<u8>,
+    /// The one-pass reading of the usual line, when the file's layout allows it.
+    plain_rows: Option<PlainRows>,
 }
 
 /// Reads the header of `reader` (the first line that is not blank) and finds the mapped
@@ -77,9 +80,12 @@ pub(crate) fn read_delimited<R: BufRead>(
     if mapping.ticker.is_none() && file_ticker.is_none() {
         return Err(SourceError::NoTicker { path: file.to_owned() });
     }
+    let iso_dates = mapping.date_format == "%Y-%m-%d";
+    let plain_rows = PlainRows::new(&positions, names.len(), mapping.delimiter, iso_dates);
     let parser = LineParser {
         file: file.to_owned(),
         mapping: mapping.clone(),
+        plain_rows: plain_rows.filter(|_| file_ticker.is_some()),
         columns: Columns { positions, width: names.len() },
         file_ticker: file_ticker.map(Ticker::from),
         task_number,
@@ -123,6 +129,36 @@ impl<R: BufRead> Iterator for DelimitedRows<R> {
 
 impl LineParser {
     fn parse_line(&mut self, number: u64, bytes: &[u8]) -> Result<Bar, Refusal> {
+        let bar = match self.read_plain(bytes) {
+            Some(bar) => bar,
+            None => self.read_fields(bytes)?,
+        };
+        check_bar(&bar)?;
+        self.seen.check(&bar.ticker, bar.datetime, number, "line")?;
+        Ok(bar)
+    }
+
+    /// The bar of a usual line, read in one pass; `None` leaves the line to [`Self::read_fields`].
+    #[inline]
+    fn read_plain(&self, bytes: &[u8]) -> Option<Bar> {
+        let (rows, ticker) = (self.plain_rows.as_ref()?, self.file_ticker.as_ref()?);
+        let row = rows.read(bytes)?;
+        let [open, high, low, close] = row.prices;
+        Some(Bar {
+            ticker: ticker.clone(),
+            timeframe: Timeframe::Day,
+            datetime: row.date,
+            open,
+            high,
+            low,
+            close,
+            volume: row.volume,
+            task_number: self.task_number,
+        })
+    }
+
+    /// The bar of any line: split into fields (quotes honoured), each read and checked.
+    fn read_fields(&mut self, bytes: &[u8]) -> Result<Bar, Refusal> {
         let fields = match self.ascii_delimiter {
             Some(delimiter) if split_ascii(bytes, delimiter, &mut self.bounds) => {
                 Cells::Plain { text: ascii_text(bytes), bounds: &self.bounds }
@@ -143,7 +179,7 @@ impl LineParser {
                 return Err(Refusal::new(Reason::BadTicker, "no ticker column and no file ticker"));
             }
         };
-        let bar = Bar {
+        Ok(Bar {
             ticker,
             timeframe: Timeframe::Day,
             datetime: parse_date(&m.date, cell(0), &m.date_format)?,
@@ -153,10 +189,7 @@ impl LineParser {
             close: parse_price(&m.close, cell(4))?,
             volume: parse_volume(&m.volume, cell(5))?,
             task_number: self.task_number,
-        };
-        check_bar(&bar)?;
-        self.seen.check(&bar.ticker, bar.datetime, number, "line")?;
-        Ok(bar)
+        })
     }
 }
 
@@ -185,4 +218,105 @@ fn ascii_text(bytes: &[u8]) -> &str {
     // SAFETY: only called on bytes `split_ascii` accepted, which are all below 0x80, and
     // ASCII is valid UTF-8.
     unsafe { std::str::from_utf8_unchecked(bytes) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::{Rng, SeedableRng};
+
+    fn parser(header: &str) -> LineParser {
+        let rows = read_delimited(
+            header.as_bytes(),
+            Path::new("T.csv"),
+            &CsvMapping::default(),
+            Some("T".into()),
+            Uuid::nil(),
+        );
+        rows.map(|rows| rows.parser).expect("a header")
+    }
+
+    /// A field of a Yahoo line: usually plain, often something the general path reads or
+    /// refuses in its own way.
+    fn field(rng: &mut impl Rng, column: usize) -> String {
+        let pick =
+            |rng: &mut dyn rand::RngCore, pool: &[&str]| pool[rng.random_range(0..pool.len())].to_owned();
+        if rng.random_bool(0.7) {
+            return match column {
+                0 => format!(
+                    "20{:02}-{:02}-{:02}",
+                    rng.random_range(0..30),
+                    rng.random_range(1..13),
+                    rng.random_range(1..29)
+                ),
+                6 => rng.random_range(0..10_000_000_u32).to_string(),
+                _ => format!(
+                    "{}.{:0width$}",
+                    rng.random_range(0..3000),
+                    rng.random_range(0..1_000_000),
+                    width = rng.random_range(0..7)
+                )
+                .trim_end_matches('.')
+                .to_owned(),
+            };
+        }
+        pick(
+            rng,
+            &[
+                "",
+                " ",
+                "0",
+                "0.0",
+                "12.",
+                ".5",
+                ".",
+                "1e5",
+                " 12.5",
+                "12.5 ",
+                "null",
+                "NaN",
+                "-3.2",
+                "+3.2",
+                "12345678901234567890",
+                "123456789012345.5",
+                "\"12.5\"",
+                "\"1,5\"",
+                "12,5",
+                "2015-13-01",
+                "2015-02-30",
+                "2015-1-2",
+                " 2015-01-02",
+                "2015-01-02",
+                "1529778",
+                "-5",
+                "1.0",
+                "é",
+                "n/a",
+                "\t7",
+            ],
+        )
+    }
+
+    #[test]
+    fn the_one_pass_reading_gives_what_the_general_path_gives() {
+        let header = "Date,Open,High,Low,Close,Adj Close,Volume";
+        let (mut fast, mut general) = (parser(header), parser(header));
+        assert!(fast.plain_rows.is_some());
+        general.plain_rows = None;
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(21);
+        let mut read_plain = 0;
+        for number in 0..200_000 {
+            let width = [6, 7, 7, 7, 7, 7, 8][rng.random_range(0..7)];
+            let mut line = (0..width).map(|column| field(&mut rng, column)).collect::<Vec<_>>().join(",");
+            if rng.random_bool(0.02) {
+                line.push('\r');
+            }
+            read_plain += usize::from(fast.read_plain(line.as_bytes()).is_some());
+            let (one_pass, split) =
+                (fast.parse_line(number, line.as_bytes()), general.parse_line(number, line.as_bytes()));
+            assert_eq!(one_pass, split, "{line:?}");
+        }
+        // Both kinds of line were tried, many times.
+        assert!((10_000..150_000).contains(&read_plain), "{read_plain} lines read in one pass");
+    }
 }

@@ -11,6 +11,7 @@ mod lines;
 mod mapping;
 mod open;
 mod parquet_file;
+mod plain_row;
 mod rejection;
 mod split;
 pub mod twelve_data;
