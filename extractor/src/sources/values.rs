@@ -145,7 +145,33 @@ pub(crate) fn parse_ticker(column: &str, text: &str) -> Result<Ticker, Refusal> 
 
 /// Whether [`Bar::validate`] accepts `bar`, as a refusal with its reason. Borrowed: a bar
 /// moved in and out again costs two copies of it, per line of every file.
+#[inline]
 pub(crate) fn check_bar(bar: &Bar) -> Result<(), Refusal> {
+    // Nearly every bar passes every check at once; only the others find out which failed.
+    if plausible(bar) { Ok(()) } else { refuse_bar(bar) }
+}
+
+/// True only for a bar that [`Bar::validate`] accepts: every check at once, without
+/// branching on each.
+#[inline(always)]
+fn plausible(bar: &Bar) -> bool {
+    let positive = |price: f64| price.is_finite() & (price > 0.0);
+    let (open, high, low, close) = (bar.open, bar.high, bar.low, bar.close);
+    positive(open)
+        & positive(high)
+        & positive(low)
+        & positive(close)
+        & (bar.volume >= 0)
+        & (high >= open)
+        & (high >= close)
+        & (high >= low)
+        & (low <= open)
+        & (low <= close)
+        & !bar.ticker.is_empty()
+}
+
+#[inline(never)]
+fn refuse_bar(bar: &Bar) -> Result<(), Refusal> {
     match bar.validate() {
         Ok(()) => Ok(()),
         Err(error) => {
@@ -163,6 +189,33 @@ pub(crate) fn check_bar(bar: &Bar) -> Result<(), Refusal> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rand::{Rng, SeedableRng};
+
+    #[test]
+    fn a_bar_passes_at_once_only_when_validate_accepts_it() {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(31);
+        let prices = [0.0, -0.0, -1.0, 1.0, 2.0, 3.0, 5e-324, f64::NAN, f64::INFINITY, f64::NEG_INFINITY];
+        let mut passed = 0;
+        for _ in 0..200_000 {
+            let mut price = || prices[rng.random_range(0..prices.len())];
+            let (open, high, low, close) = (price(), price(), price(), price());
+            let bar = Bar {
+                ticker: ["", "T"][rng.random_range(0..2)].into(),
+                timeframe: pricestream_dataflow::records::Timeframe::Day,
+                datetime: NaiveDate::MIN,
+                open,
+                high,
+                low,
+                close,
+                volume: rng.random_range(-2..3),
+                task_number: uuid::Uuid::nil(),
+            };
+            assert_eq!(plausible(&bar), bar.validate().is_ok(), "{bar:?}");
+            assert_eq!(check_bar(&bar).is_ok(), bar.validate().is_ok(), "{bar:?}");
+            passed += usize::from(plausible(&bar));
+        }
+        assert!(passed > 100, "only {passed} bars passed");
+    }
 
     #[test]
     fn trimming_a_cell_is_trimming_the_str() {
