@@ -188,9 +188,14 @@ impl<'a> Spare<'a> {
 /// to the formatter, which tells `-0.0` from `0.0`).
 #[inline(always)]
 fn small_whole(value: f64) -> Option<i32> {
-    // A cast truncates in one instruction; `f64::trunc` is a call into libm on the baseline target.
-    let whole = value as i32;
-    (value.abs() >= 1.0 && value.abs() < 1e6 && f64::from(whole) == value).then_some(whole)
+    // Below 2^52, adding 2^52 leaves no bits for a fraction, so adding and taking it away
+    // again rounds to a whole number: four instructions, where `f64::trunc` is a call into
+    // libm on the baseline target and a saturating cast a dozen.
+    const NO_FRACTION: f64 = 4_503_599_627_370_496.0;
+    let magnitude = value.abs();
+    let whole =
+        (magnitude >= 1.0) & (magnitude < 1e6) & ((magnitude + NO_FRACTION) - NO_FRACTION == magnitude);
+    whole.then(|| value as i32)
 }
 
 #[cfg(test)]
@@ -216,6 +221,22 @@ mod tests {
         let mut dropped = Spare::reserve(&mut out, 64);
         dropped.put(b"never finished");
         assert_eq!(out, expected);
+    }
+
+    #[test]
+    fn small_whole_numbers_are_told_from_every_other_double() {
+        let mut values =
+            vec![0.0, -0.0, 1.0, -1.0, 0.999_999_999, 1.5, 2.5, -2.5, 999_999.0, 999_999.5, 1e6, -1e6];
+        values.extend([f64::NAN, f64::INFINITY, f64::NEG_INFINITY, 4_503_599_627_370_497.0, 5e-324]);
+        for n in -1_000_100..1_000_100 {
+            let n = f64::from(n);
+            values.extend([n, n + 0.5, n + 1e-9, n - 1e-9, n * 1.000_000_1]);
+        }
+        for value in values {
+            let expected =
+                (value.abs() >= 1.0 && value.abs() < 1e6 && value.trunc() == value).then(|| value as i32);
+            assert_eq!(small_whole(value), expected, "{value:e}");
+        }
     }
 
     #[test]
