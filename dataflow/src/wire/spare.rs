@@ -193,9 +193,9 @@ fn small_whole(value: f64) -> Option<i32> {
     // libm on the baseline target and a saturating cast a dozen.
     const NO_FRACTION: f64 = 4_503_599_627_370_496.0;
     let magnitude = value.abs();
-    let whole =
-        (magnitude >= 1.0) & (magnitude < 1e6) & ((magnitude + NO_FRACTION) - NO_FRACTION == magnitude);
-    whole.then(|| value as i32)
+    let whole = (1.0..1e6).contains(&magnitude) & ((magnitude + NO_FRACTION) - NO_FRACTION == magnitude);
+    // The cast only for whole numbers, which are rare.
+    if whole { Some(value as i32) } else { None }
 }
 
 #[cfg(test)]
@@ -234,7 +234,7 @@ mod tests {
         }
         for value in values {
             let expected =
-                (value.abs() >= 1.0 && value.abs() < 1e6 && value.trunc() == value).then(|| value as i32);
+                (value.abs() >= 1.0 && value.abs() < 1e6 && value.trunc() == value).then_some(value as i32);
             assert_eq!(small_whole(value), expected, "{value:e}");
         }
     }
