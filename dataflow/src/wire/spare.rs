@@ -69,9 +69,7 @@ impl<'a> Spare<'a> {
             Some((first, rest)) if N > INLINE_COPY => {
                 self.copy(first);
                 if len > INLINE_COPY {
-                    self.written += INLINE_COPY;
-                    self.copy(rest);
-                    self.written -= INLINE_COPY;
+                    self.copy_at(INLINE_COPY, rest);
                 }
             }
             _ => self.copy(block),
@@ -108,9 +106,10 @@ impl<'a> Spare<'a> {
         }
     }
 
-    /// Copies a fixed-size `block` to the room, `offset` bytes after its written part.
+    /// Copies `block` (of a size known when compiled, so without a `memcpy` call) to the
+    /// room, `offset` bytes after its written part, without counting it.
     #[inline(always)]
-    fn copy_at<const N: usize>(&mut self, offset: usize, block: &[u8; N]) {
+    fn copy_at(&mut self, offset: usize, block: &[u8]) {
         let written = self.written;
         self.written += offset;
         self.copy(block);
