@@ -76,6 +76,7 @@ pub async fn push_parsed(
     for error in parsed.rejected {
         pipeline.push_rejected(error.reason.as_str(), error.to_dead_letter(task_number)).await?;
     }
+    pipeline.expect_bars(&parsed.bars).await?;
     for bar in parsed.bars {
         pipeline.push_bar(bar).await?;
     }

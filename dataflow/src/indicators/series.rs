@@ -92,6 +92,14 @@ impl TickerSeries {
         }
     }
 
+    /// Makes room for `additional` more bars at once (a file's worth, say): grown one bar at a
+    /// time, the history was copied again at each doubling, into freshly faulted pages.
+    pub fn reserve(&mut self, additional: usize) {
+        self.dates.reserve(additional);
+        self.prices.reserve(additional);
+        self.checkpoints.reserve(additional / CHECKPOINT_EVERY + 1);
+    }
+
     /// Number of bars stored.
     pub fn len(&self) -> usize {
         self.dates.len()

@@ -176,6 +176,16 @@ impl Pipeline {
         stored.into_iter().for_each(|series| self.tickers.preload(series));
     }
 
+    /// Readies the state of the tickers of `bars` (sorted by ticker) for them: room for each
+    /// ticker's run of bars is made once instead of growing bar by bar.
+    pub async fn expect_bars(&mut self, bars: &[Bar]) -> anyhow::Result<()> {
+        let history = self.sinks.as_deref().map(Sinks::bar_table);
+        for run in series_runs(bars) {
+            self.tickers.get(&run[0].ticker, run[0].timeframe, history).await?.reserve(run.len());
+        }
+        Ok(())
+    }
+
     /// Takes one bar; flushes when the batch is full.
     pub async fn push_bar(&mut self, bar: Bar) -> anyhow::Result<()> {
         self.summary.bars_read += 1;
@@ -253,6 +263,15 @@ impl Pipeline {
         }
         Ok(())
     }
+}
+
+/// The runs of one series' bars in `bars` (sorted by ticker). The usual file holds one
+/// series, told by its two ends without comparing every bar with the next.
+fn series_runs(bars: &[Bar]) -> impl Iterator<Item = &[Bar]> {
+    let same = |a: &Bar, b: &Bar| a.ticker == b.ticker && a.timeframe == b.timeframe;
+    let one_series = matches!((bars.first(), bars.last()), (Some(a), Some(b)) if same(a, b));
+    let (whole, split) = if one_series { (Some(bars), &[][..]) } else { (None, bars) };
+    whole.into_iter().chain(split.chunk_by(same))
 }
 
 /// Every write is an upsert keyed by ticker and date, so sending a batch again is safe.

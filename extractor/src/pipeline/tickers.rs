@@ -43,6 +43,12 @@ impl Ticker {
             .is_ok_and(|at| self.fingerprints[at].1 == fingerprint(bar))
     }
 
+    /// Makes room for `additional` more bars at once.
+    pub fn reserve(&mut self, additional: usize) {
+        self.fingerprints.reserve(additional);
+        self.series.reserve(additional);
+    }
+
     /// Inserts or replaces the bar and appends every indicator value it makes new or changes to
     /// `changed`; returns false (and changes nothing) when this exact bar is already part of the series.
     pub fn apply_if_changed(&mut self, bar: &Bar, changed: &mut Vec<(NaiveDate, IndicatorValue)>) -> bool {

@@ -9,6 +9,8 @@ use std::collections::hash_map::Entry;
 #[derive(Debug, Default)]
 pub(crate) struct SeenDates {
     by_ticker: FxHashMap<String, Dates>,
+    /// The dates of a source of one series (see [`SeenDates::check_sole`]).
+    sole: Dates,
 }
 
 /// One ticker's dates. Most files list them oldest first: a date after the last one is new
@@ -55,13 +57,24 @@ impl SeenDates {
             Some(dates) => dates,
             None => self.by_ticker.entry(ticker.to_owned()).or_default(),
         };
-        match dates.first_or_insert(date, position) {
-            Some(first) => Err(Refusal::new(
-                Reason::DuplicateDate,
-                format!("duplicate date {date}, first seen on {place} {first}"),
-            )),
-            None => Ok(()),
-        }
+        refuse_seen(dates.first_or_insert(date, position), date, place)
+    }
+
+    /// [`SeenDates::check`] for a source whose records are all of one ticker (a file without
+    /// a ticker column): without looking the ticker up for every record. A source uses
+    /// either this or `check`, never both.
+    pub(crate) fn check_sole(&mut self, date: NaiveDate, position: u64, place: &str) -> Result<(), Refusal> {
+        refuse_seen(self.sole.first_or_insert(date, position), date, place)
+    }
+}
+
+fn refuse_seen(first: Option<u64>, date: NaiveDate, place: &str) -> Result<(), Refusal> {
+    match first {
+        Some(first) => Err(Refusal::new(
+            Reason::DuplicateDate,
+            format!("duplicate date {date}, first seen on {place} {first}"),
+        )),
+        None => Ok(()),
     }
 }
 
@@ -85,13 +98,17 @@ mod tests {
         let day = |d| NaiveDate::from_ymd_opt(2024, 1, d).expect("date");
         // Ascending, then descending, then scattered.
         let order = [3, 5, 9, 8, 4, 1, 20, 7, 2];
-        let mut seen = SeenDates::default();
+        let (mut seen, mut sole) = (SeenDates::default(), SeenDates::default());
         for (line, &d) in order.iter().enumerate() {
             assert!(seen.check("A", day(d), line as u64, "line").is_ok(), "first {d}");
+            assert!(sole.check_sole(day(d), line as u64, "line").is_ok(), "first {d}");
         }
         for (line, &d) in order.iter().enumerate() {
-            let refusal = seen.check("A", day(d), 100, "line").expect_err("duplicate");
-            assert!(refusal.message.ends_with(&format!("line {line}")), "{d}: {}", refusal.message);
+            for refusal in [seen.check("A", day(d), 100, "line"), sole.check_sole(day(d), 100, "line")] {
+                let refusal = refusal.expect_err("duplicate");
+                assert_eq!(refusal.reason, Reason::DuplicateDate);
+                assert!(refusal.message.ends_with(&format!("line {line}")), "{d}: {}", refusal.message);
+            }
         }
     }
 }

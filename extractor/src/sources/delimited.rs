@@ -134,7 +134,11 @@ impl LineParser {
             None => self.read_fields(bytes)?,
         };
         check_bar(&bar)?;
-        self.seen.check(&bar.ticker, bar.datetime, number, "line")?;
+        match self.mapping.ticker {
+            Some(_) => self.seen.check(&bar.ticker, bar.datetime, number, "line")?,
+            // Every bar has the file's ticker.
+            None => self.seen.check_sole(bar.datetime, number, "line")?,
+        }
         Ok(bar)
     }
 
