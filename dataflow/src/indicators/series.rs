@@ -68,13 +68,20 @@ impl TickerSeries {
     /// [`TickerSeries::apply`], appending to `out` instead of returning a new vector: an append
     /// then allocates nothing, where a backfill would otherwise allocate twice per bar.
     pub fn apply_into(&mut self, bar: &Bar, out: &mut Vec<(NaiveDate, IndicatorValue)>) {
+        self.apply_at(bar, self.position(bar.datetime), out);
+    }
+
+    /// [`TickerSeries::apply_into`] with the bar's [`TickerSeries::position`] already known
+    /// (and the series not changed since).
+    #[inline]
+    pub fn apply_at(
+        &mut self,
+        bar: &Bar,
+        position: Result<usize, usize>,
+        out: &mut Vec<(NaiveDate, IndicatorValue)>,
+    ) {
         let prices = [bar.high, bar.low, bar.close];
-        // Bars mostly come in date order: check the end before searching.
-        let found = match self.dates.last() {
-            Some(&last) if last < bar.datetime => Err(self.dates.len()),
-            _ => self.dates.binary_search(&bar.datetime),
-        };
-        match found {
+        match position {
             Ok(at) => {
                 let before = self.prices[at];
                 if before.map(f64::to_bits) == prices.map(f64::to_bits) {
@@ -98,6 +105,17 @@ impl TickerSeries {
         self.dates.reserve(additional);
         self.prices.reserve(additional);
         self.checkpoints.reserve(additional / CHECKPOINT_EVERY + 1);
+    }
+
+    /// Where the bar of `date` is stored (`Ok`), or would be inserted (`Err`): what
+    /// [`slice::binary_search`] returns over the stored dates.
+    #[inline]
+    pub fn position(&self, date: NaiveDate) -> Result<usize, usize> {
+        // Bars mostly come in date order: check the end before searching.
+        match self.dates.last() {
+            Some(&last) if last < date => Err(self.dates.len()),
+            _ => self.dates.binary_search(&date),
+        }
     }
 
     /// Number of bars stored.

@@ -15,8 +15,9 @@ use tracing::debug;
 /// One ticker: its indicator series and a fingerprint of every stored bar.
 pub struct Ticker {
     series: TickerSeries,
-    /// `(date, fingerprint of open, high, low, close, volume)`, in date order.
-    fingerprints: Vec<(NaiveDate, u64)>,
+    /// The fingerprint of each stored bar's open, high, low, close and volume, in the order
+    /// of the series' dates (which are not stored twice).
+    fingerprints: Vec<u64>,
 }
 
 /// A 64-bit hash of good quality (two versions of a bar that collide would hide a
@@ -38,9 +39,7 @@ impl Ticker {
     /// True when this exact bar (same date and OHLCV) is already part of the series.
     #[cfg(test)]
     pub fn is_unchanged(&self, bar: &Bar) -> bool {
-        self.fingerprints
-            .binary_search_by_key(&bar.datetime, |(date, _)| *date)
-            .is_ok_and(|at| self.fingerprints[at].1 == fingerprint(bar))
+        self.series.position(bar.datetime).is_ok_and(|at| self.fingerprints[at] == fingerprint(bar))
     }
 
     /// Makes room for `additional` more bars at once.
@@ -53,17 +52,14 @@ impl Ticker {
     /// `changed`; returns false (and changes nothing) when this exact bar is already part of the series.
     pub fn apply_if_changed(&mut self, bar: &Bar, changed: &mut Vec<(NaiveDate, IndicatorValue)>) -> bool {
         let print = fingerprint(bar);
-        // Bars mostly come in date order: check the end before searching.
-        let found = match self.fingerprints.last() {
-            Some(&(last, _)) if last < bar.datetime => Err(self.fingerprints.len()),
-            _ => self.fingerprints.binary_search_by_key(&bar.datetime, |(date, _)| *date),
-        };
-        match found {
-            Ok(at) if self.fingerprints[at].1 == print => return false,
-            Ok(at) => self.fingerprints[at].1 = print,
-            Err(at) => self.fingerprints.insert(at, (bar.datetime, print)),
+        // The series inserts a new date at the same place.
+        let position = self.series.position(bar.datetime);
+        match position {
+            Ok(at) if self.fingerprints[at] == print => return false,
+            Ok(at) => self.fingerprints[at] = print,
+            Err(at) => self.fingerprints.insert(at, print),
         }
-        self.series.apply_into(bar, changed);
+        self.series.apply_at(bar, position, changed);
         true
     }
 }
