@@ -76,10 +76,7 @@ pub async fn push_parsed(
     for error in parsed.rejected {
         pipeline.push_rejected(error.reason.as_str(), error.to_dead_letter(task_number)).await?;
     }
-    pipeline.expect_bars(&parsed.bars).await?;
-    for bar in parsed.bars {
-        pipeline.push_bar(bar).await?;
-    }
+    pipeline.push_bars(parsed.bars).await?;
     pipeline.summary.files += 1;
     Ok(())
 }
@@ -118,8 +115,5 @@ pub(crate) fn sort_by_date(bars: &mut [Bar]) {
 
 async fn push_in_date_order(pipeline: &mut Pipeline, mut bars: Vec<Bar>) -> anyhow::Result<()> {
     sort_by_date(&mut bars);
-    for bar in bars {
-        pipeline.push_bar(bar).await?;
-    }
-    Ok(())
+    pipeline.push_bars(bars).await
 }

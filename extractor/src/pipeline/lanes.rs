@@ -136,10 +136,7 @@ async fn run_lane(
             push_parsed(&mut pipeline, &file, parsed, task_number).await?;
         } else {
             pipeline.preload(parsed.stored);
-            pipeline.expect_bars(&parsed.bars).await?;
-            for bar in parsed.bars {
-                pipeline.push_bar(bar).await?;
-            }
+            pipeline.push_bars(parsed.bars).await?;
         }
     }
     pipeline.finish().await?;

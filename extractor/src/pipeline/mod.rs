@@ -176,24 +176,31 @@ impl Pipeline {
         stored.into_iter().for_each(|series| self.tickers.preload(series));
     }
 
-    /// Readies the state of the tickers of `bars` (sorted by ticker) for them: room for each
-    /// ticker's run of bars is made once instead of growing bar by bar.
-    pub async fn expect_bars(&mut self, bars: &[Bar]) -> anyhow::Result<()> {
+    /// Takes every bar of `bars` (sorted by ticker, then date). Each ticker's state is looked
+    /// up, and room made for its run of bars, once per run instead of once per bar.
+    pub async fn push_bars(&mut self, bars: Vec<Bar>) -> anyhow::Result<()> {
         let history = self.sinks.as_deref().map(Sinks::bar_table);
-        for run in series_runs(bars) {
-            self.tickers.get(&run[0].ticker, run[0].timeframe, history).await?.reserve(run.len());
+        let mut runs = Vec::new();
+        for run in series_runs(&bars) {
+            let at = self.tickers.find(&run[0].ticker, run[0].timeframe, history).await?;
+            self.tickers.state(at).reserve(run.len());
+            runs.push((at, run.len()));
+        }
+        let mut bars = bars.into_iter();
+        for (at, len) in runs {
+            for bar in bars.by_ref().take(len) {
+                self.push_to(at, bar).await?;
+            }
         }
         Ok(())
     }
 
-    /// Takes one bar; flushes when the batch is full.
-    pub async fn push_bar(&mut self, bar: Bar) -> anyhow::Result<()> {
+    /// Takes one bar of the ticker whose state is `at`; flushes when the batch is full.
+    async fn push_to(&mut self, at: usize, bar: Bar) -> anyhow::Result<()> {
         self.summary.bars_read += 1;
-        let history = self.sinks.as_deref().map(Sinks::bar_table);
-        let ticker = self.tickers.get(&bar.ticker, bar.timeframe, history).await?;
         // Straight into the batch: copying them there from a buffer of their own stalled
         // on store forwarding, a few per cent of a backfill.
-        if !ticker.apply_if_changed(&bar, &mut self.batch.values) {
+        if !self.tickers.state(at).apply_if_changed(&bar, &mut self.batch.values) {
             self.summary.bars_unchanged += 1;
             return Ok(());
         }

@@ -121,22 +121,27 @@ impl StoredSeries {
 /// Every ticker seen in this run.
 pub struct Tickers {
     params: IndicatorParams,
-    /// By timeframe, then ticker: looked up with a borrowed `&str` on every bar.
-    tickers: FxHashMap<Timeframe, FxHashMap<String, Ticker>>,
+    /// Where each series' state is in `states`, by timeframe, then ticker: looked up with a
+    /// borrowed `&str`.
+    index: FxHashMap<Timeframe, FxHashMap<String, usize>>,
+    states: Vec<Ticker>,
 }
 
 impl Tickers {
     /// No ticker seen yet.
     pub fn new(params: &IndicatorParams) -> Self {
-        Tickers { params: params.clone(), tickers: FxHashMap::default() }
+        Tickers { params: params.clone(), index: FxHashMap::default(), states: Vec::new() }
     }
 
     /// Starts `stored`'s series from its stored bars, unless it is already known (then
     /// this run may have changed it since, and `stored` is stale).
     pub fn preload(&mut self, stored: StoredSeries) {
-        let params = &self.params;
-        let series = self.tickers.entry(stored.timeframe).or_default();
-        series.entry(stored.ticker).or_insert_with(|| Self::from_stored(params, &stored.bars));
+        let (params, states) = (&self.params, &mut self.states);
+        let series = self.index.entry(stored.timeframe).or_default();
+        series.entry(stored.ticker).or_insert_with(|| {
+            states.push(Self::from_stored(params, &stored.bars));
+            states.len() - 1
+        });
     }
 
     fn from_stored(params: &IndicatorParams, stored: &[Bar]) -> Ticker {
@@ -150,23 +155,43 @@ impl Tickers {
         state
     }
 
+    /// Where the state of `ticker` is (for [`Tickers::state`]), loading what `history`
+    /// already stores on first use.
+    pub async fn find(
+        &mut self,
+        ticker: &str,
+        timeframe: Timeframe,
+        history: Option<&BarTable>,
+    ) -> anyhow::Result<usize> {
+        let series = self.index.entry(timeframe).or_default();
+        if let Some(&at) = series.get(ticker) {
+            return Ok(at);
+        }
+        let stored = match history {
+            Some(table) => table.read_series(ticker, timeframe).await?,
+            None => Vec::new(),
+        };
+        debug!(ticker, bars = stored.len(), "Loaded stored bars.");
+        self.states.push(Self::from_stored(&self.params, &stored));
+        series.insert(ticker.to_owned(), self.states.len() - 1);
+        Ok(self.states.len() - 1)
+    }
+
+    /// The state [`Tickers::find`] returned `at` for.
+    pub fn state(&mut self, at: usize) -> &mut Ticker {
+        &mut self.states[at]
+    }
+
     /// The state of `ticker`, loading what `history` already stores on first use.
+    #[cfg(test)]
     pub async fn get(
         &mut self,
         ticker: &str,
         timeframe: Timeframe,
         history: Option<&BarTable>,
     ) -> anyhow::Result<&mut Ticker> {
-        let series = self.tickers.entry(timeframe).or_default();
-        if !series.contains_key(ticker) {
-            let stored = match history {
-                Some(table) => table.read_series(ticker, timeframe).await?,
-                None => Vec::new(),
-            };
-            debug!(ticker, bars = stored.len(), "Loaded stored bars.");
-            series.insert(ticker.to_owned(), Self::from_stored(&self.params, &stored));
-        }
-        series.get_mut(ticker).ok_or_else(|| anyhow::anyhow!("state of {ticker} vanished"))
+        let at = self.find(ticker, timeframe, history).await?;
+        Ok(self.state(at))
     }
 }
 

@@ -2,6 +2,8 @@
 //! bytes, with the same exactly rounded result as the standard parser, which goes through
 //! its general machinery (signs, exponents, special values) for every cell first.
 
+use super::eight_bytes::{every_byte, first_marked, not_digits, word_at};
+
 /// Most digits of a mantissa that stays below 2^53 (every 15-digit number does).
 const MAX_DIGITS: usize = 15;
 
@@ -29,6 +31,64 @@ pub(crate) fn plain_decimal(text: &str) -> Option<f64> {
 /// decimal: the double that the standard parser returns.
 #[inline]
 pub(crate) fn decimal_prefix(bytes: &[u8]) -> Option<(f64, usize)> {
+    // A price and what follows it on its line fill 16 bytes but at the end of a line.
+    match bytes.first_chunk::<16>().and_then(decimal_in_window) {
+        Some(found) => found,
+        None => decimal_by_bytes(bytes),
+    }
+}
+
+/// [`decimal_prefix`] of a window of 16 bytes, eight at a time: `None` when it cannot tell
+/// (the number may go on past the window, or has more than seven digits before or after
+/// its point), and the byte loop decides.
+#[inline(always)]
+fn decimal_in_window(window: &[u8; 16]) -> Option<Option<(f64, usize)>> {
+    let (whole_values, whole_len) = digits_at(window, 0)?;
+    match window[whole_len] {
+        b'.' => {
+            let (fraction_values, decimals) = digits_at(window, whole_len + 1)?;
+            if whole_len + decimals == 0 {
+                return Some(None);
+            }
+            let mantissa = number(whole_values, whole_len) * POWERS_OF_TEN_INT[decimals]
+                + number(fraction_values, decimals);
+            Some(Some((mantissa as f64 / POWERS_OF_TEN[decimals], whole_len + 1 + decimals)))
+        }
+        _ if whole_len == 0 => Some(None),
+        _ => Some(Some((number(whole_values, whole_len) as f64, whole_len))),
+    }
+}
+
+/// The digit values of the eight bytes of `window` from `at` (one per byte, other bytes
+/// 10 or more) and how many digits they start with; `None` when that is more than seven
+/// or the eight bytes do not fit the window.
+#[inline(always)]
+fn digits_at(window: &[u8; 16], at: usize) -> Option<(u64, usize)> {
+    let values = word_at(window, at)? ^ every_byte(b'0');
+    let len = first_marked(not_digits(values));
+    (len < 8).then_some((values, len))
+}
+
+/// The number the first `len` digit values of `values` (0 to 7 of them, the first in the
+/// lowest byte) write.
+#[inline(always)]
+fn number(values: u64, len: usize) -> i64 {
+    // The digits moved to the top bytes, so that the bytes below read as leading zeros.
+    let Some(mut lane) = values.checked_shl(8 * (8 - len as u32)) else { return 0 };
+    // Neighbouring digits, then pairs, then fours joined: each step's lanes stay below
+    // their width (99, 9999), so nothing carries into the next lane.
+    lane = lane.wrapping_mul(10).wrapping_add(lane >> 8) & 0x00ff_00ff_00ff_00ff;
+    lane = lane.wrapping_mul(100).wrapping_add(lane >> 16) & 0x0000_ffff_0000_ffff;
+    lane = lane.wrapping_mul(10_000).wrapping_add(lane >> 32) & 0xffff_ffff;
+    lane as i64
+}
+
+/// `10^n` for the decimals a window holds.
+const POWERS_OF_TEN_INT: [i64; 8] = [1, 10, 100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000];
+
+/// [`decimal_prefix`] one byte at a time.
+#[inline]
+fn decimal_by_bytes(bytes: &[u8]) -> Option<(f64, usize)> {
     // One test per digit: the point, once per number, and the end are the rare branches.
     let (mut mantissa, mut point, mut len) = (0_i64, None, bytes.len());
     for (at, &byte) in bytes.iter().enumerate() {
@@ -110,6 +170,39 @@ mod tests {
                     assert!(whole_digits + decimals > MAX_DIGITS || whole_digits + decimals == 0, "{text}")
                 }
             }
+        }
+    }
+
+    #[test]
+    fn a_window_of_sixteen_bytes_reads_what_the_byte_loop_reads() {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+        let alphabet = b"0123456789012345678901234567890123456789....,,;-e\t\r\"x\xc3\x80\xff\x00";
+        for _ in 0..2_000_000 {
+            let len = rng.random_range(0..=24);
+            let bytes: Vec<u8> = (0..len).map(|_| alphabet[rng.random_range(0..alphabet.len())]).collect();
+            assert_eq!(
+                decimal_prefix(&bytes),
+                decimal_by_bytes(&bytes),
+                "{:?}",
+                String::from_utf8_lossy(&bytes)
+            );
+        }
+        // The window itself, for the usual price and at its limits.
+        assert_eq!(decimal_in_window(b"212.680362,215.8"), Some(Some((212.680362, 10))));
+        assert_eq!(decimal_in_window(b"1234567.1234567,"), Some(Some((1_234_567.123_456_7, 15))));
+        assert_eq!(decimal_in_window(b"7,34567890123456"), Some(Some((7.0, 1))));
+        assert_eq!(decimal_in_window(b".,34567890123456"), Some(None));
+        assert_eq!(decimal_in_window(b",234567890123456"), Some(None));
+        assert_eq!(decimal_in_window(b"1234567.12345678"), None, "may go on");
+        assert_eq!(decimal_in_window(b"12345678.1234567"), None, "eight digits before the point");
+        for text in [
+            "212.680362,215.873320,",
+            "1234567890123.45,",
+            "123456789012345.",
+            ".123456789012345",
+            "0000000000000001,",
+        ] {
+            assert_eq!(decimal_prefix(text.as_bytes()), decimal_by_bytes(text.as_bytes()), "{text}");
         }
     }
 

@@ -6,6 +6,7 @@
 mod decimal;
 mod dedup;
 mod delimited;
+mod eight_bytes;
 mod files;
 mod lines;
 mod mapping;
