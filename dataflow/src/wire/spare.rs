@@ -43,15 +43,17 @@ impl<'a> Spare<'a> {
         Spare { out, start, room, written: 0 }
     }
 
-    /// Where `len` more bytes go, after checking that they fit: panics when the room reserved
-    /// is too small.
+    /// Where `len` more bytes go, `offset` bytes after the written part, after checking that
+    /// they fit: panics when the room reserved is too small.
     #[inline(always)]
     #[allow(unsafe_code, reason = "a pointer into a Vec's spare capacity")]
-    fn next(&mut self, len: usize) -> *mut u8 {
-        let fits = self.written <= self.room && len <= self.room - self.written;
-        assert!(fits, "a message outgrew the room it reserved");
-        // SAFETY: `written + len <= room`, so the pointer stays inside the spare capacity.
-        unsafe { self.start.add(self.written) }
+    fn next_at(&mut self, offset: usize, len: usize) -> *mut u8 {
+        // `written <= room` always holds (each piece is counted only after this check passed
+        // for it), so the subtraction cannot wrap; `offset` and `len` are mostly constants,
+        // and the check one comparison.
+        assert!(offset + len <= self.room - self.written, "a message outgrew the room it reserved");
+        // SAFETY: `written + offset + len <= room`, so the pointer stays inside the spare capacity.
+        unsafe { self.start.add(self.written + offset) }
     }
 
     #[inline(always)]
@@ -106,24 +108,21 @@ impl<'a> Spare<'a> {
         }
     }
 
-    /// Copies `block` (of a size known when compiled, so without a `memcpy` call) to the
-    /// room, `offset` bytes after its written part, without counting it.
+    /// Copies `bytes` (of a size known when compiled, so without a `memcpy` call) to the
+    /// room, `offset` bytes after its written part, without counting them.
     #[inline(always)]
-    fn copy_at(&mut self, offset: usize, block: &[u8]) {
-        let written = self.written;
-        self.written += offset;
-        self.copy(block);
-        self.written = written;
+    #[allow(unsafe_code, reason = "copying into a Vec's spare capacity")]
+    fn copy_at(&mut self, offset: usize, bytes: &[u8]) {
+        let to = self.next_at(offset, bytes.len());
+        // SAFETY: `to` has room for `bytes.len()` bytes of the Vec's own allocation, which
+        // `bytes` (a shared borrow, while the Vec is borrowed mutably) cannot overlap.
+        unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), to, bytes.len()) };
     }
 
     /// Copies `bytes` to the first unwritten bytes of the room, without counting them yet.
     #[inline(always)]
-    #[allow(unsafe_code, reason = "copying into a Vec's spare capacity")]
     fn copy(&mut self, bytes: &[u8]) {
-        let to = self.next(bytes.len());
-        // SAFETY: `to` has room for `bytes.len()` bytes of the Vec's own allocation, which
-        // `bytes` (a shared borrow, while the Vec is borrowed mutably) cannot overlap.
-        unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), to, bytes.len()) };
+        self.copy_at(0, bytes);
     }
 
     /// A number as serde_json writes an `f64`: shortest round trip, `null` when not finite.
@@ -162,7 +161,7 @@ impl<'a> Spare<'a> {
     #[inline(always)]
     #[allow(unsafe_code, reason = "formatting into a Vec's spare capacity")]
     fn finite(&mut self, value: f64) {
-        let to = self.next(FLOAT_ROOM);
+        let to = self.next_at(0, FLOAT_ROOM);
         // SAFETY: `to` has room for FLOAT_ROOM = size_of::<Buffer>() bytes of the Vec's
         // allocation, borrowed by nothing else, and `Buffer` is a plain array of
         // `MaybeUninit<u8>` (alignment 1, checked at compile time above), so these bytes,
