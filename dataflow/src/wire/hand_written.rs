@@ -5,11 +5,12 @@
 //! The tests below hold them to the serde output.
 
 use super::head::{HEAD_ROOM, Head, write_head};
-use super::indicator_tail::{Fields, TAIL_ROOM, write_tail};
+use super::indicator_tail::{MAX_NUMBERS, TAIL_ROOM, Tails};
 use super::spare::{FLOAT_ROOM, Spare};
 use super::{WireRecord, encode_with_serde};
 use crate::records::{Bar, IndicatorRecord, IndicatorRow, IndicatorValue, Timeframe};
 use chrono::NaiveDate;
+use std::cell::RefCell;
 use uuid::Uuid;
 
 /// The longest number with its key (`,"middleBand":` and a float).
@@ -18,7 +19,7 @@ const NUMBER_ROOM: usize = 16 + FLOAT_ROOM;
 /// and the task number (54).
 const BAR_ROOM: usize = HEAD_ROOM + 4 * NUMBER_ROOM + 32 + 56;
 /// Room an indicator value's message reserves: head, tail, up to five numbers, `}`.
-const INDICATOR_ROOM: usize = HEAD_ROOM + TAIL_ROOM + 5 * NUMBER_ROOM + 1;
+const INDICATOR_ROOM: usize = HEAD_ROOM + TAIL_ROOM + MAX_NUMBERS * NUMBER_ROOM + 1;
 /// The most any message written here reserves.
 pub(super) const MAX_ROOM: usize = if BAR_ROOM > INDICATOR_ROOM { BAR_ROOM } else { INDICATOR_ROOM };
 
@@ -53,13 +54,27 @@ impl WireRecord for IndicatorRecord {
 
 impl WireRecord for IndicatorRow<'_> {
     fn encode_into(&self, out: &mut Vec<u8>) {
-        IndicatorMessages::new(self.ticker, self.timeframe).encode(
-            self.datetime,
-            &self.task_number,
-            self.value,
-            out,
-        );
+        thread_local! {
+            // Rendered once per thread, not once per message.
+            static TAILS: RefCell<Tails> = const { RefCell::new(Tails::new()) };
+        }
+        TAILS.with_borrow_mut(|tails| {
+            let mut head = Head::new(self.ticker, self.timeframe);
+            encode_value(&mut head, tails, self, out);
+        });
     }
+}
+
+/// Appends `row`'s message to `out`, its head from `head` (`None` for what only serde
+/// writes right) and its tail from `tails`.
+#[inline(always)]
+fn encode_value(head: &mut Option<Head>, tails: &mut Tails, row: &IndicatorRow, out: &mut Vec<u8>) {
+    let mut message = Spare::reserve(out, INDICATOR_ROOM);
+    if !head.as_mut().is_some_and(|head| head.write(&mut message, row.datetime)) {
+        return encode_with_serde(row, out);
+    }
+    tails.write_rest(&mut message, &row.task_number, row.value);
+    message.finish();
 }
 
 /// Writes the messages of indicator values of one ticker and timeframe (the values of
@@ -69,12 +84,13 @@ pub struct IndicatorMessages<'a> {
     ticker: &'a str,
     timeframe: Timeframe,
     head: Option<Head>,
+    tails: Tails,
 }
 
 impl<'a> IndicatorMessages<'a> {
     /// Renders the head of the messages of `ticker`'s `timeframe` values.
     pub fn new(ticker: &'a str, timeframe: Timeframe) -> Self {
-        IndicatorMessages { ticker, timeframe, head: Head::new(ticker, timeframe) }
+        IndicatorMessages { ticker, timeframe, head: Head::new(ticker, timeframe), tails: Tails::new() }
     }
 
     /// True when these are the messages of `ticker`'s `timeframe` values.
@@ -91,20 +107,9 @@ impl<'a> IndicatorMessages<'a> {
         value: &IndicatorValue,
         out: &mut Vec<u8>,
     ) {
-        let mut message = Spare::reserve(out, INDICATOR_ROOM);
-        if !self.head.as_mut().is_some_and(|head| head.write(&mut message, datetime)) {
-            let (ticker, timeframe, task_number) = (self.ticker, self.timeframe, *task_number);
-            return encode_with_serde(&IndicatorRow { ticker, timeframe, datetime, task_number, value }, out);
-        }
-        let fields = Fields::of(value);
-        write_tail(&mut message, task_number, value, &fields);
-        message.float(fields.numbers[0]);
-        for (key, &number) in fields.number_keys[1..].iter().zip(&fields.numbers[1..]) {
-            message.put_block(&key.bytes, key.len);
-            message.float(number);
-        }
-        message.put(b"}");
-        message.finish();
+        let (ticker, timeframe, task_number) = (self.ticker, self.timeframe, *task_number);
+        let row = IndicatorRow { ticker, timeframe, datetime, task_number, value };
+        encode_value(&mut self.head, &mut self.tails, &row, out);
     }
 }
 

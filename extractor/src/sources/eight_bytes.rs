@@ -55,13 +55,10 @@ mod tests {
                     bytes[position] = byte;
                     let word = u64::from_le_bytes(bytes);
                     let marked = |marks: u64, at: usize| marks & (0x80 << (8 * at)) != 0;
-                    for at in 0..8 {
-                        assert_eq!(marked(zero_bytes(word), at), bytes[at] == 0);
-                        assert_eq!(marked(bytes_equal(word, b','), at), bytes[at] == b',');
-                        assert_eq!(
-                            marked(not_digits(word ^ every_byte(b'0')), at),
-                            !bytes[at].is_ascii_digit()
-                        );
+                    for (at, &byte) in bytes.iter().enumerate() {
+                        assert_eq!(marked(zero_bytes(word), at), byte == 0);
+                        assert_eq!(marked(bytes_equal(word, b','), at), byte == b',');
+                        assert_eq!(marked(not_digits(word ^ every_byte(b'0')), at), !byte.is_ascii_digit());
                     }
                 }
             }
