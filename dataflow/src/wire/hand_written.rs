@@ -228,14 +228,18 @@ mod tests {
                 slow_k: a,
                 slow_d: b,
             },
-            5 => IndicatorValue::Bbands {
-                time_period: p,
-                sd: a,
-                sd_down: b,
-                lower_band: c,
-                middle_band: d,
-                upper_band: e + g,
-            },
+            5 => {
+                // Often the usual band widths, written in the cached text with the period.
+                let (sd, sd_down) = if rng.random_bool(0.5) { (2.0, 1.5) } else { (a, b) };
+                IndicatorValue::Bbands {
+                    time_period: p,
+                    sd,
+                    sd_down,
+                    lower_band: c,
+                    middle_band: d,
+                    upper_band: e + g,
+                }
+            }
             _ => IndicatorValue::Willr { time_period: p, willr: a },
         }
     }
