@@ -4,7 +4,7 @@
 //! string formatters, but without its per-field dispatch and without allocating.
 //! The tests below hold them to the serde output.
 
-use super::head::{HEAD_ROOM, Head, write_head};
+use super::head::{HEAD_ROOM, Head};
 use super::indicator_tail::{MAX_NUMBERS, TAIL_ROOM, Tails};
 use super::spare::{FLOAT_ROOM, Spare};
 use super::{WireRecord, encode_with_serde};
@@ -25,25 +25,74 @@ pub(super) const MAX_ROOM: usize = if BAR_ROOM > INDICATOR_ROOM { BAR_ROOM } els
 
 impl WireRecord for Bar {
     fn encode_into(&self, out: &mut Vec<u8>) {
+        BarMessages::new(&self.ticker, self.timeframe).encode(self, out);
+    }
+}
+
+/// The end of a bar's message, `,"task_number":"…"}`: its length, and the fixed size it
+/// is padded to.
+const CLOSING_LEN: usize = 16 + 36 + 2;
+const CLOSING_ROOM: usize = 64;
+
+/// Writes the messages of bars of one ticker and timeframe (a run of a ticker's bars) with
+/// the text they share rendered once: the head, and the task number that ends them.
+pub struct BarMessages<'a> {
+    ticker: &'a str,
+    timeframe: Timeframe,
+    head: Option<Head>,
+    /// The closing text and the task it was rendered for.
+    closing: Option<(Uuid, [u8; CLOSING_ROOM])>,
+}
+
+impl<'a> BarMessages<'a> {
+    /// Renders the head of the messages of `ticker`'s `timeframe` bars.
+    pub fn new(ticker: &'a str, timeframe: Timeframe) -> Self {
+        BarMessages { ticker, timeframe, head: Head::new(ticker, timeframe), closing: None }
+    }
+
+    /// True when these are the messages of `ticker`'s `timeframe` bars.
+    pub fn is_for(&self, ticker: &str, timeframe: Timeframe) -> bool {
+        self.ticker == ticker && self.timeframe == timeframe
+    }
+
+    /// Appends the message of `bar`, one of the bars these messages are for, to `out`.
+    #[inline]
+    pub fn encode(&mut self, bar: &Bar, out: &mut Vec<u8>) {
+        debug_assert!(self.is_for(&bar.ticker, bar.timeframe), "a bar of another series");
         let mut message = Spare::reserve(out, BAR_ROOM);
-        if !write_head(&mut message, &self.ticker, self.timeframe, self.datetime) {
-            return encode_with_serde(self, out);
+        if !self.head.as_mut().is_some_and(|head| head.write(&mut message, bar.datetime)) {
+            return encode_with_serde(bar, out);
         }
         message.put(b",\"open\":");
-        message.price(self.open);
+        message.price(bar.open);
         message.put(b",\"high\":");
-        message.price(self.high);
+        message.price(bar.high);
         message.put(b",\"low\":");
-        message.price(self.low);
+        message.price(bar.low);
         message.put(b",\"close\":");
-        message.price(self.close);
+        message.price(bar.close);
         message.put(b",\"volume\":");
-        message.int(self.volume);
-        message.put(b",\"task_number\":\"");
-        message.put(&task_number_text(&self.task_number));
-        message.put(b"\"}");
+        message.int(bar.volume);
+        let closing = match &self.closing {
+            Some((task, text)) if *task == bar.task_number => text,
+            _ => &self.closing.insert((bar.task_number, closing_text(&bar.task_number))).1,
+        };
+        message.put_block(closing, CLOSING_LEN);
         message.finish();
     }
+}
+
+/// `,"task_number":"…"}` for `task`, padded.
+fn closing_text(task: &Uuid) -> [u8; CLOSING_ROOM] {
+    let (mut text, mut uuid) = ([0; CLOSING_ROOM], Uuid::encode_buffer());
+    let pieces: [&[u8]; 3] =
+        [b",\"task_number\":\"", task.hyphenated().encode_lower(&mut uuid).as_bytes(), b"\"}"];
+    let mut at = 0;
+    for piece in pieces {
+        text[at..at + piece.len()].copy_from_slice(piece);
+        at += piece.len();
+    }
+    text
 }
 
 impl WireRecord for IndicatorRecord {
@@ -111,21 +160,6 @@ impl<'a> IndicatorMessages<'a> {
         let row = IndicatorRow { ticker, timeframe, datetime, task_number, value };
         encode_value(&mut self.head, &mut self.tails, &row, out);
     }
-}
-
-/// A task number's text: a run stamps every message with the same one, so it is
-/// formatted once per thread.
-#[inline(always)]
-fn task_number_text(task: &Uuid) -> [u8; 36] {
-    thread_local! {
-        static LAST: std::cell::Cell<(Uuid, [u8; 36])> = const { std::cell::Cell::new((Uuid::nil(), *b"00000000-0000-0000-0000-000000000000")) };
-    }
-    let (last, mut text) = LAST.get();
-    if last != *task {
-        task.hyphenated().encode_lower(&mut text);
-        LAST.set((*task, text));
-    }
-    text
 }
 
 #[cfg(test)]
@@ -264,6 +298,38 @@ mod tests {
                 String::from_utf8_lossy(&serde_bytes(&bar)),
                 "{bar:?}"
             );
+        }
+    }
+
+    #[test]
+    fn a_run_of_one_tickers_bars_shares_its_text_and_is_written_as_serde_writes_it() {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(13);
+        let tasks = [Uuid::from_u128(rng.random()), Uuid::from_u128(rng.random())];
+        for _ in 0..200 {
+            let ticker = ticker(&mut rng);
+            let mut messages = BarMessages::new(&ticker, Timeframe::Day);
+            let mut out = Vec::new();
+            for _ in 0..rng.random_range(1..40) {
+                let bar = Bar {
+                    ticker: ticker.as_str().into(),
+                    timeframe: Timeframe::Day,
+                    datetime: date(&mut rng),
+                    open: float(&mut rng),
+                    high: float(&mut rng),
+                    low: float(&mut rng),
+                    close: float(&mut rng),
+                    volume: rng.random(),
+                    // Mostly the run's own task number (the cached closing text), sometimes another.
+                    task_number: tasks[usize::from(rng.random_bool(0.2))],
+                };
+                out.clear();
+                messages.encode(&bar, &mut out);
+                assert_eq!(
+                    String::from_utf8_lossy(&out),
+                    String::from_utf8_lossy(&serde_bytes(&bar)),
+                    "{bar:?}"
+                );
+            }
         }
     }
 

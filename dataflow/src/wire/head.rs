@@ -6,7 +6,6 @@ use super::spare::Spare;
 use crate::records::Timeframe;
 use crate::records::fast_serde::date_digits;
 use chrono::NaiveDate;
-use std::cell::Cell;
 
 /// Longest ticker written here; longer ones go the serde way.
 const MAX_TICKER: usize = super::spare::SHORT;
@@ -25,19 +24,6 @@ const PLAIN: [bool; 256] = {
     plain
 };
 
-/// Writes the head and returns true; returns false, writing nothing, for what only serde
-/// writes right: a ticker that is long or needs escaping, or a date outside years 0–9999.
-#[inline(always)]
-pub(super) fn write_head(message: &mut Spare, ticker: &str, timeframe: Timeframe, date: NaiveDate) -> bool {
-    let Some(digits) = digits_of(date) else { return false };
-    if !write_opening(message, ticker, timeframe) {
-        return false;
-    }
-    message.put(&digits);
-    message.put(b"\"");
-    true
-}
-
 /// The head of the messages of one ticker and timeframe, rendered once: the values of one
 /// bar share it, and copying it costs less than writing it again. It ends with the date of
 /// the last message written (the values of a bar mostly share that too).
@@ -53,7 +39,8 @@ pub(super) struct Head {
 const DATE_LEN: usize = 11;
 
 impl Head {
-    /// The head, or `None` for what only serde writes right (see [`write_head`]).
+    /// The head, or `None` for what only serde writes right: a ticker that is long or needs
+    /// escaping.
     pub fn new(ticker: &str, timeframe: Timeframe) -> Option<Head> {
         if !plain_ticker(ticker) {
             return None;
@@ -88,22 +75,6 @@ impl Head {
     }
 }
 
-/// Everything of the head before the date's digits; false, writing nothing, for a ticker
-/// that is long or needs escaping.
-#[inline(always)]
-fn write_opening(message: &mut Spare, ticker: &str, timeframe: Timeframe) -> bool {
-    if !plain_ticker(ticker) {
-        return false;
-    }
-    message.put(PREFIX);
-    message.put(TICKER_KEY);
-    message.put_short(ticker.as_bytes());
-    message.put(TIMEFRAME_KEY);
-    message.put(timeframe.as_str().as_bytes());
-    message.put(DATETIME_KEY);
-    true
-}
-
 const TICKER_KEY: &[u8] = b",\"ticker\":\"";
 // Timeframe names are fixed ASCII words: nothing to escape.
 const TIMEFRAME_KEY: &[u8] = b"\",\"timeframe\":\"";
@@ -113,20 +84,4 @@ const DATETIME_KEY: &[u8] = b"\",\"datetime\":\"";
 #[inline(always)]
 fn plain_ticker(ticker: &str) -> bool {
     ticker.len() <= MAX_TICKER && ticker.as_bytes().iter().all(|&b| PLAIN[usize::from(b)])
-}
-
-/// `YYYY-MM-DD`; the eight messages of a bar share their date, so the last one is kept.
-#[inline(always)]
-fn digits_of(date: NaiveDate) -> Option<[u8; 10]> {
-    thread_local! {
-        static LAST: Cell<Option<(NaiveDate, [u8; 10])>> = const { Cell::new(None) };
-    }
-    match LAST.get() {
-        Some((last, digits)) if last == date => Some(digits),
-        _ => {
-            let digits = date_digits(&date)?;
-            LAST.set(Some((date, digits)));
-            Some(digits)
-        }
-    }
 }

@@ -9,7 +9,7 @@ mod indicator_tail;
 mod short_decimal;
 mod spare;
 
-pub use hand_written::IndicatorMessages;
+pub use hand_written::{BarMessages, IndicatorMessages};
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};

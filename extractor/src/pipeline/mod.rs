@@ -14,7 +14,7 @@ pub use tickers::{ReadAhead, StoredSeries};
 
 use crate::metrics::Metrics;
 use pricestream_dataflow::records::{Bar, DeadLetter, IndicatorRow, IndicatorValue};
-use pricestream_dataflow::wire::{IndicatorMessages, WireRecord};
+use pricestream_dataflow::wire::{BarMessages, IndicatorMessages};
 use std::sync::Arc;
 use std::time::Instant;
 use tickers::Tickers;
@@ -97,6 +97,21 @@ impl Batch {
                 messages.encode(*datetime, &self.task_number, value, out);
                 each(&bar.ticker, out);
             }
+        }
+    }
+
+    /// Hands each bar's Kafka message (bytes in `out`) and key to `each`, in bar order. A run
+    /// of one ticker's bars shares the text its messages have in common, rendered once.
+    pub fn for_each_bar_message<'a>(&'a self, out: &mut Vec<u8>, mut each: impl FnMut(&'a str, &[u8])) {
+        let mut messages: Option<BarMessages<'a>> = None;
+        for bar in &self.bars {
+            let messages = match &mut messages {
+                Some(same) if same.is_for(&bar.ticker, bar.timeframe) => same,
+                other => other.insert(BarMessages::new(&bar.ticker, bar.timeframe)),
+            };
+            out.clear();
+            messages.encode(bar, out);
+            each(&bar.ticker, out);
         }
     }
 
@@ -235,11 +250,7 @@ impl Pipeline {
             None => {
                 // A dry run still pays for encoding, so its rate is an honest upper bound.
                 let (scratch, mut bytes) = (&mut self.scratch, 0);
-                for bar in &batch.bars {
-                    scratch.clear();
-                    bar.encode_into(scratch);
-                    bytes += scratch.len() as u64;
-                }
+                batch.for_each_bar_message(scratch, |_, message| bytes += message.len() as u64);
                 batch.for_each_indicator_message(scratch, |_, message| bytes += message.len() as u64);
                 self.summary.bytes_encoded += bytes;
             }

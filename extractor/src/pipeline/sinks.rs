@@ -55,7 +55,8 @@ impl Sinks {
     /// Sends a batch and returns once every part of it is acknowledged.
     pub async fn send(&self, batch: &Batch) -> anyhow::Result<()> {
         let task = self.task_number;
-        let bars = batch.bars.iter().map(|b| (b.ticker.as_str(), b));
+        let mut bars = Vec::with_capacity(batch.bars.len());
+        batch.for_each_bar_message(&mut Vec::new(), |ticker, message| bars.push((ticker, message.to_vec())));
         let mut indicators = Vec::with_capacity(batch.indicator_count());
         batch.for_each_indicator_message(&mut Vec::new(), |ticker, message| {
             indicators.push((ticker, message.to_vec()));
@@ -63,7 +64,7 @@ impl Sinks {
         let dead = batch.dead_letters.iter().map(|d| (d.source.as_str(), d));
         tokio::try_join!(
             async {
-                Ok::<_, anyhow::Error>(self.publisher.publish_all(&self.topics.bars, task, bars).await?)
+                Ok::<_, anyhow::Error>(self.publisher.publish_encoded(&self.topics.bars, task, bars).await?)
             },
             async { Ok(self.publisher.publish_encoded(&self.topics.indicators, task, indicators).await?) },
             async { Ok(self.publisher.publish_all(&self.topics.dead_letter, task, dead).await?) },
