@@ -278,21 +278,26 @@ mod tests {
         }
     }
 
+    fn bar(rng: &mut impl Rng, ticker: &str, task_number: Uuid) -> Bar {
+        Bar {
+            ticker: ticker.into(),
+            timeframe: Timeframe::Day,
+            datetime: date(rng),
+            open: float(rng),
+            high: float(rng),
+            low: float(rng),
+            close: float(rng),
+            volume: rng.random(),
+            task_number,
+        }
+    }
+
     #[test]
     fn bars_are_written_exactly_as_serde_writes_them() {
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
         for _ in 0..20_000 {
-            let bar = Bar {
-                ticker: ticker(&mut rng).into(),
-                timeframe: Timeframe::Day,
-                datetime: date(&mut rng),
-                open: float(&mut rng),
-                high: float(&mut rng),
-                low: float(&mut rng),
-                close: float(&mut rng),
-                volume: rng.random(),
-                task_number: Uuid::from_u128(rng.random()),
-            };
+            let (ticker, task) = (ticker(&mut rng), Uuid::from_u128(rng.random()));
+            let bar = bar(&mut rng, &ticker, task);
             assert_eq!(
                 String::from_utf8_lossy(&hand_bytes(&bar)),
                 String::from_utf8_lossy(&serde_bytes(&bar)),
@@ -310,18 +315,9 @@ mod tests {
             let mut messages = BarMessages::new(&ticker, Timeframe::Day);
             let mut out = Vec::new();
             for _ in 0..rng.random_range(1..40) {
-                let bar = Bar {
-                    ticker: ticker.as_str().into(),
-                    timeframe: Timeframe::Day,
-                    datetime: date(&mut rng),
-                    open: float(&mut rng),
-                    high: float(&mut rng),
-                    low: float(&mut rng),
-                    close: float(&mut rng),
-                    volume: rng.random(),
-                    // Mostly the run's own task number (the cached closing text), sometimes another.
-                    task_number: tasks[usize::from(rng.random_bool(0.2))],
-                };
+                // Mostly the run's own task number (the cached closing text), sometimes another.
+                let task = tasks[usize::from(rng.random_bool(0.2))];
+                let bar = bar(&mut rng, &ticker, task);
                 out.clear();
                 messages.encode(&bar, &mut out);
                 assert_eq!(

@@ -147,6 +147,7 @@ pub(crate) fn whole_prefix(bytes: &[u8]) -> Option<(i64, usize)> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::eight_bytes::random_bytes;
     use super::*;
     use rand::{Rng, SeedableRng};
 
@@ -178,8 +179,7 @@ mod tests {
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
         let alphabet = b"0123456789012345678901234567890123456789....,,;-e\t\r\"x\xc3\x80\xff\x00";
         for _ in 0..2_000_000 {
-            let len = rng.random_range(0..=24);
-            let bytes: Vec<u8> = (0..len).map(|_| alphabet[rng.random_range(0..alphabet.len())]).collect();
+            let bytes = random_bytes(&mut rng, alphabet, 24);
             assert_eq!(
                 decimal_prefix(&bytes),
                 decimal_by_bytes(&bytes),

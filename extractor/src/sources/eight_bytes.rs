@@ -41,6 +41,14 @@ pub(super) fn first_marked(marks: u64) -> usize {
     marks.trailing_zeros() as usize / 8
 }
 
+/// Up to `max_len` bytes drawn from `alphabet`: what the tests hold the word-at-a-time
+/// readers to their byte loops on.
+#[cfg(test)]
+pub(super) fn random_bytes(rng: &mut impl rand::Rng, alphabet: &[u8], max_len: usize) -> Vec<u8> {
+    let len = rng.random_range(0..=max_len);
+    (0..len).map(|_| alphabet[rng.random_range(0..alphabet.len())]).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

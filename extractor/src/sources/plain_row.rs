@@ -143,8 +143,9 @@ fn unread_len_by_bytes(bytes: &[u8], start: usize, delimiter: u8) -> Option<usiz
 
 #[cfg(test)]
 mod tests {
+    use super::super::eight_bytes::random_bytes;
     use super::*;
-    use rand::{Rng, SeedableRng};
+    use rand::SeedableRng;
 
     fn yahoo() -> PlainRows {
         // Date,Open,High,Low,Close,Adj Close,Volume
@@ -197,8 +198,7 @@ mod tests {
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(8);
         let alphabet = b"0123456789.,;\"x \xc3\x80\x7f";
         for _ in 0..300_000 {
-            let len = rng.random_range(0..=30);
-            let bytes: Vec<u8> = (0..len).map(|_| alphabet[rng.random_range(0..alphabet.len())]).collect();
+            let bytes = random_bytes(&mut rng, alphabet, 30);
             for delimiter in [b',', b';'] {
                 let text = String::from_utf8_lossy(&bytes);
                 assert_eq!(
