@@ -355,13 +355,23 @@ mod tests {
         for _ in 0..5_000 {
             let ticker = ticker(&mut rng);
             let mut messages = IndicatorMessages::new(&ticker, Timeframe::Day);
+            let mut last_sma = 0.0;
             for _ in 0..rng.random_range(1..40) {
+                let mut value = value(&mut rng);
+                match &mut value {
+                    IndicatorValue::Sma { sma, .. } => last_sma = *sma,
+                    // Often the SMA's number, as bbands' middle band mostly is (its text is kept).
+                    IndicatorValue::Bbands { middle_band, .. } if rng.random_bool(0.5) => {
+                        *middle_band = last_sma
+                    }
+                    _ => {}
+                }
                 let record = IndicatorRecord {
                     ticker: ticker.as_str().into(),
                     timeframe: Timeframe::Day,
                     datetime: date(&mut rng),
                     task_number: Uuid::from_u128(if rng.random() { 7 } else { rng.random() }),
-                    value: value(&mut rng),
+                    value,
                 };
                 let mut out = b"earlier bytes stay".to_vec();
                 messages.encode(record.datetime, &record.task_number, &record.value, &mut out);

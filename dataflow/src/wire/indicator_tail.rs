@@ -5,7 +5,7 @@
 //! per indicator and copied from then on; then come the value's numbers, each kind's
 //! written by code of its own.
 
-use super::spare::Spare;
+use super::spare::{FLOAT_ROOM, Spare};
 use crate::records::{IndicatorKind, IndicatorValue};
 use serde_json::ser::{CompactFormatter, Formatter};
 use uuid::Uuid;
@@ -139,12 +139,16 @@ impl Tail {
     }
 }
 
-/// The tails of the seven indicators, each rendered when first needed.
-pub(super) struct Tails([Tail; 7]);
+/// The tails of the seven indicators, each rendered when first needed, and the text of
+/// the last SMA written.
+pub(super) struct Tails {
+    tails: [Tail; 7],
+    sma: KeptNumber,
+}
 
 impl Tails {
     pub const fn new() -> Self {
-        Tails([Tail::NONE; 7])
+        Tails { tails: [Tail::NONE; 7], sma: KeptNumber { bits: None, text: Vec::new() } }
     }
 
     /// Appends everything of `value`'s message after its head: the tail, the numbers with
@@ -209,17 +213,63 @@ impl Tails {
         settings: [Setting; SETTINGS],
         numbers: [f64; NUMBERS],
     ) {
-        let tail = &mut self.0[layout.kind as usize];
+        let tail = &mut self.tails[layout.kind as usize];
         if tail.len == 0 || tail.task != *task || !same_settings(&tail.settings, &bits_of(&settings)) {
             tail.render(task, layout.kind.as_str(), &layout.setting_keys, &settings, &layout.number_keys[0]);
         }
         message.put_block(&tail.text, tail.len);
-        message.float(numbers[0]);
-        for (key, &number) in layout.number_keys.iter().zip(&numbers).skip(1) {
-            message.put_block(&key.bytes, key.len);
-            message.float(number);
+        self.number(message, layout.kind, 0, numbers[0]);
+        // At most three numbers, spelled out: as a loop, the iterator was not unrolled.
+        const _: () = assert!(MAX_NUMBERS == 3);
+        for index in [1, 2] {
+            if let (Some(key), Some(&number)) = (layout.number_keys.get(index), numbers.get(index)) {
+                message.put_block(&key.bytes, key.len);
+                self.number(message, layout.kind, index, number);
+            }
         }
         message.put(b"}");
+    }
+
+    /// Number `index` of a `kind` value (both known when compiled, so this is one of its arms).
+    #[inline(always)]
+    fn number(&mut self, message: &mut Spare, kind: IndicatorKind, index: usize, number: f64) {
+        match (kind, index) {
+            // Bbands' middle band is the SMA of the same closes, and with the same period
+            // (the default) the same double, which a bar's SMA message wrote just before.
+            (IndicatorKind::Sma, 0) => self.sma.write(message, number),
+            (IndicatorKind::Bbands, 1) => self.sma.write_again(message, number),
+            _ => message.float(number),
+        }
+    }
+}
+
+/// A number's text as [`Spare::float`] writes it, kept to be written again.
+struct KeptNumber {
+    /// The bits of the number `text` is of, if any.
+    bits: Option<u64>,
+    text: Vec<u8>,
+}
+
+impl KeptNumber {
+    /// Writes `number` and keeps its text.
+    #[inline(always)]
+    fn write(&mut self, message: &mut Spare, number: f64) {
+        self.text.clear();
+        let mut kept = Spare::reserve(&mut self.text, FLOAT_ROOM);
+        kept.float(number);
+        kept.finish();
+        self.bits = Some(number.to_bits());
+        message.put_short(&self.text);
+    }
+
+    /// Writes `number`: the text kept when it is of the same number, else formatted anew.
+    #[inline(always)]
+    fn write_again(&self, message: &mut Spare, number: f64) {
+        if self.bits == Some(number.to_bits()) {
+            message.put_short(&self.text);
+        } else {
+            message.float(number);
+        }
     }
 }
 
