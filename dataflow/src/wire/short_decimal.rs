@@ -42,10 +42,14 @@ pub(super) fn short_decimal(value: f64) -> Option<([u8; 16], usize)> {
     // Trailing zeros dropped (the last digits are the high bytes), but one kept: `.0`.
     let fraction_digits = eight_digits(fraction);
     let decimals = (8 - (fraction_digits ^ ZEROS).leading_zeros() as usize / 8).max(1);
-    let text = u128::from(whole_digits >> (8 * leading_zeros))
-        | (u128::from(b'.') << (8 * whole_len))
-        | (u128::from(fraction_digits) << (8 * (whole_len + 1)));
-    Some((text.to_le_bytes(), whole_len + 1 + decimals))
+    // At most seven whole digits and the point fill the first word; the decimals' word goes
+    // right after them (64-bit words: shifting a 128-bit one by a variable amount takes
+    // several instructions).
+    let mut text = [0; 16];
+    let whole_and_point = (whole_digits >> (8 * leading_zeros)) | (u64::from(b'.') << (8 * whole_len));
+    text[..8].copy_from_slice(&whole_and_point.to_le_bytes());
+    text[whole_len + 1..whole_len + 9].copy_from_slice(&fraction_digits.to_le_bytes());
+    Some((text, whole_len + 1 + decimals))
 }
 
 /// Eight `0` digits.
