@@ -43,19 +43,22 @@ impl LineRef<'_> {
     }
 }
 
-/// The lines of `reader`, numbered from 1; an I/O error ends them. Each line is read into
-/// one reused buffer: a file of millions of lines allocates nothing per line.
+/// The lines of `reader`, numbered from 1; an I/O error ends them. A line that lies whole
+/// in the reader's buffer is lent from there; any other is read into one reused buffer: a
+/// file of millions of lines allocates and copies nothing per line.
 pub(crate) struct BoundedLines<R> {
     reader: R,
     max: usize,
     number: u64,
     done: bool,
     line: Vec<u8>,
+    /// Bytes of the reader's buffer lent as the last line, consumed when the next is read.
+    lent: usize,
 }
 
 impl<R: BufRead> BoundedLines<R> {
     pub(crate) fn new(reader: R, max: usize) -> Self {
-        BoundedLines { reader, max, number: 0, done: false, line: Vec::new() }
+        BoundedLines { reader, max, number: 0, done: false, line: Vec::new(), lent: 0 }
     }
 
     /// The next line and its number, lent until the next call.
@@ -64,6 +67,13 @@ impl<R: BufRead> BoundedLines<R> {
             return None;
         }
         self.number += 1;
+        self.reader.consume(std::mem::take(&mut self.lent));
+        if let Some(end) = self.whole_line_in_buffer() {
+            self.lent = end + 1;
+            let line = self.reader.fill_buf().map_or(&[][..], |bytes| &bytes[..end]);
+            let line = line.strip_suffix(b"\r").unwrap_or(line);
+            return Some((self.number, Ok(LineRef::Text(line))));
+        }
         match self.read_line() {
             Ok(Some(length)) if length > self.max as u64 => {
                 Some((self.number, Ok(LineRef::TooLong { head: &self.line, length })))
@@ -78,6 +88,13 @@ impl<R: BufRead> BoundedLines<R> {
                 Some((self.number, Err(error)))
             }
         }
+    }
+
+    /// Where the next line's `\n` is in the reader's buffer, when the whole line is there
+    /// and within the bound (the usual line); `None` leaves it to [`Self::read_line`].
+    fn whole_line_in_buffer(&mut self) -> Option<usize> {
+        let available = self.reader.fill_buf().ok()?;
+        memchr::memchr(b'\n', available).filter(|&end| end <= self.max)
     }
 
     /// Reads one line into `self.line` (at most `max` bytes of it are kept); its full length,
@@ -136,10 +153,19 @@ mod tests {
     use super::*;
     use std::io::BufReader;
 
+    /// The lines, read the same through buffers that cut lines (copied) and buffers that
+    /// hold them whole (lent).
     fn lines(bytes: &[u8], max: usize) -> Vec<(u64, Line)> {
-        BoundedLines::new(BufReader::with_capacity(4, bytes), max)
-            .map(|(n, line)| (n, line.expect("in-memory read")))
-            .collect()
+        let read = |capacity| -> Vec<(u64, Line)> {
+            BoundedLines::new(BufReader::with_capacity(capacity, bytes), max)
+                .map(|(n, line)| (n, line.expect("in-memory read")))
+                .collect()
+        };
+        let cut = read(4);
+        for capacity in [7, 13, 64, 8192] {
+            assert_eq!(read(capacity), cut, "buffer of {capacity} bytes");
+        }
+        cut
     }
 
     #[test]
