@@ -7,7 +7,7 @@ use chrono::NaiveDate;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use pricestream_dataflow::indicators::{IndicatorParams, TickerSeries};
 use pricestream_dataflow::records::{Bar, IndicatorRecord, Timeframe};
-use pricestream_dataflow::wire::{IndicatorMessages, WireRecord};
+use pricestream_dataflow::wire::{BarMessages, IndicatorMessages, WireRecord};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::hint::black_box;
@@ -63,19 +63,22 @@ fn encode(c: &mut Criterion) {
         })
     });
     group.bench_function(
-        "a bar and its indicator values sharing their head, as the extractor sends them",
+        "a run of one ticker's bars and values sharing their text, as the extractor sends them",
         |b| {
             let mut out = Vec::with_capacity(512);
             b.iter(|| {
-                encode_each(&bars, &mut out);
-                // The values come in bar order: one head per run of values of a bar.
-                for same_bar in values.chunk_by(|a, b| a.datetime == b.datetime) {
-                    let mut messages = IndicatorMessages::new(&same_bar[0].ticker, same_bar[0].timeframe);
-                    for value in same_bar {
-                        out.clear();
-                        messages.encode(value.datetime, &value.task_number, &value.value, &mut out);
-                        black_box(&out);
-                    }
+                // One writer per run of a ticker's bars, and one for the run of their values.
+                let mut bar_messages = BarMessages::new(&bars[0].ticker, bars[0].timeframe);
+                for bar in &bars {
+                    out.clear();
+                    bar_messages.encode(bar, &mut out);
+                    black_box(&out);
+                }
+                let mut messages = IndicatorMessages::new(&values[0].ticker, values[0].timeframe);
+                for value in &values {
+                    out.clear();
+                    messages.encode(value.datetime, &value.task_number, &value.value, &mut out);
+                    black_box(&out);
                 }
             })
         },
