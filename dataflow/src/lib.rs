@@ -24,6 +24,7 @@
 pub mod allocator;
 pub mod cassandra;
 pub mod config;
+pub mod fault;
 pub mod features;
 pub mod indicators;
 pub mod kafka;

@@ -8,6 +8,7 @@
 use super::values::{F64Bits, Indicator};
 use crate::records::Timeframe;
 use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 
 /// The latest values of one series on one date.
@@ -17,6 +18,31 @@ pub struct DayLatest {
     pub close: Option<F64Bits>,
     /// One value per indicator kind (`IndicatorKind as usize`).
     pub indicators: [Option<Indicator>; 7],
+    /// The version of the close (first) and of each indicator slot, where the feeder orders
+    /// deliveries by version ([`super::upsert`]); unused otherwise.
+    pub versions: [Version; 8],
+}
+
+/// What orders the deliveries of one key: the producer's timestamp, then the offset. The newest
+/// version wins whatever order the deliveries arrive in, so a key's value does not depend on
+/// which partition, worker or epoch brought each delivery.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Version {
+    /// Producer timestamp, ms since the Unix epoch (`i64::MIN` when the message has none).
+    pub timestamp_ms: i64,
+    /// Offset in its partition.
+    pub offset: i64,
+}
+
+impl Version {
+    /// Older than every delivery: an empty slot's version.
+    pub const OLDEST: Version = Version { timestamp_ms: i64::MIN, offset: i64::MIN };
+}
+
+impl Default for Version {
+    fn default() -> Self {
+        Version::OLDEST
+    }
 }
 
 /// One series' dates.

@@ -16,11 +16,14 @@ mod record;
 mod row_id;
 mod series_id;
 mod slots;
+mod upsert;
 mod values;
 
 pub use crate::records::IndicatorKind;
 pub use incremental::feature_graph;
 pub use inputs::{EntryCollection, FeatureInputs};
+pub use latest::Version;
 pub use record::{BarKey, FeatureRecord, SeriesKey};
 pub use row_id::row_ids;
+pub use upsert::{Delivered, Delivery, UpsertInput, series_hash, upsert_deliveries};
 pub use values::{F64Bits, Indicator};

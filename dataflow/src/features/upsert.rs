@@ -1,0 +1,292 @@
+//! The feature graph's input for a service that reads Kafka with several workers: deliveries
+//! (closes and indicator values, each with its [`Version`]) are routed to the worker of their
+//! series, and reduced there to the newest version per key (upsert).
+//!
+//! Routing inside the dataflow makes the state independent of where a delivery came from: a
+//! series whose records sit in several partitions (partitions added to a topic, a producer that
+//! changed its partitioner) or are read by several workers still has one upsert state. Ordering
+//! by version rather than by arrival makes it independent of timing: a correction replayed in
+//! the same epoch as the value it corrects, from another partition, still wins.
+//!
+//! Deliveries are applied as they arrive, in the order of their epochs: the service feeds epoch
+//! `t + 1` only once every worker's output of epoch `t` is complete, so an older epoch's
+//! deliveries never arrive after a newer one's.
+
+use super::block::{Entry, block_entry};
+use super::inputs::EntryCollection;
+use super::latest::{Latest, Version};
+use super::series_id::SeriesId;
+use super::values::{F64Bits, Indicator};
+use crate::records::{Bar, IndicatorRecord, Timeframe};
+use chrono::NaiveDate;
+use differential_dataflow::AsCollection;
+use serde::{Deserialize, Serialize};
+use std::hash::{Hash, Hasher};
+use timely::container::CapacityContainerBuilder;
+use timely::dataflow::channels::pact::Exchange;
+use timely::dataflow::operators::generic::Operator;
+use timely::dataflow::operators::vec::input::Input;
+use timely::dataflow::{InputHandle, Scope};
+use timely::order::TotalOrder;
+use timely::progress::Timestamp;
+
+/// A value of a delivery: a bar's close or an indicator value.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Delivered {
+    /// The bar's close (the only part of a bar a feature row uses).
+    Close(F64Bits),
+    /// One indicator value.
+    Indicator(Indicator),
+}
+
+/// One value as read, with the key it belongs to and its version.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Delivery {
+    /// The series' ticker.
+    pub ticker: String,
+    /// The series' timeframe.
+    pub timeframe: Timeframe,
+    /// The bar's date.
+    pub date: NaiveDate,
+    /// The value.
+    pub value: Delivered,
+    /// Its version: the newest one per key wins.
+    pub version: Version,
+}
+
+impl Delivery {
+    /// The close of `bar`.
+    pub fn of_bar(bar: &Bar, version: Version) -> Self {
+        Delivery {
+            ticker: bar.ticker.to_string(),
+            timeframe: bar.timeframe,
+            date: bar.datetime,
+            value: Delivered::Close(F64Bits::new(bar.close)),
+            version,
+        }
+    }
+
+    /// The value of `record`.
+    pub fn of_indicator(record: &IndicatorRecord, version: Version) -> Self {
+        Delivery {
+            ticker: record.ticker.to_string(),
+            timeframe: record.timeframe,
+            date: record.datetime,
+            value: Delivered::Indicator(Indicator::from(&record.value)),
+            version,
+        }
+    }
+}
+
+/// The worker-independent hash of a series: deliveries, and the feature rows of the series, are
+/// routed by it (`hash % workers`).
+pub fn series_hash(ticker: &str, timeframe: Timeframe) -> u64 {
+    // `DefaultHasher::new()` has fixed keys: every process computes the same hash.
+    let mut hasher = std::hash::DefaultHasher::new();
+    ticker.hash(&mut hasher);
+    timeframe.as_str().hash(&mut hasher);
+    hasher.finish()
+}
+
+/// The input side of [`upsert_deliveries`]: deliveries are sent here, on any worker.
+pub struct UpsertInput<T: Timestamp + TotalOrder + Clone> {
+    handle: InputHandle<T, CapacityContainerBuilder<Vec<Delivery>>>,
+}
+
+impl<T: Timestamp + TotalOrder + Clone> Default for UpsertInput<T> {
+    fn default() -> Self {
+        UpsertInput { handle: InputHandle::new() }
+    }
+}
+
+impl<T: Timestamp + TotalOrder + Clone> UpsertInput<T> {
+    /// The collection to pass to [`super::feature_graph`]: the deliveries routed by series and
+    /// reduced to the newest version per key.
+    pub fn to_collection<'scope>(&mut self, scope: Scope<'scope, T>) -> EntryCollection<'scope, T> {
+        upsert_deliveries(scope.input_from(&mut self.handle))
+    }
+
+    /// Sends one delivery at the current time.
+    pub fn send(&mut self, delivery: Delivery) {
+        self.handle.send(delivery);
+    }
+
+    /// Moves the input to `time`.
+    pub fn advance_to(&mut self, time: T) {
+        self.handle.advance_to(time);
+    }
+
+    /// Sends buffered deliveries into the dataflow.
+    pub fn flush(&mut self) {
+        self.handle.flush();
+    }
+
+    /// The current input time.
+    pub fn time(&self) -> &T {
+        self.handle.time()
+    }
+}
+
+/// Routes `deliveries` to the worker of their series and keeps there the newest version per
+/// key: an older or equal version changes nothing, a newer one retracts the value it replaces.
+pub fn upsert_deliveries<'scope, T: Timestamp + TotalOrder>(
+    deliveries: timely::dataflow::StreamVec<'scope, T, Delivery>,
+) -> EntryCollection<'scope, T> {
+    let route = Exchange::new(|delivery: &Delivery| series_hash(&delivery.ticker, delivery.timeframe));
+    deliveries
+        .unary(route, "Upsert: newest version per key", |_capability, _info| {
+            let mut latest = Latest::default();
+            let mut updates = Vec::new();
+            move |input, output| {
+                input.for_each(|capability, deliveries| {
+                    // A plain stream's message carries one time: its stamp's least.
+                    let Some(capability) = capability.retain_least(0) else { return };
+                    let time = capability.time();
+                    for delivery in deliveries.drain(..) {
+                        apply(&mut latest, delivery, |update, diff| {
+                            updates.push((update, time.clone(), diff))
+                        });
+                    }
+                    output.session(&capability).give_container(&mut updates);
+                });
+            }
+        })
+        .as_collection()
+}
+
+/// Applies one delivery to the state, emitting the updates it makes.
+fn apply(
+    latest: &mut Latest,
+    delivery: Delivery,
+    mut emit: impl FnMut((super::block::BlockKey, (i64, Entry)), isize),
+) {
+    let Delivery { ticker, timeframe, date, value, version } = delivery;
+    let Some(day) = latest.day(&ticker, timeframe, date, true) else { return };
+    let slot = match value {
+        Delivered::Close(_) => 0,
+        Delivered::Indicator(indicator) => 1 + indicator.kind() as usize,
+    };
+    if version <= day.versions[slot] {
+        return;
+    }
+    day.versions[slot] = version;
+    let series = || SeriesId::new(&ticker, timeframe);
+    match value {
+        Delivered::Close(close) => super::latest::replace(&mut day.close, Some(close), |close, diff| {
+            emit(block_entry(series(), date, Entry::Bar(close)), diff)
+        }),
+        Delivered::Indicator(indicator) => {
+            super::latest::replace(&mut day.indicators[slot - 1], Some(indicator), |value, diff| {
+                emit(block_entry(series(), date, Entry::Indicator(value)), diff)
+            })
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::features::{FeatureRecord, feature_graph};
+    use std::cell::RefCell;
+    use std::rc::Rc;
+    use std::sync::{Arc, Mutex};
+
+    fn close(ticker: &str, day: u32, close: f64, timestamp_ms: i64, offset: i64) -> Delivery {
+        Delivery {
+            ticker: ticker.into(),
+            timeframe: Timeframe::Day,
+            date: NaiveDate::from_ymd_opt(2024, 1, day).unwrap_or_default(),
+            value: Delivered::Close(F64Bits::new(close)),
+            version: Version { timestamp_ms, offset },
+        }
+    }
+
+    /// The (ticker, day, close) of every row after feeding `epochs` on `workers` workers, each
+    /// delivery sent by the worker `send_on` picks.
+    fn rows_after(
+        workers: usize,
+        epochs: Vec<Vec<Delivery>>,
+        send_on: fn(usize, usize) -> usize,
+    ) -> Vec<(String, u32, f64)> {
+        let collected: Arc<Mutex<Vec<(FeatureRecord, isize)>>> = Arc::default();
+        let sink = Arc::clone(&collected);
+        let epochs = Arc::new(epochs);
+        let config = timely::Config::process(workers);
+        let guards = timely::execute(config, move |worker| {
+            let (index, peers) = (worker.index(), worker.peers());
+            let mut input = UpsertInput::<u64>::default();
+            let probe = timely::dataflow::ProbeHandle::new();
+            let local: Rc<RefCell<Vec<(FeatureRecord, isize)>>> = Rc::default();
+            let out = Rc::clone(&local);
+            worker.dataflow(|scope| {
+                use timely::dataflow::operators::{Inspect, Probe};
+                feature_graph(input.to_collection(scope), 1)
+                    .inner
+                    .inspect(move |(record, _, diff)| out.borrow_mut().push((record.clone(), *diff)))
+                    .probe_with(&probe);
+            });
+            for (epoch, deliveries) in epochs.iter().enumerate() {
+                for (n, delivery) in deliveries.iter().enumerate() {
+                    if send_on(n, peers) == index {
+                        input.send(delivery.clone());
+                    }
+                }
+                input.advance_to(epoch as u64 + 1);
+                input.flush();
+                worker.step_while(|| probe.less_than(&(epoch as u64 + 1)));
+            }
+            sink.lock().map(|mut all| all.extend(local.take())).ok();
+        });
+        drop(guards);
+        let mut net = std::collections::BTreeMap::<(String, u32, u64), isize>::new();
+        for (record, diff) in collected.lock().map(|all| all.clone()).unwrap_or_default() {
+            let key = (
+                record.key.0.ticker.clone(),
+                chrono::Datelike::day(&record.key.1),
+                record.close.get().to_bits(),
+            );
+            *net.entry(key).or_default() += diff;
+        }
+        net.into_iter()
+            .filter(|(_, diff)| *diff != 0)
+            .map(|((ticker, day, bits), diff)| {
+                assert_eq!(diff, 1, "{ticker} {day}: multiplicity {diff}");
+                (ticker, day, f64::from_bits(bits))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_newest_version_wins_whatever_worker_or_order_delivers_it() {
+        // A correction (newer timestamp) delivered before the value it corrects, by another
+        // worker, in the same epoch; an exact re-delivery; a stale value in a later epoch.
+        let epochs = vec![
+            vec![
+                close("A", 2, 11.0, 200, 0),
+                close("B", 2, 5.0, 100, 3),
+                close("A", 2, 10.0, 100, 7),
+                close("B", 2, 5.0, 100, 3),
+            ],
+            vec![close("A", 2, 9.0, 150, 9), close("A", 3, 12.0, 300, 1)],
+        ];
+        let want = vec![("A".to_owned(), 2, 11.0), ("A".into(), 3, 12.0), ("B".into(), 2, 5.0)];
+        for workers in [1, 2, 3] {
+            assert_eq!(
+                rows_after(workers, epochs.clone(), |n, peers| n % peers),
+                want,
+                "{workers} worker(s)"
+            );
+            assert_eq!(
+                rows_after(workers, epochs.clone(), |_, _| 0),
+                want,
+                "{workers} worker(s), all fed on one"
+            );
+        }
+    }
+
+    #[test]
+    fn equal_timestamps_are_ordered_by_offset() {
+        let epochs = vec![vec![close("A", 2, 2.0, 100, 5), close("A", 2, 1.0, 100, 4)]];
+        assert_eq!(rows_after(2, epochs, |n, peers| n % peers), vec![("A".to_owned(), 2, 2.0)]);
+    }
+}
