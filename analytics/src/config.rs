@@ -22,6 +22,8 @@ pub struct AnalyticsConfig {
     pub model: ModelSettings,
     /// The model inside `run`: scoring new rows and retraining.
     pub serving: ServingSettings,
+    /// The timely cluster: how long it may go without progress.
+    pub cluster: ClusterSettings,
 }
 
 impl Default for AnalyticsConfig {
@@ -34,7 +36,24 @@ impl Default for AnalyticsConfig {
             http: HttpSettings::on("127.0.0.1:9898"),
             model: ModelSettings::default(),
             serving: ServingSettings::default(),
+            cluster: ClusterSettings::default(),
         }
+    }
+}
+
+/// The timely cluster (`[cluster]`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ClusterSettings {
+    /// `/healthz` fails once a worker of the cluster has been silent this long (a frozen, cut
+    /// off or dead peer), or one of this process's workers has made no progress this long while
+    /// no Kafka or Cassandra outage explains it (a wedged sink).
+    pub liveness_timeout_ms: u64,
+}
+
+impl Default for ClusterSettings {
+    fn default() -> Self {
+        ClusterSettings { liveness_timeout_ms: 60_000 }
     }
 }
 
@@ -258,6 +277,15 @@ pub struct ConsumerSettings {
     /// Longest one epoch waits for its first record, and longest it stays open after it (a
     /// pause in the input closes it sooner).
     pub epoch_max_wait_ms: u64,
+    /// Input messages larger than this are refused (dead-lettered) unread: a bar or an
+    /// indicator value is a few hundred bytes.
+    pub max_message_bytes: usize,
+    /// An idle service commits its offsets again after this long, so that Kafka never expires
+    /// them (`offsets.retention.minutes`, 7 days by default, counts from the last commit).
+    pub commit_refresh_ms: u64,
+    /// How often the input topics' partition counts are checked, so that partitions added while
+    /// the service runs are read.
+    pub partition_check_ms: u64,
 }
 
 impl Default for ConsumerSettings {
@@ -266,6 +294,9 @@ impl Default for ConsumerSettings {
             group_id: "pricestream-analytics".into(),
             epoch_max_records: 5_000,
             epoch_max_wait_ms: 200,
+            max_message_bytes: 16 * 1024,
+            commit_refresh_ms: 3_600_000,
+            partition_check_ms: 30_000,
         }
     }
 }
@@ -294,6 +325,14 @@ impl Validate for AnalyticsConfig {
             "consumer.epoch_max_wait_ms",
             format_args!("must be >= 1, got {}", self.consumer.epoch_max_wait_ms),
         );
+        for (key, value, least) in [
+            ("consumer.max_message_bytes", self.consumer.max_message_bytes as u64, 1024),
+            ("consumer.commit_refresh_ms", self.consumer.commit_refresh_ms, 1_000),
+            ("consumer.partition_check_ms", self.consumer.partition_check_ms, 100),
+            ("cluster.liveness_timeout_ms", self.cluster.liveness_timeout_ms, 1_000),
+        ] {
+            problems.check(value >= least, key, format_args!("must be >= {least}, got {value}"));
+        }
         self.http.validate("http", problems);
         problems.check(
             self.features.horizon_bars >= 1,

@@ -22,11 +22,15 @@ fn explain_panics() {
     let default = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
         let location = info.location().map(|l| format!("{}:{}", l.file(), l.line())).unwrap_or_default();
+        let thread = std::thread::current().name().unwrap_or_default().to_owned();
         if location.contains("timely_communication") {
-            tracing::error!(%location, "Lost the connection to a timely peer (a process of the cluster stopped); exiting so the cluster restarts together.");
-        } else {
-            tracing::error!(%location, "Internal error: {info}");
+            // The network threads are named after the peer process they talk to.
+            let peer = thread.rsplit('-').next().unwrap_or("?").to_owned();
+            tracing::error!(%location, peer_process = %peer, thread = %thread, "Lost the connection to timely process {peer} (it stopped, crashed or was cut off); exiting so the cluster restarts together. {info}");
+            // Nothing is committed after this: the cluster's barrier cannot pass without the peer.
+            std::process::exit(1);
         }
+        tracing::error!(%location, "Internal error: {info}");
         default(info);
     }));
 }

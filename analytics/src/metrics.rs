@@ -1,7 +1,9 @@
 //! The service's Prometheus metrics. Names follow
 //! `pricestream_analytics_<thing>_<unit>[_total]`; no per-ticker labels.
 
+use pricestream_dataflow::fault::OutageMetrics;
 use pricestream_dataflow::telemetry::register;
+use pricestream_dataflow::wire::RefusalReason;
 use prometheus::{
     GaugeVec, Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
 };
@@ -16,9 +18,20 @@ pub struct Metrics {
     pub records_replayed: IntCounterVec,
     /// Bars decoded from Kafka.
     pub bars_consumed: IntCounter,
-    /// Kafka messages that could not be decoded and were skipped, by `kind`
-    /// ([`REJECTION_KINDS`]).
+    /// Input messages refused (and dead-lettered), by `kind` ([`RefusalReason`]).
     pub messages_rejected: IntCounterVec,
+    /// Outputs (rows, changelog messages, forecasts) their store refused, dead-lettered, by
+    /// `output` ([`REFUSED_OUTPUTS`]).
+    pub outputs_refused: IntCounterVec,
+    /// Outages of Kafka and Cassandra, waited out.
+    pub outages: OutageMetrics,
+    /// Offset commits made (one per worker per commit).
+    pub offset_commits: IntCounter,
+    /// Starts whose committed progress was made with other row-shaping settings: the mart was
+    /// rewritten.
+    pub settings_rewrites: IntCounter,
+    /// The fencing generation this process runs under.
+    pub generation: IntGauge,
     /// Feature rows acknowledged by Cassandra and the changelog.
     pub feature_rows_written: IntCounter,
     /// Feature rows deleted because their bar was retracted.
@@ -81,9 +94,8 @@ impl Metrics {
     }
 }
 
-/// The `kind` values of `pricestream_analytics_messages_rejected_total`: not JSON or fields
-/// missing or mistyped, and a `schema_version` this build does not read.
-pub const REJECTION_KINDS: [&str; 2] = ["malformed", "unsupported_version"];
+/// The `output` values of `pricestream_analytics_outputs_refused_total`.
+pub const REFUSED_OUTPUTS: [&str; 3] = ["features", "changelog", "predictions"];
 
 /// The `table` values of `pricestream_analytics_cassandra_write_errors_total`: the mart, the
 /// forecasts and the model versions (all in the mart keyspace).
@@ -126,9 +138,35 @@ impl Metrics {
                 IntCounterVec::new(
                     Opts::new(
                         "pricestream_analytics_messages_rejected_total",
-                        "Kafka messages that could not be decoded and were skipped, by kind (malformed, unsupported_version).",
+                        "Input messages refused and sent to the dead-letter topic, by kind (the dead letter's reason).",
                     ),
                     &["kind"],
+                )?,
+            )?,
+            outputs_refused: register(
+                &registry,
+                IntCounterVec::new(
+                    Opts::new(
+                        "pricestream_analytics_outputs_refused_total",
+                        "Outputs Cassandra or Kafka refused for what they are, sent to the dead-letter topic, by output (features, changelog, predictions).",
+                    ),
+                    &["output"],
+                )?,
+            )?,
+            outages: OutageMetrics::register(&registry, "analytics")?,
+            offset_commits: counter(
+                "pricestream_analytics_offset_commits_total",
+                "Offset commits made, one per worker and commit (also the periodic re-commits of an idle service).",
+            )?,
+            settings_rewrites: counter(
+                "pricestream_analytics_settings_rewrites_total",
+                "Starts that found the mart written with other row-shaping settings and rewrote it.",
+            )?,
+            generation: register(
+                &registry,
+                IntGauge::new(
+                    "pricestream_analytics_generation",
+                    "The fencing generation this process's cluster runs under.",
                 )?,
             )?,
             feature_rows_written: counter(
@@ -292,8 +330,11 @@ impl Metrics {
             registry,
         };
         // Every labelled series exists from the start, so rates and alerts see 0, not nothing.
-        for kind in REJECTION_KINDS {
-            metrics.messages_rejected.with_label_values(&[kind]);
+        for reason in RefusalReason::ALL {
+            metrics.messages_rejected.with_label_values(&[reason.as_str()]);
+        }
+        for output in REFUSED_OUTPUTS {
+            metrics.outputs_refused.with_label_values(&[output]);
         }
         for table in WRITTEN_TABLES {
             metrics.cassandra_write_errors.with_label_values(&[table]);
@@ -313,8 +354,13 @@ mod tests {
         let mut text = Vec::new();
         prometheus::TextEncoder::new().encode(&metrics.registry.gather(), &mut text).expect("encodes");
         let text = String::from_utf8(text).expect("utf-8");
-        for kind in REJECTION_KINDS {
-            let line = format!("pricestream_analytics_messages_rejected_total{{kind=\"{kind}\"}} 0");
+        for reason in RefusalReason::ALL {
+            let line =
+                format!("pricestream_analytics_messages_rejected_total{{kind=\"{}\"}} 0", reason.as_str());
+            assert!(text.contains(&line), "{line} missing from:\n{text}");
+        }
+        for dependency in ["kafka", "cassandra"] {
+            let line = format!("pricestream_analytics_outages_total{{dependency=\"{dependency}\"}} 0");
             assert!(text.contains(&line), "{line} missing from:\n{text}");
         }
         for table in WRITTEN_TABLES {

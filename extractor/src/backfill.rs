@@ -5,12 +5,12 @@ use crate::cli::BackfillArgs;
 use crate::config::ExtractorConfig;
 use crate::ingest::{ingest_symbol, read_file};
 use crate::metrics::Metrics;
-use crate::pipeline::{Lanes, Pipeline, ReadAhead, Sinks, StoredSeries, Summary};
+use crate::pipeline::{Lanes, Pipeline, ReadAhead, SinkPatience, Sinks, StoredSeries, Summary};
 use crate::sources::{TwelveDataClient, list_files};
 use futures::StreamExt;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use pricestream_dataflow::cassandra::BarTable;
 use pricestream_dataflow::config::ProcessEnv;
+use pricestream_dataflow::fault::Outages;
 use pricestream_dataflow::topics::Topics;
 use std::path::Path;
 use std::sync::Arc;
@@ -23,20 +23,24 @@ pub async fn run(config: &ExtractorConfig, args: &BackfillArgs) -> anyhow::Resul
     let started = Instant::now();
     let task_number = Uuid::new_v4();
     info!(%task_number, dry_run = args.dry_run, "Backfill started.");
+    let metrics = Arc::new(Metrics::new()?);
+    // A backfill retries a sink a bounded number of times, then fails saying how to resume.
+    let patience = SinkPatience::Attempts(config.extract.sink_max_attempts);
+    let outages = Arc::new(Outages::new(metrics.outages.clone()));
     let sinks = match args.dry_run {
         true => None,
-        false => Some(Arc::new(Sinks::connect(config, task_number).await?)),
+        false => {
+            Some(Arc::new(Sinks::connect(config, task_number, outages, patience, Arc::default()).await?))
+        }
     };
-    let metrics = Arc::new(Metrics::new()?);
     let new_pipeline = || {
         let (batch_rows, metrics) = (config.extract.batch_max_rows, Arc::clone(&metrics));
         Pipeline::new(&config.indicators, sinks.clone(), task_number, batch_rows, metrics)
-            .with_retries(config.extract.sink_max_attempts)
     };
 
     let summary = match &args.input {
         Some(input) => {
-            let stored = sinks.as_deref().map(Sinks::bar_table);
+            let stored = sinks.as_deref();
             backfill_files(config, args, input, task_number, &metrics, stored, new_pipeline).await?
         }
         None => {
@@ -81,7 +85,7 @@ async fn backfill_files(
     input: &Path,
     task_number: Uuid,
     metrics: &Metrics,
-    stored: Option<&BarTable>,
+    stored: Option<&Sinks>,
     new_pipeline: impl FnMut() -> Pipeline,
 ) -> anyhow::Result<Summary> {
     let files = list_files(input)?;

@@ -7,11 +7,12 @@ use crate::cli::FollowArgs;
 use crate::config::{ExtractorConfig, FollowSettings};
 use crate::ingest::{ingest_file, ingest_symbol};
 use crate::metrics::Metrics;
-use crate::pipeline::{Pipeline, Sinks};
+use crate::pipeline::{Pipeline, SinkPatience, Sinks};
 use crate::sources::{TwelveDataClient, list_files};
 use anyhow::Context;
 use chrono::{DateTime, Datelike, Days, NaiveDate, NaiveTime, Utc, Weekday};
 use pricestream_dataflow::config::ProcessEnv;
+use pricestream_dataflow::fault::Outages;
 use pricestream_dataflow::telemetry::{Probes, serve};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -30,21 +31,30 @@ pub async fn run(config: &ExtractorConfig, args: &FollowArgs) -> anyhow::Result<
     let task_number = Uuid::new_v4();
     let metrics = Arc::new(Metrics::new()?);
     let ready = Arc::new(AtomicBool::new(false));
+    let outages = Arc::new(Outages::new(metrics.outages.clone()));
     let listener = tokio::net::TcpListener::bind(&config.http.listen_addr)
         .await
         .with_context(|| format!("cannot listen on http.listen_addr {}", config.http.listen_addr))?;
     info!(addr = %config.http.listen_addr, "Serving /metrics, /healthz and /readyz.");
-    tokio::spawn(serve(listener, Probes { registry: metrics.registry.clone(), ready: Arc::clone(&ready) }));
+    let probes = Probes {
+        registry: metrics.registry.clone(),
+        ready: Arc::clone(&ready),
+        outages: Arc::clone(&outages),
+        health: None,
+    };
+    tokio::spawn(serve(listener, probes));
+    let stop_requested = Arc::new(AtomicBool::new(false));
+    tokio::spawn(flag_on_stop(Arc::clone(&stop_requested)));
 
-    let sinks = Sinks::connect(config, task_number).await?;
+    // Follow waits out Kafka and Cassandra outages for as long as they last (not ready meanwhile).
+    let sinks = Sinks::connect(config, task_number, outages, SinkPatience::Forever, stop_requested).await?;
     let mut pipeline = Pipeline::new(
         &config.indicators,
         Some(Arc::new(sinks)),
         task_number,
         config.extract.batch_max_rows,
         metrics,
-    )
-    .with_retries(config.extract.sink_max_attempts);
+    );
     let client = match args.symbols.is_empty() {
         true => None,
         false => Some(TwelveDataClient::new(&config.twelve_data, &ProcessEnv)?),
@@ -133,6 +143,12 @@ fn next_poll_after(now: DateTime<Utc>, settings: &FollowSettings) -> anyhow::Res
         }
         day = day.checked_add_days(Days::new(1)).context("calendar overflow")?;
     }
+}
+
+/// Sets `flag` once a stop is requested, so that a wait for Kafka or Cassandra ends.
+async fn flag_on_stop(flag: Arc<AtomicBool>) {
+    stop_signal().await;
+    flag.store(true, Ordering::Relaxed);
 }
 
 async fn stop_signal() {

@@ -2,6 +2,7 @@
 //! `pricestream_extractor_<thing>_<unit>[_total]`; the only label is the
 //! rejection reason (a fixed, small set).
 
+use pricestream_dataflow::fault::OutageMetrics;
 use pricestream_dataflow::telemetry::register;
 use prometheus::{Histogram, HistogramOpts, IntCounter, IntCounterVec, Opts, Registry};
 
@@ -21,6 +22,8 @@ pub struct Metrics {
     pub lines_rejected: IntCounterVec,
     /// Time to send one batch to every sink.
     pub batch_seconds: Histogram,
+    /// Outages of Kafka and Cassandra, waited out.
+    pub outages: OutageMetrics,
 }
 
 impl Metrics {
@@ -59,6 +62,7 @@ impl Metrics {
                     .buckets(prometheus::exponential_buckets(0.001, 2.0, 16)?),
                 )?,
             )?,
+            outages: OutageMetrics::register(&registry, "extractor")?,
             registry,
         };
         Ok(metrics)

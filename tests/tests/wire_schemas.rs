@@ -101,6 +101,9 @@ fn dead_letters_match_their_schema() -> anyhow::Result<()> {
     let letter = DeadLetter {
         source: "data/nvda.csv".into(),
         line: Some(812),
+        topic: None,
+        partition: None,
+        offset: None,
         reason: "bad_number".into(),
         message: "High `abc` is not a number".into(),
         raw: "2003-03-05,1.2,abc,1.1,1.15,1.1,100".into(),

@@ -1,10 +1,23 @@
 //! `run`: wires Kafka, the timely workers, Cassandra and the HTTP endpoint together.
+//!
+//! Fault tolerance lives in: [`signals`] (the commit barrier, failures and stops agreed by
+//! every worker), [`liveness`] (heartbeats and `/healthz`), [`fence`] (older incarnations
+//! cannot commit or write), [`settings`] and [`progress`] (what a commit records),
+//! [`dead_letters`] and the checks of the source (bad messages), and
+//! `pricestream_dataflow::fault` (outages waited out).
 
 mod changes;
 mod cluster;
+mod dead_letters;
+#[cfg(feature = "fault-injection")]
+mod failure_injection;
+mod fence;
 mod latency;
+mod liveness;
 mod progress;
 mod serving;
+mod settings;
+mod signals;
 mod sink;
 mod source;
 mod worker;
@@ -14,17 +27,25 @@ use crate::config::AnalyticsConfig;
 use crate::discovery::{PodIdentity, await_peers, membership, resolves, watch_replicas};
 use crate::metrics::Metrics;
 use anyhow::{Context, bail};
+use chrono::NaiveDate;
+use fence::Fence;
+use liveness::Liveness;
 use pricestream_dataflow::cassandra::{
-    FeatureTable, ModelTable, PredictionTable, connect, create_mart_schema,
+    CassandraError, FeatureTable, GenerationTable, MartReader, ModelTable, PredictionTable, connect,
+    create_mart_schema,
 };
 use pricestream_dataflow::config::ProcessEnv;
+use pricestream_dataflow::fault::{Dependency, Outages, Patience, wait_out};
 use pricestream_dataflow::kafka::{
-    Publisher, Retention, client_config, ensure_topics, fetch_partition_count,
+    KafkaError, Publisher, Retention, client_config, ensure_topics, fetch_partition_count,
 };
+use pricestream_dataflow::records::Timeframe;
 use pricestream_dataflow::telemetry::{Probes, serve};
 use pricestream_dataflow::topics::{PREDICTIONS_RETENTION, Topics};
 use rdkafka::consumer::BaseConsumer;
+use settings::RowShape;
 use sink::MartSink;
+use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -34,16 +55,28 @@ use worker::{WorkerStats, run_worker};
 /// What every worker thread shares.
 pub struct Shared {
     config: AnalyticsConfig,
-    /// Input topics with their partition counts.
+    /// Input topics with their partition counts at start.
     topics: Vec<(String, usize)>,
     bars_topic: String,
     exit_at_end: bool,
     sink: MartSink,
+    /// Reads the mart back (the rows a rewrite deletes).
+    mart: MartReader,
     /// The `models` table, when the model stage is on.
     models: Option<Arc<ModelTable>>,
     runtime: tokio::runtime::Handle,
     metrics: Arc<Metrics>,
     stop: Arc<AtomicBool>,
+    outages: Arc<Outages>,
+    liveness: Arc<Liveness>,
+    fence: Fence,
+    /// Who this process is, for the fencing table (host and process).
+    incarnation: String,
+    /// The fingerprint of the row-shaping settings, and the settings readable.
+    settings_fingerprint: String,
+    settings_description: String,
+    /// Asks the brokers for the input topics' partition counts.
+    metadata: BaseConsumer,
     /// Worker threads of this process that have rebuilt their state and are consuming.
     ready_workers: AtomicUsize,
     /// Publish times of the bars of the epochs being written, for the prediction latency.
@@ -52,41 +85,96 @@ pub struct Shared {
     model_device: pricestream_dataflow::model::Device,
 }
 
+impl Shared {
+    /// The input topics' partition counts now, or `None` when the brokers do not answer.
+    fn partition_counts(&self) -> Option<Vec<(String, usize)>> {
+        self.topics
+            .iter()
+            .map(|(topic, _)| {
+                let count = fetch_partition_count(
+                    &self.metadata,
+                    &self.config.kafka.brokers,
+                    topic,
+                    Duration::from_secs(2),
+                );
+                count.ok().map(|count| (topic.clone(), count))
+            })
+            .collect()
+    }
+
+    /// The keys of mart rows of the series `mine` selects that are not in `produced`: rows a
+    /// rewrite must delete (their bar no longer exists, or no longer makes a row).
+    async fn vanished_rows(
+        &self,
+        produced: &BTreeSet<(String, Timeframe, NaiveDate)>,
+        mine: impl Fn(&str, Timeframe) -> bool,
+    ) -> anyhow::Result<Vec<(String, Timeframe, NaiveDate)>> {
+        let patience = Patience::Forever { stop: Some(&self.stop) };
+        let series = wait_out(
+            &self.outages,
+            Dependency::Cassandra,
+            "read mart keys",
+            patience,
+            CassandraError::fault,
+            || self.mart.series(),
+        )
+        .await?;
+        let mut vanished = Vec::new();
+        for (ticker, timeframe) in series.into_iter().filter(|(ticker, timeframe)| mine(ticker, *timeframe)) {
+            let dates = wait_out(
+                &self.outages,
+                Dependency::Cassandra,
+                "read mart dates",
+                patience,
+                CassandraError::fault,
+                || self.mart.dates(&ticker, timeframe),
+            )
+            .await?;
+            for date in dates {
+                if !produced.contains(&(ticker.clone(), timeframe, date)) {
+                    vanished.push((ticker.clone(), timeframe, date));
+                }
+            }
+        }
+        Ok(vanished)
+    }
+}
+
 /// Runs the service until stopped (or, with `--exit-at-end`, until the input is read).
 pub fn run(config: AnalyticsConfig, args: &RunArgs) -> anyhow::Result<()> {
     let started = Instant::now();
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     let metrics = Arc::new(Metrics::new()?);
     let stop = Arc::new(AtomicBool::new(false));
+    let outages = Arc::new(Outages::new(metrics.outages.clone()));
     // Served first: live while waiting for peers or Kafka, ready only once consuming.
     let ready = Arc::new(AtomicBool::new(false));
+    let (communication, kube_cluster, processes) = communication(args, &runtime, &stop)?;
+    let peers = args.workers * processes;
+    let liveness = Arc::new(Liveness::new(
+        Duration::from_millis(config.cluster.liveness_timeout_ms),
+        peers,
+        args.workers,
+    ));
 
     let listener = runtime
         .block_on(tokio::net::TcpListener::bind(&config.http.listen_addr))
         .with_context(|| format!("cannot listen on http.listen_addr {}", config.http.listen_addr))?;
     info!(addr = %config.http.listen_addr, "Serving /metrics, /healthz and /readyz.");
-    runtime.spawn(serve(listener, Probes { registry: metrics.registry.clone(), ready: Arc::clone(&ready) }));
-    runtime.spawn(stop_on_signal(Arc::clone(&stop)));
-    let (communication, kube_cluster) = match (&args.hosts, args.process) {
-        (Some(path), Some(process)) => {
-            (cluster::communication(args.workers, Some((process, cluster::read_hosts(path)?)))?, None)
-        }
-        _ => match PodIdentity::from_env(&ProcessEnv)? {
-            Some(identity) => {
-                let (hosts, client, replicas) = runtime.block_on(async {
-                    tokio::select! {
-                        found = discover(&identity) => found,
-                        () = stopped(&stop) => bail!("stopped while waiting for the timely peers"),
-                    }
-                })?;
-                (
-                    cluster::communication(args.workers, Some((identity.ordinal, hosts)))?,
-                    Some((client, identity, replicas)),
-                )
-            }
-            None => (cluster::communication(args.workers, None)?, None),
-        },
+    let health = {
+        let (liveness, outages) = (Arc::clone(&liveness), Arc::clone(&outages));
+        Arc::new(move || liveness.check(&outages)) as pricestream_dataflow::telemetry::HealthCheck
     };
+    runtime.spawn(serve(
+        listener,
+        Probes {
+            registry: metrics.registry.clone(),
+            ready: Arc::clone(&ready),
+            outages: Arc::clone(&outages),
+            health: Some(health),
+        },
+    ));
+    runtime.spawn(stop_on_signal(Arc::clone(&stop)));
     // A cluster whose size changes must re-form: stop, and exit with an error so the pod restarts.
     let rescaled = Arc::new(AtomicUsize::new(0));
     if let Some((client, identity, replicas)) = kube_cluster {
@@ -109,46 +197,86 @@ pub fn run(config: AnalyticsConfig, args: &RunArgs) -> anyhow::Result<()> {
         metrics.records_consumed.with_label_values(&[topic.as_str()]);
         metrics.records_replayed.with_label_values(&[topic.as_str()]);
     }
-    let (table, predictions, models) = runtime.block_on(async {
-        let session = Arc::new(connect(&config.cassandra).await?);
-        create_mart_schema(&session, &config.cassandra).await?;
-        let (keyspace, in_flight) =
-            (&config.cassandra.mart_keyspace, config.cassandra.max_in_flight_requests);
-        let table = FeatureTable::prepare(Arc::clone(&session), keyspace, in_flight).await?;
-        let predictions = PredictionTable::prepare(Arc::clone(&session), keyspace, in_flight).await?;
-        let models = ModelTable::prepare(session, keyspace).await?;
-        anyhow::Ok((table, predictions, models))
+    let patience = Patience::Forever { stop: Some(&stop) };
+    let (table, predictions, models, mart, generations) = runtime.block_on(async {
+        // Waited out: a service started while Cassandra restarts begins when it is back.
+        let cassandra = || async {
+            let session = Arc::new(connect(&config.cassandra).await?);
+            create_mart_schema(&session, &config.cassandra).await?;
+            let (keyspace, in_flight) =
+                (&config.cassandra.mart_keyspace, config.cassandra.max_in_flight_requests);
+            let table = FeatureTable::prepare(Arc::clone(&session), keyspace, in_flight).await?;
+            let predictions = PredictionTable::prepare(Arc::clone(&session), keyspace, in_flight).await?;
+            let models = ModelTable::prepare(Arc::clone(&session), keyspace).await?;
+            let mart = MartReader::prepare(Arc::clone(&session), keyspace).await?;
+            let generations = GenerationTable::prepare(session, keyspace).await?;
+            Ok::<_, CassandraError>((table, predictions, models, mart, generations))
+        };
+        wait_out(&outages, Dependency::Cassandra, "connect", patience, CassandraError::fault, cassandra).await
     })?;
-    runtime.block_on(ensure_topics(
-        &config.kafka,
-        &[(&names.features, Retention::Compacted), (&names.predictions, PREDICTIONS_RETENTION)],
+    let topics_created = [
+        (names.features.as_str(), Retention::Compacted),
+        (names.predictions.as_str(), PREDICTIONS_RETENTION),
+        (names.dead_letter.as_str(), Retention::Forever),
+    ];
+    runtime.block_on(wait_out(
+        &outages,
+        Dependency::Kafka,
+        "create topics",
+        patience,
+        KafkaError::fault,
+        || ensure_topics(&config.kafka, &topics_created),
     ))?;
+    let run_id = uuid::Uuid::new_v4();
     let sink = MartSink {
         table,
         publisher: Publisher::new(&config.kafka)?,
         changelog_topic: names.features.clone(),
         predictions,
         predictions_topic: names.predictions.clone(),
+        dead_letter_topic: names.dead_letter.clone(),
+        outages: Arc::clone(&outages),
+        stop: Arc::clone(&stop),
+        run_id,
     };
     let models = config.serving.enabled.then(|| Arc::new(models));
     // What `auto` comes to here, for the device metric (a GPU opened and closed again).
     let model_device =
         if config.serving.enabled { config.model.params.device.in_use() } else { config.model.params.device };
 
+    let metadata: BaseConsumer = client_config(&config.kafka).create()?;
     let mut topics = Vec::new();
     for topic in [&names.bars, &names.indicators] {
-        topics.push((topic.clone(), wait_for_topic(&config, topic, args.exit_at_end, &stop)?));
+        topics.push((
+            topic.clone(),
+            wait_for_topic(&config, &metadata, topic, args.exit_at_end, &stop, &outages)?,
+        ));
     }
+    let shape = RowShape::of(&config);
+    let fence = Fence::new(generations, &config.consumer.group_id);
+    let incarnation = format!(
+        "{}/process-{}/{run_id}",
+        std::env::var("HOSTNAME").unwrap_or_else(|_| "localhost".into()),
+        args.process.unwrap_or(0)
+    );
     let shared = Arc::new(Shared {
         config,
         topics,
         bars_topic: names.bars,
         exit_at_end: args.exit_at_end,
         sink,
+        mart,
         models,
         runtime: runtime.handle().clone(),
         metrics,
         stop,
+        outages,
+        liveness,
+        fence,
+        incarnation,
+        settings_fingerprint: shape.fingerprint(),
+        settings_description: shape.describe(),
+        metadata,
         ready_workers: AtomicUsize::new(0),
         published: latency::PublishTimes::default(),
         model_device,
@@ -170,23 +298,32 @@ pub fn run(config: AnalyticsConfig, args: &RunArgs) -> anyhow::Result<()> {
     ready.store(true, Ordering::Relaxed);
 
     let mut total = WorkerStats::default();
+    let mut failure = None;
     for result in guards.join() {
-        let stats = result.map_err(|e| anyhow::anyhow!("worker panicked: {e}"))??;
-        total.bars += stats.bars;
-        total.replayed_bars += stats.replayed_bars;
-        total.rows += stats.rows;
-        total.deleted += stats.deleted;
-        total.rejected += stats.rejected;
+        match result.map_err(|e| anyhow::anyhow!("worker panicked: {e}")).and_then(|stats| stats) {
+            Ok(stats) => {
+                total.bars += stats.bars;
+                total.replayed_bars += stats.replayed_bars;
+                total.rows += stats.rows;
+                total.deleted += stats.deleted;
+                total.rejected += stats.rejected;
+            }
+            Err(error) => failure = failure.or(Some(error)),
+        }
+    }
+    if let Some(error) = failure {
+        return Err(error);
     }
     info!(bars = total.bars, rows = total.rows, rejected = total.rejected, "Analytics stopped.");
     println!(
-        "Analytics rebuilt its state from {} stored bar(s), processed {} new bar(s) into {} feature row update(s) and {} deletion(s) in {:.1?} ({} message(s) rejected) -> Cassandra {}.features, Kafka {}",
+        "Analytics rebuilt its state from {} stored bar(s), processed {} new bar(s) into {} feature row update(s) and {} deletion(s) in {:.1?} ({} message(s) refused, see {}) -> Cassandra {}.features, Kafka {}",
         total.replayed_bars,
         total.bars,
         total.rows,
         total.deleted,
         started.elapsed(),
         total.rejected,
+        shared.sink.dead_letter_topic,
         shared.config.cassandra.mart_keyspace,
         shared.sink.changelog_topic
     );
@@ -195,6 +332,36 @@ pub fn run(config: AnalyticsConfig, args: &RunArgs) -> anyhow::Result<()> {
         now => bail!(
             "the StatefulSet now has {now} replica(s); exiting so the timely cluster re-forms with them"
         ),
+    }
+}
+
+/// The timely configuration of this process: a process of a hosts-file cluster, a pod of a
+/// StatefulSet (peers found through the Kubernetes API, with the client and the replica count
+/// it started with), or one process; and how many processes the cluster has.
+#[allow(clippy::type_complexity)]
+fn communication(
+    args: &RunArgs,
+    runtime: &tokio::runtime::Runtime,
+    stop: &Arc<AtomicBool>,
+) -> anyhow::Result<(timely::CommunicationConfig, Option<(kube::Client, PodIdentity, usize)>, usize)> {
+    if let (Some(path), Some(process)) = (&args.hosts, args.process) {
+        let hosts = cluster::read_hosts(path)?;
+        let processes = hosts.len();
+        return Ok((cluster::communication(args.workers, Some((process, hosts)))?, None, processes));
+    }
+    match PodIdentity::from_env(&ProcessEnv)? {
+        Some(identity) => {
+            let (hosts, client, replicas) = runtime.block_on(async {
+                tokio::select! {
+                    found = discover(&identity) => found,
+                    () = stopped(stop) => bail!("stopped while waiting for the timely peers"),
+                }
+            })?;
+            let processes = hosts.len();
+            let communication = cluster::communication(args.workers, Some((identity.ordinal, hosts)))?;
+            Ok((communication, Some((client, identity, replicas)), processes))
+        }
+        None => Ok((cluster::communication(args.workers, None)?, None, 1)),
     }
 }
 
@@ -221,21 +388,34 @@ async fn discover(identity: &PodIdentity) -> anyhow::Result<(Vec<String>, kube::
     Ok((hosts, client, membership.replicas))
 }
 
-/// The partition count of `topic`, waiting for the topic to appear unless the
-/// run is a one-shot `--exit-at-end`, where a missing topic is an error.
+/// The partition count of `topic`, waiting for the topic to appear (and Kafka to answer)
+/// unless the run is a one-shot `--exit-at-end`, where a missing topic is an error.
 fn wait_for_topic(
     config: &AnalyticsConfig,
+    consumer: &BaseConsumer,
     topic: &str,
     exit_at_end: bool,
     stop: &AtomicBool,
+    outages: &Outages,
 ) -> anyhow::Result<usize> {
-    let consumer: BaseConsumer = client_config(&config.kafka).create()?;
+    let mut announced = false;
     loop {
-        match fetch_partition_count(&consumer, &config.kafka.brokers, topic, Duration::from_secs(10)) {
-            Ok(count) => return Ok(count),
+        match fetch_partition_count(consumer, &config.kafka.brokers, topic, Duration::from_secs(10)) {
+            Ok(count) => {
+                outages.succeeded(Dependency::Kafka);
+                return Ok(count);
+            }
             Err(e) if exit_at_end || stop.load(Ordering::Relaxed) => return Err(e.into()),
+            Err(KafkaError::NoSuchTopic(_)) => {
+                outages.succeeded(Dependency::Kafka);
+                if !announced {
+                    warn!(topic, "Waiting for the input topic to be created (by the extractor).");
+                    announced = true;
+                }
+                std::thread::sleep(Duration::from_secs(2));
+            }
             Err(e) => {
-                warn!(topic, "Waiting for the input topic: {e}");
+                outages.failed(Dependency::Kafka, "topic metadata", &e);
                 std::thread::sleep(Duration::from_secs(2));
             }
         }

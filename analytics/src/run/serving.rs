@@ -5,6 +5,8 @@ use super::Shared;
 use super::changes::RowChanges;
 use crate::metrics::Metrics;
 use crate::predict::{EpochReport, Load, ModelStage, ModelVersion, StageSettings, Store, Trainer};
+use pricestream_dataflow::cassandra::CassandraError;
+use pricestream_dataflow::fault::{Dependency, Patience, wait_out};
 use pricestream_dataflow::features::FeatureRecord;
 use pricestream_dataflow::records::Prediction;
 use std::hash::{Hash, Hasher};
@@ -30,14 +32,35 @@ pub fn stage(shared: &Shared, index: usize) -> anyhow::Result<Option<ModelStage>
         horizon_bars: shared.config.features.horizon_bars,
     };
     let (table, runtime, metrics) = (Arc::clone(models), shared.runtime.clone(), Arc::clone(&shared.metrics));
-    let store: Store =
-        Box::new(
-            move |record| Ok(metrics.count_write_error("models", runtime.block_on(table.save(record)))?),
-        );
+    let (outages, stop) = (Arc::clone(&shared.outages), Arc::clone(&shared.stop));
+    let store: Store = Box::new(move |record| {
+        let patience = Patience::Forever { stop: Some(&stop) };
+        let saved = runtime.block_on(wait_out(
+            &outages,
+            Dependency::Cassandra,
+            "store model",
+            patience,
+            CassandraError::fault,
+            || table.save(record),
+        ));
+        Ok(metrics.count_write_error("models", saved)?)
+    });
     let trainer = Trainer::spawn(format!("trainer-{index}"), store)?;
     let (table, runtime) = (Arc::clone(models), shared.runtime.clone());
+    let horizon = shared.config.features.horizon_bars;
+    let (outages, stop) = (Arc::clone(&shared.outages), Arc::clone(&shared.stop));
     let load: Load = Box::new(move |scope| {
-        let stored = runtime.block_on(table.load_latest(scope))?;
+        let patience = Patience::Forever { stop: Some(&stop) };
+        let stored = runtime.block_on(wait_out(
+            &outages,
+            Dependency::Cassandra,
+            "load model",
+            patience,
+            CassandraError::fault,
+            || table.load_latest(scope),
+        ))?;
+        // A model of another horizon forecasts another label: train anew instead.
+        let stored = stored.filter(|stored| stored.record.horizon_bars == horizon);
         Ok(stored.map(|stored| ModelVersion {
             version: stored.version,
             holdout_mae: stored.record.backtest.as_ref().map(|backtest| backtest.model.mae),

@@ -1,20 +1,34 @@
 //! Where one epoch's outputs go: feature-row changes to the mart table and the changelog
-//! topic, forecasts to the predictions table and topic. All must acknowledge before the
-//! epoch counts as written.
+//! topic, forecasts to the predictions table and topic, refused records to the dead-letter
+//! topic. All must acknowledge before the epoch counts as written.
+//!
+//! Outages are waited out ([`wait_out`]): the same writes are tried again until they succeed
+//! (every statement is idempotent; the changelog is at least once). An output its store refuses
+//! for what it is (a key Cassandra cannot hold, a message larger than the broker takes) is
+//! found by writing the epoch's outputs one by one, dead-lettered, and the rest are written.
 
 use super::changes::RowChanges;
+use super::dead_letters::{key_of, refused_output};
 use super::latency::PublishTimes;
 use crate::metrics::Metrics;
-use pricestream_dataflow::cassandra::{FeatureTable, PredictionTable};
-use pricestream_dataflow::kafka::Publisher;
-use pricestream_dataflow::records::{FeatureChange, FeatureKey, Prediction};
+use anyhow::Context;
+use pricestream_dataflow::cassandra::{CassandraError, FeatureTable, PredictionTable};
+use pricestream_dataflow::fault::{Dependency, Fault, Outages, Patience, kafka_fault, wait_out};
+use pricestream_dataflow::kafka::{PublishError, Publisher};
+use pricestream_dataflow::records::{DeadLetter, FeatureChange, FeatureKey, FeatureRow, Prediction};
+use pricestream_dataflow::wire;
+use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use tracing::error;
+use uuid::Uuid;
 
-/// The mart table and the changelog producer.
+/// The mart table, the forecasts and the topics.
 pub struct MartSink {
     /// The `features` table.
     pub table: FeatureTable,
-    /// The changelog producer.
+    /// The producer of every topic written.
     pub publisher: Publisher,
     /// The changelog topic.
     pub changelog_topic: String,
@@ -22,54 +36,80 @@ pub struct MartSink {
     pub predictions: PredictionTable,
     /// The predictions topic.
     pub predictions_topic: String,
+    /// The dead-letter topic.
+    pub dead_letter_topic: String,
+    /// Outages are reported here.
+    pub outages: Arc<Outages>,
+    /// Set when the process is asked to stop: a wait for a dependency ends with its error.
+    pub stop: Arc<AtomicBool>,
+    /// This process's run (the dead letters' `task_number`).
+    pub run_id: Uuid,
+}
+
+fn publish_fault(error: &PublishError) -> Fault {
+    kafka_fault(&error.source)
 }
 
 impl MartSink {
-    /// Writes `changes` to Cassandra and the changelog and `predictions` to their table and
-    /// topic, returning once all acknowledged. A prediction whose bar's publish time is in
-    /// `published` is observed in `prediction_latency_seconds`. A failed Cassandra write is
-    /// counted by table before the error is returned (and ends the process).
+    fn patience(&self) -> Patience<'_> {
+        Patience::Forever { stop: Some(&self.stop) }
+    }
+
+    /// Writes one epoch's outputs: `changes` to Cassandra and the changelog, `predictions` to
+    /// their table and topic, and `refused` input messages (with any output refused now) to the
+    /// dead-letter topic; returns once all are acknowledged. A prediction whose bar's publish
+    /// time is in `published` is observed in `prediction_latency_seconds`.
     pub async fn write(
         &self,
         changes: &RowChanges,
         predictions: &[Prediction],
+        refused: &[DeadLetter],
         published: &PublishTimes,
         metrics: &Metrics,
     ) -> anyhow::Result<()> {
-        let forecasts = async {
-            if predictions.is_empty() {
-                return anyhow::Ok(());
-            }
-            let messages = predictions.iter().map(|prediction| (prediction.message_key(), prediction));
-            let table = async {
-                metrics.count_write_error("predictions", self.predictions.upsert_all(predictions).await)?;
-                anyhow::Ok(())
-            };
-            tokio::try_join!(table, async {
-                anyhow::Ok(self.publisher.publish_derived(&self.predictions_topic, messages).await?)
-            },)?;
-            metrics.predictions_written.inc_by(predictions.len() as u64);
-            let now_ms = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64);
-            let rows = predictions.iter().map(|prediction| (prediction.ticker.as_str(), prediction.as_of));
-            for published_ms in published.take(rows) {
-                metrics.prediction_latency_seconds.observe((now_ms - published_ms).max(0) as f64 / 1000.0);
-            }
-            anyhow::Ok(())
-        };
-        tokio::try_join!(self.write_changes(changes, metrics), forecasts)?;
-        Ok(())
+        let (rows, forecasts) = tokio::try_join!(
+            self.write_changes(changes, metrics),
+            self.write_predictions(predictions, published, metrics)
+        )?;
+        let letters: Vec<DeadLetter> = refused.iter().cloned().chain(rows).chain(forecasts).collect();
+        self.publish_dead_letters(&letters).await
     }
 
-    async fn write_changes(&self, changes: &RowChanges, metrics: &Metrics) -> anyhow::Result<()> {
+    async fn write_changes(
+        &self,
+        changes: &RowChanges,
+        metrics: &Metrics,
+    ) -> anyhow::Result<Vec<DeadLetter>> {
         if changes.upserts.is_empty() && changes.deletes.is_empty() {
-            return Ok(());
+            return Ok(Vec::new());
         }
         let cassandra = async {
             let started = Instant::now();
-            metrics.count_write_error("features", self.table.upsert_all(&changes.upserts).await)?;
-            metrics.count_write_error("features", self.table.delete_all(&changes.deletes).await)?;
+            let refused = self
+                .each_or_all(
+                    Dependency::Cassandra,
+                    "write features",
+                    &changes.upserts,
+                    CassandraError::fault,
+                    |rows| self.table.upsert_all(rows),
+                )
+                .await
+                .map_err(|e| count(metrics, "features", e))?;
+            let deletes = &changes.deletes;
+            wait_out(
+                &self.outages,
+                Dependency::Cassandra,
+                "delete features",
+                self.patience(),
+                CassandraError::fault,
+                || self.table.delete_all(deletes),
+            )
+            .await
+            .map_err(|e| count(metrics, "features", e.into()))?;
             metrics.cassandra_write_seconds.observe(started.elapsed().as_secs_f64());
-            anyhow::Ok(())
+            let letters = refused.iter().map(|(row, error)| self.row_letter(row, error)).collect::<Vec<_>>();
+            metrics.outputs_refused.with_label_values(&["features"]).inc_by(letters.len() as u64);
+            anyhow::Ok(letters)
         };
         let kafka = async {
             let started = Instant::now();
@@ -87,16 +127,145 @@ impl MartSink {
                 }))
                 .map(|change| (change.key().message_key(), change))
                 .collect();
-            self.publisher
-                .publish_derived(
-                    &self.changelog_topic,
-                    messages.iter().map(|(key, change)| (key.as_str(), change)),
-                )
+            let refused = self
+                .each_or_all(Dependency::Kafka, "publish changelog", &messages, publish_fault, |messages| {
+                    self.publisher
+                        .publish_derived(&self.changelog_topic, messages.iter().map(|(k, c)| (k.as_str(), c)))
+                })
                 .await?;
             metrics.changelog_publish_seconds.observe(started.elapsed().as_secs_f64());
-            anyhow::Ok(())
+            metrics.outputs_refused.with_label_values(&["changelog"]).inc_by(refused.len() as u64);
+            let letters = refused
+                .iter()
+                .map(|((key, change), error)| {
+                    refused_output(&self.changelog_topic, key, &wire::encode(change), error, self.run_id)
+                })
+                .collect::<Vec<_>>();
+            anyhow::Ok(letters)
         };
-        tokio::try_join!(cassandra, kafka)?;
+        let (mut rows, messages) = tokio::try_join!(cassandra, kafka)?;
+        rows.extend(messages);
+        Ok(rows)
+    }
+
+    async fn write_predictions(
+        &self,
+        predictions: &[Prediction],
+        published: &PublishTimes,
+        metrics: &Metrics,
+    ) -> anyhow::Result<Vec<DeadLetter>> {
+        if predictions.is_empty() {
+            return Ok(Vec::new());
+        }
+        let table = async {
+            let refused = self
+                .each_or_all(
+                    Dependency::Cassandra,
+                    "write predictions",
+                    predictions,
+                    CassandraError::fault,
+                    |rows| self.predictions.upsert_all(rows),
+                )
+                .await
+                .map_err(|e| count(metrics, "predictions", e))?;
+            anyhow::Ok(refused)
+        };
+        let topic = async {
+            let refused = self
+                .each_or_all(Dependency::Kafka, "publish predictions", predictions, publish_fault, |rows| {
+                    self.publisher
+                        .publish_derived(&self.predictions_topic, rows.iter().map(|p| (p.message_key(), p)))
+                })
+                .await?;
+            anyhow::Ok(refused)
+        };
+        let (in_table, on_topic) = tokio::try_join!(table, topic)?;
+        metrics.predictions_written.inc_by(predictions.len() as u64);
+        metrics
+            .outputs_refused
+            .with_label_values(&["predictions"])
+            .inc_by((in_table.len() + on_topic.len()) as u64);
+        let now_ms = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64);
+        let rows = predictions.iter().map(|prediction| (prediction.ticker.as_str(), prediction.as_of));
+        for published_ms in published.take(rows) {
+            metrics.prediction_latency_seconds.observe((now_ms - published_ms).max(0) as f64 / 1000.0);
+        }
+        let letter = |(prediction, error): &(&Prediction, String), what: &str| {
+            let key = format!("{}|{}", prediction.ticker, prediction.as_of);
+            refused_output(what, &key, &wire::encode(*prediction), error, self.run_id)
+        };
+        let mut letters: Vec<DeadLetter> = in_table.iter().map(|r| letter(r, "predictions")).collect();
+        letters.extend(on_topic.iter().map(|r| letter(r, &self.predictions_topic)));
+        Ok(letters)
+    }
+
+    /// Publishes dead letters, waiting out Kafka outages; one the broker refuses is logged.
+    async fn publish_dead_letters(&self, letters: &[DeadLetter]) -> anyhow::Result<()> {
+        if letters.is_empty() {
+            return Ok(());
+        }
+        let keyed: Vec<(String, &DeadLetter)> =
+            letters.iter().map(|letter| (key_of(letter), letter)).collect();
+        let refused = self
+            .each_or_all(Dependency::Kafka, "publish dead letters", &keyed, publish_fault, |letters| {
+                self.publisher
+                    .publish_derived(&self.dead_letter_topic, letters.iter().map(|(k, l)| (k.as_str(), *l)))
+            })
+            .await?;
+        for ((key, _), reason) in refused {
+            error!(key, "The dead-letter topic refused a dead letter: {reason}");
+        }
         Ok(())
     }
+
+    /// Writes `items` with `write`, waiting out outages. When the store refuses them for what
+    /// one of them is, writes them one by one and returns the refused ones with the reason.
+    async fn each_or_all<'a, T, E, Fut, R>(
+        &self,
+        dependency: Dependency,
+        what: &str,
+        items: &'a [T],
+        classify: fn(&E) -> Fault,
+        write: impl Fn(&'a [T]) -> Fut,
+    ) -> anyhow::Result<Vec<(&'a T, String)>>
+    where
+        Fut: Future<Output = Result<R, E>>,
+        E: std::fmt::Display + std::error::Error + Send + Sync + 'static,
+    {
+        if items.is_empty() {
+            return Ok(Vec::new());
+        }
+        let all = wait_out(&self.outages, dependency, what, self.patience(), classify, || write(items)).await;
+        match all {
+            Ok(_) => return Ok(Vec::new()),
+            Err(error) if classify(&error) != Fault::Refused => {
+                return Err(anyhow::Error::new(error).context(format!("{what} failed")));
+            }
+            Err(_) => {}
+        }
+        let mut refused = Vec::new();
+        for (index, item) in items.iter().enumerate() {
+            let one = &items[index..=index];
+            match wait_out(&self.outages, dependency, what, self.patience(), classify, || write(one)).await {
+                Ok(_) => {}
+                Err(error) if classify(&error) == Fault::Refused => refused.push((item, error.to_string())),
+                Err(error) => {
+                    return Err(anyhow::Error::new(error)).with_context(|| format!("{what} failed"));
+                }
+            }
+        }
+        Ok(refused)
+    }
+
+    fn row_letter(&self, row: &FeatureRow, error: &str) -> DeadLetter {
+        let key = format!("{}|{}|{}", row.ticker, row.timeframe, row.date_time);
+        let change = FeatureChange::Upsert(Box::new(row.clone()));
+        refused_output("features", &key, &wire::encode(&change), &error, self.run_id)
+    }
+}
+
+/// Counts a failed write of `table` in `cassandra_write_errors_total` and hands the error on.
+fn count(metrics: &Metrics, table: &str, error: anyhow::Error) -> anyhow::Error {
+    metrics.cassandra_write_errors.with_label_values(&[table]).inc();
+    error
 }

@@ -1,20 +1,27 @@
-//! One worker's share of the input topics (bars and indicator values): a statically
-//! assigned set of partitions, read from the beginning (the state is rebuilt from them),
-//! in phases bounded by offsets, with offsets and epoch intents committed only when asked.
+//! One worker's share of the input topics (bars and indicator values): a set of partitions,
+//! read from the beginning (the state is rebuilt from them), in phases bounded by offsets, with
+//! offsets and commit notes committed only when asked. Every message is checked
+//! ([`wire::decode_bar`]); a refused one becomes a dead letter and everything else flows.
+//! Kafka outages are waited out: polls that fail are reported as an outage and polled again.
 
-use super::progress::{Offsets, Resume, TopicPartition, intent_metadata, parse_intent};
+use super::dead_letters::refused_message;
+use super::progress::{CommitNote, Offsets, Resume, TopicPartition};
 use chrono::NaiveDate;
 use pricestream_dataflow::config::KafkaConfig;
-use pricestream_dataflow::kafka::{client_config, retry_transient};
-use pricestream_dataflow::records::{Bar, IndicatorRecord};
-use pricestream_dataflow::wire::{self, WireError};
+use pricestream_dataflow::fault::{Dependency, Fault, Outages, Patience, kafka_fault, wait_out_blocking};
+use pricestream_dataflow::features::Version;
+use pricestream_dataflow::kafka::client_config;
+use pricestream_dataflow::records::{Bar, DeadLetter, IndicatorRecord};
+use pricestream_dataflow::wire::{self, Refusal, RefusalReason};
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
 use rdkafka::message::Message;
 use rdkafka::{Offset, TopicPartitionList};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
-use tracing::{error, info};
+use tracing::{info, warn};
+use uuid::Uuid;
 
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// A gap in the input this long ends an epoch that already has records. Longer than the
@@ -22,12 +29,13 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 const IDLE_GAP: Duration = Duration::from_millis(50);
 /// How long a lag measurement waits for the end offset of one partition.
 const LAG_TIMEOUT: Duration = Duration::from_secs(1);
-/// How long start-up waits for a cluster that is still settling (e.g. a new broker).
-const SETTLE_TIMEOUT: Duration = Duration::from_secs(120);
+/// How often the brokers are asked whether they are back, during an outage.
+const PROBE_INTERVAL: Duration = Duration::from_secs(1);
 
 /// The partitions of a `partition_count`-partition topic that worker `index`
 /// of `peers` reads: every `peers`-th one, so the split needs no coordination
-/// and works the same across processes.
+/// and works the same across processes. Which worker reads a partition does not matter
+/// for the result: records are routed to their series' worker inside the dataflow.
 pub fn partitions_for(index: usize, peers: usize, partition_count: usize) -> Vec<i32> {
     (0..partition_count).filter(|p| p % peers == index).filter_map(|p| i32::try_from(p).ok()).collect()
 }
@@ -48,33 +56,25 @@ struct Polled {
     offset: i64,
     /// Producer timestamp (ms since the epoch), when the message has one.
     timestamp_ms: Option<i64>,
-    /// The record, or why it could not be decoded: its kind (a `REJECTION_KINDS` value) and
-    /// the message.
-    record: Result<Record, (&'static str, String)>,
-}
-
-/// The `kind` label of a message that could not be decoded.
-fn rejection_kind(error: &WireError) -> &'static str {
-    match error {
-        WireError::Malformed(_) => "malformed",
-        WireError::UnsupportedVersion { .. } => "unsupported_version",
-    }
+    /// The record, or the dead letter of a refused message.
+    record: Result<Record, (RefusalReason, DeadLetter)>,
 }
 
 /// Records read for one epoch.
 #[derive(Debug, Default)]
 pub struct Batch {
-    /// Records decoded, in the order read (per partition, the order written).
-    pub records: Vec<Record>,
+    /// Records accepted, in the order read (per partition, the order written), each with the
+    /// version that orders the deliveries of its key.
+    pub records: Vec<(Record, Version)>,
     /// Producer timestamps of the bars in `records` (ms since the epoch).
     pub bar_timestamps_ms: Vec<i64>,
     /// Ticker, date and producer timestamp of the bars that have one, for the
     /// bar → prediction latency.
     pub published_bars: Vec<(String, NaiveDate, i64)>,
-    /// Messages skipped because they could not be decoded.
-    pub rejected: usize,
-    /// `rejected` by kind.
-    pub rejected_by_kind: BTreeMap<&'static str, u64>,
+    /// Messages refused, as dead letters.
+    pub refused: Vec<DeadLetter>,
+    /// Refused messages by reason.
+    pub refused_by_reason: BTreeMap<&'static str, u64>,
     /// Records read per topic.
     pub per_topic: BTreeMap<String, u64>,
 }
@@ -82,46 +82,72 @@ pub struct Batch {
 impl Batch {
     /// Bars in this batch.
     pub fn bars(&self) -> usize {
-        self.records.iter().filter(|r| matches!(r, Record::Bar(_))).count()
+        self.records.iter().filter(|(r, _)| matches!(r, Record::Bar(_))).count()
     }
 
-    /// Whether no message at all was read, decodable or not.
-    fn is_empty(&self) -> bool {
-        self.records.is_empty() && self.rejected == 0
+    /// Messages read, accepted or refused.
+    pub fn messages(&self) -> usize {
+        self.records.len() + self.refused.len()
     }
 
     fn push(&mut self, polled: Polled) {
         *self.per_topic.entry(polled.partition.0.clone()).or_default() += 1;
+        let version =
+            Version { timestamp_ms: polled.timestamp_ms.unwrap_or(i64::MIN), offset: polled.offset };
         match polled.record {
             Ok(record) => {
                 if let (Record::Bar(bar), Some(ts)) = (&record, polled.timestamp_ms) {
                     self.bar_timestamps_ms.push(ts);
                     self.published_bars.push((bar.ticker.to_string(), bar.datetime, ts));
                 }
-                self.records.push(record);
+                self.records.push((record, version));
             }
-            Err((kind, reason)) => {
-                // Left in the topic at this offset for inspection; never silently dropped.
+            Err((reason, letter)) => {
                 let (topic, partition) = &polled.partition;
-                error!(
+                warn!(
                     topic,
                     partition,
                     offset = polled.offset,
-                    kind,
-                    "Skipped undecodable message: {reason}"
+                    reason = reason.as_str(),
+                    "Refused a message (sent to the dead-letter topic): {}",
+                    letter.message
                 );
-                self.rejected += 1;
-                *self.rejected_by_kind.entry(kind).or_default() += 1;
+                *self.refused_by_reason.entry(reason.as_str()).or_default() += 1;
+                self.refused.push(letter);
             }
         }
     }
 }
 
-/// A consumer over a fixed set of partitions of the input topics.
+/// How a source reads and where it reports.
+pub struct SourceSettings<'a> {
+    /// The brokers.
+    pub kafka: &'a KafkaConfig,
+    /// The consumer group whose offsets are committed.
+    pub group_id: &'a str,
+    /// Messages of this topic are bars, all others indicator values.
+    pub bars_topic: &'a str,
+    /// Larger messages are refused.
+    pub max_message_bytes: usize,
+    /// Stop at the end offsets the partitions have at start.
+    pub stop_at_end: bool,
+    /// Outages are reported here.
+    pub outages: Arc<Outages>,
+    /// Set when the process is asked to stop: waits end.
+    pub stop: Arc<AtomicBool>,
+    /// The run that refuses messages (the dead letters' `task_number`).
+    pub run_id: Uuid,
+}
+
+/// A consumer over a set of partitions of the input topics.
 pub struct PartitionSource {
     /// Shared with the lag queries, which run on a thread of their own.
     consumer: Arc<BaseConsumer>,
     bars_topic: String,
+    max_message_bytes: usize,
+    outages: Arc<Outages>,
+    stop: Arc<AtomicBool>,
+    run_id: Uuid,
     /// Next offset to hand out per assigned partition.
     next: Offsets,
     /// Where the previous run stood, per partition.
@@ -132,61 +158,116 @@ pub struct PartitionSource {
     stash: VecDeque<Polled>,
     /// Partitions paused because they reached the current phase's limit.
     paused: TopicPartitionList,
+    /// When the brokers were last asked whether they are back.
+    last_probe: Option<Instant>,
 }
 
 impl PartitionSource {
-    /// Assigns `partitions` of each topic from their first offset. Messages of
-    /// `bars_topic` are bars, all others indicator values.
-    pub fn assign(
-        kafka: &KafkaConfig,
-        group_id: &str,
-        bars_topic: &str,
-        partitions: &[(String, Vec<i32>)],
-        stop_at_end: bool,
-    ) -> anyhow::Result<Self> {
-        let consumer: BaseConsumer = client_config(kafka)
-            .set("group.id", group_id)
+    /// Assigns `partitions` of each topic from their first offset, waiting out Kafka outages.
+    pub fn assign(settings: SourceSettings<'_>, partitions: &[(String, Vec<i32>)]) -> anyhow::Result<Self> {
+        let consumer: BaseConsumer = client_config(settings.kafka)
+            .set("group.id", settings.group_id)
             .set("enable.auto.commit", "false")
             .set("auto.offset.reset", "earliest")
             .create()?;
+        let mut source = PartitionSource {
+            consumer: Arc::new(consumer),
+            bars_topic: settings.bars_topic.to_owned(),
+            max_message_bytes: settings.max_message_bytes,
+            outages: settings.outages,
+            stop: settings.stop,
+            run_id: settings.run_id,
+            next: Offsets::new(),
+            resume: BTreeMap::new(),
+            stop_offsets: settings.stop_at_end.then(Offsets::new),
+            stash: VecDeque::new(),
+            paused: TopicPartitionList::new(),
+            last_probe: None,
+        };
+        source.add(partitions)?;
+        info!(?partitions, resume = ?source.resume, "Assigned partitions.");
+        Ok(source)
+    }
+
+    fn patience(&self) -> Patience<'_> {
+        Patience::Forever { stop: Some(&self.stop) }
+    }
+
+    /// Adds `partitions` to the assignment, read from their first offset.
+    fn add(&mut self, partitions: &[(String, Vec<i32>)]) -> anyhow::Result<()> {
         let mut wanted = TopicPartitionList::new();
         for (topic, numbers) in partitions {
             for &partition in numbers {
                 wanted.add_partition(topic, partition);
             }
         }
-        let committed = retry_transient("committed offsets", SETTLE_TIMEOUT, || {
-            consumer.committed_offsets(wanted.clone(), REQUEST_TIMEOUT)
-        })?;
+        if wanted.count() == 0 {
+            return Ok(());
+        }
+        let consumer = Arc::clone(&self.consumer);
+        let committed = wait_out_blocking(
+            &self.outages,
+            Dependency::Kafka,
+            "committed offsets",
+            self.patience(),
+            kafka_fault,
+            || consumer.committed_offsets(wanted.clone(), REQUEST_TIMEOUT),
+        )?;
+        // Incremental: partitions read already keep their positions.
         let mut assignment = TopicPartitionList::new();
-        let (mut next, mut resume, mut stop_offsets) = (Offsets::new(), BTreeMap::new(), Offsets::new());
         for element in committed.elements() {
             let (topic, partition) = (element.topic().to_owned(), element.partition());
-            let (low, high) = retry_transient("watermarks", SETTLE_TIMEOUT, || {
-                consumer.fetch_watermarks(&topic, partition, REQUEST_TIMEOUT)
-            })?;
-            let committed = match element.offset() {
-                Offset::Offset(offset) => offset.clamp(low, high),
-                _ => low,
+            let (low, high) = wait_out_blocking(
+                &self.outages,
+                Dependency::Kafka,
+                "watermarks",
+                self.patience(),
+                kafka_fault,
+                || consumer.fetch_watermarks(&topic, partition, REQUEST_TIMEOUT),
+            )?;
+            let (has_commit, committed) = match element.offset() {
+                Offset::Offset(offset) => (true, offset.clamp(low, high)),
+                _ => (false, low),
             };
-            let intent = parse_intent(element.metadata(), committed).unwrap_or(committed).min(high);
+            let note = CommitNote::parse(element.metadata(), committed);
+            let intent = note.as_ref().map_or(committed, |note| note.epoch_end).min(high);
             assignment.add_partition_offset(&topic, partition, Offset::Offset(low))?;
             let key = (topic, partition);
-            next.insert(key.clone(), low);
-            resume.insert(key.clone(), Resume { committed, intent });
-            stop_offsets.insert(key, high);
+            self.next.insert(key.clone(), low);
+            let settings = note.and_then(|note| note.settings);
+            self.resume.insert(key.clone(), Resume { committed, intent, has_commit, settings });
+            if let Some(stops) = &mut self.stop_offsets {
+                stops.insert(key, high);
+            }
         }
-        consumer.assign(&assignment)?;
-        info!(?partitions, ?resume, "Assigned partitions.");
-        Ok(PartitionSource {
-            consumer: Arc::new(consumer),
-            bars_topic: bars_topic.to_owned(),
-            next,
-            resume,
-            stop_offsets: stop_at_end.then_some(stop_offsets),
-            stash: VecDeque::new(),
-            paused: TopicPartitionList::new(),
-        })
+        self.consumer.incremental_assign(&assignment)?;
+        Ok(())
+    }
+
+    /// Adds the partitions of worker `index` of `peers` that `counts` (topic, partition count)
+    /// has and this source does not read yet: a topic that grew while the service runs.
+    pub fn follow_growth(
+        &mut self,
+        counts: &[(String, usize)],
+        index: usize,
+        peers: usize,
+    ) -> anyhow::Result<()> {
+        let new: Vec<(String, Vec<i32>)> = counts
+            .iter()
+            .map(|(topic, count)| {
+                let numbers = partitions_for(index, peers, *count)
+                    .into_iter()
+                    .filter(|p| !self.next.contains_key(&(topic.clone(), *p)))
+                    .collect();
+                (topic.clone(), numbers)
+            })
+            .filter(|(_, numbers): &(String, Vec<i32>)| !numbers.is_empty())
+            .collect();
+        if new.is_empty() || self.stop_offsets.is_some() {
+            return Ok(());
+        }
+        info!(partitions = ?new, "The input topics grew; reading their new partitions.");
+        self.add(&new)
     }
 
     /// Where the previous run stood: the committed offsets.
@@ -197,6 +278,11 @@ impl PartitionSource {
     /// The end of the epoch the previous run was processing when it stopped.
     pub fn intents(&self) -> Offsets {
         self.resume.iter().map(|(p, r)| (p.clone(), r.intent)).collect()
+    }
+
+    /// The partitions whose committed progress was made with other settings than `settings`.
+    pub fn stale_partitions(&self, settings: &str) -> Vec<TopicPartition> {
+        self.resume.iter().filter(|(_, r)| r.is_stale(settings)).map(|(p, _)| p.clone()).collect()
     }
 
     /// Next offset to read, per partition: the end of everything handed out so far.
@@ -227,13 +313,13 @@ impl PartitionSource {
     }
 
     /// Reads every message below `limits` (per partition) into batches of up to
-    /// `chunk` records, handing each to `consume`. Messages past a partition's limit
-    /// are kept for the next phase.
+    /// `chunk` messages, handing each to `on`, which is also called with `None` between polls
+    /// (the worker beats). Messages past a partition's limit are kept for the next phase.
     pub fn read_until(
         &mut self,
         limits: &Offsets,
         chunk: usize,
-        mut consume: impl FnMut(Batch) -> anyhow::Result<()>,
+        mut on: impl FnMut(Option<Batch>) -> anyhow::Result<()>,
     ) -> anyhow::Result<()> {
         // A partition is done once it is handed out up to its limit, or once a message at or
         // past the limit shows up (offsets can have gaps, e.g. after compaction).
@@ -253,8 +339,12 @@ impl PartitionSource {
             limits.iter().any(|(p, limit)| !passed.contains(p) && next.get(p).is_some_and(|n| n < limit))
         };
         while behind(&self.next, &passed) {
-            if batch.records.len() + batch.rejected >= chunk {
-                consume(std::mem::take(&mut batch))?;
+            if batch.messages() >= chunk {
+                on(Some(std::mem::take(&mut batch)))?;
+            }
+            on(None)?;
+            if self.stop.load(std::sync::atomic::Ordering::Relaxed) {
+                anyhow::bail!("stopped while rebuilding the state from the input topics");
             }
             let Some(polled) = self.poll(Duration::from_millis(500))? else {
                 self.mark_fetched_past(limits, &mut passed)?;
@@ -268,7 +358,7 @@ impl PartitionSource {
                 self.stash.push_back(polled);
             }
         }
-        consume(batch)?;
+        on(Some(batch))?;
         self.resume_all()
     }
 
@@ -280,7 +370,7 @@ impl PartitionSource {
         self.resume_all()?;
         let mut deadline = Instant::now() + max_wait;
         let mut batch = Batch::default();
-        while batch.records.len() + batch.rejected < max_records && !self.reached_end() {
+        while batch.messages() < max_records && !self.reached_end() {
             let polled = match self.stash.pop_front() {
                 Some(polled) => polled,
                 None => {
@@ -288,7 +378,7 @@ impl PartitionSource {
                     if left.is_zero() {
                         break;
                     }
-                    if !batch.is_empty() {
+                    if batch.messages() > 0 {
                         // Close the epoch as soon as the input pauses: latency over batch size.
                         left = left.min(IDLE_GAP);
                     }
@@ -298,7 +388,7 @@ impl PartitionSource {
                     }
                 }
             };
-            if batch.is_empty() {
+            if batch.messages() == 0 {
                 deadline = Instant::now() + max_wait;
             }
             self.hand_out(&mut batch, polled);
@@ -329,22 +419,57 @@ impl PartitionSource {
         batch.push(polled);
     }
 
-    fn poll(&self, wait: Duration) -> anyhow::Result<Option<Polled>> {
-        let Some(message) = self.consumer.poll(wait) else { return Ok(None) };
-        let message = message?;
+    /// One message, or `None` when none came within `wait`. A failed poll is an outage (or, for
+    /// credentials and permissions, the end): librdkafka reconnects by itself, and the brokers
+    /// are asked now and then whether they are back, so the outage also ends with no input.
+    fn poll(&mut self, wait: Duration) -> anyhow::Result<Option<Polled>> {
+        let message = match self.consumer.poll(wait) {
+            None => {
+                self.probe_if_down();
+                return Ok(None);
+            }
+            Some(Err(error)) => {
+                if kafka_fault(&error) == Fault::Fatal {
+                    return Err(anyhow::Error::new(error).context("the Kafka consumer failed"));
+                }
+                self.outages.failed(Dependency::Kafka, "poll", &error);
+                self.probe_if_down();
+                return Ok(None);
+            }
+            Some(Ok(message)) => message,
+        };
+        self.outages.succeeded(Dependency::Kafka);
         let topic = message.topic();
         let payload = message.payload().unwrap_or_default();
         let record = if topic == self.bars_topic {
-            wire::decode::<Bar>(payload).map(Record::Bar)
+            wire::decode_bar(payload, self.max_message_bytes).map(Record::Bar)
         } else {
-            wire::decode::<IndicatorRecord>(payload).map(Record::Indicator)
+            wire::decode_indicator(payload, self.max_message_bytes).map(Record::Indicator)
         };
+        let (partition, offset) = (message.partition(), message.offset());
+        let record = record.map_err(|refusal: Refusal| {
+            let letter = refused_message(topic, partition, offset, payload, &refusal, self.run_id);
+            (refusal.reason, letter)
+        });
         Ok(Some(Polled {
-            partition: (topic.to_owned(), message.partition()),
-            offset: message.offset(),
+            partition: (topic.to_owned(), partition),
+            offset,
             timestamp_ms: message.timestamp().to_millis(),
-            record: record.map_err(|e| (rejection_kind(&e), e.to_string())),
+            record,
         }))
+    }
+
+    /// During a Kafka outage, asks the brokers (at most once a second) whether they answer.
+    fn probe_if_down(&mut self) {
+        if !self.outages.is_down(Dependency::Kafka)
+            || self.last_probe.is_some_and(|at| at.elapsed() < PROBE_INTERVAL)
+        {
+            return;
+        }
+        self.last_probe = Some(Instant::now());
+        if self.consumer.fetch_metadata(Some(&self.bars_topic), PROBE_INTERVAL).is_ok() {
+            self.outages.succeeded(Dependency::Kafka);
+        }
     }
 
     fn pause(&mut self, (topic, partition): &TopicPartition) -> anyhow::Result<()> {
@@ -365,9 +490,9 @@ impl PartitionSource {
         Ok(())
     }
 
-    /// Commits `done` (every output below these offsets is acknowledged) and records
-    /// `intent` (the end of the epoch now being processed) in the commit metadata.
-    pub fn commit(&self, done: &Offsets, intent: &Offsets) -> anyhow::Result<()> {
+    /// Commits `done` (every output below these offsets is acknowledged) with `note` (the end
+    /// of the epoch now being processed per partition, `intent`), waiting out Kafka outages.
+    pub fn commit(&self, done: &Offsets, intent: &Offsets, note: &CommitNote) -> anyhow::Result<()> {
         if done.is_empty() {
             return Ok(());
         }
@@ -376,17 +501,19 @@ impl PartitionSource {
             let end = intent.get(&(topic.clone(), *partition)).copied().unwrap_or(offset);
             let mut element = offsets.add_partition(topic, *partition);
             element.set_offset(Offset::Offset(offset))?;
-            element.set_metadata(intent_metadata(end));
+            element.set_metadata(CommitNote { epoch_end: end, ..note.clone() }.to_metadata());
         }
-        retry_transient("commit", SETTLE_TIMEOUT, || self.consumer.commit(&offsets, CommitMode::Sync))?;
+        wait_out_blocking(&self.outages, Dependency::Kafka, "commit", self.patience(), kafka_fault, || {
+            self.consumer.commit(&offsets, CommitMode::Sync)
+        })?;
         Ok(())
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::{Batch, Polled, Record, partitions_for, rejection_kind};
-    use crate::metrics::REJECTION_KINDS;
+    use super::{Batch, Polled, Record, partitions_for};
+    use crate::run::dead_letters::refused_message;
     use chrono::NaiveDate;
     use pricestream_dataflow::records::{Bar, Timeframe};
     use pricestream_dataflow::wire;
@@ -396,14 +523,16 @@ mod tests {
             partition: ("pricestream.bars".into(), 0),
             offset,
             timestamp_ms,
-            record: wire::decode::<Bar>(payload)
-                .map(Record::Bar)
-                .map_err(|e| (rejection_kind(&e), e.to_string())),
+            record: wire::decode_bar(payload, 4096).map(Record::Bar).map_err(|refusal| {
+                let letter =
+                    refused_message("pricestream.bars", 0, offset, payload, &refusal, uuid::Uuid::nil());
+                (refusal.reason, letter)
+            }),
         }
     }
 
     #[test]
-    fn rejected_messages_are_counted_by_kind_and_bars_keep_their_publish_time() {
+    fn refused_messages_become_dead_letters_and_bars_keep_their_publish_time_and_version() {
         let bar = Bar {
             ticker: "NVDA".into(),
             timeframe: Timeframe::Day,
@@ -421,10 +550,12 @@ mod tests {
         batch.push(polled(2, Some(2), br#"{"schema_version":99,"ticker":"NVDA"}"#));
         batch.push(polled(3, None, b"{}"));
         assert_eq!(batch.records.len(), 1);
-        assert_eq!(batch.rejected, 3);
-        let kinds: Vec<(&str, u64)> = batch.rejected_by_kind.iter().map(|(k, n)| (*k, *n)).collect();
-        assert_eq!(kinds, vec![("malformed", 2), ("unsupported_version", 1)]);
-        assert!(kinds.iter().all(|(kind, _)| REJECTION_KINDS.contains(kind)));
+        assert_eq!(batch.records[0].1.timestamp_ms, 1_700_000_000_000);
+        assert_eq!(batch.refused.len(), 3);
+        let reasons: Vec<(&str, u64)> = batch.refused_by_reason.iter().map(|(k, n)| (*k, *n)).collect();
+        assert_eq!(reasons, vec![("bad_field", 1), ("not_json", 1), ("unsupported_version", 1)]);
+        let offsets: Vec<Option<i64>> = batch.refused.iter().map(|letter| letter.offset).collect();
+        assert_eq!(offsets, [Some(1), Some(2), Some(3)]);
         assert_eq!(batch.published_bars, vec![("NVDA".to_owned(), bar.datetime, 1_700_000_000_000)]);
     }
 

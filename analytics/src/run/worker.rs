@@ -1,33 +1,45 @@
-//! One timely worker: rebuilds the dataflow state from its partitions, then feeds
-//! them into the feature graph epoch by epoch, writes each epoch's changed rows,
-//! and commits offsets once every worker of the cluster has written them.
+//! One timely worker: rebuilds the dataflow state from its partitions, then feeds them into
+//! the feature graph epoch by epoch, writes the changed rows routed to it, and commits offsets
+//! once every worker of the cluster has written them.
 //!
-//! Epochs: 0 replays everything below the committed offsets (its outputs are already in
-//! the mart and are not written again); 1 replays the epoch the previous run was in the
-//! middle of (see `progress`); 2 and later are live. Before epoch `t` is fed, every
-//! worker has written epoch `t - 1` (a barrier on the `written` input's frontier) and
-//! committed the end of `t - 1` with the end of `t` as its intent.
+//! Epochs: 0 agrees on the fencing generation and on whether the mart was written with other
+//! row-shaping settings (no input); 1 replays everything below the committed offsets (its
+//! outputs are already in the mart and are not written again, unless the settings changed:
+//! then every row is rewritten and rows that no longer exist are deleted); 2 replays the epoch
+//! the previous run was in the middle of (see `progress`) and writes it; 3 and later are live.
+//! Before epoch `t` is fed, every worker has written epoch `t - 1` (the barrier of
+//! [`super::signals`]) and committed the end of `t - 1` with the end of `t` as its intent. A
+//! worker that fails tells every other one, and nobody commits past the last epoch all wrote.
 
 use super::Shared;
 use super::changes::RowChanges;
-use super::progress::Offsets;
+use super::liveness::{Heartbeat, Stage};
+use super::progress::{CommitNote, Offsets};
 use super::serving;
-use super::source::{Batch, PartitionSource, Record, partitions_for};
+use super::signals::{Signal, Signals};
+use super::source::{Batch, PartitionSource, Record, SourceSettings, partitions_for};
 use crate::predict::ModelStage;
-use pricestream_dataflow::features::{FeatureInputs, FeatureRecord, feature_graph};
+use anyhow::Context as _;
+use pricestream_dataflow::features::{Delivery, FeatureRecord, UpsertInput, feature_graph, series_hash};
 use std::cell::{Cell, RefCell};
-use std::hash::{Hash, Hasher};
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::task::{Context, Poll, Wake, Waker};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
-use timely::container::CapacityContainerBuilder;
-use timely::dataflow::operators::vec::Broadcast;
-use timely::dataflow::operators::vec::input::Input;
+use timely::dataflow::ProbeHandle;
 use timely::dataflow::operators::{Exchange, Inspect, Probe};
-use timely::dataflow::{InputHandle, ProbeHandle};
 use timely::worker::Worker;
-use tracing::{debug, info};
+use tracing::{debug, info, warn};
+
+/// The epoch of the agreement at start (no input).
+const AGREE: u64 = 0;
+/// The epoch that replays the input below the committed offsets.
+const REPLAY: u64 = 1;
+/// The epoch that replays the epoch the previous run was writing.
+const RECOVERY: u64 = 2;
 
 /// How often the consumer lag is measured (one request per partition).
 const LAG_REPORT_INTERVAL: Duration = Duration::from_secs(5);
@@ -37,9 +49,8 @@ const REPLAY_CHUNK: usize = 20_000;
 /// sooner. Sleeping rather than spinning: on a node shared with Cassandra and Kafka, a worker
 /// spinning while its peer wrote an epoch took a core from the very writes it waited for.
 const PARK: Option<Duration> = Some(Duration::from_millis(1));
-
-/// An input that carries no data, only progress: its frontier is the barrier.
-type Barrier = InputHandle<u64, CapacityContainerBuilder<Vec<()>>>;
+/// How long a worker waiting for a write sleeps between looks at its peers' messages.
+const WRITE_PARK: Option<Duration> = Some(Duration::from_millis(10));
 
 /// What one worker did, reported when it stops.
 #[derive(Debug, Default, Clone, Copy)]
@@ -52,63 +63,67 @@ pub struct WorkerStats {
     pub rows: u64,
     /// Feature rows deleted.
     pub deleted: u64,
-    /// Messages rejected.
+    /// Messages refused (dead-lettered).
     pub rejected: u64,
 }
 
-/// A hash of the row's key that every process computes the same way.
-fn key_hash(record: &FeatureRecord) -> u64 {
-    let mut hasher = std::hash::DefaultHasher::new();
-    record.key.hash(&mut hasher);
-    hasher.finish()
+/// Runs one worker until the cluster stops (a stop request, or with `exit_at_end` every
+/// worker at the end of its input). A worker that fails tells the whole cluster, which stops
+/// without committing anything more, so the process exits instead of running with input unread.
+pub fn run_worker(worker: &mut Worker, shared: &Arc<Shared>) -> anyhow::Result<WorkerStats> {
+    let mut graph = build(worker, shared);
+    let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| run_epochs(worker, shared, &mut graph)));
+    let error = match outcome {
+        Ok(Ok(stats)) => return Ok(stats),
+        Ok(Err(error)) => error,
+        Err(panic) => anyhow::anyhow!("worker panicked: {}", panic_text(panic.as_ref())),
+    };
+    tracing::error!(worker = worker.index(), "Worker failed: {error:#}");
+    shared.stop.store(true, Ordering::Relaxed);
+    // Tell every worker before the dataflows close: none may commit past this epoch.
+    graph.signals.send(Signal::Failed(format!("{error:#}")));
+    let _ = std::panic::catch_unwind(AssertUnwindSafe(|| {
+        for _ in 0..50 {
+            worker.step_or_park(PARK);
+        }
+    }));
+    Err(error)
 }
 
-/// Runs one worker until the process is asked to stop or, with `exit_at_end`, until
-/// every worker has read its partitions to their end. A worker that fails stops the
-/// others in its process too, so the process exits instead of running with input unread.
-pub fn run_worker(worker: &mut Worker, shared: &Arc<Shared>) -> anyhow::Result<WorkerStats> {
-    let result = consume(worker, shared);
-    if let Err(error) = &result {
-        tracing::error!(worker = worker.index(), "Worker failed: {error:#}");
-        shared.stop.store(true, Ordering::Relaxed);
-    }
-    result
+fn panic_text(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+        .unwrap_or_else(|| "a panic without a message".into())
 }
 
 /// The worker's dataflows and their handles.
 struct Graph {
-    inputs: FeatureInputs<u64>,
+    input: UpsertInput<u64>,
     /// Passes `t` once every feature row change of epochs `< t` reached its writer.
     probe: ProbeHandle<u64>,
-    /// Advanced to `t + 1` once this worker wrote epoch `t`.
-    written: Barrier,
-    /// Passes `t` once every worker wrote epoch `t - 1`.
-    written_probe: ProbeHandle<u64>,
-    /// Held while this worker still has input to read (`--exit-at-end`).
-    running: Option<Barrier>,
-    /// Done once every worker has read all its input.
-    running_probe: ProbeHandle<u64>,
-    /// A stop request, sent to every worker of the cluster.
-    stop_requests: Barrier,
-    /// Set once any worker of the cluster asked to stop.
-    stop_requested: Rc<Cell<bool>>,
-    /// Feature row changes that reached this worker, epoch 0 excluded.
+    signals: Signals,
+    heartbeat: Heartbeat,
+    /// Whether the replay's rows are kept (to rewrite the mart).
+    keep_replay: Rc<Cell<bool>>,
+    /// Feature row changes that reached this worker (the replay's only when kept).
     output: Rc<RefCell<Vec<(FeatureRecord, isize)>>>,
-    /// Feature row changes of the model scopes routed to this worker, epoch 0 included.
+    /// Feature row changes of the model scopes routed to this worker, the replay included.
     model_rows: Rc<RefCell<Vec<(FeatureRecord, isize)>>>,
 }
 
 fn build(worker: &mut Worker, shared: &Arc<Shared>) -> Graph {
-    let mut inputs = FeatureInputs::<u64>::new();
+    let mut input = UpsertInput::<u64>::default();
     let output: Rc<RefCell<Vec<(FeatureRecord, isize)>>> = Rc::default();
     let model_rows: Rc<RefCell<Vec<(FeatureRecord, isize)>>> = Rc::default();
-    let (sink, model_sink) = (Rc::clone(&output), Rc::clone(&model_rows));
+    let keep_replay: Rc<Cell<bool>> = Rc::default();
+    let (sink, model_sink, keep) = (Rc::clone(&output), Rc::clone(&model_rows), Rc::clone(&keep_replay));
     let probe = ProbeHandle::new();
     let serving = shared.models.is_some();
     let routing = Arc::clone(shared);
     worker.dataflow(|scope| {
-        let entries = inputs.to_collection(scope);
-        let rows = feature_graph(entries, shared.config.features.horizon_bars).inner;
+        let rows = feature_graph(input.to_collection(scope), shared.config.features.horizon_bars).inner;
         if serving {
             rows.clone()
                 .exchange(move |(record, _time, _diff): &(FeatureRecord, u64, isize)| {
@@ -117,167 +132,339 @@ fn build(worker: &mut Worker, shared: &Arc<Shared>) -> Graph {
                 .inspect(move |(record, _time, diff)| model_sink.borrow_mut().push((record.clone(), *diff)))
                 .probe_with(&probe);
         }
-        // Every update of one key goes to one worker, which nets a row's retraction
-        // against its new version before writing.
-        rows.exchange(|(record, _time, _diff): &(FeatureRecord, u64, isize)| key_hash(record))
-            .inspect(move |(record, time, diff)| {
-                // Epoch 0 rebuilds state whose rows the mart already holds.
-                if *time > 0 {
-                    sink.borrow_mut().push((record.clone(), *diff));
-                }
-            })
-            .probe_with(&probe);
+        // A series' rows are written by one worker, the one that keeps its upsert state: it
+        // nets a row's retraction against its new version, and knows the series' every row.
+        rows.exchange(|(record, _time, _diff): &(FeatureRecord, u64, isize)| {
+            series_hash(&record.key.0.ticker, record.key.0.timeframe)
+        })
+        .inspect(move |(record, time, diff)| {
+            if *time != REPLAY || keep.get() {
+                sink.borrow_mut().push((record.clone(), *diff));
+            }
+        })
+        .probe_with(&probe);
     });
-    let stop_requested: Rc<Cell<bool>> = Rc::default();
-    let heard = Rc::clone(&stop_requested);
-    let (written, written_probe, running, running_probe, stop_requests) = worker.dataflow(|scope| {
-        let (written, written_stream) = scope.new_input::<()>();
-        let (running, running_stream) = scope.new_input::<()>();
-        let (stop_requests, stop_stream) = scope.new_input::<()>();
-        let (written_probe, _) = written_stream.probe();
-        let (running_probe, _) = running_stream.probe();
-        // A SIGTERM reaches one process; every process of the cluster stops with it.
-        stop_stream.broadcast().inspect(move |_| heard.set(true));
-        (written, written_probe, running, running_probe, stop_requests)
-    });
-    Graph {
-        inputs,
-        probe,
-        written,
-        written_probe,
-        running: Some(running),
-        running_probe,
-        stop_requests,
-        stop_requested,
-        output,
-        model_rows,
-    }
+    let signals = Signals::build(worker);
+    let heartbeat = Heartbeat::build(worker, &shared.liveness);
+    Graph { input, probe, signals, heartbeat, keep_replay, output, model_rows }
 }
 
 impl Graph {
     fn feed(&mut self, batch: &Batch) {
-        for record in &batch.records {
-            match record {
-                Record::Bar(bar) => self.inputs.upsert_bar(bar),
-                Record::Indicator(value) => self.inputs.upsert_indicator(value),
-            }
+        for (record, version) in &batch.records {
+            self.input.send(match record {
+                Record::Bar(bar) => Delivery::of_bar(bar, *version),
+                Record::Indicator(value) => Delivery::of_indicator(value, *version),
+            });
         }
     }
 
-    /// Closes epoch `t` of the feature input and steps until all its outputs arrived.
-    fn finish_epoch(&mut self, worker: &mut Worker, epoch: u64) {
-        self.inputs.advance_to(epoch + 1);
-        self.inputs.flush();
-        worker.step_or_park_while(PARK, || self.probe.less_than(&(epoch + 1)));
+    /// Closes epoch `epoch` of the feature input and steps until all its outputs arrived.
+    fn finish_epoch(&mut self, worker: &mut Worker, shared: &Shared, epoch: u64) {
+        self.input.advance_to(epoch + 1);
+        self.input.flush();
+        shared.liveness.at(worker.index(), epoch, Stage::Computing);
+        while self.probe.less_than(&(epoch + 1)) {
+            self.heartbeat.beat(epoch, Stage::Computing);
+            worker.step_or_park(PARK);
+        }
     }
 
-    /// Steps until every worker has written every epoch before `epoch`.
-    fn await_written(&self, worker: &mut Worker, epoch: u64) {
-        worker.step_or_park_while(PARK, || self.written_probe.less_than(&epoch));
+    /// Marks `epoch` written by this worker and waits until every worker has; fails if one
+    /// of them failed instead.
+    fn written(&mut self, worker: &mut Worker, shared: &Shared, epoch: u64) -> anyhow::Result<()> {
+        self.signals.advance_to(epoch + 1);
+        self.await_peers(worker, shared, epoch + 1)
+    }
+
+    /// Waits until every worker has written every epoch before `epoch`.
+    fn await_peers(&mut self, worker: &mut Worker, shared: &Shared, epoch: u64) -> anyhow::Result<()> {
+        shared.liveness.at(worker.index(), epoch, Stage::WaitingForPeers);
+        while self.signals.waiting_for(epoch) {
+            self.heartbeat.beat(epoch, Stage::WaitingForPeers);
+            worker.step_or_park(PARK);
+        }
+        if let Some((failed, reason)) = self.signals.log().failure_before(epoch) {
+            anyhow::bail!("worker {failed} failed ({reason}); stopping without committing");
+        }
+        Ok(())
+    }
+
+    /// Runs `future` to its end on this thread, stepping the worker meanwhile: its peers' messages
+    /// and heartbeats keep flowing while it waits for Kafka or Cassandra.
+    fn drive<F: Future>(
+        &mut self,
+        worker: &mut Worker,
+        shared: &Shared,
+        epoch: u64,
+        stage: Stage,
+        future: F,
+    ) -> F::Output {
+        let _runtime = shared.runtime.enter();
+        let waker = Waker::from(Arc::new(Unpark(std::thread::current())));
+        let mut context = Context::from_waker(&waker);
+        let mut future = std::pin::pin!(future);
+        shared.liveness.at(worker.index(), epoch, stage);
+        loop {
+            if let Poll::Ready(output) = future.as_mut().poll(&mut context) {
+                return output;
+            }
+            self.heartbeat.beat(epoch, stage);
+            worker.step_or_park(WRITE_PARK);
+        }
     }
 }
 
-fn consume(worker: &mut Worker, shared: &Arc<Shared>) -> anyhow::Result<WorkerStats> {
+/// Wakes a worker parked in [`Graph::drive`] when its future can go on.
+struct Unpark(std::thread::Thread);
+
+impl Wake for Unpark {
+    fn wake(self: Arc<Self>) {
+        self.0.unpark();
+    }
+}
+
+fn run_epochs(worker: &mut Worker, shared: &Arc<Shared>, graph: &mut Graph) -> anyhow::Result<WorkerStats> {
     let (index, peers) = (worker.index(), worker.peers());
+    shared.liveness.at(index, AGREE, Stage::Starting);
     let assignment: Vec<(String, Vec<i32>)> = shared
         .topics
         .iter()
         .map(|(topic, count)| (topic.clone(), partitions_for(index, peers, *count)))
         .collect();
+    let config = &shared.config;
     let mut source = PartitionSource::assign(
-        &shared.config.kafka,
-        &shared.config.consumer.group_id,
-        &shared.bars_topic,
+        SourceSettings {
+            kafka: &config.kafka,
+            group_id: &config.consumer.group_id,
+            bars_topic: &shared.bars_topic,
+            max_message_bytes: config.consumer.max_message_bytes,
+            stop_at_end: shared.exit_at_end,
+            outages: Arc::clone(&shared.outages),
+            stop: Arc::clone(&shared.stop),
+            run_id: shared.sink.run_id,
+        },
         &assignment,
-        shared.exit_at_end,
     )?;
-    let mut graph = build(worker, shared);
     let mut stage = serving::stage(shared, index)?;
     let mut stats = WorkerStats::default();
 
-    // Epoch 0: the state as of the committed offsets, not written.
+    // Epoch 0: the generation and the settings, agreed on by every worker.
+    if index == 0 {
+        let claim = shared.fence.claim(&shared.incarnation, &shared.outages, &shared.stop);
+        let generation = graph.drive(worker, shared, AGREE, Stage::Starting, claim)?;
+        info!(generation, incarnation = %shared.incarnation, "Took the fencing generation.");
+        graph.signals.send(Signal::Generation(generation));
+    }
+    let stale = source.stale_partitions(&shared.settings_fingerprint);
+    if !stale.is_empty() {
+        info!(worker = index, partitions = ?stale, "Committed progress was made with other row-shaping settings.");
+        graph.signals.send(Signal::Stale);
+    }
+    graph.written(worker, shared, AGREE)?;
+    let (generation, rewrite) = {
+        let log = graph.signals.log();
+        (log.generation_before(REPLAY), !log.stale_before(REPLAY).is_empty())
+    };
+    let generation = generation.context("worker 0 announced no fencing generation")?;
+    shared.fence.adopt(generation);
+    shared.metrics.generation.set(generation);
+    if rewrite {
+        graph.keep_replay.set(true);
+        if index == 0 {
+            warn!(
+                settings = %shared.settings_description,
+                "The mart was written with other row-shaping settings: rewriting every row and deleting rows that no longer exist."
+            );
+            shared.metrics.settings_rewrites.inc();
+        }
+    }
+
+    // Epoch 1: the state as of the committed offsets.
     let started = Instant::now();
     let committed = source.committed();
-    source.read_until(&committed, REPLAY_CHUNK, |batch| {
-        count(shared, &mut stats, &batch, true);
-        graph.feed(&batch);
-        graph.inputs.flush();
-        worker.step();
+    source.read_until(&committed, REPLAY_CHUNK, |step| {
+        match step {
+            Some(batch) => {
+                count(shared, &mut stats, &batch, true);
+                graph.feed(&batch);
+                graph.input.flush();
+                worker.step();
+                shared.liveness.progressed(index, REPLAY, Stage::Replaying);
+            }
+            None => graph.heartbeat.beat(REPLAY, Stage::Replaying),
+        }
         Ok(())
     })?;
-    graph.finish_epoch(worker, 0);
-    if let Some(stage) = &mut stage {
-        // Stored, not scored: their forecasts were published by the run that read them.
-        serving::feed(stage, graph.model_rows.take(), false, &shared.metrics);
+    graph.finish_epoch(worker, shared, REPLAY);
+    let rows = RowChanges::from_updates(graph.output.take());
+    // Stored, not scored, unless rewriting: their forecasts were published by the run that read them.
+    let predictions = match &mut stage {
+        Some(stage) => serving::feed(stage, graph.model_rows.take(), rewrite, &shared.metrics),
+        None => Vec::new(),
+    };
+    if rewrite {
+        rewrite_mart(worker, shared, graph, rows, &predictions, &mut stats)?;
     }
-    graph.written.advance_to(1);
-    info!(worker = index, bars = stats.bars, elapsed = ?started.elapsed(), "Rebuilt the state from the input topics.");
+    graph.written(worker, shared, REPLAY)?;
+    info!(worker = index, bars = stats.replayed_bars, elapsed = ?started.elapsed(), "Rebuilt the state from the input topics.");
 
-    // Epoch 1: the epoch the previous run may have been writing, replayed exactly.
+    // Epoch 2: the epoch the previous run may have been writing, replayed exactly.
     let intents = source.intents();
     let mut recovery = Batch::default();
-    source.read_until(&intents, usize::MAX, |batch| {
-        recovery = batch;
+    source.read_until(&intents, usize::MAX, |step| {
+        match step {
+            Some(batch) => recovery = batch,
+            None => graph.heartbeat.beat(RECOVERY, Stage::Replaying),
+        }
         Ok(())
     })?;
-    let mut epoch = 1;
-    process(worker, shared, &mut graph, &mut stage, &mut stats, epoch, &recovery)?;
+    process(worker, shared, graph, &mut stage, &mut stats, RECOVERY, &recovery)?;
     let mut done = source.positions().clone();
     shared.ready_workers.fetch_add(1, Ordering::SeqCst);
     shared.metrics.workers_running.inc();
+    live(worker, shared, graph, &mut source, &mut stage, &mut stats, &mut done)?;
+    shared.metrics.workers_running.dec();
+    info!(worker = index, bars = stats.bars, rows = stats.rows, rejected = stats.rejected, "Worker stopped.");
+    Ok(stats)
+}
 
+/// The live epochs, until the cluster stops.
+fn live(
+    worker: &mut Worker,
+    shared: &Arc<Shared>,
+    graph: &mut Graph,
+    source: &mut PartitionSource,
+    stage: &mut Option<ModelStage>,
+    stats: &mut WorkerStats,
+    done: &mut Offsets,
+) -> anyhow::Result<()> {
+    let (index, peers) = (worker.index(), worker.peers());
     let settings = &shared.config.consumer;
     let max_wait = Duration::from_millis(settings.epoch_max_wait_ms);
-    let mut last_commit: Option<(Offsets, Offsets)> = None;
+    let refresh = Duration::from_millis(settings.commit_refresh_ms);
+    let partition_check = Duration::from_millis(settings.partition_check_ms);
+    let note = CommitNote {
+        epoch_end: 0,
+        settings: Some(shared.settings_fingerprint.clone()),
+        generation: Some(shared.fence.generation()),
+    };
+    let mut last_commit: Option<(Offsets, Offsets, Instant)> = None;
     let mut last_lag_report = Instant::now() - LAG_REPORT_INTERVAL;
     let mut lag_report: Option<tokio::task::JoinHandle<()>> = None;
+    let mut last_partition_check = Instant::now();
+    let (mut stop_sent, mut at_end_sent) = (false, false);
+    let mut epoch = RECOVERY;
     loop {
         epoch += 1;
-        if shared.stop.load(Ordering::Relaxed) && !graph.stop_requested.get() {
-            graph.stop_requests.send(());
-            graph.stop_requests.flush();
+        // Every worker wrote epoch - 1 (the end of `process`): the signals sent before this
+        // epoch are the same on every worker, and so is the decision to stop here.
+        if shared.stop.load(Ordering::Relaxed) && !stop_sent {
+            graph.signals.send(Signal::Stop);
+            stop_sent = true;
         }
-        let stopping = graph.stop_requested.get() || graph.running_probe.done();
-        if shared.exit_at_end && source.reached_end() {
-            graph.running = None;
+        if shared.exit_at_end && source.reached_end() && !at_end_sent {
+            graph.signals.send(Signal::AtEnd);
+            at_end_sent = true;
         }
-        let poll_started = Instant::now();
-        let batch = if stopping {
-            Batch::default()
-        } else if source.reached_end() {
+        let stopping = {
+            let log = graph.signals.log();
+            log.stop_before(epoch) || log.all_at_end_before(epoch, peers)
+        };
+        if stopping {
+            commit(worker, shared, graph, source, epoch, done, done, &note, &mut last_commit, refresh)?;
+            break;
+        }
+        if last_partition_check.elapsed() >= partition_check {
+            last_partition_check = Instant::now();
+            if let Some(counts) = shared.partition_counts() {
+                source.follow_growth(&counts, index, peers)?;
+            }
+        }
+        shared.liveness.at(index, epoch, Stage::Reading);
+        graph.heartbeat.beat(epoch, Stage::Reading);
+        let batch = if source.reached_end() {
             std::thread::sleep(Duration::from_millis(5));
             Batch::default()
         } else {
             source.poll_batch(settings.epoch_max_records, max_wait)?
         };
-        let polled = poll_started.elapsed();
-        // Every worker wrote the previous epoch: commit it, with this epoch's end as the intent.
-        graph.await_written(worker, epoch);
         let intent = source.positions().clone();
-        let commit_started = Instant::now();
-        if last_commit.as_ref() != Some(&(done.clone(), intent.clone())) {
-            source.commit(&done, &intent)?;
-            last_commit = Some((done.clone(), intent.clone()));
-        }
-        if !batch.records.is_empty() {
-            debug!(worker = index, epoch, ?polled, committed = ?commit_started.elapsed(), "Epoch read.");
-        }
-        if stopping {
-            break;
-        }
-        process(worker, shared, &mut graph, &mut stage, &mut stats, epoch, &batch)?;
-        done = intent;
+        commit(worker, shared, graph, source, epoch, done, &intent, &note, &mut last_commit, refresh)?;
+        process(worker, shared, graph, stage, stats, epoch, &batch)?;
+        *done = intent;
         // One query at a time, on a blocking thread: the brokers' answers never hold up an epoch.
         if last_lag_report.elapsed() >= LAG_REPORT_INTERVAL
             && lag_report.as_ref().is_none_or(|q| q.is_finished())
         {
-            lag_report = Some(report_lag(shared, &source));
+            lag_report = Some(report_lag(shared, source));
             last_lag_report = Instant::now();
         }
     }
-    shared.metrics.workers_running.dec();
-    info!(worker = index, bars = stats.bars, rows = stats.rows, rejected = stats.rejected, "Worker stopped.");
-    Ok(stats)
+    Ok(())
+}
+
+/// Commits `done` with `intent` as the end of the epoch in progress, when either moved since
+/// the last commit or the last commit is older than `refresh` (so Kafka never expires it);
+/// checks the fence first.
+#[allow(clippy::too_many_arguments)]
+fn commit(
+    worker: &mut Worker,
+    shared: &Shared,
+    graph: &mut Graph,
+    source: &PartitionSource,
+    epoch: u64,
+    done: &Offsets,
+    intent: &Offsets,
+    note: &CommitNote,
+    last_commit: &mut Option<(Offsets, Offsets, Instant)>,
+    refresh: Duration,
+) -> anyhow::Result<()> {
+    let unchanged =
+        last_commit.as_ref().is_some_and(|(d, i, at)| d == done && i == intent && at.elapsed() < refresh);
+    if unchanged {
+        return Ok(());
+    }
+    let check = shared.fence.check(epoch, &shared.outages, &shared.stop);
+    graph.drive(worker, shared, epoch, Stage::Writing, check)?;
+    source.commit(done, intent, note)?;
+    shared.metrics.offset_commits.inc();
+    *last_commit = Some((done.clone(), intent.clone(), Instant::now()));
+    Ok(())
+}
+
+/// Writes every row of the replay (the mart was written with other settings) and deletes the
+/// rows of this worker's series that no longer exist.
+fn rewrite_mart(
+    worker: &mut Worker,
+    shared: &Shared,
+    graph: &mut Graph,
+    mut rows: RowChanges,
+    predictions: &[pricestream_dataflow::records::Prediction],
+    stats: &mut WorkerStats,
+) -> anyhow::Result<()> {
+    let (index, peers) = (worker.index() as u64, worker.peers() as u64);
+    let check = shared.fence.check(REPLAY, &shared.outages, &shared.stop);
+    graph.drive(worker, shared, REPLAY, Stage::Writing, check)?;
+    let produced: std::collections::BTreeSet<_> =
+        rows.upserts.iter().map(|row| (row.ticker.clone(), row.timeframe, row.date_time)).collect();
+    let mine = |ticker: &str, timeframe| series_hash(ticker, timeframe) % peers == index;
+    let vanished =
+        graph.drive(worker, shared, REPLAY, Stage::Writing, shared.vanished_rows(&produced, mine))?;
+    rows.deletes.extend(vanished);
+    let write = shared.sink.write(&rows, predictions, &[], &shared.published, &shared.metrics);
+    graph.drive(worker, shared, REPLAY, Stage::Writing, write)?;
+    stats.rows += rows.upserts.len() as u64;
+    stats.deleted += rows.deletes.len() as u64;
+    shared.metrics.feature_rows_written.inc_by(rows.upserts.len() as u64);
+    shared.metrics.feature_rows_deleted.inc_by(rows.deletes.len() as u64);
+    info!(
+        worker = worker.index(),
+        rows = rows.upserts.len(),
+        deleted = rows.deletes.len(),
+        "Rewrote the mart rows of this worker's series."
+    );
+    Ok(())
 }
 
 /// Feeds one epoch, writes the changes that reach this worker, marks the epoch written
@@ -293,41 +480,47 @@ fn process(
 ) -> anyhow::Result<()> {
     let started = Instant::now();
     count(shared, stats, batch, false);
-    if stage_on(shared) {
+    if shared.models.is_some() {
         // Before feeding: the row reaches its scope's worker only after this.
         shared.published.record(epoch, &batch.published_bars);
     }
     graph.feed(batch);
-    graph.finish_epoch(worker, epoch);
+    graph.finish_epoch(worker, shared, epoch);
     let computed = started.elapsed();
-    let changes = RowChanges::from_updates(std::mem::take(&mut *graph.output.borrow_mut()));
+    let changes = RowChanges::from_updates(graph.output.take());
     let predictions = match stage {
         Some(stage) => serving::feed(stage, graph.model_rows.take(), true, &shared.metrics),
         None => Vec::new(),
     };
     let scored = started.elapsed();
-    shared.runtime.block_on(shared.sink.write(&changes, &predictions, &shared.published, &shared.metrics))?;
-    let written = started.elapsed();
-    graph.written.advance_to(epoch + 1);
-    if let Some(running) = &mut graph.running {
-        running.advance_to(epoch + 1);
+    #[cfg(feature = "fault-injection")]
+    super::failure_injection::before_write(worker.index(), epoch)?;
+    let outputs = !changes.upserts.is_empty() || !changes.deletes.is_empty() || !predictions.is_empty();
+    if outputs || !batch.refused.is_empty() {
+        let check = shared.fence.check(epoch, &shared.outages, &shared.stop);
+        graph.drive(worker, shared, epoch, Stage::Writing, check)?;
+        let write =
+            shared.sink.write(&changes, &predictions, &batch.refused, &shared.published, &shared.metrics);
+        graph.drive(worker, shared, epoch, Stage::Writing, write)?;
     }
+    let written = started.elapsed();
     let (upserts, deletes) = (changes.upserts.len() as u64, changes.deletes.len() as u64);
     stats.rows += upserts;
     stats.deleted += deletes;
     shared.metrics.feature_rows_written.inc_by(upserts);
     shared.metrics.feature_rows_deleted.inc_by(deletes);
-    shared.metrics.epochs_completed.inc();
-    shared.metrics.epoch_seconds.observe(started.elapsed().as_secs_f64());
     // Waiting here rather than before the next epoch keeps the next poll out of the
     // measured latency; the workers meet at the next epoch's frontier anyway.
-    graph.await_written(worker, epoch + 1);
-    if !batch.records.is_empty() || !changes.upserts.is_empty() {
+    graph.written(worker, shared, epoch)?;
+    shared.metrics.epochs_completed.inc();
+    shared.metrics.epoch_seconds.observe(started.elapsed().as_secs_f64());
+    if batch.messages() > 0 || outputs {
         debug!(
             worker = worker.index(),
             epoch,
             records = batch.records.len(),
-            upserts = changes.upserts.len(),
+            refused = batch.refused.len(),
+            upserts,
             predictions = predictions.len(),
             ?computed,
             ?scored,
@@ -342,16 +535,15 @@ fn process(
     Ok(())
 }
 
-/// Whether this process scores rows (and so keeps bar publish times for the latency).
-fn stage_on(shared: &Shared) -> bool {
-    shared.models.is_some()
-}
-
 fn count(shared: &Shared, stats: &mut WorkerStats, batch: &Batch, replayed: bool) {
     if !replayed {
         let now_ms = now_ms();
         for published in &batch.bar_timestamps_ms {
             shared.metrics.read_delay_seconds.observe((now_ms - published).max(0) as f64 / 1000.0);
+        }
+        stats.rejected += batch.refused.len() as u64;
+        for (reason, refused) in &batch.refused_by_reason {
+            shared.metrics.messages_rejected.with_label_values(&[reason]).inc_by(*refused);
         }
     }
     let bars = batch.bars() as u64;
@@ -360,11 +552,7 @@ fn count(shared: &Shared, stats: &mut WorkerStats, batch: &Batch, replayed: bool
     } else {
         stats.bars += bars;
     }
-    stats.rejected += batch.rejected as u64;
     shared.metrics.bars_consumed.inc_by(bars);
-    for (kind, rejected) in &batch.rejected_by_kind {
-        shared.metrics.messages_rejected.with_label_values(&[kind]).inc_by(*rejected);
-    }
     for (topic, records) in &batch.per_topic {
         shared.metrics.records_consumed.with_label_values(&[topic.as_str()]).inc_by(*records);
         if replayed {
@@ -375,8 +563,7 @@ fn count(shared: &Shared, stats: &mut WorkerStats, batch: &Batch, replayed: bool
 
 /// Bar published to Kafka → its feature row acknowledged by every writer.
 fn observe_end_to_end(shared: &Shared, bar_timestamps_ms: &[i64]) {
-    let now_ms =
-        SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or_default();
+    let now_ms = now_ms();
     for published in bar_timestamps_ms {
         shared.metrics.end_to_end_seconds.observe((now_ms - published).max(0) as f64 / 1000.0);
     }

@@ -65,13 +65,14 @@ impl BarTable {
     /// Every stored bar of one ticker and timeframe, in date order (one partition, paged).
     pub async fn read_series(&self, ticker: &str, timeframe: Timeframe) -> Result<Vec<Bar>, CassandraError> {
         let read_error = |message: String| CassandraError::Read { table: self.table.clone(), message };
+        let decode_error = |message: String| CassandraError::Decode { table: self.table.clone(), message };
         let mut rows = self
             .session
             .execute_iter(self.select.clone(), (ticker, timeframe.as_str()))
             .await
             .map_err(|e| read_error(e.to_string()))?
             .rows_stream::<(DateTime<Utc>, CqlDecimal, CqlDecimal, CqlDecimal, CqlDecimal, i64, Uuid)>()
-            .map_err(|e| read_error(e.to_string()))?;
+            .map_err(|e| decode_error(e.to_string()))?;
         let mut bars = Vec::new();
         while let Some(row) = rows.next().await {
             let (datetime, open, high, low, close, volume, task_number) =

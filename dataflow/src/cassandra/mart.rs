@@ -15,6 +15,7 @@ pub struct MartReader {
     session: Arc<Session>,
     series: PreparedStatement,
     keys: PreparedStatement,
+    dates: PreparedStatement,
     table: String,
 }
 
@@ -102,11 +103,17 @@ impl MartReader {
         let cql = format!("SELECT {COLUMNS} FROM {table} WHERE ticker = ? AND timeframe = ?");
         let series = prepare(&session, cql).await?;
         let keys = prepare(&session, format!("SELECT DISTINCT ticker, timeframe FROM {table}")).await?;
-        Ok(MartReader { session, series, keys, table })
+        let cql = format!("SELECT datetime FROM {table} WHERE ticker = ? AND timeframe = ?");
+        let dates = prepare(&session, cql).await?;
+        Ok(MartReader { session, series, keys, dates, table })
     }
 
     fn read_error(&self, message: impl ToString) -> CassandraError {
         CassandraError::Read { table: self.table.clone(), message: message.to_string() }
+    }
+
+    fn decode_error(&self, message: impl ToString) -> CassandraError {
+        CassandraError::Decode { table: self.table.clone(), message: message.to_string() }
     }
 
     /// Every row of one ticker and timeframe, in date order (one partition, paged).
@@ -121,12 +128,28 @@ impl MartReader {
             .await
             .map_err(|e| self.read_error(e))?
             .rows_stream::<MartRow>()
-            .map_err(|e| self.read_error(e))?;
+            .map_err(|e| self.decode_error(e))?;
         let mut out = Vec::new();
         while let Some(row) = rows.next().await {
             out.push(
-                row.map_err(|e| self.read_error(e))?.into_feature_row().map_err(|e| self.read_error(e))?,
+                row.map_err(|e| self.read_error(e))?.into_feature_row().map_err(|e| self.decode_error(e))?,
             );
+        }
+        Ok(out)
+    }
+
+    /// The dates of every row of one ticker and timeframe, in date order.
+    pub async fn dates(&self, ticker: &str, timeframe: Timeframe) -> Result<Vec<NaiveDate>, CassandraError> {
+        let mut rows = self
+            .session
+            .execute_iter(self.dates.clone(), (ticker, timeframe.as_str()))
+            .await
+            .map_err(|e| self.read_error(e))?
+            .rows_stream::<(NaiveDate,)>()
+            .map_err(|e| self.decode_error(e))?;
+        let mut out = Vec::new();
+        while let Some(row) = rows.next().await {
+            out.push(row.map_err(|e| self.read_error(e))?.0);
         }
         Ok(out)
     }
@@ -139,11 +162,11 @@ impl MartReader {
             .await
             .map_err(|e| self.read_error(e))?
             .rows_stream::<(String, String)>()
-            .map_err(|e| self.read_error(e))?;
+            .map_err(|e| self.decode_error(e))?;
         let mut out = Vec::new();
         while let Some(row) = rows.next().await {
             let (ticker, timeframe) = row.map_err(|e| self.read_error(e))?;
-            out.push((ticker, timeframe.parse().map_err(|e| self.read_error(e))?));
+            out.push((ticker, timeframe.parse().map_err(|e| self.decode_error(e))?));
         }
         out.sort();
         Ok(out)

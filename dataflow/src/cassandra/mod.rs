@@ -5,6 +5,7 @@ mod bars;
 mod batch;
 mod decimal;
 mod features;
+mod generations;
 mod indicators;
 mod mart;
 mod models;
@@ -17,12 +18,15 @@ pub use bars::BarTable;
 pub use batch::{PartitionRows, group_by_partition, write_partitions};
 pub use decimal::{decimal_to_f64, f64_to_decimal};
 pub use features::FeatureTable;
+pub use generations::GenerationTable;
 pub use indicators::{INDICATOR_TABLES, IndicatorTables, table_of};
 pub use mart::MartReader;
 pub use models::{BacktestSummary, ModelRecord, ModelScope, ModelTable, StoredModel};
 pub use predictions::PredictionTable;
 pub use schema::{create_dwh_schema, create_mart_schema, dwh_statements, mart_statements};
 pub use session::connect;
+
+use crate::fault::{Fault, cassandra_fault, prepare_fault};
 
 /// Why a Cassandra operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -67,9 +71,17 @@ pub enum CassandraError {
         #[source]
         source: scylla::errors::ExecutionError,
     },
-    /// Reading rows failed.
+    /// A read request failed (no answer, a timeout, a node restarting).
     #[error("cannot read {table}: {message}")]
     Read {
+        /// Keyspace and table.
+        table: String,
+        /// The driver's error.
+        message: String,
+    },
+    /// The rows read do not have the types this build expects (a table of another version).
+    #[error("{table} does not hold what this build expects: {message}")]
+    Decode {
         /// Keyspace and table.
         table: String,
         /// The driver's error.
@@ -100,4 +112,33 @@ pub enum CassandraError {
     /// A number cannot be stored as a CQL decimal.
     #[error("{0} cannot be stored as a decimal")]
     Decimal(f64),
+}
+
+impl CassandraError {
+    /// Whether waiting can fix this error (see [`crate::fault`]).
+    pub fn fault(&self) -> Fault {
+        match self {
+            CassandraError::Connect { source, .. } => {
+                let text = source.to_string().to_ascii_lowercase();
+                if text.contains("authenticat") || text.contains("credentials") {
+                    Fault::Fatal
+                } else {
+                    Fault::Transient
+                }
+            }
+            // A schema statement or a prepare that Cassandra refuses is a schema problem.
+            CassandraError::Schema { source, .. } => transient_or_fatal(cassandra_fault(source)),
+            CassandraError::Prepare { source, .. } => transient_or_fatal(prepare_fault(source)),
+            CassandraError::Write { source, .. } => cassandra_fault(source),
+            CassandraError::Read { .. } => Fault::Transient,
+            CassandraError::Decimal(_) => Fault::Refused,
+            CassandraError::Decode { .. }
+            | CassandraError::BadRow { .. }
+            | CassandraError::VersionConflict { .. } => Fault::Fatal,
+        }
+    }
+}
+
+fn transient_or_fatal(fault: Fault) -> Fault {
+    if fault == Fault::Transient { Fault::Transient } else { Fault::Fatal }
 }

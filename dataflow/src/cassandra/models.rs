@@ -207,7 +207,7 @@ impl ModelTable {
                 CassandraError::Write { table: self.table.clone(), key: format!("{scope}/{version}"), source }
             })?;
             if applied(result)
-                .map_err(|message| CassandraError::Read { table: self.table.clone(), message })?
+                .map_err(|message| CassandraError::Decode { table: self.table.clone(), message })?
             {
                 info!(scope, version, training_rows = record.training_rows, "Stored model.");
                 return Ok(version);
@@ -247,10 +247,11 @@ impl ModelTable {
         values: impl scylla::serialize::row::SerializeRow,
     ) -> Result<Option<ModelRow>, CassandraError> {
         let read_error = |message: String| CassandraError::Read { table: self.table.clone(), message };
+        let decode_error = |message: String| CassandraError::Decode { table: self.table.clone(), message };
         let result =
             self.session.execute_unpaged(statement, values).await.map_err(|e| read_error(e.to_string()))?;
-        let rows = result.into_rows_result().map_err(|e| read_error(e.to_string()))?;
-        rows.maybe_first_row::<ModelRow>().map_err(|e| read_error(e.to_string()))
+        let rows = result.into_rows_result().map_err(|e| decode_error(e.to_string()))?;
+        rows.maybe_first_row::<ModelRow>().map_err(|e| decode_error(e.to_string()))
     }
 
     fn decode(&self, row: ModelRow) -> Result<StoredModel, CassandraError> {

@@ -77,6 +77,15 @@ const PREDICTIONS: &str = "CREATE TABLE IF NOT EXISTS {ks}.predictions (
     PRIMARY KEY ((ticker, timeframe), as_of)
 ) WITH CLUSTERING ORDER BY (as_of ASC)";
 
+/// Fencing: the generation of each consumer group's cluster, taken with a lightweight
+/// transaction by every new incarnation (see `GenerationTable`).
+const GENERATIONS: &str = "CREATE TABLE IF NOT EXISTS {ks}.generations (
+    group_id text PRIMARY KEY,
+    generation bigint,
+    claimed_at timestamp,
+    claimed_by text
+)";
+
 /// One table per indicator, the seed's names and value columns, keyed like
 /// `time_series_history` so a ticker's values are one partition in date order.
 fn indicator_table(keyspace: &str, table: &str) -> String {
@@ -114,6 +123,7 @@ pub fn mart_statements(config: &CassandraConfig) -> Vec<String> {
         FEATURES.replace("{ks}", ks),
         MODELS.replace("{ks}", ks),
         PREDICTIONS.replace("{ks}", ks),
+        GENERATIONS.replace("{ks}", ks),
     ]
 }
 
@@ -168,7 +178,7 @@ mod tests {
             .filter_map(|s| s.strip_prefix("CREATE TABLE IF NOT EXISTS instrument_mart."))
             .filter_map(|s| s.split_whitespace().next())
             .collect();
-        assert_eq!(tables, ["features", "models", "predictions"]);
+        assert_eq!(tables, ["features", "models", "predictions", "generations"]);
         let models = &statements[2];
         assert!(models.contains("CLUSTERING ORDER BY (version DESC)"), "{models}");
     }

@@ -4,9 +4,20 @@ use super::CassandraError;
 use scylla::client::session::Session;
 use scylla::statement::prepared::PreparedStatement;
 
-/// Prepares `cql`; a failure names the statement.
+/// Prepares `cql`; a failure names the statement. Every statement but a lightweight
+/// transaction (`… IF …`) is marked idempotent: writing the same row again, or deleting it
+/// again, leaves the table as it was, so the driver may retry it and so may we.
 pub async fn prepare(session: &Session, cql: String) -> Result<PreparedStatement, CassandraError> {
-    session.prepare(cql.as_str()).await.map_err(|source| CassandraError::Prepare { statement: cql, source })
+    let mut statement = session
+        .prepare(cql.as_str())
+        .await
+        .map_err(|source| CassandraError::Prepare { statement: cql.clone(), source })?;
+    statement.set_is_idempotent(!is_lightweight_transaction(&cql));
+    Ok(statement)
+}
+
+fn is_lightweight_transaction(cql: &str) -> bool {
+    cql.to_ascii_uppercase().split_whitespace().any(|word| word == "IF")
 }
 
 /// `INSERT INTO table (columns) VALUES (?, …)`, one marker per comma-separated column.
@@ -18,6 +29,14 @@ pub fn insert_cql(table: &str, columns: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_lightweight_transactions_are_not_idempotent() {
+        assert!(is_lightweight_transaction("INSERT INTO t (a) VALUES (?) IF NOT EXISTS"));
+        assert!(is_lightweight_transaction("UPDATE t SET g = ? WHERE k = ? if g = ?"));
+        assert!(!is_lightweight_transaction("INSERT INTO t (a, diff) VALUES (?, ?)"));
+        assert!(!is_lightweight_transaction("DELETE FROM t WHERE k = ?"));
+    }
 
     #[test]
     fn one_marker_per_column() {

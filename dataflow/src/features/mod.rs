@@ -20,6 +20,10 @@ mod upsert;
 mod values;
 
 pub use crate::records::IndicatorKind;
+
+/// The version of what a feature row holds: raise it with any change of the graph that changes
+/// a row (a column, a rule), so that the analytics service rewrites a mart written before.
+pub const FEATURE_SCHEMA_VERSION: u32 = 1;
 pub use incremental::feature_graph;
 pub use inputs::{EntryCollection, FeatureInputs};
 pub use latest::Version;

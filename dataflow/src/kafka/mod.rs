@@ -46,3 +46,17 @@ pub enum KafkaError {
     #[error("topic `{0}` does not exist")]
     NoSuchTopic(String),
 }
+
+impl KafkaError {
+    /// Whether waiting can fix this error (see [`crate::fault`]).
+    pub fn fault(&self) -> crate::fault::Fault {
+        use crate::fault::{Fault, kafka_fault};
+        match self {
+            KafkaError::Client { .. } => Fault::Fatal,
+            KafkaError::CreateTopic { .. } => Fault::Fatal,
+            KafkaError::Unreachable { source, .. } => kafka_fault(source),
+            // A topic being created by another service, or metadata not caught up yet.
+            KafkaError::NoSuchTopic(_) => Fault::Transient,
+        }
+    }
+}

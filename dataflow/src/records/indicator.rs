@@ -88,7 +88,100 @@ impl IndicatorKind {
     }
 }
 
+/// A field of a value: its wire name and what it holds.
+type Field<T> = (&'static str, T);
+
+/// Why an indicator value cannot be right, whoever computed it.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum IndicatorError {
+    /// A value or band multiplier that is NaN or infinite.
+    #[error("{indicator} {field} must be a finite number, got {value}")]
+    NotFinite {
+        /// The indicator's tag.
+        indicator: &'static str,
+        /// The field.
+        field: &'static str,
+        /// The value.
+        value: f64,
+    },
+    /// A period below 1.
+    #[error("{indicator} {field} must be >= 1, got {value}")]
+    BadPeriod {
+        /// The indicator's tag.
+        indicator: &'static str,
+        /// The field.
+        field: &'static str,
+        /// The period.
+        value: i32,
+    },
+}
+
 impl IndicatorValue {
+    /// The value's periods and numbers, by their wire names.
+    fn fields(&self) -> (Vec<Field<i32>>, Vec<Field<f64>>) {
+        match *self {
+            IndicatorValue::Ema { ema_time_period, ema } => {
+                (vec![("emaTimePeriod", ema_time_period)], vec![("ema", ema)])
+            }
+            IndicatorValue::Sma { time_period, sma } => {
+                (vec![("timePeriod", time_period)], vec![("sma", sma)])
+            }
+            IndicatorValue::Rsi { time_period, rsi } => {
+                (vec![("timePeriod", time_period)], vec![("rsi", rsi)])
+            }
+            IndicatorValue::Macd {
+                fast_period,
+                slow_period,
+                signal_period,
+                macd,
+                macd_signal,
+                macd_hist,
+            } => (
+                vec![
+                    ("fastPeriod", fast_period),
+                    ("slowPeriod", slow_period),
+                    ("signalPeriod", signal_period),
+                ],
+                vec![("macd", macd), ("macdSignal", macd_signal), ("macdHist", macd_hist)],
+            ),
+            IndicatorValue::Stoch { fast_k_period, slow_k_period, slow_d_period, slow_k, slow_d } => (
+                vec![
+                    ("fastKPeriod", fast_k_period),
+                    ("slowKPeriod", slow_k_period),
+                    ("slowDPeriod", slow_d_period),
+                ],
+                vec![("slowK", slow_k), ("slowD", slow_d)],
+            ),
+            IndicatorValue::Bbands { time_period, sd, sd_down, lower_band, middle_band, upper_band } => (
+                vec![("timePeriod", time_period)],
+                vec![
+                    ("sd", sd),
+                    ("sdDown", sd_down),
+                    ("lowerBand", lower_band),
+                    ("middleBand", middle_band),
+                    ("upperBand", upper_band),
+                ],
+            ),
+            IndicatorValue::Willr { time_period, willr } => {
+                (vec![("timePeriod", time_period)], vec![("willr", willr)])
+            }
+        }
+    }
+
+    /// Checks that every number is finite and every period at least 1; the first problem found
+    /// is returned.
+    pub fn validate(&self) -> Result<(), IndicatorError> {
+        let indicator = self.kind().as_str();
+        let (periods, numbers) = self.fields();
+        if let Some((field, value)) = periods.into_iter().find(|(_, period)| *period < 1) {
+            return Err(IndicatorError::BadPeriod { indicator, field, value });
+        }
+        if let Some((field, value)) = numbers.into_iter().find(|(_, number)| !number.is_finite()) {
+            return Err(IndicatorError::NotFinite { indicator, field, value });
+        }
+        Ok(())
+    }
+
     /// Which indicator this is.
     pub fn kind(&self) -> IndicatorKind {
         match self {

@@ -4,7 +4,7 @@
 mod http;
 mod metrics;
 
-pub use http::{Probes, serve};
+pub use http::{HealthCheck, Probes, serve};
 pub use metrics::register;
 
 use tracing_subscriber::EnvFilter;

@@ -3,12 +3,14 @@
 //!
 //! Version 1 field names and types are documented in `docs/topics.md`.
 
+mod checked;
 mod hand_written;
 mod head;
 mod indicator_tail;
 mod short_decimal;
 mod spare;
 
+pub use checked::{Refusal, RefusalReason, decode_bar, decode_indicator};
 pub use hand_written::{BarMessages, IndicatorMessages};
 
 use serde::de::DeserializeOwned;

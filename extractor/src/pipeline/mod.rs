@@ -8,7 +8,7 @@ mod summary;
 mod tickers;
 
 pub use lanes::Lanes;
-pub use sinks::Sinks;
+pub use sinks::{SinkPatience, Sinks};
 pub use summary::Summary;
 pub use tickers::{ReadAhead, StoredSeries};
 
@@ -145,7 +145,6 @@ pub struct Pipeline {
     sinks: Option<Arc<Sinks>>,
     batch: Batch,
     batch_max_rows: usize,
-    max_attempts: u32,
     metrics: Arc<Metrics>,
     /// Where a dry run encodes each message, reused.
     scratch: Vec<u8>,
@@ -171,18 +170,11 @@ impl Pipeline {
             sinks,
             batch: Batch::new(task_number),
             batch_max_rows,
-            max_attempts: 1,
             metrics,
             scratch: Vec::with_capacity(512),
             summary: Summary::default(),
             counted: (0, 0),
         }
-    }
-
-    /// Tries a refused batch up to `attempts` times in all, backing off exponentially.
-    pub fn with_retries(mut self, attempts: u32) -> Self {
-        self.max_attempts = attempts.max(1);
-        self
     }
 
     /// Starts the series of `stored` from their stored bars (read ahead by the caller),
@@ -194,7 +186,7 @@ impl Pipeline {
     /// Takes every bar of `bars` (sorted by ticker, then date). Each ticker's state is looked
     /// up, and room made for its run of bars, once per run instead of once per bar.
     pub async fn push_bars(&mut self, bars: Vec<Bar>) -> anyhow::Result<()> {
-        let history = self.sinks.as_deref().map(Sinks::bar_table);
+        let history = self.sinks.as_deref();
         let mut runs = Vec::new();
         for run in series_runs(&bars) {
             let at = self.tickers.find(&run[0].ticker, run[0].timeframe, history).await?;
@@ -246,7 +238,7 @@ impl Pipeline {
         let batch = &self.batch;
         let started = Instant::now();
         match &self.sinks {
-            Some(sinks) => send_with_retries(sinks, batch, self.max_attempts).await?,
+            Some(sinks) => sinks.send_patiently(batch).await?,
             None => {
                 // A dry run still pays for encoding, so its rate is an honest upper bound.
                 let (scratch, mut bytes) = (&mut self.scratch, 0);
@@ -290,31 +282,6 @@ fn series_runs(bars: &[Bar]) -> impl Iterator<Item = &[Bar]> {
     let one_series = matches!((bars.first(), bars.last()), (Some(a), Some(b)) if same(a, b));
     let (whole, split) = if one_series { (Some(bars), &[][..]) } else { (None, bars) };
     whole.into_iter().chain(split.chunk_by(same))
-}
-
-/// Every write is an upsert keyed by ticker and date, so sending a batch again is safe.
-async fn send_with_retries(sinks: &Sinks, batch: &Batch, max_attempts: u32) -> anyhow::Result<()> {
-    let mut pause = std::time::Duration::from_millis(500);
-    for attempt in 1.. {
-        match sinks.send(batch).await {
-            Ok(()) => return Ok(()),
-            Err(error) if attempt < max_attempts => {
-                tracing::warn!(
-                    attempt,
-                    max_attempts,
-                    "A sink refused the batch, retrying in {pause:?}: {error:#}"
-                );
-                tokio::time::sleep(pause).await;
-                pause = (pause * 2).min(std::time::Duration::from_secs(30));
-            }
-            Err(error) => {
-                return Err(
-                    error.context(format!("batch refused {attempt} time(s); nothing after it was sent"))
-                );
-            }
-        }
-    }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -2,15 +2,49 @@
 //! commit record: a bar is stored only after its indicator values and every
 //! message of its batch are acknowledged, so a restart that finds a bar
 //! stored can trust that everything derived from it is stored too.
+//!
+//! Outages are waited out with backoff ([`pricestream_dataflow::fault`]): for as long as they
+//! last in `follow`, a bounded number of tries in `backfill` (`extract.sink_max_attempts`),
+//! after which the run fails naming the sink and how to resume.
 
 use super::Batch;
 use crate::config::ExtractorConfig;
-use pricestream_dataflow::cassandra::{BarTable, IndicatorTables, connect, create_dwh_schema};
-use pricestream_dataflow::kafka::{Publisher, Retention, ensure_topics};
+use anyhow::Context;
+use pricestream_dataflow::cassandra::{
+    BarTable, CassandraError, IndicatorTables, connect, create_dwh_schema,
+};
+use pricestream_dataflow::fault::{Backoff, Dependency, Fault, Outages, Patience, kafka_fault, wait_out};
+use pricestream_dataflow::kafka::{KafkaError, PublishError, Publisher, Retention, ensure_topics};
+use pricestream_dataflow::records::{Bar, Timeframe};
 use pricestream_dataflow::topics::Topics;
 use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 use uuid::Uuid;
+
+/// How long the sinks wait for Kafka or Cassandra.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SinkPatience {
+    /// This many tries in all, then the run fails (`backfill`).
+    Attempts(u32),
+    /// Until the service is back, or the process is asked to stop (`follow`).
+    Forever,
+}
+
+/// A part of a batch a sink did not take.
+#[derive(Debug, thiserror::Error)]
+#[error("{sink} did not take the batch: {source:#}")]
+pub struct SinkError {
+    /// The sink, readable (`Kafka topic pricestream.bars`, `Cassandra instrument_data`).
+    pub sink: String,
+    /// The service behind it.
+    pub dependency: Dependency,
+    /// Whether waiting can help.
+    pub fault: Fault,
+    /// What it said.
+    #[source]
+    pub source: anyhow::Error,
+}
 
 /// The connected sinks of one run.
 pub struct Sinks {
@@ -19,41 +53,117 @@ pub struct Sinks {
     indicators: IndicatorTables,
     topics: Topics,
     task_number: Uuid,
+    keyspace: String,
+    outages: Arc<Outages>,
+    patience: SinkPatience,
+    stop: Arc<AtomicBool>,
 }
 
 impl Sinks {
-    /// Connects to Kafka and Cassandra, creating topics, keyspace and tables if missing.
-    pub async fn connect(config: &ExtractorConfig, task_number: Uuid) -> anyhow::Result<Self> {
+    /// Connects to Kafka and Cassandra, creating topics, keyspace and tables if missing, and
+    /// waiting out outages as `patience` says (outages are reported to `outages`; `stop` ends
+    /// an endless wait).
+    pub async fn connect(
+        config: &ExtractorConfig,
+        task_number: Uuid,
+        outages: Arc<Outages>,
+        patience: SinkPatience,
+        stop: Arc<AtomicBool>,
+    ) -> anyhow::Result<Self> {
         let topics = Topics::with_prefix(&config.kafka.topic_prefix);
-        ensure_topics(
-            &config.kafka,
-            &[
-                (&topics.bars, Retention::Forever),
-                (&topics.indicators, Retention::Forever),
-                (&topics.dead_letter, Retention::Forever),
-            ],
-        )
+        let wanted = [
+            (topics.bars.as_str(), Retention::Forever),
+            (topics.indicators.as_str(), Retention::Forever),
+            (topics.dead_letter.as_str(), Retention::Forever),
+        ];
+        let tries = as_patience(patience, &stop);
+        wait_out(&outages, Dependency::Kafka, "create topics", tries, KafkaError::fault, || {
+            ensure_topics(&config.kafka, &wanted)
+        })
         .await?;
-        let session = Arc::new(connect(&config.cassandra).await?);
-        create_dwh_schema(&session, &config.cassandra).await?;
         let (keyspace, in_flight) = (&config.cassandra.dwh_keyspace, config.cassandra.max_in_flight_requests);
         let batch_rows = config.extract.cassandra_batch_rows;
+        let cassandra = || async {
+            let session = Arc::new(connect(&config.cassandra).await?);
+            create_dwh_schema(&session, &config.cassandra).await?;
+            let bars = BarTable::prepare(Arc::clone(&session), keyspace, batch_rows, in_flight).await?;
+            let indicators = IndicatorTables::prepare(session, keyspace, batch_rows, in_flight).await?;
+            Ok::<_, CassandraError>((bars, indicators))
+        };
+        let (bars, indicators) =
+            wait_out(&outages, Dependency::Cassandra, "connect", tries, CassandraError::fault, cassandra)
+                .await?;
         Ok(Sinks {
             publisher: Publisher::new(&config.kafka)?,
-            bars: BarTable::prepare(Arc::clone(&session), keyspace, batch_rows, in_flight).await?,
-            indicators: IndicatorTables::prepare(session, keyspace, batch_rows, in_flight).await?,
+            bars,
+            indicators,
             topics,
             task_number,
+            keyspace: keyspace.clone(),
+            outages,
+            patience,
+            stop,
         })
     }
 
-    /// Where stored bars are read back from.
-    pub fn bar_table(&self) -> &BarTable {
-        &self.bars
+    /// Every stored bar of one series, waiting out Cassandra outages.
+    pub async fn read_series(&self, ticker: &str, timeframe: Timeframe) -> anyhow::Result<Vec<Bar>> {
+        let tries = as_patience(self.patience, &self.stop);
+        let bars = wait_out(
+            &self.outages,
+            Dependency::Cassandra,
+            "read stored bars",
+            tries,
+            CassandraError::fault,
+            || self.bars.read_series(ticker, timeframe),
+        )
+        .await
+        .with_context(|| {
+            format!("cannot read the stored bars of {ticker} from Cassandra {}", self.keyspace)
+        })?;
+        Ok(bars)
     }
 
-    /// Sends a batch and returns once every part of it is acknowledged.
-    pub async fn send(&self, batch: &Batch) -> anyhow::Result<()> {
+    /// Sends a batch and returns once every part of it is acknowledged, waiting out outages
+    /// as the run's patience says. Every write is an upsert keyed by ticker and date (and the
+    /// topics are read at least once), so sending a batch again is safe.
+    pub async fn send_patiently(&self, batch: &Batch) -> anyhow::Result<()> {
+        let mut backoff = Backoff::new(Duration::from_millis(500), Duration::from_secs(30));
+        let mut tries = 0;
+        loop {
+            tries += 1;
+            let error = match self.send(batch).await {
+                Ok(()) => {
+                    for dependency in Dependency::ALL {
+                        self.outages.succeeded(dependency);
+                    }
+                    return Ok(());
+                }
+                Err(error) => error,
+            };
+            let out_of_tries = match self.patience {
+                SinkPatience::Attempts(limit) => tries >= limit,
+                SinkPatience::Forever => self.stop.load(std::sync::atomic::Ordering::Relaxed),
+            };
+            if error.fault != Fault::Transient || out_of_tries {
+                let sink = error.sink.clone();
+                let resume = match error.fault {
+                    Fault::Transient => format!(
+                        "; once {sink} answers again, run the same command again: bars already stored are skipped, so it resumes where this run stopped"
+                    ),
+                    _ => String::new(),
+                };
+                return Err(anyhow::Error::new(error).context(format!(
+                    "batch refused {tries} time(s) by {sink}; nothing after it was sent{resume}"
+                )));
+            }
+            self.outages.failed(error.dependency, &error.sink, &error.source);
+            tokio::time::sleep(backoff.next_pause()).await;
+        }
+    }
+
+    /// Sends a batch once and returns once every part of it is acknowledged.
+    async fn send(&self, batch: &Batch) -> Result<(), SinkError> {
         let task = self.task_number;
         let mut bars = Vec::with_capacity(batch.bars.len());
         batch.for_each_bar_message(&mut Vec::new(), |ticker, message| bars.push((ticker, message.to_vec())));
@@ -62,15 +172,37 @@ impl Sinks {
             indicators.push((ticker, message.to_vec()));
         });
         let dead = batch.dead_letters.iter().map(|d| (d.source.as_str(), d));
+        let kafka = |topic: &str, result: Result<usize, PublishError>| {
+            result.map_err(|error| SinkError {
+                sink: format!("Kafka topic {topic}"),
+                dependency: Dependency::Kafka,
+                fault: kafka_fault(&error.source),
+                source: error.into(),
+            })
+        };
+        let cassandra = |result: Result<usize, CassandraError>| {
+            result.map_err(|error| SinkError {
+                sink: format!("Cassandra keyspace {}", self.keyspace),
+                dependency: Dependency::Cassandra,
+                fault: error.fault(),
+                source: error.into(),
+            })
+        };
         tokio::try_join!(
             async {
-                Ok::<_, anyhow::Error>(self.publisher.publish_encoded(&self.topics.bars, task, bars).await?)
+                kafka(&self.topics.bars, self.publisher.publish_encoded(&self.topics.bars, task, bars).await)
             },
-            async { Ok(self.publisher.publish_encoded(&self.topics.indicators, task, indicators).await?) },
-            async { Ok(self.publisher.publish_all(&self.topics.dead_letter, task, dead).await?) },
-            async { Ok(self.indicators.write_rows(batch.indicator_rows()).await?) },
+            async {
+                let topic = &self.topics.indicators;
+                kafka(topic, self.publisher.publish_encoded(topic, task, indicators).await)
+            },
+            async {
+                let topic = &self.topics.dead_letter;
+                kafka(topic, self.publisher.publish_all(topic, task, dead).await)
+            },
+            async { cassandra(self.indicators.write_rows(batch.indicator_rows()).await) },
         )?;
-        self.bars.write_all(&batch.bars).await?;
+        cassandra(self.bars.write_all(&batch.bars).await)?;
         Ok(())
     }
 
@@ -78,5 +210,13 @@ impl Sinks {
     pub fn close(&self) -> anyhow::Result<()> {
         self.publisher.flush(Duration::from_secs(60))?;
         Ok(())
+    }
+}
+
+/// The patience of a wait for one request.
+fn as_patience(patience: SinkPatience, stop: &AtomicBool) -> Patience<'_> {
+    match patience {
+        SinkPatience::Attempts(limit) => Patience::Attempts(limit),
+        SinkPatience::Forever => Patience::Forever { stop: Some(stop) },
     }
 }

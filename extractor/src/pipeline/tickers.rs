@@ -2,9 +2,9 @@
 //! ticker is seen, so a restart continues the series instead of starting over
 //! and does not send again what is already stored.
 
+use super::Sinks;
 use chrono::NaiveDate;
 use futures::{StreamExt, TryStreamExt};
-use pricestream_dataflow::cassandra::BarTable;
 use pricestream_dataflow::indicators::{IndicatorParams, TickerSeries};
 use pricestream_dataflow::records::{Bar, IndicatorValue, Timeframe};
 use rustc_hash::FxHashMap;
@@ -103,7 +103,7 @@ impl ReadAhead {
 impl StoredSeries {
     /// Reads the stored series of `keys`, `concurrency` reads at a time.
     pub async fn read(
-        table: &BarTable,
+        table: &Sinks,
         keys: Vec<(String, Timeframe)>,
         concurrency: usize,
     ) -> anyhow::Result<Vec<Self>> {
@@ -161,14 +161,14 @@ impl Tickers {
         &mut self,
         ticker: &str,
         timeframe: Timeframe,
-        history: Option<&BarTable>,
+        history: Option<&Sinks>,
     ) -> anyhow::Result<usize> {
         let series = self.index.entry(timeframe).or_default();
         if let Some(&at) = series.get(ticker) {
             return Ok(at);
         }
         let stored = match history {
-            Some(table) => table.read_series(ticker, timeframe).await?,
+            Some(sinks) => sinks.read_series(ticker, timeframe).await?,
             None => Vec::new(),
         };
         debug!(ticker, bars = stored.len(), "Loaded stored bars.");
@@ -188,7 +188,7 @@ impl Tickers {
         &mut self,
         ticker: &str,
         timeframe: Timeframe,
-        history: Option<&BarTable>,
+        history: Option<&Sinks>,
     ) -> anyhow::Result<&mut Ticker> {
         let at = self.find(ticker, timeframe, history).await?;
         Ok(self.state(at))

@@ -110,6 +110,9 @@ impl LineError {
         DeadLetter {
             source: self.file.display().to_string(),
             line: Some(self.line),
+            topic: None,
+            partition: None,
+            offset: None,
             reason: self.reason.as_str().to_owned(),
             message: self.message.clone(),
             raw: self.raw.clone(),

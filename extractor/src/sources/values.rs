@@ -4,7 +4,7 @@
 use super::decimal::{plain_decimal, plain_whole};
 use super::rejection::{Reason, Refusal};
 use chrono::NaiveDate;
-use pricestream_dataflow::records::{Bar, BarError, Ticker};
+use pricestream_dataflow::records::{Bar, BarError, Ticker, check_ticker};
 
 /// Cell texts that stand for "no value".
 const MISSING: [&str; 6] = ["", "null", "na", "n/a", "none", "nil"];
@@ -130,15 +130,12 @@ pub(crate) fn iso_date(text: &[u8]) -> Option<NaiveDate> {
     NaiveDate::from_ymd_opt(n(&digits[..4]) as i32, n(&digits[4..6]), n(&digits[6..]))
 }
 
-/// A ticker from a ticker column: upper-cased, 1 to 32 printable ASCII characters.
+/// A ticker from a ticker column: upper-cased, checked as every service checks one
+/// ([`check_ticker`]: 1 to 32 printable ASCII characters, no `|`).
 pub(crate) fn parse_ticker(column: &str, text: &str) -> Result<Ticker, Refusal> {
     let text = trim_cell(text);
-    let ok = !text.is_empty() && text.len() <= 32 && text.bytes().all(|b| b.is_ascii_graphic());
-    if !ok {
-        return Err(Refusal::new(
-            Reason::BadTicker,
-            format!("{column} `{text}` is not a ticker (1 to 32 printable ASCII characters)"),
-        ));
+    if let Err(error) = check_ticker(text) {
+        return Err(Refusal::new(Reason::BadTicker, format!("{column}: {error}")));
     }
     Ok(text.to_ascii_uppercase().into())
 }

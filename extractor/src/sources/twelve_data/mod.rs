@@ -43,6 +43,9 @@ impl ApiValueError {
         DeadLetter {
             source: self.request.clone(),
             line: None,
+            topic: None,
+            partition: None,
+            offset: None,
             reason: self.reason.as_str().to_owned(),
             message: format!("{}: values[{}]: {}", self.symbol, self.index, self.message),
             raw: self.raw.clone(),
