@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 pub mod cassandra;
+pub mod faults;
 pub mod kafka;
 pub mod mart;
 pub mod snapshot;

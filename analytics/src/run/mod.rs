@@ -37,7 +37,7 @@ use pricestream_dataflow::cassandra::{
 use pricestream_dataflow::config::ProcessEnv;
 use pricestream_dataflow::fault::{Dependency, Outages, Patience, wait_out};
 use pricestream_dataflow::kafka::{
-    KafkaError, Publisher, Retention, client_config, ensure_topics, fetch_partition_count,
+    KafkaError, Publisher, QuietContext, Retention, client_config, ensure_topics, fetch_partition_count,
 };
 use pricestream_dataflow::records::Timeframe;
 use pricestream_dataflow::telemetry::{Probes, serve};
@@ -76,7 +76,7 @@ pub struct Shared {
     settings_fingerprint: String,
     settings_description: String,
     /// Asks the brokers for the input topics' partition counts.
-    metadata: BaseConsumer,
+    metadata: BaseConsumer<QuietContext>,
     /// Worker threads of this process that have rebuilt their state and are consuming.
     ready_workers: AtomicUsize,
     /// Publish times of the bars of the epochs being written, for the prediction latency.
@@ -244,7 +244,8 @@ pub fn run(config: AnalyticsConfig, args: &RunArgs) -> anyhow::Result<()> {
     let model_device =
         if config.serving.enabled { config.model.params.device.in_use() } else { config.model.params.device };
 
-    let metadata: BaseConsumer = client_config(&config.kafka).create()?;
+    let metadata: BaseConsumer<QuietContext> =
+        client_config(&config.kafka).create_with_context(QuietContext)?;
     let mut topics = Vec::new();
     for topic in [&names.bars, &names.indicators] {
         topics.push((
@@ -392,7 +393,7 @@ async fn discover(identity: &PodIdentity) -> anyhow::Result<(Vec<String>, kube::
 /// unless the run is a one-shot `--exit-at-end`, where a missing topic is an error.
 fn wait_for_topic(
     config: &AnalyticsConfig,
-    consumer: &BaseConsumer,
+    consumer: &BaseConsumer<QuietContext>,
     topic: &str,
     exit_at_end: bool,
     stop: &AtomicBool,

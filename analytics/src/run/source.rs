@@ -10,7 +10,7 @@ use chrono::NaiveDate;
 use pricestream_dataflow::config::KafkaConfig;
 use pricestream_dataflow::fault::{Dependency, Fault, Outages, Patience, kafka_fault, wait_out_blocking};
 use pricestream_dataflow::features::Version;
-use pricestream_dataflow::kafka::client_config;
+use pricestream_dataflow::kafka::{QuietContext, client_config};
 use pricestream_dataflow::records::{Bar, DeadLetter, IndicatorRecord};
 use pricestream_dataflow::wire::{self, Refusal, RefusalReason};
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
@@ -142,7 +142,7 @@ pub struct SourceSettings<'a> {
 /// A consumer over a set of partitions of the input topics.
 pub struct PartitionSource {
     /// Shared with the lag queries, which run on a thread of their own.
-    consumer: Arc<BaseConsumer>,
+    consumer: Arc<BaseConsumer<QuietContext>>,
     bars_topic: String,
     max_message_bytes: usize,
     outages: Arc<Outages>,
@@ -165,11 +165,11 @@ pub struct PartitionSource {
 impl PartitionSource {
     /// Assigns `partitions` of each topic from their first offset, waiting out Kafka outages.
     pub fn assign(settings: SourceSettings<'_>, partitions: &[(String, Vec<i32>)]) -> anyhow::Result<Self> {
-        let consumer: BaseConsumer = client_config(settings.kafka)
+        let consumer: BaseConsumer<QuietContext> = client_config(settings.kafka)
             .set("group.id", settings.group_id)
             .set("enable.auto.commit", "false")
             .set("auto.offset.reset", "earliest")
-            .create()?;
+            .create_with_context(QuietContext)?;
         let mut source = PartitionSource {
             consumer: Arc::new(consumer),
             bars_topic: settings.bars_topic.to_owned(),
@@ -467,7 +467,9 @@ impl PartitionSource {
             return;
         }
         self.last_probe = Some(Instant::now());
-        if self.consumer.fetch_metadata(Some(&self.bars_topic), PROBE_INTERVAL).is_ok() {
+        // The watermarks come from the partition's leader: an answer is a broker that is back.
+        let Some((topic, partition)) = self.next.keys().next().cloned() else { return };
+        if self.consumer.fetch_watermarks(&topic, partition, PROBE_INTERVAL).is_ok() {
             self.outages.succeeded(Dependency::Kafka);
         }
     }

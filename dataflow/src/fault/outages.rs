@@ -90,18 +90,33 @@ struct Outage {
     since: Instant,
     what: String,
     error: String,
+    /// Its end was logged already (it resumed while the service settled).
+    announced_end: bool,
 }
+
+/// A failure this soon after an outage ended belongs to it: a broker or node that has just come
+/// back answers some requests before others (leaders are still being elected, the gossip is
+/// settling), and that is one outage, not several.
+const SETTLING: Duration = Duration::from_secs(10);
 
 /// The outages a process is waiting out right now, shared by everything that talks to Kafka
 /// and Cassandra. An outage begins with the first transient failure of a request to a
 /// dependency and ends with the next success of any request to it: one log line each, however
-/// many requests fail meanwhile.
+/// many requests fail meanwhile. A failure within [`SETTLING`] of its end resumes it (counted
+/// once, announced once).
 #[derive(Default)]
 pub struct Outages {
     /// One bit per dependency in an outage: successes check it without taking the lock.
     down: AtomicU8,
-    state: Mutex<[Option<Outage>; 2]>,
+    state: Mutex<State>,
     metrics: Option<OutageMetrics>,
+}
+
+#[derive(Default)]
+struct State {
+    current: [Option<Outage>; 2],
+    /// The last outage that ended, and when.
+    ended: [Option<(Outage, Instant)>; 2],
 }
 
 impl Outages {
@@ -117,16 +132,30 @@ impl Outages {
             metrics.retries.with_label_values(&[dependency.as_str()]).inc();
         }
         let mut state = self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        let slot = &mut state[dependency as usize];
-        if slot.is_some() {
+        let index = dependency as usize;
+        if state.current[index].is_some() {
             tracing::debug!(%dependency, request = what, "Still waiting: {error}");
             return;
         }
-        *slot = Some(Outage { since: Instant::now(), what: what.to_owned(), error: error.to_string() });
         self.down.fetch_or(dependency.bit(), Ordering::SeqCst);
         if let Some(metrics) = &self.metrics {
-            metrics.outages.with_label_values(&[dependency.as_str()]).inc();
             metrics.active.with_label_values(&[dependency.as_str()]).set(1);
+        }
+        if let Some((outage, ended)) = state.ended[index].take()
+            && ended.elapsed() < SETTLING
+        {
+            tracing::debug!(%dependency, request = what, "The outage goes on while {dependency} settles: {error}");
+            state.current[index] = Some(outage);
+            return;
+        }
+        state.current[index] = Some(Outage {
+            since: Instant::now(),
+            what: what.to_owned(),
+            error: error.to_string(),
+            announced_end: false,
+        });
+        if let Some(metrics) = &self.metrics {
+            metrics.outages.with_label_values(&[dependency.as_str()]).inc();
         }
         warn!(%dependency, request = what, "Outage: {dependency} does not answer; waiting it out. {error}");
     }
@@ -137,17 +166,20 @@ impl Outages {
             return;
         }
         let mut state = self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        let Some(outage) = state[dependency as usize].take() else { return };
+        let index = dependency as usize;
+        let Some(outage) = state.current[index].take() else { return };
         self.down.fetch_and(!dependency.bit(), Ordering::SeqCst);
         if let Some(metrics) = &self.metrics {
             metrics.active.with_label_values(&[dependency.as_str()]).set(0);
         }
-        info!(
-            %dependency,
-            seconds = outage.since.elapsed().as_secs_f64(),
-            "Outage over: {dependency} answers again after {:.1?}; resuming.",
-            outage.since.elapsed()
-        );
+        let seconds = outage.since.elapsed().as_secs_f64();
+        // Announced once: an outage resumed while the service settles ends quietly.
+        if state.ended[index].is_none() && !outage.announced_end {
+            info!(%dependency, seconds, "Outage over: {dependency} answers again after {:.1?}; resuming.", outage.since.elapsed());
+        } else {
+            tracing::debug!(%dependency, seconds, "Outage over again.");
+        }
+        state.ended[index] = Some((Outage { announced_end: true, ..outage }, Instant::now()));
     }
 
     /// Whether any dependency is being waited out.
@@ -166,7 +198,7 @@ impl Outages {
         Dependency::ALL
             .iter()
             .filter_map(|dependency| {
-                let outage = state[*dependency as usize].as_ref()?;
+                let outage = state.current[*dependency as usize].as_ref()?;
                 Some(format!(
                     "waiting for {dependency} ({} failing for {:.0?}): {}",
                     outage.what,
@@ -199,9 +231,11 @@ mod tests {
         assert!(outages.any());
         outages.succeeded(Dependency::Cassandra);
         assert!(!outages.any());
+        // Right after it came back: the same outage, still settling.
         outages.failed(Dependency::Cassandra, "write features", &"connection refused");
+        assert!(outages.is_down(Dependency::Cassandra));
         let get = |vec: &IntCounterVec| vec.with_label_values(&["cassandra"]).get();
-        assert_eq!((get(&metrics.outages), get(&metrics.retries)), (2, 4));
+        assert_eq!((get(&metrics.outages), get(&metrics.retries)), (1, 4));
         assert_eq!(metrics.active.with_label_values(&["cassandra"]).get(), 1);
         assert_eq!(metrics.active.with_label_values(&["kafka"]).get(), 0);
         Ok(())

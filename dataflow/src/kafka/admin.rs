@@ -1,8 +1,7 @@
-use super::{KafkaError, client_config};
+use super::{KafkaError, QuietContext, client_config};
 use crate::config::KafkaConfig;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
-use rdkafka::client::DefaultClientContext;
-use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext};
 use rdkafka::types::RDKafkaErrorCode;
 use std::time::Duration;
 use tracing::info;
@@ -30,8 +29,8 @@ impl Retention {
 /// Creates the topics that do not exist yet, with the configured partitions
 /// and replication and the given retention; existing topics are left as they are.
 pub async fn ensure_topics(config: &KafkaConfig, topics: &[(&str, Retention)]) -> Result<(), KafkaError> {
-    let admin: AdminClient<DefaultClientContext> = client_config(config)
-        .create()
+    let admin: AdminClient<QuietContext> = client_config(config)
+        .create_with_context(QuietContext)
         .map_err(|source| KafkaError::Client { brokers: config.brokers.clone(), source })?;
     let new_topics: Vec<NewTopic<'_>> = topics
         .iter()
@@ -62,8 +61,8 @@ pub async fn ensure_topics(config: &KafkaConfig, topics: &[(&str, Retention)]) -
 }
 
 /// Number of partitions of `topic`, asking the brokers (blocking, up to `timeout`).
-pub fn fetch_partition_count(
-    consumer: &BaseConsumer,
+pub fn fetch_partition_count<C: ConsumerContext>(
+    consumer: &BaseConsumer<C>,
     brokers: &str,
     topic: &str,
     timeout: Duration,

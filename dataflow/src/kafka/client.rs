@@ -1,5 +1,42 @@
 use crate::config::KafkaConfig;
+use crate::fault::{Fault, kafka_fault};
 use rdkafka::ClientConfig;
+use rdkafka::client::ClientContext;
+use rdkafka::config::RDKafkaLogLevel;
+use rdkafka::consumer::ConsumerContext;
+use rdkafka::error::KafkaError;
+
+/// The context of every client: librdkafka's reports of a broker going away (every few hundred
+/// milliseconds while it is down) are debug lines, since the services report an outage once
+/// ([`crate::fault::Outages`]); everything else is logged as librdkafka ranks it.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct QuietContext;
+
+/// librdkafka log facilities that only narrate connection churn.
+const CHURN: [&str; 7] = ["FAIL", "REQTMOUT", "BROKERFAIL", "ERROR", "CONNECT", "STATE", "DISCONNECT"];
+
+impl ClientContext for QuietContext {
+    fn log(&self, level: RDKafkaLogLevel, fac: &str, message: &str) {
+        use RDKafkaLogLevel::*;
+        match level {
+            _ if CHURN.contains(&fac) => tracing::debug!(target: "librdkafka", "{fac} {message}"),
+            Emerg | Alert | Critical | Error => tracing::error!(target: "librdkafka", "{fac} {message}"),
+            Warning => tracing::warn!(target: "librdkafka", "{fac} {message}"),
+            Notice | Info => tracing::info!(target: "librdkafka", "{fac} {message}"),
+            Debug => tracing::debug!(target: "librdkafka", "{fac} {message}"),
+        }
+    }
+
+    fn error(&self, error: KafkaError, reason: &str) {
+        if kafka_fault(&error) == Fault::Transient {
+            tracing::debug!(target: "librdkafka", "{error}: {reason}");
+        } else {
+            tracing::error!(target: "librdkafka", "{error}: {reason}");
+        }
+    }
+}
+
+impl ConsumerContext for QuietContext {}
 
 /// librdkafka settings for `config`: brokers, security and the pass-through properties.
 pub fn client_config(config: &KafkaConfig) -> ClientConfig {

@@ -7,7 +7,7 @@ mod publisher;
 mod retry;
 
 pub use admin::{Retention, ensure_topics, fetch_partition_count};
-pub use client::client_config;
+pub use client::{QuietContext, client_config};
 pub use publisher::{PublishError, Publisher};
 pub use retry::{is_transient, retry_transient};
 

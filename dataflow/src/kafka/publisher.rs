@@ -1,4 +1,4 @@
-use super::{KafkaError, client_config};
+use super::{KafkaError, QuietContext, client_config};
 use crate::config::KafkaConfig;
 use crate::topics::{SCHEMA_VERSION_HEADER, TASK_NUMBER_HEADER};
 use crate::wire::{self, WireRecord};
@@ -25,7 +25,7 @@ pub struct PublishError {
 /// An idempotent producer that publishes records as versioned JSON, keyed and
 /// tagged with the extraction run they came from.
 pub struct Publisher {
-    producer: FutureProducer,
+    producer: FutureProducer<QuietContext>,
 }
 
 impl Publisher {
@@ -38,7 +38,7 @@ impl Publisher {
             .set("compression.type", "lz4")
             .set("linger.ms", "20")
             .set("message.timeout.ms", "60000")
-            .create()
+            .create_with_context(QuietContext)
             .map_err(|source| KafkaError::Client { brokers: config.brokers.clone(), source })?;
         Ok(Publisher { producer })
     }

@@ -21,7 +21,7 @@ pub enum LogFormat {
 
 /// Installs the global subscriber. The level comes from `RUST_LOG` (default `info`, with the Cassandra driver at `warn`).
 pub fn init_logging(format: LogFormat) {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,scylla=warn"));
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,scylla=off"));
     // Colours only on a terminal: escape codes in a log file or collector are noise.
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let builder =

@@ -1,0 +1,225 @@
+//! Routine faults, injected for real: while the extractor follows a growing input and the
+//! analytics service runs as one process of two workers and as a cluster of two processes of
+//! two workers, Kafka is restarted three times and then Cassandra three times. No service may
+//! exit; afterwards both marts equal, cell for cell, the mart of an undisturbed run over the
+//! same topics, the changelog folds into that mart, and Cassandra holds every bar and indicator
+//! value of the input exactly once.
+
+use pricestream_dataflow::records::{Bar, FeatureChange};
+use pricestream_dataflow::wire;
+use pricestream_tests::faults::{Running, median_and_max, require_local, start_service, stop_service};
+use pricestream_tests::{
+    Namespace, cassandra, free_port, kafka, read_csv_naively, run_ok, snapshot, wait_for,
+};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+const TICKERS: usize = 6;
+const DAYS: usize = 360;
+/// Days in the input at start, then after each fault.
+const STAGES: [usize; 7] = [120, 160, 200, 240, 280, 320, 360];
+/// TA-Lib's lookbacks with the default periods: rows per ticker are `DAYS - lookback`.
+const LOOKBACKS: [(&str, usize); 7] =
+    [("sma", 19), ("ema", 19), ("rsi", 14), ("macd", 33), ("stoch", 8), ("bbands", 19), ("willr", 13)];
+
+/// Writes the header and the first `days` data lines of each generated file into `lake`,
+/// replacing the file at once (as a data-lake writer does).
+fn write_days(generated: &Path, lake: &Path, days: usize) -> anyhow::Result<()> {
+    for entry in std::fs::read_dir(generated)? {
+        let path = entry?.path();
+        let text = std::fs::read_to_string(&path)?;
+        let part: Vec<&str> = text.lines().take(days + 1).collect();
+        let name = path.file_name().unwrap_or_default();
+        let staged = lake.join(format!(".{}", name.to_string_lossy()));
+        std::fs::write(&staged, part.join("\n") + "\n")?;
+        std::fs::rename(&staged, lake.join(name))?;
+    }
+    Ok(())
+}
+
+/// The namespace of one analytics deployment reading the shared topics into its own mart.
+fn deployment(shared: &Namespace, name: &str) -> Namespace {
+    let mut ns = shared.clone();
+    ns.mart_keyspace = format!("{}_{name}", shared.mart_keyspace);
+    ns.group_id = format!("{}-{name}", shared.group_id);
+    ns
+}
+
+fn outages(services: &[&Running], dependency: &str) -> f64 {
+    let name = format!("outages_total{{dependency=\"{dependency}\"}}");
+    services
+        .iter()
+        .filter_map(|s| {
+            let component = if s.name.starts_with("extractor") { "extractor" } else { "analytics" };
+            s.metric(&format!("pricestream_{component}_{name}"))
+        })
+        .sum()
+}
+
+#[tokio::test]
+async fn kafka_and_cassandra_restarts_are_ridden_out_without_losing_a_row() -> anyhow::Result<()> {
+    require_local("kafka")?;
+    require_local("cassandra")?;
+    let ns = Namespace::unique();
+    let dir = tempfile::tempdir()?;
+    let (generated, lake) = (dir.path().join("generated"), dir.path().join("lake"));
+    std::fs::create_dir_all(&lake)?;
+    let out = generated.to_str().unwrap_or_default();
+    let (tickers, days) = (TICKERS.to_string(), DAYS.to_string());
+    run_ok(
+        "pricestream-extractor",
+        &["generate", "--tickers", &tickers, "--days", &days, "--seed", "11", "--out", out],
+        &ns,
+    )?;
+    write_days(&generated, &lake, STAGES[0])?;
+    let follow_config = dir.path().join("follow.toml");
+    std::fs::write(&follow_config, "[follow]\nfile_poll_interval_ms = 200\nfile_settle_ms = 200\n")?;
+    let config = |path: &Path| path.to_str().unwrap_or_default().to_owned();
+    let lake_arg = config(&lake);
+    let mut extractor = Running::start(
+        "extractor",
+        "pricestream-extractor",
+        &["--config", &config(&follow_config), "follow", "--input", &lake_arg],
+        &ns,
+        &[],
+        dir.path(),
+    )?;
+
+    let (single, pair) = (deployment(&ns, "single"), deployment(&ns, "pair"));
+    let mut single_service = Running::start(
+        "analytics-1x2",
+        "pricestream-analytics",
+        &["run", "--workers", "2"],
+        &single,
+        &[],
+        dir.path(),
+    )?;
+    let hosts = dir.path().join("hosts");
+    std::fs::write(&hosts, format!("127.0.0.1:{}\n127.0.0.1:{}\n", free_port()?, free_port()?))?;
+    let hosts_arg = config(&hosts);
+    let mut cluster = Vec::new();
+    for process in ["0", "1"] {
+        let args = ["run", "--workers", "2", "--process", process, "--hosts", &hosts_arg];
+        cluster.push(Running::start(
+            &format!("analytics-2x2-{process}"),
+            "pricestream-analytics",
+            &args,
+            &pair,
+            &[],
+            dir.path(),
+        )?);
+    }
+    let rows =
+        |service: &Running| service.metric("pricestream_analytics_feature_rows_written_total").unwrap_or(0.0);
+    wait_for("the first days to reach both marts", Duration::from_secs(120), || {
+        rows(&single_service) >= (TICKERS * STAGES[0]) as f64
+            && rows(&cluster[0]) + rows(&cluster[1]) >= (TICKERS * STAGES[0]) as f64
+    })?;
+
+    // The faults: each time the input grows while the service is down.
+    let mut back_to_first_row = Vec::new();
+    let faults = ["kafka", "kafka", "kafka", "cassandra", "cassandra", "cassandra"];
+    for (fault, days) in faults.iter().zip(&STAGES[1..]) {
+        stop_service(fault)?;
+        write_days(&generated, &lake, *days)?;
+        std::thread::sleep(Duration::from_secs(2));
+        let before = rows(&single_service);
+        start_service(fault)?;
+        let back = Instant::now();
+        wait_for(&format!("new rows after the {fault} restart"), Duration::from_secs(180), || {
+            rows(&single_service) > before
+        })?;
+        back_to_first_row.push(back.elapsed().as_secs_f64());
+        for service in [&mut extractor, &mut single_service].into_iter().chain(cluster.iter_mut()) {
+            service.assert_running()?;
+        }
+        eprintln!(
+            "{fault} restarted: first new mart row {:.1} s after it was back",
+            back.elapsed().as_secs_f64()
+        );
+    }
+    let everyone: Vec<&Running> = [&extractor, &single_service].into_iter().chain(cluster.iter()).collect();
+    let (kafka_outages, cassandra_outages) = (outages(&everyone, "kafka"), outages(&everyone, "cassandra"));
+    // The faults really happened, and the services saw them.
+    assert!(kafka_outages >= 3.0, "the services saw {kafka_outages} Kafka outage(s) for 3 restarts");
+    assert!(
+        cassandra_outages >= 1.0,
+        "the services saw {cassandra_outages} Cassandra outage(s) for 3 restarts"
+    );
+
+    // Everything reaches Cassandra; then the reference reads the same topics undisturbed.
+    let expected_bars = (TICKERS * DAYS) as f64;
+    wait_for("the extractor to store every bar", Duration::from_secs(120), || {
+        extractor.metric("pricestream_extractor_bars_written_total") == Some(expected_bars)
+    })?;
+    let status = extractor.stop()?;
+    assert!(status.success(), "the extractor exited {status}:\n{}", extractor.log_tail(30));
+    let reference = deployment(&ns, "reference");
+    run_ok("pricestream-analytics", &["run", "--workers", "1", "--exit-at-end"], &reference)?;
+    let session = cassandra::session().await?;
+    let want = snapshot::mart(&session, &reference.mart_keyspace).await?;
+    assert_eq!(want.len(), TICKERS * DAYS, "the reference holds one row per bar");
+    for keyspace in [&single.mart_keyspace, &pair.mart_keyspace] {
+        let deadline = Instant::now() + Duration::from_secs(120);
+        let mut got = snapshot::mart(&session, keyspace).await?;
+        while got != want && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            got = snapshot::mart(&session, keyspace).await?;
+        }
+        let differences = snapshot::differences(&got, &want, 5);
+        assert!(
+            differences.is_empty(),
+            "{keyspace}: {} rows, want {}:\n{}",
+            got.len(),
+            want.len(),
+            differences.join("\n")
+        );
+    }
+    for service in [&mut single_service].into_iter().chain(cluster.iter_mut()) {
+        let status = service.stop()?;
+        assert!(status.success(), "{} exited {status}:\n{}", service.name, service.log_tail(30));
+    }
+
+    // The changelog (every deployment writes it) folds, last change per key, into the mart.
+    let mut folded: BTreeMap<String, FeatureChange> = BTreeMap::new();
+    for message in kafka::read_topic(&format!("{}features", ns.topic_prefix))? {
+        folded.insert(message.key, wire::decode(&message.payload)?);
+    }
+    let upserted = folded.values().filter(|change| matches!(change, FeatureChange::Upsert(_))).count();
+    assert_eq!((folded.len(), upserted), (TICKERS * DAYS, TICKERS * DAYS));
+
+    // Cassandra: every bar as in the input, every indicator value, each exactly once.
+    for entry in std::fs::read_dir(&generated)? {
+        let path = entry?.path();
+        let ticker = path.file_stem().unwrap_or_default().to_string_lossy().to_ascii_uppercase();
+        let input = read_csv_naively(&path)?;
+        let stored = cassandra::bars(&session, &ns.dwh_keyspace, &ticker).await?;
+        assert_eq!(stored.len(), DAYS, "{ticker}: bars stored");
+        for (date, bar) in &input {
+            assert_eq!(stored.get(&date.parse()?).map(|(bar, _)| *bar), Some(*bar), "{ticker} {date}");
+        }
+        for (table, lookback) in LOOKBACKS {
+            let count = cassandra::count_rows(&session, &ns.dwh_keyspace, table, &ticker).await?;
+            assert_eq!(count, (DAYS - lookback) as i64, "{ticker} {table}");
+        }
+    }
+    // Kafka: every bar at least once (a batch retried after an outage may be there twice).
+    let published: BTreeSet<(String, String)> = kafka::read_topic(&ns.bars_topic())?
+        .iter()
+        .map(|m| wire::decode::<Bar>(&m.payload).map(|b| (b.ticker.to_string(), b.datetime.to_string())))
+        .collect::<Result<_, _>>()?;
+    assert_eq!(published.len(), TICKERS * DAYS);
+
+    let (median, max) = median_and_max(&back_to_first_row);
+    eprintln!(
+        "faults injected: 3 Kafka restarts, 3 Cassandra restarts; outages seen: {kafka_outages} Kafka, {cassandra_outages} Cassandra; \
+         rows lost: 0; first new mart row after a service was back: median {median:.1} s, max {max:.1} s"
+    );
+    cassandra::drop_keyspaces(
+        &session,
+        &[&ns.dwh_keyspace, &single.mart_keyspace, &pair.mart_keyspace, &reference.mart_keyspace],
+    )
+    .await;
+    Ok(())
+}
