@@ -133,8 +133,11 @@ fn decode<T: serde::de::DeserializeOwned>(bytes: &[u8], max_bytes: usize) -> Res
             format!("schema_version {found}; this build reads version {SCHEMA_VERSION}"),
         ),
         WireError::Malformed(json) => {
+            // JSON allows 1e999; serde_json calls a number no f64 holds a syntax error.
+            let out_of_range = json.to_string().starts_with("number out of range");
             let reason = match json.classify() {
                 Category::Data => RefusalReason::BadField,
+                Category::Syntax if out_of_range => RefusalReason::BadField,
                 Category::Io | Category::Syntax | Category::Eof => RefusalReason::NotJson,
             };
             Refusal::new(reason, json.to_string())
@@ -200,7 +203,9 @@ mod tests {
         let long = format!("\"{}\"", "X".repeat(70_000));
         assert_eq!(reason(decode_bar(&bar_with("ticker", &long), 1 << 20)), "bad_ticker");
         assert_eq!(reason(decode_bar(&bar_with("ticker", &long), LIMIT)), "too_large");
-        assert_eq!(reason(decode_bar(&bar_with("close", "1e999"), LIMIT)), "bad_field");
+        assert_eq!(reason(decode_bar(&bar_with("close", "null"), LIMIT)), "bad_field");
+        let huge = String::from_utf8_lossy(&crate::wire::encode(&bar())).replace("\"close\":11.0", "\"close\":1e999");
+        assert_eq!(reason(decode_bar(huge.as_bytes(), LIMIT)), "bad_field");
         assert_eq!(reason(decode_bar(&bar_with("close", "-1.0"), LIMIT)), "bad_price");
         assert_eq!(reason(decode_bar(&bar_with("high", "8.0"), LIMIT)), "inconsistent_bar");
         assert_eq!(reason(decode_bar(&bar_with("volume", "-5"), LIMIT)), "bad_volume");
