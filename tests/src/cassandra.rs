@@ -98,3 +98,56 @@ pub async fn count_rows(session: &Session, keyspace: &str, table: &str, ticker: 
     let rows = session.query_unpaged(cql, (ticker,)).await?.into_rows_result()?;
     Ok(rows.single_row::<(i64,)>()?.0)
 }
+
+/// The (ticker, date) of every row of `keyspace.features`.
+pub async fn mart_keys(
+    session: &Session,
+    keyspace: &str,
+) -> anyhow::Result<std::collections::BTreeSet<(String, NaiveDate)>> {
+    use futures::TryStreamExt;
+    let cql = format!("SELECT ticker, datetime FROM {keyspace}.features");
+    let mut rows = session.query_iter(cql, ()).await?.rows_stream::<(String, NaiveDate)>()?;
+    let mut keys = std::collections::BTreeSet::new();
+    while let Some(key) = rows.try_next().await? {
+        keys.insert(key);
+    }
+    Ok(keys)
+}
+
+/// For every row of `keyspace.features`, keyed by (ticker, date): the indicator kinds
+/// (`ema`, `sma`, `rsi`, `macd`, `stoch`, `bbands`, `willr`) whose value is not null.
+pub async fn mart_indicators(
+    session: &Session,
+    keyspace: &str,
+) -> anyhow::Result<BTreeMap<(String, NaiveDate), Vec<&'static str>>> {
+    use futures::TryStreamExt;
+    type Cells = (
+        String,
+        NaiveDate,
+        Option<f64>,
+        Option<f64>,
+        Option<f64>,
+        Option<f64>,
+        Option<f64>,
+        Option<f64>,
+        Option<f64>,
+    );
+    let cql = format!(
+        "SELECT ticker, datetime, ema, sma, rsi, macd, slowk, middleband, willr FROM {keyspace}.features"
+    );
+    let mut rows = session.query_iter(cql, ()).await?.rows_stream::<Cells>()?;
+    let mut out = BTreeMap::new();
+    while let Some((ticker, date, ema, sma, rsi, macd, stoch, bbands, willr)) = rows.try_next().await? {
+        let kinds = [
+            ("ema", ema),
+            ("sma", sma),
+            ("rsi", rsi),
+            ("macd", macd),
+            ("stoch", stoch),
+            ("bbands", bbands),
+            ("willr", willr),
+        ];
+        out.insert((ticker, date), kinds.iter().filter(|(_, v)| v.is_some()).map(|(k, _)| *k).collect());
+    }
+    Ok(out)
+}

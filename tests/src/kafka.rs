@@ -12,6 +12,8 @@ use std::time::{Duration, Instant};
 pub struct Received {
     /// Partition it was on.
     pub partition: i32,
+    /// Its offset.
+    pub offset: i64,
     /// Its key.
     pub key: String,
     /// Its value.
@@ -59,6 +61,7 @@ pub fn read_topic(topic: &str) -> anyhow::Result<Vec<Received>> {
             .unwrap_or_default();
         received.push(Received {
             partition: message.partition(),
+            offset: message.offset(),
             key: String::from_utf8_lossy(message.key().unwrap_or_default()).into_owned(),
             payload: message.payload().unwrap_or_default().to_vec(),
             headers,

@@ -74,7 +74,10 @@ fn corpus() -> Vec<(&'static str, Vec<u8>, &'static str)> {
 
 /// Publishes `messages` with a plain producer (its own client, no headers), returning where
 /// each landed: (topic, partition, offset).
-async fn publish(prefix: &str, messages: &[(&str, Vec<u8>, &str)]) -> anyhow::Result<Vec<(String, i32, i64)>> {
+async fn publish(
+    prefix: &str,
+    messages: &[(&str, Vec<u8>, &str)],
+) -> anyhow::Result<Vec<(String, i32, i64)>> {
     let producer: FutureProducer = ClientConfig::new()
         .set("bootstrap.servers", kafka_brokers())
         .set("message.max.bytes", "2000000")
@@ -82,7 +85,8 @@ async fn publish(prefix: &str, messages: &[(&str, Vec<u8>, &str)]) -> anyhow::Re
     let mut landed = Vec::new();
     for (suffix, payload, _) in messages {
         let topic = format!("{prefix}{suffix}");
-        let record: FutureRecord<'_, str, [u8]> = FutureRecord::to(&topic).key("GEN000").payload(payload.as_slice());
+        let record: FutureRecord<'_, str, [u8]> =
+            FutureRecord::to(&topic).key("GEN000").payload(payload.as_slice());
         let delivery = producer.send(record, Duration::from_secs(30)).await.map_err(|(e, _)| e)?;
         landed.push((topic, delivery.partition, delivery.offset));
     }
@@ -95,7 +99,11 @@ async fn poison_messages_are_dead_lettered_and_the_good_ones_flow() -> anyhow::R
     let dir = tempfile::tempdir()?;
     let data = dir.path().join("data");
     let data_arg = data.to_str().unwrap_or_default();
-    run_ok("pricestream-extractor", &["generate", "--tickers", "3", "--days", "150", "--out", data_arg], &ns)?;
+    run_ok(
+        "pricestream-extractor",
+        &["generate", "--tickers", "3", "--days", "150", "--out", data_arg],
+        &ns,
+    )?;
     for namespace in [&ns, &clean] {
         run_ok("pricestream-extractor", &["backfill", "--input", data_arg], namespace)?;
     }
@@ -105,18 +113,28 @@ async fn poison_messages_are_dead_lettered_and_the_good_ones_flow() -> anyhow::R
     let corpus = corpus();
     let (before, after) = corpus.split_at(corpus.len() / 2);
     let mut landed = publish(&ns.topic_prefix, before).await?;
-    let mut service =
-        Running::start("analytics", "pricestream-analytics", &["run", "--workers", "2"], &ns, &[], dir.path())?;
+    let mut service = Running::start(
+        "analytics",
+        "pricestream-analytics",
+        &["run", "--workers", "2"],
+        &ns,
+        &[],
+        dir.path(),
+    )?;
     let rejected = |service: &Running| {
         corpus
             .iter()
             .map(|(_, _, reason)| *reason)
             .collect::<std::collections::BTreeSet<_>>()
             .iter()
-            .filter_map(|reason| service.metric(&format!("pricestream_analytics_messages_rejected_total{{kind=\"{reason}\"}}")))
+            .filter_map(|reason| {
+                service.metric(&format!("pricestream_analytics_messages_rejected_total{{kind=\"{reason}\"}}"))
+            })
             .sum::<f64>()
     };
-    wait_for("the service to be ready", Duration::from_secs(120), || service.status_of("/readyz") == Some(200))?;
+    wait_for("the service to be ready", Duration::from_secs(120), || {
+        service.status_of("/readyz") == Some(200)
+    })?;
     landed.extend(publish(&ns.topic_prefix, after).await?);
     let deadline = Instant::now() + Duration::from_secs(60);
     while rejected(&service) < before.len() as f64 + after.len() as f64 && Instant::now() < deadline {
@@ -130,13 +148,15 @@ async fn poison_messages_are_dead_lettered_and_the_good_ones_flow() -> anyhow::R
     let mut letters: BTreeMap<(String, i32, i64), DeadLetter> = BTreeMap::new();
     for message in kafka::read_topic(&ns.dead_letter_topic())? {
         let letter: DeadLetter = wire::decode(&message.payload)?;
-        if let (Some(topic), Some(partition), Some(offset)) = (&letter.topic, letter.partition, letter.offset) {
+        if let (Some(topic), Some(partition), Some(offset)) = (&letter.topic, letter.partition, letter.offset)
+        {
             assert_eq!(message.key, format!("{topic}/{partition}/{offset}"));
             letters.insert((topic.clone(), partition, offset), letter);
         }
     }
     for ((_, payload, reason), at) in corpus.iter().zip(&landed) {
-        let letter = letters.get(at).ok_or_else(|| anyhow::anyhow!("no dead letter for {at:?} ({reason})"))?;
+        let letter =
+            letters.get(at).ok_or_else(|| anyhow::anyhow!("no dead letter for {at:?} ({reason})"))?;
         assert_eq!(letter.reason, *reason, "{at:?}: {}", letter.message);
         let kept = &payload[..payload.len().min(4096)];
         assert_eq!(letter.raw, String::from_utf8_lossy(kept), "{at:?}");
@@ -157,7 +177,10 @@ async fn poison_messages_are_dead_lettered_and_the_good_ones_flow() -> anyhow::R
     assert!(differences.is_empty(), "{}", differences.join("\n"));
     let status = service.stop()?;
     assert!(status.success(), "{status}:\n{}", service.log_tail(20));
-    cassandra::drop_keyspaces(&session, &[&ns.dwh_keyspace, &ns.mart_keyspace, &clean.dwh_keyspace, &clean.mart_keyspace])
-        .await;
+    cassandra::drop_keyspaces(
+        &session,
+        &[&ns.dwh_keyspace, &ns.mart_keyspace, &clean.dwh_keyspace, &clean.mart_keyspace],
+    )
+    .await;
     Ok(())
 }

@@ -204,7 +204,8 @@ mod tests {
         assert_eq!(reason(decode_bar(&bar_with("ticker", &long), 1 << 20)), "bad_ticker");
         assert_eq!(reason(decode_bar(&bar_with("ticker", &long), LIMIT)), "too_large");
         assert_eq!(reason(decode_bar(&bar_with("close", "null"), LIMIT)), "bad_field");
-        let huge = String::from_utf8_lossy(&crate::wire::encode(&bar())).replace("\"close\":11.0", "\"close\":1e999");
+        let huge = String::from_utf8_lossy(&crate::wire::encode(&bar()))
+            .replace("\"close\":11.0", "\"close\":1e999");
         assert_eq!(reason(decode_bar(huge.as_bytes(), LIMIT)), "bad_field");
         assert_eq!(reason(decode_bar(&bar_with("close", "-1.0"), LIMIT)), "bad_price");
         assert_eq!(reason(decode_bar(&bar_with("high", "8.0"), LIMIT)), "inconsistent_bar");
