@@ -1,0 +1,141 @@
+//! What a commit records beyond the offset: the row-shaping settings (a start with another
+//! `features.horizon_bars` rewrites every label and deletes rows that no longer exist), the
+//! fencing generation (an older incarnation stops once a newer one started), and its age (an
+//! idle service commits again, so Kafka never expires its offsets).
+
+use chrono::NaiveDate;
+use pricestream_tests::faults::Running;
+use pricestream_tests::{Namespace, cassandra, read_csv_naively, run_ok, wait_for};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+const DAYS: usize = 150;
+
+/// Checks every label of the mart against the input: the close `horizon` bars later.
+async fn labels_follow(ns: &Namespace, generated: &Path, horizon: usize) -> anyhow::Result<()> {
+    let session = cassandra::session().await?;
+    for entry in std::fs::read_dir(generated)? {
+        let path = entry?.path();
+        let ticker = path.file_stem().unwrap_or_default().to_string_lossy().to_ascii_uppercase();
+        let closes: Vec<(String, f64)> =
+            read_csv_naively(&path)?.into_iter().map(|(date, bar)| (date, bar.ohlc[3])).collect();
+        let rows = cassandra::features(&session, &ns.mart_keyspace, &ticker).await?;
+        assert_eq!(rows.len(), closes.len(), "{ticker}");
+        for ((date, _), (row_date, ..)) in closes.iter().zip(&rows) {
+            assert_eq!(date.parse::<NaiveDate>()?, *row_date);
+        }
+        for (i, (_, _, _, _, _, label)) in rows.iter().enumerate() {
+            let want = closes.get(i + horizon).map(|(_, close)| *close);
+            assert_eq!(*label, want, "{ticker} {}: label with horizon {horizon}", rows[i].0);
+        }
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn another_horizon_rewrites_every_label_and_deletes_vanished_rows() -> anyhow::Result<()> {
+    let ns = Namespace::unique();
+    let dir = tempfile::tempdir()?;
+    let generated = dir.path().join("data");
+    let data_arg = generated.to_str().unwrap_or_default();
+    run_ok(
+        "pricestream-extractor",
+        &["generate", "--tickers", "3", "--days", &DAYS.to_string(), "--out", data_arg],
+        &ns,
+    )?;
+    run_ok("pricestream-extractor", &["backfill", "--input", data_arg], &ns)?;
+    run_ok("pricestream-analytics", &["run", "--workers", "2", "--exit-at-end"], &ns)?;
+    labels_follow(&ns, &generated, 2).await?;
+
+    // A row no bar makes (left by an older release), in a series the service owns and in one it
+    // never saw.
+    let session = cassandra::session().await?;
+    for (ticker, date) in [("GEN000", "2099-01-04"), ("GONE", "2020-01-02")] {
+        let cql = format!(
+            "INSERT INTO {}.features (ticker, timeframe, datetime, close) VALUES (?, '1day', ?, 1.0)",
+            ns.mart_keyspace
+        );
+        session.query_unpaged(cql, (ticker, date.parse::<NaiveDate>()?)).await?;
+    }
+    let five = dir.path().join("horizon-5.toml");
+    std::fs::write(&five, "[features]\nhorizon_bars = 5\n\n[model]\nhorizon_bars = 5\n")?;
+    let five_arg = five.to_str().unwrap_or_default();
+    let rewrite = run_ok(
+        "pricestream-analytics",
+        &["--config", five_arg, "run", "--workers", "2", "--exit-at-end"],
+        &ns,
+    )?;
+    let log = String::from_utf8_lossy(&rewrite.stderr);
+    assert!(log.contains("rewriting every row"), "the settings change was not noticed:\n{log}");
+    labels_follow(&ns, &generated, 5).await?;
+    let keys = cassandra::mart_keys(&session, &ns.mart_keyspace).await?;
+    assert_eq!(keys.len(), 3 * DAYS, "the rows no bar makes must be deleted");
+    assert!(keys.iter().all(|(ticker, _)| ticker != "GONE"));
+
+    // The same settings again: nothing to rewrite.
+    let again = run_ok(
+        "pricestream-analytics",
+        &["--config", five_arg, "run", "--workers", "2", "--exit-at-end"],
+        &ns,
+    )?;
+    assert!(!String::from_utf8_lossy(&again.stderr).contains("rewriting every row"));
+    labels_follow(&ns, &generated, 5).await?;
+    cassandra::drop_keyspaces(&session, &[&ns.dwh_keyspace, &ns.mart_keyspace]).await;
+    Ok(())
+}
+
+#[tokio::test]
+async fn an_older_incarnation_is_fenced_and_an_idle_one_keeps_its_offsets_fresh() -> anyhow::Result<()> {
+    let ns = Namespace::unique();
+    let dir = tempfile::tempdir()?;
+    let (first, more) = (dir.path().join("first"), dir.path().join("more"));
+    let (first_arg, more_arg) = (first.to_str().unwrap_or_default(), more.to_str().unwrap_or_default());
+    run_ok(
+        "pricestream-extractor",
+        &["generate", "--tickers", "2", "--days", "100", "--seed", "5", "--out", first_arg],
+        &ns,
+    )?;
+    run_ok(
+        "pricestream-extractor",
+        &["generate", "--tickers", "2", "--days", "120", "--seed", "5", "--out", more_arg],
+        &ns,
+    )?;
+    run_ok("pricestream-extractor", &["backfill", "--input", first_arg], &ns)?;
+    let config = dir.path().join("refresh.toml");
+    std::fs::write(&config, "[consumer]\ncommit_refresh_ms = 1000\n")?;
+    let config_arg = config.to_str().unwrap_or_default();
+    let args = ["--config", config_arg, "run", "--workers", "2"];
+
+    // Idle, it commits again every second.
+    let mut old = Running::start("analytics-old", "pricestream-analytics", &args, &ns, &[], dir.path())?;
+    wait_for("the first incarnation", Duration::from_secs(120), || old.status_of("/readyz") == Some(200))?;
+    let commits = |s: &Running| s.metric("pricestream_analytics_offset_commits_total").unwrap_or(0.0);
+    let idle_from = commits(&old);
+    std::thread::sleep(Duration::from_millis(3500));
+    let idle_commits = commits(&old) - idle_from;
+    assert!(idle_commits >= 4.0, "two workers idle for 3.5 s committed {idle_commits} time(s)");
+    let old_generation = old.metric("pricestream_analytics_generation").unwrap_or(0.0);
+
+    // A second incarnation of the same consumer group takes over; new input reaches both, and
+    // the old one stops before it commits or writes it.
+    let mut new = Running::start("analytics-new", "pricestream-analytics", &args, &ns, &[], dir.path())?;
+    wait_for("the second incarnation", Duration::from_secs(120), || new.status_of("/readyz") == Some(200))?;
+    assert_eq!(new.metric("pricestream_analytics_generation"), Some(old_generation + 1.0));
+    run_ok("pricestream-extractor", &["backfill", "--input", more_arg], &ns)?;
+    let fenced = Instant::now();
+    let status = old.wait_exit(Duration::from_secs(60))?;
+    assert!(status.is_some_and(|s| !s.success()), "the old incarnation must stop with an error: {status:?}");
+    assert!(old.log_text().contains("fenced: a newer incarnation"), "{}", old.log_tail(20));
+    eprintln!("the old incarnation stopped {:.1} s after the new input", fenced.elapsed().as_secs_f64());
+    let session = cassandra::session().await?;
+    // It replayed 2 x 100 bars and reads the 2 x 20 new ones.
+    wait_for("the new incarnation to read the new days", Duration::from_secs(60), || {
+        new.metric("pricestream_analytics_bars_consumed_total").unwrap_or(0.0) >= 240.0
+    })?;
+    new.assert_running()?;
+    let status = new.stop()?;
+    assert!(status.success(), "{status}:\n{}", new.log_tail(20));
+    assert_eq!(cassandra::mart_keys(&session, &ns.mart_keyspace).await?.len(), 2 * 120);
+    cassandra::drop_keyspaces(&session, &[&ns.dwh_keyspace, &ns.mart_keyspace]).await;
+    Ok(())
+}
