@@ -1,0 +1,103 @@
+//! The extractor killed with SIGKILL in the middle of a backfill, then the same backfill run
+//! again: Cassandra holds every bar and indicator value of the input exactly once, and Kafka
+//! every one of them at least once, with no gap.
+
+use pricestream_dataflow::records::{Bar, IndicatorRecord};
+use pricestream_dataflow::wire;
+use pricestream_tests::faults::Running;
+use pricestream_tests::{Namespace, cassandra, kafka, read_csv_naively, run_ok};
+use std::collections::BTreeSet;
+use std::time::{Duration, Instant};
+
+const TICKERS: usize = 30;
+const DAYS: usize = 600;
+/// TA-Lib's lookbacks with the default periods: rows per ticker are `DAYS - lookback`.
+const LOOKBACKS: [(&str, usize); 7] =
+    [("sma", 19), ("ema", 19), ("rsi", 14), ("macd", 33), ("stoch", 8), ("bbands", 19), ("willr", 13)];
+
+async fn stored_bars(session: &scylla::client::session::Session, keyspace: &str) -> i64 {
+    let cql = format!("SELECT COUNT(*) FROM {keyspace}.time_series_history");
+    let Ok(result) = session.query_unpaged(cql, ()).await else { return 0 };
+    result.into_rows_result().ok().and_then(|rows| rows.single_row::<(i64,)>().ok()).map_or(0, |(n,)| n)
+}
+
+#[tokio::test]
+async fn a_backfill_killed_mid_way_and_run_again_leaves_everything_exactly_once() -> anyhow::Result<()> {
+    let ns = Namespace::unique();
+    let dir = tempfile::tempdir()?;
+    let data = dir.path().join("data");
+    let data_arg = data.to_str().unwrap_or_default();
+    let (tickers, days) = (TICKERS.to_string(), DAYS.to_string());
+    run_ok(
+        "pricestream-extractor",
+        &["generate", "--tickers", &tickers, "--days", &days, "--out", data_arg],
+        &ns,
+    )?;
+    // Small batches: the kill lands between many acknowledged batches.
+    let config = dir.path().join("small-batches.toml");
+    std::fs::write(&config, "[extract]\nbatch_max_rows = 200\n")?;
+    let config_arg = config.to_str().unwrap_or_default();
+    let backfill = ["--config", config_arg, "backfill", "--input", data_arg, "--no-progress", "--lanes", "1"];
+    let mut first = Running::start("backfill", "pricestream-extractor", &backfill, &ns, &[], dir.path())?;
+
+    let session = cassandra::session().await?;
+    let total = (TICKERS * DAYS) as i64;
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let mut at_kill = 0;
+    while Instant::now() < deadline {
+        at_kill = stored_bars(&session, &ns.dwh_keyspace).await;
+        if at_kill >= total / 5 {
+            break;
+        }
+        first.assert_running()?;
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    first.child.kill()?;
+    first.child.wait()?;
+    let after_kill = stored_bars(&session, &ns.dwh_keyspace).await;
+    assert!(
+        at_kill >= total / 5 && after_kill < total,
+        "the kill must land mid-way: {after_kill} of {total} bars stored"
+    );
+    eprintln!("killed with {after_kill} of {total} bars stored");
+
+    let rerun = run_ok("pricestream-extractor", &backfill[..backfill.len() - 2], &ns)?;
+    eprintln!("{}", String::from_utf8_lossy(&rerun.stdout));
+
+    // Cassandra: every bar as in the input, every indicator value, nothing more.
+    let mut expected_bars = BTreeSet::new();
+    for entry in std::fs::read_dir(&data)? {
+        let path = entry?.path();
+        let ticker = path.file_stem().unwrap_or_default().to_string_lossy().to_ascii_uppercase();
+        let input = read_csv_naively(&path)?;
+        let stored = cassandra::bars(&session, &ns.dwh_keyspace, &ticker).await?;
+        assert_eq!(stored.len(), DAYS, "{ticker}");
+        for (date, bar) in &input {
+            assert_eq!(stored.get(&date.parse()?).map(|(bar, _)| *bar), Some(*bar), "{ticker} {date}");
+            expected_bars.insert((ticker.clone(), date.clone()));
+        }
+        for (table, lookback) in LOOKBACKS {
+            let count = cassandra::count_rows(&session, &ns.dwh_keyspace, table, &ticker).await?;
+            assert_eq!(count, (DAYS - lookback) as i64, "{ticker} {table}");
+        }
+    }
+    assert_eq!(stored_bars(&session, &ns.dwh_keyspace).await, total);
+
+    // Kafka: every bar and every indicator value at least once, none missing.
+    let bars: BTreeSet<(String, String)> = kafka::read_topic(&ns.bars_topic())?
+        .iter()
+        .map(|m| wire::decode::<Bar>(&m.payload).map(|b| (b.ticker.to_string(), b.datetime.to_string())))
+        .collect::<Result<_, _>>()?;
+    assert_eq!(bars, expected_bars, "bars on Kafka");
+    let values: BTreeSet<(String, String, &'static str)> = kafka::read_topic(&ns.indicators_topic())?
+        .iter()
+        .map(|m| {
+            wire::decode::<IndicatorRecord>(&m.payload)
+                .map(|v| (v.ticker.to_string(), v.datetime.to_string(), v.value.kind().as_str()))
+        })
+        .collect::<Result<_, _>>()?;
+    let lookback_total: usize = LOOKBACKS.iter().map(|(_, lookback)| DAYS - lookback).sum();
+    assert_eq!(values.len(), TICKERS * lookback_total, "indicator values on Kafka");
+    cassandra::drop_keyspaces(&session, &[&ns.dwh_keyspace]).await;
+    Ok(())
+}
