@@ -71,7 +71,9 @@ struct Progress {
 /// The liveness of the cluster as this process sees it, shared with `/healthz`.
 pub struct Liveness {
     timeout: Duration,
-    started: Instant,
+    /// When this process's first worker started: nothing is judged before (the cluster may
+    /// still be forming, waiting for its peers to be scheduled).
+    started: Mutex<Option<Instant>>,
     workers_per_process: usize,
     /// The last beat heard from each worker of the cluster.
     heard: Mutex<Vec<Option<Heard>>>,
@@ -84,7 +86,7 @@ impl Liveness {
     pub fn new(timeout: Duration, peers: usize, workers_per_process: usize) -> Self {
         Liveness {
             timeout,
-            started: Instant::now(),
+            started: Mutex::new(None),
             workers_per_process: workers_per_process.max(1),
             heard: Mutex::new(vec![None; peers]),
             local: Mutex::new(vec![None; peers]),
@@ -103,8 +105,13 @@ impl Liveness {
         }
     }
 
+    fn start(&self) {
+        self.started.lock().unwrap_or_else(|p| p.into_inner()).get_or_insert_with(Instant::now);
+    }
+
     /// Worker `worker` of this process made progress: it is now at `stage` of `epoch`.
     pub fn progressed(&self, worker: usize, epoch: u64, stage: Stage) {
+        self.start();
         let mut local = self.local.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(slot) = local.get_mut(worker) {
             *slot = Some(Progress { since: Instant::now(), epoch, stage });
@@ -113,6 +120,7 @@ impl Liveness {
 
     /// Worker `worker` of this process moved to `stage` of `epoch`; progress only if it changed.
     pub fn at(&self, worker: usize, epoch: u64, stage: Stage) {
+        self.start();
         let mut local = self.local.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(slot) = local.get_mut(worker)
             && slot.is_none_or(|p| p.epoch != epoch || p.stage != stage)
@@ -128,6 +136,7 @@ impl Liveness {
     /// `Ok` while the cluster makes progress; otherwise what is stuck.
     pub fn check(&self, outages: &Outages) -> Result<(), String> {
         let now = Instant::now();
+        let Some(started) = *self.started.lock().unwrap_or_else(|p| p.into_inner()) else { return Ok(()) };
         let local = self.local.lock().unwrap_or_else(|p| p.into_inner()).clone();
         let heard = self.heard.lock().unwrap_or_else(|p| p.into_inner()).clone();
         // Silence: a peer that sends nothing (frozen, cut off or dead) holds up every epoch. A
@@ -136,7 +145,7 @@ impl Liveness {
             if local.get(worker).is_some_and(Option::is_some) || outages.any() {
                 continue;
             }
-            let last = heard.map_or(self.started, |heard| heard.at);
+            let last = heard.map_or(started, |heard| heard.at);
             let silent = now.duration_since(last);
             if silent > self.timeout {
                 let was = heard.map_or_else(

@@ -218,8 +218,6 @@ impl MartSink {
         Ok(())
     }
 
-    /// Writes `items` with `write`, waiting out outages. When the store refuses them for what
-    /// one of them is, writes them one by one and returns the refused ones with the reason.
     async fn each_or_all<'a, T, E, Fut, R>(
         &self,
         dependency: Dependency,
@@ -232,29 +230,7 @@ impl MartSink {
         Fut: Future<Output = Result<R, E>>,
         E: std::fmt::Display + std::error::Error + Send + Sync + 'static,
     {
-        if items.is_empty() {
-            return Ok(Vec::new());
-        }
-        let all = wait_out(&self.outages, dependency, what, self.patience(), classify, || write(items)).await;
-        match all {
-            Ok(_) => return Ok(Vec::new()),
-            Err(error) if classify(&error) != Fault::Refused => {
-                return Err(anyhow::Error::new(error).context(format!("{what} failed")));
-            }
-            Err(_) => {}
-        }
-        let mut refused = Vec::new();
-        for (index, item) in items.iter().enumerate() {
-            let one = &items[index..=index];
-            match wait_out(&self.outages, dependency, what, self.patience(), classify, || write(one)).await {
-                Ok(_) => {}
-                Err(error) if classify(&error) == Fault::Refused => refused.push((item, error.to_string())),
-                Err(error) => {
-                    return Err(anyhow::Error::new(error)).with_context(|| format!("{what} failed"));
-                }
-            }
-        }
-        Ok(refused)
+        each_or_all(&self.outages, self.patience(), dependency, what, items, classify, write).await
     }
 
     fn row_letter(&self, row: &FeatureRow, error: &str) -> DeadLetter {
@@ -268,4 +244,93 @@ impl MartSink {
 fn count(metrics: &Metrics, table: &str, error: anyhow::Error) -> anyhow::Error {
     metrics.cassandra_write_errors.with_label_values(&[table]).inc();
     error
+}
+
+/// Writes `items` with `write`, waiting out outages as `patience` says. When the store refuses
+/// them for what one of them is, writes them one by one and returns the refused ones with the
+/// reason; any other failure is returned.
+async fn each_or_all<'a, T, E, Fut, R>(
+    outages: &Outages,
+    patience: Patience<'_>,
+    dependency: Dependency,
+    what: &str,
+    items: &'a [T],
+    classify: fn(&E) -> Fault,
+    write: impl Fn(&'a [T]) -> Fut,
+) -> anyhow::Result<Vec<(&'a T, String)>>
+where
+    Fut: Future<Output = Result<R, E>>,
+    E: std::fmt::Display + std::error::Error + Send + Sync + 'static,
+{
+    if items.is_empty() {
+        return Ok(Vec::new());
+    }
+    match wait_out(outages, dependency, what, patience, classify, || write(items)).await {
+        Ok(_) => return Ok(Vec::new()),
+        Err(error) if classify(&error) != Fault::Refused => {
+            return Err(anyhow::Error::new(error).context(format!("{what} failed")));
+        }
+        Err(_) => {}
+    }
+    let mut refused = Vec::new();
+    for (index, item) in items.iter().enumerate() {
+        let one = &items[index..=index];
+        match wait_out(outages, dependency, what, patience, classify, || write(one)).await {
+            Ok(_) => {}
+            Err(error) if classify(&error) == Fault::Refused => refused.push((item, error.to_string())),
+            Err(error) => return Err(anyhow::Error::new(error)).with_context(|| format!("{what} failed")),
+        }
+    }
+    Ok(refused)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::cell::RefCell;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("{0}")]
+    struct StoreError(&'static str);
+
+    fn classify(error: &StoreError) -> Fault {
+        match error.0 {
+            "down" => Fault::Transient,
+            "too long" => Fault::Refused,
+            _ => Fault::Fatal,
+        }
+    }
+
+    /// A store that is down for its first call and refuses any write that holds a row over 3.
+    #[tokio::test(start_paused = true)]
+    async fn an_outage_is_waited_out_and_only_the_refused_rows_are_left_out() {
+        let outages = Outages::default();
+        let written = RefCell::new(Vec::new());
+        let calls = RefCell::new(0);
+        let rows = [1, 2, 7, 3, 9];
+        let write = |rows: &[i32]| {
+            *calls.borrow_mut() += 1;
+            let result = if *calls.borrow() == 1 {
+                Err(StoreError("down"))
+            } else if rows.iter().any(|row| *row > 3) {
+                Err(StoreError("too long"))
+            } else {
+                written.borrow_mut().extend_from_slice(rows);
+                Ok(())
+            };
+            async move { result }
+        };
+        let patience = Patience::Forever { stop: None };
+        let refused = each_or_all(&outages, patience, Dependency::Cassandra, "test", &rows, classify, write)
+            .await
+            .expect("only refusals");
+        let refused: Vec<i32> = refused.iter().map(|(row, _)| **row).collect();
+        assert_eq!(refused, [7, 9]);
+        assert_eq!(*written.borrow(), [1, 2, 3]);
+        assert!(!outages.any(), "the outage ended with the first success");
+        let fatal = |_: &[i32]| async { Err::<(), _>(StoreError("no such table")) };
+        let failed =
+            each_or_all(&outages, patience, Dependency::Cassandra, "test", &rows, classify, fatal).await;
+        assert!(failed.is_err(), "a fatal error ends the write");
+    }
 }

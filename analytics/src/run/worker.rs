@@ -26,7 +26,7 @@ use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::rc::Rc;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll, Wake, Waker};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use timely::dataflow::ProbeHandle;
@@ -163,8 +163,9 @@ impl Graph {
     fn finish_epoch(&mut self, worker: &mut Worker, shared: &Shared, epoch: u64) {
         self.input.advance_to(epoch + 1);
         self.input.flush();
-        shared.liveness.at(worker.index(), epoch, Stage::Computing);
         while self.probe.less_than(&(epoch + 1)) {
+            // Stepping is progress: a long epoch (a whole replay) computes for minutes.
+            shared.liveness.progressed(worker.index(), epoch, Stage::Computing);
             self.heartbeat.beat(epoch, Stage::Computing);
             worker.step_or_park(PARK);
         }
@@ -201,13 +202,21 @@ impl Graph {
         future: F,
     ) -> F::Output {
         let _runtime = shared.runtime.enter();
-        let waker = Waker::from(Arc::new(Unpark(std::thread::current())));
+        let unpark = Arc::new(Unpark { thread: std::thread::current(), wakes: AtomicU64::new(0) });
+        let waker = Waker::from(Arc::clone(&unpark));
         let mut context = Context::from_waker(&waker);
         let mut future = std::pin::pin!(future);
         shared.liveness.at(worker.index(), epoch, stage);
+        let mut wakes = 0;
         loop {
             if let Poll::Ready(output) = future.as_mut().poll(&mut context) {
                 return output;
+            }
+            // A wake is an answer from Kafka or Cassandra: progress, even in a write of minutes.
+            let now = unpark.wakes.load(Ordering::Relaxed);
+            if now != wakes {
+                wakes = now;
+                shared.liveness.progressed(worker.index(), epoch, stage);
             }
             self.heartbeat.beat(epoch, stage);
             worker.step_or_park(WRITE_PARK);
@@ -215,12 +224,20 @@ impl Graph {
     }
 }
 
-/// Wakes a worker parked in [`Graph::drive`] when its future can go on.
-struct Unpark(std::thread::Thread);
+/// Wakes a worker parked in [`Graph::drive`] when its future can go on, counting the wakes.
+struct Unpark {
+    thread: std::thread::Thread,
+    wakes: AtomicU64,
+}
 
 impl Wake for Unpark {
     fn wake(self: Arc<Self>) {
-        self.0.unpark();
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.wakes.fetch_add(1, Ordering::Relaxed);
+        self.thread.unpark();
     }
 }
 
