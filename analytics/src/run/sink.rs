@@ -109,6 +109,7 @@ impl MartSink {
             metrics.cassandra_write_seconds.observe(started.elapsed().as_secs_f64());
             let letters = refused.iter().map(|(row, error)| self.row_letter(row, error)).collect::<Vec<_>>();
             metrics.outputs_refused.with_label_values(&["features"]).inc_by(letters.len() as u64);
+            metrics.cassandra_write_errors.with_label_values(&["features"]).inc_by(letters.len() as u64);
             anyhow::Ok(letters)
         };
         let kafka = async {
@@ -180,6 +181,7 @@ impl MartSink {
             anyhow::Ok(refused)
         };
         let (in_table, on_topic) = tokio::try_join!(table, topic)?;
+        metrics.cassandra_write_errors.with_label_values(&["predictions"]).inc_by(in_table.len() as u64);
         metrics.predictions_written.inc_by(predictions.len() as u64);
         metrics
             .outputs_refused

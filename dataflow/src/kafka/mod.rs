@@ -4,12 +4,10 @@
 mod admin;
 mod client;
 mod publisher;
-mod retry;
 
 pub use admin::{Retention, ensure_topics, fetch_partition_count};
 pub use client::{QuietContext, client_config};
 pub use publisher::{PublishError, Publisher};
-pub use retry::{is_transient, retry_transient};
 
 /// Why a Kafka operation failed.
 #[derive(Debug, thiserror::Error)]
