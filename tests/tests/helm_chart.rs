@@ -761,7 +761,16 @@ fn the_values_schema_is_strict_at_every_level() -> anyhow::Result<()> {
 }
 
 /// Runs `command` for at most `limit`, returning its exit status and stderr.
-fn run_for(mut command: Command, limit: Duration) -> anyhow::Result<(Option<i32>, String)> {
+fn run_for(command: Command, limit: Duration) -> anyhow::Result<(Option<i32>, String)> {
+    run_until(command, limit, None)
+}
+
+/// [`run_for`], stopping the command early once its stderr holds `marker`.
+fn run_until(
+    mut command: Command,
+    limit: Duration,
+    marker: Option<&str>,
+) -> anyhow::Result<(Option<i32>, String)> {
     let log = tempfile::NamedTempFile::new()?;
     let mut child = command.stdout(Stdio::null()).stderr(log.reopen()?).spawn()?;
     let deadline = Instant::now() + limit;
@@ -769,7 +778,9 @@ fn run_for(mut command: Command, limit: Duration) -> anyhow::Result<(Option<i32>
         if let Some(status) = child.try_wait()? {
             break status.code();
         }
-        if Instant::now() >= deadline {
+        let seen =
+            marker.is_some_and(|m| std::fs::read_to_string(log.path()).unwrap_or_default().contains(m));
+        if seen || Instant::now() >= deadline {
             child.kill()?;
             child.wait()?;
             break None;
@@ -781,7 +792,7 @@ fn run_for(mut command: Command, limit: Duration) -> anyhow::Result<(Option<i32>
 
 /// The TOML files of the chart's ConfigMap are accepted by the binaries: the extractor
 /// loads its file for a dry-run backfill, the analytics service gets past loading its
-/// file to connecting (to an address where nothing listens).
+/// file to connecting (to an address where nothing listens, an outage it waits out).
 #[test]
 fn the_rendered_config_files_are_accepted_by_the_binaries() -> anyhow::Result<()> {
     for (scenario, values) in scenarios()? {
@@ -820,9 +831,12 @@ fn the_rendered_config_files_are_accepted_by_the_binaries() -> anyhow::Result<()
             .env("PRICESTREAM_HTTP_ADDR", "127.0.0.1:0")
             .env("CASSANDRA_CONTACT_POINTS", "127.0.0.1:1")
             .env("KAFKA_BROKERS", "127.0.0.1:1");
-        let (_, stderr) = run_for(analytics, Duration::from_secs(60))?;
+        // Nothing listens there: it waits Cassandra out, which it only does with a valid config.
+        let (_, stderr) = run_until(analytics, Duration::from_secs(60), Some("Outage: cassandra"))?;
         ensure!(
-            !stderr.contains("invalid config") && stderr.contains("Serving /metrics"),
+            !stderr.contains("invalid config")
+                && stderr.contains("Serving /metrics")
+                && stderr.contains("Outage: cassandra"),
             "scenario {scenario}: the analytics service refuses the chart's analytics.toml:\n{stderr}"
         );
     }
