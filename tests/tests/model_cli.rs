@@ -5,10 +5,10 @@
 //! predicting exactly like one trained here on the same rows).
 
 use anyhow::Context;
-use pricestream_dataflow::cassandra::{FeatureTable, ModelScope, ModelTable};
+use pricestream_dataflow::cassandra::{FeatureTable, ModelScope, ModelTable, Replaces};
 use pricestream_dataflow::indicators::IndicatorParams;
 use pricestream_dataflow::model::{Booster, BoosterParams, Dataset, feature_rows};
-use pricestream_dataflow::records::{Bar, Timeframe};
+use pricestream_dataflow::records::{Bar, FeatureRow, Timeframe};
 use pricestream_tests::{Namespace, cassandra, read_csv_naively, run_ok, shared_market_data};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -229,7 +229,9 @@ async fn without_input_the_commands_read_the_mart_in_cassandra() -> anyhow::Resu
     let session = cassandra::mart_session(&ns.mart_keyspace).await?;
     let rows = feature_rows(&bars_of(&csv)?, &IndicatorParams::default(), HORIZON_BARS);
     let mart = FeatureTable::prepare(Arc::clone(&session), &ns.mart_keyspace, 64).await?;
-    assert_eq!(mart.upsert_all(&rows).await?, rows.len());
+    let new_rows: Vec<(FeatureRow, Replaces)> =
+        rows.iter().map(|row| (row.clone(), Replaces::Nothing)).collect();
+    assert_eq!(mart.upsert_all(&new_rows).await?, rows.len());
 
     let from_mart =
         run_ok("pricestream-analytics", &["--config", text(&config), "backtest", "--ticker", "NVDA"], &ns)?;

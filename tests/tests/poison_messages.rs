@@ -144,15 +144,22 @@ async fn poison_messages_are_dead_lettered_and_the_good_ones_flow() -> anyhow::R
     service.assert_running()?;
     assert_eq!(service.status_of("/healthz"), Some(200));
 
-    // Every poison message is dead-lettered once, with its reason and where it was.
+    // Every poison message is dead-lettered once, with its reason and where it was (the last
+    // epoch's letters are published after it is counted: read until all are there).
     let mut letters: BTreeMap<(String, i32, i64), DeadLetter> = BTreeMap::new();
-    for message in kafka::read_topic(&ns.dead_letter_topic())? {
-        let letter: DeadLetter = wire::decode(&message.payload)?;
-        if let (Some(topic), Some(partition), Some(offset)) = (&letter.topic, letter.partition, letter.offset)
-        {
-            assert_eq!(message.key, format!("{topic}/{partition}/{offset}"));
-            letters.insert((topic.clone(), partition, offset), letter);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while letters.len() < corpus.len() && Instant::now() < deadline {
+        letters.clear();
+        for message in kafka::read_topic(&ns.dead_letter_topic())? {
+            let letter: DeadLetter = wire::decode(&message.payload)?;
+            if let (Some(topic), Some(partition), Some(offset)) =
+                (&letter.topic, letter.partition, letter.offset)
+            {
+                assert_eq!(message.key, format!("{topic}/{partition}/{offset}"));
+                letters.insert((topic.clone(), partition, offset), letter);
+            }
         }
+        std::thread::sleep(Duration::from_millis(300));
     }
     for ((_, payload, reason), at) in corpus.iter().zip(&landed) {
         let letter =

@@ -1,16 +1,18 @@
 //! Turns one epoch's feature-row updates (retractions and insertions) into
-//! what the mart needs: rows to upsert and keys to delete.
+//! what the mart needs: rows to upsert, each with what it replaces, and keys to delete.
 
 use chrono::NaiveDate;
+use pricestream_dataflow::cassandra::Replaces;
 use pricestream_dataflow::features::FeatureRecord;
 use pricestream_dataflow::records::{FeatureRow, Timeframe};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 /// The mart writes of one epoch.
 #[derive(Debug, Default)]
 pub struct RowChanges {
-    /// Rows that are new or changed.
-    pub upserts: Vec<FeatureRow>,
+    /// Rows that are new or changed, with the version they replace (the mart holds what the
+    /// dataflow held: a row without a retraction is new).
+    pub upserts: Vec<(FeatureRow, Replaces)>,
     /// Keys whose row went away (its bar was retracted).
     pub deletes: Vec<(String, Timeframe, NaiveDate)>,
 }
@@ -25,20 +27,42 @@ impl RowChanges {
             *net.entry(record).or_default() += diff;
         }
         let mut inserted = BTreeMap::new();
-        let mut retracted = BTreeSet::new();
+        let mut retracted = BTreeMap::new();
         for (record, diff) in net {
             if diff > 0 {
                 inserted.insert(record.key.clone(), record);
             } else if diff < 0 {
-                retracted.insert(record.key.clone());
+                retracted.insert(record.key.clone(), record);
             }
         }
         let deletes = retracted
-            .into_iter()
-            .filter(|key| !inserted.contains_key(key))
-            .map(|(series, date)| (series.ticker, series.timeframe, date))
+            .keys()
+            .filter(|key| !inserted.contains_key(*key))
+            .map(|(series, date)| (series.ticker.clone(), series.timeframe, *date))
             .collect();
-        RowChanges { upserts: inserted.values().map(FeatureRecord::to_feature_row).collect(), deletes }
+        let upserts = inserted
+            .into_iter()
+            .map(|(key, record)| {
+                let replaces = match retracted.remove(&key) {
+                    Some(old) => Replaces::Row(Box::new(old.to_feature_row())),
+                    None => Replaces::Nothing,
+                };
+                (record.to_feature_row(), replaces)
+            })
+            .collect();
+        RowChanges { upserts, deletes }
+    }
+
+    /// The rows upserted.
+    pub fn rows(&self) -> impl Iterator<Item = &FeatureRow> {
+        self.upserts.iter().map(|(row, _)| row)
+    }
+
+    /// Every upsert as replacing whatever the table holds (a rewrite, where the table may
+    /// hold rows of other settings).
+    pub fn replacing_anything(mut self) -> Self {
+        self.upserts.iter_mut().for_each(|(_, replaces)| *replaces = Replaces::Unknown);
+        self
     }
 }
 
@@ -67,9 +91,19 @@ mod tests {
             (record(3, 12.0), -1),
             (record(4, 13.0), 1),
             (record(4, 13.0), -1),
+            (record(5, 14.0), 1),
         ]);
-        let upserted: Vec<f64> = changes.upserts.iter().map(|row| row.close).collect();
-        assert_eq!(upserted, [11.0]);
+        let upserted: Vec<f64> = changes.rows().map(|row| row.close).collect();
+        assert_eq!(upserted, [11.0, 14.0]);
+        let replaced: Vec<Option<f64>> = changes
+            .upserts
+            .iter()
+            .map(|(_, replaces)| match replaces {
+                Replaces::Row(old) => Some(old.close),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(replaced, [Some(10.0), None], "a correction replaces its old row; a new row nothing");
         let deleted: Vec<u32> = changes.deletes.iter().map(|(_, _, d)| chrono::Datelike::day(d)).collect();
         assert_eq!(deleted, [3]);
     }

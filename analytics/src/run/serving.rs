@@ -8,7 +8,7 @@ use crate::predict::{EpochReport, Load, ModelStage, ModelVersion, StageSettings,
 use pricestream_dataflow::cassandra::CassandraError;
 use pricestream_dataflow::fault::{Dependency, Patience, wait_out};
 use pricestream_dataflow::features::FeatureRecord;
-use pricestream_dataflow::records::Prediction;
+use pricestream_dataflow::records::{FeatureRow, Prediction};
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 use std::time::Instant;
@@ -89,7 +89,8 @@ pub fn feed(
     let changes = RowChanges::from_updates(rows);
     let started = Instant::now();
     let mut report = EpochReport::default();
-    let mut predictions = stage.apply(&changes.upserts, &changes.deletes, score, &mut report);
+    let rows: Vec<FeatureRow> = changes.rows().cloned().collect();
+    let mut predictions = stage.apply(&rows, &changes.deletes, score, &mut report);
     predictions.extend(stage.after_epoch(score, &mut report));
     if !predictions.is_empty() {
         metrics.scoring_seconds.observe(started.elapsed().as_secs_f64());

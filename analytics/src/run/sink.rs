@@ -85,16 +85,17 @@ impl MartSink {
         }
         let cassandra = async {
             let started = Instant::now();
-            let refused = self
-                .each_or_all(
-                    Dependency::Cassandra,
-                    "write features",
-                    &changes.upserts,
-                    CassandraError::fault,
-                    |rows| self.table.upsert_all(rows),
-                )
-                .await
-                .map_err(|e| count(metrics, "features", e))?;
+            let refused = each_or_all(
+                &self.outages,
+                self.patience(),
+                Dependency::Cassandra,
+                "write features",
+                &changes.upserts,
+                CassandraError::fault,
+                |rows| self.table.upsert_all(rows),
+            )
+            .await
+            .map_err(|e| count(metrics, "features", e))?;
             let deletes = &changes.deletes;
             wait_out(
                 &self.outages,
@@ -107,7 +108,8 @@ impl MartSink {
             .await
             .map_err(|e| count(metrics, "features", e.into()))?;
             metrics.cassandra_write_seconds.observe(started.elapsed().as_secs_f64());
-            let letters = refused.iter().map(|(row, error)| self.row_letter(row, error)).collect::<Vec<_>>();
+            let letters =
+                refused.iter().map(|((row, _), error)| self.row_letter(row, error)).collect::<Vec<_>>();
             metrics.outputs_refused.with_label_values(&["features"]).inc_by(letters.len() as u64);
             metrics.cassandra_write_errors.with_label_values(&["features"]).inc_by(letters.len() as u64);
             anyhow::Ok(letters)
@@ -115,8 +117,7 @@ impl MartSink {
         let kafka = async {
             let started = Instant::now();
             let messages: Vec<(String, FeatureChange)> = changes
-                .upserts
-                .iter()
+                .rows()
                 .cloned()
                 .map(|row| FeatureChange::Upsert(Box::new(row)))
                 .chain(changes.deletes.iter().map(|(ticker, timeframe, date)| {
@@ -128,12 +129,19 @@ impl MartSink {
                 }))
                 .map(|change| (change.key().message_key(), change))
                 .collect();
-            let refused = self
-                .each_or_all(Dependency::Kafka, "publish changelog", &messages, publish_fault, |messages| {
+            let refused = each_or_all(
+                &self.outages,
+                self.patience(),
+                Dependency::Kafka,
+                "publish changelog",
+                &messages,
+                publish_fault,
+                |messages| {
                     self.publisher
                         .publish_derived(&self.changelog_topic, messages.iter().map(|(k, c)| (k.as_str(), c)))
-                })
-                .await?;
+                },
+            )
+            .await?;
             metrics.changelog_publish_seconds.observe(started.elapsed().as_secs_f64());
             metrics.outputs_refused.with_label_values(&["changelog"]).inc_by(refused.len() as u64);
             let letters = refused
@@ -159,25 +167,33 @@ impl MartSink {
             return Ok(Vec::new());
         }
         let table = async {
-            let refused = self
-                .each_or_all(
-                    Dependency::Cassandra,
-                    "write predictions",
-                    predictions,
-                    CassandraError::fault,
-                    |rows| self.predictions.upsert_all(rows),
-                )
-                .await
-                .map_err(|e| count(metrics, "predictions", e))?;
+            let refused = each_or_all(
+                &self.outages,
+                self.patience(),
+                Dependency::Cassandra,
+                "write predictions",
+                predictions,
+                CassandraError::fault,
+                |rows| self.predictions.upsert_all(rows),
+            )
+            .await
+            .map_err(|e| count(metrics, "predictions", e))?;
             anyhow::Ok(refused)
         };
         let topic = async {
-            let refused = self
-                .each_or_all(Dependency::Kafka, "publish predictions", predictions, publish_fault, |rows| {
+            let refused = each_or_all(
+                &self.outages,
+                self.patience(),
+                Dependency::Kafka,
+                "publish predictions",
+                predictions,
+                publish_fault,
+                |rows| {
                     self.publisher
                         .publish_derived(&self.predictions_topic, rows.iter().map(|p| (p.message_key(), p)))
-                })
-                .await?;
+                },
+            )
+            .await?;
             anyhow::Ok(refused)
         };
         let (in_table, on_topic) = tokio::try_join!(table, topic)?;
@@ -208,31 +224,24 @@ impl MartSink {
         }
         let keyed: Vec<(String, &DeadLetter)> =
             letters.iter().map(|letter| (key_of(letter), letter)).collect();
-        let refused = self
-            .each_or_all(Dependency::Kafka, "publish dead letters", &keyed, publish_fault, |letters| {
+        let what = "publish dead letters";
+        let refused = each_or_all(
+            &self.outages,
+            self.patience(),
+            Dependency::Kafka,
+            what,
+            &keyed,
+            publish_fault,
+            |letters| {
                 self.publisher
                     .publish_derived(&self.dead_letter_topic, letters.iter().map(|(k, l)| (k.as_str(), *l)))
-            })
-            .await?;
+            },
+        )
+        .await?;
         for ((key, _), reason) in refused {
             error!(key, "The dead-letter topic refused a dead letter: {reason}");
         }
         Ok(())
-    }
-
-    async fn each_or_all<'a, T, E, Fut, R>(
-        &self,
-        dependency: Dependency,
-        what: &str,
-        items: &'a [T],
-        classify: fn(&E) -> Fault,
-        write: impl Fn(&'a [T]) -> Fut,
-    ) -> anyhow::Result<Vec<(&'a T, String)>>
-    where
-        Fut: Future<Output = Result<R, E>>,
-        E: std::fmt::Display + std::error::Error + Send + Sync + 'static,
-    {
-        each_or_all(&self.outages, self.patience(), dependency, what, items, classify, write).await
     }
 
     fn row_letter(&self, row: &FeatureRow, error: &str) -> DeadLetter {

@@ -321,7 +321,8 @@ fn run_epochs(worker: &mut Worker, shared: &Arc<Shared>, graph: &mut Graph) -> a
         None => Vec::new(),
     };
     if rewrite {
-        rewrite_mart(worker, shared, graph, rows, &predictions, &mut stats)?;
+        // The table may hold rows of the old settings: every missing value is cleared.
+        rewrite_mart(worker, shared, graph, rows.replacing_anything(), &predictions, &mut stats)?;
     }
     graph.written(worker, shared, REPLAY)?;
     info!(worker = index, bars = stats.replayed_bars, elapsed = ?started.elapsed(), "Rebuilt the state from the input topics.");
@@ -464,7 +465,7 @@ fn rewrite_mart(
     let check = shared.fence.check(REPLAY, &shared.outages, &shared.stop);
     graph.drive(worker, shared, REPLAY, Stage::Writing, check)?;
     let produced: std::collections::BTreeSet<_> =
-        rows.upserts.iter().map(|row| (row.ticker.clone(), row.timeframe, row.date_time)).collect();
+        rows.rows().map(|row| (row.ticker.clone(), row.timeframe, row.date_time)).collect();
     let mine = |ticker: &str, timeframe| series_hash(ticker, timeframe) % peers == index;
     let vanished =
         graph.drive(worker, shared, REPLAY, Stage::Writing, shared.vanished_rows(&produced, mine))?;

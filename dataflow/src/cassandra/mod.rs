@@ -17,7 +17,7 @@ mod statements;
 pub use bars::BarTable;
 pub use batch::{PartitionRows, group_by_partition, write_partitions};
 pub use decimal::{decimal_to_f64, f64_to_decimal};
-pub use features::FeatureTable;
+pub use features::{FeatureTable, Replaces};
 pub use generations::GenerationTable;
 pub use indicators::{INDICATOR_TABLES, IndicatorTables, table_of};
 pub use mart::MartReader;
