@@ -139,3 +139,80 @@ async fn an_older_incarnation_is_fenced_and_an_idle_one_keeps_its_offsets_fresh(
     cassandra::drop_keyspaces(&session, &[&ns.dwh_keyspace, &ns.mart_keyspace]).await;
     Ok(())
 }
+
+#[tokio::test]
+async fn new_indicator_periods_restate_every_stored_value_and_the_mart() -> anyhow::Result<()> {
+    const PERIOD: usize = 30;
+    let ns = Namespace::unique();
+    let dir = tempfile::tempdir()?;
+    let generated = dir.path().join("data");
+    let data_arg = generated.to_str().unwrap_or_default();
+    run_ok(
+        "pricestream-extractor",
+        &["generate", "--tickers", "2", "--days", "120", "--out", data_arg],
+        &ns,
+    )?;
+    run_ok("pricestream-extractor", &["backfill", "--input", data_arg], &ns)?;
+    run_ok("pricestream-analytics", &["run", "--workers", "2", "--exit-at-end"], &ns)?;
+
+    // A longer SMA: days 20 to 29 fall inside the lookback and must lose their SMA(20).
+    let longer = dir.path().join("sma-30.toml");
+    std::fs::write(&longer, format!("[indicators]\nsma_period = {PERIOD}\n"))?;
+    let longer_arg = longer.to_str().unwrap_or_default();
+    let again =
+        run_ok("pricestream-extractor", &["--config", longer_arg, "backfill", "--input", data_arg], &ns)?;
+    let log = String::from_utf8_lossy(&again.stderr);
+    assert!(log.contains("computed with other settings"), "the new periods were not noticed:\n{log}");
+    run_ok("pricestream-analytics", &["run", "--workers", "2", "--exit-at-end"], &ns)?;
+
+    let session = cassandra::session().await?;
+    for entry in std::fs::read_dir(&generated)? {
+        let path = entry?.path();
+        let ticker = path.file_stem().unwrap_or_default().to_string_lossy().to_ascii_uppercase();
+        let closes: Vec<(NaiveDate, f64)> = read_csv_naively(&path)?
+            .into_iter()
+            .map(|(date, bar)| Ok((date.parse()?, bar.ohlc[3])))
+            .collect::<anyhow::Result<_>>()?;
+        // The warehouse: SMA(30) from the 30th day on, the naive mean of 30 closes, nothing before.
+        let stored = cassandra::sma(&session, &ns.dwh_keyspace, &ticker).await?;
+        assert_eq!(stored.len(), closes.len() - (PERIOD - 1), "{ticker}: SMA rows");
+        for end in PERIOD..=closes.len() {
+            let naive = closes[end - PERIOD..end].iter().map(|(_, close)| close).sum::<f64>() / PERIOD as f64;
+            let (period, sma) = stored[&closes[end - 1].0];
+            assert_eq!(period, PERIOD as i32);
+            assert!(
+                (sma - naive).abs() <= 1e-9 * naive.abs(),
+                "{ticker} {}: {sma} vs {naive}",
+                closes[end - 1].0
+            );
+        }
+        // The mart: the same values, and no SMA at all inside the new lookback.
+        let mart = pricestream_tests::mart::features(&session, &ns.mart_keyspace, &ticker).await?;
+        let column = |name: &str| pricestream_tests::mart::FEATURE_COLUMNS.iter().position(|c| *c == name);
+        let (period_at, sma_at) = (column("smaTimePeriod").unwrap_or(0), column("sma").unwrap_or(0));
+        for (i, (date, _)) in closes.iter().enumerate() {
+            let cells = mart.get(date).ok_or_else(|| anyhow::anyhow!("{ticker} {date}: no mart row"))?;
+            match stored.get(date) {
+                Some((period, sma)) => {
+                    assert_eq!(
+                        (cells[period_at], cells[sma_at]),
+                        (Some(f64::from(*period)), Some(*sma)),
+                        "{ticker} {date}"
+                    )
+                }
+                None => assert_eq!(
+                    (cells[period_at], cells[sma_at]),
+                    (None, None),
+                    "{ticker} {date} (day {})",
+                    i + 1
+                ),
+            }
+        }
+    }
+    // The same settings again: nothing is sent again.
+    let quiet =
+        run_ok("pricestream-extractor", &["--config", longer_arg, "backfill", "--input", data_arg], &ns)?;
+    assert!(!String::from_utf8_lossy(&quiet.stderr).contains("computed with other settings"));
+    cassandra::drop_keyspaces(&session, &[&ns.dwh_keyspace, &ns.mart_keyspace]).await;
+    Ok(())
+}

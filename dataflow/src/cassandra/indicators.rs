@@ -94,6 +94,8 @@ pub struct IndicatorTables {
     session: Arc<Session>,
     keyspace: String,
     inserts: HashMap<&'static str, PreparedStatement>,
+    /// One partition delete per table: a series' values, all of them.
+    deletes: HashMap<&'static str, PreparedStatement>,
     max_batch_rows: usize,
     max_in_flight: usize,
 }
@@ -106,7 +108,7 @@ impl IndicatorTables {
         max_batch_rows: usize,
         max_in_flight: usize,
     ) -> Result<Self, CassandraError> {
-        let mut inserts = HashMap::new();
+        let (mut inserts, mut deletes) = (HashMap::new(), HashMap::new());
         for table in INDICATOR_TABLES {
             let columns = value_columns(table);
             let cql = insert_cql(
@@ -115,8 +117,32 @@ impl IndicatorTables {
             );
             let prepared = prepare(&session, cql).await?;
             inserts.insert(table, prepared);
+            let cql = format!("DELETE FROM {keyspace}.{table} WHERE ticker = ? AND timeframe = ?");
+            deletes.insert(table, prepare(&session, cql).await?);
         }
-        Ok(IndicatorTables { session, keyspace: keyspace.to_owned(), inserts, max_batch_rows, max_in_flight })
+        Ok(IndicatorTables {
+            session,
+            keyspace: keyspace.to_owned(),
+            inserts,
+            deletes,
+            max_batch_rows,
+            max_in_flight,
+        })
+    }
+
+    /// Deletes every value of one series from the seven tables (before they are sent again,
+    /// computed with other settings: a longer period leaves dates without a value).
+    pub async fn delete_series(&self, ticker: &str, timeframe: &str) -> Result<(), CassandraError> {
+        for (table, delete) in &self.deletes {
+            self.session.execute_unpaged(delete, (ticker, timeframe)).await.map_err(|source| {
+                CassandraError::Write {
+                    table: format!("{}.{table}", self.keyspace),
+                    key: format!("{ticker}/{timeframe}"),
+                    source,
+                }
+            })?;
+        }
+        Ok(())
     }
 
     /// Upserts every value into its table; returns how many were written.

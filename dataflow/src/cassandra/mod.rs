@@ -11,6 +11,7 @@ mod mart;
 mod models;
 mod predictions;
 mod schema;
+mod series_settings;
 mod session;
 mod statements;
 
@@ -24,6 +25,7 @@ pub use mart::MartReader;
 pub use models::{BacktestSummary, ModelRecord, ModelScope, ModelTable, StoredModel};
 pub use predictions::PredictionTable;
 pub use schema::{create_dwh_schema, create_mart_schema, dwh_statements, mart_statements};
+pub use series_settings::SeriesSettingsTable;
 pub use session::connect;
 
 use crate::fault::{Fault, cassandra_fault, prepare_fault};

@@ -21,6 +21,15 @@ const TIME_SERIES_HISTORY: &str = "CREATE TABLE IF NOT EXISTS {ks}.time_series_h
 ) WITH CLUSTERING ORDER BY (datetime ASC)
   AND compression = {'class': 'LZ4Compressor', 'chunk_length_in_kb': 64}";
 
+/// The indicator settings each series' stored values were computed with (see
+/// `SeriesSettingsTable`): one row per series.
+const SERIES_SETTINGS: &str = "CREATE TABLE IF NOT EXISTS {ks}.series_settings (
+    ticker text,
+    timeframe text,
+    indicators text,
+    PRIMARY KEY ((ticker, timeframe))
+)";
+
 /// The feature mart: one row per bar, the seed's `combineDatasets` columns
 /// (unquoted, so CQL matches them case-insensitively), plus the model label.
 const FEATURES: &str = "CREATE TABLE IF NOT EXISTS {ks}.features (
@@ -112,6 +121,7 @@ pub fn dwh_statements(config: &CassandraConfig) -> Vec<String> {
     let ks = &config.dwh_keyspace;
     let mut statements = vec![keyspace(ks, &config.replication), TIME_SERIES_HISTORY.replace("{ks}", ks)];
     statements.extend(super::indicators::INDICATOR_TABLES.iter().map(|table| indicator_table(ks, table)));
+    statements.push(SERIES_SETTINGS.replace("{ks}", ks));
     statements
 }
 
@@ -162,7 +172,7 @@ mod tests {
     #[test]
     fn indicator_tables_have_the_seed_columns() {
         let statements = dwh_statements(&CassandraConfig::default());
-        assert_eq!(statements.len(), 2 + 7);
+        assert_eq!(statements.len(), 2 + 7 + 1);
         let macd = statements.iter().find(|s| s.contains(".macd (")).expect("macd table");
         for column in ["fastPeriod int", "signalPeriod int", "macdSignal double", "macdHist double"] {
             assert!(macd.contains(column), "{macd}");

@@ -5,7 +5,7 @@
 //! values together — so that most records find their slot by comparing the ticker and the date
 //! with the previous record's instead of hashing them, and no ticker string is stored per key.
 
-use super::values::{F64Bits, Indicator};
+use super::values::{F64Bits, Indicator, IndicatorSettings};
 use crate::records::Timeframe;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
@@ -46,9 +46,12 @@ impl Default for Version {
 }
 
 /// One series' dates.
-struct SeriesLatest {
+pub struct SeriesLatest {
     ticker: String,
     timeframe: Timeframe,
+    /// Per indicator kind, the settings its values are computed with and the newest version
+    /// that said so, where the feeder orders deliveries by version ([`super::upsert`]).
+    pub settings: [Option<(IndicatorSettings, Version)>; 7],
     /// Date → index into `days`.
     index: HashMap<NaiveDate, usize>,
     days: Vec<DayLatest>,
@@ -57,6 +60,15 @@ struct SeriesLatest {
 }
 
 impl SeriesLatest {
+    /// Every date of the series with its values.
+    pub fn days_mut(&mut self) -> impl Iterator<Item = (NaiveDate, &mut DayLatest)> {
+        let days = &mut self.days;
+        let mut dates: Vec<(NaiveDate, usize)> = self.index.iter().map(|(date, at)| (*date, *at)).collect();
+        dates.sort_unstable();
+        let mut slots: Vec<Option<&mut DayLatest>> = days.iter_mut().map(Some).collect();
+        dates.into_iter().filter_map(move |(date, at)| slots.get_mut(at)?.take().map(|day| (date, day)))
+    }
+
     fn day(&mut self, date: NaiveDate, create: bool) -> Option<&mut DayLatest> {
         let index = match self.last {
             Some((last, index)) if last == date => index,
@@ -104,6 +116,7 @@ impl Latest {
                 self.series.push(SeriesLatest {
                     ticker: ticker.to_owned(),
                     timeframe,
+                    settings: [None; 7],
                     index: HashMap::new(),
                     days: Vec::new(),
                     last: None,
@@ -114,6 +127,12 @@ impl Latest {
         };
         self.last = Some(index);
         self.series.get_mut(index)?.day(date, create)
+    }
+
+    /// The series `ticker` at `timeframe`, if it has any date.
+    pub fn series_mut(&mut self, ticker: &str, timeframe: Timeframe) -> Option<&mut SeriesLatest> {
+        let index = *self.index.get(&timeframe)?.get(ticker)?;
+        self.series.get_mut(index)
     }
 }
 

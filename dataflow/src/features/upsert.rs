@@ -155,12 +155,26 @@ pub fn upsert_deliveries<'scope, T: Timestamp + TotalOrder>(
 }
 
 /// Applies one delivery to the state, emitting the updates it makes.
+///
+/// The values of one indicator kind in one series belong to one set of settings (periods,
+/// multipliers): the newest version's. A value computed with other settings that is newer than
+/// every value seen replaces them all (the extractor sends a series again with new periods; a
+/// date that falls inside the longer lookback now has no value, and its old one goes); one that
+/// is older is ignored. Either way the result does not depend on the order of arrival.
 fn apply(
     latest: &mut Latest,
     delivery: Delivery,
     mut emit: impl FnMut((super::block::BlockKey, (i64, Entry)), isize),
 ) {
     let Delivery { ticker, timeframe, date, value, version } = delivery;
+    if latest.day(&ticker, timeframe, date, true).is_none() {
+        return;
+    }
+    if let Delivered::Indicator(indicator) = value
+        && !settle_settings(latest, &ticker, timeframe, &indicator, version, &mut emit)
+    {
+        return;
+    }
     let Some(day) = latest.day(&ticker, timeframe, date, true) else { return };
     let slot = match value {
         Delivered::Close(_) => 0,
@@ -181,6 +195,40 @@ fn apply(
             })
         }
     }
+}
+
+/// Keeps the settings of `indicator`'s kind in its series: returns false for a value of settings
+/// a newer value already replaced; a value of new settings newer than every value seen retracts
+/// the values of other settings.
+fn settle_settings(
+    latest: &mut Latest,
+    ticker: &str,
+    timeframe: Timeframe,
+    indicator: &Indicator,
+    version: Version,
+    emit: &mut impl FnMut((super::block::BlockKey, (i64, Entry)), isize),
+) -> bool {
+    let (kind, settings) = (indicator.kind() as usize, indicator.settings());
+    let Some(series) = latest.series_mut(ticker, timeframe) else { return true };
+    match series.settings[kind] {
+        Some((current, newest)) if current != settings => {
+            if version <= newest {
+                return false;
+            }
+            series.settings[kind] = Some((settings, version));
+            let id = SeriesId::new(ticker, timeframe);
+            for (date, day) in series.days_mut() {
+                if day.indicators[kind].is_some_and(|old| old.settings() != settings) {
+                    super::latest::replace(&mut day.indicators[kind], None, |old, diff| {
+                        emit(block_entry(id.clone(), date, Entry::Indicator(old)), diff)
+                    });
+                }
+            }
+        }
+        Some((current, newest)) => series.settings[kind] = Some((current, newest.max(version))),
+        None => series.settings[kind] = Some((settings, version)),
+    }
+    true
 }
 
 #[cfg(test)]
@@ -282,6 +330,76 @@ mod tests {
                 "{workers} worker(s), all fed on one"
             );
         }
+    }
+
+    fn sma(day: u32, period: i32, value: f64, timestamp_ms: i64) -> Delivery {
+        Delivery {
+            ticker: "A".into(),
+            timeframe: Timeframe::Day,
+            date: NaiveDate::from_ymd_opt(2024, 1, day).unwrap_or_default(),
+            value: Delivered::Indicator(Indicator::Sma { time_period: period, sma: F64Bits::new(value) }),
+            version: Version { timestamp_ms, offset: 0 },
+        }
+    }
+
+    /// The SMA (period, value) per day after feeding `epochs` to one worker.
+    fn smas_after(epochs: Vec<Vec<Delivery>>) -> Vec<(u32, i32, f64)> {
+        let collected: Arc<Mutex<Vec<(FeatureRecord, isize)>>> = Arc::default();
+        let sink = Arc::clone(&collected);
+        timely::execute_directly(move |worker| {
+            let mut input = UpsertInput::<u64>::default();
+            let probe = timely::dataflow::ProbeHandle::new();
+            let out = Arc::clone(&sink);
+            worker.dataflow(|scope| {
+                use timely::dataflow::operators::{Inspect, Probe};
+                feature_graph(input.to_collection(scope), 1)
+                    .inner
+                    .inspect(move |(record, _, diff)| {
+                        out.lock().map(|mut all| all.push((record.clone(), *diff))).ok();
+                    })
+                    .probe_with(&probe);
+            });
+            for (epoch, deliveries) in epochs.iter().enumerate() {
+                deliveries.iter().for_each(|delivery| input.send(delivery.clone()));
+                input.advance_to(epoch as u64 + 1);
+                input.flush();
+                worker.step_while(|| probe.less_than(&(epoch as u64 + 1)));
+            }
+        });
+        let mut net = std::collections::BTreeMap::<FeatureRecord, isize>::new();
+        for (record, diff) in collected.lock().map(|all| all.clone()).unwrap_or_default() {
+            *net.entry(record).or_default() += diff;
+        }
+        net.into_iter()
+            .filter(|(_, diff)| *diff > 0)
+            .flat_map(|(record, _)| {
+                let day = chrono::Datelike::day(&record.key.1);
+                record.indicators.into_iter().filter_map(move |value| match value {
+                    Indicator::Sma { time_period, sma } => Some((day, time_period, sma.get())),
+                    _ => None,
+                })
+            })
+            .collect()
+    }
+
+    #[test]
+    fn new_periods_replace_every_value_of_the_old_ones_in_any_order() {
+        let bars = (1..=4).map(|day| close("A", day, 10.0, 1, i64::from(day))).collect::<Vec<_>>();
+        let old = vec![sma(2, 2, 1.0, 10), sma(3, 2, 2.0, 10), sma(4, 2, 3.0, 10)];
+        // A longer period: day 2 now lies inside the lookback and has no value.
+        let new = vec![sma(3, 3, 5.0, 20), sma(4, 3, 6.0, 20)];
+        let want = vec![(3, 3, 5.0), (4, 3, 6.0)];
+        assert_eq!(smas_after(vec![bars.clone(), old.clone(), new.clone()]), want);
+        assert_eq!(
+            smas_after(vec![[bars.clone(), new.clone(), old.clone()].concat()]),
+            want,
+            "old ones late"
+        );
+        assert_eq!(
+            smas_after(vec![bars.clone(), [old[..1].to_vec(), new, old[1..].to_vec()].concat()]),
+            want
+        );
+        assert_eq!(smas_after(vec![bars, old]), vec![(2, 2, 1.0), (3, 2, 2.0), (4, 2, 3.0)]);
     }
 
     #[test]

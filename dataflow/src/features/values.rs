@@ -70,7 +70,31 @@ pub enum Indicator {
     Willr { time_period: i32, willr: F64Bits },
 }
 
+/// What a value of one indicator was computed with: its periods (and for the Bollinger bands
+/// the multipliers' bits). Two values of one kind with other settings do not belong to one series.
+pub type IndicatorSettings = [u64; 3];
+
 impl Indicator {
+    /// The periods and multipliers this value was computed with.
+    pub fn settings(&self) -> IndicatorSettings {
+        let period = |p: i32| p as u32 as u64;
+        match *self {
+            Indicator::Ema { ema_time_period: p, .. }
+            | Indicator::Sma { time_period: p, .. }
+            | Indicator::Rsi { time_period: p, .. }
+            | Indicator::Willr { time_period: p, .. } => [period(p), 0, 0],
+            Indicator::Macd { fast_period, slow_period, signal_period, .. } => {
+                [period(fast_period), period(slow_period), period(signal_period)]
+            }
+            Indicator::Stoch { fast_k_period, slow_k_period, slow_d_period, .. } => {
+                [period(fast_k_period), period(slow_k_period), period(slow_d_period)]
+            }
+            Indicator::Bbands { time_period, sd, sd_down, .. } => {
+                [period(time_period), sd.get().to_bits(), sd_down.get().to_bits()]
+            }
+        }
+    }
+
     /// The indicator this value belongs to.
     pub fn kind(&self) -> IndicatorKind {
         match self {

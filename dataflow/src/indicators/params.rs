@@ -39,6 +39,19 @@ pub struct IndicatorParams {
     pub willr_period: u32,
 }
 
+/// The version of the indicator code: raise it with any change that changes a value, so that the
+/// extractor sends every stored series' values again, computed anew.
+pub const INDICATORS_VERSION: u32 = 1;
+
+impl IndicatorParams {
+    /// What the values of a series computed with these settings by this build depend on, as
+    /// text: the code version and every period and multiplier.
+    pub fn settings_text(&self) -> String {
+        let params = serde_json::to_string(self).unwrap_or_default();
+        format!("indicators/{INDICATORS_VERSION} {params}")
+    }
+}
+
 impl Default for IndicatorParams {
     fn default() -> Self {
         Self {

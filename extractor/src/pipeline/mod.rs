@@ -13,7 +13,7 @@ pub use summary::Summary;
 pub use tickers::{ReadAhead, StoredSeries};
 
 use crate::metrics::Metrics;
-use pricestream_dataflow::records::{Bar, DeadLetter, IndicatorRow, IndicatorValue};
+use pricestream_dataflow::records::{Bar, DeadLetter, IndicatorRow, IndicatorValue, Timeframe};
 use pricestream_dataflow::wire::{BarMessages, IndicatorMessages};
 use std::sync::Arc;
 use std::time::Instant;
@@ -33,6 +33,12 @@ pub struct Batch {
     value_ends: Vec<usize>,
     /// Records refused on the way.
     pub dead_letters: Vec<DeadLetter>,
+    /// Series whose every value has now been computed with this run's settings: recorded as
+    /// such once the batch is stored.
+    pub settled: Vec<(String, Timeframe)>,
+    /// Series sent again with other indicator settings: their stored values are deleted before
+    /// the batch's are written.
+    pub purged: Vec<(String, Timeframe)>,
     /// The run that computed the values.
     task_number: Uuid,
 }
@@ -44,6 +50,8 @@ impl Batch {
             values: Vec::new(),
             value_ends: Vec::new(),
             dead_letters: Vec::new(),
+            settled: Vec::new(),
+            purged: Vec::new(),
             task_number,
         }
     }
@@ -135,6 +143,8 @@ impl Batch {
         self.values.clear();
         self.value_ends.clear();
         self.dead_letters.clear();
+        self.settled.clear();
+        self.purged.clear();
     }
 }
 
@@ -195,8 +205,24 @@ impl Pipeline {
         }
         let mut bars = bars.into_iter();
         for (at, len) in runs {
+            // Stored bars whose values were computed with other settings go first, anew.
+            let resend = self.tickers.take_resend(at);
+            if let Some(first) = resend.first() {
+                self.batch.purged.push((first.ticker.to_string(), first.timeframe));
+            }
+            for bar in resend {
+                if self.tickers.state(at).apply_if_changed(&bar, &mut self.batch.values) {
+                    self.batch.push_with_values(bar);
+                    self.flush_if_full().await?;
+                }
+            }
+            let mut last = None;
             for bar in bars.by_ref().take(len) {
+                last = Some((bar.ticker.to_string(), bar.timeframe));
                 self.push_to(at, bar).await?;
+            }
+            if let Some(series) = last.filter(|_| self.tickers.take_unrecorded(at)) {
+                self.batch.settled.push(series);
             }
         }
         Ok(())
@@ -232,7 +258,7 @@ impl Pipeline {
     /// Sends everything taken so far and waits until every sink acknowledged it.
     pub async fn flush(&mut self) -> anyhow::Result<()> {
         self.count_bars_read();
-        if self.batch.bars.is_empty() && self.batch.dead_letters.is_empty() {
+        if self.batch.bars.is_empty() && self.batch.dead_letters.is_empty() && self.batch.settled.is_empty() {
             return Ok(());
         }
         let batch = &self.batch;

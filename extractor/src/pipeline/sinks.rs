@@ -11,7 +11,7 @@ use super::Batch;
 use crate::config::ExtractorConfig;
 use anyhow::Context;
 use pricestream_dataflow::cassandra::{
-    BarTable, CassandraError, IndicatorTables, connect, create_dwh_schema,
+    BarTable, CassandraError, IndicatorTables, SeriesSettingsTable, connect, create_dwh_schema,
 };
 use pricestream_dataflow::fault::{Backoff, Dependency, Fault, Outages, Patience, kafka_fault, wait_out};
 use pricestream_dataflow::kafka::{KafkaError, PublishError, Publisher, Retention, ensure_topics};
@@ -51,6 +51,9 @@ pub struct Sinks {
     publisher: Publisher,
     bars: BarTable,
     indicators: IndicatorTables,
+    settings: SeriesSettingsTable,
+    /// The indicator settings of this run (`IndicatorParams::settings_text`).
+    indicator_settings: String,
     topics: Topics,
     task_number: Uuid,
     keyspace: String,
@@ -87,16 +90,19 @@ impl Sinks {
             let session = Arc::new(connect(&config.cassandra).await?);
             create_dwh_schema(&session, &config.cassandra).await?;
             let bars = BarTable::prepare(Arc::clone(&session), keyspace, batch_rows, in_flight).await?;
+            let settings = SeriesSettingsTable::prepare(Arc::clone(&session), keyspace).await?;
             let indicators = IndicatorTables::prepare(session, keyspace, batch_rows, in_flight).await?;
-            Ok::<_, CassandraError>((bars, indicators))
+            Ok::<_, CassandraError>((bars, indicators, settings))
         };
-        let (bars, indicators) =
+        let (bars, indicators, settings) =
             wait_out(&outages, Dependency::Cassandra, "connect", tries, CassandraError::fault, cassandra)
                 .await?;
         Ok(Sinks {
             publisher: Publisher::new(&config.kafka)?,
             bars,
             indicators,
+            settings,
+            indicator_settings: config.indicators.settings_text(),
             topics,
             task_number,
             keyspace: keyspace.clone(),
@@ -106,22 +112,27 @@ impl Sinks {
         })
     }
 
-    /// Every stored bar of one series, waiting out Cassandra outages.
-    pub async fn read_series(&self, ticker: &str, timeframe: Timeframe) -> anyhow::Result<Vec<Bar>> {
+    /// Every stored bar of one series and the indicator settings its values were computed
+    /// with (`None`: none recorded), waiting out Cassandra outages.
+    pub async fn read_series(
+        &self,
+        ticker: &str,
+        timeframe: Timeframe,
+    ) -> anyhow::Result<(Vec<Bar>, Option<String>)> {
         let tries = as_patience(self.patience, &self.stop);
-        let bars = wait_out(
-            &self.outages,
-            Dependency::Cassandra,
-            "read stored bars",
-            tries,
-            CassandraError::fault,
-            || self.bars.read_series(ticker, timeframe),
-        )
+        let context = || format!("cannot read the stored bars of {ticker} from Cassandra {}", self.keyspace);
+        let (outages, what) = (&self.outages, "read stored bars");
+        let bars = wait_out(outages, Dependency::Cassandra, what, tries, CassandraError::fault, || {
+            self.bars.read_series(ticker, timeframe)
+        })
         .await
-        .with_context(|| {
-            format!("cannot read the stored bars of {ticker} from Cassandra {}", self.keyspace)
-        })?;
-        Ok(bars)
+        .with_context(context)?;
+        let settings = wait_out(outages, Dependency::Cassandra, what, tries, CassandraError::fault, || {
+            self.settings.read(ticker, timeframe.as_str())
+        })
+        .await
+        .with_context(context)?;
+        Ok((bars, settings))
     }
 
     /// Sends a batch and returns once every part of it is acknowledged, waiting out outages
@@ -188,6 +199,10 @@ impl Sinks {
                 source: error.into(),
             })
         };
+        // The old values of a series sent again with other settings go before its new ones.
+        for (ticker, timeframe) in &batch.purged {
+            cassandra(self.indicators.delete_series(ticker, timeframe.as_str()).await.map(|()| 1))?;
+        }
         tokio::try_join!(
             async {
                 kafka(&self.topics.bars, self.publisher.publish_encoded(&self.topics.bars, task, bars).await)
@@ -203,6 +218,11 @@ impl Sinks {
             async { cassandra(self.indicators.write_rows(batch.indicator_rows()).await) },
         )?;
         cassandra(self.bars.write_all(&batch.bars).await)?;
+        // Last: a series is recorded as computed with these settings once all its values are in.
+        for (ticker, timeframe) in &batch.settled {
+            let recorded = self.settings.write(ticker, timeframe.as_str(), &self.indicator_settings).await;
+            cassandra(recorded.map(|()| 1))?;
+        }
         Ok(())
     }
 

@@ -7,10 +7,10 @@ use chrono::NaiveDate;
 use futures::{StreamExt, TryStreamExt};
 use pricestream_dataflow::indicators::{IndicatorParams, TickerSeries};
 use pricestream_dataflow::records::{Bar, IndicatorValue, Timeframe};
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxHashMap, FxHashSet};
 use std::collections::HashSet;
 use std::hash::{BuildHasher, Hasher};
-use tracing::debug;
+use tracing::{debug, info};
 
 /// One ticker: its indicator series and a fingerprint of every stored bar.
 pub struct Ticker {
@@ -74,6 +74,8 @@ pub struct StoredSeries {
     pub timeframe: Timeframe,
     /// Every stored bar, in date order.
     pub bars: Vec<Bar>,
+    /// The indicator settings its values were computed with, if recorded.
+    pub settings: Option<String>,
 }
 
 /// The series whose stored bars a run has already read ahead (or decided to read).
@@ -109,8 +111,8 @@ impl StoredSeries {
     ) -> anyhow::Result<Vec<Self>> {
         futures::stream::iter(keys)
             .map(|(ticker, timeframe)| async move {
-                let bars = table.read_series(&ticker, timeframe).await?;
-                Ok(StoredSeries { ticker, timeframe, bars })
+                let (bars, settings) = table.read_series(&ticker, timeframe).await?;
+                Ok(StoredSeries { ticker, timeframe, bars, settings })
             })
             .buffered(concurrency.max(1))
             .try_collect()
@@ -121,27 +123,81 @@ impl StoredSeries {
 /// Every ticker seen in this run.
 pub struct Tickers {
     params: IndicatorParams,
+    /// `params` as recorded per series ([`IndicatorParams::settings_text`]).
+    settings: String,
     /// Where each series' state is in `states`, by timeframe, then ticker: looked up with a
     /// borrowed `&str`.
     index: FxHashMap<Timeframe, FxHashMap<String, usize>>,
     states: Vec<Ticker>,
+    /// Stored bars to send again, by state: their values were computed with other settings.
+    resend: FxHashMap<usize, Vec<Bar>>,
+    /// States whose settings are to be recorded once their values are sent.
+    unrecorded: FxHashSet<usize>,
 }
 
 impl Tickers {
     /// No ticker seen yet.
     pub fn new(params: &IndicatorParams) -> Self {
-        Tickers { params: params.clone(), index: FxHashMap::default(), states: Vec::new() }
+        Tickers {
+            params: params.clone(),
+            settings: params.settings_text(),
+            index: FxHashMap::default(),
+            states: Vec::new(),
+            resend: FxHashMap::default(),
+            unrecorded: FxHashSet::default(),
+        }
     }
 
     /// Starts `stored`'s series from its stored bars, unless it is already known (then
     /// this run may have changed it since, and `stored` is stale).
     pub fn preload(&mut self, stored: StoredSeries) {
-        let (params, states) = (&self.params, &mut self.states);
-        let series = self.index.entry(stored.timeframe).or_default();
-        series.entry(stored.ticker).or_insert_with(|| {
-            states.push(Self::from_stored(params, &stored.bars));
-            states.len() - 1
-        });
+        let known =
+            self.index.get(&stored.timeframe).is_some_and(|series| series.contains_key(&stored.ticker));
+        if !known {
+            self.add(stored.ticker, stored.timeframe, stored.bars, stored.settings);
+        }
+    }
+
+    /// A new state for a series with `stored` bars whose values were computed with `settings`.
+    /// With other settings (or none recorded) the state starts empty and the stored bars are
+    /// sent again ([`Tickers::take_resend`]), their values computed anew.
+    fn add(
+        &mut self,
+        ticker: String,
+        timeframe: Timeframe,
+        stored: Vec<Bar>,
+        settings: Option<String>,
+    ) -> usize {
+        let at = self.states.len();
+        let current = settings.as_deref() == Some(self.settings.as_str());
+        if current || stored.is_empty() {
+            self.states.push(Self::from_stored(&self.params, &stored));
+        } else {
+            info!(
+                ticker,
+                bars = stored.len(),
+                stored_with = settings.as_deref().unwrap_or("(not recorded)"),
+                now = %self.settings,
+                "The series' indicator values were computed with other settings: sending all of them again."
+            );
+            self.states.push(Ticker::new(&self.params));
+            self.resend.insert(at, stored);
+        }
+        if !current {
+            self.unrecorded.insert(at);
+        }
+        self.index.entry(timeframe).or_default().insert(ticker, at);
+        at
+    }
+
+    /// The stored bars of state `at` to send again before anything else (once).
+    pub fn take_resend(&mut self, at: usize) -> Vec<Bar> {
+        self.resend.remove(&at).unwrap_or_default()
+    }
+
+    /// Whether state `at`'s settings are still to be recorded; true once.
+    pub fn take_unrecorded(&mut self, at: usize) -> bool {
+        self.unrecorded.remove(&at)
     }
 
     fn from_stored(params: &IndicatorParams, stored: &[Bar]) -> Ticker {
@@ -163,18 +219,16 @@ impl Tickers {
         timeframe: Timeframe,
         history: Option<&Sinks>,
     ) -> anyhow::Result<usize> {
-        let series = self.index.entry(timeframe).or_default();
-        if let Some(&at) = series.get(ticker) {
+        if let Some(&at) = self.index.get(&timeframe).and_then(|series| series.get(ticker)) {
             return Ok(at);
         }
-        let stored = match history {
+        let (stored, settings) = match history {
             Some(sinks) => sinks.read_series(ticker, timeframe).await?,
-            None => Vec::new(),
+            // A dry run: nothing stored, nothing to record.
+            None => (Vec::new(), Some(self.settings.clone())),
         };
         debug!(ticker, bars = stored.len(), "Loaded stored bars.");
-        self.states.push(Self::from_stored(&self.params, &stored));
-        series.insert(ticker.to_owned(), self.states.len() - 1);
-        Ok(self.states.len() - 1)
+        Ok(self.add(ticker.to_owned(), timeframe, stored, settings))
     }
 
     /// The state [`Tickers::find`] returned `at` for.
@@ -216,7 +270,8 @@ mod tests {
     }
 
     fn stored(bars: Vec<Bar>) -> StoredSeries {
-        StoredSeries { ticker: "ABC".into(), timeframe: Timeframe::Day, bars }
+        let settings = Some(IndicatorParams::default().settings_text());
+        StoredSeries { ticker: "ABC".into(), timeframe: Timeframe::Day, bars, settings }
     }
 
     #[test]
