@@ -47,10 +47,11 @@ pub async fn run(config: &ExtractorConfig, args: &FollowArgs) -> anyhow::Result<
     tokio::spawn(flag_on_stop(Arc::clone(&stop_requested)));
 
     // Follow waits out Kafka and Cassandra outages for as long as they last (not ready meanwhile).
-    let sinks = Sinks::connect(config, task_number, outages, SinkPatience::Forever, stop_requested).await?;
+    let sinks =
+        Arc::new(Sinks::connect(config, task_number, outages, SinkPatience::Forever, stop_requested).await?);
     let mut pipeline = Pipeline::new(
         &config.indicators,
-        Some(Arc::new(sinks)),
+        Some(Arc::clone(&sinks)),
         task_number,
         config.extract.batch_max_rows,
         metrics,
@@ -87,6 +88,7 @@ pub async fn run(config: &ExtractorConfig, args: &FollowArgs) -> anyhow::Result<
             info!(next = %next_api_poll, "Fetched API symbols.");
         }
         pipeline.flush().await?;
+        sinks.probe().await;
         tokio::select! {
             _ = tokio::time::sleep(Duration::from_millis(settings.file_poll_interval_ms)) => {}
             _ = &mut stop => break,

@@ -141,12 +141,12 @@ async fn kafka_and_cassandra_restarts_are_ridden_out_without_losing_a_row() -> a
     }
     let everyone: Vec<&Running> = [&extractor, &single_service].into_iter().chain(cluster.iter()).collect();
     let (kafka_outages, cassandra_outages) = (outages(&everyone, "kafka"), outages(&everyone, "cassandra"));
-    // The faults really happened, and the services saw them.
-    assert!(kafka_outages >= 3.0, "the services saw {kafka_outages} Kafka outage(s) for 3 restarts");
-    assert!(
-        cassandra_outages >= 1.0,
-        "the services saw {cassandra_outages} Cassandra outage(s) for 3 restarts"
-    );
+    // The faults really happened (scripts/services stopped and started each), and the services
+    // saw them: every one reads Kafka all the time; Cassandra only those writing meanwhile.
+    for service in &everyone {
+        assert!(outages(&[service], "kafka") >= 1.0, "{} saw no Kafka outage", service.name);
+    }
+    assert!(cassandra_outages >= 1.0, "the services saw no Cassandra outage in 3 restarts");
 
     // Everything reaches Cassandra; then the reference reads the same topics undisturbed.
     let expected_bars = (TICKERS * DAYS) as f64;

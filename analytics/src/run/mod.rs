@@ -230,7 +230,7 @@ pub fn run(config: AnalyticsConfig, args: &RunArgs) -> anyhow::Result<()> {
     let run_id = uuid::Uuid::new_v4();
     let sink = MartSink {
         table,
-        publisher: Publisher::new(&config.kafka)?,
+        publisher: Publisher::reporting(&config.kafka, Arc::clone(&outages))?,
         changelog_topic: names.features.clone(),
         predictions,
         predictions_topic: names.predictions.clone(),
@@ -245,7 +245,7 @@ pub fn run(config: AnalyticsConfig, args: &RunArgs) -> anyhow::Result<()> {
         if config.serving.enabled { config.model.params.device.in_use() } else { config.model.params.device };
 
     let metadata: BaseConsumer<QuietContext> =
-        client_config(&config.kafka).create_with_context(QuietContext)?;
+        client_config(&config.kafka).create_with_context(QuietContext::default())?;
     let mut topics = Vec::new();
     for topic in [&names.bars, &names.indicators] {
         topics.push((

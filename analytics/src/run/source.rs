@@ -169,7 +169,7 @@ impl PartitionSource {
             .set("group.id", settings.group_id)
             .set("enable.auto.commit", "false")
             .set("auto.offset.reset", "earliest")
-            .create_with_context(QuietContext)?;
+            .create_with_context(QuietContext::default())?;
         let mut source = PartitionSource {
             consumer: Arc::new(consumer),
             bars_topic: settings.bars_topic.to_owned(),

@@ -97,7 +97,7 @@ struct Outage {
 /// A failure this soon after an outage ended belongs to it: a broker or node that has just come
 /// back answers some requests before others (leaders are still being elected, the gossip is
 /// settling), and that is one outage, not several.
-const SETTLING: Duration = Duration::from_secs(10);
+const SETTLING: Duration = Duration::from_secs(5);
 
 /// The outages a process is waiting out right now, shared by everything that talks to Kafka
 /// and Cassandra. An outage begins with the first transient failure of a request to a

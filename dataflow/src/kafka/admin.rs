@@ -30,7 +30,7 @@ impl Retention {
 /// and replication and the given retention; existing topics are left as they are.
 pub async fn ensure_topics(config: &KafkaConfig, topics: &[(&str, Retention)]) -> Result<(), KafkaError> {
     let admin: AdminClient<QuietContext> = client_config(config)
-        .create_with_context(QuietContext)
+        .create_with_context(QuietContext::default())
         .map_err(|source| KafkaError::Client { brokers: config.brokers.clone(), source })?;
     let new_topics: Vec<NewTopic<'_>> = topics
         .iter()

@@ -1,16 +1,28 @@
 use crate::config::KafkaConfig;
-use crate::fault::{Fault, kafka_fault};
+use crate::fault::{Dependency, Fault, Outages, kafka_fault};
 use rdkafka::ClientConfig;
 use rdkafka::client::ClientContext;
 use rdkafka::config::RDKafkaLogLevel;
 use rdkafka::consumer::ConsumerContext;
 use rdkafka::error::KafkaError;
+use std::sync::Arc;
 
 /// The context of every client: librdkafka's reports of a broker going away (every few hundred
 /// milliseconds while it is down) are debug lines, since the services report an outage once
-/// ([`crate::fault::Outages`]); everything else is logged as librdkafka ranks it.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct QuietContext;
+/// ([`crate::fault::Outages`]), to which a reporting context hands them; everything else is
+/// logged as librdkafka ranks it.
+#[derive(Clone, Default)]
+pub struct QuietContext {
+    outages: Option<Arc<Outages>>,
+}
+
+impl QuietContext {
+    /// A context that reports lost brokers to `outages` (a producer whose sends wait inside
+    /// librdkafka while the brokers are away sees no failed request of its own).
+    pub fn reporting(outages: Arc<Outages>) -> Self {
+        QuietContext { outages: Some(outages) }
+    }
+}
 
 /// librdkafka log facilities that only narrate connection churn.
 const CHURN: [&str; 7] = ["FAIL", "REQTMOUT", "BROKERFAIL", "ERROR", "CONNECT", "STATE", "DISCONNECT"];
@@ -30,6 +42,9 @@ impl ClientContext for QuietContext {
     fn error(&self, error: KafkaError, reason: &str) {
         if kafka_fault(&error) == Fault::Transient {
             tracing::debug!(target: "librdkafka", "{error}: {reason}");
+            if let Some(outages) = &self.outages {
+                outages.failed(Dependency::Kafka, "broker connection", &error);
+            }
         } else {
             tracing::error!(target: "librdkafka", "{error}: {reason}");
         }
@@ -50,6 +65,8 @@ pub fn client_config(config: &KafkaConfig) -> ClientConfig {
         client.set("sasl.username", user);
         client.set("sasl.password", password);
     }
+    // A restarted broker is found again within 2 s (librdkafka's default backs off to 10 s).
+    client.set("reconnect.backoff.max.ms", "2000");
     for (key, value) in &config.properties {
         client.set(key, value);
     }

@@ -32,13 +32,25 @@ impl Publisher {
     /// Creates the producer. `enable.idempotence` keeps retries from
     /// duplicating or reordering records within a partition.
     pub fn new(config: &KafkaConfig) -> Result<Self, KafkaError> {
+        Self::with_context(config, QuietContext::default())
+    }
+
+    /// [`Publisher::new`], reporting lost brokers to `outages` while sends wait for them.
+    pub fn reporting(
+        config: &KafkaConfig,
+        outages: std::sync::Arc<crate::fault::Outages>,
+    ) -> Result<Self, KafkaError> {
+        Self::with_context(config, QuietContext::reporting(outages))
+    }
+
+    fn with_context(config: &KafkaConfig, context: QuietContext) -> Result<Self, KafkaError> {
         let producer = client_config(config)
             .set("enable.idempotence", "true")
             .set("acks", "all")
             .set("compression.type", "lz4")
             .set("linger.ms", "20")
             .set("message.timeout.ms", "60000")
-            .create_with_context(QuietContext)
+            .create_with_context(context)
             .map_err(|source| KafkaError::Client { brokers: config.brokers.clone(), source })?;
         Ok(Publisher { producer })
     }
@@ -123,6 +135,12 @@ impl Publisher {
                 })
             });
         Ok(try_join_all(sends).await?.len())
+    }
+
+    /// Whether the leader of `topic`'s partition 0 answers within `timeout` (metadata may come
+    /// from librdkafka's cache; watermarks come from the broker).
+    pub fn answers(&self, topic: &str, timeout: Duration) -> bool {
+        self.producer.client().fetch_watermarks(topic, 0, timeout).is_ok()
     }
 
     /// Waits until every queued record is delivered.

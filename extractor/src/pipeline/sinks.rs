@@ -98,7 +98,7 @@ impl Sinks {
             wait_out(&outages, Dependency::Cassandra, "connect", tries, CassandraError::fault, cassandra)
                 .await?;
         Ok(Sinks {
-            publisher: Publisher::new(&config.kafka)?,
+            publisher: Publisher::reporting(&config.kafka, Arc::clone(&outages))?,
             bars,
             indicators,
             settings,
@@ -135,11 +135,26 @@ impl Sinks {
         Ok((bars, settings))
     }
 
+    /// During an outage, asks the dependency whether it is back (a follower with nothing to
+    /// send would otherwise stay not ready until its next file).
+    pub async fn probe(&self) {
+        if self.outages.is_down(Dependency::Kafka) {
+            let (publisher, topic) = (&self.publisher, self.topics.bars.clone());
+            let back = tokio::task::block_in_place(|| publisher.answers(&topic, Duration::from_secs(1)));
+            if back {
+                self.outages.succeeded(Dependency::Kafka);
+            }
+        }
+        if self.outages.is_down(Dependency::Cassandra) && self.settings.read("", "1day").await.is_ok() {
+            self.outages.succeeded(Dependency::Cassandra);
+        }
+    }
+
     /// Sends a batch and returns once every part of it is acknowledged, waiting out outages
     /// as the run's patience says. Every write is an upsert keyed by ticker and date (and the
     /// topics are read at least once), so sending a batch again is safe.
     pub async fn send_patiently(&self, batch: &Batch) -> anyhow::Result<()> {
-        let mut backoff = Backoff::new(Duration::from_millis(500), Duration::from_secs(30));
+        let mut backoff = Backoff::for_services();
         let mut tries = 0;
         loop {
             tries += 1;
