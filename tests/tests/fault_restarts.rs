@@ -38,6 +38,13 @@ fn write_days(generated: &Path, lake: &Path, days: usize) -> anyhow::Result<()> 
     Ok(())
 }
 
+/// The date of the last bar of the generated files (they share their dates).
+fn newest_day(generated: &Path) -> anyhow::Result<chrono::NaiveDate> {
+    let first = std::fs::read_dir(generated)?.next().ok_or_else(|| anyhow::anyhow!("no files"))??.path();
+    let last = read_csv_naively(&first)?.into_keys().max().ok_or_else(|| anyhow::anyhow!("no bars"))?;
+    Ok(last.parse()?)
+}
+
 /// The namespace of one analytics deployment reading the shared topics into its own mart.
 fn deployment(shared: &Namespace, name: &str) -> Namespace {
     let mut ns = shared.clone();
@@ -175,6 +182,32 @@ async fn kafka_and_cassandra_restarts_are_ridden_out_without_losing_a_row() -> a
             want.len(),
             differences.join("\n")
         );
+    }
+    // No forecast lost either: each deployment has one made from every ticker's newest bar.
+    let tickers: Vec<String> = (0..TICKERS).map(|i| format!("GEN{i:03}")).collect();
+    let newest = newest_day(&generated)?;
+    for keyspace in [&single.mart_keyspace, &pair.mart_keyspace] {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let cql = format!("SELECT as_of FROM {keyspace}.predictions WHERE ticker = ? AND timeframe = '1day'");
+        for ticker in &tickers {
+            loop {
+                let rows =
+                    session.query_unpaged(cql.as_str(), (ticker.as_str(),)).await?.into_rows_result()?;
+                let dates: Vec<chrono::NaiveDate> = rows
+                    .rows::<(chrono::NaiveDate,)>()?
+                    .map(|r| r.map(|(d,)| d))
+                    .collect::<Result<_, _>>()?;
+                if dates.contains(&newest) {
+                    break;
+                }
+                assert!(
+                    Instant::now() < deadline,
+                    "{keyspace}: no forecast from {ticker}'s newest bar ({newest}); it has {} forecasts",
+                    dates.len()
+                );
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+        }
     }
     for service in [&mut single_service].into_iter().chain(cluster.iter_mut()) {
         let status = service.stop()?;
