@@ -41,22 +41,11 @@ where
     Fut: Future<Output = Result<T, E>>,
     E: Display,
 {
-    let mut backoff = Backoff::for_services();
-    let mut tries = 0;
+    let mut tries = Tries::new(outages, dependency, what, patience);
     loop {
-        match request().await {
-            Ok(value) => {
-                outages.succeeded(dependency);
-                return Ok(value);
-            }
-            Err(error) => {
-                tries += 1;
-                if classify(&error) != Fault::Transient || patience.gives_up(tries) {
-                    return Err(error);
-                }
-                outages.failed(dependency, what, &error);
-                pause(backoff.next_pause(), patience).await;
-            }
+        match tries.after(request().await, &classify) {
+            Step::Done(result) => return result,
+            Step::Wait(pause_for) => pause(pause_for, patience).await,
         }
     }
 }
@@ -70,27 +59,59 @@ pub fn wait_out_blocking<T, E: Display>(
     classify: impl Fn(&E) -> Fault,
     mut request: impl FnMut() -> Result<T, E>,
 ) -> Result<T, E> {
-    let mut backoff = Backoff::for_services();
-    let mut tries = 0;
+    let mut tries = Tries::new(outages, dependency, what, patience);
     loop {
-        match request() {
-            Ok(value) => {
-                outages.succeeded(dependency);
-                return Ok(value);
-            }
-            Err(error) => {
-                tries += 1;
-                if classify(&error) != Fault::Transient || patience.gives_up(tries) {
-                    return Err(error);
-                }
-                outages.failed(dependency, what, &error);
-                let deadline = std::time::Instant::now() + backoff.next_pause();
+        match tries.after(request(), &classify) {
+            Step::Done(result) => return result,
+            Step::Wait(pause_for) => {
+                let deadline = std::time::Instant::now() + pause_for;
                 // In slices, so a stop request is heard within a tenth of a second.
                 while std::time::Instant::now() < deadline && !patience.gives_up(0) {
                     std::thread::sleep(
                         SLICE.min(deadline.saturating_duration_since(std::time::Instant::now())),
                     );
                 }
+            }
+        }
+    }
+}
+
+/// What to do after one try.
+enum Step<T, E> {
+    /// Return this.
+    Done(Result<T, E>),
+    /// Pause this long, then try again.
+    Wait(Duration),
+}
+
+/// The tries of one request: counts them, reports outages, draws the pauses.
+struct Tries<'a> {
+    outages: &'a Outages,
+    dependency: Dependency,
+    what: &'a str,
+    patience: Patience<'a>,
+    backoff: Backoff,
+    count: u32,
+}
+
+impl<'a> Tries<'a> {
+    fn new(outages: &'a Outages, dependency: Dependency, what: &'a str, patience: Patience<'a>) -> Self {
+        Tries { outages, dependency, what, patience, backoff: Backoff::for_services(), count: 0 }
+    }
+
+    fn after<T, E: Display>(&mut self, result: Result<T, E>, classify: &impl Fn(&E) -> Fault) -> Step<T, E> {
+        match result {
+            Ok(value) => {
+                self.outages.succeeded(self.dependency);
+                Step::Done(Ok(value))
+            }
+            Err(error) => {
+                self.count += 1;
+                if classify(&error) != Fault::Transient || self.patience.gives_up(self.count) {
+                    return Step::Done(Err(error));
+                }
+                self.outages.failed(self.dependency, self.what, &error);
+                Step::Wait(self.backoff.next_pause())
             }
         }
     }
