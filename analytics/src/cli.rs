@@ -1,7 +1,7 @@
 use crate::config::AnalyticsConfig;
 use clap::{Args, Parser, Subcommand};
-use pricestream_dataflow::config::GlobalArgs;
-use pricestream_dataflow::model::Device;
+use pricestream_model::Device;
+use pricestream_runtime::config::GlobalArgs;
 use std::path::PathBuf;
 
 /// Keeps pricestream's feature mart up to date: consumes the bars and indicators

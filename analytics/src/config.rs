@@ -1,7 +1,7 @@
-use pricestream_dataflow::config::{
+use pricestream_model::{BoosterParams, WalkForward};
+use pricestream_runtime::config::{
     CassandraConfig, EnvSource, HttpSettings, KafkaConfig, Problems, Validate,
 };
-use pricestream_dataflow::model::{BoosterParams, WalkForward};
 use serde::{Deserialize, Serialize};
 
 /// The analytics service's config file (TOML). Every section is optional.

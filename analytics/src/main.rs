@@ -12,8 +12,8 @@ mod run;
 
 use clap::Parser;
 use cli::{Cli, Command};
-use pricestream_dataflow::config::{ProcessEnv, load};
-use pricestream_dataflow::telemetry::init_logging;
+use pricestream_runtime::config::{ProcessEnv, load};
+use pricestream_runtime::telemetry::init_logging;
 use std::process::ExitCode;
 
 /// Logs a panic as a structured error line before the default report. Timely's network
@@ -35,12 +35,12 @@ fn explain_panics() {
     }));
 }
 
-/// mimalloc on huge pages: see `pricestream_dataflow::allocator`.
+/// mimalloc on huge pages: see `pricestream_runtime::allocator`.
 #[global_allocator]
-static HEAP: pricestream_dataflow::allocator::Heap = pricestream_dataflow::allocator::Heap;
+static HEAP: pricestream_runtime::allocator::Heap = pricestream_runtime::allocator::Heap;
 
 fn main() -> ExitCode {
-    pricestream_dataflow::allocator::configure(pricestream_dataflow::allocator::Pages::Huge);
+    pricestream_runtime::allocator::configure(pricestream_runtime::allocator::Pages::Huge);
     let cli = Cli::parse();
     init_logging(cli.global.log_format);
     explain_panics();

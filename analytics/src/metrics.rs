@@ -1,9 +1,9 @@
 //! The service's Prometheus metrics. Names follow
 //! `pricestream_analytics_<thing>_<unit>[_total]`; no per-ticker labels.
 
-use pricestream_dataflow::fault::OutageMetrics;
-use pricestream_dataflow::telemetry::register;
-use pricestream_dataflow::wire::RefusalReason;
+use pricestream_records::wire::RefusalReason;
+use pricestream_runtime::fault::OutageMetrics;
+use pricestream_runtime::telemetry::register;
 use prometheus::{
     GaugeVec, Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
 };

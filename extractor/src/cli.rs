@@ -1,5 +1,5 @@
 use clap::{Args, Parser, Subcommand};
-use pricestream_dataflow::config::GlobalArgs;
+use pricestream_runtime::config::GlobalArgs;
 use std::path::PathBuf;
 
 /// Reads daily OHLCV bars from data-lake sources and publishes every bar to

@@ -1,8 +1,8 @@
-use crate::sources::{FileFormat, TwelveDataConfig};
-use pricestream_dataflow::config::{
+use pricestream_indicators::IndicatorParams;
+use pricestream_runtime::config::{
     CassandraConfig, EnvSource, HttpSettings, KafkaConfig, Problems, Validate,
 };
-use pricestream_dataflow::indicators::IndicatorParams;
+use pricestream_sources::{FileFormat, TwelveDataConfig};
 use serde::{Deserialize, Serialize};
 
 /// The extractor's config file (TOML). Every section is optional.
@@ -136,7 +136,7 @@ impl Validate for ExtractorConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use pricestream_dataflow::config::{ConfigError, load};
+    use pricestream_runtime::config::{ConfigError, load};
     use std::collections::HashMap;
     use std::io::Write;
 

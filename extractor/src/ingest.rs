@@ -2,9 +2,9 @@
 //! refused records to the dead-letter batch, valid bars in date order.
 
 use crate::pipeline::{Pipeline, StoredSeries};
-use crate::sources::{FileFormat, LineError, SourceError, TwelveDataClient, open_file};
 use chrono::NaiveDate;
-use pricestream_dataflow::records::Bar;
+use pricestream_records::Bar;
+use pricestream_sources::{FileFormat, LineError, SourceError, TwelveDataClient, open_file};
 use std::path::Path;
 use tracing::warn;
 use uuid::Uuid;

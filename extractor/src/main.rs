@@ -9,21 +9,20 @@ mod generate;
 mod ingest;
 mod metrics;
 mod pipeline;
-use pricestream_extractor::sources;
 
 use clap::Parser;
 use cli::{Cli, Command};
-use pricestream_dataflow::config::{ProcessEnv, load};
-use pricestream_dataflow::telemetry::init_logging;
+use pricestream_runtime::config::{ProcessEnv, load};
+use pricestream_runtime::telemetry::init_logging;
 use std::process::ExitCode;
 
-/// mimalloc: see `pricestream_dataflow::allocator`.
+/// mimalloc: see `pricestream_runtime::allocator`.
 #[global_allocator]
-static HEAP: pricestream_dataflow::allocator::Heap = pricestream_dataflow::allocator::Heap;
+static HEAP: pricestream_runtime::allocator::Heap = pricestream_runtime::allocator::Heap;
 
 fn main() -> ExitCode {
     // Small pages: its heap is small and sparse (see the allocator module).
-    pricestream_dataflow::allocator::configure(pricestream_dataflow::allocator::Pages::Small);
+    pricestream_runtime::allocator::configure(pricestream_runtime::allocator::Pages::Small);
     let cli = Cli::parse();
     init_logging(cli.global.log_format);
     match run(cli) {

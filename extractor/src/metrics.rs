@@ -2,8 +2,8 @@
 //! `pricestream_extractor_<thing>_<unit>[_total]`; the only label is the
 //! rejection reason (a fixed, small set).
 
-use pricestream_dataflow::fault::OutageMetrics;
-use pricestream_dataflow::telemetry::register;
+use pricestream_runtime::fault::OutageMetrics;
+use pricestream_runtime::telemetry::register;
 use prometheus::{Histogram, HistogramOpts, IntCounter, IntCounterVec, Opts, Registry};
 
 /// Every metric the extractor exports.

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The batch system's feature join (the seed's `combineDatasets`) in Spark local mode, timed.
 
-The reference for the feature backfill bench (`dataflow/examples/feature_backfill`): the same
+The reference for the feature backfill bench (`dataflow/features/examples/feature_backfill`): the same
 shape of input, TICKERS x YEARS*252 daily bars and the seven indicator tables with rows from the
 end of their default lookbacks on, joined the way the seed does it: the bars LEFT OUTER JOINed
 with each indicator table on (ticker, timeframe, dateTime), `id` = row_number() by date per

@@ -2,7 +2,7 @@
 """Times TA-Lib's batch calls for the seven indicators and prints ns per bar.
 
 Same series length (100,000 bars, a random walk with prices in the thousands) and default periods
-as `cargo bench -p pricestream-dataflow --bench indicators`, so the two can be compared:
+as `cargo bench -p pricestream-indicators --bench indicators`, so the two can be compared:
 
     python3 tests/oracle/talib_bench.py [--bars 100000] [--repeat 50]
 

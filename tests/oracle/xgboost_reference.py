@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Trains XGBoost (tree_method=hist) on the folds of a walk-forward split and writes its predictions.
 
-The reference for dataflow/tests/model_*.rs: the Rust test writes the table and the folds, this
+The reference for dataflow/model/tests/model_*.rs: the Rust test writes the table and the folds, this
 script trains one XGBoost model per fold with the same hyperparameters and predicts the fold's test
 rows, and the test compares the errors of both models on the same rows.
 

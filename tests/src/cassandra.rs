@@ -15,13 +15,13 @@ pub async fn session() -> anyhow::Result<Session> {
 /// A session through the library's own connect, with `mart_keyspace` and its tables created
 /// as the services create them.
 pub async fn mart_session(mart_keyspace: &str) -> anyhow::Result<std::sync::Arc<Session>> {
-    let config = pricestream_dataflow::config::CassandraConfig {
+    let config = pricestream_runtime::config::CassandraConfig {
         contact_points: cassandra_contact_points(),
         mart_keyspace: mart_keyspace.to_owned(),
         ..Default::default()
     };
-    let session = std::sync::Arc::new(pricestream_dataflow::cassandra::connect(&config).await?);
-    pricestream_dataflow::cassandra::create_mart_schema(&session, &config).await?;
+    let session = std::sync::Arc::new(pricestream_cassandra::connect(&config).await?);
+    pricestream_cassandra::create_mart_schema(&session, &config).await?;
     Ok(session)
 }
 

@@ -2,8 +2,8 @@
 //! each in the middle of a backfill, then restarted, ends in exactly the mart (every cell,
 //! bit for bit) of a run that was never interrupted, and its changelog folds to the same mart.
 
-use pricestream_dataflow::records::FeatureChange;
-use pricestream_dataflow::wire;
+use pricestream_records::FeatureChange;
+use pricestream_records::wire;
 use pricestream_tests::{
     Namespace, binary, cassandra, free_port, kafka, metric, run_ok, snapshot, stop_gracefully, wait_for,
 };

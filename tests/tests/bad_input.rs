@@ -2,8 +2,8 @@
 //! lands on the dead-letter topic with its reason, line and raw text, and
 //! every valid line around them still reaches Cassandra and Kafka.
 
-use pricestream_dataflow::records::{Bar, DeadLetter};
-use pricestream_dataflow::wire;
+use pricestream_records::wire;
+use pricestream_records::{Bar, DeadLetter};
 use pricestream_tests::{Namespace, cassandra, kafka, run_ok};
 use std::collections::BTreeMap;
 

@@ -2,8 +2,8 @@
 //! indicator values that TA-Lib says change, with TA-Lib's new values, and
 //! nothing else.
 
-use pricestream_dataflow::records::{IndicatorRecord, IndicatorValue};
-use pricestream_dataflow::wire;
+use pricestream_records::wire;
+use pricestream_records::{IndicatorRecord, IndicatorValue};
 use pricestream_tests::talib::{INDICATOR_COLUMNS, Outputs, reference, same};
 use pricestream_tests::{Namespace, cassandra, kafka, run_ok, shared_market_data};
 use std::collections::{BTreeMap, BTreeSet};

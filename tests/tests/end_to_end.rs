@@ -1,8 +1,8 @@
 //! Generated bars → extractor → Kafka + Cassandra → analytics → mart, against
 //! the real local services (`scripts/services up`).
 
-use pricestream_dataflow::records::{Bar, DeadLetter};
-use pricestream_dataflow::wire;
+use pricestream_records::wire;
+use pricestream_records::{Bar, DeadLetter};
 use pricestream_tests::{Namespace, cassandra, kafka, read_csv_naively, run_binary, run_ok};
 use std::collections::{BTreeMap, BTreeSet};
 

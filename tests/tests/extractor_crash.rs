@@ -2,8 +2,8 @@
 //! again: Cassandra holds every bar and indicator value of the input exactly once, and Kafka
 //! every one of them at least once, with no gap.
 
-use pricestream_dataflow::records::{Bar, IndicatorRecord};
-use pricestream_dataflow::wire;
+use pricestream_records::wire;
+use pricestream_records::{Bar, IndicatorRecord};
 use pricestream_tests::faults::Running;
 use pricestream_tests::{Namespace, cassandra, kafka, read_csv_naively, run_ok};
 use std::collections::BTreeSet;

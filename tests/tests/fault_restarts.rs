@@ -5,8 +5,8 @@
 //! same topics, the changelog folds into that mart, and Cassandra holds every bar and indicator
 //! value of the input exactly once.
 
-use pricestream_dataflow::records::{Bar, FeatureChange};
-use pricestream_dataflow::wire;
+use pricestream_records::wire;
+use pricestream_records::{Bar, FeatureChange};
 use pricestream_tests::faults::{Running, median_and_max, require_local, start_service, stop_service};
 use pricestream_tests::{
     Namespace, cassandra, free_port, kafka, read_csv_naively, run_ok, snapshot, wait_for,

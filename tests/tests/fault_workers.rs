@@ -3,8 +3,8 @@
 //! worker wrote, the survivors stop promptly (or say they are stuck), and a restart ends in
 //! the mart of an undisturbed run.
 
-use pricestream_dataflow::records::{Bar, IndicatorRecord};
-use pricestream_dataflow::wire;
+use pricestream_records::wire;
+use pricestream_records::{Bar, IndicatorRecord};
 use pricestream_tests::faults::Running;
 use pricestream_tests::{Namespace, cassandra, free_port, kafka, kafka_brokers, run_ok, snapshot, wait_for};
 use rdkafka::consumer::{BaseConsumer, Consumer};

@@ -2,8 +2,8 @@
 //! runs, and a restart mid-way leaves no gap and no duplicate in Kafka or
 //! Cassandra.
 
-use pricestream_dataflow::records::{Bar, IndicatorRecord};
-use pricestream_dataflow::wire;
+use pricestream_records::wire;
+use pricestream_records::{Bar, IndicatorRecord};
 use pricestream_tests::{
     Namespace, binary, cassandra, free_port, kafka, metric, run_ok, stop_gracefully, wait_for,
 };

@@ -3,8 +3,8 @@
 //! garbage value is dead-lettered with its request (never the API key), and a
 //! 429 is retried.
 
-use pricestream_dataflow::records::DeadLetter;
-use pricestream_dataflow::wire;
+use pricestream_records::DeadLetter;
+use pricestream_records::wire;
 use pricestream_tests::{Namespace, binary, cassandra, kafka};
 use std::io::{Read, Write};
 use std::net::TcpListener;

@@ -5,10 +5,10 @@
 //! predicting exactly like one trained here on the same rows).
 
 use anyhow::Context;
-use pricestream_dataflow::cassandra::{FeatureTable, ModelScope, ModelTable, Replaces};
-use pricestream_dataflow::indicators::IndicatorParams;
-use pricestream_dataflow::model::{Booster, BoosterParams, Dataset, feature_rows};
-use pricestream_dataflow::records::{Bar, FeatureRow, Timeframe};
+use pricestream_cassandra::{FeatureTable, ModelScope, ModelTable, Replaces};
+use pricestream_indicators::IndicatorParams;
+use pricestream_model::{Booster, BoosterParams, Dataset, feature_rows};
+use pricestream_records::{Bar, FeatureRow, Timeframe};
 use pricestream_tests::{Namespace, cassandra, read_csv_naively, run_ok, shared_market_data};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

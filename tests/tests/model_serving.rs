@@ -6,9 +6,9 @@
 
 use anyhow::Context;
 use chrono::NaiveDate;
-use pricestream_dataflow::cassandra::{MartReader, ModelScope, ModelTable};
-use pricestream_dataflow::model::{model_inputs, predicted_close};
-use pricestream_dataflow::records::{Prediction, Timeframe};
+use pricestream_cassandra::{MartReader, ModelScope, ModelTable};
+use pricestream_model::{model_inputs, predicted_close};
+use pricestream_records::{Prediction, Timeframe};
 use pricestream_tests::kafka::read_topic;
 use pricestream_tests::{
     Namespace, binary, cassandra, free_port, http_get, metric, run_ok, shared_market_data, stop_gracefully,

@@ -4,8 +4,8 @@
 
 use anyhow::Context;
 use chrono::{NaiveDate, SubsecRound, Utc};
-use pricestream_dataflow::cassandra::{BacktestSummary, ModelRecord, ModelScope, ModelTable};
-use pricestream_dataflow::model::{Booster, BoosterParams, FeatureMatrix, Metrics};
+use pricestream_cassandra::{BacktestSummary, ModelRecord, ModelScope, ModelTable};
+use pricestream_model::{Booster, BoosterParams, FeatureMatrix, Metrics};
 use pricestream_tests::{Namespace, cassandra};
 use std::collections::BTreeSet;
 use std::sync::Arc;

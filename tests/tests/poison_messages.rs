@@ -5,8 +5,8 @@
 //! poison message is on the dead-letter topic with its reason and where it was, and the mart
 //! equals the mart of the good messages alone.
 
-use pricestream_dataflow::records::DeadLetter;
-use pricestream_dataflow::wire;
+use pricestream_records::DeadLetter;
+use pricestream_records::wire;
 use pricestream_tests::faults::Running;
 use pricestream_tests::{Namespace, cassandra, kafka, kafka_brokers, run_ok, snapshot, wait_for};
 use rdkafka::ClientConfig;

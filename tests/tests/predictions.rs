@@ -3,12 +3,12 @@
 //! producer, read back with a plain consumer and checked against the published JSON Schema).
 
 use chrono::NaiveDate;
-use pricestream_dataflow::cassandra::PredictionTable;
-use pricestream_dataflow::config::KafkaConfig;
-use pricestream_dataflow::kafka::{Publisher, ensure_topics};
-use pricestream_dataflow::records::{Prediction, Timeframe};
-use pricestream_dataflow::topics::{PREDICTIONS_RETENTION, Topics};
-use pricestream_dataflow::wire;
+use pricestream_cassandra::PredictionTable;
+use pricestream_kafka::{Publisher, ensure_topics};
+use pricestream_records::topics::{PREDICTIONS_RETENTION, Topics};
+use pricestream_records::wire;
+use pricestream_records::{Prediction, Timeframe};
+use pricestream_runtime::config::KafkaConfig;
 use pricestream_tests::{Namespace, cassandra, kafka, kafka_brokers};
 use std::path::Path;
 use std::sync::Arc;

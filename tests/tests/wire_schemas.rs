@@ -3,8 +3,8 @@
 //! the code cannot drift apart.
 
 use chrono::{NaiveDate, Utc};
-use pricestream_dataflow::records::{Bar, DeadLetter, IndicatorRecord, IndicatorValue, Timeframe};
-use pricestream_dataflow::wire;
+use pricestream_records::wire;
+use pricestream_records::{Bar, DeadLetter, IndicatorRecord, IndicatorValue, Timeframe};
 use serde_json::Value;
 use std::path::Path;
 
@@ -115,7 +115,7 @@ fn dead_letters_match_their_schema() -> anyhow::Result<()> {
 
 #[test]
 fn feature_changes_match_their_schema() -> anyhow::Result<()> {
-    use pricestream_dataflow::records::{FeatureChange, FeatureRow};
+    use pricestream_records::{FeatureChange, FeatureRow};
     let schema = validator("feature-change.v1.schema.json")?;
     let row = FeatureRow {
         ticker: "NVDA".into(),
@@ -143,7 +143,7 @@ fn feature_changes_match_their_schema() -> anyhow::Result<()> {
 
 #[test]
 fn predictions_match_their_schema() -> anyhow::Result<()> {
-    use pricestream_dataflow::records::Prediction;
+    use pricestream_records::Prediction;
     let schema = validator("prediction.v1.schema.json")?;
     let prediction = Prediction {
         ticker: "NVDA".into(),

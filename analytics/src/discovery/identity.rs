@@ -1,5 +1,5 @@
 use anyhow::{Context, bail};
-use pricestream_dataflow::config::EnvSource;
+use pricestream_runtime::config::EnvSource;
 
 /// Who this pod is in its StatefulSet, read from the environment.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -4,8 +4,8 @@ use super::error::ModelCommandError;
 use super::{chart, rows, walk};
 use crate::cli::BacktestArgs;
 use crate::config::AnalyticsConfig;
-use pricestream_dataflow::cassandra::ModelScope;
-use pricestream_dataflow::model::Dataset;
+use pricestream_cassandra::ModelScope;
+use pricestream_model::Dataset;
 use tracing::info;
 
 /// Runs the backtest of `args`, prints its report on stdout and draws the chart if asked.

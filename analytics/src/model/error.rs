@@ -1,8 +1,8 @@
 //! What can go wrong in `backtest` and `train`.
 
-use pricestream_dataflow::cassandra::CassandraError;
-use pricestream_dataflow::model::ModelError;
-use pricestream_extractor::sources::SourceError;
+use pricestream_cassandra::CassandraError;
+use pricestream_model::ModelError;
+use pricestream_sources::SourceError;
 use std::path::PathBuf;
 
 /// Why `backtest` or `train` could not finish.

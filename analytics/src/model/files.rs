@@ -2,10 +2,10 @@
 //! bars, the model's offline feature computation for the rows.
 
 use super::error::ModelCommandError;
-use pricestream_dataflow::indicators::IndicatorParams;
-use pricestream_dataflow::model::feature_rows;
-use pricestream_dataflow::records::{Bar, FeatureRow};
-use pricestream_extractor::sources::{FileFormat, list_files, open_file};
+use pricestream_indicators::IndicatorParams;
+use pricestream_model::feature_rows;
+use pricestream_records::{Bar, FeatureRow};
+use pricestream_sources::{FileFormat, list_files, open_file};
 use std::collections::BTreeMap;
 use std::path::Path;
 use tracing::{info, warn};

@@ -4,8 +4,8 @@ use super::error::ModelCommandError;
 use super::{files, scope};
 use crate::cli::ModelInput;
 use crate::config::AnalyticsConfig;
-use pricestream_dataflow::cassandra::{MartReader, ModelScope, connect};
-use pricestream_dataflow::records::{FeatureRow, Timeframe};
+use pricestream_cassandra::{MartReader, ModelScope, connect};
+use pricestream_records::{FeatureRow, Timeframe};
 use std::sync::Arc;
 use tracing::info;
 

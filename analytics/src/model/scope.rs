@@ -3,7 +3,7 @@
 use super::error::ModelCommandError;
 use crate::cli::ModelInput;
 use crate::config::ScopeSetting;
-use pricestream_dataflow::cassandra::ModelScope;
+use pricestream_cassandra::ModelScope;
 
 /// The scope named by `--ticker` / `--global`, else by the config's `model.scope`. Tickers are
 /// upper-cased, as the extractor stores them.

@@ -4,10 +4,10 @@ use super::error::ModelCommandError;
 use super::{progress, rows, walk};
 use crate::cli::TrainArgs;
 use crate::config::AnalyticsConfig;
-use pricestream_dataflow::cassandra::{
+use pricestream_cassandra::{
     BacktestSummary, ModelRecord, ModelScope, ModelTable, connect, create_mart_schema,
 };
-use pricestream_dataflow::model::{Booster, Dataset, FEATURE_NAMES, ModelError};
+use pricestream_model::{Booster, Dataset, FEATURE_NAMES, ModelError};
 use std::sync::Arc;
 use tracing::{info, warn};
 

@@ -2,7 +2,7 @@
 
 use super::progress;
 use chrono::NaiveDate;
-use pricestream_dataflow::model::{
+use pricestream_model::{
     BacktestReport, BoosterParams, Dataset, ModelError, WalkForward, predicted_close,
     walk_forward_with_progress,
 };
@@ -60,8 +60,8 @@ pub fn run(dataset: &Dataset, plan: &WalkForward, params: &BoosterParams) -> Res
 #[cfg(test)]
 mod tests {
     use super::*;
-    use pricestream_dataflow::model::backtest;
-    use pricestream_dataflow::records::FeatureRow;
+    use pricestream_model::backtest;
+    use pricestream_records::FeatureRow;
 
     #[test]
     fn gives_the_report_of_the_library_backtest_and_one_forecast_per_predicted_row() {

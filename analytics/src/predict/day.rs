@@ -58,7 +58,7 @@ impl TradingDay {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use pricestream_dataflow::records::Timeframe;
+    use pricestream_records::Timeframe;
 
     fn id(ticker: &str) -> SeriesId {
         (ticker.to_owned(), Timeframe::Day)

@@ -2,8 +2,8 @@
 //! (~70 bytes a row instead of a whole mart row).
 
 use chrono::NaiveDate;
-use pricestream_dataflow::model::{N_FEATURES, model_inputs, target_change};
-use pricestream_dataflow::records::FeatureRow;
+use pricestream_model::{N_FEATURES, model_inputs, target_change};
+use pricestream_records::FeatureRow;
 use std::collections::BTreeMap;
 
 /// One mart row as the model sees it.

@@ -7,9 +7,9 @@ use super::series::{ModelRow, SeriesRows};
 use super::trainer::{TrainedModel, Trainer, TrainingData, TrainingJob, TrainingOutcome};
 use crate::config::ScopeSetting;
 use chrono::NaiveDate;
-use pricestream_dataflow::cassandra::ModelScope;
-use pricestream_dataflow::model::{Booster, BoosterParams, ModelError, predicted_close};
-use pricestream_dataflow::records::{FeatureRow, Prediction, Timeframe};
+use pricestream_cassandra::ModelScope;
+use pricestream_model::{Booster, BoosterParams, ModelError, predicted_close};
+use pricestream_records::{FeatureRow, Prediction, Timeframe};
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 #[cfg(test)]
 use std::time::Duration;

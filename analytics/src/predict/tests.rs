@@ -3,9 +3,9 @@
 use super::*;
 use crate::config::ScopeSetting;
 use chrono::{Days, NaiveDate};
-use pricestream_dataflow::cassandra::ModelScope;
-use pricestream_dataflow::model::BoosterParams;
-use pricestream_dataflow::records::{FeatureRow, Timeframe};
+use pricestream_cassandra::ModelScope;
+use pricestream_model::BoosterParams;
+use pricestream_records::{FeatureRow, Timeframe};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -295,7 +295,7 @@ fn a_corrected_newest_row_is_re_scored_with_the_model_on_its_corrected_inputs() 
     // The oracle: the booster on the corrected inputs, built here from their definitions in
     // docs/model.md (ema_gap = ema / close - 1, RSI as is, everything else missing), and the
     // price = close x (1 + predicted change).
-    let mut inputs = [f32::NAN; pricestream_dataflow::model::N_FEATURES];
+    let mut inputs = [f32::NAN; pricestream_model::N_FEATURES];
     inputs[0] = (0.98_f64 - 1.0) as f32;
     inputs[4] = 35.0;
     let change = booster.predict_row(&inputs).unwrap_or_else(|e| panic!("{e}"));

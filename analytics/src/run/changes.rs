@@ -2,9 +2,9 @@
 //! what the mart needs: rows to upsert, each with what it replaces, and keys to delete.
 
 use chrono::NaiveDate;
-use pricestream_dataflow::cassandra::Replaces;
-use pricestream_dataflow::features::FeatureRecord;
-use pricestream_dataflow::records::{FeatureRow, Timeframe};
+use pricestream_cassandra::Replaces;
+use pricestream_features::FeatureRecord;
+use pricestream_records::{FeatureRow, Timeframe};
 use std::collections::BTreeMap;
 
 /// The mart writes of one epoch.
@@ -69,7 +69,7 @@ impl RowChanges {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use pricestream_dataflow::features::{F64Bits, SeriesKey};
+    use pricestream_features::{F64Bits, SeriesKey};
 
     fn record(day: u32, close: f64) -> FeatureRecord {
         let series = SeriesKey { ticker: "T".into(), timeframe: Timeframe::Day };

@@ -3,8 +3,8 @@
 //! bytes), and a row or forecast that Cassandra or Kafka refused for what it is.
 
 use chrono::Utc;
-use pricestream_dataflow::records::DeadLetter;
-use pricestream_dataflow::wire::Refusal;
+use pricestream_records::DeadLetter;
+use pricestream_records::wire::Refusal;
 use uuid::Uuid;
 
 /// How much of a refused message's bytes a dead letter keeps.
@@ -68,7 +68,7 @@ pub fn key_of(letter: &DeadLetter) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use pricestream_dataflow::wire::RefusalReason;
+    use pricestream_records::wire::RefusalReason;
 
     #[test]
     fn a_refused_message_keeps_where_it_was_and_a_bounded_copy_of_its_bytes() {

@@ -4,8 +4,8 @@
 //! newer incarnation has taken over; once one has, the process stops without committing or
 //! writing anything more.
 
-use pricestream_dataflow::cassandra::{CassandraError, GenerationTable};
-use pricestream_dataflow::fault::{Dependency, Outages, Patience, wait_out};
+use pricestream_cassandra::{CassandraError, GenerationTable};
+use pricestream_runtime::fault::{Dependency, Outages, Patience, wait_out};
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 
 /// A newer incarnation took over.

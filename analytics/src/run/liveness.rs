@@ -3,7 +3,7 @@
 //! own workers has made no progress for `cluster.liveness_timeout_ms` while no outage explains
 //! it. `/healthz` then fails (so Kubernetes restarts the pod) and says which peer or stage.
 
-use pricestream_dataflow::fault::Outages;
+use pricestream_runtime::fault::Outages;
 use serde::{Deserialize, Serialize};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -231,10 +231,10 @@ mod tests {
         liveness.heard(Beat { worker: 3, epoch: 3, stage: Stage::Reading });
         let stuck = liveness.check(&outages).expect_err("worker 0 is stalled");
         assert!(stuck.contains("worker 0 has been writing in epoch 3"), "{stuck}");
-        outages.failed(pricestream_dataflow::fault::Dependency::Cassandra, "write", &"down");
+        outages.failed(pricestream_runtime::fault::Dependency::Cassandra, "write", &"down");
         assert_eq!(liveness.check(&outages), Ok(()), "an outage explains a slow write");
         liveness.at(0, 3, Stage::Writing);
-        outages.succeeded(pricestream_dataflow::fault::Dependency::Cassandra);
+        outages.succeeded(pricestream_runtime::fault::Dependency::Cassandra);
         assert!(liveness.check(&outages).is_err(), "the same stage again is no progress");
         liveness.at(0, 4, Stage::Reading);
         assert_eq!(liveness.check(&outages), Ok(()));

@@ -4,7 +4,7 @@
 //! every worker), [`liveness`] (heartbeats and `/healthz`), [`fence`] (older incarnations
 //! cannot commit or write), [`settings`] and [`progress`] (what a commit records),
 //! [`dead_letters`] and the checks of the source (bad messages), and
-//! `pricestream_dataflow::fault` (outages waited out).
+//! `pricestream_runtime::fault` (outages waited out).
 
 mod changes;
 mod cluster;
@@ -30,18 +30,18 @@ use anyhow::{Context, bail};
 use chrono::NaiveDate;
 use fence::Fence;
 use liveness::Liveness;
-use pricestream_dataflow::cassandra::{
+use pricestream_cassandra::{
     CassandraError, FeatureTable, GenerationTable, MartReader, ModelTable, PredictionTable, connect,
     create_mart_schema,
 };
-use pricestream_dataflow::config::ProcessEnv;
-use pricestream_dataflow::fault::{Dependency, Outages, Patience, wait_out};
-use pricestream_dataflow::kafka::{
+use pricestream_kafka::{
     KafkaError, Publisher, QuietContext, Retention, client_config, ensure_topics, fetch_partition_count,
 };
-use pricestream_dataflow::records::Timeframe;
-use pricestream_dataflow::telemetry::{Probes, serve};
-use pricestream_dataflow::topics::{PREDICTIONS_RETENTION, Topics};
+use pricestream_records::Timeframe;
+use pricestream_records::topics::{PREDICTIONS_RETENTION, Topics};
+use pricestream_runtime::config::ProcessEnv;
+use pricestream_runtime::fault::{Dependency, Outages, Patience, wait_out};
+use pricestream_runtime::telemetry::{Probes, serve};
 use rdkafka::consumer::BaseConsumer;
 use settings::RowShape;
 use sink::MartSink;
@@ -82,7 +82,7 @@ pub struct Shared {
     /// Publish times of the bars of the epochs being written, for the prediction latency.
     published: latency::PublishTimes,
     /// The device trainings run on, `auto` resolved once at start.
-    model_device: pricestream_dataflow::model::Device,
+    model_device: pricestream_model::Device,
 }
 
 impl Shared {
@@ -163,7 +163,7 @@ pub fn run(config: AnalyticsConfig, args: &RunArgs) -> anyhow::Result<()> {
     info!(addr = %config.http.listen_addr, "Serving /metrics, /healthz and /readyz.");
     let health = {
         let (liveness, outages) = (Arc::clone(&liveness), Arc::clone(&outages));
-        Arc::new(move || liveness.check(&outages)) as pricestream_dataflow::telemetry::HealthCheck
+        Arc::new(move || liveness.check(&outages)) as pricestream_runtime::telemetry::HealthCheck
     };
     runtime.spawn(serve(
         listener,

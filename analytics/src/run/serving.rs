@@ -5,10 +5,10 @@ use super::Shared;
 use super::changes::RowChanges;
 use crate::metrics::Metrics;
 use crate::predict::{EpochReport, Load, ModelStage, ModelVersion, StageSettings, Store, Trainer};
-use pricestream_dataflow::cassandra::CassandraError;
-use pricestream_dataflow::fault::{Dependency, Patience, wait_out};
-use pricestream_dataflow::features::FeatureRecord;
-use pricestream_dataflow::records::{FeatureRow, Prediction};
+use pricestream_cassandra::CassandraError;
+use pricestream_features::FeatureRecord;
+use pricestream_records::{FeatureRow, Prediction};
+use pricestream_runtime::fault::{Dependency, Patience, wait_out};
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 use std::time::Instant;
@@ -143,7 +143,7 @@ mod tests {
     use super::observe;
     use crate::metrics::Metrics;
     use crate::predict::EpochReport;
-    use pricestream_dataflow::cassandra::ModelScope;
+    use pricestream_cassandra::ModelScope;
 
     #[test]
     fn the_model_version_gauge_follows_the_last_model_installed() {

@@ -7,7 +7,7 @@
 //! extractor re-publishes a value whose periods change, which replaces it in the mart.
 
 use crate::config::{AnalyticsConfig, ScopeSetting};
-use pricestream_dataflow::features::FEATURE_SCHEMA_VERSION;
+use pricestream_features::FEATURE_SCHEMA_VERSION;
 use std::hash::{Hash, Hasher};
 
 /// The row-shaping settings of a run.

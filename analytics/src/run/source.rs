@@ -7,12 +7,13 @@
 use super::dead_letters::refused_message;
 use super::progress::{CommitNote, Offsets, Resume, TopicPartition};
 use chrono::NaiveDate;
-use pricestream_dataflow::config::KafkaConfig;
-use pricestream_dataflow::fault::{Dependency, Fault, Outages, Patience, kafka_fault, wait_out_blocking};
-use pricestream_dataflow::features::Version;
-use pricestream_dataflow::kafka::{QuietContext, client_config};
-use pricestream_dataflow::records::{Bar, DeadLetter, IndicatorRecord};
-use pricestream_dataflow::wire::{self, Refusal, RefusalReason};
+use pricestream_features::Version;
+use pricestream_kafka::kafka_fault;
+use pricestream_kafka::{QuietContext, client_config};
+use pricestream_records::wire::{self, Refusal, RefusalReason};
+use pricestream_records::{Bar, DeadLetter, IndicatorRecord};
+use pricestream_runtime::config::KafkaConfig;
+use pricestream_runtime::fault::{Dependency, Fault, Outages, Patience, wait_out_blocking};
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
 use rdkafka::message::Message;
 use rdkafka::{Offset, TopicPartitionList};
@@ -517,8 +518,8 @@ mod tests {
     use super::{Batch, Polled, Record, partitions_for};
     use crate::run::dead_letters::refused_message;
     use chrono::NaiveDate;
-    use pricestream_dataflow::records::{Bar, Timeframe};
-    use pricestream_dataflow::wire;
+    use pricestream_records::wire;
+    use pricestream_records::{Bar, Timeframe};
 
     fn polled(offset: i64, timestamp_ms: Option<i64>, payload: &[u8]) -> Polled {
         Polled {

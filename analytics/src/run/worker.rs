@@ -20,7 +20,7 @@ use super::signals::{Signal, Signals};
 use super::source::{Batch, PartitionSource, Record, SourceSettings, partitions_for};
 use crate::predict::ModelStage;
 use anyhow::Context as _;
-use pricestream_dataflow::features::{Delivery, FeatureRecord, UpsertInput, feature_graph, series_hash};
+use pricestream_features::{Delivery, FeatureRecord, UpsertInput, feature_graph, series_hash};
 use std::cell::{Cell, RefCell};
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
@@ -458,7 +458,7 @@ fn rewrite_mart(
     shared: &Shared,
     graph: &mut Graph,
     mut rows: RowChanges,
-    predictions: &[pricestream_dataflow::records::Prediction],
+    predictions: &[pricestream_records::Prediction],
     stats: &mut WorkerStats,
 ) -> anyhow::Result<()> {
     let (index, peers) = (worker.index() as u64, worker.peers() as u64);

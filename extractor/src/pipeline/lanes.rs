@@ -6,7 +6,7 @@
 
 use super::{Pipeline, Summary};
 use crate::ingest::{ParsedFile, push_parsed};
-use pricestream_dataflow::records::Bar;
+use pricestream_records::Bar;
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::path::PathBuf;
 use tokio::sync::mpsc;

@@ -13,8 +13,8 @@ pub use summary::Summary;
 pub use tickers::{ReadAhead, StoredSeries};
 
 use crate::metrics::Metrics;
-use pricestream_dataflow::records::{Bar, DeadLetter, IndicatorRow, IndicatorValue, Timeframe};
-use pricestream_dataflow::wire::{BarMessages, IndicatorMessages};
+use pricestream_records::wire::{BarMessages, IndicatorMessages};
+use pricestream_records::{Bar, DeadLetter, IndicatorRow, IndicatorValue, Timeframe};
 use std::sync::Arc;
 use std::time::Instant;
 use tickers::Tickers;
@@ -169,7 +169,7 @@ pub struct Pipeline {
 impl Pipeline {
     /// A pipeline that sends to `sinks`, or only encodes when `sinks` is `None`.
     pub fn new(
-        params: &pricestream_dataflow::indicators::IndicatorParams,
+        params: &pricestream_indicators::IndicatorParams,
         sinks: Option<Arc<Sinks>>,
         task_number: Uuid,
         batch_max_rows: usize,
@@ -314,7 +314,7 @@ fn series_runs(bars: &[Bar]) -> impl Iterator<Item = &[Bar]> {
 mod tests {
     use super::*;
     use chrono::NaiveDate;
-    use pricestream_dataflow::records::Timeframe;
+    use pricestream_records::Timeframe;
 
     fn bar(ticker: &str, day: u32) -> Bar {
         Bar {
@@ -354,10 +354,8 @@ mod tests {
         assert_eq!((batch.len(), batch.indicator_count()), (4, 4));
         let mut messages = Vec::new();
         batch.for_each_indicator_message(&mut Vec::new(), |key, bytes| messages.push((key, bytes.to_vec())));
-        let expected: Vec<(&str, Vec<u8>)> = batch
-            .indicator_rows()
-            .map(|row| (row.ticker, pricestream_dataflow::wire::encode(&row)))
-            .collect();
+        let expected: Vec<(&str, Vec<u8>)> =
+            batch.indicator_rows().map(|row| (row.ticker, pricestream_records::wire::encode(&row))).collect();
         assert_eq!(messages, expected);
         batch.clear();
         assert_eq!((batch.len(), batch.indicator_count(), batch.indicator_rows().count()), (0, 0, 0));

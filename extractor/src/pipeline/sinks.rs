@@ -3,20 +3,21 @@
 //! message of its batch are acknowledged, so a restart that finds a bar
 //! stored can trust that everything derived from it is stored too.
 //!
-//! Outages are waited out with backoff ([`pricestream_dataflow::fault`]): for as long as they
+//! Outages are waited out with backoff ([`pricestream_runtime::fault`]): for as long as they
 //! last in `follow`, a bounded number of tries in `backfill` (`extract.sink_max_attempts`),
 //! after which the run fails naming the sink and how to resume.
 
 use super::Batch;
 use crate::config::ExtractorConfig;
 use anyhow::Context;
-use pricestream_dataflow::cassandra::{
+use pricestream_cassandra::{
     BarTable, CassandraError, IndicatorTables, SeriesSettingsTable, connect, create_dwh_schema,
 };
-use pricestream_dataflow::fault::{Backoff, Dependency, Fault, Outages, Patience, kafka_fault, wait_out};
-use pricestream_dataflow::kafka::{KafkaError, PublishError, Publisher, Retention, ensure_topics};
-use pricestream_dataflow::records::{Bar, Timeframe};
-use pricestream_dataflow::topics::Topics;
+use pricestream_kafka::kafka_fault;
+use pricestream_kafka::{KafkaError, PublishError, Publisher, Retention, ensure_topics};
+use pricestream_records::topics::Topics;
+use pricestream_records::{Bar, Timeframe};
+use pricestream_runtime::fault::{Backoff, Dependency, Fault, Outages, Patience, wait_out};
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;

@@ -5,8 +5,8 @@
 use super::Sinks;
 use chrono::NaiveDate;
 use futures::{StreamExt, TryStreamExt};
-use pricestream_dataflow::indicators::{IndicatorParams, TickerSeries};
-use pricestream_dataflow::records::{Bar, IndicatorValue, Timeframe};
+use pricestream_indicators::{IndicatorParams, TickerSeries};
+use pricestream_records::{Bar, IndicatorValue, Timeframe};
 use rustc_hash::{FxHashMap, FxHashSet};
 use std::collections::HashSet;
 use std::hash::{BuildHasher, Hasher};

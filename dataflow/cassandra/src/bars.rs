@@ -1,0 +1,108 @@
+use super::batch::{group_by_partition, write_partitions};
+use super::statements::{insert_cql, prepare};
+use super::{CassandraError, decimal_to_f64, f64_to_decimal};
+use chrono::{DateTime, Utc};
+use futures::StreamExt;
+use pricestream_records::{Bar, Timeframe};
+use scylla::client::session::Session;
+use scylla::statement::prepared::PreparedStatement;
+use scylla::value::CqlDecimal;
+use std::sync::Arc;
+use uuid::Uuid;
+
+/// Writes bars to `time_series_history` with one prepared statement, rows of
+/// one partition in unlogged batches, a bounded number of requests in flight.
+pub struct BarTable {
+    session: Arc<Session>,
+    insert: PreparedStatement,
+    select: PreparedStatement,
+    table: String,
+    max_batch_rows: usize,
+    max_in_flight: usize,
+}
+
+type BarRow<'a> =
+    (&'a str, &'a str, DateTime<Utc>, Uuid, CqlDecimal, CqlDecimal, CqlDecimal, CqlDecimal, i64);
+
+impl BarTable {
+    /// Prepares the insert against `keyspace.time_series_history`.
+    pub async fn prepare(
+        session: Arc<Session>,
+        keyspace: &str,
+        max_batch_rows: usize,
+        max_in_flight: usize,
+    ) -> Result<Self, CassandraError> {
+        let table = format!("{keyspace}.time_series_history");
+        let columns = "ticker, timeframe, datetime, task_number, open, high, low, close, volume";
+        let insert = prepare(&session, insert_cql(&table, columns)).await?;
+        let cql = format!(
+            "SELECT datetime, open, high, low, close, volume, task_number FROM {table} \
+             WHERE ticker = ? AND timeframe = ?"
+        );
+        let select = prepare(&session, cql).await?;
+        Ok(BarTable { session, insert, select, table, max_batch_rows, max_in_flight })
+    }
+
+    /// Upserts every bar; a bar for a (ticker, timeframe, date) already stored replaces it.
+    pub async fn write_all(&self, bars: &[Bar]) -> Result<usize, CassandraError> {
+        let rows = bars
+            .iter()
+            .map(|bar| Ok((format!("{}/{}", bar.ticker, bar.timeframe), row(bar)?)))
+            .collect::<Result<Vec<_>, CassandraError>>()?;
+        write_partitions(
+            &self.session,
+            &self.insert,
+            &self.table,
+            group_by_partition(rows),
+            self.max_batch_rows,
+            self.max_in_flight,
+        )
+        .await
+    }
+}
+
+impl BarTable {
+    /// Every stored bar of one ticker and timeframe, in date order (one partition, paged).
+    pub async fn read_series(&self, ticker: &str, timeframe: Timeframe) -> Result<Vec<Bar>, CassandraError> {
+        let read_error = |message: String| CassandraError::Read { table: self.table.clone(), message };
+        let decode_error = |message: String| CassandraError::Decode { table: self.table.clone(), message };
+        let mut rows = self
+            .session
+            .execute_iter(self.select.clone(), (ticker, timeframe.as_str()))
+            .await
+            .map_err(|e| read_error(e.to_string()))?
+            .rows_stream::<(DateTime<Utc>, CqlDecimal, CqlDecimal, CqlDecimal, CqlDecimal, i64, Uuid)>()
+            .map_err(|e| decode_error(e.to_string()))?;
+        let mut bars = Vec::new();
+        while let Some(row) = rows.next().await {
+            let (datetime, open, high, low, close, volume, task_number) =
+                row.map_err(|e| read_error(e.to_string()))?;
+            bars.push(Bar {
+                ticker: ticker.into(),
+                timeframe,
+                datetime: datetime.date_naive(),
+                open: decimal_to_f64(&open),
+                high: decimal_to_f64(&high),
+                low: decimal_to_f64(&low),
+                close: decimal_to_f64(&close),
+                volume,
+                task_number,
+            });
+        }
+        Ok(bars)
+    }
+}
+
+fn row(bar: &Bar) -> Result<BarRow<'_>, CassandraError> {
+    Ok((
+        bar.ticker.as_str(),
+        bar.timeframe.as_str(),
+        bar.datetime.and_time(chrono::NaiveTime::MIN).and_utc(),
+        bar.task_number,
+        f64_to_decimal(bar.open)?,
+        f64_to_decimal(bar.high)?,
+        f64_to_decimal(bar.low)?,
+        f64_to_decimal(bar.close)?,
+        bar.volume,
+    ))
+}

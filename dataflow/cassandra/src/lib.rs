@@ -1,0 +1,148 @@
+//! Cassandra: the session, the schema of every table, and typed writers.
+//! Table layouts and why their keys are chosen so are in `docs/tables.md`.
+
+mod bars;
+mod batch;
+mod decimal;
+mod fault;
+mod features;
+mod generations;
+mod indicators;
+mod mart;
+mod models;
+mod predictions;
+mod schema;
+mod series_settings;
+mod session;
+mod statements;
+
+pub use bars::BarTable;
+pub use batch::{PartitionRows, group_by_partition, write_partitions};
+pub use decimal::{decimal_to_f64, f64_to_decimal};
+pub use features::{FeatureTable, Replaces};
+pub use generations::GenerationTable;
+pub use indicators::{INDICATOR_TABLES, IndicatorTables, table_of};
+pub use mart::MartReader;
+pub use models::{BacktestSummary, ModelRecord, ModelScope, ModelTable, StoredModel};
+pub use predictions::PredictionTable;
+pub use schema::{create_dwh_schema, create_mart_schema, dwh_statements, mart_statements};
+pub use series_settings::SeriesSettingsTable;
+pub use session::connect;
+
+pub use fault::{cassandra_fault, prepare_fault};
+use pricestream_runtime::fault::Fault;
+
+/// Why a Cassandra operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum CassandraError {
+    /// No contact point answered.
+    #[error(
+        "cannot connect to Cassandra at {contact_points}: {source}; is it running? (scripts/services status)"
+    )]
+    Connect {
+        /// The configured contact points.
+        contact_points: String,
+        /// The driver's error.
+        #[source]
+        source: scylla::errors::NewSessionError,
+    },
+    /// A schema statement failed.
+    #[error("schema statement failed: {statement}: {source}")]
+    Schema {
+        /// The CQL.
+        statement: String,
+        /// The driver's error.
+        #[source]
+        source: scylla::errors::ExecutionError,
+    },
+    /// Preparing a statement failed.
+    #[error("cannot prepare `{statement}`: {source}")]
+    Prepare {
+        /// The CQL.
+        statement: String,
+        /// The driver's error.
+        #[source]
+        source: scylla::errors::PrepareError,
+    },
+    /// Writing a row failed.
+    #[error("cannot write {table} row {key}: {source}")]
+    Write {
+        /// Keyspace and table.
+        table: String,
+        /// The row's primary key, readable.
+        key: String,
+        /// The driver's error.
+        #[source]
+        source: scylla::errors::ExecutionError,
+    },
+    /// A read request failed (no answer, a timeout, a node restarting).
+    #[error("cannot read {table}: {message}")]
+    Read {
+        /// Keyspace and table.
+        table: String,
+        /// The driver's error.
+        message: String,
+    },
+    /// The rows read do not have the types this build expects (a table of another version).
+    #[error("{table} does not hold what this build expects: {message}")]
+    Decode {
+        /// Keyspace and table.
+        table: String,
+        /// The driver's error.
+        message: String,
+    },
+    /// A stored row cannot be used (a saved model that does not load, …).
+    #[error("{table} row {key} cannot be used: {message}")]
+    BadRow {
+        /// Keyspace and table.
+        table: String,
+        /// The row's primary key, readable.
+        key: String,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// Other writers kept taking the next model version.
+    #[error(
+        "could not claim a new version of `{scope}` in {table} after {attempts} attempts; other trainers keep storing models of this scope"
+    )]
+    VersionConflict {
+        /// Keyspace and table.
+        table: String,
+        /// The model scope.
+        scope: String,
+        /// How many versions were tried.
+        attempts: usize,
+    },
+    /// A number cannot be stored as a CQL decimal.
+    #[error("{0} cannot be stored as a decimal")]
+    Decimal(f64),
+}
+
+impl CassandraError {
+    /// Whether waiting can fix this error (see [`pricestream_runtime::fault`]).
+    pub fn fault(&self) -> Fault {
+        match self {
+            CassandraError::Connect { source, .. } => {
+                let text = source.to_string().to_ascii_lowercase();
+                if text.contains("authenticat") || text.contains("credentials") {
+                    Fault::Fatal
+                } else {
+                    Fault::Transient
+                }
+            }
+            // A schema statement or a prepare that Cassandra refuses is a schema problem.
+            CassandraError::Schema { source, .. } => transient_or_fatal(cassandra_fault(source)),
+            CassandraError::Prepare { source, .. } => transient_or_fatal(prepare_fault(source)),
+            CassandraError::Write { source, .. } => cassandra_fault(source),
+            CassandraError::Read { .. } => Fault::Transient,
+            CassandraError::Decimal(_) => Fault::Refused,
+            CassandraError::Decode { .. }
+            | CassandraError::BadRow { .. }
+            | CassandraError::VersionConflict { .. } => Fault::Fatal,
+        }
+    }
+}
+
+fn transient_or_fatal(fault: Fault) -> Fault {
+    if fault == Fault::Transient { Fault::Transient } else { Fault::Fatal }
+}

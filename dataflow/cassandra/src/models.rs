@@ -1,0 +1,327 @@
+//! Trained models in `instrument_mart.models`: every version kept, the latest of a scope one
+//! single-row read.
+
+use super::CassandraError;
+use super::statements::{insert_cql, prepare};
+use chrono::{DateTime, NaiveDate, Utc};
+use pricestream_model::{BacktestReport, Booster, MODEL_FORMAT_VERSION, Metrics};
+use scylla::client::session::Session;
+use scylla::statement::prepared::PreparedStatement;
+use scylla::value::{CqlValue, Row};
+use scylla::{DeserializeRow, SerializeRow};
+use std::fmt;
+use std::sync::Arc;
+use tracing::{debug, info};
+
+/// What a model is trained on and predicts for: one ticker, or every ticker at once.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum ModelScope {
+    /// One model per ticker; this one's.
+    Ticker(String),
+    /// One model for every ticker (stored under the scope `global`).
+    Global,
+}
+
+impl ModelScope {
+    /// The scope as stored: the ticker, or `global`.
+    pub fn as_str(&self) -> &str {
+        match self {
+            ModelScope::Ticker(ticker) => ticker,
+            ModelScope::Global => "global",
+        }
+    }
+
+    /// The scope a stored name stands for (`global`, or a ticker).
+    pub fn parse(name: &str) -> ModelScope {
+        if name == "global" { ModelScope::Global } else { ModelScope::Ticker(name.to_owned()) }
+    }
+}
+
+impl fmt::Display for ModelScope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The walk-forward backtest a model was stored with: its errors and the persistence baseline's.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BacktestSummary {
+    /// Errors of the model's forecasts (rows = rows predicted).
+    pub model: Metrics,
+    /// Errors of the persistence forecast on the same rows.
+    pub baseline: Metrics,
+    /// Share (percent) of those rows whose close went up.
+    pub up_percent: f64,
+}
+
+impl From<&BacktestReport> for BacktestSummary {
+    fn from(report: &BacktestReport) -> Self {
+        BacktestSummary { model: report.model, baseline: report.baseline, up_percent: report.up_percent }
+    }
+}
+
+/// A trained model and what it was trained on, before it gets a version.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ModelRecord {
+    /// The ticker it is for, or global.
+    pub scope: ModelScope,
+    /// When training finished.
+    pub trained_at: DateTime<Utc>,
+    /// How many bars ahead it forecasts.
+    pub horizon_bars: u32,
+    /// Labelled rows it was trained on.
+    pub training_rows: i64,
+    /// Date of the first training row.
+    pub first_date: Option<NaiveDate>,
+    /// Date of the last training row.
+    pub last_date: Option<NaiveDate>,
+    /// Its walk-forward backtest, when there were enough rows for one.
+    pub backtest: Option<BacktestSummary>,
+    /// The model itself (its hyperparameters are stored as JSON beside it).
+    pub booster: Booster,
+}
+
+/// A model as stored: its record and the version it got.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StoredModel {
+    /// Version within its scope: 1 for the first model stored, then 2, 3, …
+    pub version: i32,
+    /// Hyperparameters as stored (JSON, XGBoost's names).
+    pub hyperparameters: String,
+    /// The model and what it was trained on.
+    pub record: ModelRecord,
+}
+
+const COLUMNS: &str = "scope, version, trained_at, horizon_bars, hyperparameters, training_rows, \
+    first_date, last_date, backtest_rows, model_rmse, model_mae, model_mape_percent, \
+    model_direction_percent, baseline_rmse, baseline_mae, baseline_mape_percent, up_percent, \
+    model_format_version, model";
+
+/// The bound values of one insert, in [`COLUMNS`] order.
+#[derive(SerializeRow)]
+struct ModelValues<'a> {
+    scope: &'a str,
+    version: i32,
+    trained_at: DateTime<Utc>,
+    horizon_bars: i32,
+    hyperparameters: &'a str,
+    training_rows: i64,
+    first_date: Option<NaiveDate>,
+    last_date: Option<NaiveDate>,
+    backtest_rows: Option<i64>,
+    model_rmse: Option<f64>,
+    model_mae: Option<f64>,
+    model_mape_percent: Option<f64>,
+    model_direction_percent: Option<f64>,
+    baseline_rmse: Option<f64>,
+    baseline_mae: Option<f64>,
+    baseline_mape_percent: Option<f64>,
+    up_percent: Option<f64>,
+    model_format_version: i32,
+    model: &'a str,
+}
+
+/// One row of `models` as read.
+#[derive(DeserializeRow)]
+struct ModelRow {
+    scope: String,
+    version: i32,
+    trained_at: DateTime<Utc>,
+    horizon_bars: i32,
+    hyperparameters: String,
+    training_rows: i64,
+    first_date: Option<NaiveDate>,
+    last_date: Option<NaiveDate>,
+    backtest_rows: Option<i64>,
+    model_rmse: Option<f64>,
+    model_mae: Option<f64>,
+    model_mape_percent: Option<f64>,
+    model_direction_percent: Option<f64>,
+    baseline_rmse: Option<f64>,
+    baseline_mae: Option<f64>,
+    baseline_mape_percent: Option<f64>,
+    up_percent: Option<f64>,
+    #[allow(dead_code)] // Checked by `Booster::from_json`; the column is for readers without it.
+    model_format_version: i32,
+    model: String,
+}
+
+/// How many times [`ModelTable::save`] tries for a free version before giving up.
+const SAVE_ATTEMPTS: usize = 20;
+
+/// Stores and loads models in `models`.
+pub struct ModelTable {
+    session: Arc<Session>,
+    insert: PreparedStatement,
+    latest: PreparedStatement,
+    version: PreparedStatement,
+    table: String,
+}
+
+impl ModelTable {
+    /// Prepares the statements against `keyspace.models`.
+    pub async fn prepare(session: Arc<Session>, keyspace: &str) -> Result<Self, CassandraError> {
+        let table = format!("{keyspace}.models");
+        // A lightweight transaction: two trainers racing for the same version cannot both win.
+        let insert = prepare(&session, format!("{} IF NOT EXISTS", insert_cql(&table, COLUMNS))).await?;
+        let cql = format!("SELECT {COLUMNS} FROM {table} WHERE scope = ? LIMIT 1");
+        let latest = prepare(&session, cql).await?;
+        let cql = format!("SELECT {COLUMNS} FROM {table} WHERE scope = ? AND version = ?");
+        let version = prepare(&session, cql).await?;
+        Ok(ModelTable { session, insert, latest, version, table })
+    }
+
+    /// Stores `record` under the next version of its scope (1 for the first) and returns it.
+    pub async fn save(&self, record: &ModelRecord) -> Result<i32, CassandraError> {
+        let scope = record.scope.as_str();
+        let hyperparameters =
+            serde_json::to_string(record.booster.params()).map_err(|e| self.bad_row(scope, e))?;
+        let model = record.booster.to_json();
+        let backtest = record.backtest.as_ref();
+        let metric = |pick: fn(&BacktestSummary) -> f64| backtest.map(pick);
+        // The latest version + 1; when another trainer took that number first, the next one.
+        let mut version = self.latest_version(scope).await?.map_or(1, |latest| latest + 1);
+        for _ in 0..SAVE_ATTEMPTS {
+            let values = ModelValues {
+                scope,
+                version,
+                trained_at: record.trained_at,
+                horizon_bars: i32::try_from(record.horizon_bars).unwrap_or(i32::MAX),
+                hyperparameters: &hyperparameters,
+                training_rows: record.training_rows,
+                first_date: record.first_date,
+                last_date: record.last_date,
+                backtest_rows: backtest.map(|b| b.model.rows as i64),
+                model_rmse: metric(|b| b.model.rmse),
+                model_mae: metric(|b| b.model.mae),
+                model_mape_percent: metric(|b| b.model.mape_percent),
+                model_direction_percent: backtest.and_then(|b| b.model.directional_accuracy_percent),
+                baseline_rmse: metric(|b| b.baseline.rmse),
+                baseline_mae: metric(|b| b.baseline.mae),
+                baseline_mape_percent: metric(|b| b.baseline.mape_percent),
+                up_percent: metric(|b| b.up_percent),
+                model_format_version: MODEL_FORMAT_VERSION as i32,
+                model: &model,
+            };
+            let result = self.session.execute_unpaged(&self.insert, values).await.map_err(|source| {
+                CassandraError::Write { table: self.table.clone(), key: format!("{scope}/{version}"), source }
+            })?;
+            if applied(result)
+                .map_err(|message| CassandraError::Decode { table: self.table.clone(), message })?
+            {
+                info!(scope, version, training_rows = record.training_rows, "Stored model.");
+                return Ok(version);
+            }
+            debug!(scope, version, "Version taken by another writer; trying the next.");
+            version += 1;
+        }
+        Err(CassandraError::VersionConflict {
+            table: self.table.clone(),
+            scope: scope.to_owned(),
+            attempts: SAVE_ATTEMPTS,
+        })
+    }
+
+    /// The latest version of `scope`, if it has any model.
+    pub async fn latest_version(&self, scope: &str) -> Result<Option<i32>, CassandraError> {
+        Ok(self.read_one(&self.latest, (scope,)).await?.map(|row| row.version))
+    }
+
+    /// The latest model of `scope` (one single-row read), if it has any.
+    pub async fn load_latest(&self, scope: &ModelScope) -> Result<Option<StoredModel>, CassandraError> {
+        self.read_one(&self.latest, (scope.as_str(),)).await?.map(|row| self.decode(row)).transpose()
+    }
+
+    /// Version `version` of `scope`, if it exists.
+    pub async fn load(
+        &self,
+        scope: &ModelScope,
+        version: i32,
+    ) -> Result<Option<StoredModel>, CassandraError> {
+        self.read_one(&self.version, (scope.as_str(), version)).await?.map(|row| self.decode(row)).transpose()
+    }
+
+    async fn read_one(
+        &self,
+        statement: &PreparedStatement,
+        values: impl scylla::serialize::row::SerializeRow,
+    ) -> Result<Option<ModelRow>, CassandraError> {
+        let read_error = |message: String| CassandraError::Read { table: self.table.clone(), message };
+        let decode_error = |message: String| CassandraError::Decode { table: self.table.clone(), message };
+        let result =
+            self.session.execute_unpaged(statement, values).await.map_err(|e| read_error(e.to_string()))?;
+        let rows = result.into_rows_result().map_err(|e| decode_error(e.to_string()))?;
+        rows.maybe_first_row::<ModelRow>().map_err(|e| decode_error(e.to_string()))
+    }
+
+    fn decode(&self, row: ModelRow) -> Result<StoredModel, CassandraError> {
+        let key = format!("{}/{}", row.scope, row.version);
+        let booster = Booster::from_json(&row.model).map_err(|e| CassandraError::BadRow {
+            table: self.table.clone(),
+            key: key.clone(),
+            message: e.to_string(),
+        })?;
+        let rows = row.backtest_rows.unwrap_or(0).max(0) as usize;
+        let backtest = match (
+            row.model_rmse,
+            row.model_mae,
+            row.model_mape_percent,
+            row.baseline_rmse,
+            row.baseline_mae,
+            row.baseline_mape_percent,
+        ) {
+            (Some(rmse), Some(mae), Some(mape_percent), Some(b_rmse), Some(b_mae), Some(b_mape)) => {
+                Some(BacktestSummary {
+                    model: Metrics {
+                        rows,
+                        rmse,
+                        mae,
+                        mape_percent,
+                        directional_accuracy_percent: row.model_direction_percent,
+                    },
+                    baseline: Metrics {
+                        rows,
+                        rmse: b_rmse,
+                        mae: b_mae,
+                        mape_percent: b_mape,
+                        directional_accuracy_percent: None,
+                    },
+                    up_percent: row.up_percent.unwrap_or(f64::NAN),
+                })
+            }
+            _ => None,
+        };
+        Ok(StoredModel {
+            version: row.version,
+            hyperparameters: row.hyperparameters,
+            record: ModelRecord {
+                scope: ModelScope::parse(&row.scope),
+                trained_at: row.trained_at,
+                horizon_bars: u32::try_from(row.horizon_bars).unwrap_or(0),
+                training_rows: row.training_rows,
+                first_date: row.first_date,
+                last_date: row.last_date,
+                backtest,
+                booster,
+            },
+        })
+    }
+
+    fn bad_row(&self, scope: &str, error: impl fmt::Display) -> CassandraError {
+        CassandraError::BadRow {
+            table: self.table.clone(),
+            key: scope.to_owned(),
+            message: error.to_string(),
+        }
+    }
+}
+
+/// Whether a lightweight transaction was applied: its first column, `[applied]`.
+fn applied(result: scylla::response::query_result::QueryResult) -> Result<bool, String> {
+    let rows = result.into_rows_result().map_err(|e| e.to_string())?;
+    let row: Row = rows.first_row().map_err(|e| e.to_string())?;
+    match row.columns.first() {
+        Some(Some(CqlValue::Boolean(applied))) => Ok(*applied),
+        other => Err(format!("unexpected [applied] column: {other:?}")),
+    }
+}

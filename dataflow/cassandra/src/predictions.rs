@@ -1,0 +1,83 @@
+//! Forecasts in `instrument_mart.predictions`, one row per ticker, timeframe and as-of date.
+
+use super::CassandraError;
+use super::statements::{insert_cql, prepare};
+use chrono::NaiveDate;
+use futures::{StreamExt, TryStreamExt, stream};
+use pricestream_records::Prediction;
+use scylla::SerializeRow;
+use scylla::client::session::Session;
+use scylla::statement::prepared::PreparedStatement;
+use std::sync::Arc;
+
+/// Writes forecasts to the mart's `predictions` table.
+pub struct PredictionTable {
+    session: Arc<Session>,
+    upsert: PreparedStatement,
+    table: String,
+    max_in_flight: usize,
+}
+
+/// The bound values of one upsert.
+#[derive(SerializeRow)]
+struct PredictionValues<'a> {
+    ticker: &'a str,
+    timeframe: &'a str,
+    as_of: NaiveDate,
+    target_date: NaiveDate,
+    horizon_bars: i32,
+    predicted_close: f64,
+    model_scope: &'a str,
+    model_version: i32,
+    feature_row_id: i64,
+}
+
+impl<'a> From<&'a Prediction> for PredictionValues<'a> {
+    fn from(p: &'a Prediction) -> Self {
+        PredictionValues {
+            ticker: &p.ticker,
+            timeframe: p.timeframe.as_str(),
+            as_of: p.as_of,
+            target_date: p.target_date,
+            horizon_bars: i32::try_from(p.horizon_bars).unwrap_or(i32::MAX),
+            predicted_close: p.predicted_close,
+            model_scope: &p.model_scope,
+            model_version: p.model_version,
+            feature_row_id: p.feature_row_id,
+        }
+    }
+}
+
+const COLUMNS: &str = "ticker, timeframe, as_of, target_date, horizon_bars, predicted_close, model_scope, \
+    model_version, feature_row_id";
+
+impl PredictionTable {
+    /// Prepares the upsert against `keyspace.predictions`; at most `max_in_flight` writes at once.
+    pub async fn prepare(
+        session: Arc<Session>,
+        keyspace: &str,
+        max_in_flight: usize,
+    ) -> Result<Self, CassandraError> {
+        let table = format!("{keyspace}.predictions");
+        let upsert = prepare(&session, insert_cql(&table, COLUMNS)).await?;
+        Ok(PredictionTable { session, upsert, table, max_in_flight: max_in_flight.max(1) })
+    }
+
+    /// Upserts every forecast (a newer one for the same ticker, timeframe and as-of date
+    /// replaces the older); returns how many were written.
+    pub async fn upsert_all(&self, predictions: &[Prediction]) -> Result<usize, CassandraError> {
+        stream::iter(predictions)
+            .map(|p| async move {
+                self.session.execute_unpaged(&self.upsert, PredictionValues::from(p)).await.map_err(
+                    |source| CassandraError::Write {
+                        table: self.table.clone(),
+                        key: format!("{}/{}/{}", p.ticker, p.timeframe, p.as_of),
+                        source,
+                    },
+                )
+            })
+            .buffer_unordered(self.max_in_flight)
+            .try_fold(0, |written, _| async move { Ok(written + 1) })
+            .await
+    }
+}

@@ -1,0 +1,195 @@
+use super::CassandraError;
+use pricestream_runtime::config::CassandraConfig;
+use scylla::client::session::Session;
+use tracing::info;
+
+/// The warehouse table of bars: the seed's keyspace, table and columns, with a
+/// primary key that puts one ticker and timeframe in one partition, clustered
+/// by time, so a date-range read for a ticker is a single-partition slice and
+/// no secondary index is needed.
+const TIME_SERIES_HISTORY: &str = "CREATE TABLE IF NOT EXISTS {ks}.time_series_history (
+    ticker text,
+    timeframe text,
+    datetime timestamp,
+    task_number uuid,
+    open decimal,
+    high decimal,
+    low decimal,
+    close decimal,
+    volume bigint,
+    PRIMARY KEY ((ticker, timeframe), datetime)
+) WITH CLUSTERING ORDER BY (datetime ASC)
+  AND compression = {'class': 'LZ4Compressor', 'chunk_length_in_kb': 64}";
+
+/// The indicator settings each series' stored values were computed with (see
+/// `SeriesSettingsTable`): one row per series.
+const SERIES_SETTINGS: &str = "CREATE TABLE IF NOT EXISTS {ks}.series_settings (
+    ticker text,
+    timeframe text,
+    indicators text,
+    PRIMARY KEY ((ticker, timeframe))
+)";
+
+/// The feature mart: one row per bar, the seed's `combineDatasets` columns
+/// (unquoted, so CQL matches them case-insensitively), plus the model label.
+const FEATURES: &str = "CREATE TABLE IF NOT EXISTS {ks}.features (
+    ticker text,
+    timeframe text,
+    dateTime date,
+    id bigint,
+    emaTimePeriod int, ema double,
+    fastKPeriod int, slowKPeriod int, slowDPeriod int, slowD double, slowK double,
+    bbTimePeriod int, bbSd double, lowerBand double, middleBand double, upperBand double,
+    signalPeriod int, fastPeriod int, slowPeriod int, macd double, macdHist double, macdSignal double,
+    rsiTimePeriod int, rsi double,
+    smaTimePeriod int, sma double,
+    willrTimePeriod int, willr double,
+    close double,
+    label double,
+    PRIMARY KEY ((ticker, timeframe), dateTime)
+) WITH CLUSTERING ORDER BY (dateTime ASC)";
+
+/// Trained models, every version kept. One partition per scope (a ticker, or `global`), newest
+/// version first, so "the latest model of a scope" is the first row of one partition
+/// (`LIMIT 1`). The hyperparameters are JSON text under XGBoost's names; the backtest columns are
+/// null when the model was stored without a walk-forward backtest (too few rows).
+const MODELS: &str = "CREATE TABLE IF NOT EXISTS {ks}.models (
+    scope text,
+    version int,
+    trained_at timestamp,
+    horizon_bars int,
+    hyperparameters text,
+    training_rows bigint,
+    first_date date,
+    last_date date,
+    backtest_rows bigint,
+    model_rmse double, model_mae double, model_mape_percent double, model_direction_percent double,
+    baseline_rmse double, baseline_mae double, baseline_mape_percent double,
+    up_percent double,
+    model_format_version int,
+    model text,
+    PRIMARY KEY ((scope), version)
+) WITH CLUSTERING ORDER BY (version DESC)";
+
+/// Forecasts, keyed like the mart: one partition per ticker and timeframe, one row per as-of
+/// date (a newer forecast for the same day replaces the older one).
+const PREDICTIONS: &str = "CREATE TABLE IF NOT EXISTS {ks}.predictions (
+    ticker text,
+    timeframe text,
+    as_of date,
+    target_date date,
+    horizon_bars int,
+    predicted_close double,
+    model_scope text,
+    model_version int,
+    feature_row_id bigint,
+    PRIMARY KEY ((ticker, timeframe), as_of)
+) WITH CLUSTERING ORDER BY (as_of ASC)";
+
+/// Fencing: the generation of each consumer group's cluster, taken with a lightweight
+/// transaction by every new incarnation (see `GenerationTable`).
+const GENERATIONS: &str = "CREATE TABLE IF NOT EXISTS {ks}.generations (
+    group_id text PRIMARY KEY,
+    generation bigint,
+    claimed_at timestamp,
+    claimed_by text
+)";
+
+/// One table per indicator, the seed's names and value columns, keyed like
+/// `time_series_history` so a ticker's values are one partition in date order.
+fn indicator_table(keyspace: &str, table: &str) -> String {
+    let columns: Vec<String> = super::indicators::value_columns(table)
+        .split(", ")
+        .map(|column| {
+            let is_period = column.ends_with("Period");
+            format!("    {column} {},", if is_period { "int" } else { "double" })
+        })
+        .collect();
+    format!(
+        "CREATE TABLE IF NOT EXISTS {keyspace}.{table} (\n    ticker text,\n    timeframe text,\n    datetime timestamp,\n    \
+         task_number uuid,\n{}\n    PRIMARY KEY ((ticker, timeframe), datetime)\n) WITH CLUSTERING ORDER BY (datetime ASC)",
+        columns.join("\n")
+    )
+}
+
+fn keyspace(name: &str, replication: &str) -> String {
+    format!("CREATE KEYSPACE IF NOT EXISTS {name} WITH replication = {replication}")
+}
+
+/// CQL that creates the warehouse keyspace and tables, idempotently.
+pub fn dwh_statements(config: &CassandraConfig) -> Vec<String> {
+    let ks = &config.dwh_keyspace;
+    let mut statements = vec![keyspace(ks, &config.replication), TIME_SERIES_HISTORY.replace("{ks}", ks)];
+    statements.extend(super::indicators::INDICATOR_TABLES.iter().map(|table| indicator_table(ks, table)));
+    statements.push(SERIES_SETTINGS.replace("{ks}", ks));
+    statements
+}
+
+/// CQL that creates the mart keyspace and tables, idempotently.
+pub fn mart_statements(config: &CassandraConfig) -> Vec<String> {
+    let ks = &config.mart_keyspace;
+    vec![
+        keyspace(ks, &config.replication),
+        FEATURES.replace("{ks}", ks),
+        MODELS.replace("{ks}", ks),
+        PREDICTIONS.replace("{ks}", ks),
+        GENERATIONS.replace("{ks}", ks),
+    ]
+}
+
+async fn run_all(session: &Session, statements: Vec<String>) -> Result<(), CassandraError> {
+    for statement in statements {
+        session
+            .query_unpaged(statement.as_str(), &[])
+            .await
+            .map_err(|source| CassandraError::Schema { statement: statement.clone(), source })?;
+    }
+    // Later statements prepared against these tables must see them on every node.
+    if let Err(e) = session.await_schema_agreement().await {
+        tracing::warn!(error = %e, "Schema agreement not reached; continuing.");
+    }
+    Ok(())
+}
+
+/// Creates the warehouse keyspace and tables if they do not exist.
+pub async fn create_dwh_schema(session: &Session, config: &CassandraConfig) -> Result<(), CassandraError> {
+    run_all(session, dwh_statements(config)).await?;
+    info!(keyspace = %config.dwh_keyspace, "Warehouse schema ready.");
+    Ok(())
+}
+
+/// Creates the mart keyspace and tables if they do not exist.
+pub async fn create_mart_schema(session: &Session, config: &CassandraConfig) -> Result<(), CassandraError> {
+    run_all(session, mart_statements(config)).await?;
+    info!(keyspace = %config.mart_keyspace, "Mart schema ready.");
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn indicator_tables_have_the_seed_columns() {
+        let statements = dwh_statements(&CassandraConfig::default());
+        assert_eq!(statements.len(), 2 + 7 + 1);
+        let macd = statements.iter().find(|s| s.contains(".macd (")).expect("macd table");
+        for column in ["fastPeriod int", "signalPeriod int", "macdSignal double", "macdHist double"] {
+            assert!(macd.contains(column), "{macd}");
+        }
+        assert!(macd.contains("PRIMARY KEY ((ticker, timeframe), datetime)"), "{macd}");
+    }
+
+    #[test]
+    fn the_mart_has_features_models_and_predictions() {
+        let statements = mart_statements(&CassandraConfig::default());
+        let tables: Vec<&str> = statements
+            .iter()
+            .filter_map(|s| s.strip_prefix("CREATE TABLE IF NOT EXISTS instrument_mart."))
+            .filter_map(|s| s.split_whitespace().next())
+            .collect();
+        assert_eq!(tables, ["features", "models", "predictions", "generations"]);
+        let models = &statements[2];
+        assert!(models.contains("CLUSTERING ORDER BY (version DESC)"), "{models}");
+    }
+}

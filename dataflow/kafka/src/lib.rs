@@ -1,0 +1,63 @@
+//! Kafka clients built from [`pricestream_runtime::config::KafkaConfig`]: client settings,
+//! topic creation, and the producer that publishes records.
+
+mod admin;
+mod client;
+mod fault;
+mod publisher;
+
+pub use admin::{ensure_topics, fetch_partition_count};
+pub use client::{QuietContext, client_config};
+pub use fault::kafka_fault;
+pub use pricestream_records::topics::Retention;
+pub use publisher::{PublishError, Publisher};
+
+/// Why a Kafka operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum KafkaError {
+    /// A client could not be created (bad settings).
+    #[error("cannot create Kafka client for {brokers}: {source}")]
+    Client {
+        /// Bootstrap brokers.
+        brokers: String,
+        /// librdkafka's error.
+        #[source]
+        source: rdkafka::error::KafkaError,
+    },
+    /// Creating a topic failed.
+    #[error("cannot create topic `{topic}`: {message}")]
+    CreateTopic {
+        /// The topic.
+        topic: String,
+        /// The broker's answer.
+        message: String,
+    },
+    /// The brokers did not answer a request.
+    #[error("Kafka at {brokers} did not answer ({what}): {source}; is it running? (scripts/services status)")]
+    Unreachable {
+        /// Bootstrap brokers.
+        brokers: String,
+        /// The request that failed.
+        what: String,
+        /// librdkafka's error.
+        #[source]
+        source: rdkafka::error::KafkaError,
+    },
+    /// The topic does not exist.
+    #[error("topic `{0}` does not exist")]
+    NoSuchTopic(String),
+}
+
+impl KafkaError {
+    /// Whether waiting can fix this error (see [`pricestream_runtime::fault`]).
+    pub fn fault(&self) -> pricestream_runtime::fault::Fault {
+        use pricestream_runtime::fault::Fault;
+        match self {
+            KafkaError::Client { .. } => Fault::Fatal,
+            KafkaError::CreateTopic { .. } => Fault::Fatal,
+            KafkaError::Unreachable { source, .. } => kafka_fault(source),
+            // A topic being created by another service, or metadata not caught up yet.
+            KafkaError::NoSuchTopic(_) => Fault::Transient,
+        }
+    }
+}

@@ -1,0 +1,150 @@
+use super::{KafkaError, QuietContext, client_config};
+use futures::future::try_join_all;
+use pricestream_records::topics::{SCHEMA_VERSION_HEADER, TASK_NUMBER_HEADER};
+use pricestream_records::wire::{self, WireRecord};
+use pricestream_runtime::config::KafkaConfig;
+use rdkafka::message::{Header, OwnedHeaders};
+use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
+use rdkafka::util::Timeout;
+use std::time::Duration;
+use uuid::Uuid;
+
+/// Why a record was not acknowledged by Kafka.
+#[derive(Debug, thiserror::Error)]
+#[error("Kafka did not acknowledge a record for topic `{topic}` key `{key}`: {source}")]
+pub struct PublishError {
+    /// The topic.
+    pub topic: String,
+    /// The record's key.
+    pub key: String,
+    /// librdkafka's error.
+    #[source]
+    pub source: rdkafka::error::KafkaError,
+}
+
+/// An idempotent producer that publishes records as versioned JSON, keyed and
+/// tagged with the extraction run they came from.
+pub struct Publisher {
+    producer: FutureProducer<QuietContext>,
+}
+
+impl Publisher {
+    /// Creates the producer. `enable.idempotence` keeps retries from
+    /// duplicating or reordering records within a partition.
+    pub fn new(config: &KafkaConfig) -> Result<Self, KafkaError> {
+        Self::with_context(config, QuietContext::default())
+    }
+
+    /// [`Publisher::new`], reporting lost brokers to `outages` while sends wait for them.
+    pub fn reporting(
+        config: &KafkaConfig,
+        outages: std::sync::Arc<pricestream_runtime::fault::Outages>,
+    ) -> Result<Self, KafkaError> {
+        Self::with_context(config, QuietContext::reporting(outages))
+    }
+
+    fn with_context(config: &KafkaConfig, context: QuietContext) -> Result<Self, KafkaError> {
+        let producer = client_config(config)
+            .set("enable.idempotence", "true")
+            .set("acks", "all")
+            .set("compression.type", "lz4")
+            .set("linger.ms", "20")
+            .set("message.timeout.ms", "60000")
+            .create_with_context(context)
+            .map_err(|source| KafkaError::Client { brokers: config.brokers.clone(), source })?;
+        Ok(Publisher { producer })
+    }
+
+    /// Publishes a batch and waits until every record is acknowledged; every
+    /// message carries the extraction run's `task_number` header.
+    pub async fn publish_all<'a, T, I>(
+        &self,
+        topic: &str,
+        task_number: Uuid,
+        records: I,
+    ) -> Result<usize, PublishError>
+    where
+        T: WireRecord + 'a,
+        I: IntoIterator<Item = (&'a str, T)>,
+    {
+        let task = task_number.to_string();
+        self.send_all(topic, Some(&task), records).await
+    }
+
+    /// Publishes a batch of records that no extraction run produced (the
+    /// analytics service's changelog) and waits until every one is acknowledged.
+    pub async fn publish_derived<'a, T, I>(&self, topic: &str, records: I) -> Result<usize, PublishError>
+    where
+        T: WireRecord + 'a,
+        I: IntoIterator<Item = (&'a str, T)>,
+    {
+        self.send_all(topic, None, records).await
+    }
+
+    /// Publishes messages already encoded (each with [`wire::encode`] or an encoder that
+    /// writes the same bytes, such as [`wire::IndicatorMessages`]) and waits until every
+    /// one is acknowledged; every message carries the run's `task_number` header.
+    pub async fn publish_encoded<'a, I>(
+        &self,
+        topic: &str,
+        task_number: Uuid,
+        messages: I,
+    ) -> Result<usize, PublishError>
+    where
+        I: IntoIterator<Item = (&'a str, Vec<u8>)>,
+    {
+        let task = task_number.to_string();
+        self.send_payloads(topic, Some(&task), messages).await
+    }
+
+    async fn send_all<'a, T, I>(
+        &self,
+        topic: &str,
+        task: Option<&str>,
+        records: I,
+    ) -> Result<usize, PublishError>
+    where
+        T: WireRecord + 'a,
+        I: IntoIterator<Item = (&'a str, T)>,
+    {
+        let payloads = records.into_iter().map(|(key, record)| (key, wire::encode(&record)));
+        self.send_payloads(topic, task, payloads).await
+    }
+
+    async fn send_payloads<'a, I>(
+        &self,
+        topic: &str,
+        task: Option<&str>,
+        messages: I,
+    ) -> Result<usize, PublishError>
+    where
+        I: IntoIterator<Item = (&'a str, Vec<u8>)>,
+    {
+        let version = wire::SCHEMA_VERSION.to_string();
+        let version = version.as_str();
+        let sends =
+            messages.into_iter().map(|(key, payload)| async move {
+                let mut headers = OwnedHeaders::new();
+                if let Some(task) = task {
+                    headers = headers.insert(Header { key: TASK_NUMBER_HEADER, value: Some(task) });
+                }
+                headers = headers.insert(Header { key: SCHEMA_VERSION_HEADER, value: Some(version) });
+                let record = FutureRecord::to(topic).key(key).payload(&payload).headers(headers);
+                self.producer.send(record, Timeout::Never).await.map(|_| ()).map_err(|(source, _)| {
+                    PublishError { topic: topic.to_owned(), key: key.to_owned(), source }
+                })
+            });
+        Ok(try_join_all(sends).await?.len())
+    }
+
+    /// Whether the leader of `topic`'s partition 0 answers within `timeout` (metadata may come
+    /// from librdkafka's cache; watermarks come from the broker).
+    pub fn answers(&self, topic: &str, timeout: Duration) -> bool {
+        self.producer.client().fetch_watermarks(topic, 0, timeout).is_ok()
+    }
+
+    /// Waits until every queued record is delivered.
+    pub fn flush(&self, timeout: Duration) -> Result<(), rdkafka::error::KafkaError> {
+        self.producer.flush(timeout)
+    }
+}

@@ -1,0 +1,78 @@
+//! The forecasting model: gradient-boosted regression trees with XGBoost's `tree_method=hist`
+//! algorithm, trained on the feature mart to predict the close `horizon_bars` ahead.
+//!
+//! - [`BoosterParams`]: hyperparameters under XGBoost's names; [`Booster`]: training,
+//!   prediction, saving (versioned JSON).
+//! - Training pipeline: [`BinCuts`] (quantile cut points, once per training set) → binned rows →
+//!   per tree, depth-wise: gradient histograms (multi-threaded, the smaller child built, its
+//!   sibling by subtraction) → split search with a learned direction for missing inputs → row
+//!   partitioning. Prediction walks flat node arrays ([`Forest`]).
+//! - [`model_inputs`] / [`target_change`] / [`predicted_close`]: from a mart row to scale-free
+//!   inputs and a relative-change target, and back to a price.
+//! - [`backtest`]: walk-forward evaluation against the persistence baseline.
+//! - [`Device`]: train on the CPU or, through [`cuda`], on an NVIDIA GPU (`auto` picks).
+//!
+//! See `docs/model.md` for the algorithm, the inputs and the parity with XGBoost.
+//!
+//! ```
+//! use pricestream_model::{Booster, BoosterParams, Dataset, WalkForward, backtest};
+//! use pricestream_records::FeatureRow;
+//! use chrono::NaiveDate;
+//!
+//! // A mart of 300 days where the close creeps up 0.1 % a day and RSI is always 60.
+//! let start = NaiveDate::from_ymd_opt(2020, 1, 1).unwrap();
+//! let close = |day: u64| 100.0 * 1.001_f64.powi(day as i32);
+//! let rows: Vec<FeatureRow> = (0..300)
+//!     .map(|day| FeatureRow {
+//!         ticker: "DEMO".into(),
+//!         date_time: start + chrono::Days::new(day),
+//!         close: close(day),
+//!         rsi: Some(60.0),
+//!         label: Some(close(day + 2)),
+//!         ..FeatureRow::default()
+//!     })
+//!     .collect();
+//! let dataset = Dataset::from_rows(&rows);
+//! let plan = WalkForward { warmup_bars: 200, retrain_every_bars: 50, horizon_bars: 2 };
+//! let params = BoosterParams { n_estimators: 20, threads: 1, ..BoosterParams::default() };
+//! let report = backtest(&dataset, &plan, &params).unwrap();
+//! assert!(report.beats_baseline, "{report}");
+//! println!("{report}");
+//! ```
+
+mod backtest;
+mod binned;
+mod booster;
+pub mod cuda;
+mod cuts;
+mod dataset;
+mod device;
+mod error;
+mod features;
+mod forest;
+mod grow;
+mod histogram;
+mod matrix;
+mod metrics;
+mod offline;
+mod parallel;
+mod params;
+mod partition;
+mod quantile;
+mod report;
+mod sampling;
+mod split;
+
+pub use backtest::{Fold, WalkForward, WalkForwardRun, backtest, walk_forward, walk_forward_with_progress};
+pub use booster::{Booster, MODEL_FORMAT_VERSION};
+pub use cuts::BinCuts;
+pub use dataset::Dataset;
+pub use device::Device;
+pub use error::ModelError;
+pub use features::{FEATURE_NAMES, N_FEATURES, model_inputs, predicted_close, target_change};
+pub use forest::{FlatNode, Forest};
+pub use matrix::FeatureMatrix;
+pub use metrics::Metrics;
+pub use offline::feature_rows;
+pub use params::{BoosterParams, MAX_BIN, MAX_DEPTH};
+pub use report::BacktestReport;

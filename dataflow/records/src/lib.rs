@@ -1,0 +1,25 @@
+//! The records that flow through pricestream, one file each, their wire format and the
+//! Kafka topics they travel on. Pure data: no I/O.
+
+mod bar;
+mod dead_letter;
+pub(crate) mod fast_serde;
+mod feature;
+mod feature_change;
+mod indicator;
+mod prediction;
+mod problems;
+mod ticker;
+mod timeframe;
+pub mod topics;
+pub mod wire;
+
+pub use bar::{Bar, BarError};
+pub use dead_letter::DeadLetter;
+pub use feature::FeatureRow;
+pub use feature_change::{FeatureChange, FeatureKey};
+pub use indicator::{IndicatorError, IndicatorKind, IndicatorRecord, IndicatorRow, IndicatorValue};
+pub use prediction::Prediction;
+pub use problems::Problems;
+pub use ticker::{MAX_TICKER_LEN, Ticker, TickerError, check_ticker};
+pub use timeframe::{Timeframe, UnknownTimeframe};

@@ -1,0 +1,80 @@
+//! The Kafka topics pricestream reads and writes. Their message formats are
+//! documented in `docs/topics.md`.
+
+/// Names of pricestream's topics, all sharing one configurable prefix.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Topics {
+    /// Every bar the extractor reads (key: ticker; value: [`crate::Bar`]).
+    pub bars: String,
+    /// Every indicator value (key: ticker; value: [`crate::IndicatorRecord`]).
+    pub indicators: String,
+    /// Changelog of the feature mart (key: ticker and date; value: [`crate::FeatureRow`]).
+    pub features: String,
+    /// Model forecasts (key: ticker; value: [`crate::Prediction`]).
+    pub predictions: String,
+    /// Records the extractor refused (key: source; value: [`crate::DeadLetter`]).
+    pub dead_letter: String,
+}
+
+impl Topics {
+    /// The topic names under `prefix`, e.g. `pricestream.` gives `pricestream.bars`.
+    pub fn with_prefix(prefix: &str) -> Self {
+        Topics {
+            bars: format!("{prefix}bars"),
+            indicators: format!("{prefix}indicators"),
+            features: format!("{prefix}features"),
+            predictions: format!("{prefix}predictions"),
+            dead_letter: format!("{prefix}dead-letter"),
+        }
+    }
+
+    /// All topic names.
+    pub fn all(&self) -> [&str; 5] {
+        [&self.bars, &self.indicators, &self.features, &self.predictions, &self.dead_letter]
+    }
+}
+
+/// How the `predictions` topic is created: every forecast is kept (`retention.ms=-1`), so the
+/// topic is the history of what was forecast when; `instrument_mart.predictions` keeps the latest
+/// forecast per as-of date.
+pub const PREDICTIONS_RETENTION: Retention = Retention::Forever;
+
+/// How long a topic keeps its messages.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Retention {
+    /// Every message, forever (`retention.ms=-1`): the input topics are the
+    /// history the analytics service rebuilds its state from.
+    Forever,
+    /// The last message per key (`cleanup.policy=compact`): a changelog whose
+    /// replay gives the current table.
+    Compacted,
+}
+
+impl Retention {
+    /// The topic setting that gives this retention, as (key, value).
+    pub fn setting(self) -> (&'static str, &'static str) {
+        match self {
+            Retention::Forever => ("retention.ms", "-1"),
+            Retention::Compacted => ("cleanup.policy", "compact"),
+        }
+    }
+}
+
+/// Header carrying the extraction run id on every message.
+pub const TASK_NUMBER_HEADER: &str = "task_number";
+/// Header carrying the schema version of the value.
+pub const SCHEMA_VERSION_HEADER: &str = "schema_version";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_share_the_prefix() {
+        let topics = Topics::with_prefix("pricestream.");
+        assert_eq!(topics.bars, "pricestream.bars");
+        assert_eq!(topics.all().len(), 5);
+        assert_eq!(topics.dead_letter, "pricestream.dead-letter");
+        assert!(topics.all().iter().all(|t| t.starts_with("pricestream.")));
+    }
+}
