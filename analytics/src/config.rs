@@ -107,8 +107,8 @@ impl Default for ServingSettings {
 
 impl ServingSettings {
     /// The retraining policy these settings describe.
-    pub fn policy(&self) -> crate::predict::RetrainPolicy {
-        crate::predict::RetrainPolicy {
+    pub fn policy(&self) -> crate::serving::RetrainPolicy {
+        crate::serving::RetrainPolicy {
             min_training_rows: self.min_training_rows,
             retrain_every_rows: self.retrain_every_rows,
             holdout_fraction: self.holdout_fraction,

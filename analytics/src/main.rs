@@ -6,9 +6,9 @@ mod cli;
 mod config;
 mod discovery;
 mod metrics;
-mod model;
-mod predict;
+mod offline;
 mod run;
+mod serving;
 
 use clap::Parser;
 use cli::{Cli, Command};
@@ -48,10 +48,10 @@ fn main() -> ExitCode {
     let result = match &cli.command {
         Command::Run(args) => config().and_then(|config| run::run(args.device.apply(config), args)),
         Command::Backtest(args) => config().and_then(|config| {
-            model::backtest(&args.device.apply(config), args).map_err(anyhow::Error::from)
+            offline::backtest(&args.device.apply(config), args).map_err(anyhow::Error::from)
         }),
         Command::Train(args) => config()
-            .and_then(|config| model::train(&args.device.apply(config), args).map_err(anyhow::Error::from)),
+            .and_then(|config| offline::train(&args.device.apply(config), args).map_err(anyhow::Error::from)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,21 +1,22 @@
 //! `run`: wires Kafka, the timely workers, Cassandra and the HTTP endpoint together.
 //!
-//! Fault tolerance lives in: [`signals`] (the commit barrier, failures and stops agreed by
-//! every worker), [`liveness`] (heartbeats and `/healthz`), [`fence`] (older incarnations
-//! cannot commit or write), [`settings`] and [`progress`] (what a commit records),
+//! Fault tolerance lives in: [`recovery`] (the start-up epochs that rebuild the state and write
+//! again what a crashed run may have left unwritten), [`signals`] (the commit barrier, failures
+//! and stops agreed by every worker), [`liveness`] (heartbeats and `/healthz`), [`fence`] (older
+//! incarnations cannot commit or write), [`settings`] and [`commit_note`] (what a commit records),
 //! [`dead_letters`] and the checks of the source (bad messages), and
 //! `pricestream_runtime::fault` (outages waited out).
 
-mod changes;
+pub(crate) mod changes;
 mod cluster;
+mod commit_note;
 mod dead_letters;
 #[cfg(feature = "fault-injection")]
 mod failure_injection;
 mod fence;
 mod latency;
 mod liveness;
-mod progress;
-mod serving;
+mod recovery;
 mod settings;
 mod signals;
 mod sink;
@@ -54,7 +55,7 @@ use worker::{WorkerStats, run_worker};
 
 /// What every worker thread shares.
 pub struct Shared {
-    config: AnalyticsConfig,
+    pub(crate) config: AnalyticsConfig,
     /// Input topics with their partition counts at start.
     topics: Vec<(String, usize)>,
     bars_topic: String,
@@ -63,11 +64,11 @@ pub struct Shared {
     /// Reads the mart back (the rows a rewrite deletes).
     mart: MartReader,
     /// The `models` table, when the model stage is on.
-    models: Option<Arc<ModelTable>>,
-    runtime: tokio::runtime::Handle,
-    metrics: Arc<Metrics>,
-    stop: Arc<AtomicBool>,
-    outages: Arc<Outages>,
+    pub(crate) models: Option<Arc<ModelTable>>,
+    pub(crate) runtime: tokio::runtime::Handle,
+    pub(crate) metrics: Arc<Metrics>,
+    pub(crate) stop: Arc<AtomicBool>,
+    pub(crate) outages: Arc<Outages>,
     liveness: Arc<Liveness>,
     fence: Fence,
     /// Who this process is, for the fencing table (host and process).
@@ -82,7 +83,7 @@ pub struct Shared {
     /// Publish times of the bars of the epochs being written, for the prediction latency.
     published: latency::PublishTimes,
     /// The device trainings run on, `auto` resolved once at start.
-    model_device: pricestream_model::Device,
+    pub(crate) model_device: pricestream_model::Device,
 }
 
 impl Shared {

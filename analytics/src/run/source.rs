@@ -4,8 +4,8 @@
 //! ([`wire::decode_bar`]); a refused one becomes a dead letter and everything else flows.
 //! Kafka outages are waited out: polls that fail are reported as an outage and polled again.
 
+use super::commit_note::{CommitNote, Offsets, Resume, TopicPartition};
 use super::dead_letters::refused_message;
-use super::progress::{CommitNote, Offsets, Resume, TopicPartition};
 use chrono::NaiveDate;
 use pricestream_features::Version;
 use pricestream_kafka::kafka_fault;

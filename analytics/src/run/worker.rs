@@ -6,20 +6,19 @@
 //! row-shaping settings (no input); 1 replays everything below the committed offsets (its
 //! outputs are already in the mart and are not written again, unless the settings changed:
 //! then every row is rewritten and rows that no longer exist are deleted); 2 replays the epoch
-//! the previous run was in the middle of (see `progress`) and writes it; 3 and later are live.
+//! the previous run was in the middle of (see `commit_note`) and writes it; 3 and later are live.
+//! Epochs 0 to 2 are crash recovery, in [`super::recovery`].
 //! Before epoch `t` is fed, every worker has written epoch `t - 1` (the barrier of
 //! [`super::signals`]) and committed the end of `t - 1` with the end of `t` as its intent. A
 //! worker that fails tells every other one, and nobody commits past the last epoch all wrote.
 
 use super::Shared;
 use super::changes::RowChanges;
+use super::commit_note::{CommitNote, Offsets};
 use super::liveness::{Heartbeat, Stage};
-use super::progress::{CommitNote, Offsets};
-use super::serving;
 use super::signals::{Signal, Signals};
 use super::source::{Batch, PartitionSource, Record, SourceSettings, partitions_for};
-use crate::predict::ModelStage;
-use anyhow::Context as _;
+use crate::serving::{ModelStage, worker as serving};
 use pricestream_features::{Delivery, FeatureRecord, UpsertInput, feature_graph, series_hash};
 use std::cell::{Cell, RefCell};
 use std::future::Future;
@@ -32,19 +31,12 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use timely::dataflow::ProbeHandle;
 use timely::dataflow::operators::{Exchange, Inspect, Probe};
 use timely::worker::Worker;
-use tracing::{debug, info, warn};
+use tracing::{debug, info};
 
-/// The epoch of the agreement at start (no input).
-const AGREE: u64 = 0;
-/// The epoch that replays the input below the committed offsets.
-const REPLAY: u64 = 1;
-/// The epoch that replays the epoch the previous run was writing.
-const RECOVERY: u64 = 2;
+use super::recovery::{AGREE, RECOVERY, REPLAY};
 
 /// How often the consumer lag is measured (one request per partition).
 const LAG_REPORT_INTERVAL: Duration = Duration::from_secs(5);
-/// Records fed between two steps of the worker while replaying, to bound buffered input.
-const REPLAY_CHUNK: usize = 20_000;
 /// Longest a worker waiting for its peers sleeps before looking again; their messages wake it
 /// sooner. Sleeping rather than spinning: on a node shared with Cassandra and Kafka, a worker
 /// spinning while its peer wrote an epoch took a core from the very writes it waited for.
@@ -99,18 +91,18 @@ fn panic_text(panic: &(dyn std::any::Any + Send)) -> String {
 }
 
 /// The worker's dataflows and their handles.
-struct Graph {
-    input: UpsertInput<u64>,
+pub(super) struct Graph {
+    pub(super) input: UpsertInput<u64>,
     /// Passes `t` once every feature row change of epochs `< t` reached its writer.
-    probe: ProbeHandle<u64>,
-    signals: Signals,
-    heartbeat: Heartbeat,
+    pub(super) probe: ProbeHandle<u64>,
+    pub(super) signals: Signals,
+    pub(super) heartbeat: Heartbeat,
     /// Whether the replay's rows are kept (to rewrite the mart).
-    keep_replay: Rc<Cell<bool>>,
+    pub(super) keep_replay: Rc<Cell<bool>>,
     /// Feature row changes that reached this worker (the replay's only when kept).
-    output: Rc<RefCell<Vec<(FeatureRecord, isize)>>>,
+    pub(super) output: Rc<RefCell<Vec<(FeatureRecord, isize)>>>,
     /// Feature row changes of the model scopes routed to this worker, the replay included.
-    model_rows: Rc<RefCell<Vec<(FeatureRecord, isize)>>>,
+    pub(super) model_rows: Rc<RefCell<Vec<(FeatureRecord, isize)>>>,
 }
 
 fn build(worker: &mut Worker, shared: &Arc<Shared>) -> Graph {
@@ -150,7 +142,7 @@ fn build(worker: &mut Worker, shared: &Arc<Shared>) -> Graph {
 }
 
 impl Graph {
-    fn feed(&mut self, batch: &Batch) {
+    pub(super) fn feed(&mut self, batch: &Batch) {
         for (record, version) in &batch.records {
             self.input.send(match record {
                 Record::Bar(bar) => Delivery::of_bar(bar, *version),
@@ -160,7 +152,7 @@ impl Graph {
     }
 
     /// Closes epoch `epoch` of the feature input and steps until all its outputs arrived.
-    fn finish_epoch(&mut self, worker: &mut Worker, shared: &Shared, epoch: u64) {
+    pub(super) fn finish_epoch(&mut self, worker: &mut Worker, shared: &Shared, epoch: u64) {
         self.input.advance_to(epoch + 1);
         self.input.flush();
         while self.probe.less_than(&(epoch + 1)) {
@@ -173,13 +165,18 @@ impl Graph {
 
     /// Marks `epoch` written by this worker and waits until every worker has; fails if one
     /// of them failed instead.
-    fn written(&mut self, worker: &mut Worker, shared: &Shared, epoch: u64) -> anyhow::Result<()> {
+    pub(super) fn written(&mut self, worker: &mut Worker, shared: &Shared, epoch: u64) -> anyhow::Result<()> {
         self.signals.advance_to(epoch + 1);
         self.await_peers(worker, shared, epoch + 1)
     }
 
     /// Waits until every worker has written every epoch before `epoch`.
-    fn await_peers(&mut self, worker: &mut Worker, shared: &Shared, epoch: u64) -> anyhow::Result<()> {
+    pub(super) fn await_peers(
+        &mut self,
+        worker: &mut Worker,
+        shared: &Shared,
+        epoch: u64,
+    ) -> anyhow::Result<()> {
         shared.liveness.at(worker.index(), epoch, Stage::WaitingForPeers);
         while self.signals.waiting_for(epoch) {
             self.heartbeat.beat(epoch, Stage::WaitingForPeers);
@@ -193,7 +190,7 @@ impl Graph {
 
     /// Runs `future` to its end on this thread, stepping the worker meanwhile: its peers' messages
     /// and heartbeats keep flowing while it waits for Kafka or Cassandra.
-    fn drive<F: Future>(
+    pub(super) fn drive<F: Future>(
         &mut self,
         worker: &mut Worker,
         shared: &Shared,
@@ -266,78 +263,7 @@ fn run_epochs(worker: &mut Worker, shared: &Arc<Shared>, graph: &mut Graph) -> a
     let mut stage = serving::stage(shared, index)?;
     let mut stats = WorkerStats::default();
 
-    // Epoch 0: the generation and the settings, agreed on by every worker.
-    if index == 0 {
-        let claim = shared.fence.claim(&shared.incarnation, &shared.outages, &shared.stop);
-        let generation = graph.drive(worker, shared, AGREE, Stage::Starting, claim)?;
-        info!(generation, incarnation = %shared.incarnation, "Took the fencing generation.");
-        graph.signals.send(Signal::Generation(generation));
-    }
-    let stale = source.stale_partitions(&shared.settings_fingerprint);
-    if !stale.is_empty() {
-        info!(worker = index, partitions = ?stale, "Committed progress was made with other row-shaping settings.");
-        graph.signals.send(Signal::Stale);
-    }
-    graph.written(worker, shared, AGREE)?;
-    let (generation, rewrite) = {
-        let log = graph.signals.log();
-        (log.generation_before(REPLAY), !log.stale_before(REPLAY).is_empty())
-    };
-    let generation = generation.context("worker 0 announced no fencing generation")?;
-    shared.fence.adopt(generation);
-    shared.metrics.generation.set(generation);
-    if rewrite {
-        graph.keep_replay.set(true);
-        if index == 0 {
-            warn!(
-                settings = %shared.settings_description,
-                "The mart was written with other row-shaping settings: rewriting every row and deleting rows that no longer exist."
-            );
-            shared.metrics.settings_rewrites.inc();
-        }
-    }
-
-    // Epoch 1: the state as of the committed offsets.
-    let started = Instant::now();
-    let committed = source.committed();
-    source.read_until(&committed, REPLAY_CHUNK, |step| {
-        match step {
-            Some(batch) => {
-                count(shared, &mut stats, &batch, true);
-                graph.feed(&batch);
-                graph.input.flush();
-                worker.step();
-                shared.liveness.progressed(index, REPLAY, Stage::Replaying);
-            }
-            None => graph.heartbeat.beat(REPLAY, Stage::Replaying),
-        }
-        Ok(())
-    })?;
-    graph.finish_epoch(worker, shared, REPLAY);
-    let rows = RowChanges::from_updates(graph.output.take());
-    // Stored, not scored, unless rewriting: their forecasts were published by the run that read them.
-    let predictions = match &mut stage {
-        Some(stage) => serving::feed(stage, graph.model_rows.take(), rewrite, &shared.metrics),
-        None => Vec::new(),
-    };
-    if rewrite {
-        // The table may hold rows of the old settings: every missing value is cleared.
-        rewrite_mart(worker, shared, graph, rows.replacing_anything(), &predictions, &mut stats)?;
-    }
-    graph.written(worker, shared, REPLAY)?;
-    info!(worker = index, bars = stats.replayed_bars, elapsed = ?started.elapsed(), "Rebuilt the state from the input topics.");
-
-    // Epoch 2: the epoch the previous run may have been writing, replayed exactly.
-    let intents = source.intents();
-    let mut recovery = Batch::default();
-    source.read_until(&intents, usize::MAX, |step| {
-        match step {
-            Some(batch) => recovery = batch,
-            None => graph.heartbeat.beat(RECOVERY, Stage::Replaying),
-        }
-        Ok(())
-    })?;
-    process(worker, shared, graph, &mut stage, &mut stats, RECOVERY, &recovery)?;
+    super::recovery::recover(worker, shared, graph, &mut source, &mut stage, &mut stats)?;
     let mut done = source.positions().clone();
     shared.ready_workers.fetch_add(1, Ordering::SeqCst);
     shared.metrics.workers_running.inc();
@@ -451,43 +377,9 @@ fn commit(
     Ok(())
 }
 
-/// Writes every row of the replay (the mart was written with other settings) and deletes the
-/// rows of this worker's series that no longer exist.
-fn rewrite_mart(
-    worker: &mut Worker,
-    shared: &Shared,
-    graph: &mut Graph,
-    mut rows: RowChanges,
-    predictions: &[pricestream_records::Prediction],
-    stats: &mut WorkerStats,
-) -> anyhow::Result<()> {
-    let (index, peers) = (worker.index() as u64, worker.peers() as u64);
-    let check = shared.fence.check(REPLAY, &shared.outages, &shared.stop);
-    graph.drive(worker, shared, REPLAY, Stage::Writing, check)?;
-    let produced: std::collections::BTreeSet<_> =
-        rows.rows().map(|row| (row.ticker.clone(), row.timeframe, row.date_time)).collect();
-    let mine = |ticker: &str, timeframe| series_hash(ticker, timeframe) % peers == index;
-    let vanished =
-        graph.drive(worker, shared, REPLAY, Stage::Writing, shared.vanished_rows(&produced, mine))?;
-    rows.deletes.extend(vanished);
-    let write = shared.sink.write(&rows, predictions, &[], &shared.published, &shared.metrics);
-    graph.drive(worker, shared, REPLAY, Stage::Writing, write)?;
-    stats.rows += rows.upserts.len() as u64;
-    stats.deleted += rows.deletes.len() as u64;
-    shared.metrics.feature_rows_written.inc_by(rows.upserts.len() as u64);
-    shared.metrics.feature_rows_deleted.inc_by(rows.deletes.len() as u64);
-    info!(
-        worker = worker.index(),
-        rows = rows.upserts.len(),
-        deleted = rows.deletes.len(),
-        "Rewrote the mart rows of this worker's series."
-    );
-    Ok(())
-}
-
 /// Feeds one epoch, writes the changes that reach this worker, marks the epoch written
 /// and waits until every worker has: only then are the batch's bars visible downstream.
-fn process(
+pub(super) fn process(
     worker: &mut Worker,
     shared: &Shared,
     graph: &mut Graph,
@@ -553,7 +445,7 @@ fn process(
     Ok(())
 }
 
-fn count(shared: &Shared, stats: &mut WorkerStats, batch: &Batch, replayed: bool) {
+pub(super) fn count(shared: &Shared, stats: &mut WorkerStats, batch: &Batch, replayed: bool) {
     if !replayed {
         let now_ms = now_ms();
         for published in &batch.bar_timestamps_ms {

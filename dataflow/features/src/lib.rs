@@ -8,8 +8,8 @@
 
 mod block;
 mod bundle;
-mod incremental;
 mod inputs;
+mod join;
 mod label;
 mod latest;
 mod record;
@@ -24,8 +24,8 @@ pub use pricestream_records::IndicatorKind;
 /// The version of what a feature row holds: raise it with any change of the graph that changes
 /// a row (a column, a rule), so that the analytics service rewrites a mart written before.
 pub const FEATURE_SCHEMA_VERSION: u32 = 1;
-pub use incremental::feature_graph;
 pub use inputs::{EntryCollection, FeatureInputs};
+pub use join::feature_graph;
 pub use latest::Version;
 pub use record::{BarKey, FeatureRecord, SeriesKey};
 pub use row_id::row_ids;

@@ -17,8 +17,6 @@ mod rejection;
 mod split;
 pub mod twelve_data;
 mod values;
-#[cfg(test)]
-mod yahoo_csv;
 
 #[cfg(test)]
 mod tests;

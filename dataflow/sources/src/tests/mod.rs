@@ -3,6 +3,7 @@
 mod bad_input;
 mod containers;
 mod proptests;
+mod yahoo_csv;
 
 use super::{FileFormat, LineError, open_file};
 use pricestream_records::Bar;

@@ -1,14 +1,14 @@
 //! The Yahoo Finance export layout (`Date,Open,High,Low,Close,Adj Close,Volume`).
 
-use super::SourceError;
-use super::mapping::CsvMapping;
-use super::open::{FileRows, open_mapped};
+use crate::SourceError;
+use crate::mapping::CsvMapping;
+use crate::open::{FileRows, open_mapped};
 use std::path::Path;
 use uuid::Uuid;
 
 /// Reads a Yahoo-format daily file (CSV or gzip CSV; Parquet with the same columns too)
 /// whose bars all belong to `ticker`. Each data line becomes a bar or a
-/// [`LineError`](super::LineError) naming the line and column.
+/// [`LineError`](crate::LineError) naming the line and column.
 pub fn read_yahoo_csv(path: &Path, ticker: &str, task_number: Uuid) -> Result<FileRows, SourceError> {
     open_mapped(path, &CsvMapping::default(), Some(ticker.to_owned()), task_number)
 }

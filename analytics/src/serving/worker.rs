@@ -1,10 +1,10 @@
-//! The model stage inside `run`: one per worker, fed by the feature rows of the scopes routed
+//! The model stage of one worker of `run`, fed by the feature rows of the scopes routed
 //! to it, loading and storing model versions in `models`.
 
-use super::Shared;
-use super::changes::RowChanges;
+use super::{EpochReport, Load, ModelStage, ModelVersion, StageSettings, Store, Trainer};
 use crate::metrics::Metrics;
-use crate::predict::{EpochReport, Load, ModelStage, ModelVersion, StageSettings, Store, Trainer};
+use crate::run::Shared;
+use crate::run::changes::RowChanges;
 use pricestream_cassandra::CassandraError;
 use pricestream_features::FeatureRecord;
 use pricestream_records::{FeatureRow, Prediction};
@@ -142,7 +142,7 @@ fn observe(report: &EpochReport, metrics: &Metrics) {
 mod tests {
     use super::observe;
     use crate::metrics::Metrics;
-    use crate::predict::EpochReport;
+    use crate::serving::EpochReport;
     use pricestream_cassandra::ModelScope;
 
     #[test]

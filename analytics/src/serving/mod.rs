@@ -8,6 +8,7 @@ mod policy;
 mod series;
 mod stage;
 mod trainer;
+pub mod worker;
 
 pub use policy::RetrainPolicy;
 pub use stage::{EpochReport, Load, ModelStage, ModelVersion, StageSettings};
