@@ -1,11 +1,12 @@
 use super::{KafkaError, QuietContext, client_config};
 use futures::future::try_join_all;
 use pricestream_records::topics::{SCHEMA_VERSION_HEADER, TASK_NUMBER_HEADER};
-use pricestream_records::wire::{self, WireRecord};
+use pricestream_records::wire;
 use pricestream_runtime::config::KafkaConfig;
 use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
 use rdkafka::util::Timeout;
+use serde::Serialize;
 use std::time::Duration;
 use uuid::Uuid;
 
@@ -64,7 +65,7 @@ impl Publisher {
         records: I,
     ) -> Result<usize, PublishError>
     where
-        T: WireRecord + 'a,
+        T: Serialize + 'a,
         I: IntoIterator<Item = (&'a str, T)>,
     {
         let task = task_number.to_string();
@@ -75,14 +76,13 @@ impl Publisher {
     /// analytics service's changelog) and waits until every one is acknowledged.
     pub async fn publish_derived<'a, T, I>(&self, topic: &str, records: I) -> Result<usize, PublishError>
     where
-        T: WireRecord + 'a,
+        T: Serialize + 'a,
         I: IntoIterator<Item = (&'a str, T)>,
     {
         self.send_all(topic, None, records).await
     }
 
-    /// Publishes messages already encoded (each with [`wire::encode`] or an encoder that
-    /// writes the same bytes, such as [`wire::IndicatorMessages`]) and waits until every
+    /// Publishes messages already encoded (each with [`wire::encode`]) and waits until every
     /// one is acknowledged; every message carries the run's `task_number` header.
     pub async fn publish_encoded<'a, I>(
         &self,
@@ -104,7 +104,7 @@ impl Publisher {
         records: I,
     ) -> Result<usize, PublishError>
     where
-        T: WireRecord + 'a,
+        T: Serialize + 'a,
         I: IntoIterator<Item = (&'a str, T)>,
     {
         let payloads = records.into_iter().map(|(key, record)| (key, wire::encode(&record)));

@@ -11,7 +11,6 @@ pub struct Bar {
     /// Bar interval.
     pub timeframe: Timeframe,
     /// Trading day the bar covers.
-    #[serde(serialize_with = "super::fast_serde::date")]
     pub datetime: NaiveDate,
     /// First traded price.
     pub open: f64,

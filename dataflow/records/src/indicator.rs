@@ -4,9 +4,9 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 /// One indicator value for one bar, with the periods it was computed with
-/// (the seed's one-table-per-indicator rows). Serialised by hand (see below):
-/// one flat JSON object, the `indicator` tag and the value's fields inline.
-#[derive(Clone, Debug, PartialEq, Deserialize)]
+/// (the seed's one-table-per-indicator rows): one flat JSON object, the `indicator` tag and
+/// the value's fields inline.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct IndicatorRecord {
     /// Instrument symbol.
     pub ticker: super::Ticker,
@@ -199,7 +199,7 @@ impl IndicatorValue {
 /// An indicator value with the fields of its bar, borrowed: what the sinks write for
 /// each value, read from wherever the values are kept (the extractor keeps them next to
 /// their bar, without a copy of the ticker each). Written exactly as [`IndicatorRecord`].
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
 pub struct IndicatorRow<'a> {
     /// Instrument symbol.
     pub ticker: &'a str,
@@ -210,6 +210,7 @@ pub struct IndicatorRow<'a> {
     /// Extraction run that computed the value.
     pub task_number: Uuid,
     /// The value itself.
+    #[serde(flatten)]
     pub value: &'a IndicatorValue,
 }
 
@@ -226,89 +227,13 @@ impl IndicatorRecord {
     }
 }
 
-impl Serialize for IndicatorRecord {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        self.row().serialize(serializer)
-    }
-}
-
-impl Serialize for IndicatorRow<'_> {
-    // Written out instead of `#[serde(flatten)]`, which would send every field through a
-    // buffering map serialiser: this is the most frequent message pricestream sends.
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap;
-        struct Date<'a>(&'a NaiveDate);
-        impl Serialize for Date<'_> {
-            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-                super::fast_serde::date(self.0, serializer)
-            }
-        }
-        let mut map = serializer.serialize_map(None)?;
-        map.serialize_entry("ticker", self.ticker)?;
-        map.serialize_entry("timeframe", &self.timeframe)?;
-        map.serialize_entry("datetime", &Date(&self.datetime))?;
-        map.serialize_entry("task_number", &self.task_number)?;
-        map.serialize_entry("indicator", self.value.kind().as_str())?;
-        match *self.value {
-            IndicatorValue::Ema { ema_time_period, ema } => {
-                map.serialize_entry("emaTimePeriod", &ema_time_period)?;
-                map.serialize_entry("ema", &ema)?;
-            }
-            IndicatorValue::Sma { time_period, sma } => {
-                map.serialize_entry("timePeriod", &time_period)?;
-                map.serialize_entry("sma", &sma)?;
-            }
-            IndicatorValue::Rsi { time_period, rsi } => {
-                map.serialize_entry("timePeriod", &time_period)?;
-                map.serialize_entry("rsi", &rsi)?;
-            }
-            IndicatorValue::Macd {
-                fast_period,
-                slow_period,
-                signal_period,
-                macd,
-                macd_signal,
-                macd_hist,
-            } => {
-                map.serialize_entry("fastPeriod", &fast_period)?;
-                map.serialize_entry("slowPeriod", &slow_period)?;
-                map.serialize_entry("signalPeriod", &signal_period)?;
-                map.serialize_entry("macd", &macd)?;
-                map.serialize_entry("macdSignal", &macd_signal)?;
-                map.serialize_entry("macdHist", &macd_hist)?;
-            }
-            IndicatorValue::Stoch { fast_k_period, slow_k_period, slow_d_period, slow_k, slow_d } => {
-                map.serialize_entry("fastKPeriod", &fast_k_period)?;
-                map.serialize_entry("slowKPeriod", &slow_k_period)?;
-                map.serialize_entry("slowDPeriod", &slow_d_period)?;
-                map.serialize_entry("slowK", &slow_k)?;
-                map.serialize_entry("slowD", &slow_d)?;
-            }
-            IndicatorValue::Bbands { time_period, sd, sd_down, lower_band, middle_band, upper_band } => {
-                map.serialize_entry("timePeriod", &time_period)?;
-                map.serialize_entry("sd", &sd)?;
-                map.serialize_entry("sdDown", &sd_down)?;
-                map.serialize_entry("lowerBand", &lower_band)?;
-                map.serialize_entry("middleBand", &middle_band)?;
-                map.serialize_entry("upperBand", &upper_band)?;
-            }
-            IndicatorValue::Willr { time_period, willr } => {
-                map.serialize_entry("timePeriod", &time_period)?;
-                map.serialize_entry("willr", &willr)?;
-            }
-        }
-        map.end()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    /// The hand-written serialiser must say exactly what the derived one on
-    /// `IndicatorValue` says, so the two can never disagree on the wire.
+    /// A record on the wire is the bar's fields and the value's, side by side in one object.
     #[test]
-    fn hand_written_fields_match_the_derived_value_fields() {
+    fn the_record_carries_the_value_fields_inline() {
         let values = [
             IndicatorValue::Ema { ema_time_period: 20, ema: 1.5 },
             IndicatorValue::Sma { time_period: 20, sma: 1.25 },

@@ -3,7 +3,6 @@
 
 mod bar;
 mod dead_letter;
-pub(crate) mod fast_serde;
 mod feature;
 mod feature_change;
 mod indicator;

@@ -11,12 +11,10 @@ pub struct Prediction {
     /// Bar interval.
     pub timeframe: Timeframe,
     /// Date of the bar (the feature row) the forecast is based on.
-    #[serde(serialize_with = "super::fast_serde::date")]
     pub as_of: NaiveDate,
     /// Date of the bar whose close is forecast: `horizon_bars` bars after `as_of`. When that bar
     /// does not exist yet it is estimated by [`Prediction::weekdays_after`] (exchange holidays
     /// are not known).
-    #[serde(serialize_with = "super::fast_serde::date")]
     pub target_date: NaiveDate,
     /// How many bars ahead the forecast looks.
     pub horizon_bars: u32,

@@ -13,7 +13,7 @@ pub use summary::Summary;
 pub use tickers::{ReadAhead, StoredSeries};
 
 use crate::metrics::Metrics;
-use pricestream_records::wire::{BarMessages, IndicatorMessages};
+use pricestream_records::wire;
 use pricestream_records::{Bar, DeadLetter, IndicatorRow, IndicatorValue, Timeframe};
 use std::sync::Arc;
 use std::time::Instant;
@@ -88,37 +88,20 @@ impl Batch {
     }
 
     /// Hands each indicator value's Kafka message (bytes in `out`) and key to `each`, in
-    /// the order of [`Batch::indicator_rows`]. The values of one ticker share their ticker
-    /// and timeframe, so their messages' head is rendered once per run of its bars.
+    /// the order of [`Batch::indicator_rows`].
     pub fn for_each_indicator_message<'a>(&'a self, out: &mut Vec<u8>, mut each: impl FnMut(&'a str, &[u8])) {
-        let mut messages: Option<IndicatorMessages<'a>> = None;
-        for (bar, values) in self.bars_with_values() {
-            if values.is_empty() {
-                continue;
-            }
-            let messages = match &mut messages {
-                Some(same) if same.is_for(&bar.ticker, bar.timeframe) => same,
-                other => other.insert(IndicatorMessages::new(&bar.ticker, bar.timeframe)),
-            };
-            for (datetime, value) in values {
-                out.clear();
-                messages.encode(*datetime, &self.task_number, value, out);
-                each(&bar.ticker, out);
-            }
+        for row in self.indicator_rows() {
+            out.clear();
+            wire::encode_into(&row, out);
+            each(row.ticker, out);
         }
     }
 
-    /// Hands each bar's Kafka message (bytes in `out`) and key to `each`, in bar order. A run
-    /// of one ticker's bars shares the text its messages have in common, rendered once.
+    /// Hands each bar's Kafka message (bytes in `out`) and key to `each`, in bar order.
     pub fn for_each_bar_message<'a>(&'a self, out: &mut Vec<u8>, mut each: impl FnMut(&'a str, &[u8])) {
-        let mut messages: Option<BarMessages<'a>> = None;
         for bar in &self.bars {
-            let messages = match &mut messages {
-                Some(same) if same.is_for(&bar.ticker, bar.timeframe) => same,
-                other => other.insert(BarMessages::new(&bar.ticker, bar.timeframe)),
-            };
             out.clear();
-            messages.encode(bar, out);
+            wire::encode_into(bar, out);
             each(&bar.ticker, out);
         }
     }

@@ -4,14 +4,8 @@
 //! Version 1 field names and types are documented in `docs/topics.md`.
 
 mod checked;
-mod hand_written;
-mod head;
-mod indicator_tail;
-mod short_decimal;
-mod spare;
 
 pub use checked::{Refusal, RefusalReason, decode_bar, decode_indicator};
-pub use hand_written::{BarMessages, IndicatorMessages};
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -38,59 +32,28 @@ struct VersionOnly {
     schema_version: u16,
 }
 
-/// A record that travels on Kafka. The default encoding goes through serde; the
-/// extractor's two most frequent records (bars and indicator values, eight messages
-/// per bar) are written by hand in [`hand_written`], byte for byte what serde writes.
-pub trait WireRecord: Serialize {
-    /// Appends the record, `schema_version` first, as one JSON object to `out`.
-    fn encode_into(&self, out: &mut Vec<u8>) {
-        encode_with_serde(self, out);
-    }
+/// A record with the schema version in front of its own fields, as one flat JSON object.
+#[derive(Serialize)]
+struct Versioned<'a, T: ?Sized> {
+    schema_version: u16,
+    #[serde(flatten)]
+    record: &'a T,
 }
-
-/// A borrowed record is written as the record.
-impl<T: WireRecord + ?Sized> WireRecord for &T {
-    fn encode_into(&self, out: &mut Vec<u8>) {
-        (**self).encode_into(out);
-    }
-}
-
-impl WireRecord for crate::DeadLetter {}
-impl WireRecord for crate::FeatureChange {}
-impl WireRecord for crate::Prediction {}
 
 /// Encodes a record as one JSON object carrying `schema_version`.
-pub fn encode<T: WireRecord + ?Sized>(record: &T) -> Vec<u8> {
-    // The most a hand-written encoder reserves, so that it never grows the Vec again.
-    let mut out = Vec::with_capacity(hand_written::MAX_ROOM);
-    record.encode_into(&mut out);
+pub fn encode<T: Serialize + ?Sized>(record: &T) -> Vec<u8> {
+    let mut out = Vec::with_capacity(256);
+    encode_into(record, &mut out);
     out
 }
 
-/// The opening of every version-1 message.
-pub(crate) const PREFIX: &[u8] = b"{\"schema_version\":1";
-const _: () = assert!(SCHEMA_VERSION == 1, "update PREFIX with the version");
-
-/// [`WireRecord::encode_into`] through serde: the version, then the record's own fields.
-pub fn encode_with_serde<T: Serialize + ?Sized>(record: &T, out: &mut Vec<u8>) {
-    // The version goes first, written by hand: serde's `flatten` would route every
-    // field through a slow map serialiser.
-    let start = out.len();
-    out.extend_from_slice(PREFIX);
-    // Our records are plain structs of strings and numbers: serialisation cannot fail.
-    if serde_json::to_writer(&mut *out, record).is_err() {
-        out.truncate(start);
-        return;
-    }
-    // `out` now ends in `{"schema_version":1{...}`: turn the record's `{` into a `,`
-    // (or drop it with its `}` for a record without fields).
-    let brace = start + PREFIX.len();
-    match out.get(brace + 1) {
-        Some(b'}') => {
-            out.truncate(brace);
-            out.push(b'}');
-        }
-        _ => out[brace] = b',',
+/// Appends `record`, encoded as by [`encode`], to `out` (a buffer reused across messages).
+pub fn encode_into<T: Serialize + ?Sized>(record: &T, out: &mut Vec<u8>) {
+    let versioned = Versioned { schema_version: SCHEMA_VERSION, record };
+    // Our records are plain structs of strings and numbers, and a Vec takes every byte:
+    // serialisation cannot fail.
+    if let Err(error) = serde_json::to_writer(&mut *out, &versioned) {
+        unreachable!("a record failed to serialise: {error}");
     }
 }
 
@@ -134,6 +97,45 @@ mod tests {
         assert_eq!(json["datetime"], "2014-01-02");
         let back: IndicatorRecord = decode(&encode(&record)).expect("decodes");
         assert_eq!(back, record);
+    }
+
+    /// The bytes consumers have always received (the layout of `docs/topics.md`): field order,
+    /// number and date formats, the tag inline.
+    #[test]
+    fn messages_keep_their_documented_bytes() {
+        let task = uuid::Uuid::from_u128(0x6f1c_0000_0000_4000_8000_0000_0000_0001);
+        let bar = crate::Bar {
+            ticker: "NVDA".into(),
+            timeframe: Timeframe::Day,
+            datetime: NaiveDate::from_ymd_opt(1999, 1, 22).unwrap_or_default(),
+            open: 1.75,
+            high: 1.953125,
+            low: 1.552083,
+            close: 1.640625,
+            volume: 67_867_200,
+            task_number: task,
+        };
+        assert_eq!(
+            String::from_utf8(encode(&bar)).unwrap_or_default(),
+            r#"{"schema_version":1,"ticker":"NVDA","timeframe":"1day","datetime":"1999-01-22","open":1.75,"high":1.953125,"low":1.552083,"close":1.640625,"volume":67867200,"task_number":"6f1c0000-0000-4000-8000-000000000001"}"#
+        );
+        let record = IndicatorRecord {
+            ticker: "NVDA".into(),
+            timeframe: Timeframe::Day,
+            datetime: NaiveDate::from_ymd_opt(2014, 12, 31).unwrap_or_default(),
+            task_number: task,
+            value: IndicatorValue::Macd {
+                fast_period: 12,
+                slow_period: 26,
+                signal_period: 9,
+                macd: 0.21,
+                macd_signal: 0.18,
+                macd_hist: 3e-7,
+            },
+        };
+        let expected = r#"{"schema_version":1,"ticker":"NVDA","timeframe":"1day","datetime":"2014-12-31","task_number":"6f1c0000-0000-4000-8000-000000000001","indicator":"macd","fastPeriod":12,"slowPeriod":26,"signalPeriod":9,"macd":0.21,"macdSignal":0.18,"macdHist":3e-7}"#;
+        assert_eq!(String::from_utf8(encode(&record)).unwrap_or_default(), expected);
+        assert_eq!(String::from_utf8(encode(&record.row())).unwrap_or_default(), expected);
     }
 
     #[test]
