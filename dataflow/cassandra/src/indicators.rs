@@ -1,94 +1,41 @@
 use super::CassandraError;
 use super::batch::{group_by_partition, write_partitions};
+use super::cells::{Bound, set};
 use super::statements::{insert_cql, prepare};
-use chrono::{DateTime, NaiveTime, Utc};
-use pricestream_records::{IndicatorRecord, IndicatorRow, IndicatorValue};
+use chrono::NaiveTime;
+use pricestream_records::{IndicatorKind, IndicatorRecord, IndicatorRow, IndicatorValue};
 use scylla::client::session::Session;
 use scylla::serialize::row::SerializeRow;
 use scylla::statement::prepared::PreparedStatement;
 use std::collections::HashMap;
 use std::sync::Arc;
-use uuid::Uuid;
 
-/// The seven indicator tables of the warehouse, with the seed's names.
-pub const INDICATOR_TABLES: [&str; 7] = ["ema", "sma", "rsi", "macd", "stoch", "bbands", "willr"];
-
-/// Value columns of each table after the shared key columns, in bind order.
-pub(super) fn value_columns(table: &str) -> &'static str {
-    match table {
-        "ema" => "emaTimePeriod, ema",
-        "sma" => "timePeriod, sma",
-        "rsi" => "timePeriod, rsi",
-        "macd" => "fastPeriod, slowPeriod, signalPeriod, macd, macdSignal, macdHist",
-        "stoch" => "fastKPeriod, slowKPeriod, slowDPeriod, slowK, slowD",
-        "bbands" => "timePeriod, sd, sdDown, lowerBand, middleBand, upperBand",
-        _ => "timePeriod, willr",
-    }
+/// The value columns of `kind`'s table after the shared key columns, in bind order: its periods
+/// (`int`), then its numbers (`double`), under their wire names.
+pub(super) fn value_columns(kind: IndicatorKind) -> impl Iterator<Item = (&'static str, &'static str)> {
+    let periods = kind.period_names().iter().map(|name| (*name, "int"));
+    periods.chain(kind.number_names().iter().map(|name| (*name, "double")))
 }
 
-/// The table a value is stored in.
+/// The table a value is stored in: its kind's tag, the seed's table names.
 pub fn table_of(value: &IndicatorValue) -> &'static str {
     value.kind().as_str()
 }
 
-type Key<'a> = (&'a str, &'a str, DateTime<Utc>, Uuid);
-type PeriodRow<'a> = (&'a str, &'a str, DateTime<Utc>, Uuid, i32, f64);
-type MacdRow<'a> = (&'a str, &'a str, DateTime<Utc>, Uuid, i32, i32, i32, f64, f64, f64);
-type StochRow<'a> = (&'a str, &'a str, DateTime<Utc>, Uuid, i32, i32, i32, f64, f64);
-type BbandsRow<'a> = (&'a str, &'a str, DateTime<Utc>, Uuid, i32, f64, f64, f64, f64, f64);
-
-/// Rows split by table, each table's rows of its own shape.
-#[derive(Default)]
-struct ByTable<'a> {
-    single: HashMap<&'static str, Vec<(String, PeriodRow<'a>)>>,
-    macd: Vec<(String, MacdRow<'a>)>,
-    stoch: Vec<(String, StochRow<'a>)>,
-    bbands: Vec<(String, BbandsRow<'a>)>,
+/// The bound values of one row: the key columns, then the value's periods and numbers.
+fn bound<'a>(row: &IndicatorRow<'a>) -> Vec<Bound<'a>> {
+    let (periods, numbers) = (row.value.periods(), row.value.numbers());
+    let mut values = Vec::with_capacity(4 + periods.len() + numbers.len());
+    values.push(Bound::Text(row.ticker));
+    values.push(Bound::Text(row.timeframe.as_str()));
+    values.push(Bound::Timestamp(row.datetime.and_time(NaiveTime::MIN).and_utc()));
+    values.push(Bound::Uuid(row.task_number));
+    values.extend(periods.iter().map(|&period| Bound::Int(set(period))));
+    values.extend(numbers.iter().map(|&number| Bound::Double(set(number))));
+    values
 }
 
-impl<'a> ByTable<'a> {
-    fn push(&mut self, record: IndicatorRow<'a>) {
-        let (t, f, d, u): Key<'a> = (
-            record.ticker,
-            record.timeframe.as_str(),
-            record.datetime.and_time(NaiveTime::MIN).and_utc(),
-            record.task_number,
-        );
-        let partition = format!("{t}/{f}");
-        match *record.value {
-            IndicatorValue::Ema { ema_time_period: p, ema: v }
-            | IndicatorValue::Sma { time_period: p, sma: v }
-            | IndicatorValue::Rsi { time_period: p, rsi: v }
-            | IndicatorValue::Willr { time_period: p, willr: v } => {
-                let table = table_of(record.value);
-                self.single.entry(table).or_default().push((partition, (t, f, d, u, p, v)));
-            }
-            IndicatorValue::Macd {
-                fast_period,
-                slow_period,
-                signal_period,
-                macd,
-                macd_signal,
-                macd_hist,
-            } => {
-                let row = (t, f, d, u, fast_period, slow_period, signal_period, macd, macd_signal, macd_hist);
-                self.macd.push((partition, row));
-            }
-            IndicatorValue::Stoch { fast_k_period, slow_k_period, slow_d_period, slow_k, slow_d } => {
-                self.stoch.push((
-                    partition,
-                    (t, f, d, u, fast_k_period, slow_k_period, slow_d_period, slow_k, slow_d),
-                ));
-            }
-            IndicatorValue::Bbands { time_period, sd, sd_down, lower_band, middle_band, upper_band } => {
-                let row = (t, f, d, u, time_period, sd, sd_down, lower_band, middle_band, upper_band);
-                self.bbands.push((partition, row));
-            }
-        }
-    }
-}
-
-/// Writes indicator values to the seven indicator tables: one prepared
+/// Writes indicator values to the indicator tables, one per kind: one prepared
 /// statement per table, rows of one partition in unlogged batches.
 pub struct IndicatorTables {
     session: Arc<Session>,
@@ -101,7 +48,7 @@ pub struct IndicatorTables {
 }
 
 impl IndicatorTables {
-    /// Prepares the seven inserts against `keyspace`.
+    /// Prepares an insert and a series delete per indicator table against `keyspace`.
     pub async fn prepare(
         session: Arc<Session>,
         keyspace: &str,
@@ -109,11 +56,12 @@ impl IndicatorTables {
         max_in_flight: usize,
     ) -> Result<Self, CassandraError> {
         let (mut inserts, mut deletes) = (HashMap::new(), HashMap::new());
-        for table in INDICATOR_TABLES {
-            let columns = value_columns(table);
+        for &kind in IndicatorKind::ALL {
+            let table = kind.as_str();
+            let columns: Vec<&str> = value_columns(kind).map(|(name, _)| name).collect();
             let cql = insert_cql(
                 &format!("{keyspace}.{table}"),
-                &format!("ticker, timeframe, datetime, task_number, {columns}"),
+                &format!("ticker, timeframe, datetime, task_number, {}", columns.join(", ")),
             );
             let prepared = prepare(&session, cql).await?;
             inserts.insert(table, prepared);
@@ -155,18 +103,15 @@ impl IndicatorTables {
         &self,
         rows: impl IntoIterator<Item = IndicatorRow<'a>>,
     ) -> Result<usize, CassandraError> {
-        let mut by_table = ByTable::default();
+        let mut by_table: HashMap<IndicatorKind, Vec<(String, Vec<Bound<'a>>)>> = HashMap::new();
         for row in rows {
-            by_table.push(row);
+            let partition = format!("{}/{}", row.ticker, row.timeframe);
+            by_table.entry(row.value.kind()).or_default().push((partition, bound(&row)));
         }
-        let ByTable { single, macd, stoch, bbands } = by_table;
         let mut written = 0;
-        for (table, rows) in single {
-            written += self.write(table, rows).await?;
+        for (kind, rows) in by_table {
+            written += self.write(kind.as_str(), rows).await?;
         }
-        written += self.write("macd", macd).await?;
-        written += self.write("stoch", stoch).await?;
-        written += self.write("bbands", bbands).await?;
         Ok(written)
     }
 

@@ -3,12 +3,14 @@
 
 mod bars;
 mod batch;
+mod cells;
 mod decimal;
 mod fault;
 mod features;
 mod generations;
 mod indicators;
 mod mart;
+mod mart_row;
 mod models;
 mod predictions;
 mod schema;
@@ -19,10 +21,11 @@ mod statements;
 pub use bars::BarTable;
 pub use batch::{PartitionRows, group_by_partition, write_partitions};
 pub use decimal::{decimal_to_f64, f64_to_decimal};
-pub use features::{FeatureTable, Replaces};
+pub use features::FeatureTable;
 pub use generations::GenerationTable;
-pub use indicators::{INDICATOR_TABLES, IndicatorTables, table_of};
+pub use indicators::{IndicatorTables, table_of};
 pub use mart::MartReader;
+pub use mart_row::Replaces;
 pub use models::{BacktestSummary, ModelRecord, ModelScope, ModelTable, StoredModel};
 pub use predictions::PredictionTable;
 pub use schema::{create_dwh_schema, create_mart_schema, dwh_statements, mart_statements};

@@ -1,4 +1,5 @@
 use super::CassandraError;
+use pricestream_records::IndicatorKind;
 use pricestream_runtime::config::CassandraConfig;
 use scylla::client::session::Session;
 use tracing::info;
@@ -30,24 +31,17 @@ const SERIES_SETTINGS: &str = "CREATE TABLE IF NOT EXISTS {ks}.series_settings (
     PRIMARY KEY ((ticker, timeframe))
 )";
 
-/// The feature mart: one row per bar, the seed's `combineDatasets` columns
-/// (unquoted, so CQL matches them case-insensitively), plus the model label.
-const FEATURES: &str = "CREATE TABLE IF NOT EXISTS {ks}.features (
-    ticker text,
-    timeframe text,
-    dateTime date,
-    id bigint,
-    emaTimePeriod int, ema double,
-    fastKPeriod int, slowKPeriod int, slowDPeriod int, slowD double, slowK double,
-    bbTimePeriod int, bbSd double, lowerBand double, middleBand double, upperBand double,
-    signalPeriod int, fastPeriod int, slowPeriod int, macd double, macdHist double, macdSignal double,
-    rsiTimePeriod int, rsi double,
-    smaTimePeriod int, sma double,
-    willrTimePeriod int, willr double,
-    close double,
-    label double,
-    PRIMARY KEY ((ticker, timeframe), dateTime)
-) WITH CLUSTERING ORDER BY (dateTime ASC)";
+/// The feature mart: one row per bar, the seed's `combineDatasets` columns (unquoted, so CQL
+/// matches them case-insensitively), plus the model label.
+fn features_table(keyspace: &str) -> String {
+    let columns: Vec<String> =
+        super::mart_row::columns().into_iter().map(|(name, typ)| format!("    {name} {typ},")).collect();
+    format!(
+        "CREATE TABLE IF NOT EXISTS {keyspace}.features (\n{}\n    PRIMARY KEY ((ticker, timeframe), dateTime)\n) \
+         WITH CLUSTERING ORDER BY (dateTime ASC)",
+        columns.join("\n")
+    )
+}
 
 /// Trained models, every version kept. One partition per scope (a ticker, or `global`), newest
 /// version first, so "the latest model of a scope" is the first row of one partition
@@ -97,14 +91,10 @@ const GENERATIONS: &str = "CREATE TABLE IF NOT EXISTS {ks}.generations (
 
 /// One table per indicator, the seed's names and value columns, keyed like
 /// `time_series_history` so a ticker's values are one partition in date order.
-fn indicator_table(keyspace: &str, table: &str) -> String {
-    let columns: Vec<String> = super::indicators::value_columns(table)
-        .split(", ")
-        .map(|column| {
-            let is_period = column.ends_with("Period");
-            format!("    {column} {},", if is_period { "int" } else { "double" })
-        })
-        .collect();
+fn indicator_table(keyspace: &str, kind: IndicatorKind) -> String {
+    let table = kind.as_str();
+    let columns: Vec<String> =
+        super::indicators::value_columns(kind).map(|(column, typ)| format!("    {column} {typ},")).collect();
     format!(
         "CREATE TABLE IF NOT EXISTS {keyspace}.{table} (\n    ticker text,\n    timeframe text,\n    datetime timestamp,\n    \
          task_number uuid,\n{}\n    PRIMARY KEY ((ticker, timeframe), datetime)\n) WITH CLUSTERING ORDER BY (datetime ASC)",
@@ -120,7 +110,7 @@ fn keyspace(name: &str, replication: &str) -> String {
 pub fn dwh_statements(config: &CassandraConfig) -> Vec<String> {
     let ks = &config.dwh_keyspace;
     let mut statements = vec![keyspace(ks, &config.replication), TIME_SERIES_HISTORY.replace("{ks}", ks)];
-    statements.extend(super::indicators::INDICATOR_TABLES.iter().map(|table| indicator_table(ks, table)));
+    statements.extend(IndicatorKind::ALL.iter().map(|&kind| indicator_table(ks, kind)));
     statements.push(SERIES_SETTINGS.replace("{ks}", ks));
     statements
 }
@@ -130,7 +120,7 @@ pub fn mart_statements(config: &CassandraConfig) -> Vec<String> {
     let ks = &config.mart_keyspace;
     vec![
         keyspace(ks, &config.replication),
-        FEATURES.replace("{ks}", ks),
+        features_table(ks),
         MODELS.replace("{ks}", ks),
         PREDICTIONS.replace("{ks}", ks),
         GENERATIONS.replace("{ks}", ks),

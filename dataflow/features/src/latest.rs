@@ -7,9 +7,12 @@
 
 use super::values::{F64Bits, Indicator, IndicatorSettings};
 use chrono::NaiveDate;
-use pricestream_records::Timeframe;
+use pricestream_records::{IndicatorKind, Timeframe};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
+
+/// How many indicator kinds there are: one slot each.
+const KINDS: usize = IndicatorKind::ALL.len();
 
 /// The latest values of one series on one date.
 #[derive(Default)]
@@ -17,10 +20,10 @@ pub struct DayLatest {
     /// The bar's close.
     pub close: Option<F64Bits>,
     /// One value per indicator kind (`IndicatorKind as usize`).
-    pub indicators: [Option<Indicator>; 7],
+    pub indicators: [Option<Indicator>; KINDS],
     /// The version of the close (first) and of each indicator slot, where the feeder orders
     /// deliveries by version ([`super::upsert`]); unused otherwise.
-    pub versions: [Version; 8],
+    pub versions: [Version; KINDS + 1],
 }
 
 /// What orders the deliveries of one key: the producer's timestamp, then the offset. The newest
@@ -51,7 +54,7 @@ pub struct SeriesLatest {
     timeframe: Timeframe,
     /// Per indicator kind, the settings its values are computed with and the newest version
     /// that said so, where the feeder orders deliveries by version ([`super::upsert`]).
-    pub settings: [Option<(IndicatorSettings, Version)>; 7],
+    pub settings: [Option<(IndicatorSettings, Version)>; KINDS],
     /// Date → index into `days`.
     index: HashMap<NaiveDate, usize>,
     days: Vec<DayLatest>,
@@ -116,7 +119,7 @@ impl Latest {
                 self.series.push(SeriesLatest {
                     ticker: ticker.to_owned(),
                     timeframe,
-                    settings: [None; 7],
+                    settings: [None; KINDS],
                     index: HashMap::new(),
                     days: Vec::new(),
                     last: None,

@@ -2,7 +2,7 @@
 
 use super::values::{F64Bits, Indicator};
 use chrono::NaiveDate;
-use pricestream_records::{FeatureRow, IndicatorValue, Timeframe};
+use pricestream_records::{FeatureRow, Timeframe};
 use serde::{Deserialize, Serialize};
 
 /// One price series: a ticker at one timeframe. Row numbers and labels are per series.
@@ -47,61 +47,7 @@ impl FeatureRecord {
             ..FeatureRow::default()
         };
         for indicator in &self.indicators {
-            match indicator.to_value() {
-                IndicatorValue::Ema { ema_time_period, ema } => {
-                    row.ema_time_period = Some(ema_time_period);
-                    row.ema = Some(ema);
-                }
-                IndicatorValue::Sma { time_period, sma } => {
-                    row.sma_time_period = Some(time_period);
-                    row.sma = Some(sma);
-                }
-                IndicatorValue::Rsi { time_period, rsi } => {
-                    row.rsi_time_period = Some(time_period);
-                    row.rsi = Some(rsi);
-                }
-                IndicatorValue::Macd {
-                    fast_period,
-                    slow_period,
-                    signal_period,
-                    macd,
-                    macd_signal,
-                    macd_hist,
-                } => {
-                    row.fast_period = Some(fast_period);
-                    row.slow_period = Some(slow_period);
-                    row.signal_period = Some(signal_period);
-                    row.macd = Some(macd);
-                    row.macd_signal = Some(macd_signal);
-                    row.macd_hist = Some(macd_hist);
-                }
-                IndicatorValue::Stoch { fast_k_period, slow_k_period, slow_d_period, slow_k, slow_d } => {
-                    row.fast_k_period = Some(fast_k_period);
-                    row.slow_k_period = Some(slow_k_period);
-                    row.slow_d_period = Some(slow_d_period);
-                    row.slow_k = Some(slow_k);
-                    row.slow_d = Some(slow_d);
-                }
-                // `sd_down` has no column in the seed's feature set.
-                IndicatorValue::Bbands {
-                    time_period,
-                    sd,
-                    sd_down: _,
-                    lower_band,
-                    middle_band,
-                    upper_band,
-                } => {
-                    row.bb_time_period = Some(time_period);
-                    row.bb_sd = Some(sd);
-                    row.lower_band = Some(lower_band);
-                    row.middle_band = Some(middle_band);
-                    row.upper_band = Some(upper_band);
-                }
-                IndicatorValue::Willr { time_period, willr } => {
-                    row.willr_time_period = Some(time_period);
-                    row.willr = Some(willr);
-                }
-            }
+            row.set_indicator(&indicator.to_value());
         }
         row
     }

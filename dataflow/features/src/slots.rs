@@ -1,57 +1,57 @@
 //! The indicator values of one bar, flattened into one inline record.
 //!
 //! The block co-group keeps every bar's row in its output arrangement, and differential copies
-//! that arrangement on every merge. Seven `Option<Indicator>`s take 336 bytes (each the size of
-//! the largest variant); the fields themselves are 11 periods and 14 floats, 160 bytes here.
+//! that arrangement on every merge. One `Option<Indicator>` per kind would take the room of the
+//! largest kind seven times; here each kind's fields take only their own room (11 periods and
+//! 14 floats, 160 bytes, for the seven).
 
 use super::values::{F64Bits, Indicator};
+use pricestream_records::IndicatorKind;
 use serde::{Deserialize, Serialize};
 use std::ops::Range;
 
+const KINDS: usize = IndicatorKind::ALL.len();
+const _: () = assert!(KINDS <= 8, "`present` has a bit per kind");
+
 /// Where each kind's fields live, in `IndicatorKind` order: index ranges into `periods` and
-/// `values`.
-const LAYOUT: [(Range<usize>, Range<usize>); 7] =
-    [(0..1, 0..1), (1..2, 1..2), (2..3, 2..3), (3..6, 3..6), (6..9, 6..8), (9..10, 8..13), (10..11, 13..14)];
+/// `values`, each kind's fields one after the other.
+const LAYOUT: [(Range<usize>, Range<usize>); KINDS] = {
+    let mut layout = [const { (0..0, 0..0) }; KINDS];
+    let (mut kind, mut periods, mut numbers) = (0, 0, 0);
+    while kind < KINDS {
+        let (p, n) =
+            (IndicatorKind::ALL[kind].period_names().len(), IndicatorKind::ALL[kind].number_names().len());
+        layout[kind] = (periods..periods + p, numbers..numbers + n);
+        (periods, numbers, kind) = (periods + p, numbers + n, kind + 1);
+    }
+    layout
+};
+const PERIODS: usize = LAYOUT[KINDS - 1].0.end;
+const NUMBERS: usize = LAYOUT[KINDS - 1].1.end;
 
 /// Up to one value per indicator kind.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct IndicatorSlots {
     /// Bit `kind as usize` is set when that kind is present.
     present: u8,
-    /// EMA, SMA, RSI, MACD (3), STOCH (3), BBANDS, WILLR.
-    periods: [i32; 11],
-    /// EMA, SMA, RSI, MACD (3), STOCH (2), BBANDS (5), WILLR.
-    values: [F64Bits; 14],
+    /// Every kind's periods, in `IndicatorKind` order.
+    periods: [i32; PERIODS],
+    /// Every kind's numbers, in `IndicatorKind` order.
+    values: [F64Bits; NUMBERS],
 }
 
 impl IndicatorSlots {
     /// Stores `value` unless its kind is already present (the first value of a kind wins);
     /// returns whether it did.
     pub fn insert(&mut self, value: &Indicator) -> bool {
-        let bit = 1 << (value.kind() as u8);
-        if self.present & bit != 0 {
+        let kind = value.kind() as usize;
+        if self.present & (1 << kind) != 0 {
             return false;
         }
-        self.present |= bit;
-        let (p, v) = (&mut self.periods, &mut self.values);
-        match *value {
-            Indicator::Ema { ema_time_period, ema } => (p[0], v[0]) = (ema_time_period, ema),
-            Indicator::Sma { time_period, sma } => (p[1], v[1]) = (time_period, sma),
-            Indicator::Rsi { time_period, rsi } => (p[2], v[2]) = (time_period, rsi),
-            Indicator::Macd { fast_period, slow_period, signal_period, macd, macd_signal, macd_hist } => {
-                (p[3], p[4], p[5]) = (fast_period, slow_period, signal_period);
-                (v[3], v[4], v[5]) = (macd, macd_signal, macd_hist);
-            }
-            Indicator::Stoch { fast_k_period, slow_k_period, slow_d_period, slow_k, slow_d } => {
-                (p[6], p[7], p[8]) = (fast_k_period, slow_k_period, slow_d_period);
-                (v[6], v[7]) = (slow_k, slow_d);
-            }
-            Indicator::Bbands { time_period, sd, sd_down, lower_band, middle_band, upper_band } => {
-                p[9] = time_period;
-                (v[8], v[9], v[10], v[11], v[12]) = (sd, sd_down, lower_band, middle_band, upper_band);
-            }
-            Indicator::Willr { time_period, willr } => (p[10], v[13]) = (time_period, willr),
-        }
+        self.present |= 1 << kind;
+        let (periods, numbers) = LAYOUT[kind].clone();
+        self.periods[periods].copy_from_slice(value.periods());
+        self.values[numbers].copy_from_slice(value.numbers());
         true
     }
 
@@ -72,37 +72,15 @@ impl IndicatorSlots {
 
     /// The values present, sorted by kind.
     pub fn values(&self) -> Vec<Indicator> {
-        let (p, v) = (&self.periods, &self.values);
-        let all = [
-            Indicator::Ema { ema_time_period: p[0], ema: v[0] },
-            Indicator::Sma { time_period: p[1], sma: v[1] },
-            Indicator::Rsi { time_period: p[2], rsi: v[2] },
-            Indicator::Macd {
-                fast_period: p[3],
-                slow_period: p[4],
-                signal_period: p[5],
-                macd: v[3],
-                macd_signal: v[4],
-                macd_hist: v[5],
-            },
-            Indicator::Stoch {
-                fast_k_period: p[6],
-                slow_k_period: p[7],
-                slow_d_period: p[8],
-                slow_k: v[6],
-                slow_d: v[7],
-            },
-            Indicator::Bbands {
-                time_period: p[9],
-                sd: v[8],
-                sd_down: v[9],
-                lower_band: v[10],
-                middle_band: v[11],
-                upper_band: v[12],
-            },
-            Indicator::Willr { time_period: p[10], willr: v[13] },
-        ];
-        all.into_iter().filter(|value| self.present & (1 << (value.kind() as u8)) != 0).collect()
+        IndicatorKind::ALL
+            .iter()
+            .zip(LAYOUT.iter())
+            .enumerate()
+            .filter(|(index, _)| self.present & (1 << index) != 0)
+            .map(|(_, (&kind, (periods, numbers)))| {
+                Indicator::from_parts(kind, &self.periods[periods.clone()], &self.values[numbers.clone()])
+            })
+            .collect()
     }
 }
 

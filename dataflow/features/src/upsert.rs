@@ -235,6 +235,7 @@ fn settle_settings(
 mod tests {
     use super::*;
     use crate::{FeatureRecord, feature_graph};
+    use pricestream_records::IndicatorValue;
     use std::cell::RefCell;
     use std::rc::Rc;
     use std::sync::{Arc, Mutex};
@@ -337,7 +338,10 @@ mod tests {
             ticker: "A".into(),
             timeframe: Timeframe::Day,
             date: NaiveDate::from_ymd_opt(2024, 1, day).unwrap_or_default(),
-            value: Delivered::Indicator(Indicator::Sma { time_period: period, sma: F64Bits::new(value) }),
+            value: Delivered::Indicator(Indicator::from(&IndicatorValue::Sma {
+                time_period: period,
+                sma: value,
+            })),
             version: Version { timestamp_ms, offset: 0 },
         }
     }
@@ -374,8 +378,8 @@ mod tests {
             .filter(|(_, diff)| *diff > 0)
             .flat_map(|(record, _)| {
                 let day = chrono::Datelike::day(&record.key.1);
-                record.indicators.into_iter().filter_map(move |value| match value {
-                    Indicator::Sma { time_period, sma } => Some((day, time_period, sma.get())),
+                record.indicators.into_iter().filter_map(move |value| match value.to_value() {
+                    IndicatorValue::Sma { time_period, sma } => Some((day, time_period, sma)),
                     _ => None,
                 })
             })

@@ -1,7 +1,7 @@
 //! Totally ordered stand-ins for the float-carrying records, so that they can live in
 //! differential collections (which need `Ord + Hash`).
 
-use pricestream_records::{IndicatorKind, IndicatorValue};
+use pricestream_records::{IndicatorKind, IndicatorValue, MAX_NUMBERS, MAX_PERIODS};
 use serde::{Deserialize, Serialize};
 
 /// An `f64` stored as its IEEE-754 bit pattern.
@@ -34,203 +34,82 @@ impl From<f64> for F64Bits {
     }
 }
 
-/// [`IndicatorValue`] with its floats as [`F64Bits`], so that it is `Ord + Hash`.
+/// [`IndicatorValue`] with its floats as [`F64Bits`], so that it is `Ord + Hash`: the kind, then
+/// its periods and numbers in the order the indicator table gives them (unused places zero).
 ///
-/// The variant order equals [`IndicatorKind`]'s, so sorting a list of these sorts it by kind.
+/// The kind comes first, so sorting a list of these sorts it by kind.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[allow(missing_docs)] // Fields mirror `IndicatorValue`'s.
-pub enum Indicator {
-    /// Exponential moving average.
-    Ema { ema_time_period: i32, ema: F64Bits },
-    /// Simple moving average.
-    Sma { time_period: i32, sma: F64Bits },
-    /// Relative strength index.
-    Rsi { time_period: i32, rsi: F64Bits },
-    /// Moving average convergence/divergence.
-    Macd {
-        fast_period: i32,
-        slow_period: i32,
-        signal_period: i32,
-        macd: F64Bits,
-        macd_signal: F64Bits,
-        macd_hist: F64Bits,
-    },
-    /// Stochastic oscillator (slow).
-    Stoch { fast_k_period: i32, slow_k_period: i32, slow_d_period: i32, slow_k: F64Bits, slow_d: F64Bits },
-    /// Bollinger bands.
-    Bbands {
-        time_period: i32,
-        sd: F64Bits,
-        sd_down: F64Bits,
-        lower_band: F64Bits,
-        middle_band: F64Bits,
-        upper_band: F64Bits,
-    },
-    /// Williams %R.
-    Willr { time_period: i32, willr: F64Bits },
+pub struct Indicator {
+    kind: IndicatorKind,
+    periods: [i32; MAX_PERIODS],
+    numbers: [F64Bits; MAX_NUMBERS],
 }
 
-/// What a value of one indicator was computed with: its periods (and for the Bollinger bands
-/// the multipliers' bits). Two values of one kind with other settings do not belong to one series.
-pub type IndicatorSettings = [u64; 3];
+/// What a value of one indicator was computed with: its periods, then the bits of the numbers
+/// that are settings (the Bollinger bands' multipliers). Two values of one kind with other
+/// settings do not belong to one series.
+pub type IndicatorSettings = [u64; MAX_PERIODS];
 
 impl Indicator {
     /// The periods and multipliers this value was computed with.
     pub fn settings(&self) -> IndicatorSettings {
-        let period = |p: i32| p as u32 as u64;
-        match *self {
-            Indicator::Ema { ema_time_period: p, .. }
-            | Indicator::Sma { time_period: p, .. }
-            | Indicator::Rsi { time_period: p, .. }
-            | Indicator::Willr { time_period: p, .. } => [period(p), 0, 0],
-            Indicator::Macd { fast_period, slow_period, signal_period, .. } => {
-                [period(fast_period), period(slow_period), period(signal_period)]
-            }
-            Indicator::Stoch { fast_k_period, slow_k_period, slow_d_period, .. } => {
-                [period(fast_k_period), period(slow_k_period), period(slow_d_period)]
-            }
-            Indicator::Bbands { time_period, sd, sd_down, .. } => {
-                [period(time_period), sd.get().to_bits(), sd_down.get().to_bits()]
-            }
+        let periods = self.periods.iter().map(|&p| p as u32 as u64);
+        let multipliers = self.numbers[..self.kind.setting_numbers()].iter().map(|n| n.get().to_bits());
+        let used = self.kind.period_names().len();
+        let mut settings = [0; MAX_PERIODS];
+        for (slot, setting) in settings.iter_mut().zip(periods.take(used).chain(multipliers)) {
+            *slot = setting;
         }
+        settings
     }
 
     /// The indicator this value belongs to.
     pub fn kind(&self) -> IndicatorKind {
-        match self {
-            Indicator::Ema { .. } => IndicatorKind::Ema,
-            Indicator::Sma { .. } => IndicatorKind::Sma,
-            Indicator::Rsi { .. } => IndicatorKind::Rsi,
-            Indicator::Macd { .. } => IndicatorKind::Macd,
-            Indicator::Stoch { .. } => IndicatorKind::Stoch,
-            Indicator::Bbands { .. } => IndicatorKind::Bbands,
-            Indicator::Willr { .. } => IndicatorKind::Willr,
+        self.kind
+    }
+
+    /// Its periods, as many as its kind has.
+    pub fn periods(&self) -> &[i32] {
+        &self.periods[..self.kind.period_names().len()]
+    }
+
+    /// Its numbers, as many as its kind has.
+    pub fn numbers(&self) -> &[F64Bits] {
+        &self.numbers[..self.kind.number_names().len()]
+    }
+
+    /// The value of `kind` with these fields (as many as the kind has; the rest is ignored).
+    pub fn from_parts(kind: IndicatorKind, periods: &[i32], numbers: &[F64Bits]) -> Self {
+        let mut indicator =
+            Indicator { kind, periods: [0; MAX_PERIODS], numbers: [F64Bits::default(); MAX_NUMBERS] };
+        for (slot, period) in indicator.periods.iter_mut().zip(periods).take(kind.period_names().len()) {
+            *slot = *period;
         }
+        for (slot, number) in indicator.numbers.iter_mut().zip(numbers).take(kind.number_names().len()) {
+            *slot = *number;
+        }
+        indicator
     }
 
     /// The plain record value back.
     pub fn to_value(&self) -> IndicatorValue {
-        match *self {
-            Indicator::Ema { ema_time_period, ema } => {
-                IndicatorValue::Ema { ema_time_period, ema: ema.get() }
-            }
-            Indicator::Sma { time_period, sma } => IndicatorValue::Sma { time_period, sma: sma.get() },
-            Indicator::Rsi { time_period, rsi } => IndicatorValue::Rsi { time_period, rsi: rsi.get() },
-            Indicator::Macd { fast_period, slow_period, signal_period, macd, macd_signal, macd_hist } => {
-                IndicatorValue::Macd {
-                    fast_period,
-                    slow_period,
-                    signal_period,
-                    macd: macd.get(),
-                    macd_signal: macd_signal.get(),
-                    macd_hist: macd_hist.get(),
-                }
-            }
-            Indicator::Stoch { fast_k_period, slow_k_period, slow_d_period, slow_k, slow_d } => {
-                IndicatorValue::Stoch {
-                    fast_k_period,
-                    slow_k_period,
-                    slow_d_period,
-                    slow_k: slow_k.get(),
-                    slow_d: slow_d.get(),
-                }
-            }
-            Indicator::Bbands { time_period, sd, sd_down, lower_band, middle_band, upper_band } => {
-                IndicatorValue::Bbands {
-                    time_period,
-                    sd: sd.get(),
-                    sd_down: sd_down.get(),
-                    lower_band: lower_band.get(),
-                    middle_band: middle_band.get(),
-                    upper_band: upper_band.get(),
-                }
-            }
-            Indicator::Willr { time_period, willr } => {
-                IndicatorValue::Willr { time_period, willr: willr.get() }
-            }
+        let mut numbers = [0.0; MAX_NUMBERS];
+        for (number, bits) in numbers.iter_mut().zip(self.numbers()) {
+            *number = bits.get();
+        }
+        match IndicatorValue::from_fields(self.kind, self.periods(), &numbers[..self.numbers().len()]) {
+            Some(value) => value,
+            None => unreachable!("an indicator holds exactly its kind's fields"),
         }
     }
 }
 
 impl From<&IndicatorValue> for Indicator {
     fn from(value: &IndicatorValue) -> Self {
-        let b = F64Bits::new;
-        match *value {
-            IndicatorValue::Ema { ema_time_period, ema } => Indicator::Ema { ema_time_period, ema: b(ema) },
-            IndicatorValue::Sma { time_period, sma } => Indicator::Sma { time_period, sma: b(sma) },
-            IndicatorValue::Rsi { time_period, rsi } => Indicator::Rsi { time_period, rsi: b(rsi) },
-            IndicatorValue::Macd {
-                fast_period,
-                slow_period,
-                signal_period,
-                macd,
-                macd_signal,
-                macd_hist,
-            } => Indicator::Macd {
-                fast_period,
-                slow_period,
-                signal_period,
-                macd: b(macd),
-                macd_signal: b(macd_signal),
-                macd_hist: b(macd_hist),
-            },
-            IndicatorValue::Stoch { fast_k_period, slow_k_period, slow_d_period, slow_k, slow_d } => {
-                Indicator::Stoch {
-                    fast_k_period,
-                    slow_k_period,
-                    slow_d_period,
-                    slow_k: b(slow_k),
-                    slow_d: b(slow_d),
-                }
-            }
-            IndicatorValue::Bbands { time_period, sd, sd_down, lower_band, middle_band, upper_band } => {
-                Indicator::Bbands {
-                    time_period,
-                    sd: b(sd),
-                    sd_down: b(sd_down),
-                    lower_band: b(lower_band),
-                    middle_band: b(middle_band),
-                    upper_band: b(upper_band),
-                }
-            }
-            IndicatorValue::Willr { time_period, willr } => Indicator::Willr { time_period, willr: b(willr) },
+        let mut numbers = [F64Bits::default(); MAX_NUMBERS];
+        for (bits, number) in numbers.iter_mut().zip(value.numbers().iter()) {
+            *bits = F64Bits::new(*number);
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn bits_round_trip_and_separate_signed_zeros() {
-        for x in [0.0, -0.0, 1.5, -2.25, f64::INFINITY, f64::MIN_POSITIVE] {
-            assert_eq!(F64Bits::new(x).get().to_bits(), x.to_bits());
-        }
-        assert_ne!(F64Bits::new(0.0), F64Bits::new(-0.0));
-        assert_eq!(F64Bits::new(f64::NAN), F64Bits::new(f64::NAN));
-    }
-
-    #[test]
-    fn indicators_round_trip_and_sort_by_kind() {
-        let values = [
-            IndicatorValue::Willr { time_period: 14, willr: -20.0 },
-            IndicatorValue::Ema { ema_time_period: 10, ema: 1.5 },
-            IndicatorValue::Bbands {
-                time_period: 20,
-                sd: 2.0,
-                sd_down: 2.0,
-                lower_band: 1.0,
-                middle_band: 2.0,
-                upper_band: 3.0,
-            },
-        ];
-        let mut wrapped: Vec<Indicator> = values.iter().map(Indicator::from).collect();
-        for (w, v) in wrapped.iter().zip(&values) {
-            assert_eq!(&w.to_value(), v);
-        }
-        wrapped.sort();
-        let kinds: Vec<IndicatorKind> = wrapped.iter().map(Indicator::kind).collect();
-        assert_eq!(kinds, [IndicatorKind::Ema, IndicatorKind::Bbands, IndicatorKind::Willr]);
+        Indicator::from_parts(value.kind(), &value.periods(), &numbers)
     }
 }

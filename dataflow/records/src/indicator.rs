@@ -21,75 +21,69 @@ pub struct IndicatorRecord {
     pub value: IndicatorValue,
 }
 
-/// The value of one of the seven indicators, tagged by `indicator` on the wire.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "indicator", rename_all = "lowercase")]
-#[allow(missing_docs)] // Field names are the seed's column names.
-#[serde(rename_all_fields = "camelCase")]
-pub enum IndicatorValue {
+// The one description of the indicators. Each line gives the variant, its tag (the
+// `indicator` field on the wire and the Cassandra table), its periods and numbers with their
+// wire names and the mart-row fields they fill, and how many leading numbers are settings.
+// Adding an indicator means its math (crate `pricestream-indicators`) and a line here.
+describe_indicators! {
     /// Exponential moving average.
-    Ema { ema_time_period: i32, ema: f64 },
+    Ema "ema" {
+        periods: [ema_time_period "emaTimePeriod" => ema_time_period],
+        numbers: [ema "ema" => ema],
+        settings: 0,
+    }
     /// Simple moving average.
-    Sma { time_period: i32, sma: f64 },
+    Sma "sma" {
+        periods: [time_period "timePeriod" => sma_time_period],
+        numbers: [sma "sma" => sma],
+        settings: 0,
+    }
     /// Relative strength index.
-    Rsi { time_period: i32, rsi: f64 },
+    Rsi "rsi" {
+        periods: [time_period "timePeriod" => rsi_time_period],
+        numbers: [rsi "rsi" => rsi],
+        settings: 0,
+    }
     /// Moving average convergence/divergence.
-    Macd {
-        fast_period: i32,
-        slow_period: i32,
-        signal_period: i32,
-        macd: f64,
-        macd_signal: f64,
-        macd_hist: f64,
-    },
+    Macd "macd" {
+        periods: [
+            fast_period "fastPeriod" => fast_period,
+            slow_period "slowPeriod" => slow_period,
+            signal_period "signalPeriod" => signal_period,
+        ],
+        numbers: [macd "macd" => macd, macd_signal "macdSignal" => macd_signal, macd_hist "macdHist" => macd_hist],
+        settings: 0,
+    }
     /// Stochastic oscillator (slow).
-    Stoch { fast_k_period: i32, slow_k_period: i32, slow_d_period: i32, slow_k: f64, slow_d: f64 },
-    /// Bollinger bands; `sd` is the upper band's deviation multiplier (the seed's column),
-    /// `sd_down` the lower band's.
-    Bbands { time_period: i32, sd: f64, sd_down: f64, lower_band: f64, middle_band: f64, upper_band: f64 },
+    Stoch "stoch" {
+        periods: [
+            fast_k_period "fastKPeriod" => fast_k_period,
+            slow_k_period "slowKPeriod" => slow_k_period,
+            slow_d_period "slowDPeriod" => slow_d_period,
+        ],
+        numbers: [slow_k "slowK" => slow_k, slow_d "slowD" => slow_d],
+        settings: 0,
+    }
+    /// Bollinger bands; `sd` is the upper band's deviation multiplier (the seed's column, in the
+    /// mart as `bbSd`), `sd_down` the lower band's (not in the mart).
+    Bbands "bbands" {
+        periods: [time_period "timePeriod" => bb_time_period],
+        numbers: [
+            sd "sd" => bb_sd,
+            sd_down "sdDown",
+            lower_band "lowerBand" => lower_band,
+            middle_band "middleBand" => middle_band,
+            upper_band "upperBand" => upper_band,
+        ],
+        settings: 2,
+    }
     /// Williams %R.
-    Willr { time_period: i32, willr: f64 },
-}
-
-/// Which of the seven indicators a value belongs to: its `indicator` tag on the
-/// wire and its table in Cassandra. The upsert key of an indicator value is
-/// `(ticker, timeframe, date, kind)`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum IndicatorKind {
-    /// Exponential moving average.
-    Ema,
-    /// Simple moving average.
-    Sma,
-    /// Relative strength index.
-    Rsi,
-    /// Moving average convergence/divergence.
-    Macd,
-    /// Stochastic oscillator.
-    Stoch,
-    /// Bollinger bands.
-    Bbands,
-    /// Williams %R.
-    Willr,
-}
-
-impl IndicatorKind {
-    /// The `indicator` tag and Cassandra table name (`macd`).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            IndicatorKind::Ema => "ema",
-            IndicatorKind::Sma => "sma",
-            IndicatorKind::Rsi => "rsi",
-            IndicatorKind::Macd => "macd",
-            IndicatorKind::Stoch => "stoch",
-            IndicatorKind::Bbands => "bbands",
-            IndicatorKind::Willr => "willr",
-        }
+    Willr "willr" {
+        periods: [time_period "timePeriod" => willr_time_period],
+        numbers: [willr "willr" => willr],
+        settings: 0,
     }
 }
-
-/// A field of a value: its wire name and what it holds.
-type Field<T> = (&'static str, T);
 
 /// Why an indicator value cannot be right, whoever computed it.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -117,82 +111,21 @@ pub enum IndicatorError {
 }
 
 impl IndicatorValue {
-    /// The value's periods and numbers, by their wire names.
-    fn fields(&self) -> (Vec<Field<i32>>, Vec<Field<f64>>) {
-        match *self {
-            IndicatorValue::Ema { ema_time_period, ema } => {
-                (vec![("emaTimePeriod", ema_time_period)], vec![("ema", ema)])
-            }
-            IndicatorValue::Sma { time_period, sma } => {
-                (vec![("timePeriod", time_period)], vec![("sma", sma)])
-            }
-            IndicatorValue::Rsi { time_period, rsi } => {
-                (vec![("timePeriod", time_period)], vec![("rsi", rsi)])
-            }
-            IndicatorValue::Macd {
-                fast_period,
-                slow_period,
-                signal_period,
-                macd,
-                macd_signal,
-                macd_hist,
-            } => (
-                vec![
-                    ("fastPeriod", fast_period),
-                    ("slowPeriod", slow_period),
-                    ("signalPeriod", signal_period),
-                ],
-                vec![("macd", macd), ("macdSignal", macd_signal), ("macdHist", macd_hist)],
-            ),
-            IndicatorValue::Stoch { fast_k_period, slow_k_period, slow_d_period, slow_k, slow_d } => (
-                vec![
-                    ("fastKPeriod", fast_k_period),
-                    ("slowKPeriod", slow_k_period),
-                    ("slowDPeriod", slow_d_period),
-                ],
-                vec![("slowK", slow_k), ("slowD", slow_d)],
-            ),
-            IndicatorValue::Bbands { time_period, sd, sd_down, lower_band, middle_band, upper_band } => (
-                vec![("timePeriod", time_period)],
-                vec![
-                    ("sd", sd),
-                    ("sdDown", sd_down),
-                    ("lowerBand", lower_band),
-                    ("middleBand", middle_band),
-                    ("upperBand", upper_band),
-                ],
-            ),
-            IndicatorValue::Willr { time_period, willr } => {
-                (vec![("timePeriod", time_period)], vec![("willr", willr)])
-            }
-        }
-    }
-
     /// Checks that every number is finite and every period at least 1; the first problem found
     /// is returned.
     pub fn validate(&self) -> Result<(), IndicatorError> {
-        let indicator = self.kind().as_str();
-        let (periods, numbers) = self.fields();
-        if let Some((field, value)) = periods.into_iter().find(|(_, period)| *period < 1) {
+        let kind = self.kind();
+        let indicator = kind.as_str();
+        let (periods, numbers) = (self.periods(), self.numbers());
+        let mut periods = kind.period_names().iter().zip(periods.iter());
+        if let Some((&field, &value)) = periods.find(|(_, period)| **period < 1) {
             return Err(IndicatorError::BadPeriod { indicator, field, value });
         }
-        if let Some((field, value)) = numbers.into_iter().find(|(_, number)| !number.is_finite()) {
+        let mut numbers = kind.number_names().iter().zip(numbers.iter());
+        if let Some((&field, &value)) = numbers.find(|(_, number)| !number.is_finite()) {
             return Err(IndicatorError::NotFinite { indicator, field, value });
         }
         Ok(())
-    }
-
-    /// Which indicator this is.
-    pub fn kind(&self) -> IndicatorKind {
-        match self {
-            IndicatorValue::Ema { .. } => IndicatorKind::Ema,
-            IndicatorValue::Sma { .. } => IndicatorKind::Sma,
-            IndicatorValue::Rsi { .. } => IndicatorKind::Rsi,
-            IndicatorValue::Macd { .. } => IndicatorKind::Macd,
-            IndicatorValue::Stoch { .. } => IndicatorKind::Stoch,
-            IndicatorValue::Bbands { .. } => IndicatorKind::Bbands,
-            IndicatorValue::Willr { .. } => IndicatorKind::Willr,
-        }
     }
 }
 
@@ -230,6 +163,7 @@ impl IndicatorRecord {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::MartCell;
 
     /// A record on the wire is the bar's fields and the value's, side by side in one object.
     #[test]
@@ -280,6 +214,87 @@ mod tests {
             assert_eq!(whole["task_number"], record.task_number.to_string());
             let back: IndicatorRecord = serde_json::from_value(whole).expect("decodes");
             assert_eq!(back, record);
+        }
+    }
+
+    /// One value of every kind, its fields numbered so that each is told apart.
+    fn one_of_each() -> Vec<IndicatorValue> {
+        IndicatorKind::ALL
+            .iter()
+            .map(|&kind| {
+                let periods: Vec<i32> = (1..=kind.period_names().len() as i32).collect();
+                let numbers: Vec<f64> = (1..=kind.number_names().len()).map(|n| n as f64 + 0.5).collect();
+                IndicatorValue::from_fields(kind, &periods, &numbers).expect("the kind's counts")
+            })
+            .collect()
+    }
+
+    /// The names the table gives are the ones serde writes, in the same order.
+    #[test]
+    fn the_table_names_the_fields_serde_writes() {
+        for value in one_of_each() {
+            let kind = value.kind();
+            let json = serde_json::to_value(&value).unwrap_or_default();
+            let keys: Vec<&str> =
+                json.as_object().into_iter().flatten().map(|(key, _)| key.as_str()).collect();
+            let mut expected = vec!["indicator"];
+            expected.extend(kind.period_names());
+            expected.extend(kind.number_names());
+            let (mut keys, mut expected) = (keys, expected);
+            keys.sort_unstable();
+            expected.sort_unstable();
+            assert_eq!(keys, expected, "{kind:?}");
+            assert_eq!(json["indicator"], kind.as_str());
+            for (name, period) in kind.period_names().iter().zip(value.periods().iter()) {
+                assert_eq!(json[*name], *period, "{kind:?} {name}");
+            }
+            for (name, number) in kind.number_names().iter().zip(value.numbers().iter()) {
+                assert_eq!(json[*name], *number, "{kind:?} {name}");
+            }
+            assert_eq!(
+                IndicatorValue::from_fields(kind, &value.periods(), &value.numbers()),
+                Some(value.clone())
+            );
+            assert_eq!(IndicatorValue::from_fields(kind, &[], &value.numbers()), None);
+        }
+    }
+
+    /// Every field of every kind lands in its own mart field, except the lower band's
+    /// multiplier, which the mart does not keep.
+    #[test]
+    fn each_value_fills_its_own_mart_fields() {
+        let mut row = FeatureRow::default();
+        let mut filled = 0;
+        for value in one_of_each() {
+            row.set_indicator(&value);
+            let now = row
+                .indicator_cells()
+                .iter()
+                .filter(|cell| !matches!(cell, MartCell::Period(None) | MartCell::Number(None)))
+                .count();
+            let kind = value.kind();
+            let kept = kind.period_names().len() + kind.number_names().len()
+                - usize::from(kind == IndicatorKind::Bbands);
+            assert_eq!(now - filled, kept, "{kind:?}");
+            filled = now;
+        }
+        assert_eq!(filled, FeatureRow::INDICATOR_FIELDS.len());
+        assert_eq!(FeatureRow::INDICATOR_FIELDS.len(), 24);
+        assert_eq!(
+            (row.macd_signal, row.bb_sd, row.upper_band, row.willr_time_period),
+            (Some(2.5), Some(1.5), Some(5.5), Some(1))
+        );
+        let json = serde_json::to_value(&row).unwrap_or_default();
+        for name in [
+            "emaTimePeriod",
+            "bbSd",
+            "bbTimePeriod",
+            "macdHist",
+            "slowDPeriod",
+            "willrTimePeriod",
+            "dateTime",
+        ] {
+            assert!(json.get(name).is_some(), "{name}");
         }
     }
 }
