@@ -91,36 +91,10 @@ mod tests {
 
     #[test]
     fn keeps_the_first_value_per_kind_and_gives_them_back_by_kind() {
-        let values = [
-            IndicatorValue::Willr { time_period: 14, willr: -20.0 },
-            IndicatorValue::Macd {
-                fast_period: 12,
-                slow_period: 26,
-                signal_period: 9,
-                macd: 0.5,
-                macd_signal: 0.25,
-                macd_hist: 0.125,
-            },
-            IndicatorValue::Ema { ema_time_period: 10, ema: 1.5 },
-            IndicatorValue::Sma { time_period: 20, sma: 2.5 },
-            IndicatorValue::Rsi { time_period: 14, rsi: 55.0 },
-            IndicatorValue::Stoch {
-                fast_k_period: 5,
-                slow_k_period: 3,
-                slow_d_period: 4,
-                slow_k: 70.0,
-                slow_d: 60.0,
-            },
-            IndicatorValue::Bbands {
-                time_period: 20,
-                sd: 2.0,
-                sd_down: 1.5,
-                lower_band: 1.0,
-                middle_band: 2.0,
-                upper_band: 3.0,
-            },
-            IndicatorValue::Ema { ema_time_period: 10, ema: 9.0 },
-        ];
+        // Out of kind order, and a second EMA that must not replace the first.
+        let mut values = IndicatorValue::one_of_each();
+        values.rotate_left(3);
+        values.push(IndicatorValue::Ema { ema_time_period: 10, ema: 9.0 });
         let wrapped: Vec<Indicator> = values.iter().map(Indicator::from).collect();
         let mut slots = IndicatorSlots::default();
         assert!(slots.values().is_empty());

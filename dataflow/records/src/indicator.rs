@@ -111,6 +111,19 @@ pub enum IndicatorError {
 }
 
 impl IndicatorValue {
+    /// One value of every kind, in the table's order, each field a different small number
+    /// (periods 1, 2, …; numbers 1.5, 2.5, …): for tests and examples.
+    pub fn one_of_each() -> Vec<IndicatorValue> {
+        IndicatorKind::ALL
+            .iter()
+            .filter_map(|&kind| {
+                let periods: Vec<i32> = (1..=kind.period_names().len() as i32).collect();
+                let numbers: Vec<f64> = (1..=kind.number_names().len()).map(|n| n as f64 + 0.5).collect();
+                IndicatorValue::from_fields(kind, &periods, &numbers)
+            })
+            .collect()
+    }
+
     /// Checks that every number is finite and every period at least 1; the first problem found
     /// is returned.
     pub fn validate(&self) -> Result<(), IndicatorError> {
@@ -168,35 +181,7 @@ mod tests {
     /// A record on the wire is the bar's fields and the value's, side by side in one object.
     #[test]
     fn the_record_carries_the_value_fields_inline() {
-        let values = [
-            IndicatorValue::Ema { ema_time_period: 20, ema: 1.5 },
-            IndicatorValue::Sma { time_period: 20, sma: 1.25 },
-            IndicatorValue::Rsi { time_period: 14, rsi: 55.5 },
-            IndicatorValue::Macd {
-                fast_period: 12,
-                slow_period: 26,
-                signal_period: 9,
-                macd: 0.2,
-                macd_signal: 0.1,
-                macd_hist: 0.1,
-            },
-            IndicatorValue::Stoch {
-                fast_k_period: 5,
-                slow_k_period: 3,
-                slow_d_period: 3,
-                slow_k: 80.0,
-                slow_d: 75.5,
-            },
-            IndicatorValue::Bbands {
-                time_period: 20,
-                sd: 2.0,
-                sd_down: 1.5,
-                lower_band: 1.0,
-                middle_band: 1.5,
-                upper_band: 2.0,
-            },
-            IndicatorValue::Willr { time_period: 14, willr: -20.0 },
-        ];
+        let values = IndicatorValue::one_of_each();
         for value in values {
             let record = IndicatorRecord {
                 ticker: "NVDA".into(),
@@ -217,22 +202,10 @@ mod tests {
         }
     }
 
-    /// One value of every kind, its fields numbered so that each is told apart.
-    fn one_of_each() -> Vec<IndicatorValue> {
-        IndicatorKind::ALL
-            .iter()
-            .map(|&kind| {
-                let periods: Vec<i32> = (1..=kind.period_names().len() as i32).collect();
-                let numbers: Vec<f64> = (1..=kind.number_names().len()).map(|n| n as f64 + 0.5).collect();
-                IndicatorValue::from_fields(kind, &periods, &numbers).expect("the kind's counts")
-            })
-            .collect()
-    }
-
     /// The names the table gives are the ones serde writes, in the same order.
     #[test]
     fn the_table_names_the_fields_serde_writes() {
-        for value in one_of_each() {
+        for value in IndicatorValue::one_of_each() {
             let kind = value.kind();
             let json = serde_json::to_value(&value).unwrap_or_default();
             let keys: Vec<&str> =
@@ -265,7 +238,7 @@ mod tests {
     fn each_value_fills_its_own_mart_fields() {
         let mut row = FeatureRow::default();
         let mut filled = 0;
-        for value in one_of_each() {
+        for value in IndicatorValue::one_of_each() {
             row.set_indicator(&value);
             let now = row
                 .indicator_cells()
