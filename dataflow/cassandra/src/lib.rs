@@ -1,5 +1,16 @@
 //! Cassandra: the session, the schema of every table, and typed writers.
 //! Table layouts and why their keys are chosen so are in `docs/tables.md`.
+//!
+//! ```
+//! use pricestream_cassandra::{dwh_statements, mart_statements};
+//! use pricestream_runtime::config::CassandraConfig;
+//!
+//! // The CQL each service runs at start (`CREATE … IF NOT EXISTS`), one table per indicator.
+//! let config = CassandraConfig::default();
+//! let dwh = dwh_statements(&config);
+//! assert!(dwh.iter().any(|cql| cql.contains("instrument_data.macd (")));
+//! assert!(mart_statements(&config).iter().any(|cql| cql.contains("instrument_mart.features (")));
+//! ```
 
 mod bars;
 mod batch;

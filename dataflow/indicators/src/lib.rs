@@ -28,6 +28,19 @@
 //! assert_eq!(out.len(), 7);
 //! assert!(matches!(out[3], IndicatorValue::Macd { fast_period: 12, .. }));
 //! ```
+//!
+//! ```
+//! use pricestream_indicators::{IndicatorParams, IndicatorSet};
+//!
+//! let mut set = IndicatorSet::new(&IndicatorParams::default()); // one per ticker
+//! let mut values = Vec::new();
+//! for day in 0..40 {
+//!     let close = 100.0 + f64::from(day % 7);
+//!     values = set.update(close + 1.0, close - 1.0, close);
+//! }
+//! // After 40 bars every lookback but the slow MACD's (33 bars + signal) is over.
+//! assert!(values.iter().any(|value| value.kind().as_str() == "rsi"));
+//! ```
 
 mod bbands;
 mod ema;

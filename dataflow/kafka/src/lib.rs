@@ -1,5 +1,21 @@
 //! Kafka clients built from [`pricestream_runtime::config::KafkaConfig`]: client settings,
 //! topic creation, and the producer that publishes records.
+//!
+//! ```no_run
+//! # async fn publish() -> Result<(), Box<dyn std::error::Error>> {
+//! use pricestream_kafka::Publisher;
+//! use pricestream_records::topics::Topics;
+//! use pricestream_runtime::config::KafkaConfig;
+//!
+//! let publisher = Publisher::new(&KafkaConfig::default())?;
+//! let topics = Topics::with_prefix("pricestream.");
+//! let forecasts: Vec<pricestream_records::Prediction> = Vec::new();
+//! publisher
+//!     .publish_derived(&topics.predictions, forecasts.iter().map(|p| (p.message_key(), p)))
+//!     .await?;
+//! # Ok(())
+//! # }
+//! ```
 
 mod admin;
 mod client;

@@ -39,6 +39,19 @@
 //! assert!(report.beats_baseline, "{report}");
 //! println!("{report}");
 //! ```
+//!
+//! ```
+//! use pricestream_model::{Booster, BoosterParams, FeatureMatrix};
+//!
+//! // y = 2x on one input, learned by a few trees.
+//! let xs: Vec<f32> = (0..200).map(|i| i as f32 / 10.0).collect();
+//! let targets: Vec<f32> = xs.iter().map(|x| 2.0 * x).collect();
+//! let matrix = FeatureMatrix::from_values(1, xs).unwrap();
+//! let params = BoosterParams { n_estimators: 50, ..BoosterParams::default() };
+//! let booster = Booster::fit(&matrix, &targets, &params).unwrap();
+//! let guess = booster.predict_row(&[10.0]).unwrap();
+//! assert!((guess - 20.0).abs() < 1.0, "{guess}");
+//! ```
 
 mod backtest;
 mod binned;

@@ -1,5 +1,29 @@
 //! The records that flow through pricestream, one file each, their wire format and the
 //! Kafka topics they travel on. Pure data: no I/O.
+//!
+//! ```
+//! use pricestream_records::{Bar, IndicatorValue, Timeframe, wire};
+//!
+//! let bar = Bar {
+//!     ticker: "NVDA".into(),
+//!     timeframe: Timeframe::Day,
+//!     datetime: chrono::NaiveDate::from_ymd_opt(1999, 1, 22).unwrap(),
+//!     open: 1.75, high: 1.953125, low: 1.552083, close: 1.640625,
+//!     volume: 67_867_200,
+//!     task_number: uuid::Uuid::nil(),
+//! };
+//! bar.validate().unwrap();
+//! let bytes = wire::encode(&bar);
+//! assert_eq!(wire::decode::<Bar>(&bytes).unwrap(), bar);
+//!
+//! // Every indicator's fields, from the one table that describes them.
+//! let macd = IndicatorValue::Macd {
+//!     fast_period: 12, slow_period: 26, signal_period: 9,
+//!     macd: 0.5, macd_signal: 0.25, macd_hist: 0.25,
+//! };
+//! assert_eq!(macd.kind().period_names(), ["fastPeriod", "slowPeriod", "signalPeriod"]);
+//! assert_eq!(&*macd.numbers(), [0.5, 0.25, 0.25]);
+//! ```
 
 #[macro_use]
 mod indicator_table;

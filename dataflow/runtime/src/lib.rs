@@ -1,6 +1,16 @@
 //! What both services need to run: configuration files with environment overrides and
 //! whole-config validation, the record of dependency outages and the retries that wait them
 //! out, logging, the `/metrics` and health endpoints, and the allocator.
+//!
+//! ```
+//! use pricestream_runtime::config::{KafkaConfig, Problems};
+//!
+//! let kafka = KafkaConfig { brokers: "localhost".into(), ..KafkaConfig::default() };
+//! let mut problems = Problems::default();
+//! kafka.validate("kafka", &mut problems);
+//! // Every problem of a config is listed, with the key it is about.
+//! assert!(problems.to_string().contains("kafka.brokers"));
+//! ```
 
 pub mod allocator;
 pub mod config;

@@ -2,6 +2,16 @@
 //! REST API. Each source yields bars or record-level errors naming the file and line (or
 //! the API request), a machine-readable `Reason` and the raw record; a bad record never
 //! stops the good ones. See `docs/sources.md`.
+//!
+//! ```no_run
+//! use pricestream_sources::{FileFormat, list_files, open_file};
+//! use std::path::Path;
+//!
+//! for file in list_files(Path::new("data/")).unwrap() {
+//!     let bars = open_file(&file, &FileFormat::Yahoo, uuid::Uuid::nil()).unwrap();
+//!     println!("{}: {} bars", file.display(), bars.filter(Result::is_ok).count());
+//! }
+//! ```
 
 mod decimal;
 mod dedup;
