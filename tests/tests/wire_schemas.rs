@@ -50,7 +50,35 @@ fn bars_match_their_schema() -> anyhow::Result<()> {
 #[test]
 fn every_indicator_matches_its_schema() -> anyhow::Result<()> {
     let schema = validator("indicator.v1.schema.json")?;
-    let values = IndicatorValue::one_of_each();
+    let values = [
+        IndicatorValue::Ema { ema_time_period: 20, ema: 1.5 },
+        IndicatorValue::Sma { time_period: 20, sma: 1.5 },
+        IndicatorValue::Rsi { time_period: 14, rsi: 55.0 },
+        IndicatorValue::Macd {
+            fast_period: 12,
+            slow_period: 26,
+            signal_period: 9,
+            macd: 0.2,
+            macd_signal: 0.1,
+            macd_hist: 0.1,
+        },
+        IndicatorValue::Stoch {
+            fast_k_period: 5,
+            slow_k_period: 3,
+            slow_d_period: 3,
+            slow_k: 80.0,
+            slow_d: 75.0,
+        },
+        IndicatorValue::Bbands {
+            time_period: 20,
+            sd: 2.0,
+            sd_down: 2.0,
+            lower_band: 1.0,
+            middle_band: 1.5,
+            upper_band: 2.0,
+        },
+        IndicatorValue::Willr { time_period: 14, willr: -20.0 },
+    ];
     for value in values {
         let record = IndicatorRecord {
             ticker: "NVDA".into(),

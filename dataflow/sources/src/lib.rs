@@ -13,20 +13,16 @@
 //! }
 //! ```
 
-mod decimal;
-mod dedup;
+mod csv_records;
 mod delimited;
-mod eight_bytes;
 mod files;
 mod lines;
 mod mapping;
 mod open;
 mod parquet_file;
-mod plain_row;
 mod rejection;
-mod split;
 pub mod twelve_data;
-mod values;
+mod validate;
 
 #[cfg(test)]
 mod tests;

@@ -20,81 +20,18 @@ pub(crate) enum Line {
     },
 }
 
-/// A line as [`BoundedLines::next_line`] lends it, until the next line is read.
-#[derive(Debug, PartialEq)]
-pub(crate) enum LineRef<'a> {
-    /// The line's bytes, without the `\n` or `\r\n` ending.
-    Text(&'a [u8]),
-    /// A line longer than the bound: its first bytes and its full length.
-    TooLong {
-        /// The first bytes (at most the bound).
-        head: &'a [u8],
-        /// The line's length in bytes.
-        length: u64,
-    },
-}
-
-impl LineRef<'_> {
-    fn to_line(&self) -> Line {
-        match *self {
-            LineRef::Text(bytes) => Line::Text(bytes.to_vec()),
-            LineRef::TooLong { head, length } => Line::TooLong { head: head.to_vec(), length },
-        }
-    }
-}
-
-/// The lines of `reader`, numbered from 1; an I/O error ends them. A line that lies whole
-/// in the reader's buffer is lent from there; any other is read into one reused buffer: a
-/// file of millions of lines allocates and copies nothing per line.
+/// The lines of `reader`, numbered from 1; an I/O error ends them.
 pub(crate) struct BoundedLines<R> {
     reader: R,
     max: usize,
     number: u64,
     done: bool,
     line: Vec<u8>,
-    /// Bytes of the reader's buffer lent as the last line, consumed when the next is read.
-    lent: usize,
 }
 
 impl<R: BufRead> BoundedLines<R> {
     pub(crate) fn new(reader: R, max: usize) -> Self {
-        BoundedLines { reader, max, number: 0, done: false, line: Vec::new(), lent: 0 }
-    }
-
-    /// The next line and its number, lent until the next call.
-    pub(crate) fn next_line(&mut self) -> Option<(u64, io::Result<LineRef<'_>>)> {
-        if self.done {
-            return None;
-        }
-        self.number += 1;
-        self.reader.consume(std::mem::take(&mut self.lent));
-        if let Some(end) = self.whole_line_in_buffer() {
-            self.lent = end + 1;
-            let line = self.reader.fill_buf().map_or(&[][..], |bytes| &bytes[..end]);
-            let line = line.strip_suffix(b"\r").unwrap_or(line);
-            return Some((self.number, Ok(LineRef::Text(line))));
-        }
-        match self.read_line() {
-            Ok(Some(length)) if length > self.max as u64 => {
-                Some((self.number, Ok(LineRef::TooLong { head: &self.line, length })))
-            }
-            Ok(Some(_)) => Some((self.number, Ok(LineRef::Text(&self.line)))),
-            Ok(None) => {
-                self.done = true;
-                None
-            }
-            Err(error) => {
-                self.done = true;
-                Some((self.number, Err(error)))
-            }
-        }
-    }
-
-    /// Where the next line's `\n` is in the reader's buffer, when the whole line is there
-    /// and within the bound (the usual line); `None` leaves it to [`Self::read_line`].
-    fn whole_line_in_buffer(&mut self) -> Option<usize> {
-        let available = self.reader.fill_buf().ok()?;
-        memchr::memchr(b'\n', available).filter(|&end| end <= self.max)
+        BoundedLines { reader, max, number: 0, done: false, line: Vec::new() }
     }
 
     /// Reads one line into `self.line` (at most `max` bytes of it are kept); its full length,
@@ -117,7 +54,6 @@ impl<R: BufRead> BoundedLines<R> {
                 break;
             }
             saw_bytes = true;
-            // memchr's SIMD search: a byte-by-byte scan was a tenth of a line's parsing.
             let newline = memchr::memchr(b'\n', available);
             let chunk = &available[..newline.unwrap_or(available.len())];
             let room = (self.max + 1).saturating_sub(kept.len());
@@ -144,7 +80,24 @@ impl<R: BufRead> Iterator for BoundedLines<R> {
     type Item = (u64, io::Result<Line>);
 
     fn next(&mut self) -> Option<Self::Item> {
-        self.next_line().map(|(number, line)| (number, line.map(|line| line.to_line())))
+        if self.done {
+            return None;
+        }
+        self.number += 1;
+        match self.read_line() {
+            Ok(Some(length)) if length > self.max as u64 => {
+                Some((self.number, Ok(Line::TooLong { head: std::mem::take(&mut self.line), length })))
+            }
+            Ok(Some(_)) => Some((self.number, Ok(Line::Text(std::mem::take(&mut self.line))))),
+            Ok(None) => {
+                self.done = true;
+                None
+            }
+            Err(error) => {
+                self.done = true;
+                Some((self.number, Err(error)))
+            }
+        }
     }
 }
 
@@ -153,8 +106,7 @@ mod tests {
     use super::*;
     use std::io::BufReader;
 
-    /// The lines, read the same through buffers that cut lines (copied) and buffers that
-    /// hold them whole (lent).
+    /// The lines, read the same through buffers of any size.
     fn lines(bytes: &[u8], max: usize) -> Vec<(u64, Line)> {
         let read = |capacity| -> Vec<(u64, Line)> {
             BoundedLines::new(BufReader::with_capacity(capacity, bytes), max)

@@ -1,11 +1,11 @@
 //! Reads bars from a Parquet file through the crate's row API (no Arrow), one bar per row.
 
 use super::SourceError;
-use super::dedup::SeenDates;
 use super::mapping::CsvMapping;
 use super::rejection::{LineError, Reason, Refusal};
-use super::values::{
-    check_bar, check_price, check_volume, parse_date, parse_price, parse_ticker, parse_volume, whole,
+use super::validate::{
+    SeenDates, check_bar, check_price, check_volume, parse_date, parse_price, parse_ticker, parse_volume,
+    whole,
 };
 use chrono::{DateTime, NaiveDate};
 use parquet::basic::{LogicalType, TimeUnit};

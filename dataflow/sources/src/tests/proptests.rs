@@ -4,7 +4,7 @@
 use crate::delimited::read_delimited;
 use crate::twelve_data::ApiValueError;
 use crate::twelve_data::page::{Page, RequestInfo, parse_page as parse};
-use crate::{CsvMapping, MAX_LINE_BYTES};
+use crate::{CsvMapping, LineError, MAX_LINE_BYTES};
 use pricestream_records::Bar;
 use proptest::prelude::*;
 use serde_json::Value;
@@ -41,6 +41,19 @@ fn line() -> impl Strategy<Value = Vec<u8>> {
     ]
 }
 
+/// Every row of a file of `lines` after the Yahoo header.
+fn read_lines(lines: &[Vec<u8>]) -> Vec<Result<Bar, LineError>> {
+    let mut bytes = HEADER.to_vec();
+    for line in lines {
+        bytes.extend_from_slice(line);
+        bytes.push(b'\n');
+    }
+    let (mapping, file) = (CsvMapping::default(), Path::new("x.csv"));
+    read_delimited(Cursor::new(bytes), file, &mapping, Some("X".into()), Uuid::nil())
+        .expect("header is fine")
+        .collect()
+}
+
 fn is_blank(line: &[u8]) -> bool {
     line.iter().all(u8::is_ascii_whitespace)
 }
@@ -57,18 +70,12 @@ proptest! {
         }
     }
 
+    /// Without quotes every line is one record: each gives a bar or an error naming it.
     #[test]
     fn every_line_is_a_bar_or_an_error(lines in prop::collection::vec(line(), 0..40)) {
-        let mut bytes = HEADER.to_vec();
-        for line in &lines {
-            bytes.extend_from_slice(line);
-            bytes.push(b'\n');
-        }
-        let mapping = CsvMapping::default();
-        let file = Path::new("x.csv");
-        let rows: Vec<_> = read_delimited(Cursor::new(bytes), file, &mapping, Some("X".into()), Uuid::nil())
-            .expect("header is fine")
-            .collect();
+        let lines: Vec<Vec<u8>> =
+            lines.into_iter().map(|line| line.into_iter().filter(|b| *b != b'"').collect()).collect();
+        let rows = read_lines(&lines);
         let expected: Vec<u64> = lines
             .iter()
             .enumerate()
@@ -80,6 +87,29 @@ proptest! {
             if let Err(error) = row {
                 prop_assert_eq!(error.line, *line);
                 prop_assert!(!error.message.is_empty());
+            }
+        }
+    }
+
+    /// With quotes a record may span lines: records still come in line order, each numbered
+    /// by a line it starts on, never more of them than lines.
+    #[test]
+    fn quoted_records_are_numbered_by_their_first_line(lines in prop::collection::vec(line(), 0..40)) {
+        let rows = read_lines(&lines);
+        let starts: Vec<u64> = lines
+            .iter()
+            .enumerate()
+            .filter(|(_, l)| !is_blank(l))
+            .map(|(i, _)| i as u64 + 2)
+            .collect();
+        prop_assert!(rows.len() <= starts.len());
+        let mut last = 0;
+        for row in &rows {
+            if let Err(error) = row {
+                prop_assert!(starts.contains(&error.line), "line {}", error.line);
+                prop_assert!(error.line > last);
+                prop_assert!(!error.message.is_empty());
+                last = error.line;
             }
         }
     }

@@ -1,9 +1,8 @@
 //! Reads one `time_series` answer: bars, an error body, or garbage.
 
 use super::ApiValueError;
-use crate::dedup::SeenDates;
 use crate::rejection::{Reason, Refusal, raw_text};
-use crate::values::{check_bar, parse_price, parse_volume};
+use crate::validate::{SeenDates, check_bar, parse_price, parse_volume};
 use chrono::NaiveDate;
 use pricestream_records::{Bar, Timeframe};
 use serde_json::{Map, Value};

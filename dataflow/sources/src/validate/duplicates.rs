@@ -1,6 +1,6 @@
 //! Remembers which (ticker, date) pairs one file or API answer already produced.
 
-use super::rejection::{Reason, Refusal};
+use crate::rejection::{Reason, Refusal};
 use chrono::NaiveDate;
 use rustc_hash::FxHashMap;
 use std::collections::hash_map::Entry;

@@ -1,0 +1,12 @@
+//! Where a record becomes a bar or a refusal: each cell read and checked
+//! ([`cells`]), the bar checked as a whole ([`check_bar`], the rules of
+//! [`Bar::validate`](pricestream_records::Bar::validate)), and a second copy of a date refused
+//! ([`SeenDates`]). Every source (delimited text, Parquet, the API) goes through here.
+
+mod cells;
+mod duplicates;
+
+pub(crate) use cells::{
+    check_bar, check_price, check_volume, parse_date, parse_price, parse_ticker, parse_volume, whole,
+};
+pub(crate) use duplicates::SeenDates;
