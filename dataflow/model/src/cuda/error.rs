@@ -14,7 +14,14 @@ pub enum CudaError {
          wheel and put its lib folder on LD_LIBRARY_PATH"
     )]
     NoNvrtcLibrary,
+    /// This build has no GPU side (built without the `cuda` feature of `pricestream-model`).
+    #[error(
+        "this build has no CUDA support (pricestream-model was built without its `cuda` feature); \
+         use device cpu, or a build with the feature (the default, and the images')"
+    )]
+    NotBuilt,
     /// The driver loaded but no device could be opened.
+    #[cfg(feature = "cuda")]
     #[error("CUDA device {ordinal} could not be opened: {source}")]
     OpenDevice {
         /// The device number tried.
@@ -24,6 +31,7 @@ pub enum CudaError {
         source: cudarc::driver::DriverError,
     },
     /// A CUDA driver call failed (allocation, copy, launch, …).
+    #[cfg(feature = "cuda")]
     #[error("CUDA {action} failed: {source}")]
     Driver {
         /// What was being done.

@@ -12,7 +12,11 @@
 //!
 //! See `docs/model.md`, "CUDA backend".
 
+#[cfg(feature = "cuda")]
 #[allow(unsafe_code)]
+mod driver;
+#[cfg(not(feature = "cuda"))]
+#[path = "without_driver.rs"]
 mod driver;
 mod error;
 mod executor;
