@@ -118,6 +118,23 @@ pub fn run_ok(name: &str, args: &[&str], namespace: &Namespace) -> anyhow::Resul
     Ok(output)
 }
 
+/// Writes synthetic Yahoo CSV files of `tickers` × `days` daily bars into the folder `out`
+/// (`pricestream-extractor generate`, with `seed` or the command's default one).
+pub fn generate_lake(
+    out: &str,
+    tickers: impl ToString,
+    days: impl ToString,
+    seed: Option<u64>,
+    namespace: &Namespace,
+) -> anyhow::Result<()> {
+    let (tickers, days, seed) = (tickers.to_string(), days.to_string(), seed.map(|seed| seed.to_string()));
+    let mut args = vec!["generate", "--tickers", &tickers, "--days", &days, "--out", out];
+    if let Some(seed) = &seed {
+        args.extend(["--seed", seed.as_str()]);
+    }
+    run_ok("pricestream-extractor", &args, namespace).map(|_| ())
+}
+
 /// One daily bar as read back, or as expected.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Ohlcv {

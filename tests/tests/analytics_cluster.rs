@@ -1,7 +1,7 @@
 //! Scale-out: two processes with two workers each, connected as one timely cluster
 //! over loopback, produce exactly the mart (every cell) of one process with one worker.
 
-use pricestream_tests::{Namespace, binary, cassandra, free_port, run_ok, snapshot};
+use pricestream_tests::{Namespace, binary, cassandra, free_port, generate_lake, run_ok, snapshot};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -11,11 +11,7 @@ async fn two_processes_of_two_workers_build_the_single_worker_mart() -> anyhow::
     let dir = tempfile::tempdir()?;
     let data = dir.path().join("data");
     let data_arg = data.to_str().unwrap_or_default();
-    run_ok(
-        "pricestream-extractor",
-        &["generate", "--tickers", "12", "--days", "300", "--out", data_arg],
-        &ns,
-    )?;
+    generate_lake(data_arg, 12, 300, None, &ns)?;
     run_ok("pricestream-extractor", &["backfill", "--input", data_arg], &ns)?;
 
     let mut single = ns.clone();

@@ -5,7 +5,8 @@
 use pricestream_records::FeatureChange;
 use pricestream_records::wire;
 use pricestream_tests::{
-    Namespace, binary, cassandra, free_port, kafka, metric, run_ok, snapshot, stop_gracefully, wait_for,
+    Namespace, binary, cassandra, free_port, generate_lake, kafka, metric, run_ok, snapshot, stop_gracefully,
+    wait_for,
 };
 use std::collections::BTreeMap;
 use std::process::{Command, Stdio};
@@ -36,12 +37,7 @@ async fn a_killed_service_restarts_into_the_uninterrupted_mart() -> anyhow::Resu
     let dir = tempfile::tempdir()?;
     let data = dir.path().join("data");
     let data_arg = data.to_str().unwrap_or_default();
-    let (tickers, days) = (TICKERS.to_string(), DAYS.to_string());
-    run_ok(
-        "pricestream-extractor",
-        &["generate", "--tickers", &tickers, "--days", &days, "--out", data_arg],
-        &ns,
-    )?;
+    generate_lake(data_arg, TICKERS, DAYS, None, &ns)?;
     run_ok("pricestream-extractor", &["backfill", "--input", data_arg], &ns)?;
 
     // The reference: the same input, one uninterrupted run, into its own keyspace.

@@ -2,7 +2,8 @@
 //! metrics over HTTP, new input picked up while it runs, clean stop on SIGTERM.
 
 use pricestream_tests::{
-    Namespace, binary, cassandra, free_port, http_get, metric, run_ok, stop_gracefully, wait_for,
+    Namespace, binary, cassandra, free_port, generate_lake, http_get, metric, run_ok, stop_gracefully,
+    wait_for,
 };
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -12,7 +13,7 @@ async fn serves_health_and_metrics_follows_new_bars_and_stops_on_sigterm() -> an
     let ns = Namespace::unique();
     let dir = tempfile::tempdir()?;
     let out = dir.path().to_str().unwrap_or_default();
-    run_ok("pricestream-extractor", &["generate", "--tickers", "2", "--days", "30", "--out", out], &ns)?;
+    generate_lake(out, 2, 30, None, &ns)?;
     run_ok("pricestream-extractor", &["backfill", "--input", out], &ns)?;
 
     let port = free_port()?;

@@ -3,7 +3,7 @@
 
 use pricestream_records::wire;
 use pricestream_records::{Bar, DeadLetter};
-use pricestream_tests::{Namespace, cassandra, kafka, read_csv_naively, run_binary, run_ok};
+use pricestream_tests::{Namespace, cassandra, generate_lake, kafka, read_csv_naively, run_binary, run_ok};
 use std::collections::{BTreeMap, BTreeSet};
 
 const TICKERS: usize = 3;
@@ -24,11 +24,7 @@ async fn generated_bars_flow_through_kafka_and_cassandra_into_the_mart() -> anyh
     let ns = Namespace::unique();
     let dir = tempfile::tempdir()?;
     let out = dir.path().to_str().unwrap_or_default();
-    run_ok(
-        "pricestream-extractor",
-        &["generate", "--tickers", "3", "--days", "60", "--seed", "11", "--out", out],
-        &ns,
-    )?;
+    generate_lake(out, 3, 60, Some(11), &ns)?;
 
     // What the files say, read without the extractor's code.
     let mut expected = BTreeMap::new();

@@ -5,7 +5,7 @@
 use pricestream_records::wire;
 use pricestream_records::{Bar, IndicatorRecord};
 use pricestream_tests::faults::Running;
-use pricestream_tests::{Namespace, cassandra, kafka, read_csv_naively, run_ok};
+use pricestream_tests::{Namespace, cassandra, generate_lake, kafka, read_csv_naively, run_ok};
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
@@ -27,12 +27,7 @@ async fn a_backfill_killed_mid_way_and_run_again_leaves_everything_exactly_once(
     let dir = tempfile::tempdir()?;
     let data = dir.path().join("data");
     let data_arg = data.to_str().unwrap_or_default();
-    let (tickers, days) = (TICKERS.to_string(), DAYS.to_string());
-    run_ok(
-        "pricestream-extractor",
-        &["generate", "--tickers", &tickers, "--days", &days, "--out", data_arg],
-        &ns,
-    )?;
+    generate_lake(data_arg, TICKERS, DAYS, None, &ns)?;
     // Small batches: the kill lands between many acknowledged batches.
     let config = dir.path().join("small-batches.toml");
     std::fs::write(&config, "[extract]\nbatch_max_rows = 200\n")?;

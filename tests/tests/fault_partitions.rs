@@ -4,7 +4,7 @@
 //! through single-partition topics.
 
 use pricestream_tests::faults::Running;
-use pricestream_tests::{Namespace, cassandra, kafka_brokers, run_ok, snapshot, wait_for};
+use pricestream_tests::{Namespace, cassandra, generate_lake, kafka_brokers, run_ok, snapshot, wait_for};
 use rdkafka::ClientConfig;
 use rdkafka::admin::{AdminClient, AdminOptions, NewPartitions};
 use rdkafka::client::DefaultClientContext;
@@ -52,12 +52,7 @@ async fn growing_partitions_between_runs_and_while_running_keeps_the_mart_exact(
     let (generated, fixes) = (dir.path().join("generated"), dir.path().join("corrections"));
     let (generated_arg, fixes_arg) =
         (generated.to_str().unwrap_or_default(), fixes.to_str().unwrap_or_default());
-    let (tickers, days) = (TICKERS.to_string(), DAYS.to_string());
-    run_ok(
-        "pricestream-extractor",
-        &["generate", "--tickers", &tickers, "--days", &days, "--out", generated_arg],
-        &ns,
-    )?;
+    generate_lake(generated_arg, TICKERS, DAYS, None, &ns)?;
     corrected(&generated, &fixes)?;
 
     // The reference: the same input and corrections through one-partition topics.

@@ -9,7 +9,7 @@ use pricestream_records::wire;
 use pricestream_records::{Bar, FeatureChange};
 use pricestream_tests::faults::{Running, median_and_max, require_local, start_service, stop_service};
 use pricestream_tests::{
-    Namespace, cassandra, free_port, kafka, read_csv_naively, run_ok, snapshot, wait_for,
+    Namespace, cassandra, free_port, generate_lake, kafka, read_csv_naively, run_ok, snapshot, wait_for,
 };
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -73,12 +73,7 @@ async fn kafka_and_cassandra_restarts_are_ridden_out_without_losing_a_row() -> a
     let (generated, lake) = (dir.path().join("generated"), dir.path().join("lake"));
     std::fs::create_dir_all(&lake)?;
     let out = generated.to_str().unwrap_or_default();
-    let (tickers, days) = (TICKERS.to_string(), DAYS.to_string());
-    run_ok(
-        "pricestream-extractor",
-        &["generate", "--tickers", &tickers, "--days", &days, "--seed", "11", "--out", out],
-        &ns,
-    )?;
+    generate_lake(out, TICKERS, DAYS, Some(11), &ns)?;
     write_days(&generated, &lake, STAGES[0])?;
     let follow_config = dir.path().join("follow.toml");
     std::fs::write(&follow_config, "[follow]\nfile_poll_interval_ms = 200\nfile_settle_ms = 200\n")?;

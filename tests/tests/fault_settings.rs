@@ -5,7 +5,7 @@
 
 use chrono::NaiveDate;
 use pricestream_tests::faults::Running;
-use pricestream_tests::{Namespace, cassandra, read_csv_naively, run_ok, wait_for};
+use pricestream_tests::{Namespace, cassandra, generate_lake, read_csv_naively, run_ok, wait_for};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -38,11 +38,7 @@ async fn another_horizon_rewrites_every_label_and_deletes_vanished_rows() -> any
     let dir = tempfile::tempdir()?;
     let generated = dir.path().join("data");
     let data_arg = generated.to_str().unwrap_or_default();
-    run_ok(
-        "pricestream-extractor",
-        &["generate", "--tickers", "3", "--days", &DAYS.to_string(), "--out", data_arg],
-        &ns,
-    )?;
+    generate_lake(data_arg, 3, DAYS, None, &ns)?;
     run_ok("pricestream-extractor", &["backfill", "--input", data_arg], &ns)?;
     run_ok("pricestream-analytics", &["run", "--workers", "2", "--exit-at-end"], &ns)?;
     labels_follow(&ns, &generated, 2).await?;
@@ -90,16 +86,8 @@ async fn an_older_incarnation_is_fenced_and_an_idle_one_keeps_its_offsets_fresh(
     let dir = tempfile::tempdir()?;
     let (first, more) = (dir.path().join("first"), dir.path().join("more"));
     let (first_arg, more_arg) = (first.to_str().unwrap_or_default(), more.to_str().unwrap_or_default());
-    run_ok(
-        "pricestream-extractor",
-        &["generate", "--tickers", "2", "--days", "100", "--seed", "5", "--out", first_arg],
-        &ns,
-    )?;
-    run_ok(
-        "pricestream-extractor",
-        &["generate", "--tickers", "2", "--days", "120", "--seed", "5", "--out", more_arg],
-        &ns,
-    )?;
+    generate_lake(first_arg, 2, 100, Some(5), &ns)?;
+    generate_lake(more_arg, 2, 120, Some(5), &ns)?;
     run_ok("pricestream-extractor", &["backfill", "--input", first_arg], &ns)?;
     let config = dir.path().join("refresh.toml");
     std::fs::write(&config, "[consumer]\ncommit_refresh_ms = 1000\n")?;
@@ -147,11 +135,7 @@ async fn new_indicator_periods_restate_every_stored_value_and_the_mart() -> anyh
     let dir = tempfile::tempdir()?;
     let generated = dir.path().join("data");
     let data_arg = generated.to_str().unwrap_or_default();
-    run_ok(
-        "pricestream-extractor",
-        &["generate", "--tickers", "2", "--days", "120", "--out", data_arg],
-        &ns,
-    )?;
+    generate_lake(data_arg, 2, 120, None, &ns)?;
     run_ok("pricestream-extractor", &["backfill", "--input", data_arg], &ns)?;
     run_ok("pricestream-analytics", &["run", "--workers", "2", "--exit-at-end"], &ns)?;
 

@@ -6,7 +6,9 @@
 use pricestream_records::wire;
 use pricestream_records::{Bar, IndicatorRecord};
 use pricestream_tests::faults::Running;
-use pricestream_tests::{Namespace, cassandra, free_port, kafka, kafka_brokers, run_ok, snapshot, wait_for};
+use pricestream_tests::{
+    Namespace, cassandra, free_port, generate_lake, kafka, kafka_brokers, run_ok, snapshot, wait_for,
+};
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 use std::collections::BTreeMap;
@@ -24,7 +26,7 @@ async fn prepared(
     let data = dir.join("data");
     let data_arg = data.to_str().unwrap_or_default();
     let (t, d) = (tickers.to_string(), days.to_string());
-    run_ok("pricestream-extractor", &["generate", "--tickers", &t, "--days", &d, "--out", data_arg], &ns)?;
+    generate_lake(data_arg, &t, &d, None, &ns)?;
     run_ok("pricestream-extractor", &["backfill", "--input", data_arg], &ns)?;
     let mut reference = ns.clone();
     reference.mart_keyspace = format!("{}_ref", ns.mart_keyspace);

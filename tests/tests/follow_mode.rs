@@ -5,7 +5,7 @@
 use pricestream_records::wire;
 use pricestream_records::{Bar, IndicatorRecord};
 use pricestream_tests::{
-    Namespace, binary, cassandra, free_port, kafka, metric, run_ok, stop_gracefully, wait_for,
+    Namespace, binary, cassandra, free_port, generate_lake, kafka, metric, stop_gracefully, wait_for,
 };
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -53,11 +53,7 @@ async fn a_restart_mid_way_leaves_no_gap_and_no_duplicate() -> anyhow::Result<()
     let ns = Namespace::unique();
     let (generated, watched, config_dir) = (tempfile::tempdir()?, tempfile::tempdir()?, tempfile::tempdir()?);
     let out = generated.path().to_str().unwrap_or_default();
-    run_ok(
-        "pricestream-extractor",
-        &["generate", "--tickers", "2", "--days", "120", "--seed", "3", "--out", out],
-        &ns,
-    )?;
+    generate_lake(out, 2, 120, Some(3), &ns)?;
     let config = config_dir.path().join("follow.toml");
     std::fs::write(&config, "[follow]\nfile_poll_interval_ms = 200\nfile_settle_ms = 200\n")?;
 
@@ -83,11 +79,7 @@ async fn a_restart_mid_way_leaves_no_gap_and_no_duplicate() -> anyhow::Result<()
     // And while it runs, a new file is picked up too.
     let late = tempfile::tempdir()?;
     let late_dir = late.path().to_str().unwrap_or_default();
-    run_ok(
-        "pricestream-extractor",
-        &["generate", "--tickers", "1", "--days", "30", "--seed", "4", "--out", late_dir],
-        &ns,
-    )?;
+    generate_lake(late_dir, 1, 30, Some(4), &ns)?;
     std::fs::copy(late.path().join("gen000.csv"), watched.path().join("late-new.csv"))?;
     let third = second.and_then(|()| {
         wait_for("the new file", Duration::from_secs(60), || {

@@ -8,7 +8,9 @@
 use pricestream_records::DeadLetter;
 use pricestream_records::wire;
 use pricestream_tests::faults::Running;
-use pricestream_tests::{Namespace, cassandra, kafka, kafka_brokers, run_ok, snapshot, wait_for};
+use pricestream_tests::{
+    Namespace, cassandra, generate_lake, kafka, kafka_brokers, run_ok, snapshot, wait_for,
+};
 use rdkafka::ClientConfig;
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use std::collections::BTreeMap;
@@ -99,11 +101,7 @@ async fn poison_messages_are_dead_lettered_and_the_good_ones_flow() -> anyhow::R
     let dir = tempfile::tempdir()?;
     let data = dir.path().join("data");
     let data_arg = data.to_str().unwrap_or_default();
-    run_ok(
-        "pricestream-extractor",
-        &["generate", "--tickers", "3", "--days", "150", "--out", data_arg],
-        &ns,
-    )?;
+    generate_lake(data_arg, 3, 150, None, &ns)?;
     for namespace in [&ns, &clean] {
         run_ok("pricestream-extractor", &["backfill", "--input", data_arg], namespace)?;
     }

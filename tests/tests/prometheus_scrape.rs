@@ -3,7 +3,7 @@
 //! the dashboards and rules parses and evaluates, every pipeline panel returns data, and
 //! no rule fails to evaluate.
 
-use pricestream_tests::{Namespace, binary, free_port, metric, run_ok, stop_gracefully, wait_for};
+use pricestream_tests::{Namespace, binary, free_port, generate_lake, metric, stop_gracefully, wait_for};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -92,11 +92,7 @@ async fn prometheus_scrapes_every_metric_and_every_dashboard_and_rule_query_work
     let dir = tempfile::tempdir()?;
     let (data, watched) = (dir.path().join("data"), dir.path().join("watched"));
     std::fs::create_dir_all(&watched)?;
-    run_ok(
-        "pricestream-extractor",
-        &["generate", "--tickers", "3", "--days", "60", "--out", data.to_str().unwrap_or_default()],
-        &ns,
-    )?;
+    generate_lake(data.to_str().unwrap_or_default(), 3, 60, None, &ns)?;
     let config = dir.path().join("extractor.toml");
     std::fs::write(&config, "[follow]\nfile_poll_interval_ms = 200\nfile_settle_ms = 200\n")?;
 
