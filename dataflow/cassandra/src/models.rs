@@ -97,32 +97,8 @@ const COLUMNS: &str = "scope, version, trained_at, horizon_bars, hyperparameters
     model_direction_percent, baseline_rmse, baseline_mae, baseline_mape_percent, up_percent, \
     model_format_version, model";
 
-/// The bound values of one insert, in [`COLUMNS`] order.
-#[derive(SerializeRow)]
-struct ModelValues<'a> {
-    scope: &'a str,
-    version: i32,
-    trained_at: DateTime<Utc>,
-    horizon_bars: i32,
-    hyperparameters: &'a str,
-    training_rows: i64,
-    first_date: Option<NaiveDate>,
-    last_date: Option<NaiveDate>,
-    backtest_rows: Option<i64>,
-    model_rmse: Option<f64>,
-    model_mae: Option<f64>,
-    model_mape_percent: Option<f64>,
-    model_direction_percent: Option<f64>,
-    baseline_rmse: Option<f64>,
-    baseline_mae: Option<f64>,
-    baseline_mape_percent: Option<f64>,
-    up_percent: Option<f64>,
-    model_format_version: i32,
-    model: &'a str,
-}
-
-/// One row of `models` as read.
-#[derive(DeserializeRow)]
+/// One row of `models`, as written and as read.
+#[derive(SerializeRow, DeserializeRow)]
 struct ModelRow {
     scope: String,
     version: i32,
@@ -141,7 +117,7 @@ struct ModelRow {
     baseline_mae: Option<f64>,
     baseline_mape_percent: Option<f64>,
     up_percent: Option<f64>,
-    #[allow(dead_code)] // Checked by `Booster::from_json`; the column is for readers without it.
+    /// Checked by `Booster::from_json` on reading; the column is for readers without it.
     model_format_version: i32,
     model: String,
 }
@@ -182,12 +158,12 @@ impl ModelTable {
         // The latest version + 1; when another trainer took that number first, the next one.
         let mut version = self.latest_version(scope).await?.map_or(1, |latest| latest + 1);
         for _ in 0..SAVE_ATTEMPTS {
-            let values = ModelValues {
-                scope,
+            let values = ModelRow {
+                scope: scope.to_owned(),
                 version,
                 trained_at: record.trained_at,
                 horizon_bars: i32::try_from(record.horizon_bars).unwrap_or(i32::MAX),
-                hyperparameters: &hyperparameters,
+                hyperparameters: hyperparameters.clone(),
                 training_rows: record.training_rows,
                 first_date: record.first_date,
                 last_date: record.last_date,
@@ -201,7 +177,9 @@ impl ModelTable {
                 baseline_mape_percent: metric(|b| b.baseline.mape_percent),
                 up_percent: metric(|b| b.up_percent),
                 model_format_version: MODEL_FORMAT_VERSION as i32,
-                model: &model,
+                // A model is a few hundred kilobytes of JSON; a copy per save costs nothing
+                // next to the training before it.
+                model: model.clone(),
             };
             let result = self.session.execute_unpaged(&self.insert, values).await.map_err(|source| {
                 CassandraError::Write { table: self.table.clone(), key: format!("{scope}/{version}"), source }
