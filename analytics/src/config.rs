@@ -1,3 +1,4 @@
+pub use pricestream_model::ScopeSetting;
 use pricestream_model::{BoosterParams, WalkForward};
 use pricestream_runtime::config::{
     CassandraConfig, EnvSource, HttpSettings, KafkaConfig, Problems, Validate,
@@ -107,8 +108,8 @@ impl Default for ServingSettings {
 
 impl ServingSettings {
     /// The retraining policy these settings describe.
-    pub fn policy(&self) -> crate::serving::RetrainPolicy {
-        crate::serving::RetrainPolicy {
+    pub fn policy(&self) -> pricestream_serving::RetrainPolicy {
+        pricestream_serving::RetrainPolicy {
             min_training_rows: self.min_training_rows,
             retrain_every_rows: self.retrain_every_rows,
             holdout_fraction: self.holdout_fraction,
@@ -156,17 +157,6 @@ impl Default for FeatureSettings {
     fn default() -> Self {
         FeatureSettings { horizon_bars: 2 }
     }
-}
-
-/// Whether one model is trained per ticker or one for every ticker.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ScopeSetting {
-    /// One model per ticker, trained on that ticker's rows only.
-    #[default]
-    PerTicker,
-    /// One model over the rows of every ticker.
-    Global,
 }
 
 /// The forecasting model (`[model]`). The hyperparameters sit directly in the section under

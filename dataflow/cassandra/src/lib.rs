@@ -37,8 +37,10 @@ pub use generations::GenerationTable;
 pub use indicators::{IndicatorTables, table_of};
 pub use mart::MartReader;
 pub use mart_row::Replaces;
-pub use models::{BacktestSummary, ModelRecord, ModelScope, ModelTable, StoredModel};
+pub use models::ModelTable;
+// The types of a stored model version are the model crate's; here for the table's users.
 pub use predictions::PredictionTable;
+pub use pricestream_model::{BacktestSummary, ModelRecord, ModelScope, StoredModel};
 pub use schema::{create_dwh_schema, create_mart_schema, dwh_statements, mart_statements};
 pub use series_settings::SeriesSettingsTable;
 pub use session::connect;

@@ -4,93 +4,15 @@
 use super::CassandraError;
 use super::statements::{insert_cql, prepare};
 use chrono::{DateTime, NaiveDate, Utc};
-use pricestream_model::{BacktestReport, Booster, MODEL_FORMAT_VERSION, Metrics};
+use pricestream_model::{
+    BacktestSummary, Booster, MODEL_FORMAT_VERSION, Metrics, ModelRecord, ModelScope, StoredModel,
+};
 use scylla::client::session::Session;
 use scylla::statement::prepared::PreparedStatement;
 use scylla::value::{CqlValue, Row};
 use scylla::{DeserializeRow, SerializeRow};
-use std::fmt;
 use std::sync::Arc;
 use tracing::{debug, info};
-
-/// What a model is trained on and predicts for: one ticker, or every ticker at once.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub enum ModelScope {
-    /// One model per ticker; this one's.
-    Ticker(String),
-    /// One model for every ticker (stored under the scope `global`).
-    Global,
-}
-
-impl ModelScope {
-    /// The scope as stored: the ticker, or `global`.
-    pub fn as_str(&self) -> &str {
-        match self {
-            ModelScope::Ticker(ticker) => ticker,
-            ModelScope::Global => "global",
-        }
-    }
-
-    /// The scope a stored name stands for (`global`, or a ticker).
-    pub fn parse(name: &str) -> ModelScope {
-        if name == "global" { ModelScope::Global } else { ModelScope::Ticker(name.to_owned()) }
-    }
-}
-
-impl fmt::Display for ModelScope {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// The walk-forward backtest a model was stored with: its errors and the persistence baseline's.
-#[derive(Clone, Debug, PartialEq)]
-pub struct BacktestSummary {
-    /// Errors of the model's forecasts (rows = rows predicted).
-    pub model: Metrics,
-    /// Errors of the persistence forecast on the same rows.
-    pub baseline: Metrics,
-    /// Share (percent) of those rows whose close went up.
-    pub up_percent: f64,
-}
-
-impl From<&BacktestReport> for BacktestSummary {
-    fn from(report: &BacktestReport) -> Self {
-        BacktestSummary { model: report.model, baseline: report.baseline, up_percent: report.up_percent }
-    }
-}
-
-/// A trained model and what it was trained on, before it gets a version.
-#[derive(Clone, Debug, PartialEq)]
-pub struct ModelRecord {
-    /// The ticker it is for, or global.
-    pub scope: ModelScope,
-    /// When training finished.
-    pub trained_at: DateTime<Utc>,
-    /// How many bars ahead it forecasts.
-    pub horizon_bars: u32,
-    /// Labelled rows it was trained on.
-    pub training_rows: i64,
-    /// Date of the first training row.
-    pub first_date: Option<NaiveDate>,
-    /// Date of the last training row.
-    pub last_date: Option<NaiveDate>,
-    /// Its walk-forward backtest, when there were enough rows for one.
-    pub backtest: Option<BacktestSummary>,
-    /// The model itself (its hyperparameters are stored as JSON beside it).
-    pub booster: Booster,
-}
-
-/// A model as stored: its record and the version it got.
-#[derive(Clone, Debug, PartialEq)]
-pub struct StoredModel {
-    /// Version within its scope: 1 for the first model stored, then 2, 3, …
-    pub version: i32,
-    /// Hyperparameters as stored (JSON, XGBoost's names).
-    pub hyperparameters: String,
-    /// The model and what it was trained on.
-    pub record: ModelRecord,
-}
 
 const COLUMNS: &str = "scope, version, trained_at, horizon_bars, hyperparameters, training_rows, \
     first_date, last_date, backtest_rows, model_rmse, model_mae, model_mape_percent, \
@@ -285,7 +207,7 @@ impl ModelTable {
         })
     }
 
-    fn bad_row(&self, scope: &str, error: impl fmt::Display) -> CassandraError {
+    fn bad_row(&self, scope: &str, error: impl std::fmt::Display) -> CassandraError {
         CassandraError::BadRow {
             table: self.table.clone(),
             key: scope.to_owned(),

@@ -75,6 +75,7 @@ mod quantile;
 mod report;
 mod sampling;
 mod split;
+mod stored;
 
 pub use backtest::{Fold, WalkForward, WalkForwardRun, backtest, walk_forward, walk_forward_with_progress};
 pub use booster::{Booster, MODEL_FORMAT_VERSION};
@@ -89,3 +90,4 @@ pub use metrics::Metrics;
 pub use offline::feature_rows;
 pub use params::{BoosterParams, MAX_BIN, MAX_DEPTH};
 pub use report::BacktestReport;
+pub use stored::{BacktestSummary, ModelRecord, ModelScope, ScopeSetting, StoredModel};

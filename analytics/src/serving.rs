@@ -1,7 +1,6 @@
 //! The model stage of one worker of `run`, fed by the feature rows of the scopes routed
 //! to it, loading and storing model versions in `models`.
 
-use super::{EpochReport, Load, ModelStage, ModelVersion, StageSettings, Store, Trainer};
 use crate::metrics::Metrics;
 use crate::run::Shared;
 use crate::run::changes::RowChanges;
@@ -9,6 +8,7 @@ use pricestream_cassandra::CassandraError;
 use pricestream_features::FeatureRecord;
 use pricestream_records::{FeatureRow, Prediction};
 use pricestream_runtime::fault::{Dependency, Patience, wait_out};
+use pricestream_serving::{EpochReport, Load, ModelStage, ModelVersion, StageSettings, Store, Trainer};
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 use std::time::Instant;
@@ -142,8 +142,8 @@ fn observe(report: &EpochReport, metrics: &Metrics) {
 mod tests {
     use super::observe;
     use crate::metrics::Metrics;
-    use crate::serving::EpochReport;
     use pricestream_cassandra::ModelScope;
+    use pricestream_serving::EpochReport;
 
     #[test]
     fn the_model_version_gauge_follows_the_last_model_installed() {

@@ -1,10 +1,10 @@
 //! The stage end to end on synthetic mart rows, with a real training thread.
 
 use super::*;
-use crate::config::ScopeSetting;
 use chrono::{Days, NaiveDate};
-use pricestream_cassandra::ModelScope;
 use pricestream_model::BoosterParams;
+use pricestream_model::ModelScope;
+use pricestream_model::ScopeSetting;
 use pricestream_records::{FeatureRow, Timeframe};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

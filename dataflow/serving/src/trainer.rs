@@ -2,7 +2,7 @@
 //! evaluates each new version on a holdout, fits it on every row, stores it and hands it back.
 
 use chrono::{NaiveDate, Utc};
-use pricestream_cassandra::{BacktestSummary, ModelRecord, ModelScope};
+use pricestream_model::{BacktestSummary, ModelRecord, ModelScope};
 use pricestream_model::{
     Booster, BoosterParams, FEATURE_NAMES, FeatureMatrix, Metrics, ModelError, N_FEATURES, predicted_close,
 };
