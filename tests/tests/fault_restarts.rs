@@ -131,6 +131,14 @@ async fn kafka_and_cassandra_restarts_are_ridden_out_without_losing_a_row() -> a
         let back = Instant::now();
         wait_for(&format!("new rows after the {fault} restart"), Duration::from_secs(180), || {
             rows(&single_service) > before
+        })
+        .map_err(|error| {
+            // What each side last said: the one that did not recover shows it.
+            anyhow::anyhow!(
+                "{error}\nextractor:\n{}\nanalytics:\n{}",
+                extractor.log_tail(40),
+                single_service.log_tail(40)
+            )
         })?;
         back_to_first_row.push(back.elapsed().as_secs_f64());
         for service in [&mut extractor, &mut single_service].into_iter().chain(cluster.iter_mut()) {
