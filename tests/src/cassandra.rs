@@ -55,6 +55,34 @@ pub async fn bars(
     Ok(out)
 }
 
+/// Asserts that the warehouse `keyspace` holds every bar of the lake `folder` (`days` per
+/// ticker) as in its file, and one value per bar past TA-Lib's lookback in each indicator
+/// table, nothing more. Returns the (ticker, date) of every bar.
+pub async fn assert_warehouse_holds_lake(
+    session: &Session,
+    keyspace: &str,
+    folder: &std::path::Path,
+    days: usize,
+) -> anyhow::Result<std::collections::BTreeSet<(String, String)>> {
+    let mut bars_seen = std::collections::BTreeSet::new();
+    for entry in std::fs::read_dir(folder)? {
+        let path = entry?.path();
+        let ticker = path.file_stem().unwrap_or_default().to_string_lossy().to_ascii_uppercase();
+        let input = crate::read_csv_naively(&path)?;
+        let stored = bars(session, keyspace, &ticker).await?;
+        assert_eq!(stored.len(), days, "{ticker}: bars stored");
+        for (date, bar) in &input {
+            assert_eq!(stored.get(&date.parse()?).map(|(bar, _)| *bar), Some(*bar), "{ticker} {date}");
+            bars_seen.insert((ticker.clone(), date.clone()));
+        }
+        for (table, lookback) in crate::talib::DEFAULT_LOOKBACKS {
+            let count = count_rows(session, keyspace, table, &ticker).await?;
+            assert_eq!(count, (days - lookback) as i64, "{ticker} {table}");
+        }
+    }
+    Ok(bars_seen)
+}
+
 /// One feature row as read back: date, id, close, ema, sma, label.
 pub type MartRow = (NaiveDate, Option<i64>, f64, Option<f64>, Option<f64>, Option<f64>);
 

@@ -15,6 +15,7 @@ pub mod cassandra;
 pub mod faults;
 pub mod kafka;
 pub mod mart;
+pub mod repo_paths;
 pub mod snapshot;
 pub mod talib;
 
@@ -72,6 +73,15 @@ impl Namespace {
         format!("{}dead-letter", self.topic_prefix)
     }
 
+    /// The same topics and warehouse, with a mart keyspace and consumer group of its own:
+    /// a second deployment of the analytics service reading the same input.
+    pub fn own_mart(&self, name: &str) -> Namespace {
+        let mut own = self.clone();
+        own.mart_keyspace = format!("{}_{name}", self.mart_keyspace);
+        own.group_id = format!("{}-{name}", self.group_id);
+        own
+    }
+
     /// Environment that points a binary at these names and the services under test.
     pub fn env(&self) -> Vec<(&'static str, String)> {
         vec![
@@ -118,6 +128,13 @@ pub fn run_ok(name: &str, args: &[&str], namespace: &Namespace) -> anyhow::Resul
     Ok(output)
 }
 
+/// `pricestream-analytics run --workers N --exit-at-end` in `namespace`: the mart built from
+/// everything on the topics, then exit.
+pub fn analytics_to_end(workers: usize, namespace: &Namespace) -> anyhow::Result<Output> {
+    let workers = workers.to_string();
+    run_ok("pricestream-analytics", &["run", "--workers", &workers, "--exit-at-end"], namespace)
+}
+
 /// Writes synthetic Yahoo CSV files of `tickers` × `days` daily bars into the folder `out`
 /// (`pricestream-extractor generate`, with `seed` or the command's default one).
 pub fn generate_lake(
@@ -133,6 +150,37 @@ pub fn generate_lake(
         args.extend(["--seed", seed.as_str()]);
     }
     run_ok("pricestream-extractor", &args, namespace).map(|_| ())
+}
+
+/// A test's own names and a temporary folder whose `data/` holds a generated lake.
+pub struct Lake {
+    /// The test's topics, keyspaces and consumer group.
+    pub ns: Namespace,
+    /// The temporary folder (removed on drop); free for the test's other files.
+    pub dir: tempfile::TempDir,
+    /// The lake: one Yahoo CSV per ticker.
+    pub data: PathBuf,
+}
+
+impl Lake {
+    /// `tickers` × `days` synthetic bars (see [`generate_lake`]) under fresh names.
+    pub fn generate(tickers: usize, days: usize, seed: Option<u64>) -> anyhow::Result<Lake> {
+        let ns = Namespace::unique();
+        let dir = tempfile::tempdir()?;
+        let data = dir.path().join("data");
+        generate_lake(data.to_str().context("temporary path is not UTF-8")?, tickers, days, seed, &ns)?;
+        Ok(Lake { ns, dir, data })
+    }
+
+    /// The lake's folder as a command-line argument.
+    pub fn data_arg(&self) -> &str {
+        self.data.to_str().unwrap_or_default()
+    }
+
+    /// `pricestream-extractor backfill` of the whole lake into the test's topics and warehouse.
+    pub fn backfill(&self) -> anyhow::Result<Output> {
+        run_ok("pricestream-extractor", &["backfill", "--input", self.data_arg()], &self.ns)
+    }
 }
 
 /// One daily bar as read back, or as expected.
@@ -164,7 +212,7 @@ pub fn read_csv_naively(path: &Path) -> anyhow::Result<BTreeMap<String, Ohlcv>> 
 
 /// The team's real daily bars (`../shared/data/market` beside the checkout).
 pub fn shared_market_data() -> anyhow::Result<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/market");
+    let dir = repo_paths::market_data_dir();
     if !dir.is_dir() {
         bail!("{} not found: the tests need ../shared beside the checkout", dir.display());
     }

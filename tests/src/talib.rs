@@ -20,6 +20,11 @@ pub const INDICATOR_COLUMNS: [(&str, &[usize]); 7] = [
     ("willr", &[11]),
 ];
 
+/// TA-Lib's lookback (bars without a value at the start of a series) of each indicator
+/// table at the default periods: a series of `n` bars has `n - lookback` values.
+pub const DEFAULT_LOOKBACKS: [(&str, usize); 7] =
+    [("sma", 19), ("ema", 19), ("rsi", 14), ("macd", 33), ("stoch", 8), ("bbands", 19), ("willr", 13)];
+
 /// TA-Lib's outputs for every bar of a Yahoo CSV, default periods (NaN inside a lookback).
 pub fn reference(csv: &Path) -> anyhow::Result<Vec<Outputs>> {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("oracle/talib_reference.py");

@@ -1,23 +1,18 @@
 //! Scale-out: two processes with two workers each, connected as one timely cluster
 //! over loopback, produce exactly the mart (every cell) of one process with one worker.
 
-use pricestream_tests::{Namespace, binary, cassandra, free_port, generate_lake, run_ok, snapshot};
+use pricestream_tests::{Lake, analytics_to_end, binary, cassandra, free_port, snapshot};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 #[tokio::test]
 async fn two_processes_of_two_workers_build_the_single_worker_mart() -> anyhow::Result<()> {
-    let ns = Namespace::unique();
-    let dir = tempfile::tempdir()?;
-    let data = dir.path().join("data");
-    let data_arg = data.to_str().unwrap_or_default();
-    generate_lake(data_arg, 12, 300, None, &ns)?;
-    run_ok("pricestream-extractor", &["backfill", "--input", data_arg], &ns)?;
+    let lake = Lake::generate(12, 300, None)?;
+    lake.backfill()?;
+    let (ns, dir) = (&lake.ns, &lake.dir);
 
-    let mut single = ns.clone();
-    single.mart_keyspace = format!("{}_single", ns.mart_keyspace);
-    single.group_id = format!("{}-single", ns.group_id);
-    run_ok("pricestream-analytics", &["run", "--workers", "1", "--exit-at-end"], &single)?;
+    let single = ns.own_mart("single");
+    analytics_to_end(1, &single)?;
 
     let hosts = dir.path().join("hosts");
     std::fs::write(

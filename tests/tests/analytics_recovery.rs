@@ -5,8 +5,8 @@
 use pricestream_records::FeatureChange;
 use pricestream_records::wire;
 use pricestream_tests::{
-    Namespace, binary, cassandra, free_port, generate_lake, kafka, metric, run_ok, snapshot, stop_gracefully,
-    wait_for,
+    Lake, Namespace, analytics_to_end, binary, cassandra, free_port, kafka, metric, snapshot,
+    stop_gracefully, wait_for,
 };
 use std::collections::BTreeMap;
 use std::process::{Command, Stdio};
@@ -33,18 +33,13 @@ fn start_small_epochs(
 
 #[tokio::test]
 async fn a_killed_service_restarts_into_the_uninterrupted_mart() -> anyhow::Result<()> {
-    let ns = Namespace::unique();
-    let dir = tempfile::tempdir()?;
-    let data = dir.path().join("data");
-    let data_arg = data.to_str().unwrap_or_default();
-    generate_lake(data_arg, TICKERS, DAYS, None, &ns)?;
-    run_ok("pricestream-extractor", &["backfill", "--input", data_arg], &ns)?;
+    let lake = Lake::generate(TICKERS, DAYS, None)?;
+    lake.backfill()?;
+    let (ns, dir) = (&lake.ns, &lake.dir);
 
     // The reference: the same input, one uninterrupted run, into its own keyspace.
-    let mut reference = ns.clone();
-    reference.mart_keyspace = format!("{}_ref", ns.mart_keyspace);
-    reference.group_id = format!("{}-ref", ns.group_id);
-    run_ok("pricestream-analytics", &["run", "--workers", "2", "--exit-at-end"], &reference)?;
+    let reference = ns.own_mart("ref");
+    analytics_to_end(2, &reference)?;
 
     let config = dir.path().join("small-epochs.toml");
     std::fs::write(&config, "[consumer]\nepoch_max_records = 300\n")?;
@@ -52,7 +47,7 @@ async fn a_killed_service_restarts_into_the_uninterrupted_mart() -> anyhow::Resu
     // First a SIGKILL (no chance to finish anything), then a SIGTERM (must finish the epoch,
     // commit and exit 0 promptly), each in the middle of the backfill.
     for (round, fraction, graceful) in [(1, 0.2, false), (2, 0.5, true)] {
-        let (mut service, port) = start_small_epochs(&ns, &config)?;
+        let (mut service, port) = start_small_epochs(ns, &config)?;
         let rows = || metric(port, "pricestream_analytics_feature_rows_written_total");
         let reached = wait_for("rows to be written", Duration::from_secs(120), || {
             rows().is_some_and(|n| n >= fraction * total)
@@ -68,7 +63,7 @@ async fn a_killed_service_restarts_into_the_uninterrupted_mart() -> anyhow::Resu
         reached?;
         eprintln!("round {round}: stopped (graceful: {graceful}) after {written_at_stop:?} row writes");
     }
-    let restarted = run_ok("pricestream-analytics", &["run", "--workers", "2", "--exit-at-end"], &ns)?;
+    let restarted = analytics_to_end(2, ns)?;
     eprintln!("{}", String::from_utf8_lossy(&restarted.stdout));
 
     let session = cassandra::session().await?;

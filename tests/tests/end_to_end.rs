@@ -3,7 +3,9 @@
 
 use pricestream_records::wire;
 use pricestream_records::{Bar, DeadLetter};
-use pricestream_tests::{Namespace, cassandra, generate_lake, kafka, read_csv_naively, run_binary, run_ok};
+use pricestream_tests::{
+    Namespace, analytics_to_end, cassandra, generate_lake, kafka, read_csv_naively, run_binary, run_ok,
+};
 use std::collections::{BTreeMap, BTreeSet};
 
 const TICKERS: usize = 3;
@@ -112,7 +114,7 @@ async fn generated_bars_flow_through_kafka_and_cassandra_into_the_mart() -> anyh
 
     // Analytics: Kafka → timely/differential → one mart row per bar, with two workers: the bar
     // joined with its indicators, its row number and the close two bars later.
-    run_ok("pricestream-analytics", &["run", "--workers", "2", "--exit-at-end"], &ns)?;
+    analytics_to_end(2, &ns)?;
     for (ticker, rows) in &expected {
         let mart = cassandra::features(&session, &ns.mart_keyspace, ticker).await?;
         let dates: Vec<String> = mart.iter().map(|row| row.0.to_string()).collect();

@@ -5,15 +5,13 @@
 use pricestream_records::wire;
 use pricestream_records::{Bar, IndicatorRecord};
 use pricestream_tests::faults::Running;
-use pricestream_tests::{Namespace, cassandra, generate_lake, kafka, read_csv_naively, run_ok};
+use pricestream_tests::talib::DEFAULT_LOOKBACKS;
+use pricestream_tests::{Lake, cassandra, kafka, run_ok};
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 const TICKERS: usize = 30;
 const DAYS: usize = 600;
-/// TA-Lib's lookbacks with the default periods: rows per ticker are `DAYS - lookback`.
-const LOOKBACKS: [(&str, usize); 7] =
-    [("sma", 19), ("ema", 19), ("rsi", 14), ("macd", 33), ("stoch", 8), ("bbands", 19), ("willr", 13)];
 
 async fn stored_bars(session: &scylla::client::session::Session, keyspace: &str) -> i64 {
     let cql = format!("SELECT COUNT(*) FROM {keyspace}.time_series_history");
@@ -23,17 +21,14 @@ async fn stored_bars(session: &scylla::client::session::Session, keyspace: &str)
 
 #[tokio::test]
 async fn a_backfill_killed_mid_way_and_run_again_leaves_everything_exactly_once() -> anyhow::Result<()> {
-    let ns = Namespace::unique();
-    let dir = tempfile::tempdir()?;
-    let data = dir.path().join("data");
-    let data_arg = data.to_str().unwrap_or_default();
-    generate_lake(data_arg, TICKERS, DAYS, None, &ns)?;
+    let lake = Lake::generate(TICKERS, DAYS, None)?;
+    let (ns, dir, data_arg) = (&lake.ns, &lake.dir, lake.data_arg());
     // Small batches: the kill lands between many acknowledged batches.
     let config = dir.path().join("small-batches.toml");
     std::fs::write(&config, "[extract]\nbatch_max_rows = 200\n")?;
     let config_arg = config.to_str().unwrap_or_default();
     let backfill = ["--config", config_arg, "backfill", "--input", data_arg, "--no-progress", "--lanes", "1"];
-    let mut first = Running::start("backfill", "pricestream-extractor", &backfill, &ns, &[], dir.path())?;
+    let mut first = Running::start("backfill", "pricestream-extractor", &backfill, ns, &[], dir.path())?;
 
     let session = cassandra::session().await?;
     let total = (TICKERS * DAYS) as i64;
@@ -56,26 +51,12 @@ async fn a_backfill_killed_mid_way_and_run_again_leaves_everything_exactly_once(
     );
     eprintln!("killed with {after_kill} of {total} bars stored");
 
-    let rerun = run_ok("pricestream-extractor", &backfill[..backfill.len() - 2], &ns)?;
+    let rerun = run_ok("pricestream-extractor", &backfill[..backfill.len() - 2], ns)?;
     eprintln!("{}", String::from_utf8_lossy(&rerun.stdout));
 
     // Cassandra: every bar as in the input, every indicator value, nothing more.
-    let mut expected_bars = BTreeSet::new();
-    for entry in std::fs::read_dir(&data)? {
-        let path = entry?.path();
-        let ticker = path.file_stem().unwrap_or_default().to_string_lossy().to_ascii_uppercase();
-        let input = read_csv_naively(&path)?;
-        let stored = cassandra::bars(&session, &ns.dwh_keyspace, &ticker).await?;
-        assert_eq!(stored.len(), DAYS, "{ticker}");
-        for (date, bar) in &input {
-            assert_eq!(stored.get(&date.parse()?).map(|(bar, _)| *bar), Some(*bar), "{ticker} {date}");
-            expected_bars.insert((ticker.clone(), date.clone()));
-        }
-        for (table, lookback) in LOOKBACKS {
-            let count = cassandra::count_rows(&session, &ns.dwh_keyspace, table, &ticker).await?;
-            assert_eq!(count, (DAYS - lookback) as i64, "{ticker} {table}");
-        }
-    }
+    let expected_bars =
+        cassandra::assert_warehouse_holds_lake(&session, &ns.dwh_keyspace, &lake.data, DAYS).await?;
     assert_eq!(stored_bars(&session, &ns.dwh_keyspace).await, total);
 
     // Kafka: every bar and every indicator value at least once, none missing.
@@ -91,7 +72,7 @@ async fn a_backfill_killed_mid_way_and_run_again_leaves_everything_exactly_once(
                 .map(|v| (v.ticker.to_string(), v.datetime.to_string(), v.value.kind().as_str()))
         })
         .collect::<Result<_, _>>()?;
-    let lookback_total: usize = LOOKBACKS.iter().map(|(_, lookback)| DAYS - lookback).sum();
+    let lookback_total: usize = DEFAULT_LOOKBACKS.iter().map(|(_, lookback)| DAYS - lookback).sum();
     assert_eq!(values.len(), TICKERS * lookback_total, "indicator values on Kafka");
     cassandra::drop_keyspaces(&session, &[&ns.dwh_keyspace]).await;
     Ok(())

@@ -4,7 +4,9 @@
 //! through single-partition topics.
 
 use pricestream_tests::faults::Running;
-use pricestream_tests::{Namespace, cassandra, generate_lake, kafka_brokers, run_ok, snapshot, wait_for};
+use pricestream_tests::{
+    Namespace, analytics_to_end, cassandra, generate_lake, kafka_brokers, run_ok, snapshot, wait_for,
+};
 use rdkafka::ClientConfig;
 use rdkafka::admin::{AdminClient, AdminOptions, NewPartitions};
 use rdkafka::client::DefaultClientContext;
@@ -62,14 +64,12 @@ async fn growing_partitions_between_runs_and_while_running_keeps_the_mart_exact(
     for input in [generated_arg, fixes_arg] {
         run_ok("pricestream-extractor", &["--config", one_arg, "backfill", "--input", input], &single)?;
     }
-    run_ok("pricestream-analytics", &["run", "--workers", "2", "--exit-at-end"], &single)?;
+    analytics_to_end(2, &single)?;
 
     // Four partitions, a first run, and a service that keeps running through the growth.
     run_ok("pricestream-extractor", &["backfill", "--input", generated_arg], &ns)?;
-    run_ok("pricestream-analytics", &["run", "--workers", "2", "--exit-at-end"], &ns)?;
-    let mut live = ns.clone();
-    live.mart_keyspace = format!("{}_live", ns.mart_keyspace);
-    live.group_id = format!("{}-live", ns.group_id);
+    analytics_to_end(2, &ns)?;
+    let live = ns.own_mart("live");
     let fast_checks = dir.path().join("partition-checks.toml");
     std::fs::write(&fast_checks, "[consumer]\npartition_check_ms = 500\n")?;
     let checks_arg = fast_checks.to_str().unwrap_or_default();
@@ -94,7 +94,7 @@ async fn growing_partitions_between_runs_and_while_running_keeps_the_mart_exact(
     let session = cassandra::session().await?;
     let want = snapshot::mart(&session, &single.mart_keyspace).await?;
     assert_eq!(want.len(), TICKERS * DAYS);
-    run_ok("pricestream-analytics", &["run", "--workers", "2", "--exit-at-end"], &ns)?;
+    analytics_to_end(2, &ns)?;
     for keyspace in [&ns.mart_keyspace, &live.mart_keyspace] {
         let deadline = Instant::now() + Duration::from_secs(90);
         let mut got = snapshot::mart(&session, keyspace).await?;

@@ -9,7 +9,8 @@ use pricestream_records::wire;
 use pricestream_records::{Bar, FeatureChange};
 use pricestream_tests::faults::{Running, median_and_max, require_local, start_service, stop_service};
 use pricestream_tests::{
-    Namespace, cassandra, free_port, generate_lake, kafka, read_csv_naively, run_ok, snapshot, wait_for,
+    Namespace, analytics_to_end, cassandra, free_port, generate_lake, kafka, read_csv_naively, snapshot,
+    wait_for,
 };
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -19,9 +20,6 @@ const TICKERS: usize = 6;
 const DAYS: usize = 360;
 /// Days in the input at start, then after each fault.
 const STAGES: [usize; 7] = [120, 160, 200, 240, 280, 320, 360];
-/// TA-Lib's lookbacks with the default periods: rows per ticker are `DAYS - lookback`.
-const LOOKBACKS: [(&str, usize); 7] =
-    [("sma", 19), ("ema", 19), ("rsi", 14), ("macd", 33), ("stoch", 8), ("bbands", 19), ("willr", 13)];
 
 /// Writes the header and the first `days` data lines of each generated file into `lake`,
 /// replacing the file at once (as a data-lake writer does).
@@ -43,14 +41,6 @@ fn newest_day(generated: &Path) -> anyhow::Result<chrono::NaiveDate> {
     let first = std::fs::read_dir(generated)?.next().ok_or_else(|| anyhow::anyhow!("no files"))??.path();
     let last = read_csv_naively(&first)?.into_keys().max().ok_or_else(|| anyhow::anyhow!("no bars"))?;
     Ok(last.parse()?)
-}
-
-/// The namespace of one analytics deployment reading the shared topics into its own mart.
-fn deployment(shared: &Namespace, name: &str) -> Namespace {
-    let mut ns = shared.clone();
-    ns.mart_keyspace = format!("{}_{name}", shared.mart_keyspace);
-    ns.group_id = format!("{}-{name}", shared.group_id);
-    ns
 }
 
 fn outages(services: &[&Running], dependency: &str) -> f64 {
@@ -88,7 +78,7 @@ async fn kafka_and_cassandra_restarts_are_ridden_out_without_losing_a_row() -> a
         dir.path(),
     )?;
 
-    let (single, pair) = (deployment(&ns, "single"), deployment(&ns, "pair"));
+    let (single, pair) = (ns.own_mart("single"), ns.own_mart("pair"));
     let mut single_service = Running::start(
         "analytics-1x2",
         "pricestream-analytics",
@@ -165,8 +155,8 @@ async fn kafka_and_cassandra_restarts_are_ridden_out_without_losing_a_row() -> a
     })?;
     let status = extractor.stop()?;
     assert!(status.success(), "the extractor exited {status}:\n{}", extractor.log_tail(30));
-    let reference = deployment(&ns, "reference");
-    run_ok("pricestream-analytics", &["run", "--workers", "1", "--exit-at-end"], &reference)?;
+    let reference = ns.own_mart("reference");
+    analytics_to_end(1, &reference)?;
     let session = cassandra::session().await?;
     let want = snapshot::mart(&session, &reference.mart_keyspace).await?;
     assert_eq!(want.len(), TICKERS * DAYS, "the reference holds one row per bar");
@@ -226,20 +216,7 @@ async fn kafka_and_cassandra_restarts_are_ridden_out_without_losing_a_row() -> a
     assert_eq!((folded.len(), upserted), (TICKERS * DAYS, TICKERS * DAYS));
 
     // Cassandra: every bar as in the input, every indicator value, each exactly once.
-    for entry in std::fs::read_dir(&generated)? {
-        let path = entry?.path();
-        let ticker = path.file_stem().unwrap_or_default().to_string_lossy().to_ascii_uppercase();
-        let input = read_csv_naively(&path)?;
-        let stored = cassandra::bars(&session, &ns.dwh_keyspace, &ticker).await?;
-        assert_eq!(stored.len(), DAYS, "{ticker}: bars stored");
-        for (date, bar) in &input {
-            assert_eq!(stored.get(&date.parse()?).map(|(bar, _)| *bar), Some(*bar), "{ticker} {date}");
-        }
-        for (table, lookback) in LOOKBACKS {
-            let count = cassandra::count_rows(&session, &ns.dwh_keyspace, table, &ticker).await?;
-            assert_eq!(count, (DAYS - lookback) as i64, "{ticker} {table}");
-        }
-    }
+    cassandra::assert_warehouse_holds_lake(&session, &ns.dwh_keyspace, &generated, DAYS).await?;
     // Kafka: every bar at least once (a batch retried after an outage may be there twice).
     let published: BTreeSet<(String, String)> = kafka::read_topic(&ns.bars_topic())?
         .iter()

@@ -5,7 +5,9 @@
 
 use chrono::NaiveDate;
 use pricestream_tests::faults::Running;
-use pricestream_tests::{Namespace, cassandra, generate_lake, read_csv_naively, run_ok, wait_for};
+use pricestream_tests::{
+    Lake, Namespace, analytics_to_end, cassandra, generate_lake, read_csv_naively, run_ok, wait_for,
+};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -34,13 +36,10 @@ async fn labels_follow(ns: &Namespace, generated: &Path, horizon: usize) -> anyh
 
 #[tokio::test]
 async fn another_horizon_rewrites_every_label_and_deletes_vanished_rows() -> anyhow::Result<()> {
-    let ns = Namespace::unique();
-    let dir = tempfile::tempdir()?;
-    let generated = dir.path().join("data");
-    let data_arg = generated.to_str().unwrap_or_default();
-    generate_lake(data_arg, 3, DAYS, None, &ns)?;
-    run_ok("pricestream-extractor", &["backfill", "--input", data_arg], &ns)?;
-    run_ok("pricestream-analytics", &["run", "--workers", "2", "--exit-at-end"], &ns)?;
+    let lake = Lake::generate(3, DAYS, None)?;
+    lake.backfill()?;
+    let Lake { ns, dir, data: generated } = lake;
+    analytics_to_end(2, &ns)?;
     labels_follow(&ns, &generated, 2).await?;
 
     // A row no bar makes (left by an older release), in a series the service owns and in one it
@@ -131,13 +130,11 @@ async fn an_older_incarnation_is_fenced_and_an_idle_one_keeps_its_offsets_fresh(
 #[tokio::test]
 async fn new_indicator_periods_restate_every_stored_value_and_the_mart() -> anyhow::Result<()> {
     const PERIOD: usize = 30;
-    let ns = Namespace::unique();
-    let dir = tempfile::tempdir()?;
-    let generated = dir.path().join("data");
+    let lake = Lake::generate(2, 120, None)?;
+    lake.backfill()?;
+    let Lake { ns, dir, data: generated } = lake;
     let data_arg = generated.to_str().unwrap_or_default();
-    generate_lake(data_arg, 2, 120, None, &ns)?;
-    run_ok("pricestream-extractor", &["backfill", "--input", data_arg], &ns)?;
-    run_ok("pricestream-analytics", &["run", "--workers", "2", "--exit-at-end"], &ns)?;
+    analytics_to_end(2, &ns)?;
 
     // A longer SMA: days 20 to 29 fall inside the lookback and must lose their SMA(20).
     let longer = dir.path().join("sma-30.toml");
@@ -147,7 +144,7 @@ async fn new_indicator_periods_restate_every_stored_value_and_the_mart() -> anyh
         run_ok("pricestream-extractor", &["--config", longer_arg, "backfill", "--input", data_arg], &ns)?;
     let log = String::from_utf8_lossy(&again.stderr);
     assert!(log.contains("computed with other settings"), "the new periods were not noticed:\n{log}");
-    run_ok("pricestream-analytics", &["run", "--workers", "2", "--exit-at-end"], &ns)?;
+    analytics_to_end(2, &ns)?;
 
     let session = cassandra::session().await?;
     for entry in std::fs::read_dir(&generated)? {

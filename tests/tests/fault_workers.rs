@@ -7,7 +7,7 @@ use pricestream_records::wire;
 use pricestream_records::{Bar, IndicatorRecord};
 use pricestream_tests::faults::Running;
 use pricestream_tests::{
-    Namespace, cassandra, free_port, generate_lake, kafka, kafka_brokers, run_ok, snapshot, wait_for,
+    Lake, Namespace, analytics_to_end, cassandra, free_port, kafka, kafka_brokers, snapshot, wait_for,
 };
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
@@ -16,26 +16,19 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 /// Generates `tickers` × `days` bars, backfills them, and builds the reference mart of an
-/// undisturbed run; returns the namespace and the reference's rows.
+/// undisturbed run; returns the lake, the reference's namespace and its rows.
 async fn prepared(
-    dir: &Path,
     tickers: usize,
     days: usize,
-) -> anyhow::Result<(Namespace, Namespace, BTreeMap<String, String>)> {
-    let ns = Namespace::unique();
-    let data = dir.join("data");
-    let data_arg = data.to_str().unwrap_or_default();
-    let (t, d) = (tickers.to_string(), days.to_string());
-    generate_lake(data_arg, &t, &d, None, &ns)?;
-    run_ok("pricestream-extractor", &["backfill", "--input", data_arg], &ns)?;
-    let mut reference = ns.clone();
-    reference.mart_keyspace = format!("{}_ref", ns.mart_keyspace);
-    reference.group_id = format!("{}-ref", ns.group_id);
-    run_ok("pricestream-analytics", &["run", "--workers", "1", "--exit-at-end"], &reference)?;
+) -> anyhow::Result<(Lake, Namespace, BTreeMap<String, String>)> {
+    let lake = Lake::generate(tickers, days, None)?;
+    lake.backfill()?;
+    let reference = lake.ns.own_mart("ref");
+    analytics_to_end(1, &reference)?;
     let session = cassandra::session().await?;
     let want = snapshot::mart(&session, &reference.mart_keyspace).await?;
     assert_eq!(want.len(), tickers * days, "the reference holds one row per bar");
-    Ok((ns, reference, want))
+    Ok((lake, reference, want))
 }
 
 /// The offsets committed by `group` for every partition of `topic`.
@@ -65,8 +58,7 @@ async fn mart_equals(keyspace: &str, want: &BTreeMap<String, String>) -> anyhow:
 
 #[tokio::test]
 async fn a_failed_write_commits_nothing_past_the_last_epoch_every_worker_wrote() -> anyhow::Result<()> {
-    let dir = tempfile::tempdir()?;
-    let (ns, reference, want) = prepared(dir.path(), 10, 300).await?;
+    let (Lake { ns, dir, .. }, reference, want) = prepared(10, 300).await?;
     let config = dir.path().join("small-epochs.toml");
     std::fs::write(&config, "[consumer]\nepoch_max_records = 200\n")?;
     let config_arg = config.to_str().unwrap_or_default();
@@ -144,7 +136,7 @@ async fn a_failed_write_commits_nothing_past_the_last_epoch_every_worker_wrote()
         "{below} messages committed before the injected failure, each in the mart; the mart was incomplete"
     );
 
-    run_ok("pricestream-analytics", &["run", "--workers", "2", "--exit-at-end"], &ns)?;
+    analytics_to_end(2, &ns)?;
     mart_equals(&ns.mart_keyspace, &want).await?;
     cassandra::drop_keyspaces(&session, &[&ns.dwh_keyspace, &ns.mart_keyspace, &reference.mart_keyspace])
         .await;
@@ -174,8 +166,7 @@ fn signal(process: &Running, signal: &str) -> anyhow::Result<()> {
 
 #[tokio::test]
 async fn a_killed_peer_stops_the_cluster_and_a_frozen_one_fails_its_liveness() -> anyhow::Result<()> {
-    let dir = tempfile::tempdir()?;
-    let (ns, reference, want) = prepared(dir.path(), 16, 400).await?;
+    let (Lake { ns, dir, .. }, reference, want) = prepared(16, 400).await?;
     let config = dir.path().join("cluster.toml");
     std::fs::write(
         &config,

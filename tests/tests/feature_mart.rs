@@ -6,7 +6,7 @@
 use anyhow::Context;
 use chrono::NaiveDate;
 use pricestream_tests::mart::{self, FeatureTable};
-use pricestream_tests::{Namespace, cassandra, run_ok, shared_market_data};
+use pricestream_tests::{Namespace, analytics_to_end, cassandra, run_ok, shared_market_data};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
@@ -38,7 +38,7 @@ fn backfill(dir: &Path, ns: &Namespace) -> anyhow::Result<()> {
 }
 
 fn analytics(ns: &Namespace) -> anyhow::Result<()> {
-    run_ok("pricestream-analytics", &["run", "--workers", "2", "--exit-at-end"], ns)?;
+    analytics_to_end(2, ns)?;
     Ok(())
 }
 

@@ -9,7 +9,7 @@ use pricestream_records::DeadLetter;
 use pricestream_records::wire;
 use pricestream_tests::faults::Running;
 use pricestream_tests::{
-    Namespace, cassandra, generate_lake, kafka, kafka_brokers, run_ok, snapshot, wait_for,
+    Namespace, analytics_to_end, cassandra, generate_lake, kafka, kafka_brokers, run_ok, snapshot, wait_for,
 };
 use rdkafka::ClientConfig;
 use rdkafka::producer::{FutureProducer, FutureRecord};
@@ -105,7 +105,7 @@ async fn poison_messages_are_dead_lettered_and_the_good_ones_flow() -> anyhow::R
     for namespace in [&ns, &clean] {
         run_ok("pricestream-extractor", &["backfill", "--input", data_arg], namespace)?;
     }
-    run_ok("pricestream-analytics", &["run", "--workers", "1", "--exit-at-end"], &clean)?;
+    analytics_to_end(1, &clean)?;
 
     // Half the corpus before the service starts (the replay reads it), half while it runs.
     let corpus = corpus();

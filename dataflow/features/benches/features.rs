@@ -10,7 +10,7 @@
 use chrono::{Days, NaiveDate};
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use pricestream_features::{FeatureInputs, feature_graph};
-use pricestream_records::{Bar, IndicatorRecord, IndicatorValue, Timeframe};
+use pricestream_records::{Bar, IndicatorRecord, IndicatorValue, examples};
 use std::time::{Duration, Instant};
 use timely::WorkerConfig;
 use timely::communication::Allocator;
@@ -28,28 +28,11 @@ fn date(offset: i64) -> NaiveDate {
 }
 
 fn bar(offset: i64) -> Bar {
-    let close = 100.0 + (offset % 97) as f64;
-    Bar {
-        ticker: "BENCH".into(),
-        timeframe: Timeframe::Day,
-        datetime: date(offset),
-        open: close,
-        high: close,
-        low: close,
-        close,
-        volume: 1,
-        task_number: uuid::Uuid::nil(),
-    }
+    examples::flat_bar("BENCH", date(offset), 100.0 + (offset % 97) as f64)
 }
 
 fn ema(offset: i64) -> IndicatorRecord {
-    IndicatorRecord {
-        ticker: "BENCH".into(),
-        timeframe: Timeframe::Day,
-        datetime: date(offset),
-        task_number: uuid::Uuid::nil(),
-        value: IndicatorValue::Ema { ema_time_period: 10, ema: offset as f64 },
-    }
+    examples::record("BENCH", date(offset), IndicatorValue::Ema { ema_time_period: 10, ema: offset as f64 })
 }
 
 /// A single-threaded worker holding the graph, loaded with `history` bars.

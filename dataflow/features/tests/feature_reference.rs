@@ -5,6 +5,7 @@
 
 use chrono::{Days, NaiveDate};
 use pricestream_features::{FeatureInputs, FeatureRecord, SeriesKey, feature_graph};
+use pricestream_records::examples::{flat_bar as bar, record as indicator};
 use pricestream_records::{Bar, FeatureRow, IndicatorRecord, IndicatorValue, Timeframe};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -30,30 +31,6 @@ struct Epoch {
 fn day(offset: u64) -> NaiveDate {
     let base = NaiveDate::from_ymd_opt(2018, 1, 1).expect("valid date");
     base.checked_add_days(Days::new(offset)).expect("date in range")
-}
-
-fn bar(ticker: &str, date: NaiveDate, close: f64) -> Bar {
-    Bar {
-        ticker: ticker.into(),
-        timeframe: Timeframe::Day,
-        datetime: date,
-        open: close,
-        high: close,
-        low: close,
-        close,
-        volume: 1,
-        task_number: uuid::Uuid::nil(),
-    }
-}
-
-fn indicator(ticker: &str, date: NaiveDate, value: IndicatorValue) -> IndicatorRecord {
-    IndicatorRecord {
-        ticker: ticker.into(),
-        timeframe: Timeframe::Day,
-        datetime: date,
-        task_number: uuid::Uuid::nil(),
-        value,
-    }
 }
 
 /// Runs the feature graph over `script` on `workers` workers (worker 0 feeds every record) and

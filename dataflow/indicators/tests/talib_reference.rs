@@ -65,26 +65,13 @@ impl Prices {
     }
 }
 
-fn repo_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn market_file(name: &str) -> PathBuf {
-    let dir = std::env::var_os("PRICESTREAM_MARKET_DATA_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| repo_root().join("../shared/data/market"));
-    dir.join(name)
-}
+#[path = "../../../tests/src/repo_paths.rs"]
+mod repo_paths;
+use repo_paths::{read_market_file, repo_root};
 
 /// Reads a Yahoo CSV (Date,Open,High,Low,Close,Adj Close,Volume).
 fn yahoo(file: &str) -> Prices {
-    let path = market_file(file);
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
-        panic!(
-            "cannot read {} ({e}); set PRICESTREAM_MARKET_DATA_DIR to the folder holding {file}",
-            path.display()
-        )
-    });
+    let (path, text) = read_market_file(file);
     let mut prices = Prices::empty(file, Some(path.clone()));
     for (n, line) in text.lines().enumerate().skip(1) {
         let fields: Vec<&str> = line.split(',').collect();

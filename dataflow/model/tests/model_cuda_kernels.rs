@@ -12,6 +12,7 @@
 //! install command, never skip.
 
 mod cuda_support;
+mod model_support;
 
 use cuda_support::{
     CpuShimExecutor, assert_same_trees, build_harness, continuous_data, dyadic_data, forest_nodes, ptxas,

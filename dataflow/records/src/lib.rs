@@ -29,6 +29,7 @@
 mod indicator_table;
 mod bar;
 mod dead_letter;
+pub mod examples;
 mod feature;
 mod feature_change;
 mod indicator;

@@ -7,42 +7,18 @@
 //! 150 million cases, none failed):
 //! `PROPTEST_CASES=150000000 cargo test --release -p pricestream-records --test input_decoder_fuzz`
 
-use chrono::NaiveDate;
 use pricestream_records::wire::{self, RefusalReason};
-use pricestream_records::{Bar, IndicatorRecord, IndicatorValue, Timeframe, check_ticker};
+use pricestream_records::{Bar, IndicatorRecord, check_ticker, examples};
 use proptest::prelude::*;
 
 const LIMIT: usize = 16 * 1024;
 
 fn valid_bar() -> Vec<u8> {
-    wire::encode(&Bar {
-        ticker: "NVDA".into(),
-        timeframe: Timeframe::Day,
-        datetime: NaiveDate::from_ymd_opt(2024, 1, 2).unwrap_or_default(),
-        open: 10.0,
-        high: 12.0,
-        low: 9.0,
-        close: 11.0,
-        volume: 100,
-        task_number: uuid::Uuid::nil(),
-    })
+    wire::encode(&examples::bar())
 }
 
 fn valid_indicator() -> Vec<u8> {
-    wire::encode(&IndicatorRecord {
-        ticker: "NVDA".into(),
-        timeframe: Timeframe::Day,
-        datetime: NaiveDate::from_ymd_opt(2024, 1, 2).unwrap_or_default(),
-        task_number: uuid::Uuid::nil(),
-        value: IndicatorValue::Macd {
-            fast_period: 12,
-            slow_period: 26,
-            signal_period: 9,
-            macd: 0.5,
-            macd_signal: 0.25,
-            macd_hist: 0.25,
-        },
-    })
+    wire::encode(&examples::macd())
 }
 
 /// JSON values a producer might put in any field.

@@ -22,9 +22,7 @@ use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 pub const INSTALL_HINT: &str = "python3 -m pip install -r tests/oracle/requirements.txt \
      (add --break-system-packages if pip refuses to install into the system Python)";
 
-pub fn repo_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+pub use crate::model_support::repo_root;
 
 /// The folder of an installed Python package of the NVIDIA wheels (`nvidia.cuda_nvrtc`, …).
 fn nvidia_package_dir(package: &str) -> PathBuf {

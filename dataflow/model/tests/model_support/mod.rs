@@ -17,7 +17,6 @@ use pricestream_records::{Bar, FeatureRow, Timeframe};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::io::Write;
-use std::path::PathBuf;
 use std::process::Command;
 
 pub const INSTALL_HINT: &str = "python3 -m pip install -r tests/oracle/requirements.txt \
@@ -26,26 +25,13 @@ pub const INSTALL_HINT: &str = "python3 -m pip install -r tests/oracle/requireme
 /// The label lies this many bars ahead (the mart's default).
 pub const HORIZON_BARS: usize = 2;
 
-pub fn repo_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn market_file(name: &str) -> PathBuf {
-    let dir = std::env::var_os("PRICESTREAM_MARKET_DATA_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| repo_root().join("../shared/data/market"));
-    dir.join(name)
-}
+#[path = "../../../../tests/src/repo_paths.rs"]
+mod repo_paths;
+pub use repo_paths::{read_market_file, repo_root};
 
 /// The bars of a Yahoo CSV (Date,Open,High,Low,Close,Adj Close,Volume), in date order.
 pub fn yahoo_bars(file: &str, ticker: &str) -> Vec<Bar> {
-    let path = market_file(file);
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
-        panic!(
-            "cannot read {} ({e}); set PRICESTREAM_MARKET_DATA_DIR to the folder holding {file}",
-            path.display()
-        )
-    });
+    let (_, text) = read_market_file(file);
     let mut bars: Vec<Bar> = text
         .lines()
         .enumerate()

@@ -153,19 +153,7 @@ mod tests {
 
     const LIMIT: usize = 16 * 1024;
 
-    fn bar() -> Bar {
-        Bar {
-            ticker: "NVDA".into(),
-            timeframe: Timeframe::Day,
-            datetime: NaiveDate::from_ymd_opt(2024, 1, 2).unwrap_or_default(),
-            open: 10.0,
-            high: 12.0,
-            low: 9.0,
-            close: 11.0,
-            volume: 100,
-            task_number: uuid::Uuid::nil(),
-        }
-    }
+    use crate::examples::bar;
 
     /// A bar's JSON with `field` set to `value` (raw JSON text).
     fn bar_with(field: &str, value: &str) -> Vec<u8> {

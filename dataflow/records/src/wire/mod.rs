@@ -74,27 +74,14 @@ mod tests {
 
     #[test]
     fn indicator_records_use_the_seed_column_names() {
-        let record = IndicatorRecord {
-            ticker: "NVDA".into(),
-            timeframe: Timeframe::Day,
-            datetime: NaiveDate::from_ymd_opt(2014, 1, 2).unwrap_or_default(),
-            task_number: uuid::Uuid::nil(),
-            value: IndicatorValue::Macd {
-                fast_period: 12,
-                slow_period: 26,
-                signal_period: 9,
-                macd: 0.5,
-                macd_signal: 0.25,
-                macd_hist: 0.25,
-            },
-        };
+        let record = crate::examples::macd();
         let json: serde_json::Value = serde_json::from_slice(&encode(&record)).unwrap_or_default();
         assert_eq!(json["schema_version"], 1);
         assert_eq!(json["indicator"], "macd");
         assert_eq!(json["fastPeriod"], 12);
         assert_eq!(json["macdSignal"], 0.25);
         assert_eq!(json["timeframe"], "1day");
-        assert_eq!(json["datetime"], "2014-01-02");
+        assert_eq!(json["datetime"], "2024-01-02");
         let back: IndicatorRecord = decode(&encode(&record)).expect("decodes");
         assert_eq!(back, record);
     }
