@@ -18,7 +18,7 @@ use std::time::Instant;
 use tracing::info;
 use uuid::Uuid;
 
-/// Runs a backfill of `args.input` or `args.symbols`.
+/// Runs a backfill of `args.source.input` or `args.source.symbols`.
 pub async fn run(config: &ExtractorConfig, args: &BackfillArgs) -> anyhow::Result<()> {
     let started = Instant::now();
     let task_number = Uuid::new_v4();
@@ -38,7 +38,7 @@ pub async fn run(config: &ExtractorConfig, args: &BackfillArgs) -> anyhow::Resul
         Pipeline::new(&config.indicators, sinks.clone(), task_number, batch_rows, metrics)
     };
 
-    let summary = match &args.input {
+    let summary = match &args.source.input {
         Some(input) => {
             let stored = sinks.as_deref();
             backfill_files(config, args, input, task_number, &metrics, stored, new_pipeline).await?
@@ -147,10 +147,10 @@ async fn backfill_symbols(
     pipeline: &mut Pipeline,
 ) -> anyhow::Result<()> {
     let client = TwelveDataClient::new(&config.twelve_data, &ProcessEnv)?;
-    let progress = progress_bar(args.symbols.len() as u64, args.no_progress);
-    for symbol in &args.symbols {
+    let progress = progress_bar(args.source.symbols.len() as u64, args.no_progress);
+    for symbol in &args.source.symbols {
         progress.set_message(symbol.clone());
-        ingest_symbol(pipeline, &client, symbol, args.since, task_number).await?;
+        ingest_symbol(pipeline, &client, symbol, args.source.since, task_number).await?;
         progress.inc(1);
     }
     progress.finish_and_clear();

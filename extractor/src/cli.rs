@@ -34,21 +34,8 @@ pub enum Command {
 #[derive(Debug, Args)]
 #[command(group = clap::ArgGroup::new("source").required(true).args(["input", "symbols"]))]
 pub struct BackfillArgs {
-    /// A directory, a glob (`'data/*.csv.gz'`) or one file of daily bars: CSV, gzip CSV or Parquet,
-    /// laid out as `extract.format` says (Yahoo `Date,Open,High,Low,Close,Adj Close,Volume` by
-    /// default); the ticker is a mapped column or the file name up to the first `-`, `_` or `.`
-    /// (`nvda-1999-2014.csv` is NVDA).
-    #[arg(long)]
-    pub input: Option<PathBuf>,
-
-    /// Fetch these symbols (comma-separated) from the market-data API (`[twelve_data]` config;
-    /// the key is read from the environment variable it names, TWELVE_DATA_API_KEY by default).
-    #[arg(long, value_delimiter = ',')]
-    pub symbols: Vec<String>,
-
-    /// With --symbols: fetch bars from this date on (default: as far back as the API gives).
-    #[arg(long, requires = "symbols")]
-    pub since: Option<chrono::NaiveDate>,
+    #[command(flatten)]
+    pub source: SourceArgs,
 
     /// Hide the progress bar (it is hidden anyway when stderr is not a terminal).
     #[arg(long)]
@@ -93,16 +80,28 @@ pub struct GenerateArgs {
 #[derive(Debug, Args)]
 #[command(group = clap::ArgGroup::new("source").required(true).multiple(true).args(["input", "symbols"]))]
 pub struct FollowArgs {
-    /// A directory, glob or file to watch (formats as for `backfill --input`).
+    #[command(flatten)]
+    pub source: SourceArgs,
+}
+
+/// Where bars come from: files, the market-data API, or (with `follow`) both.
+#[derive(Debug, Args)]
+pub struct SourceArgs {
+    /// A directory, a glob (`'data/*.csv.gz'`) or one file of daily bars: CSV, gzip CSV or Parquet,
+    /// laid out as `extract.format` says (Yahoo `Date,Open,High,Low,Close,Adj Close,Volume` by
+    /// default); the ticker is a mapped column or the file name up to the first `-`, `_` or `.`
+    /// (`nvda-1999-2014.csv` is NVDA). `follow` watches it for new and grown files.
     #[arg(long)]
     pub input: Option<PathBuf>,
 
-    /// Symbols (comma-separated) to fetch from the market-data API at `follow.api_poll_time_utc`
-    /// on weekdays, and once at start.
+    /// Fetch these symbols (comma-separated) from the market-data API (`[twelve_data]` config;
+    /// the key is read from the environment variable it names, TWELVE_DATA_API_KEY by default).
+    /// `follow` fetches them once at start, then at `follow.api_poll_time_utc` on weekdays.
     #[arg(long, value_delimiter = ',')]
     pub symbols: Vec<String>,
 
-    /// With --symbols: how far back the first fetch goes (default: as far as the API gives).
+    /// With --symbols: fetch bars from this date on (default: as far back as the API gives);
+    /// with `follow`, the first fetch only.
     #[arg(long, requires = "symbols")]
     pub since: Option<chrono::NaiveDate>,
 }

@@ -56,27 +56,27 @@ pub async fn run(config: &ExtractorConfig, args: &FollowArgs) -> anyhow::Result<
         config.extract.batch_max_rows,
         metrics,
     );
-    let client = match args.symbols.is_empty() {
+    let client = match args.source.symbols.is_empty() {
         true => None,
         false => Some(TwelveDataClient::new(&config.twelve_data, &ProcessEnv)?),
     };
     ready.store(true, Ordering::Relaxed);
-    info!(%task_number, input = ?args.input, symbols = ?args.symbols, "Following.");
+    info!(%task_number, input = ?args.source.input, symbols = ?args.source.symbols, "Following.");
 
     let settings = &config.follow;
     let mut seen = Seen::new();
-    let mut api_since = args.since;
+    let mut api_since = args.source.since;
     let mut next_api_poll = Utc::now();
     let stop = stop_signal();
     tokio::pin!(stop);
     loop {
-        if let Some(input) = &args.input {
+        if let Some(input) = &args.source.input {
             scan_files(&mut pipeline, input, config, settings, &mut seen, task_number).await?;
         }
         if let Some(client) = &client
             && Utc::now() >= next_api_poll
         {
-            for symbol in &args.symbols {
+            for symbol in &args.source.symbols {
                 if let Err(error) = ingest_symbol(&mut pipeline, client, symbol, api_since, task_number).await
                 {
                     warn!(symbol, "API fetch failed; trying again at the next poll: {error:#}");

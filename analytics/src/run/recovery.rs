@@ -10,19 +10,16 @@
 //!   on the same state gives the same changes, so every row the crashed run may have written is
 //!   written again.
 
-use super::Shared;
 use super::changes::RowChanges;
 use super::liveness::Stage;
 use super::signals::Signal;
-use super::source::{Batch, PartitionSource};
-use super::worker::{Graph, WorkerStats, count, process};
+use super::source::Batch;
+use super::worker::{Epochs, count};
 use crate::serving;
 use anyhow::Context as _;
 use pricestream_features::series_hash;
-use pricestream_serving::ModelStage;
 use std::sync::Arc;
 use std::time::Instant;
-use timely::worker::Worker;
 use tracing::{info, warn};
 
 /// The epoch of the agreement at start (no input).
@@ -35,122 +32,117 @@ pub(super) const RECOVERY: u64 = 2;
 /// Records fed between two steps of the worker while replaying, to bound buffered input.
 const REPLAY_CHUNK: usize = 20_000;
 
-/// Runs epochs 0 to 2: afterwards the worker's state is as of its partitions' positions and
-/// every output of the crashed run is written again.
-pub(super) fn recover(
-    worker: &mut Worker,
-    shared: &Arc<Shared>,
-    graph: &mut Graph,
-    source: &mut PartitionSource,
-    stage: &mut Option<ModelStage>,
-    stats: &mut WorkerStats,
-) -> anyhow::Result<()> {
-    let index = worker.index();
-    // Epoch 0: the generation and the settings, agreed on by every worker.
-    if index == 0 {
-        let claim = shared.fence.claim(&shared.incarnation, &shared.outages, &shared.stop);
-        let generation = graph.drive(worker, shared, AGREE, Stage::Starting, claim)?;
-        info!(generation, incarnation = %shared.incarnation, "Took the fencing generation.");
-        graph.signals.send(Signal::Generation(generation));
-    }
-    let stale = source.stale_partitions(&shared.settings_fingerprint);
-    if !stale.is_empty() {
-        info!(worker = index, partitions = ?stale, "Committed progress was made with other row-shaping settings.");
-        graph.signals.send(Signal::Stale);
-    }
-    graph.written(worker, shared, AGREE)?;
-    let (generation, rewrite) = {
-        let log = graph.signals.log();
-        (log.generation_before(REPLAY), !log.stale_before(REPLAY).is_empty())
-    };
-    let generation = generation.context("worker 0 announced no fencing generation")?;
-    shared.fence.adopt(generation);
-    shared.metrics.generation.set(generation);
-    if rewrite {
-        graph.keep_replay.set(true);
+impl Epochs<'_> {
+    /// Runs epochs 0 to 2: afterwards the worker's state is as of its partitions' positions and
+    /// every output of the crashed run is written again.
+    pub(super) fn recover(&mut self) -> anyhow::Result<()> {
+        let shared = Arc::clone(self.shared);
+        let index = self.worker.index();
+        // Epoch 0: the generation and the settings, agreed on by every worker.
         if index == 0 {
-            warn!(
-                settings = %shared.settings_description,
-                "The mart was written with other row-shaping settings: rewriting every row and deleting rows that no longer exist."
-            );
-            shared.metrics.settings_rewrites.inc();
+            let claim = shared.fence.claim(&shared.incarnation, &shared.outages, &shared.stop);
+            let generation = self.graph.drive(self.worker, &shared, AGREE, Stage::Starting, claim)?;
+            info!(generation, incarnation = %shared.incarnation, "Took the fencing generation.");
+            self.graph.signals.send(Signal::Generation(generation));
         }
-    }
-
-    // Epoch 1: the state as of the committed offsets.
-    let started = Instant::now();
-    let committed = source.committed();
-    source.read_until(&committed, REPLAY_CHUNK, |step| {
-        match step {
-            Some(batch) => {
-                count(shared, stats, &batch, true);
-                graph.feed(&batch);
-                graph.input.flush();
-                worker.step();
-                shared.liveness.progressed(index, REPLAY, Stage::Replaying);
+        let stale = self.source.stale_partitions(&shared.settings_fingerprint);
+        if !stale.is_empty() {
+            info!(worker = index, partitions = ?stale, "Committed progress was made with other row-shaping settings.");
+            self.graph.signals.send(Signal::Stale);
+        }
+        self.graph.written(self.worker, &shared, AGREE)?;
+        let (generation, rewrite) = {
+            let log = self.graph.signals.log();
+            (log.generation_before(REPLAY), !log.stale_before(REPLAY).is_empty())
+        };
+        let generation = generation.context("worker 0 announced no fencing generation")?;
+        shared.fence.adopt(generation);
+        shared.metrics.generation.set(generation);
+        if rewrite {
+            self.graph.keep_replay.set(true);
+            if index == 0 {
+                warn!(
+                    settings = %shared.settings_description,
+                    "The mart was written with other row-shaping settings: rewriting every row and deleting rows that no longer exist."
+                );
+                shared.metrics.settings_rewrites.inc();
             }
-            None => graph.heartbeat.beat(REPLAY, Stage::Replaying),
         }
-        Ok(())
-    })?;
-    graph.finish_epoch(worker, shared, REPLAY);
-    let rows = RowChanges::from_updates(graph.output.take());
-    // Stored, not scored, unless rewriting: their forecasts were published by the run that read them.
-    let predictions = match stage {
-        Some(stage) => serving::feed(stage, graph.model_rows.take(), rewrite, &shared.metrics),
-        None => Vec::new(),
-    };
-    if rewrite {
-        // The table may hold rows of the old settings: every missing value is cleared.
-        rewrite_mart(worker, shared, graph, rows.replacing_anything(), &predictions, stats)?;
+
+        // Epoch 1: the state as of the committed offsets.
+        let started = Instant::now();
+        let committed = self.source.committed();
+        let (worker, graph, stats) = (&mut *self.worker, &mut *self.graph, &mut self.stats);
+        self.source.read_until(&committed, REPLAY_CHUNK, |step| {
+            match step {
+                Some(batch) => {
+                    count(&shared, stats, &batch, true);
+                    graph.feed(&batch);
+                    graph.input.flush();
+                    worker.step();
+                    shared.liveness.progressed(index, REPLAY, Stage::Replaying);
+                }
+                None => graph.heartbeat.beat(REPLAY, Stage::Replaying),
+            }
+            Ok(())
+        })?;
+        self.graph.finish_epoch(self.worker, &shared, REPLAY);
+        let rows = RowChanges::from_updates(self.graph.output.take());
+        // Stored, not scored, unless rewriting: their forecasts were published by the run that read them.
+        let predictions = match &mut self.stage {
+            Some(stage) => serving::feed(stage, self.graph.model_rows.take(), rewrite, &shared.metrics),
+            None => Vec::new(),
+        };
+        if rewrite {
+            // The table may hold rows of the old settings: every missing value is cleared.
+            self.rewrite_mart(rows.replacing_anything(), &predictions)?;
+        }
+        self.graph.written(self.worker, &shared, REPLAY)?;
+        info!(worker = index, bars = self.stats.replayed_bars, elapsed = ?started.elapsed(), "Rebuilt the state from the input topics.");
+
+        // Epoch 2: the epoch the previous run may have been writing, replayed exactly.
+        let intents = self.source.intents();
+        let mut recovery = Batch::default();
+        let graph = &mut *self.graph;
+        self.source.read_until(&intents, usize::MAX, |step| {
+            match step {
+                Some(batch) => recovery = batch,
+                None => graph.heartbeat.beat(RECOVERY, Stage::Replaying),
+            }
+            Ok(())
+        })?;
+        self.process(RECOVERY, &recovery)
     }
-    graph.written(worker, shared, REPLAY)?;
-    info!(worker = index, bars = stats.replayed_bars, elapsed = ?started.elapsed(), "Rebuilt the state from the input topics.");
 
-    // Epoch 2: the epoch the previous run may have been writing, replayed exactly.
-    let intents = source.intents();
-    let mut recovery = Batch::default();
-    source.read_until(&intents, usize::MAX, |step| {
-        match step {
-            Some(batch) => recovery = batch,
-            None => graph.heartbeat.beat(RECOVERY, Stage::Replaying),
-        }
+    /// Writes every row of the replay (the mart was written with other settings) and deletes the
+    /// rows of this worker's series that no longer exist.
+    fn rewrite_mart(
+        &mut self,
+        mut rows: RowChanges,
+        predictions: &[pricestream_records::Prediction],
+    ) -> anyhow::Result<()> {
+        let (worker, shared, graph) = (&mut *self.worker, self.shared, &mut *self.graph);
+        let (index, peers) = (worker.index() as u64, worker.peers() as u64);
+        let check = shared.fence.check(REPLAY, &shared.outages, &shared.stop);
+        graph.drive(worker, shared, REPLAY, Stage::Writing, check)?;
+        let produced: std::collections::BTreeSet<_> =
+            rows.rows().map(|row| (row.ticker.clone(), row.timeframe, row.date_time)).collect();
+        let mine = |ticker: &str, timeframe| series_hash(ticker, timeframe) % peers == index;
+        let vanished =
+            graph.drive(worker, shared, REPLAY, Stage::Writing, shared.vanished_rows(&produced, mine))?;
+        rows.deletes.extend(vanished);
+        let write = shared.sink.write(&rows, predictions, &[], &shared.published, &shared.metrics);
+        graph.drive(worker, shared, REPLAY, Stage::Writing, write)?;
+        self.stats.rows += rows.upserts.len() as u64;
+        self.stats.deleted += rows.deletes.len() as u64;
+        shared.metrics.feature_rows_written.inc_by(rows.upserts.len() as u64);
+        shared.metrics.feature_rows_deleted.inc_by(rows.deletes.len() as u64);
+        info!(
+            worker = worker.index(),
+            rows = rows.upserts.len(),
+            deleted = rows.deletes.len(),
+            "Rewrote the mart rows of this worker's series."
+        );
         Ok(())
-    })?;
-    process(worker, shared, graph, stage, stats, RECOVERY, &recovery)?;
-    Ok(())
-}
-
-/// Writes every row of the replay (the mart was written with other settings) and deletes the
-/// rows of this worker's series that no longer exist.
-fn rewrite_mart(
-    worker: &mut Worker,
-    shared: &Shared,
-    graph: &mut Graph,
-    mut rows: RowChanges,
-    predictions: &[pricestream_records::Prediction],
-    stats: &mut WorkerStats,
-) -> anyhow::Result<()> {
-    let (index, peers) = (worker.index() as u64, worker.peers() as u64);
-    let check = shared.fence.check(REPLAY, &shared.outages, &shared.stop);
-    graph.drive(worker, shared, REPLAY, Stage::Writing, check)?;
-    let produced: std::collections::BTreeSet<_> =
-        rows.rows().map(|row| (row.ticker.clone(), row.timeframe, row.date_time)).collect();
-    let mine = |ticker: &str, timeframe| series_hash(ticker, timeframe) % peers == index;
-    let vanished =
-        graph.drive(worker, shared, REPLAY, Stage::Writing, shared.vanished_rows(&produced, mine))?;
-    rows.deletes.extend(vanished);
-    let write = shared.sink.write(&rows, predictions, &[], &shared.published, &shared.metrics);
-    graph.drive(worker, shared, REPLAY, Stage::Writing, write)?;
-    stats.rows += rows.upserts.len() as u64;
-    stats.deleted += rows.deletes.len() as u64;
-    shared.metrics.feature_rows_written.inc_by(rows.upserts.len() as u64);
-    shared.metrics.feature_rows_deleted.inc_by(rows.deletes.len() as u64);
-    info!(
-        worker = worker.index(),
-        rows = rows.upserts.len(),
-        deleted = rows.deletes.len(),
-        "Rewrote the mart rows of this worker's series."
-    );
-    Ok(())
+    }
 }

@@ -248,7 +248,7 @@ fn run_epochs(worker: &mut Worker, shared: &Arc<Shared>, graph: &mut Graph) -> a
         .map(|(topic, count)| (topic.clone(), partitions_for(index, peers, *count)))
         .collect();
     let config = &shared.config;
-    let mut source = PartitionSource::assign(
+    let source = PartitionSource::assign(
         SourceSettings {
             kafka: &config.kafka,
             group_id: &config.consumer.group_id,
@@ -261,189 +261,198 @@ fn run_epochs(worker: &mut Worker, shared: &Arc<Shared>, graph: &mut Graph) -> a
         },
         &assignment,
     )?;
-    let mut stage = serving::stage(shared, index)?;
-    let mut stats = WorkerStats::default();
+    let stage = serving::stage(shared, index)?;
+    let mut epochs = Epochs { worker, shared, graph, source, stage, stats: WorkerStats::default() };
 
-    super::recovery::recover(worker, shared, graph, &mut source, &mut stage, &mut stats)?;
-    let mut done = source.positions().clone();
+    epochs.recover()?;
     shared.ready_workers.fetch_add(1, Ordering::SeqCst);
     shared.metrics.workers_running.inc();
-    live(worker, shared, graph, &mut source, &mut stage, &mut stats, &mut done)?;
+    epochs.live()?;
     shared.metrics.workers_running.dec();
+    let stats = epochs.stats;
     info!(worker = index, bars = stats.bars, rows = stats.rows, rejected = stats.rejected, "Worker stopped.");
     Ok(stats)
 }
 
-/// The live epochs, until the cluster stops.
-fn live(
-    worker: &mut Worker,
-    shared: &Arc<Shared>,
-    graph: &mut Graph,
-    source: &mut PartitionSource,
-    stage: &mut Option<ModelStage>,
-    stats: &mut WorkerStats,
-    done: &mut Offsets,
-) -> anyhow::Result<()> {
-    let (index, peers) = (worker.index(), worker.peers());
-    let settings = &shared.config.consumer;
-    let max_wait = Duration::from_millis(settings.epoch_max_wait_ms);
-    let refresh = Duration::from_millis(settings.commit_refresh_ms);
-    let partition_check = Duration::from_millis(settings.partition_check_ms);
-    let note = CommitNote {
-        epoch_end: 0,
-        settings: Some(shared.settings_fingerprint.clone()),
-        generation: Some(shared.fence.generation()),
-    };
-    let mut last_commit: Option<(Offsets, Offsets, Instant)> = None;
-    let mut last_lag_report = Instant::now() - LAG_REPORT_INTERVAL;
-    let mut lag_report: Option<tokio::task::JoinHandle<()>> = None;
-    let mut last_partition_check = Instant::now();
-    let (mut stop_sent, mut at_end_sent) = (false, false);
-    let mut epoch = RECOVERY;
-    loop {
-        epoch += 1;
-        // Every worker wrote epoch - 1 (the end of `process`): the signals sent before this
-        // epoch are the same on every worker, and so is the decision to stop here.
-        if shared.stop.load(Ordering::Relaxed) && !stop_sent {
-            graph.signals.send(Signal::Stop);
-            stop_sent = true;
-        }
-        if shared.exit_at_end && source.reached_end() && !at_end_sent {
-            graph.signals.send(Signal::AtEnd);
-            at_end_sent = true;
-        }
-        let stopping = {
-            let log = graph.signals.log();
-            log.stop_before(epoch) || log.all_at_end_before(epoch, peers)
+/// What one worker carries from epoch to epoch.
+pub(super) struct Epochs<'a> {
+    pub(super) worker: &'a mut Worker,
+    pub(super) shared: &'a Arc<Shared>,
+    pub(super) graph: &'a mut Graph,
+    /// The worker's partitions of the input topics.
+    pub(super) source: PartitionSource,
+    /// The model stage of the scopes routed to this worker, when serving.
+    pub(super) stage: Option<ModelStage>,
+    pub(super) stats: WorkerStats,
+}
+
+/// The offsets committed last, and when.
+struct Commits {
+    note: CommitNote,
+    /// (done, intent, when) of the last commit.
+    last: Option<(Offsets, Offsets, Instant)>,
+    /// Commit again after this long even when nothing moved.
+    refresh: Duration,
+}
+
+impl Epochs<'_> {
+    /// The live epochs, until the cluster stops.
+    fn live(&mut self) -> anyhow::Result<()> {
+        let (index, peers) = (self.worker.index(), self.worker.peers());
+        let shared = Arc::clone(self.shared);
+        let settings = &shared.config.consumer;
+        let max_wait = Duration::from_millis(settings.epoch_max_wait_ms);
+        let partition_check = Duration::from_millis(settings.partition_check_ms);
+        let mut commits = Commits {
+            note: CommitNote {
+                epoch_end: 0,
+                settings: Some(shared.settings_fingerprint.clone()),
+                generation: Some(shared.fence.generation()),
+            },
+            last: None,
+            refresh: Duration::from_millis(settings.commit_refresh_ms),
         };
-        if stopping {
-            commit(worker, shared, graph, source, epoch, done, done, &note, &mut last_commit, refresh)?;
-            break;
-        }
-        if last_partition_check.elapsed() >= partition_check {
-            last_partition_check = Instant::now();
-            if let Some(counts) = shared.partition_counts() {
-                source.follow_growth(&counts, index, peers)?;
+        let mut done = self.source.positions().clone();
+        let mut last_lag_report = Instant::now() - LAG_REPORT_INTERVAL;
+        let mut lag_report: Option<tokio::task::JoinHandle<()>> = None;
+        let mut last_partition_check = Instant::now();
+        let (mut stop_sent, mut at_end_sent) = (false, false);
+        let mut epoch = RECOVERY;
+        loop {
+            epoch += 1;
+            // Every worker wrote epoch - 1 (the end of `process`): the signals sent before this
+            // epoch are the same on every worker, and so is the decision to stop here.
+            if shared.stop.load(Ordering::Relaxed) && !stop_sent {
+                self.graph.signals.send(Signal::Stop);
+                stop_sent = true;
+            }
+            if shared.exit_at_end && self.source.reached_end() && !at_end_sent {
+                self.graph.signals.send(Signal::AtEnd);
+                at_end_sent = true;
+            }
+            let stopping = {
+                let log = self.graph.signals.log();
+                log.stop_before(epoch) || log.all_at_end_before(epoch, peers)
+            };
+            if stopping {
+                self.commit(epoch, &done, &done, &mut commits)?;
+                break;
+            }
+            if last_partition_check.elapsed() >= partition_check {
+                last_partition_check = Instant::now();
+                if let Some(counts) = shared.partition_counts() {
+                    self.source.follow_growth(&counts, index, peers)?;
+                }
+            }
+            shared.liveness.at(index, epoch, Stage::Reading);
+            self.graph.heartbeat.beat(epoch, Stage::Reading);
+            let batch = if self.source.reached_end() {
+                std::thread::sleep(Duration::from_millis(5));
+                Batch::default()
+            } else {
+                self.source.poll_batch(settings.epoch_max_records, max_wait)?
+            };
+            let intent = self.source.positions().clone();
+            self.commit(epoch, &done, &intent, &mut commits)?;
+            self.process(epoch, &batch)?;
+            done = intent;
+            // One query at a time, on a blocking thread: the brokers' answers never hold up an epoch.
+            if last_lag_report.elapsed() >= LAG_REPORT_INTERVAL
+                && lag_report.as_ref().is_none_or(|q| q.is_finished())
+            {
+                lag_report = Some(report_lag(&shared, &self.source));
+                last_lag_report = Instant::now();
             }
         }
-        shared.liveness.at(index, epoch, Stage::Reading);
-        graph.heartbeat.beat(epoch, Stage::Reading);
-        let batch = if source.reached_end() {
-            std::thread::sleep(Duration::from_millis(5));
-            Batch::default()
-        } else {
-            source.poll_batch(settings.epoch_max_records, max_wait)?
-        };
-        let intent = source.positions().clone();
-        commit(worker, shared, graph, source, epoch, done, &intent, &note, &mut last_commit, refresh)?;
-        process(worker, shared, graph, stage, stats, epoch, &batch)?;
-        *done = intent;
-        // One query at a time, on a blocking thread: the brokers' answers never hold up an epoch.
-        if last_lag_report.elapsed() >= LAG_REPORT_INTERVAL
-            && lag_report.as_ref().is_none_or(|q| q.is_finished())
-        {
-            lag_report = Some(report_lag(shared, source));
-            last_lag_report = Instant::now();
+        Ok(())
+    }
+
+    /// Commits `done` with `intent` as the end of the epoch in progress, when either moved since
+    /// the last commit or the last commit is older than `refresh` (so Kafka never expires it);
+    /// checks the fence first.
+    fn commit(
+        &mut self,
+        epoch: u64,
+        done: &Offsets,
+        intent: &Offsets,
+        commits: &mut Commits,
+    ) -> anyhow::Result<()> {
+        let unchanged = commits
+            .last
+            .as_ref()
+            .is_some_and(|(d, i, at)| d == done && i == intent && at.elapsed() < commits.refresh);
+        if unchanged {
+            return Ok(());
         }
-    }
-    Ok(())
-}
-
-/// Commits `done` with `intent` as the end of the epoch in progress, when either moved since
-/// the last commit or the last commit is older than `refresh` (so Kafka never expires it);
-/// checks the fence first.
-#[allow(clippy::too_many_arguments)]
-fn commit(
-    worker: &mut Worker,
-    shared: &Shared,
-    graph: &mut Graph,
-    source: &PartitionSource,
-    epoch: u64,
-    done: &Offsets,
-    intent: &Offsets,
-    note: &CommitNote,
-    last_commit: &mut Option<(Offsets, Offsets, Instant)>,
-    refresh: Duration,
-) -> anyhow::Result<()> {
-    let unchanged =
-        last_commit.as_ref().is_some_and(|(d, i, at)| d == done && i == intent && at.elapsed() < refresh);
-    if unchanged {
-        return Ok(());
-    }
-    let check = shared.fence.check(epoch, &shared.outages, &shared.stop);
-    graph.drive(worker, shared, epoch, Stage::Writing, check)?;
-    source.commit(done, intent, note)?;
-    shared.metrics.offset_commits.inc();
-    *last_commit = Some((done.clone(), intent.clone(), Instant::now()));
-    Ok(())
-}
-
-/// Feeds one epoch, writes the changes that reach this worker, marks the epoch written
-/// and waits until every worker has: only then are the batch's bars visible downstream.
-pub(super) fn process(
-    worker: &mut Worker,
-    shared: &Shared,
-    graph: &mut Graph,
-    stage: &mut Option<ModelStage>,
-    stats: &mut WorkerStats,
-    epoch: u64,
-    batch: &Batch,
-) -> anyhow::Result<()> {
-    let started = Instant::now();
-    count(shared, stats, batch, false);
-    if shared.models.is_some() {
-        // Before feeding: the row reaches its scope's worker only after this.
-        shared.published.record(epoch, &batch.published_bars);
-    }
-    graph.feed(batch);
-    graph.finish_epoch(worker, shared, epoch);
-    let computed = started.elapsed();
-    let changes = RowChanges::from_updates(graph.output.take());
-    let predictions = match stage {
-        Some(stage) => serving::feed(stage, graph.model_rows.take(), true, &shared.metrics),
-        None => Vec::new(),
-    };
-    let scored = started.elapsed();
-    #[cfg(feature = "fault-injection")]
-    super::failure_injection::before_write(worker.index(), epoch)?;
-    let outputs = !changes.upserts.is_empty() || !changes.deletes.is_empty() || !predictions.is_empty();
-    if outputs || !batch.refused.is_empty() {
+        let shared = self.shared;
         let check = shared.fence.check(epoch, &shared.outages, &shared.stop);
-        graph.drive(worker, shared, epoch, Stage::Writing, check)?;
-        let write =
-            shared.sink.write(&changes, &predictions, &batch.refused, &shared.published, &shared.metrics);
-        graph.drive(worker, shared, epoch, Stage::Writing, write)?;
+        self.graph.drive(self.worker, shared, epoch, Stage::Writing, check)?;
+        self.source.commit(done, intent, &commits.note)?;
+        shared.metrics.offset_commits.inc();
+        commits.last = Some((done.clone(), intent.clone(), Instant::now()));
+        Ok(())
     }
-    let written = started.elapsed();
-    let (upserts, deletes) = (changes.upserts.len() as u64, changes.deletes.len() as u64);
-    stats.rows += upserts;
-    stats.deleted += deletes;
-    shared.metrics.feature_rows_written.inc_by(upserts);
-    shared.metrics.feature_rows_deleted.inc_by(deletes);
-    // Waiting here rather than before the next epoch keeps the next poll out of the
-    // measured latency; the workers meet at the next epoch's frontier anyway.
-    graph.written(worker, shared, epoch)?;
-    shared.metrics.epochs_completed.inc();
-    shared.metrics.epoch_seconds.observe(started.elapsed().as_secs_f64());
-    if batch.messages() > 0 || outputs {
-        debug!(
-            worker = worker.index(),
-            epoch,
-            records = batch.records.len(),
-            refused = batch.refused.len(),
-            upserts,
-            predictions = predictions.len(),
-            ?computed,
-            ?scored,
-            ?written,
-            all_written = ?started.elapsed(),
-            "Epoch done."
-        );
+
+    /// Feeds one epoch, writes the changes that reach this worker, marks the epoch written
+    /// and waits until every worker has: only then are the batch's bars visible downstream.
+    pub(super) fn process(&mut self, epoch: u64, batch: &Batch) -> anyhow::Result<()> {
+        let (worker, shared, graph) = (&mut *self.worker, self.shared, &mut *self.graph);
+        let started = Instant::now();
+        count(shared, &mut self.stats, batch, false);
+        if shared.models.is_some() {
+            // Before feeding: the row reaches its scope's worker only after this.
+            shared.published.record(epoch, &batch.published_bars);
+        }
+        graph.feed(batch);
+        graph.finish_epoch(worker, shared, epoch);
+        let computed = started.elapsed();
+        let changes = RowChanges::from_updates(graph.output.take());
+        let predictions = match &mut self.stage {
+            Some(stage) => serving::feed(stage, graph.model_rows.take(), true, &shared.metrics),
+            None => Vec::new(),
+        };
+        let scored = started.elapsed();
+        #[cfg(feature = "fault-injection")]
+        super::failure_injection::before_write(worker.index(), epoch)?;
+        let outputs = !changes.upserts.is_empty() || !changes.deletes.is_empty() || !predictions.is_empty();
+        if outputs || !batch.refused.is_empty() {
+            let check = shared.fence.check(epoch, &shared.outages, &shared.stop);
+            graph.drive(worker, shared, epoch, Stage::Writing, check)?;
+            let write =
+                shared.sink.write(&changes, &predictions, &batch.refused, &shared.published, &shared.metrics);
+            graph.drive(worker, shared, epoch, Stage::Writing, write)?;
+        }
+        let written = started.elapsed();
+        let (upserts, deletes) = (changes.upserts.len() as u64, changes.deletes.len() as u64);
+        self.stats.rows += upserts;
+        self.stats.deleted += deletes;
+        shared.metrics.feature_rows_written.inc_by(upserts);
+        shared.metrics.feature_rows_deleted.inc_by(deletes);
+        // Waiting here rather than before the next epoch keeps the next poll out of the
+        // measured latency; the workers meet at the next epoch's frontier anyway.
+        graph.written(worker, shared, epoch)?;
+        shared.metrics.epochs_completed.inc();
+        shared.metrics.epoch_seconds.observe(started.elapsed().as_secs_f64());
+        if batch.messages() > 0 || outputs {
+            debug!(
+                worker = worker.index(),
+                epoch,
+                records = batch.records.len(),
+                refused = batch.refused.len(),
+                upserts,
+                predictions = predictions.len(),
+                ?computed,
+                ?scored,
+                ?written,
+                all_written = ?started.elapsed(),
+                "Epoch done."
+            );
+        }
+        observe_end_to_end(shared, &batch.bar_timestamps_ms);
+        // Every worker wrote this epoch's predictions: the bars that got none are done with.
+        shared.published.forget_through(epoch);
+        Ok(())
     }
-    observe_end_to_end(shared, &batch.bar_timestamps_ms);
-    // Every worker wrote this epoch's predictions: the bars that got none are done with.
-    shared.published.forget_through(epoch);
-    Ok(())
 }
 
 pub(super) fn count(shared: &Shared, stats: &mut WorkerStats, batch: &Batch, replayed: bool) {

@@ -1,4 +1,4 @@
-use super::batch::{group_by_partition, write_partitions};
+use super::batch::{BatchLimits, group_by_partition, write_partitions};
 use super::statements::{insert_cql, prepare};
 use super::{CassandraError, decimal_to_f64, f64_to_decimal};
 use chrono::{DateTime, Utc};
@@ -17,8 +17,7 @@ pub struct BarTable {
     insert: PreparedStatement,
     select: PreparedStatement,
     table: String,
-    max_batch_rows: usize,
-    max_in_flight: usize,
+    limits: BatchLimits,
 }
 
 type BarRow<'a> =
@@ -29,8 +28,7 @@ impl BarTable {
     pub async fn prepare(
         session: Arc<Session>,
         keyspace: &str,
-        max_batch_rows: usize,
-        max_in_flight: usize,
+        limits: BatchLimits,
     ) -> Result<Self, CassandraError> {
         let table = format!("{keyspace}.time_series_history");
         let columns = "ticker, timeframe, datetime, task_number, open, high, low, close, volume";
@@ -40,7 +38,7 @@ impl BarTable {
              WHERE ticker = ? AND timeframe = ?"
         );
         let select = prepare(&session, cql).await?;
-        Ok(BarTable { session, insert, select, table, max_batch_rows, max_in_flight })
+        Ok(BarTable { session, insert, select, table, limits })
     }
 
     /// Upserts every bar; a bar for a (ticker, timeframe, date) already stored replaces it.
@@ -49,15 +47,8 @@ impl BarTable {
             .iter()
             .map(|bar| Ok((format!("{}/{}", bar.ticker, bar.timeframe), row(bar)?)))
             .collect::<Result<Vec<_>, CassandraError>>()?;
-        write_partitions(
-            &self.session,
-            &self.insert,
-            &self.table,
-            group_by_partition(rows),
-            self.max_batch_rows,
-            self.max_in_flight,
-        )
-        .await
+        write_partitions(&self.session, &self.insert, &self.table, group_by_partition(rows), self.limits)
+            .await
     }
 }
 

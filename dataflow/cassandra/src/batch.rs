@@ -15,18 +15,26 @@ pub struct PartitionRows<T> {
     pub rows: Vec<T>,
 }
 
-/// Writes every partition's rows with `statement`, `max_batch_rows` per
-/// batch, at most `max_in_flight` batches at once. Returns the rows written.
+/// How a table's writes are grouped into requests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BatchLimits {
+    /// Rows of one partition per unlogged batch (at least 1).
+    pub rows: usize,
+    /// Requests in flight at once (at least 1).
+    pub in_flight: usize,
+}
+
+/// Writes every partition's rows with `statement`, `limits.rows` per batch, at most
+/// `limits.in_flight` batches at once. Returns the rows written.
 pub async fn write_partitions<T: SerializeRow>(
     session: &Session,
     statement: &PreparedStatement,
     table: &str,
     partitions: Vec<PartitionRows<T>>,
-    max_batch_rows: usize,
-    max_in_flight: usize,
+    limits: BatchLimits,
 ) -> Result<usize, CassandraError> {
     let chunks = partitions.iter().flat_map(|partition| {
-        partition.rows.chunks(max_batch_rows.max(1)).map(move |rows| (&partition.key, rows))
+        partition.rows.chunks(limits.rows.max(1)).map(move |rows| (&partition.key, rows))
     });
     stream::iter(chunks)
         .map(|(key, rows)| async move {
@@ -41,7 +49,7 @@ pub async fn write_partitions<T: SerializeRow>(
             session.batch(&batch, rows).await.map_err(failed)?;
             Ok::<usize, CassandraError>(rows.len())
         })
-        .buffer_unordered(max_in_flight.max(1))
+        .buffer_unordered(limits.in_flight.max(1))
         .try_fold(0, |written, rows| async move { Ok(written + rows) })
         .await
 }

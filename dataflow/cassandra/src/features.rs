@@ -1,5 +1,5 @@
 use super::CassandraError;
-use super::batch::{group_by_partition, write_partitions};
+use super::batch::{BatchLimits, group_by_partition, write_partitions};
 use super::mart_row::{self, Replaces};
 use super::statements::{insert_cql, prepare};
 use chrono::NaiveDate;
@@ -42,8 +42,8 @@ impl FeatureTable {
         let partitions = group_by_partition(rows.iter().map(|(row, replaces)| {
             (format!("{}/{}", row.ticker, row.timeframe), mart_row::bind(row, replaces))
         }));
-        write_partitions(&self.session, &self.upsert, &self.table, partitions, BATCH_ROWS, self.max_in_flight)
-            .await
+        let limits = BatchLimits { rows: BATCH_ROWS, in_flight: self.max_in_flight };
+        write_partitions(&self.session, &self.upsert, &self.table, partitions, limits).await
     }
 
     /// Deletes the rows of `keys` (ticker, timeframe, date): rows whose bar was retracted.

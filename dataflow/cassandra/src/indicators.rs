@@ -1,5 +1,5 @@
 use super::CassandraError;
-use super::batch::{group_by_partition, write_partitions};
+use super::batch::{BatchLimits, group_by_partition, write_partitions};
 use super::cells::{Bound, set};
 use super::statements::{insert_cql, prepare};
 use chrono::NaiveTime;
@@ -43,8 +43,7 @@ pub struct IndicatorTables {
     inserts: HashMap<&'static str, PreparedStatement>,
     /// One partition delete per table: a series' values, all of them.
     deletes: HashMap<&'static str, PreparedStatement>,
-    max_batch_rows: usize,
-    max_in_flight: usize,
+    limits: BatchLimits,
 }
 
 impl IndicatorTables {
@@ -52,8 +51,7 @@ impl IndicatorTables {
     pub async fn prepare(
         session: Arc<Session>,
         keyspace: &str,
-        max_batch_rows: usize,
-        max_in_flight: usize,
+        limits: BatchLimits,
     ) -> Result<Self, CassandraError> {
         let (mut inserts, mut deletes) = (HashMap::new(), HashMap::new());
         for &kind in IndicatorKind::ALL {
@@ -68,14 +66,7 @@ impl IndicatorTables {
             let cql = format!("DELETE FROM {keyspace}.{table} WHERE ticker = ? AND timeframe = ?");
             deletes.insert(table, prepare(&session, cql).await?);
         }
-        Ok(IndicatorTables {
-            session,
-            keyspace: keyspace.to_owned(),
-            inserts,
-            deletes,
-            max_batch_rows,
-            max_in_flight,
-        })
+        Ok(IndicatorTables { session, keyspace: keyspace.to_owned(), inserts, deletes, limits })
     }
 
     /// Deletes every value of one series from the seven tables (before they are sent again,
@@ -125,14 +116,6 @@ impl IndicatorTables {
             return Ok(0);
         }
         let name = format!("{}.{table}", self.keyspace);
-        write_partitions(
-            &self.session,
-            insert,
-            &name,
-            group_by_partition(rows),
-            self.max_batch_rows,
-            self.max_in_flight,
-        )
-        .await
+        write_partitions(&self.session, insert, &name, group_by_partition(rows), self.limits).await
     }
 }

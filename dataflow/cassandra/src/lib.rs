@@ -30,7 +30,7 @@ mod session;
 mod statements;
 
 pub use bars::BarTable;
-pub use batch::{PartitionRows, group_by_partition, write_partitions};
+pub use batch::{BatchLimits, PartitionRows, group_by_partition, write_partitions};
 pub use decimal::{decimal_to_f64, f64_to_decimal};
 pub use features::FeatureTable;
 pub use generations::GenerationTable;

@@ -5,18 +5,7 @@ mod model_support;
 
 use pricestream_model::{BacktestReport, BoosterParams, Dataset, WalkForward, backtest};
 
-/// The settings `docs/model.md` reports: shallow trees, slow learning, heavy leaves.
-fn regularised() -> BoosterParams {
-    BoosterParams {
-        n_estimators: 150,
-        max_depth: 4,
-        learning_rate: 0.05,
-        lambda: 5.0,
-        min_child_weight: 20.0,
-        threads: 2,
-        ..BoosterParams::default()
-    }
-}
+use model_support::regularised;
 
 fn run(file: &str, ticker: &str, params: &BoosterParams, label: &str) -> BacktestReport {
     let dataset = Dataset::from_rows(&model_support::market_rows(file, ticker));

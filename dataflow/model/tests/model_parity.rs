@@ -36,17 +36,7 @@ fn xgboost_defaults() -> BoosterParams {
 
 /// A regularised setting that exercises lambda, gamma and min_child_weight.
 fn regularised() -> BoosterParams {
-    BoosterParams {
-        n_estimators: 150,
-        max_depth: 4,
-        learning_rate: 0.05,
-        lambda: 5.0,
-        gamma: 1e-4,
-        min_child_weight: 20.0,
-        max_bin: 64,
-        threads: 2,
-        ..BoosterParams::default()
-    }
+    BoosterParams { gamma: 1e-4, max_bin: 64, ..model_support::regularised() }
 }
 
 fn nvda() -> Dataset {

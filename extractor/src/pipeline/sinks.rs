@@ -11,7 +11,7 @@ use super::Batch;
 use crate::config::ExtractorConfig;
 use anyhow::Context;
 use pricestream_cassandra::{
-    BarTable, CassandraError, IndicatorTables, SeriesSettingsTable, connect, create_dwh_schema,
+    BarTable, BatchLimits, CassandraError, IndicatorTables, SeriesSettingsTable, connect, create_dwh_schema,
 };
 use pricestream_kafka::kafka_fault;
 use pricestream_kafka::{KafkaError, PublishError, Publisher, Retention, ensure_topics};
@@ -85,14 +85,17 @@ impl Sinks {
             ensure_topics(&config.kafka, &wanted)
         })
         .await?;
-        let (keyspace, in_flight) = (&config.cassandra.dwh_keyspace, config.cassandra.max_in_flight_requests);
-        let batch_rows = config.extract.cassandra_batch_rows;
+        let keyspace = &config.cassandra.dwh_keyspace;
+        let limits = BatchLimits {
+            rows: config.extract.cassandra_batch_rows,
+            in_flight: config.cassandra.max_in_flight_requests,
+        };
         let cassandra = || async {
             let session = Arc::new(connect(&config.cassandra).await?);
             create_dwh_schema(&session, &config.cassandra).await?;
-            let bars = BarTable::prepare(Arc::clone(&session), keyspace, batch_rows, in_flight).await?;
+            let bars = BarTable::prepare(Arc::clone(&session), keyspace, limits).await?;
             let settings = SeriesSettingsTable::prepare(Arc::clone(&session), keyspace).await?;
-            let indicators = IndicatorTables::prepare(session, keyspace, batch_rows, in_flight).await?;
+            let indicators = IndicatorTables::prepare(session, keyspace, limits).await?;
             Ok::<_, CassandraError>((bars, indicators, settings))
         };
         let (bars, indicators, settings) =

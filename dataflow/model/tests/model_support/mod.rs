@@ -29,6 +29,19 @@ pub const HORIZON_BARS: usize = 2;
 mod repo_paths;
 pub use repo_paths::{read_market_file, repo_root};
 
+/// The settings `docs/model.md` reports: shallow trees, slow learning, heavy leaves, 2 threads.
+pub fn regularised() -> BoosterParams {
+    BoosterParams {
+        n_estimators: 150,
+        max_depth: 4,
+        learning_rate: 0.05,
+        lambda: 5.0,
+        min_child_weight: 20.0,
+        threads: 2,
+        ..BoosterParams::default()
+    }
+}
+
 /// The bars of a Yahoo CSV (Date,Open,High,Low,Close,Adj Close,Volume), in date order.
 pub fn yahoo_bars(file: &str, ticker: &str) -> Vec<Bar> {
     let (_, text) = read_market_file(file);
