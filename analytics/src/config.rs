@@ -305,36 +305,20 @@ impl Validate for AnalyticsConfig {
         self.kafka.validate("kafka", problems);
         self.cassandra.validate("cassandra", problems);
         problems.check(!self.consumer.group_id.is_empty(), "consumer.group_id", "must not be empty");
-        problems.check(
-            self.consumer.epoch_max_records >= 1,
-            "consumer.epoch_max_records",
-            format_args!("must be >= 1, got {}", self.consumer.epoch_max_records),
-        );
-        problems.check(
-            self.consumer.epoch_max_wait_ms >= 1,
-            "consumer.epoch_max_wait_ms",
-            format_args!("must be >= 1, got {}", self.consumer.epoch_max_wait_ms),
-        );
+        problems.at_least("consumer.epoch_max_records", self.consumer.epoch_max_records, 1);
+        problems.at_least("consumer.epoch_max_wait_ms", self.consumer.epoch_max_wait_ms, 1);
         for (key, value, least) in [
             ("consumer.max_message_bytes", self.consumer.max_message_bytes as u64, 1024),
             ("consumer.commit_refresh_ms", self.consumer.commit_refresh_ms, 1_000),
             ("consumer.partition_check_ms", self.consumer.partition_check_ms, 100),
             ("cluster.liveness_timeout_ms", self.cluster.liveness_timeout_ms, 1_000),
         ] {
-            problems.check(value >= least, key, format_args!("must be >= {least}, got {value}"));
+            problems.at_least(key, value, least);
         }
         self.http.validate("http", problems);
-        problems.check(
-            self.features.horizon_bars >= 1,
-            "features.horizon_bars",
-            format_args!("must be >= 1, got {}", self.features.horizon_bars),
-        );
+        problems.at_least("features.horizon_bars", self.features.horizon_bars, 1);
         self.model.params.validate("model", problems);
-        problems.check(
-            self.serving.min_training_rows >= 10,
-            "serving.min_training_rows",
-            format_args!("must be >= 10, got {}", self.serving.min_training_rows),
-        );
+        problems.at_least("serving.min_training_rows", self.serving.min_training_rows, 10);
         problems.check(
             (0.0..0.9).contains(&self.serving.holdout_fraction),
             "serving.holdout_fraction",
@@ -345,11 +329,7 @@ impl Validate for AnalyticsConfig {
             "serving.retrain_on_degradation",
             format_args!("must be a finite number >= 0, got {}", self.serving.retrain_on_degradation),
         );
-        problems.check(
-            self.serving.error_window >= 1,
-            "serving.error_window",
-            format_args!("must be >= 1, got {}", self.serving.error_window),
-        );
+        problems.at_least("serving.error_window", self.serving.error_window, 1);
         self.serving.validate_daily_tickers(problems);
         self.model.walk_forward().validate("model", problems);
         problems.check(

@@ -101,29 +101,13 @@ impl Validate for ExtractorConfig {
     fn validate(&self, problems: &mut Problems) {
         self.kafka.validate("kafka", problems);
         self.cassandra.validate("cassandra", problems);
-        problems.check(
-            self.extract.batch_max_rows >= 1,
-            "extract.batch_max_rows",
-            format_args!("must be >= 1, got {}", self.extract.batch_max_rows),
-        );
-        problems.check(
-            (1..=1_000).contains(&self.extract.cassandra_batch_rows),
-            "extract.cassandra_batch_rows",
-            format_args!("must be 1..=1000, got {}", self.extract.cassandra_batch_rows),
-        );
-        problems.check(
-            self.extract.sink_max_attempts >= 1,
-            "extract.sink_max_attempts",
-            format_args!("must be >= 1, got {}", self.extract.sink_max_attempts),
-        );
+        problems.at_least("extract.batch_max_rows", self.extract.batch_max_rows, 1);
+        problems.between("extract.cassandra_batch_rows", self.extract.cassandra_batch_rows, 1..=1_000);
+        problems.at_least("extract.sink_max_attempts", self.extract.sink_max_attempts, 1);
         self.extract.format.validate("extract.format", problems);
         self.indicators.validate("indicators", problems);
         self.twelve_data.validate("twelve_data", problems);
-        problems.check(
-            self.follow.file_poll_interval_ms >= 100,
-            "follow.file_poll_interval_ms",
-            format_args!("must be >= 100, got {}", self.follow.file_poll_interval_ms),
-        );
+        problems.at_least("follow.file_poll_interval_ms", self.follow.file_poll_interval_ms, 100);
         problems.check(
             chrono::NaiveTime::parse_from_str(&self.follow.api_poll_time_utc, "%H:%M").is_ok(),
             "follow.api_poll_time_utc",

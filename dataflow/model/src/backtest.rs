@@ -52,21 +52,13 @@ impl WalkForward {
     /// Records every problem with these settings under `prefix`.
     pub fn validate(&self, prefix: &str, problems: &mut Problems) {
         let key = |name: &str| if prefix.is_empty() { name.to_owned() } else { format!("{prefix}.{name}") };
-        problems.check(
-            self.horizon_bars >= 1,
-            &key("horizon_bars"),
-            format_args!("must be >= 1, got {}", self.horizon_bars),
-        );
+        problems.at_least(&key("horizon_bars"), self.horizon_bars, 1);
         problems.check(
             self.warmup_bars > self.horizon_bars,
             &key("warmup_bars"),
             format_args!("must be > horizon_bars ({}), got {}", self.horizon_bars, self.warmup_bars),
         );
-        problems.check(
-            self.retrain_every_bars >= 1,
-            &key("retrain_every_bars"),
-            format_args!("must be >= 1, got {}", self.retrain_every_bars),
-        );
+        problems.at_least(&key("retrain_every_bars"), self.retrain_every_bars, 1);
     }
 
     /// The folds over rows ordered by date (`dates`, ascending, repeated for many tickers).

@@ -111,16 +111,8 @@ impl BoosterParams {
     /// Records every problem with these settings under `prefix` (e.g. `model`).
     pub fn validate(&self, prefix: &str, problems: &mut Problems) {
         let key = |name: &str| if prefix.is_empty() { name.to_owned() } else { format!("{prefix}.{name}") };
-        problems.check(
-            (1..=100_000).contains(&self.n_estimators),
-            &key("n_estimators"),
-            format_args!("must be between 1 and 100000, got {}", self.n_estimators),
-        );
-        problems.check(
-            (1..=MAX_DEPTH).contains(&self.max_depth),
-            &key("max_depth"),
-            format_args!("must be between 1 and {MAX_DEPTH}, got {}", self.max_depth),
-        );
+        problems.between(&key("n_estimators"), self.n_estimators, 1..=100_000);
+        problems.between(&key("max_depth"), self.max_depth, 1..=MAX_DEPTH);
         problems.check(
             self.learning_rate.is_finite() && self.learning_rate > 0.0,
             &key("learning_rate"),
@@ -135,11 +127,7 @@ impl BoosterParams {
                 format_args!("must be a finite number >= 0, got {value}"),
             );
         }
-        problems.check(
-            (2..=MAX_BIN).contains(&self.max_bin),
-            &key("max_bin"),
-            format_args!("must be between 2 and {MAX_BIN}, got {}", self.max_bin),
-        );
+        problems.between(&key("max_bin"), self.max_bin, 2..=MAX_BIN);
         for (name, value) in [("subsample", self.subsample), ("colsample_bytree", self.colsample_bytree)] {
             problems.check(
                 value > 0.0 && value <= 1.0,
@@ -154,11 +142,7 @@ impl BoosterParams {
                 format_args!("must be a finite number, got {base_score}"),
             );
         }
-        problems.check(
-            (1..=1024).contains(&self.threads),
-            &key("threads"),
-            format_args!("must be between 1 and 1024, got {}", self.threads),
-        );
+        problems.between(&key("threads"), self.threads, 1..=1024);
     }
 
     /// The settings, or every problem with them.

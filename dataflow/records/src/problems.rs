@@ -1,4 +1,5 @@
 use std::fmt;
+use std::ops::RangeInclusive;
 
 /// Every problem found while validating a config, so all are reported at once.
 #[derive(Debug, Default, Clone, PartialEq)]
@@ -15,6 +16,26 @@ impl Problems {
         if !ok {
             self.add(key, message);
         }
+    }
+
+    /// Records `must be >= least` unless `value` is at least `least`.
+    pub fn at_least<T: PartialOrd + fmt::Display>(&mut self, key: &str, value: T, least: T) {
+        self.check(value >= least, key, format_args!("must be >= {least}, got {value}"));
+    }
+
+    /// Records `must be <= most` unless `value` is at most `most`.
+    pub fn at_most<T: PartialOrd + fmt::Display>(&mut self, key: &str, value: T, most: T) {
+        self.check(value <= most, key, format_args!("must be <= {most}, got {value}"));
+    }
+
+    /// Records `must be between a and b` unless `value` lies in `range` (both ends included).
+    pub fn between<T: PartialOrd + fmt::Display>(&mut self, key: &str, value: T, range: RangeInclusive<T>) {
+        let (low, high) = (range.start(), range.end());
+        self.check(
+            range.contains(&value),
+            key,
+            format_args!("must be between {low} and {high}, got {value}"),
+        );
     }
 
     /// True when nothing was recorded.

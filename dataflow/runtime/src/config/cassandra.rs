@@ -87,12 +87,8 @@ impl CassandraConfig {
             &key("replication"),
             format_args!("must be a CQL replication map like {{'class': ...}}, got `{}`", self.replication),
         );
-        problems.check(
-            self.max_in_flight_requests >= 1,
-            &key("max_in_flight_requests"),
-            "must be >= 1, got 0",
-        );
-        problems.check(self.request_timeout_ms >= 1, &key("request_timeout_ms"), "must be >= 1, got 0");
+        problems.at_least(&key("max_in_flight_requests"), self.max_in_flight_requests, 1);
+        problems.at_least(&key("request_timeout_ms"), self.request_timeout_ms, 1);
         problems.check(
             self.username.is_some() == self.password.is_some(),
             &key("username"),

@@ -79,16 +79,8 @@ impl KafkaConfig {
             &key("topic_prefix"),
             format_args!("may only hold letters, digits, `.`, `_` and `-`, got `{}`", self.topic_prefix),
         );
-        problems.check(
-            self.topic_partitions >= 1,
-            &key("topic_partitions"),
-            format_args!("must be >= 1, got {}", self.topic_partitions),
-        );
-        problems.check(
-            self.topic_replication_factor >= 1,
-            &key("topic_replication_factor"),
-            format_args!("must be >= 1, got {}", self.topic_replication_factor),
-        );
+        problems.at_least(&key("topic_partitions"), self.topic_partitions, 1);
+        problems.at_least(&key("topic_replication_factor"), self.topic_replication_factor, 1);
         problems.check(
             SECURITY_PROTOCOLS.contains(&self.security_protocol.as_str()),
             &key("security_protocol"),

@@ -62,31 +62,11 @@ impl TwelveDataConfig {
             &key("api_key_env"),
             format_args!("must be an environment variable name, got `{}`", self.api_key_env),
         );
-        problems.check(
-            (1..=6_000).contains(&self.requests_per_minute),
-            &key("requests_per_minute"),
-            format_args!("must be 1 to 6000, got {}", self.requests_per_minute),
-        );
-        problems.check(
-            self.max_retries <= 20,
-            &key("max_retries"),
-            format_args!("must be <= 20, got {}", self.max_retries),
-        );
-        problems.check(
-            (1..=600_000).contains(&self.request_timeout_ms),
-            &key("request_timeout_ms"),
-            format_args!("must be 1 to 600000, got {}", self.request_timeout_ms),
-        );
-        problems.check(
-            (1..=5_000).contains(&self.outputsize),
-            &key("outputsize"),
-            format_args!("must be 1 to 5000, got {}", self.outputsize),
-        );
-        problems.check(
-            self.backoff_initial_ms >= 1,
-            &key("backoff_initial_ms"),
-            format_args!("must be >= 1, got {}", self.backoff_initial_ms),
-        );
+        problems.between(&key("requests_per_minute"), self.requests_per_minute, 1..=6_000);
+        problems.at_most(&key("max_retries"), self.max_retries, 20);
+        problems.between(&key("request_timeout_ms"), self.request_timeout_ms, 1..=600_000);
+        problems.between(&key("outputsize"), self.outputsize, 1..=5_000);
+        problems.at_least(&key("backoff_initial_ms"), self.backoff_initial_ms, 1);
         problems.check(
             self.backoff_max_ms >= self.backoff_initial_ms,
             &key("backoff_max_ms"),
@@ -128,7 +108,7 @@ mod tests {
         let text = problems.to_string();
         assert_eq!(problems.messages().len(), 7, "{text}");
         assert!(text.contains("`twelve_data.base_url` must be an http(s) URL"), "{text}");
-        assert!(text.contains("`twelve_data.outputsize` must be 1 to 5000, got 6000"), "{text}");
+        assert!(text.contains("`twelve_data.outputsize` must be between 1 and 5000, got 6000"), "{text}");
     }
 
     #[test]
