@@ -295,9 +295,7 @@ impl Validate for AnalyticsConfig {
     fn apply_env(&mut self, env: &dyn EnvSource) {
         self.kafka.apply_env(env);
         self.cassandra.apply_env(env);
-        if let Some(v) = env.var("PRICESTREAM_GROUP_ID") {
-            self.consumer.group_id = v;
-        }
+        env.set("PRICESTREAM_GROUP_ID", &mut self.consumer.group_id);
         self.http.apply_env(env);
     }
 

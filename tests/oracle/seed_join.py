@@ -32,16 +32,9 @@ import csv
 import math
 import sys
 
-try:
-    import numpy as np
-    import pandas as pd
-    import talib
-except ImportError as err:  # Reported by the Rust test; never skip silently.
-    sys.stderr.write(
-        f"seed-join oracle unavailable ({err}). "
-        "Install it with: pip install -r tests/oracle/requirements.txt\n"
-    )
-    sys.exit(3)
+from oracle_common import add_indicator_arguments, require
+
+np, pd, talib = require("seed-join oracle", "numpy", "pandas", "talib")
 
 COLUMNS = [
     "dateTime", "emaTimePeriod", "ema", "fastKPeriod", "slowKPeriod", "slowDPeriod", "slowD", "slowK",
@@ -140,13 +133,7 @@ def main():
     parser.add_argument("--output", help="file to write (default: stdout)")
     parser.add_argument("--horizon-bars", type=int, default=2,
                         help="the label is the close this many rows later (features.horizon_bars)")
-    parser.add_argument("--sma", type=int, default=20)
-    parser.add_argument("--ema", type=int, default=20)
-    parser.add_argument("--rsi", type=int, default=14)
-    parser.add_argument("--macd", default="12,26,9", help="fast,slow,signal")
-    parser.add_argument("--stoch", default="5,3,3", help="fastK,slowK,slowD (SMA smoothing)")
-    parser.add_argument("--bbands", default="20,2,2", help="period,devUp,devDown (SMA middle)")
-    parser.add_argument("--willr", type=int, default=14)
+    add_indicator_arguments(parser)
     args = parser.parse_args()
     if args.horizon_bars < 1:
         parser.error(f"--horizon-bars must be >= 1, got {args.horizon_bars}")

@@ -13,14 +13,9 @@ import argparse
 import sys
 import time
 
-try:
-    import numpy as np
-    import talib
-except ImportError as err:
-    sys.stderr.write(
-        f"TA-Lib unavailable ({err}). Install it with: pip install -r tests/oracle/requirements.txt\n"
-    )
-    sys.exit(3)
+from oracle_common import require
+
+np, talib = require("TA-Lib", "numpy", "talib")
 
 
 def series(n):

@@ -18,14 +18,9 @@ import csv
 import math
 import sys
 
-try:
-    import numpy as np
-    import talib
-except ImportError as err:  # Reported by the Rust test; never skip silently.
-    sys.stderr.write(
-        f"TA-Lib oracle unavailable ({err}). Install it with: pip install -r tests/oracle/requirements.txt\n"
-    )
-    sys.exit(3)
+from oracle_common import add_indicator_arguments, require
+
+np, talib = require("TA-Lib oracle", "numpy", "talib")
 
 COLUMNS = [
     "sma", "ema", "rsi", "macd", "macd_signal", "macd_hist",
@@ -72,13 +67,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--input", required=True)
     parser.add_argument("--output", help="file to write (default: stdout)")
-    parser.add_argument("--sma", type=int, default=20)
-    parser.add_argument("--ema", type=int, default=20)
-    parser.add_argument("--rsi", type=int, default=14)
-    parser.add_argument("--macd", default="12,26,9", help="fast,slow,signal")
-    parser.add_argument("--stoch", default="5,3,3", help="fastK,slowK,slowD (SMA smoothing)")
-    parser.add_argument("--bbands", default="20,2,2", help="period,devUp,devDown (SMA middle)")
-    parser.add_argument("--willr", type=int, default=14)
+    add_indicator_arguments(parser)
     args = parser.parse_args()
 
     high, low, close = read_prices(args.input)

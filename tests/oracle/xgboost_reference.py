@@ -35,16 +35,9 @@ import json
 import sys
 import time
 
-try:
-    import numpy as np
-    import pandas as pd
-    import xgboost as xgb
-except ImportError as err:  # Reported by the Rust test; never skip silently.
-    sys.stderr.write(
-        f"XGBoost oracle unavailable ({err}). "
-        "Install it with: pip install -r tests/oracle/requirements.txt\n"
-    )
-    sys.exit(3)
+from oracle_common import require
+
+np, pd, xgb = require("XGBoost oracle", "numpy", "pandas", "xgboost")
 
 # Our names -> XGBoost's learner parameters (n_estimators is the number of rounds instead).
 PARAM_NAMES = {

@@ -2,6 +2,7 @@
 //! independently by `tests/oracle/seed_join.py` (pandas + TA-Lib), in one shape so they compare
 //! cell by cell.
 
+use crate::repo_paths::{INSTALL_HINT, oracle_command};
 use crate::talib::same;
 use anyhow::{Context, bail};
 use chrono::NaiveDate;
@@ -9,7 +10,6 @@ use scylla::client::session::Session;
 use scylla::value::{CqlValue, Row};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
-use std::process::Command;
 
 /// The columns of a feature row after `dateTime`: the seed's, in its order, then `id` and `label`.
 pub const FEATURE_COLUMNS: [&str; 27] = [
@@ -57,19 +57,12 @@ fn is_integer_column(name: &str) -> bool {
 /// The seed's feature table of a Yahoo CSV, default indicator periods, the close `horizon_bars`
 /// rows later as label.
 pub fn seed_join(csv: &Path, horizon_bars: u32) -> anyhow::Result<FeatureTable> {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("oracle/seed_join.py");
-    let python = std::env::var("PRICESTREAM_PYTHON").unwrap_or_else(|_| "python3".into());
-    let output = Command::new(&python)
-        .arg(&script)
+    let output = oracle_command("seed_join.py")
         .arg("--input")
         .arg(csv)
         .args(["--horizon-bars", &horizon_bars.to_string()])
         .output()
-        .with_context(|| {
-            format!(
-                "cannot run {python}; install Python 3 and `pip install -r tests/oracle/requirements.txt`"
-            )
-        })?;
+        .with_context(|| format!("cannot run the seed-join oracle; install Python 3 and {INSTALL_HINT}"))?;
     if !output.status.success() {
         bail!("seed-join oracle failed: {}", String::from_utf8_lossy(&output.stderr));
     }

@@ -1,9 +1,9 @@
 //! TA-Lib, run by `tests/oracle/talib_reference.py`, as the independent oracle
 //! for indicator values that went through the whole system.
 
+use crate::repo_paths::{INSTALL_HINT, oracle_command};
 use anyhow::{Context, bail};
 use std::path::Path;
-use std::process::Command;
 
 /// TA-Lib's outputs for one bar, in the oracle's column order: sma, ema, rsi,
 /// macd, macd_signal, macd_hist, slow_k, slow_d, bb_upper, bb_middle, bb_lower, willr.
@@ -27,11 +27,11 @@ pub const DEFAULT_LOOKBACKS: [(&str, usize); 7] =
 
 /// TA-Lib's outputs for every bar of a Yahoo CSV, default periods (NaN inside a lookback).
 pub fn reference(csv: &Path) -> anyhow::Result<Vec<Outputs>> {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("oracle/talib_reference.py");
-    let python = std::env::var("PRICESTREAM_PYTHON").unwrap_or_else(|_| "python3".into());
-    let output = Command::new(&python).arg(&script).arg("--input").arg(csv).output().with_context(|| {
-        format!("cannot run {python}; install Python 3 and `pip install -r tests/oracle/requirements.txt`")
-    })?;
+    let output = oracle_command("talib_reference.py")
+        .arg("--input")
+        .arg(csv)
+        .output()
+        .with_context(|| format!("cannot run the TA-Lib oracle; install Python 3 and {INSTALL_HINT}"))?;
     if !output.status.success() {
         bail!("TA-Lib oracle failed: {}", String::from_utf8_lossy(&output.stderr));
     }

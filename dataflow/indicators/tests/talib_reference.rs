@@ -21,9 +21,6 @@ use rand_chacha::ChaCha8Rng;
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 use std::path::PathBuf;
-use std::process::Command;
-
-const INSTALL_HINT: &str = "pip install -r tests/oracle/requirements.txt";
 
 /// The oracle's output columns, in order.
 const COLUMNS: [&str; 12] = [
@@ -67,7 +64,7 @@ impl Prices {
 
 #[path = "../../../tests/src/repo_paths.rs"]
 mod repo_paths;
-use repo_paths::{read_market_file, repo_root};
+use repo_paths::{oracle_command, oracle_output, read_market_file};
 
 /// Reads a Yahoo CSV (Date,Open,High,Low,Close,Adj Close,Volume).
 fn yahoo(file: &str) -> Prices {
@@ -152,10 +149,8 @@ fn talib(prices: &Prices, p: &IndicatorParams) -> Vec<Row> {
         (None, Some(file)) => file.path().to_path_buf(),
         (None, None) => unreachable!("a temp file is written when there is no source"),
     };
-    let python = std::env::var("PRICESTREAM_PYTHON").unwrap_or_else(|_| "python3".into());
-    let script = repo_root().join("tests/oracle/talib_reference.py");
-    let output = Command::new(&python)
-        .arg(&script)
+    let mut oracle = oracle_command("talib_reference.py");
+    oracle
         .arg("--input")
         .arg(&input)
         .args(["--sma", &p.sma_period.to_string(), "--ema", &p.ema_period.to_string()])
@@ -165,20 +160,8 @@ fn talib(prices: &Prices, p: &IndicatorParams) -> Vec<Row> {
             "--stoch",
             &format!("{},{},{}", p.stoch_fast_k_period, p.stoch_slow_k_period, p.stoch_slow_d_period),
         ])
-        .args(["--bbands", &format!("{},{:?},{:?}", p.bbands_period, p.bbands_dev_up, p.bbands_dev_down)])
-        .output()
-        .unwrap_or_else(|e| {
-            panic!(
-                "cannot run `{python}` ({e}): the TA-Lib oracle needs Python 3 with TA-Lib: {INSTALL_HINT}"
-            )
-        });
-    assert!(
-        output.status.success(),
-        "the TA-Lib oracle failed ({}): {}\nInstall it with: {INSTALL_HINT}",
-        output.status,
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let text = String::from_utf8(output.stdout).expect("oracle output is UTF-8");
+        .args(["--bbands", &format!("{},{:?},{:?}", p.bbands_period, p.bbands_dev_up, p.bbands_dev_down)]);
+    let text = String::from_utf8(oracle_output("TA-Lib", &mut oracle)).expect("oracle output is UTF-8");
     let mut lines = text.lines();
     let header = lines.next().expect("oracle header");
     assert_eq!(header, format!("index,{}", COLUMNS.join(",")));

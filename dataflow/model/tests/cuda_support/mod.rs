@@ -19,10 +19,7 @@ use std::io::{BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 
-pub const INSTALL_HINT: &str = "python3 -m pip install -r tests/oracle/requirements.txt \
-     (add --break-system-packages if pip refuses to install into the system Python)";
-
-pub use crate::model_support::repo_root;
+use crate::model_support::repo_paths::{INSTALL_HINT, repo_root};
 
 /// The folder of an installed Python package of the NVIDIA wheels (`nvidia.cuda_nvrtc`, …).
 fn nvidia_package_dir(package: &str) -> PathBuf {

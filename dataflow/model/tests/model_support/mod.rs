@@ -17,17 +17,13 @@ use pricestream_records::{Bar, FeatureRow, Timeframe};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::io::Write;
-use std::process::Command;
-
-pub const INSTALL_HINT: &str = "python3 -m pip install -r tests/oracle/requirements.txt \
-     (add --break-system-packages if pip refuses to install into the system Python)";
 
 /// The label lies this many bars ahead (the mart's default).
 pub const HORIZON_BARS: usize = 2;
 
 #[path = "../../../../tests/src/repo_paths.rs"]
-mod repo_paths;
-pub use repo_paths::{read_market_file, repo_root};
+pub mod repo_paths;
+use repo_paths::{oracle_command, oracle_output, read_market_file};
 
 /// The settings `docs/model.md` reports: shallow trees, slow learning, heavy leaves, 2 threads.
 pub fn regularised() -> BoosterParams {
@@ -170,10 +166,8 @@ pub fn xgboost(dataset: &Dataset, folds: &[Fold], params: &BoosterParams, repeat
         "seed": params.seed,
         "base_score": params.base_score,
     });
-    let python = std::env::var("PRICESTREAM_PYTHON").unwrap_or_else(|_| "python3".into());
-    let script = repo_root().join("tests/oracle/xgboost_reference.py");
-    let result = Command::new(&python)
-        .arg(&script)
+    let mut oracle = oracle_command("xgboost_reference.py");
+    oracle
         .arg("--data")
         .arg(&data)
         .arg("--folds")
@@ -181,19 +175,9 @@ pub fn xgboost(dataset: &Dataset, folds: &[Fold], params: &BoosterParams, repeat
         .arg("--output")
         .arg(&output)
         .args(["--params", &settings.to_string()])
-        .args(["--nthread", &params.threads.to_string(), "--repeat", &repeat.to_string()])
-        .output()
-        .unwrap_or_else(|e| {
-            panic!("cannot run `{python}` ({e}); the XGBoost oracle needs Python 3: {INSTALL_HINT}")
-        });
-    assert!(
-        result.status.success(),
-        "the XGBoost oracle failed ({}): {}\nInstall it with: {INSTALL_HINT}",
-        result.status,
-        String::from_utf8_lossy(&result.stderr)
-    );
-    let summary: serde_json::Value =
-        serde_json::from_slice(&result.stdout).expect("the oracle prints one JSON line");
+        .args(["--nthread", &params.threads.to_string(), "--repeat", &repeat.to_string()]);
+    let summary: serde_json::Value = serde_json::from_slice(&oracle_output("XGBoost", &mut oracle))
+        .expect("the oracle prints one JSON line");
     let seconds = |key: &str| -> Vec<f64> {
         summary[key].as_array().expect("a list of seconds").iter().filter_map(|v| v.as_f64()).collect()
     };

@@ -50,18 +50,10 @@ impl CassandraConfig {
             self.contact_points =
                 v.split(',').map(str::trim).filter(|p| !p.is_empty()).map(str::to_owned).collect();
         }
-        if let Some(v) = env.var("CASSANDRA_USERNAME") {
-            self.username = Some(v);
-        }
-        if let Some(v) = env.var("CASSANDRA_PASSWORD") {
-            self.password = Some(v);
-        }
-        if let Some(v) = env.var("PRICESTREAM_DWH_KEYSPACE") {
-            self.dwh_keyspace = v;
-        }
-        if let Some(v) = env.var("PRICESTREAM_MART_KEYSPACE") {
-            self.mart_keyspace = v;
-        }
+        env.set("CASSANDRA_USERNAME", &mut self.username);
+        env.set("CASSANDRA_PASSWORD", &mut self.password);
+        env.set("PRICESTREAM_DWH_KEYSPACE", &mut self.dwh_keyspace);
+        env.set("PRICESTREAM_MART_KEYSPACE", &mut self.mart_keyspace);
     }
 
     /// Records every problem under `prefix` (e.g. `cassandra`).

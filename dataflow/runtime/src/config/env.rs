@@ -4,6 +4,15 @@ pub trait EnvSource {
     fn var(&self, name: &str) -> Option<String>;
 }
 
+impl dyn EnvSource + '_ {
+    /// Replaces `target` with `name`'s value when it is set (an `Option` becomes `Some`).
+    pub fn set<T: From<String>>(&self, name: &str, target: &mut T) {
+        if let Some(value) = self.var(name) {
+            *target = T::from(value);
+        }
+    }
+}
+
 /// The process environment.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct ProcessEnv;

@@ -19,9 +19,7 @@ impl HttpSettings {
 
     /// Applies `PRICESTREAM_HTTP_ADDR`.
     pub fn apply_env(&mut self, env: &dyn EnvSource) {
-        if let Some(v) = env.var("PRICESTREAM_HTTP_ADDR") {
-            self.listen_addr = v;
-        }
+        env.set("PRICESTREAM_HTTP_ADDR", &mut self.listen_addr);
     }
 
     /// Records a problem under `prefix` when the address is not `ip:port`.

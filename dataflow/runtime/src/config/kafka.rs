@@ -49,21 +49,11 @@ impl KafkaConfig {
     /// Applies `KAFKA_BROKERS`, `KAFKA_SECURITY_PROTOCOL`, `KAFKA_USERNAME`,
     /// `KAFKA_PASSWORD` and `PRICESTREAM_TOPIC_PREFIX`.
     pub fn apply_env(&mut self, env: &dyn EnvSource) {
-        if let Some(v) = env.var("KAFKA_BROKERS") {
-            self.brokers = v;
-        }
-        if let Some(v) = env.var("KAFKA_SECURITY_PROTOCOL") {
-            self.security_protocol = v;
-        }
-        if let Some(v) = env.var("KAFKA_USERNAME") {
-            self.username = Some(v);
-        }
-        if let Some(v) = env.var("KAFKA_PASSWORD") {
-            self.password = Some(v);
-        }
-        if let Some(v) = env.var("PRICESTREAM_TOPIC_PREFIX") {
-            self.topic_prefix = v;
-        }
+        env.set("KAFKA_BROKERS", &mut self.brokers);
+        env.set("KAFKA_SECURITY_PROTOCOL", &mut self.security_protocol);
+        env.set("KAFKA_USERNAME", &mut self.username);
+        env.set("KAFKA_PASSWORD", &mut self.password);
+        env.set("PRICESTREAM_TOPIC_PREFIX", &mut self.topic_prefix);
     }
 
     /// Records every problem under `prefix` (e.g. `kafka`).
