@@ -4,8 +4,9 @@
 //! newer incarnation has taken over; once one has, the process stops without committing or
 //! writing anything more.
 
+use pricestream_cassandra::wait_out_cassandra;
 use pricestream_cassandra::{CassandraError, GenerationTable};
-use pricestream_runtime::fault::{Dependency, Outages, Patience, wait_out};
+use pricestream_runtime::fault::{Outages, Patience};
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 
 /// A newer incarnation took over.
@@ -56,14 +57,9 @@ impl Fence {
         stop: &AtomicBool,
     ) -> Result<i64, FenceError> {
         let patience = Patience::Forever { stop: Some(stop) };
-        let generation = wait_out(
-            outages,
-            Dependency::Cassandra,
-            "claim generation",
-            patience,
-            CassandraError::fault,
-            || self.table.claim(&self.group, claimed_by),
-        )
+        let generation = wait_out_cassandra(outages, "claim generation", patience, || {
+            self.table.claim(&self.group, claimed_by)
+        })
         .await
         .map_err(Box::new)?;
         Ok(generation)
@@ -86,16 +82,10 @@ impl Fence {
             return Ok(());
         }
         let patience = Patience::Forever { stop: Some(stop) };
-        let stored = wait_out(
-            outages,
-            Dependency::Cassandra,
-            "check generation",
-            patience,
-            CassandraError::fault,
-            || self.table.current(&self.group),
-        )
-        .await
-        .map_err(Box::new)?;
+        let stored =
+            wait_out_cassandra(outages, "check generation", patience, || self.table.current(&self.group))
+                .await
+                .map_err(Box::new)?;
         let ours = self.generation();
         match stored {
             Some(stored) if stored != ours => {

@@ -31,6 +31,7 @@ use anyhow::{Context, bail};
 use chrono::NaiveDate;
 use fence::Fence;
 use liveness::Liveness;
+use pricestream_cassandra::wait_out_cassandra;
 use pricestream_cassandra::{
     CassandraError, FeatureTable, GenerationTable, MartReader, ModelTable, PredictionTable, connect,
     create_mart_schema,
@@ -111,25 +112,13 @@ impl Shared {
         mine: impl Fn(&str, Timeframe) -> bool,
     ) -> anyhow::Result<Vec<(String, Timeframe, NaiveDate)>> {
         let patience = Patience::Forever { stop: Some(&self.stop) };
-        let series = wait_out(
-            &self.outages,
-            Dependency::Cassandra,
-            "read mart keys",
-            patience,
-            CassandraError::fault,
-            || self.mart.series(),
-        )
-        .await?;
+        let series =
+            wait_out_cassandra(&self.outages, "read mart keys", patience, || self.mart.series()).await?;
         let mut vanished = Vec::new();
         for (ticker, timeframe) in series.into_iter().filter(|(ticker, timeframe)| mine(ticker, *timeframe)) {
-            let dates = wait_out(
-                &self.outages,
-                Dependency::Cassandra,
-                "read mart dates",
-                patience,
-                CassandraError::fault,
-                || self.mart.dates(&ticker, timeframe),
-            )
+            let dates = wait_out_cassandra(&self.outages, "read mart dates", patience, || {
+                self.mart.dates(&ticker, timeframe)
+            })
             .await?;
             for date in dates {
                 if !produced.contains(&(ticker.clone(), timeframe, date)) {
@@ -213,7 +202,7 @@ pub fn run(config: AnalyticsConfig, args: &RunArgs) -> anyhow::Result<()> {
             let generations = GenerationTable::prepare(session, keyspace).await?;
             Ok::<_, CassandraError>((table, predictions, models, mart, generations))
         };
-        wait_out(&outages, Dependency::Cassandra, "connect", patience, CassandraError::fault, cassandra).await
+        wait_out_cassandra(&outages, "connect", patience, cassandra).await
     })?;
     let topics_created = [
         (names.features.as_str(), Retention::Compacted),

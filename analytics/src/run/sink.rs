@@ -12,6 +12,7 @@ use super::dead_letters::{key_of, refused_output};
 use super::latency::PublishTimes;
 use crate::metrics::Metrics;
 use anyhow::Context;
+use pricestream_cassandra::wait_out_cassandra;
 use pricestream_cassandra::{CassandraError, FeatureTable, PredictionTable};
 use pricestream_kafka::kafka_fault;
 use pricestream_kafka::{PublishError, Publisher};
@@ -98,14 +99,9 @@ impl MartSink {
             .await
             .map_err(|e| count(metrics, "features", e))?;
             let deletes = &changes.deletes;
-            wait_out(
-                &self.outages,
-                Dependency::Cassandra,
-                "delete features",
-                self.patience(),
-                CassandraError::fault,
-                || self.table.delete_all(deletes),
-            )
+            wait_out_cassandra(&self.outages, "delete features", self.patience(), || {
+                self.table.delete_all(deletes)
+            })
             .await
             .map_err(|e| count(metrics, "features", e.into()))?;
             metrics.cassandra_write_seconds.observe(started.elapsed().as_secs_f64());

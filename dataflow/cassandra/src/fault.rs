@@ -1,6 +1,7 @@
 //! Which failed Cassandra requests are outages, bad rows or fatal.
 
-use pricestream_runtime::fault::Fault;
+use crate::CassandraError;
+use pricestream_runtime::fault::{Dependency, Fault, Outages, Patience, wait_out};
 use scylla::errors::{DbError, ExecutionError, PrepareError, RequestAttemptError};
 
 /// The fault of a failed Cassandra request.
@@ -80,4 +81,18 @@ mod tests {
             Fault::Refused
         );
     }
+}
+
+/// [`wait_out`] for a Cassandra request: outages are waited out with `patience`, every error
+/// classified by [`CassandraError::fault`].
+pub async fn wait_out_cassandra<T, Fut>(
+    outages: &Outages,
+    what: &str,
+    patience: Patience<'_>,
+    request: impl FnMut() -> Fut,
+) -> Result<T, CassandraError>
+where
+    Fut: std::future::Future<Output = Result<T, CassandraError>>,
+{
+    wait_out(outages, Dependency::Cassandra, what, patience, CassandraError::fault, request).await
 }
