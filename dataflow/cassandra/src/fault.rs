@@ -54,6 +54,20 @@ fn schema_missing(message: &str) -> bool {
         .any(|needle| message.contains(needle))
 }
 
+/// [`wait_out`] for a Cassandra request: outages are waited out with `patience`, every error
+/// classified by [`CassandraError::fault`].
+pub async fn wait_out_cassandra<T, Fut>(
+    outages: &Outages,
+    what: &str,
+    patience: Patience<'_>,
+    request: impl FnMut() -> Fut,
+) -> Result<T, CassandraError>
+where
+    Fut: std::future::Future<Output = Result<T, CassandraError>>,
+{
+    wait_out(outages, Dependency::Cassandra, what, patience, CassandraError::fault, request).await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -81,18 +95,4 @@ mod tests {
             Fault::Refused
         );
     }
-}
-
-/// [`wait_out`] for a Cassandra request: outages are waited out with `patience`, every error
-/// classified by [`CassandraError::fault`].
-pub async fn wait_out_cassandra<T, Fut>(
-    outages: &Outages,
-    what: &str,
-    patience: Patience<'_>,
-    request: impl FnMut() -> Fut,
-) -> Result<T, CassandraError>
-where
-    Fut: std::future::Future<Output = Result<T, CassandraError>>,
-{
-    wait_out(outages, Dependency::Cassandra, what, patience, CassandraError::fault, request).await
 }
