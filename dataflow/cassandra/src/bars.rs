@@ -1,6 +1,7 @@
 use super::batch::{BatchLimits, group_by_partition, write_partitions};
 use super::statements::{insert_cql, prepare};
 use super::{CassandraError, decimal_to_f64, f64_to_decimal};
+use crate::Result;
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
 use pricestream_records::{Bar, Timeframe};
@@ -25,11 +26,7 @@ type BarRow<'a> =
 
 impl BarTable {
     /// Prepares the insert against `keyspace.time_series_history`.
-    pub async fn prepare(
-        session: Arc<Session>,
-        keyspace: &str,
-        limits: BatchLimits,
-    ) -> Result<Self, CassandraError> {
+    pub async fn prepare(session: Arc<Session>, keyspace: &str, limits: BatchLimits) -> Result<Self> {
         let table = format!("{keyspace}.time_series_history");
         let columns = "ticker, timeframe, datetime, task_number, open, high, low, close, volume";
         let insert = prepare(&session, insert_cql(&table, columns)).await?;
@@ -42,11 +39,11 @@ impl BarTable {
     }
 
     /// Upserts every bar; a bar for a (ticker, timeframe, date) already stored replaces it.
-    pub async fn write_all(&self, bars: &[Bar]) -> Result<usize, CassandraError> {
+    pub async fn write_all(&self, bars: &[Bar]) -> Result<usize> {
         let rows = bars
             .iter()
             .map(|bar| Ok((format!("{}/{}", bar.ticker, bar.timeframe), row(bar)?)))
-            .collect::<Result<Vec<_>, CassandraError>>()?;
+            .collect::<Result<Vec<_>>>()?;
         write_partitions(&self.session, &self.insert, &self.table, group_by_partition(rows), self.limits)
             .await
     }
@@ -54,7 +51,7 @@ impl BarTable {
 
 impl BarTable {
     /// Every stored bar of one ticker and timeframe, in date order (one partition, paged).
-    pub async fn read_series(&self, ticker: &str, timeframe: Timeframe) -> Result<Vec<Bar>, CassandraError> {
+    pub async fn read_series(&self, ticker: &str, timeframe: Timeframe) -> Result<Vec<Bar>> {
         let read_error = |message: String| CassandraError::Read { table: self.table.clone(), message };
         let decode_error = |message: String| CassandraError::Decode { table: self.table.clone(), message };
         let mut rows = self
@@ -84,7 +81,7 @@ impl BarTable {
     }
 }
 
-fn row(bar: &Bar) -> Result<BarRow<'_>, CassandraError> {
+fn row(bar: &Bar) -> Result<BarRow<'_>> {
     Ok((
         bar.ticker.as_str(),
         bar.timeframe.as_str(),

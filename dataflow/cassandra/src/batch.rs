@@ -1,4 +1,5 @@
 use super::CassandraError;
+use crate::Result;
 use futures::{StreamExt, TryStreamExt, stream};
 use scylla::client::session::Session;
 use scylla::serialize::row::SerializeRow;
@@ -32,7 +33,7 @@ pub async fn write_partitions<T: SerializeRow>(
     table: &str,
     partitions: Vec<PartitionRows<T>>,
     limits: BatchLimits,
-) -> Result<usize, CassandraError> {
+) -> Result<usize> {
     let chunks = partitions.iter().flat_map(|partition| {
         partition.rows.chunks(limits.rows.max(1)).map(move |rows| (&partition.key, rows))
     });

@@ -1,9 +1,10 @@
 use super::CassandraError;
+use crate::Result;
 use scylla::value::CqlDecimal;
 
 /// Converts a price to a CQL decimal holding its shortest exact decimal form
 /// (`1.953125` stays `1.953125`, not the binary expansion of the double).
-pub fn f64_to_decimal(value: f64) -> Result<CqlDecimal, CassandraError> {
+pub fn f64_to_decimal(value: f64) -> Result<CqlDecimal> {
     if !value.is_finite() {
         return Err(CassandraError::Decimal(value));
     }

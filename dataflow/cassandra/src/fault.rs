@@ -1,6 +1,7 @@
 //! Which failed Cassandra requests are outages, bad rows or fatal.
 
 use crate::CassandraError;
+use crate::Result;
 use pricestream_runtime::fault::{Dependency, Fault, Outages, Patience, wait_out};
 use scylla::errors::{DbError, ExecutionError, PrepareError, RequestAttemptError};
 
@@ -61,9 +62,9 @@ pub async fn wait_out_cassandra<T, Fut>(
     what: &str,
     patience: Patience<'_>,
     request: impl FnMut() -> Fut,
-) -> Result<T, CassandraError>
+) -> Result<T>
 where
-    Fut: std::future::Future<Output = Result<T, CassandraError>>,
+    Fut: std::future::Future<Output = Result<T>>,
 {
     wait_out(outages, Dependency::Cassandra, what, patience, CassandraError::fault, request).await
 }

@@ -2,6 +2,7 @@ use super::CassandraError;
 use super::batch::{BatchLimits, group_by_partition, write_partitions};
 use super::mart_row::{self, Replaces};
 use super::statements::{insert_cql, prepare};
+use crate::Result;
 use chrono::NaiveDate;
 use futures::{StreamExt, TryStreamExt, stream};
 use pricestream_records::{FeatureRow, Timeframe};
@@ -23,11 +24,7 @@ const BATCH_ROWS: usize = 16;
 
 impl FeatureTable {
     /// Prepares the upsert against `keyspace.features`.
-    pub async fn prepare(
-        session: Arc<Session>,
-        keyspace: &str,
-        max_in_flight: usize,
-    ) -> Result<Self, CassandraError> {
+    pub async fn prepare(session: Arc<Session>, keyspace: &str, max_in_flight: usize) -> Result<Self> {
         let table = format!("{keyspace}.features");
         let upsert = prepare(&session, insert_cql(&table, &mart_row::column_list())).await?;
         let cql = format!("DELETE FROM {table} WHERE ticker = ? AND timeframe = ? AND datetime = ?");
@@ -38,7 +35,7 @@ impl FeatureTable {
     /// Upserts every row, each with what it replaces: the rows of one ticker in unlogged
     /// single-partition batches (a new day's row and the label it completes, horizon_bars
     /// back, are one round trip).
-    pub async fn upsert_all(&self, rows: &[(FeatureRow, Replaces)]) -> Result<usize, CassandraError> {
+    pub async fn upsert_all(&self, rows: &[(FeatureRow, Replaces)]) -> Result<usize> {
         let partitions = group_by_partition(rows.iter().map(|(row, replaces)| {
             (format!("{}/{}", row.ticker, row.timeframe), mart_row::bind(row, replaces))
         }));
@@ -47,7 +44,7 @@ impl FeatureTable {
     }
 
     /// Deletes the rows of `keys` (ticker, timeframe, date): rows whose bar was retracted.
-    pub async fn delete_all(&self, keys: &[(String, Timeframe, NaiveDate)]) -> Result<usize, CassandraError> {
+    pub async fn delete_all(&self, keys: &[(String, Timeframe, NaiveDate)]) -> Result<usize> {
         stream::iter(keys)
             .map(|(ticker, timeframe, date)| async move {
                 self.session

@@ -4,6 +4,7 @@
 
 use super::CassandraError;
 use super::statements::prepare;
+use crate::Result;
 use chrono::{DateTime, Utc};
 use scylla::client::session::Session;
 use scylla::statement::Consistency;
@@ -26,7 +27,7 @@ const CLAIM_ATTEMPTS: usize = 20;
 
 impl GenerationTable {
     /// Prepares the statements against `keyspace.generations` (created by the mart schema).
-    pub async fn prepare(session: Arc<Session>, keyspace: &str) -> Result<Self, CassandraError> {
+    pub async fn prepare(session: Arc<Session>, keyspace: &str) -> Result<Self> {
         let table = format!("{keyspace}.generations");
         let mut current =
             prepare(&session, format!("SELECT generation FROM {table} WHERE group_id = ?")).await?;
@@ -49,7 +50,7 @@ impl GenerationTable {
     }
 
     /// The generation stored for `group_id`, read linearizably; `None` before the first claim.
-    pub async fn current(&self, group_id: &str) -> Result<Option<i64>, CassandraError> {
+    pub async fn current(&self, group_id: &str) -> Result<Option<i64>> {
         let result = self
             .session
             .execute_unpaged(&self.current, (group_id,))
@@ -65,7 +66,7 @@ impl GenerationTable {
     /// Takes the next generation of `group_id` for the incarnation `claimed_by` (a readable
     /// name: host and process), returning it. Every claim gets a generation of its own, also
     /// when several incarnations claim at once.
-    pub async fn claim(&self, group_id: &str, claimed_by: &str) -> Result<i64, CassandraError> {
+    pub async fn claim(&self, group_id: &str, claimed_by: &str) -> Result<i64> {
         let now: DateTime<Utc> = Utc::now();
         for _ in 0..CLAIM_ATTEMPTS {
             let (applied, claimed) = match self.current(group_id).await? {
@@ -96,7 +97,7 @@ impl GenerationTable {
         statement: &PreparedStatement,
         values: impl scylla::serialize::row::SerializeRow,
         group_id: &str,
-    ) -> Result<scylla::response::query_result::QueryResult, CassandraError> {
+    ) -> Result<scylla::response::query_result::QueryResult> {
         self.session.execute_unpaged(statement, values).await.map_err(|source| CassandraError::Write {
             table: self.table.clone(),
             key: group_id.to_owned(),
@@ -104,7 +105,7 @@ impl GenerationTable {
         })
     }
 
-    fn applied(&self, result: scylla::response::query_result::QueryResult) -> Result<bool, CassandraError> {
+    fn applied(&self, result: scylla::response::query_result::QueryResult) -> Result<bool> {
         let rows = result.into_rows_result().map_err(|e| self.decode_error(e))?;
         let row: Row = rows.first_row().map_err(|e| self.decode_error(e))?;
         match row.columns.first() {

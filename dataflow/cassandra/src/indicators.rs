@@ -2,6 +2,7 @@ use super::CassandraError;
 use super::batch::{BatchLimits, group_by_partition, write_partitions};
 use super::cells::{Bound, set};
 use super::statements::{insert_cql, prepare};
+use crate::Result;
 use chrono::NaiveTime;
 use pricestream_records::{IndicatorKind, IndicatorRecord, IndicatorRow, IndicatorValue};
 use scylla::client::session::Session;
@@ -48,11 +49,7 @@ pub struct IndicatorTables {
 
 impl IndicatorTables {
     /// Prepares an insert and a series delete per indicator table against `keyspace`.
-    pub async fn prepare(
-        session: Arc<Session>,
-        keyspace: &str,
-        limits: BatchLimits,
-    ) -> Result<Self, CassandraError> {
+    pub async fn prepare(session: Arc<Session>, keyspace: &str, limits: BatchLimits) -> Result<Self> {
         let (mut inserts, mut deletes) = (HashMap::new(), HashMap::new());
         for &kind in IndicatorKind::ALL {
             let table = kind.as_str();
@@ -71,7 +68,7 @@ impl IndicatorTables {
 
     /// Deletes every value of one series from the seven tables (before they are sent again,
     /// computed with other settings: a longer period leaves dates without a value).
-    pub async fn delete_series(&self, ticker: &str, timeframe: &str) -> Result<(), CassandraError> {
+    pub async fn delete_series(&self, ticker: &str, timeframe: &str) -> Result<()> {
         for (table, delete) in &self.deletes {
             self.session.execute_unpaged(delete, (ticker, timeframe)).await.map_err(|source| {
                 CassandraError::Write {
@@ -85,15 +82,12 @@ impl IndicatorTables {
     }
 
     /// Upserts every value into its table; returns how many were written.
-    pub async fn write_all(&self, records: &[IndicatorRecord]) -> Result<usize, CassandraError> {
+    pub async fn write_all(&self, records: &[IndicatorRecord]) -> Result<usize> {
         self.write_rows(records.iter().map(IndicatorRecord::row)).await
     }
 
     /// Upserts indicator rows, as [`IndicatorTables::write_all`] does records.
-    pub async fn write_rows<'a>(
-        &self,
-        rows: impl IntoIterator<Item = IndicatorRow<'a>>,
-    ) -> Result<usize, CassandraError> {
+    pub async fn write_rows<'a>(&self, rows: impl IntoIterator<Item = IndicatorRow<'a>>) -> Result<usize> {
         let mut by_table: HashMap<IndicatorKind, Vec<(String, Vec<Bound<'a>>)>> = HashMap::new();
         for row in rows {
             let partition = format!("{}/{}", row.ticker, row.timeframe);
@@ -106,11 +100,7 @@ impl IndicatorTables {
         Ok(written)
     }
 
-    async fn write<T: SerializeRow>(
-        &self,
-        table: &'static str,
-        rows: Vec<(String, T)>,
-    ) -> Result<usize, CassandraError> {
+    async fn write<T: SerializeRow>(&self, table: &'static str, rows: Vec<(String, T)>) -> Result<usize> {
         let Some(insert) = self.inserts.get(table) else { return Ok(0) };
         if rows.is_empty() {
             return Ok(0);

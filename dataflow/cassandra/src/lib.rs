@@ -134,6 +134,9 @@ pub enum CassandraError {
     Decimal(f64),
 }
 
+/// A result whose error is, unless said otherwise, a [`CassandraError`].
+pub type Result<T, E = CassandraError> = std::result::Result<T, E>;
+
 impl CassandraError {
     /// Whether waiting can fix this error (see [`pricestream_runtime::fault`]).
     pub fn fault(&self) -> Fault {

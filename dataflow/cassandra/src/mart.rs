@@ -3,6 +3,7 @@
 use super::CassandraError;
 use super::mart_row;
 use super::statements::prepare;
+use crate::Result;
 use chrono::NaiveDate;
 use futures::StreamExt;
 use pricestream_records::{FeatureRow, Timeframe};
@@ -22,7 +23,7 @@ pub struct MartReader {
 
 impl MartReader {
     /// Prepares the reads of `keyspace.features`.
-    pub async fn prepare(session: Arc<Session>, keyspace: &str) -> Result<Self, CassandraError> {
+    pub async fn prepare(session: Arc<Session>, keyspace: &str) -> Result<Self> {
         let table = format!("{keyspace}.features");
         let cql =
             format!("SELECT {} FROM {table} WHERE ticker = ? AND timeframe = ?", mart_row::column_list());
@@ -42,11 +43,7 @@ impl MartReader {
     }
 
     /// Every row of one ticker and timeframe, in date order (one partition, paged).
-    pub async fn read_series(
-        &self,
-        ticker: &str,
-        timeframe: Timeframe,
-    ) -> Result<Vec<FeatureRow>, CassandraError> {
+    pub async fn read_series(&self, ticker: &str, timeframe: Timeframe) -> Result<Vec<FeatureRow>> {
         let mut rows = self
             .session
             .execute_iter(self.series.clone(), (ticker, timeframe.as_str()))
@@ -62,7 +59,7 @@ impl MartReader {
     }
 
     /// The dates of every row of one ticker and timeframe, in date order.
-    pub async fn dates(&self, ticker: &str, timeframe: Timeframe) -> Result<Vec<NaiveDate>, CassandraError> {
+    pub async fn dates(&self, ticker: &str, timeframe: Timeframe) -> Result<Vec<NaiveDate>> {
         let mut rows = self
             .session
             .execute_iter(self.dates.clone(), (ticker, timeframe.as_str()))
@@ -78,7 +75,7 @@ impl MartReader {
     }
 
     /// Every (ticker, timeframe) that has rows: a scan of the partition keys, for global models.
-    pub async fn series(&self) -> Result<Vec<(String, Timeframe)>, CassandraError> {
+    pub async fn series(&self) -> Result<Vec<(String, Timeframe)>> {
         let mut rows = self
             .session
             .execute_iter(self.keys.clone(), ())

@@ -3,6 +3,7 @@
 
 use super::CassandraError;
 use super::statements::{insert_cql, prepare};
+use crate::Result;
 use chrono::{DateTime, NaiveDate, Utc};
 use pricestream_model::{
     BacktestSummary, Booster, MODEL_FORMAT_VERSION, Metrics, ModelRecord, ModelScope, StoredModel,
@@ -58,7 +59,7 @@ pub struct ModelTable {
 
 impl ModelTable {
     /// Prepares the statements against `keyspace.models`.
-    pub async fn prepare(session: Arc<Session>, keyspace: &str) -> Result<Self, CassandraError> {
+    pub async fn prepare(session: Arc<Session>, keyspace: &str) -> Result<Self> {
         let table = format!("{keyspace}.models");
         // A lightweight transaction: two trainers racing for the same version cannot both win.
         let insert = prepare(&session, format!("{} IF NOT EXISTS", insert_cql(&table, COLUMNS))).await?;
@@ -70,7 +71,7 @@ impl ModelTable {
     }
 
     /// Stores `record` under the next version of its scope (1 for the first) and returns it.
-    pub async fn save(&self, record: &ModelRecord) -> Result<i32, CassandraError> {
+    pub async fn save(&self, record: &ModelRecord) -> Result<i32> {
         let scope = record.scope.as_str();
         let hyperparameters =
             serde_json::to_string(record.booster.params()).map_err(|e| self.bad_row(scope, e))?;
@@ -123,21 +124,17 @@ impl ModelTable {
     }
 
     /// The latest version of `scope`, if it has any model.
-    pub async fn latest_version(&self, scope: &str) -> Result<Option<i32>, CassandraError> {
+    pub async fn latest_version(&self, scope: &str) -> Result<Option<i32>> {
         Ok(self.read_one(&self.latest, (scope,)).await?.map(|row| row.version))
     }
 
     /// The latest model of `scope` (one single-row read), if it has any.
-    pub async fn load_latest(&self, scope: &ModelScope) -> Result<Option<StoredModel>, CassandraError> {
+    pub async fn load_latest(&self, scope: &ModelScope) -> Result<Option<StoredModel>> {
         self.read_one(&self.latest, (scope.as_str(),)).await?.map(|row| self.decode(row)).transpose()
     }
 
     /// Version `version` of `scope`, if it exists.
-    pub async fn load(
-        &self,
-        scope: &ModelScope,
-        version: i32,
-    ) -> Result<Option<StoredModel>, CassandraError> {
+    pub async fn load(&self, scope: &ModelScope, version: i32) -> Result<Option<StoredModel>> {
         self.read_one(&self.version, (scope.as_str(), version)).await?.map(|row| self.decode(row)).transpose()
     }
 
@@ -145,7 +142,7 @@ impl ModelTable {
         &self,
         statement: &PreparedStatement,
         values: impl scylla::serialize::row::SerializeRow,
-    ) -> Result<Option<ModelRow>, CassandraError> {
+    ) -> Result<Option<ModelRow>> {
         let read_error = |message: String| CassandraError::Read { table: self.table.clone(), message };
         let decode_error = |message: String| CassandraError::Decode { table: self.table.clone(), message };
         let result =
@@ -154,7 +151,7 @@ impl ModelTable {
         rows.maybe_first_row::<ModelRow>().map_err(|e| decode_error(e.to_string()))
     }
 
-    fn decode(&self, row: ModelRow) -> Result<StoredModel, CassandraError> {
+    fn decode(&self, row: ModelRow) -> Result<StoredModel> {
         let key = format!("{}/{}", row.scope, row.version);
         let booster = Booster::from_json(&row.model).map_err(|e| CassandraError::BadRow {
             table: self.table.clone(),

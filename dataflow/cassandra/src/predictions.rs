@@ -2,6 +2,7 @@
 
 use super::CassandraError;
 use super::statements::{insert_cql, prepare};
+use crate::Result;
 use chrono::NaiveDate;
 use futures::{StreamExt, TryStreamExt, stream};
 use pricestream_records::Prediction;
@@ -53,11 +54,7 @@ const COLUMNS: &str = "ticker, timeframe, as_of, target_date, horizon_bars, pred
 
 impl PredictionTable {
     /// Prepares the upsert against `keyspace.predictions`; at most `max_in_flight` writes at once.
-    pub async fn prepare(
-        session: Arc<Session>,
-        keyspace: &str,
-        max_in_flight: usize,
-    ) -> Result<Self, CassandraError> {
+    pub async fn prepare(session: Arc<Session>, keyspace: &str, max_in_flight: usize) -> Result<Self> {
         let table = format!("{keyspace}.predictions");
         let upsert = prepare(&session, insert_cql(&table, COLUMNS)).await?;
         Ok(PredictionTable { session, upsert, table, max_in_flight: max_in_flight.max(1) })
@@ -65,7 +62,7 @@ impl PredictionTable {
 
     /// Upserts every forecast (a newer one for the same ticker, timeframe and as-of date
     /// replaces the older); returns how many were written.
-    pub async fn upsert_all(&self, predictions: &[Prediction]) -> Result<usize, CassandraError> {
+    pub async fn upsert_all(&self, predictions: &[Prediction]) -> Result<usize> {
         stream::iter(predictions)
             .map(|p| async move {
                 self.session.execute_unpaged(&self.upsert, PredictionValues::from(p)).await.map_err(

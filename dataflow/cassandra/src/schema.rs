@@ -1,4 +1,5 @@
 use super::CassandraError;
+use crate::Result;
 use pricestream_records::IndicatorKind;
 use pricestream_runtime::config::CassandraConfig;
 use scylla::client::session::Session;
@@ -127,7 +128,7 @@ pub fn mart_statements(config: &CassandraConfig) -> Vec<String> {
     ]
 }
 
-async fn run_all(session: &Session, statements: Vec<String>) -> Result<(), CassandraError> {
+async fn run_all(session: &Session, statements: Vec<String>) -> Result<()> {
     for statement in statements {
         session
             .query_unpaged(statement.as_str(), &[])
@@ -142,14 +143,14 @@ async fn run_all(session: &Session, statements: Vec<String>) -> Result<(), Cassa
 }
 
 /// Creates the warehouse keyspace and tables if they do not exist.
-pub async fn create_dwh_schema(session: &Session, config: &CassandraConfig) -> Result<(), CassandraError> {
+pub async fn create_dwh_schema(session: &Session, config: &CassandraConfig) -> Result<()> {
     run_all(session, dwh_statements(config)).await?;
     info!(keyspace = %config.dwh_keyspace, "Warehouse schema ready.");
     Ok(())
 }
 
 /// Creates the mart keyspace and tables if they do not exist.
-pub async fn create_mart_schema(session: &Session, config: &CassandraConfig) -> Result<(), CassandraError> {
+pub async fn create_mart_schema(session: &Session, config: &CassandraConfig) -> Result<()> {
     run_all(session, mart_statements(config)).await?;
     info!(keyspace = %config.mart_keyspace, "Mart schema ready.");
     Ok(())

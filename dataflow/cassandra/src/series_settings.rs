@@ -4,6 +4,7 @@
 
 use super::CassandraError;
 use super::statements::prepare;
+use crate::Result;
 use scylla::client::session::Session;
 use scylla::statement::prepared::PreparedStatement;
 use std::sync::Arc;
@@ -18,7 +19,7 @@ pub struct SeriesSettingsTable {
 
 impl SeriesSettingsTable {
     /// Prepares the statements against `keyspace.series_settings`.
-    pub async fn prepare(session: Arc<Session>, keyspace: &str) -> Result<Self, CassandraError> {
+    pub async fn prepare(session: Arc<Session>, keyspace: &str) -> Result<Self> {
         let table = format!("{keyspace}.series_settings");
         let cql = format!("SELECT indicators FROM {table} WHERE ticker = ? AND timeframe = ?");
         let select = prepare(&session, cql).await?;
@@ -28,7 +29,7 @@ impl SeriesSettingsTable {
     }
 
     /// The settings recorded for a series, if any.
-    pub async fn read(&self, ticker: &str, timeframe: &str) -> Result<Option<String>, CassandraError> {
+    pub async fn read(&self, ticker: &str, timeframe: &str) -> Result<Option<String>> {
         let result = self
             .session
             .execute_unpaged(&self.select, (ticker, timeframe))
@@ -46,7 +47,7 @@ impl SeriesSettingsTable {
     }
 
     /// Records the settings of a series.
-    pub async fn write(&self, ticker: &str, timeframe: &str, settings: &str) -> Result<(), CassandraError> {
+    pub async fn write(&self, ticker: &str, timeframe: &str, settings: &str) -> Result<()> {
         self.session.execute_unpaged(&self.insert, (ticker, timeframe, settings)).await.map_err(
             |source| CassandraError::Write {
                 table: self.table.clone(),

@@ -1,4 +1,5 @@
 use super::CassandraError;
+use crate::Result;
 use pricestream_runtime::config::CassandraConfig;
 use scylla::client::execution_profile::ExecutionProfile;
 use scylla::client::session::Session;
@@ -7,7 +8,7 @@ use scylla::policies::load_balancing::DefaultPolicy;
 use std::time::Duration;
 
 /// Opens a session to the cluster described by `config`.
-pub async fn connect(config: &CassandraConfig) -> Result<Session, CassandraError> {
+pub async fn connect(config: &CassandraConfig) -> Result<Session> {
     let mut policy = DefaultPolicy::builder();
     if let Some(datacenter) = &config.local_datacenter {
         policy = policy.prefer_datacenter(datacenter.clone());

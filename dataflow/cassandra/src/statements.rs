@@ -1,13 +1,14 @@
 //! Preparing CQL statements: the error names the statement, and inserts are spelled once.
 
 use super::CassandraError;
+use crate::Result;
 use scylla::client::session::Session;
 use scylla::statement::prepared::PreparedStatement;
 
 /// Prepares `cql`; a failure names the statement. Every statement but a lightweight
 /// transaction (`… IF …`) is marked idempotent: writing the same row again, or deleting it
 /// again, leaves the table as it was, so the driver may retry it and so may we.
-pub async fn prepare(session: &Session, cql: String) -> Result<PreparedStatement, CassandraError> {
+pub async fn prepare(session: &Session, cql: String) -> Result<PreparedStatement> {
     let mut statement = session
         .prepare(cql.as_str())
         .await
