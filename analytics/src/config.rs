@@ -352,8 +352,7 @@ mod tests {
         config.consumer.epoch_max_records = 0;
         config.http.listen_addr = "localhost".into();
         config.apply_env(&HashMap::from([("PRICESTREAM_GROUP_ID", "g1")]));
-        let mut problems = Problems::default();
-        config.validate(&mut problems);
+        let problems = Problems::collect(|problems| config.validate(problems));
         assert_eq!(config.consumer.group_id, "g1");
         assert_eq!(problems.messages().len(), 2, "{problems}");
         assert!(problems.to_string().contains("`http.listen_addr` must be ip:port, got `localhost`"));
@@ -393,8 +392,7 @@ mod tests {
              learning_rate = -1.0\nsubsample = 2.0\n",
         )
         .expect("parses");
-        let mut problems = Problems::default();
-        config.validate(&mut problems);
+        let problems = Problems::collect(|problems| config.validate(problems));
         let text = problems.to_string();
         for key in [
             "model.horizon_bars",
@@ -413,8 +411,7 @@ mod tests {
     fn daily_tickers_become_the_policy_and_bad_lists_are_refused_by_key() {
         let config =
             parse("[serving]\nretrain_daily = true\ndaily_tickers = [\"NVDA\", \"ORCL\"]\n").expect("valid");
-        let mut problems = Problems::default();
-        config.validate(&mut problems);
+        let problems = Problems::collect(|problems| config.validate(problems));
         assert!(problems.is_empty(), "{problems}");
         let policy = config.serving.policy();
         assert_eq!(policy.daily_tickers.iter().map(String::as_str).collect::<Vec<_>>(), ["NVDA", "ORCL"]);
@@ -422,8 +419,7 @@ mod tests {
 
         let config =
             parse("[serving]\ndaily_tickers = [\"NVDA\", \"\", \"NV DA\", \"NVDA\"]\n").expect("parses");
-        let mut problems = Problems::default();
-        config.validate(&mut problems);
+        let problems = Problems::collect(|problems| config.validate(problems));
         let text = problems.to_string();
         assert_eq!(problems.messages().len(), 4, "{text}");
         assert!(

@@ -128,8 +128,8 @@ mod tests {
 
     #[test]
     fn defaults_are_valid_and_fill_missing_keys() {
-        let mut problems = Problems::default();
-        IndicatorParams::default().validate("indicators", &mut problems);
+        let problems =
+            Problems::collect(|problems| IndicatorParams::default().validate("indicators", problems));
         assert!(problems.is_empty(), "{problems}");
         let params: IndicatorParams = toml::from_str("rsi_period = 7").expect("parses");
         assert_eq!(params, IndicatorParams { rsi_period: 7, ..IndicatorParams::default() });
@@ -145,8 +145,7 @@ mod tests {
             bbands_dev_down: f64::NAN,
             ..IndicatorParams::default()
         };
-        let mut problems = Problems::default();
-        params.validate("indicators", &mut problems);
+        let problems = Problems::collect(|problems| params.validate("indicators", problems));
         assert_eq!(
             problems.messages(),
             [

@@ -63,8 +63,7 @@ impl WalkForward {
 
     /// The folds over rows ordered by date (`dates`, ascending, repeated for many tickers).
     pub fn folds(&self, dates: &[NaiveDate]) -> Result<Vec<Fold>, ModelError> {
-        let mut problems = Problems::default();
-        self.validate("", &mut problems);
+        let problems = Problems::collect(|problems| self.validate("", problems));
         if !problems.is_empty() {
             return Err(ModelError::NotEnoughRows(format!("invalid walk-forward settings:\n{problems}")));
         }

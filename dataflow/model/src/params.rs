@@ -147,8 +147,7 @@ impl BoosterParams {
 
     /// The settings, or every problem with them.
     pub fn validated(&self) -> Result<(), Problems> {
-        let mut problems = Problems::default();
-        self.validate("", &mut problems);
+        let problems = Problems::collect(|problems| self.validate("", problems));
         if problems.is_empty() { Ok(()) } else { Err(problems) }
     }
 }

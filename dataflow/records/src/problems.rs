@@ -6,6 +6,13 @@ use std::ops::RangeInclusive;
 pub struct Problems(Vec<String>);
 
 impl Problems {
+    /// The problems `check` records.
+    pub fn collect(check: impl FnOnce(&mut Problems)) -> Problems {
+        let mut problems = Problems::default();
+        check(&mut problems);
+        problems
+    }
+
     /// Records a problem with the value at `key` (dotted path, e.g. `kafka.brokers`).
     pub fn add(&mut self, key: &str, message: impl fmt::Display) {
         self.0.push(format!("`{key}` {message}"));

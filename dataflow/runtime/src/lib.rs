@@ -6,8 +6,7 @@
 //! use pricestream_runtime::config::{KafkaConfig, Problems};
 //!
 //! let kafka = KafkaConfig { brokers: "localhost".into(), ..KafkaConfig::default() };
-//! let mut problems = Problems::default();
-//! kafka.validate("kafka", &mut problems);
+//! let problems = Problems::collect(|problems| kafka.validate("kafka", problems));
 //! // Every problem of a config is listed, with the key it is about.
 //! assert!(problems.to_string().contains("kafka.brokers"));
 //! ```

@@ -183,8 +183,8 @@ mod tests {
             date_format: "%Y-%m".into(),
             ..CsvMapping::default()
         };
-        let mut problems = Problems::default();
-        FileFormat::Csv(mapping).validate("extract.format", &mut problems);
+        let problems =
+            Problems::collect(|problems| FileFormat::Csv(mapping).validate("extract.format", problems));
         let text = problems.to_string();
         assert_eq!(problems.messages().len(), 4, "{text}");
         assert!(text.contains("`extract.format.open` must name a column"), "{text}");

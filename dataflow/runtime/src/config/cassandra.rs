@@ -116,8 +116,7 @@ mod tests {
     #[test]
     fn rejects_bad_keyspace_names() {
         let config = CassandraConfig { dwh_keyspace: "1bad-name".into(), ..CassandraConfig::default() };
-        let mut problems = Problems::default();
-        config.validate("cassandra", &mut problems);
+        let problems = Problems::collect(|problems| config.validate("cassandra", problems));
         assert_eq!(problems.messages().len(), 1);
         assert!(problems.messages()[0].starts_with("`cassandra.dwh_keyspace`"));
     }

@@ -105,8 +105,7 @@ mod tests {
             username: Some("u".into()),
             ..KafkaConfig::default()
         };
-        let mut problems = Problems::default();
-        config.validate("kafka", &mut problems);
+        let problems = Problems::collect(|problems| config.validate("kafka", problems));
         let text = problems.to_string();
         assert_eq!(problems.messages().len(), 5, "{text}");
         assert!(text.contains("`kafka.brokers` entry `nohost` must be host:port"), "{text}");

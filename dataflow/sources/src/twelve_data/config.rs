@@ -84,8 +84,8 @@ mod tests {
 
     #[test]
     fn the_defaults_are_valid_and_read_from_an_empty_table() {
-        let mut problems = Problems::default();
-        TwelveDataConfig::default().validate("twelve_data", &mut problems);
+        let problems =
+            Problems::collect(|problems| TwelveDataConfig::default().validate("twelve_data", problems));
         assert!(problems.is_empty(), "{problems}");
         let config: TwelveDataConfig = toml::from_str("").expect("empty table");
         assert_eq!(config, TwelveDataConfig::default());
@@ -103,8 +103,7 @@ mod tests {
             backoff_initial_ms: 0,
             backoff_max_ms: 0,
         };
-        let mut problems = Problems::default();
-        config.validate("twelve_data", &mut problems);
+        let problems = Problems::collect(|problems| config.validate("twelve_data", problems));
         let text = problems.to_string();
         assert_eq!(problems.messages().len(), 7, "{text}");
         assert!(text.contains("`twelve_data.base_url` must be an http(s) URL"), "{text}");
