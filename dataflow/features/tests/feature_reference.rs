@@ -6,7 +6,7 @@
 use chrono::{Days, NaiveDate};
 use pricestream_features::{FeatureInputs, FeatureRecord, SeriesKey, feature_graph};
 use pricestream_records::examples::{flat_bar as bar, record as indicator};
-use pricestream_records::{Bar, FeatureRow, IndicatorRecord, IndicatorValue, Timeframe};
+use pricestream_records::{Bar, FeatureRow, IndicatorKind, IndicatorRecord, IndicatorValue, Timeframe};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::collections::{BTreeMap, HashMap};
@@ -96,19 +96,7 @@ fn run(script: Vec<Epoch>, workers: usize, horizon: u32) -> Vec<Vec<FeatureRow>>
 #[derive(Default)]
 struct Latest {
     bars: BTreeMap<(String, NaiveDate), f64>,
-    indicators: BTreeMap<(String, NaiveDate, u8), IndicatorValue>,
-}
-
-fn kind(value: &IndicatorValue) -> u8 {
-    match value {
-        IndicatorValue::Ema { .. } => 0,
-        IndicatorValue::Sma { .. } => 1,
-        IndicatorValue::Rsi { .. } => 2,
-        IndicatorValue::Macd { .. } => 3,
-        IndicatorValue::Stoch { .. } => 4,
-        IndicatorValue::Bbands { .. } => 5,
-        IndicatorValue::Willr { .. } => 6,
-    }
+    indicators: BTreeMap<(String, NaiveDate, IndicatorKind), IndicatorValue>,
 }
 
 impl Latest {
@@ -121,7 +109,7 @@ impl Latest {
                 self.bars.remove(&(ticker.clone(), *date));
             }
             Op::Indicator(record) => {
-                let key = (record.ticker.to_string(), record.datetime, kind(&record.value));
+                let key = (record.ticker.to_string(), record.datetime, record.value.kind());
                 self.indicators.insert(key, record.value.clone());
             }
         }
@@ -146,8 +134,8 @@ impl Latest {
                     label: bars.get(i + horizon as usize).map(|(_, close)| *close),
                     ..FeatureRow::default()
                 };
-                for k in 0..7 {
-                    if let Some(value) = self.indicators.get(&(ticker.to_string(), *date, k)) {
+                for &kind in IndicatorKind::ALL {
+                    if let Some(value) = self.indicators.get(&(ticker.to_string(), *date, kind)) {
                         fill(&mut row, value);
                     }
                 }
@@ -253,7 +241,7 @@ fn random_script(seed: u64, epochs: usize) -> Vec<Epoch> {
                     }
                     Op::Indicator(mut record) => {
                         let value = random_value(&mut rng);
-                        if kind(&value) == kind(&record.value) {
+                        if value.kind() == record.value.kind() {
                             record.value = value;
                         }
                         Op::Indicator(record)

@@ -199,16 +199,11 @@ fn fill(row: &mut Row, value: &IndicatorValue) {
     }
 }
 
+/// Which indicator (by its first oracle column) a value belongs to.
 fn indicator_index(value: &IndicatorValue) -> usize {
-    match value {
-        IndicatorValue::Sma { .. } => 0,
-        IndicatorValue::Ema { .. } => 1,
-        IndicatorValue::Rsi { .. } => 2,
-        IndicatorValue::Macd { .. } => 3,
-        IndicatorValue::Stoch { .. } => 4,
-        IndicatorValue::Bbands { .. } => 5,
-        IndicatorValue::Willr { .. } => 6,
-    }
+    let mut row = [None; 12];
+    fill(&mut row, value);
+    INDICATOR_OF_COLUMN[row.iter().position(Option::is_some).expect("fill sets a column")]
 }
 
 /// Our outputs for every bar, fed one at a time.
