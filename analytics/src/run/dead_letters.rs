@@ -19,18 +19,11 @@ pub fn refused_message(
     refusal: &Refusal,
     run_id: Uuid,
 ) -> DeadLetter {
-    let kept = &payload[..payload.len().min(RAW_BYTES_KEPT)];
     DeadLetter {
-        source: format!("kafka:{topic}"),
-        line: None,
         topic: Some(topic.to_owned()),
         partition: Some(partition),
         offset: Some(offset),
-        reason: refusal.reason.as_str().to_owned(),
-        message: refusal.message.clone(),
-        raw: String::from_utf8_lossy(kept).into_owned(),
-        task_number: run_id,
-        detected_at: Utc::now(),
+        ..letter(format!("kafka:{topic}"), refusal.reason.as_str(), refusal.message.clone(), payload, run_id)
     }
 }
 
@@ -42,15 +35,20 @@ pub fn refused_output(
     error: &dyn std::fmt::Display,
     run_id: Uuid,
 ) -> DeadLetter {
+    letter(format!("{what}:{key}"), "output_refused", error.to_string(), raw, run_id)
+}
+
+/// A dead letter from `source`, keeping at most [`RAW_BYTES_KEPT`] of `raw`.
+fn letter(source: String, reason: &str, message: String, raw: &[u8], run_id: Uuid) -> DeadLetter {
     let kept = &raw[..raw.len().min(RAW_BYTES_KEPT)];
     DeadLetter {
-        source: format!("{what}:{key}"),
+        source,
         line: None,
         topic: None,
         partition: None,
         offset: None,
-        reason: "output_refused".into(),
-        message: error.to_string(),
+        reason: reason.to_owned(),
+        message,
         raw: String::from_utf8_lossy(kept).into_owned(),
         task_number: run_id,
         detected_at: Utc::now(),

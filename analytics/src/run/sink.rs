@@ -13,12 +13,11 @@ use super::latency::PublishTimes;
 use crate::metrics::Metrics;
 use anyhow::Context;
 use pricestream_cassandra::wait_out_cassandra;
-use pricestream_cassandra::{CassandraError, FeatureTable, PredictionTable};
-use pricestream_kafka::kafka_fault;
-use pricestream_kafka::{PublishError, Publisher};
+use pricestream_cassandra::{FeatureTable, PredictionTable};
+use pricestream_kafka::Publisher;
 use pricestream_records::wire;
 use pricestream_records::{DeadLetter, FeatureChange, FeatureKey, FeatureRow, Prediction};
-use pricestream_runtime::fault::{Dependency, Fault, Outages, Patience, wait_out};
+use pricestream_runtime::fault::{DependencyError, Fault, Outages, Patience, wait_out};
 use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
@@ -46,10 +45,6 @@ pub struct MartSink {
     pub stop: Arc<AtomicBool>,
     /// This process's run (the dead letters' `task_number`).
     pub run_id: Uuid,
-}
-
-fn publish_fault(error: &PublishError) -> Fault {
-    kafka_fault(&error.source)
 }
 
 impl MartSink {
@@ -87,17 +82,12 @@ impl MartSink {
         }
         let cassandra = async {
             let started = Instant::now();
-            let refused = each_or_all(
-                &self.outages,
-                self.patience(),
-                Dependency::Cassandra,
-                "write features",
-                &changes.upserts,
-                CassandraError::fault,
-                |rows| self.table.upsert_all(rows),
-            )
-            .await
-            .map_err(|e| count(metrics, "features", e))?;
+            let refused =
+                each_or_all(&self.outages, self.patience(), "write features", &changes.upserts, |rows| {
+                    self.table.upsert_all(rows)
+                })
+                .await
+                .map_err(|e| count(metrics, "features", e))?;
             let deletes = &changes.deletes;
             wait_out_cassandra(&self.outages, "delete features", self.patience(), || {
                 self.table.delete_all(deletes)
@@ -126,19 +116,12 @@ impl MartSink {
                 }))
                 .map(|change| (change.key().message_key(), change))
                 .collect();
-            let refused = each_or_all(
-                &self.outages,
-                self.patience(),
-                Dependency::Kafka,
-                "publish changelog",
-                &messages,
-                publish_fault,
-                |messages| {
+            let refused =
+                each_or_all(&self.outages, self.patience(), "publish changelog", &messages, |messages| {
                     self.publisher
                         .publish_derived(&self.changelog_topic, messages.iter().map(|(k, c)| (k.as_str(), c)))
-                },
-            )
-            .await?;
+                })
+                .await?;
             metrics.changelog_publish_seconds.observe(started.elapsed().as_secs_f64());
             metrics.outputs_refused.with_label_values(&["changelog"]).inc_by(refused.len() as u64);
             let letters = refused
@@ -164,33 +147,21 @@ impl MartSink {
             return Ok(Vec::new());
         }
         let table = async {
-            let refused = each_or_all(
-                &self.outages,
-                self.patience(),
-                Dependency::Cassandra,
-                "write predictions",
-                predictions,
-                CassandraError::fault,
-                |rows| self.predictions.upsert_all(rows),
-            )
-            .await
-            .map_err(|e| count(metrics, "predictions", e))?;
+            let refused =
+                each_or_all(&self.outages, self.patience(), "write predictions", predictions, |rows| {
+                    self.predictions.upsert_all(rows)
+                })
+                .await
+                .map_err(|e| count(metrics, "predictions", e))?;
             anyhow::Ok(refused)
         };
         let topic = async {
-            let refused = each_or_all(
-                &self.outages,
-                self.patience(),
-                Dependency::Kafka,
-                "publish predictions",
-                predictions,
-                publish_fault,
-                |rows| {
+            let refused =
+                each_or_all(&self.outages, self.patience(), "publish predictions", predictions, |rows| {
                     self.publisher
                         .publish_derived(&self.predictions_topic, rows.iter().map(|p| (p.message_key(), p)))
-                },
-            )
-            .await?;
+                })
+                .await?;
             anyhow::Ok(refused)
         };
         let (in_table, on_topic) = tokio::try_join!(table, topic)?;
@@ -222,18 +193,10 @@ impl MartSink {
         let keyed: Vec<(String, &DeadLetter)> =
             letters.iter().map(|letter| (key_of(letter), letter)).collect();
         let what = "publish dead letters";
-        let refused = each_or_all(
-            &self.outages,
-            self.patience(),
-            Dependency::Kafka,
-            what,
-            &keyed,
-            publish_fault,
-            |letters| {
-                self.publisher
-                    .publish_derived(&self.dead_letter_topic, letters.iter().map(|(k, l)| (k.as_str(), *l)))
-            },
-        )
+        let refused = each_or_all(&self.outages, self.patience(), what, &keyed, |letters| {
+            self.publisher
+                .publish_derived(&self.dead_letter_topic, letters.iter().map(|(k, l)| (k.as_str(), *l)))
+        })
         .await?;
         for ((key, _), reason) in refused {
             error!(key, "The dead-letter topic refused a dead letter: {reason}");
@@ -260,16 +223,15 @@ fn count(metrics: &Metrics, table: &str, error: anyhow::Error) -> anyhow::Error 
 async fn each_or_all<'a, T, E, Fut, R>(
     outages: &Outages,
     patience: Patience<'_>,
-    dependency: Dependency,
     what: &str,
     items: &'a [T],
-    classify: fn(&E) -> Fault,
     write: impl Fn(&'a [T]) -> Fut,
 ) -> anyhow::Result<Vec<(&'a T, String)>>
 where
     Fut: Future<Output = Result<R, E>>,
-    E: std::fmt::Display + std::error::Error + Send + Sync + 'static,
+    E: DependencyError,
 {
+    let (dependency, classify) = (E::DEPENDENCY, E::fault);
     if items.is_empty() {
         return Ok(Vec::new());
     }
@@ -295,17 +257,22 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+    use pricestream_runtime::fault::Dependency;
     use std::cell::RefCell;
 
     #[derive(Debug, thiserror::Error)]
     #[error("{0}")]
     struct StoreError(&'static str);
 
-    fn classify(error: &StoreError) -> Fault {
-        match error.0 {
-            "down" => Fault::Transient,
-            "too long" => Fault::Refused,
-            _ => Fault::Fatal,
+    impl DependencyError for StoreError {
+        const DEPENDENCY: Dependency = Dependency::Cassandra;
+
+        fn fault(&self) -> Fault {
+            match self.0 {
+                "down" => Fault::Transient,
+                "too long" => Fault::Refused,
+                _ => Fault::Fatal,
+            }
         }
     }
 
@@ -329,16 +296,13 @@ mod tests {
             async move { result }
         };
         let patience = Patience::Forever { stop: None };
-        let refused = each_or_all(&outages, patience, Dependency::Cassandra, "test", &rows, classify, write)
-            .await
-            .expect("only refusals");
+        let refused = each_or_all(&outages, patience, "test", &rows, write).await.expect("only refusals");
         let refused: Vec<i32> = refused.iter().map(|(row, _)| **row).collect();
         assert_eq!(refused, [7, 9]);
         assert_eq!(*written.borrow(), [1, 2, 3]);
         assert!(!outages.any(), "the outage ended with the first success");
         let fatal = |_: &[i32]| async { Err::<(), _>(StoreError("no such table")) };
-        let failed =
-            each_or_all(&outages, patience, Dependency::Cassandra, "test", &rows, classify, fatal).await;
+        let failed = each_or_all(&outages, patience, "test", &rows, fatal).await;
         assert!(failed.is_err(), "a fatal error ends the write");
     }
 }

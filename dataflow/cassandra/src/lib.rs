@@ -46,7 +46,7 @@ pub use series_settings::SeriesSettingsTable;
 pub use session::connect;
 
 pub use fault::{cassandra_fault, prepare_fault, wait_out_cassandra};
-use pricestream_runtime::fault::Fault;
+use pricestream_runtime::fault::{Dependency, Fault};
 
 /// Why a Cassandra operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -136,6 +136,14 @@ pub enum CassandraError {
 
 /// A result whose error is, unless said otherwise, a [`CassandraError`].
 pub type Result<T, E = CassandraError> = std::result::Result<T, E>;
+
+impl pricestream_runtime::fault::DependencyError for CassandraError {
+    const DEPENDENCY: Dependency = Dependency::Cassandra;
+
+    fn fault(&self) -> Fault {
+        CassandraError::fault(self)
+    }
+}
 
 impl CassandraError {
     /// Whether waiting can fix this error (see [`pricestream_runtime::fault`]).

@@ -23,6 +23,14 @@ pub struct PublishError {
     pub source: rdkafka::error::KafkaError,
 }
 
+impl pricestream_runtime::fault::DependencyError for PublishError {
+    const DEPENDENCY: pricestream_runtime::fault::Dependency = pricestream_runtime::fault::Dependency::Kafka;
+
+    fn fault(&self) -> pricestream_runtime::fault::Fault {
+        crate::kafka_fault(&self.source)
+    }
+}
+
 /// An idempotent producer that publishes records as versioned JSON, keyed and
 /// tagged with the extraction run they came from.
 pub struct Publisher {

@@ -10,3 +10,13 @@ pub enum Fault {
     /// stop and say what to fix.
     Fatal,
 }
+
+/// An error of one dependency's client: which dependency it comes from and what it means, so
+/// a retry loop needs nothing else to wait it out.
+pub trait DependencyError: std::error::Error + Send + Sync + 'static {
+    /// The dependency whose client returns this error.
+    const DEPENDENCY: super::Dependency;
+
+    /// What this failure means for the caller.
+    fn fault(&self) -> Fault;
+}

@@ -16,6 +16,6 @@ mod outages;
 mod retry;
 
 pub use backoff::Backoff;
-pub use classify::Fault;
+pub use classify::{DependencyError, Fault};
 pub use outages::{Dependency, OutageMetrics, Outages};
 pub use retry::{Patience, wait_out, wait_out_blocking};
