@@ -8,6 +8,8 @@ use chrono::NaiveDate;
 use futures::StreamExt;
 use pricestream_records::{FeatureRow, Timeframe};
 use scylla::client::session::Session;
+use scylla::deserialize::row::DeserializeRow;
+use scylla::serialize::row::SerializeRow;
 use scylla::statement::prepared::PreparedStatement;
 use scylla::value::Row;
 use std::sync::Arc;
@@ -44,51 +46,43 @@ impl MartReader {
 
     /// Every row of one ticker and timeframe, in date order (one partition, paged).
     pub async fn read_series(&self, ticker: &str, timeframe: Timeframe) -> Result<Vec<FeatureRow>> {
-        let mut rows = self
-            .session
-            .execute_iter(self.series.clone(), (ticker, timeframe.as_str()))
-            .await
-            .map_err(|e| self.read_error(e))?
-            .rows_stream::<Row>()
-            .map_err(|e| self.decode_error(e))?;
-        let mut out = Vec::new();
-        while let Some(row) = rows.next().await {
-            out.push(mart_row::read(row.map_err(|e| self.read_error(e))?).map_err(|e| self.decode_error(e))?);
-        }
-        Ok(out)
+        let rows: Vec<Row> = self.all(&self.series, (ticker, timeframe.as_str())).await?;
+        rows.into_iter().map(|row| mart_row::read(row).map_err(|e| self.decode_error(e))).collect()
     }
 
     /// The dates of every row of one ticker and timeframe, in date order.
     pub async fn dates(&self, ticker: &str, timeframe: Timeframe) -> Result<Vec<NaiveDate>> {
-        let mut rows = self
-            .session
-            .execute_iter(self.dates.clone(), (ticker, timeframe.as_str()))
-            .await
-            .map_err(|e| self.read_error(e))?
-            .rows_stream::<(NaiveDate,)>()
-            .map_err(|e| self.decode_error(e))?;
-        let mut out = Vec::new();
-        while let Some(row) = rows.next().await {
-            out.push(row.map_err(|e| self.read_error(e))?.0);
-        }
-        Ok(out)
+        let rows: Vec<(NaiveDate,)> = self.all(&self.dates, (ticker, timeframe.as_str())).await?;
+        Ok(rows.into_iter().map(|(date,)| date).collect())
     }
 
     /// Every (ticker, timeframe) that has rows: a scan of the partition keys, for global models.
     pub async fn series(&self) -> Result<Vec<(String, Timeframe)>> {
+        let rows: Vec<(String, String)> = self.all(&self.keys, ()).await?;
+        let mut out = rows
+            .into_iter()
+            .map(|(ticker, timeframe)| Ok((ticker, timeframe.parse().map_err(|e| self.decode_error(e))?)))
+            .collect::<Result<Vec<_>>>()?;
+        out.sort();
+        Ok(out)
+    }
+
+    /// Every row `statement` returns for `values`, read page by page.
+    async fn all<R>(&self, statement: &PreparedStatement, values: impl SerializeRow) -> Result<Vec<R>>
+    where
+        R: for<'frame, 'metadata> DeserializeRow<'frame, 'metadata> + 'static,
+    {
         let mut rows = self
             .session
-            .execute_iter(self.keys.clone(), ())
+            .execute_iter(statement.clone(), values)
             .await
             .map_err(|e| self.read_error(e))?
-            .rows_stream::<(String, String)>()
+            .rows_stream::<R>()
             .map_err(|e| self.decode_error(e))?;
         let mut out = Vec::new();
         while let Some(row) = rows.next().await {
-            let (ticker, timeframe) = row.map_err(|e| self.read_error(e))?;
-            out.push((ticker, timeframe.parse().map_err(|e| self.decode_error(e))?));
+            out.push(row.map_err(|e| self.read_error(e))?);
         }
-        out.sort();
         Ok(out)
     }
 }

@@ -10,6 +10,13 @@ use serde::Serialize;
 use std::time::Duration;
 use uuid::Uuid;
 
+/// Each keyed record with its [`wire::encode`]d bytes.
+fn encoded<'a, T: Serialize + 'a>(
+    records: impl IntoIterator<Item = (&'a str, T)>,
+) -> impl Iterator<Item = (&'a str, Vec<u8>)> {
+    records.into_iter().map(|(key, record)| (key, wire::encode(&record)))
+}
+
 /// Why a record was not acknowledged by Kafka.
 #[derive(Debug, thiserror::Error)]
 #[error("Kafka did not acknowledge a record for topic `{topic}` key `{key}`: {source}")]
@@ -76,8 +83,7 @@ impl Publisher {
         T: Serialize + 'a,
         I: IntoIterator<Item = (&'a str, T)>,
     {
-        let task = task_number.to_string();
-        self.send_all(topic, Some(&task), records).await
+        self.publish_encoded(topic, task_number, encoded(records)).await
     }
 
     /// Publishes a batch of records that no extraction run produced (the
@@ -87,7 +93,7 @@ impl Publisher {
         T: Serialize + 'a,
         I: IntoIterator<Item = (&'a str, T)>,
     {
-        self.send_all(topic, None, records).await
+        self.send_payloads(topic, None, encoded(records)).await
     }
 
     /// Publishes messages already encoded (each with [`wire::encode`]) and waits until every
@@ -103,20 +109,6 @@ impl Publisher {
     {
         let task = task_number.to_string();
         self.send_payloads(topic, Some(&task), messages).await
-    }
-
-    async fn send_all<'a, T, I>(
-        &self,
-        topic: &str,
-        task: Option<&str>,
-        records: I,
-    ) -> Result<usize, PublishError>
-    where
-        T: Serialize + 'a,
-        I: IntoIterator<Item = (&'a str, T)>,
-    {
-        let payloads = records.into_iter().map(|(key, record)| (key, wire::encode(&record)));
-        self.send_payloads(topic, task, payloads).await
     }
 
     async fn send_payloads<'a, I>(
