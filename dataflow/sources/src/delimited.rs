@@ -4,13 +4,10 @@
 use super::SourceError;
 use super::csv_records::{CsvRecords, Fields, RawRecord, parse, parser};
 use super::lines::{BoundedLines, Line, MAX_LINE_BYTES};
-use super::mapping::CsvMapping;
 use super::rejection::{LineError, Reason, Refusal, raw_text};
-use super::validate::{SeenDates, check_bar, parse_date, parse_price, parse_ticker, parse_volume};
-use pricestream_records::{Bar, Ticker, Timeframe};
+use super::validate::{FileBars, parse_date, parse_price, parse_ticker, parse_volume};
+use pricestream_records::Bar;
 use std::io::BufRead;
-use std::path::{Path, PathBuf};
-use uuid::Uuid;
 
 /// Bars of a delimited text; see [`read_delimited`].
 pub(crate) struct DelimitedRows<R> {
@@ -20,26 +17,17 @@ pub(crate) struct DelimitedRows<R> {
 
 /// Turns one record into a bar; apart from the records, everything a file's rows need.
 struct RecordParser {
-    file: PathBuf,
-    mapping: CsvMapping,
+    bars: FileBars,
     /// Position in a record of each mapped field, in [`CsvMapping::columns`] order.
     positions: Vec<usize>,
     /// How many fields the header has, and so every record.
     width: usize,
-    file_ticker: Option<Ticker>,
-    task_number: Uuid,
-    seen: SeenDates,
 }
 
 /// Reads the header of `reader` (the first line that is not blank) and finds the mapped
 /// columns; the data records are read as the result is iterated.
-pub(crate) fn read_delimited<R: BufRead>(
-    reader: R,
-    file: &Path,
-    mapping: &CsvMapping,
-    file_ticker: Option<String>,
-    task_number: Uuid,
-) -> Result<DelimitedRows<R>, SourceError> {
+pub(crate) fn read_delimited<R: BufRead>(reader: R, bars: FileBars) -> Result<DelimitedRows<R>, SourceError> {
+    let (file, mapping) = (bars.path.as_path(), &bars.mapping);
     let mut lines = BoundedLines::new(reader, MAX_LINE_BYTES);
     let bad_header = |message: String| SourceError::BadHeader { path: file.to_owned(), message };
     let header = loop {
@@ -71,18 +59,10 @@ pub(crate) fn read_delimited<R: BufRead>(
             header: raw_text(header.as_bytes()),
         })?);
     }
-    if mapping.ticker.is_none() && file_ticker.is_none() {
+    if !bars.has_ticker() {
         return Err(SourceError::NoTicker { path: file.to_owned() });
     }
-    let parser = RecordParser {
-        file: file.to_owned(),
-        mapping: mapping.clone(),
-        positions,
-        width: names.len(),
-        file_ticker: file_ticker.map(Ticker::from),
-        task_number,
-        seen: SeenDates::default(),
-    };
+    let parser = RecordParser { bars, positions, width: names.len() };
     Ok(DelimitedRows { records: CsvRecords::new(lines, delimiter), parser })
 }
 
@@ -92,13 +72,13 @@ impl<R: BufRead> Iterator for DelimitedRows<R> {
     fn next(&mut self) -> Option<Self::Item> {
         let parser = &mut self.parser;
         let refuse = |number, reason, message: String, raw: &[u8]| {
-            Err(LineError::new(parser.file.clone(), number, Refusal::new(reason, message), raw))
+            Err(LineError::new(parser.bars.path.clone(), number, Refusal::new(reason, message), raw))
         };
         Some(match self.records.next_record()? {
             RawRecord::Fields { line, raw, fields } => match std::str::from_utf8(&raw) {
                 Ok(_) => parser
                     .parse(line, &fields)
-                    .map_err(|refusal| LineError::new(parser.file.clone(), line, refusal, &raw)),
+                    .map_err(|refusal| LineError::new(parser.bars.path.clone(), line, refusal, &raw)),
                 Err(e) => refuse(
                     line,
                     Reason::NotUtf8,
@@ -141,46 +121,31 @@ impl RecordParser {
             let bytes = self.positions.get(slot).and_then(|&at| fields.get(at)).unwrap_or_default();
             std::str::from_utf8(bytes).unwrap_or_default()
         };
-        let m = &self.mapping;
-        let ticker = match (&m.ticker, &self.file_ticker) {
-            (Some(column), _) => parse_ticker(column, cell(6))?,
-            (None, Some(ticker)) => ticker.clone(),
-            (None, None) => {
-                return Err(Refusal::new(Reason::BadTicker, "no ticker column and no file ticker"));
-            }
-        };
-        let bar = Bar {
-            ticker,
-            timeframe: Timeframe::Day,
-            datetime: parse_date(&m.date, cell(0), &m.date_format)?,
-            open: parse_price(&m.open, cell(1))?,
-            high: parse_price(&m.high, cell(2))?,
-            low: parse_price(&m.low, cell(3))?,
-            close: parse_price(&m.close, cell(4))?,
-            volume: parse_volume(&m.volume, cell(5))?,
-            task_number: self.task_number,
-        };
-        check_bar(&bar)?;
-        match self.mapping.ticker {
-            Some(_) => self.seen.check(&bar.ticker, bar.datetime, number, "line")?,
-            // Every bar has the file's ticker.
-            None => self.seen.check_sole(bar.datetime, number, "line")?,
-        }
-        Ok(bar)
+        let ticker = self.bars.ticker(|column| parse_ticker(column, cell(6)))?;
+        let m = &self.bars.mapping;
+        let datetime = parse_date(&m.date, cell(0), &m.date_format)?;
+        let prices = [
+            parse_price(&m.open, cell(1))?,
+            parse_price(&m.high, cell(2))?,
+            parse_price(&m.low, cell(3))?,
+            parse_price(&m.close, cell(4))?,
+        ];
+        let volume = parse_volume(&m.volume, cell(5))?;
+        self.bars.bar(ticker, datetime, prices, volume, (number, "line"))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::mapping::CsvMapping;
+    use std::path::Path;
+    use uuid::Uuid;
 
     fn read(text: &str) -> Vec<Result<Bar, LineError>> {
         read_delimited(
             text.as_bytes(),
-            Path::new("T.csv"),
-            &CsvMapping::default(),
-            Some("T".into()),
-            Uuid::nil(),
+            FileBars::new(Path::new("T.csv"), &CsvMapping::default(), Some("T".into()), Uuid::nil()),
         )
         .expect("a header")
         .collect()

@@ -7,6 +7,7 @@ use super::files::ticker_from_path;
 use super::mapping::{CsvMapping, FileFormat};
 use super::parquet_file::read_parquet;
 use super::rejection::LineError;
+use super::validate::FileBars;
 use flate2::read::MultiGzDecoder;
 use pricestream_records::Bar;
 use std::fs::File;
@@ -61,6 +62,7 @@ pub(crate) fn open_mapped(
     file_ticker: Option<String>,
     task_number: Uuid,
 ) -> Result<FileRows, SourceError> {
+    let bars = FileBars::new(path, mapping, file_ticker, task_number);
     let io = |source| SourceError::Io { path: path.to_owned(), source };
     let mut file = File::open(path).map_err(io)?;
     let mut magic = Vec::with_capacity(4);
@@ -70,14 +72,14 @@ pub(crate) fn open_mapped(
     }
     file.seek(SeekFrom::Start(0)).map_err(io)?;
     Ok(match container(&magic) {
-        Container::Parquet => Box::new(read_parquet(file, path, mapping, file_ticker, task_number)?),
+        Container::Parquet => Box::new(read_parquet(file, bars)?),
         Container::Gzip => {
             let text = BufReader::with_capacity(READ_BUFFER, MultiGzDecoder::new(BufReader::new(file)));
-            Box::new(read_delimited(text, path, mapping, file_ticker, task_number)?)
+            Box::new(read_delimited(text, bars)?)
         }
         Container::Text => {
             let text = BufReader::with_capacity(READ_BUFFER, file);
-            Box::new(read_delimited(text, path, mapping, file_ticker, task_number)?)
+            Box::new(read_delimited(text, bars)?)
         }
     })
 }

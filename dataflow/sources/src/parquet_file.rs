@@ -1,11 +1,9 @@
 //! Reads bars from a Parquet file through the crate's row API (no Arrow), one bar per row.
 
 use super::SourceError;
-use super::mapping::CsvMapping;
 use super::rejection::{LineError, Reason, Refusal};
 use super::validate::{
-    SeenDates, check_bar, check_price, check_volume, parse_date, parse_price, parse_ticker, parse_volume,
-    whole,
+    FileBars, check_price, check_volume, parse_date, parse_price, parse_ticker, parse_volume, whole,
 };
 use chrono::{DateTime, NaiveDate};
 use parquet::basic::{LogicalType, TimeUnit};
@@ -14,12 +12,10 @@ use parquet::file::reader::{FileReader, SerializedFileReader};
 use parquet::record::reader::RowIter;
 use parquet::record::{Field, Row};
 use parquet::schema::types::Type;
-use pricestream_records::{Bar, Ticker, Timeframe};
+use pricestream_records::Bar;
 use std::fs::File;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use uuid::Uuid;
 
 /// Days from 0001-01-01 (chrono's day 1 of the common era) to 1970-01-01.
 const UNIX_EPOCH_DAYS_FROM_CE: i32 = 719_163;
@@ -27,26 +23,17 @@ const UNIX_EPOCH_DAYS_FROM_CE: i32 = 719_163;
 /// Rows of one Parquet file as bars; see [`read_parquet`].
 pub(crate) struct ParquetRows {
     rows: RowIter<'static>,
-    file: PathBuf,
-    mapping: CsvMapping,
+    bars: FileBars,
     /// For each mapped field (date, open, high, low, close, volume, ticker), its position in a projected row.
     slots: Vec<usize>,
     date_is_nanos: bool,
-    file_ticker: Option<Ticker>,
-    task_number: Uuid,
-    seen: SeenDates,
     row: u64,
     done: bool,
 }
 
 /// Opens a Parquet file and finds the mapped columns among its top-level columns.
-pub(crate) fn read_parquet(
-    file: File,
-    path: &Path,
-    mapping: &CsvMapping,
-    file_ticker: Option<String>,
-    task_number: Uuid,
-) -> Result<ParquetRows, SourceError> {
+pub(crate) fn read_parquet(file: File, bars: FileBars) -> Result<ParquetRows, SourceError> {
+    let (path, mapping) = (bars.path.as_path(), &bars.mapping);
     let parquet = |source| SourceError::Parquet { path: path.to_owned(), source };
     let reader = SerializedFileReader::new(file).map_err(parquet)?;
     let schema = reader.metadata().file_metadata().schema();
@@ -72,18 +59,7 @@ pub(crate) fn read_parquet(
         .build()
         .map_err(parquet)?;
     let rows = RowIter::from_file_into(Box::new(reader)).project(Some(projection)).map_err(parquet)?;
-    Ok(ParquetRows {
-        rows,
-        file: path.to_owned(),
-        mapping: mapping.clone(),
-        slots,
-        date_is_nanos,
-        file_ticker: file_ticker.map(Ticker::from),
-        task_number,
-        seen: SeenDates::default(),
-        row: 0,
-        done: false,
-    })
+    Ok(ParquetRows { rows, bars, slots, date_is_nanos, row: 0, done: false })
 }
 
 fn is_nanos(field: &Type) -> bool {
@@ -114,7 +90,7 @@ impl Iterator for ParquetRows {
                 Some(Err(parquet::errors::ParquetError::General(what.to_owned())))
             }
         };
-        let (file, number) = (self.file.clone(), self.row);
+        let (file, number) = (self.bars.path.clone(), self.row);
         let refuse = |refusal, raw: &str| LineError::new(file.clone(), number, refusal, raw.as_bytes());
         match next? {
             Ok(row) => Some(self.parse_row(&row).map_err(|refusal| refuse(refusal, &render(&row)))),
@@ -132,32 +108,20 @@ impl ParquetRows {
         let cells: Vec<&Field> = row.get_column_iter().map(|(_, field)| field).collect();
         let cell =
             |slot: usize| self.slots.get(slot).and_then(|&i| cells.get(i).copied()).unwrap_or(&Field::Null);
-        let m = &self.mapping;
-        let ticker = match (&m.ticker, &self.file_ticker) {
-            (Some(column), _) => match cell(6) {
-                Field::Str(text) => parse_ticker(column, text)?,
-                other => return Err(wrong_type(column, "a string", other)),
-            },
-            (None, Some(ticker)) => ticker.clone(),
-            (None, None) => {
-                return Err(Refusal::new(Reason::BadTicker, "no ticker column and no file ticker"));
-            }
-        };
+        let ticker = self.bars.ticker(|column| match cell(6) {
+            Field::Str(text) => parse_ticker(column, text),
+            other => Err(wrong_type(column, "a string", other)),
+        })?;
+        let m = &self.bars.mapping;
         let datetime = date(&m.date, cell(0), &m.date_format, self.date_is_nanos)?;
-        let bar = Bar {
-            ticker,
-            timeframe: Timeframe::Day,
-            datetime,
-            open: price(&m.open, cell(1))?,
-            high: price(&m.high, cell(2))?,
-            low: price(&m.low, cell(3))?,
-            close: price(&m.close, cell(4))?,
-            volume: volume(&m.volume, cell(5))?,
-            task_number: self.task_number,
-        };
-        check_bar(&bar)?;
-        self.seen.check(&bar.ticker, bar.datetime, self.row, "row")?;
-        Ok(bar)
+        let prices = [
+            price(&m.open, cell(1))?,
+            price(&m.high, cell(2))?,
+            price(&m.low, cell(3))?,
+            price(&m.close, cell(4))?,
+        ];
+        let volume = volume(&m.volume, cell(5))?;
+        self.bars.bar(ticker, datetime, prices, volume, (self.row, "row"))
     }
 }
 

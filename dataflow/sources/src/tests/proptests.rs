@@ -4,6 +4,7 @@
 use crate::delimited::read_delimited;
 use crate::twelve_data::ApiValueError;
 use crate::twelve_data::page::{Page, RequestInfo, parse_page as parse};
+use crate::validate::FileBars;
 use crate::{CsvMapping, LineError, MAX_LINE_BYTES};
 use pricestream_records::Bar;
 use proptest::prelude::*;
@@ -49,7 +50,7 @@ fn read_lines(lines: &[Vec<u8>]) -> Vec<Result<Bar, LineError>> {
         bytes.push(b'\n');
     }
     let (mapping, file) = (CsvMapping::default(), Path::new("x.csv"));
-    read_delimited(Cursor::new(bytes), file, &mapping, Some("X".into()), Uuid::nil())
+    read_delimited(Cursor::new(bytes), FileBars::new(file, &mapping, Some("X".into()), Uuid::nil()))
         .expect("header is fine")
         .collect()
 }
@@ -63,7 +64,7 @@ proptest! {
     fn arbitrary_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..400)) {
         let mapping = CsvMapping::default();
         let file = Path::new("x.csv");
-        if let Ok(rows) = read_delimited(Cursor::new(bytes), file, &mapping, Some("X".into()), Uuid::nil()) {
+        if let Ok(rows) = read_delimited(Cursor::new(bytes), FileBars::new(file, &mapping, Some("X".into()), Uuid::nil())) {
             for row in rows {
                 let _ = row;
             }

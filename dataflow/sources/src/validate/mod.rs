@@ -5,8 +5,10 @@
 
 mod cells;
 mod duplicates;
+mod file_bar;
 
 pub(crate) use cells::{
     check_bar, check_price, check_volume, parse_date, parse_price, parse_ticker, parse_volume, whole,
 };
 pub(crate) use duplicates::SeenDates;
+pub(crate) use file_bar::FileBars;
