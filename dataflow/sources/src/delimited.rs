@@ -124,12 +124,7 @@ impl RecordParser {
         let ticker = self.bars.ticker(|column| parse_ticker(column, cell(6)))?;
         let m = &self.bars.mapping;
         let datetime = parse_date(&m.date, cell(0), &m.date_format)?;
-        let prices = [
-            parse_price(&m.open, cell(1))?,
-            parse_price(&m.high, cell(2))?,
-            parse_price(&m.low, cell(3))?,
-            parse_price(&m.close, cell(4))?,
-        ];
+        let prices = self.bars.prices(|column, slot| parse_price(column, cell(slot)))?;
         let volume = parse_volume(&m.volume, cell(5))?;
         self.bars.bar(ticker, datetime, prices, volume, (number, "line"))
     }

@@ -114,12 +114,7 @@ impl ParquetRows {
         })?;
         let m = &self.bars.mapping;
         let datetime = date(&m.date, cell(0), &m.date_format, self.date_is_nanos)?;
-        let prices = [
-            price(&m.open, cell(1))?,
-            price(&m.high, cell(2))?,
-            price(&m.low, cell(3))?,
-            price(&m.close, cell(4))?,
-        ];
+        let prices = self.bars.prices(|column, slot| price(column, cell(slot)))?;
         let volume = volume(&m.volume, cell(5))?;
         self.bars.bar(ticker, datetime, prices, volume, (self.row, "row"))
     }

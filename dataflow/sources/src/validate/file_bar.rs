@@ -56,6 +56,16 @@ impl FileBars {
         }
     }
 
+    /// A record's open, high, low and close: `read(column, slot)` of each, slots 1 to 4 of
+    /// [`CsvMapping::columns`].
+    pub(crate) fn prices(
+        &self,
+        mut read: impl FnMut(&str, usize) -> Result<f64, Refusal>,
+    ) -> Result<[f64; 4], Refusal> {
+        let m = &self.mapping;
+        Ok([read(&m.open, 1)?, read(&m.high, 2)?, read(&m.low, 3)?, read(&m.close, 4)?])
+    }
+
     /// The daily bar of record `position` (`place` names what a position is: `line`, `row`),
     /// checked as a whole and refused when its date was already seen for its ticker.
     pub(crate) fn bar(
