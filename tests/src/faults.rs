@@ -96,6 +96,11 @@ impl Running {
         Ok(Running { child, port, log, name: name.to_owned() })
     }
 
+    /// `pricestream-analytics` with `args`, as [`Running::start`] does.
+    pub fn analytics(name: &str, args: &[&str], namespace: &Namespace, dir: &Path) -> anyhow::Result<Self> {
+        Running::start(name, "pricestream-analytics", args, namespace, &[], dir)
+    }
+
     /// A metric's value (`name` may carry labels: `x_total{dependency="kafka"}`).
     pub fn metric(&self, name: &str) -> Option<f64> {
         metric(self.port, name)

@@ -252,6 +252,11 @@ pub fn wait_for(
     bail!("timed out waiting for {what}")
 }
 
+/// Waits until 127.0.0.1:`port``path` answers 200 (`/healthz`, `/readyz`).
+pub fn wait_for_ok(port: u16, path: &str, timeout: std::time::Duration) -> anyhow::Result<()> {
+    wait_for(path, timeout, || http_get(port, path).is_some_and(|(status, _)| status == 200))
+}
+
 /// The value of an unlabelled metric on 127.0.0.1:`port`/metrics.
 pub fn metric(port: u16, name: &str) -> Option<f64> {
     let (_, body) = http_get(port, "/metrics")?;

@@ -3,7 +3,7 @@
 
 use pricestream_tests::{
     Namespace, binary, cassandra, free_port, generate_lake, http_get, metric, run_ok, stop_gracefully,
-    wait_for,
+    wait_for, wait_for_ok,
 };
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -27,12 +27,8 @@ async fn serves_health_and_metrics_follows_new_bars_and_stops_on_sigterm() -> an
         .spawn()?;
 
     let result = async {
-        wait_for("/healthz", Duration::from_secs(30), || {
-            http_get(port, "/healthz").is_some_and(|(s, _)| s == 200)
-        })?;
-        wait_for("/readyz", Duration::from_secs(30), || {
-            http_get(port, "/readyz").is_some_and(|(s, _)| s == 200)
-        })?;
+        wait_for_ok(port, "/healthz", Duration::from_secs(30))?;
+        wait_for_ok(port, "/readyz", Duration::from_secs(30))?;
         let rows_written = || metric(port, "pricestream_analytics_feature_rows_written_total");
         wait_for("60 rows written", Duration::from_secs(30), || rows_written().is_some_and(|n| n >= 60.0))?;
 

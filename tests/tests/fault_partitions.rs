@@ -73,12 +73,10 @@ async fn growing_partitions_between_runs_and_while_running_keeps_the_mart_exact(
     let fast_checks = dir.path().join("partition-checks.toml");
     std::fs::write(&fast_checks, "[consumer]\npartition_check_ms = 500\n")?;
     let checks_arg = fast_checks.to_str().unwrap_or_default();
-    let mut service = Running::start(
+    let mut service = Running::analytics(
         "analytics-live",
-        "pricestream-analytics",
         &["--config", checks_arg, "run", "--workers", "2"],
         &live,
-        &[],
         dir.path(),
     )?;
     wait_for("the live service to read the four partitions", Duration::from_secs(120), || {

@@ -79,28 +79,15 @@ async fn kafka_and_cassandra_restarts_are_ridden_out_without_losing_a_row() -> a
     )?;
 
     let (single, pair) = (ns.own_mart("single"), ns.own_mart("pair"));
-    let mut single_service = Running::start(
-        "analytics-1x2",
-        "pricestream-analytics",
-        &["run", "--workers", "2"],
-        &single,
-        &[],
-        dir.path(),
-    )?;
+    let mut single_service =
+        Running::analytics("analytics-1x2", &["run", "--workers", "2"], &single, dir.path())?;
     let hosts = dir.path().join("hosts");
     std::fs::write(&hosts, format!("127.0.0.1:{}\n127.0.0.1:{}\n", free_port()?, free_port()?))?;
     let hosts_arg = config(&hosts);
     let mut cluster = Vec::new();
     for process in ["0", "1"] {
         let args = ["run", "--workers", "2", "--process", process, "--hosts", &hosts_arg];
-        cluster.push(Running::start(
-            &format!("analytics-2x2-{process}"),
-            "pricestream-analytics",
-            &args,
-            &pair,
-            &[],
-            dir.path(),
-        )?);
+        cluster.push(Running::analytics(&format!("analytics-2x2-{process}"), &args, &pair, dir.path())?);
     }
     let rows =
         |service: &Running| service.metric("pricestream_analytics_feature_rows_written_total").unwrap_or(0.0);

@@ -94,7 +94,7 @@ async fn an_older_incarnation_is_fenced_and_an_idle_one_keeps_its_offsets_fresh(
     let args = ["--config", config_arg, "run", "--workers", "2"];
 
     // Idle, it commits again every second.
-    let mut old = Running::start("analytics-old", "pricestream-analytics", &args, &ns, &[], dir.path())?;
+    let mut old = Running::analytics("analytics-old", &args, &ns, dir.path())?;
     wait_for("the first incarnation", Duration::from_secs(120), || old.status_of("/readyz") == Some(200))?;
     let commits = |s: &Running| s.metric("pricestream_analytics_offset_commits_total").unwrap_or(0.0);
     let idle_from = commits(&old);
@@ -105,7 +105,7 @@ async fn an_older_incarnation_is_fenced_and_an_idle_one_keeps_its_offsets_fresh(
 
     // A second incarnation of the same consumer group takes over; new input reaches both, and
     // the old one stops before it commits or writes it.
-    let mut new = Running::start("analytics-new", "pricestream-analytics", &args, &ns, &[], dir.path())?;
+    let mut new = Running::analytics("analytics-new", &args, &ns, dir.path())?;
     wait_for("the second incarnation", Duration::from_secs(120), || new.status_of("/readyz") == Some(200))?;
     assert_eq!(new.metric("pricestream_analytics_generation"), Some(old_generation + 1.0));
     run_ok("pricestream-extractor", &["backfill", "--input", more_arg], &ns)?;

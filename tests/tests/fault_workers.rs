@@ -152,7 +152,7 @@ fn start_pair(ns: &Namespace, dir: &Path, config: &Path, tag: &str) -> anyhow::R
         .map(|process| {
             let args =
                 ["--config", config_arg, "run", "--workers", "2", "--process", process, "--hosts", hosts_arg];
-            Running::start(&format!("{tag}-{process}"), "pricestream-analytics", &args, ns, &[], dir)
+            Running::analytics(&format!("{tag}-{process}"), &args, ns, dir)
         })
         .collect()
 }

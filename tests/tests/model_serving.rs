@@ -11,8 +11,8 @@ use pricestream_model::{model_inputs, predicted_close};
 use pricestream_records::{Prediction, Timeframe};
 use pricestream_tests::kafka::read_topic;
 use pricestream_tests::{
-    Namespace, binary, cassandra, free_port, http_get, metric, run_ok, shared_market_data, stop_gracefully,
-    wait_for,
+    Namespace, binary, cassandra, free_port, metric, run_ok, shared_market_data, stop_gracefully, wait_for,
+    wait_for_ok,
 };
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -109,9 +109,7 @@ async fn new_bars_are_scored_by_the_stored_model_and_a_restart_loads_it() -> any
     let log = dir.path().join("analytics-1.log");
     let mut service = start_service(&ns, &config, port, &log)?;
     let first_run = async {
-        wait_for("/readyz", Duration::from_secs(60), || {
-            http_get(port, "/readyz").is_some_and(|(s, _)| s == 200)
-        })?;
+        wait_for_ok(port, "/readyz", Duration::from_secs(60))?;
         // Version 1 is trained off the scoring path, then scores the two unlabelled rows.
         let stored = "pricestream_analytics_model_trainings_total";
         wait_for("version 1 trained", Duration::from_secs(120), || {
@@ -167,9 +165,7 @@ async fn new_bars_are_scored_by_the_stored_model_and_a_restart_loads_it() -> any
     let log = dir.path().join("analytics-2.log");
     let mut service = start_service(&ns, &config, port, &log)?;
     let second_run = async {
-        wait_for("/readyz", Duration::from_secs(60), || {
-            http_get(port, "/readyz").is_some_and(|(s, _)| s == 200)
-        })?;
+        wait_for_ok(port, "/readyz", Duration::from_secs(60))?;
         let (next, dates) = first_bars(dir.path(), HISTORY_BARS + 2)?;
         run_ok("pricestream-extractor", &["backfill", "--input", next.to_str().unwrap_or_default()], &ns)?;
         let predictions = "pricestream_analytics_predictions_written_total";

@@ -111,14 +111,7 @@ async fn poison_messages_are_dead_lettered_and_the_good_ones_flow() -> anyhow::R
     let corpus = corpus();
     let (before, after) = corpus.split_at(corpus.len() / 2);
     let mut landed = publish(&ns.topic_prefix, before).await?;
-    let mut service = Running::start(
-        "analytics",
-        "pricestream-analytics",
-        &["run", "--workers", "2"],
-        &ns,
-        &[],
-        dir.path(),
-    )?;
+    let mut service = Running::analytics("analytics", &["run", "--workers", "2"], &ns, dir.path())?;
     let rejected = |service: &Running| {
         corpus
             .iter()
