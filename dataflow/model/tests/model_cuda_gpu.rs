@@ -19,7 +19,7 @@
 mod cuda_support;
 mod model_support;
 
-use cuda_support::{assert_same_trees, continuous_data, dyadic_data, rerun_with_nvrtc};
+use cuda_support::{assert_same_trees, continuous_data, dyadic_data, exact_params, rerun_with_nvrtc};
 use pricestream_model::cuda::{CudaExecutor, driver_library_present};
 use pricestream_model::{Booster, BoosterParams, Dataset, Device};
 use std::time::Instant;
@@ -52,13 +52,7 @@ fn the_gpu_builds_the_cpus_trees_and_predictions() {
 
     // Exact gradient sums (targets on a 1/64 grid, one tree): bit-identical trees.
     let (matrix, targets) = dyadic_data(50_000, 6, 1);
-    let params = BoosterParams {
-        n_estimators: 1,
-        max_depth: 8,
-        base_score: Some(0.0),
-        threads: 2,
-        ..BoosterParams::default()
-    };
+    let params = exact_params(1, 8, 2);
     let cpu = Booster::fit(&matrix, &targets, &params).expect("CPU training");
     let gpu = Booster::fit_on(&matrix, &targets, &params, &mut executor).expect("GPU training");
     let (identical, leaves) = assert_same_trees(&cpu, &gpu, 0.0);

@@ -15,8 +15,8 @@ mod cuda_support;
 mod model_support;
 
 use cuda_support::{
-    CpuShimExecutor, assert_same_trees, build_harness, continuous_data, dyadic_data, forest_nodes, ptxas,
-    rerun_with_nvrtc,
+    CpuShimExecutor, assert_same_trees, build_harness, continuous_data, dyadic_data, exact_params,
+    forest_nodes, ptxas, rerun_with_nvrtc,
 };
 use pricestream_model::cuda::{
     CudaError, KERNEL_SOURCES, Kernel, KernelArg, KernelExecutor, LaunchShape, compile_ptx,
@@ -252,14 +252,7 @@ fn partition_kernel_splits_rows_stably_for_any_block_size() {
 #[test]
 fn one_tree_on_the_kernels_is_the_cpus_tree_bit_for_bit() {
     let (matrix, targets) = dyadic_data(1500, 4, 3);
-    let params = BoosterParams {
-        n_estimators: 1,
-        max_depth: 5,
-        max_bin: 32,
-        base_score: Some(0.0),
-        threads: 1,
-        ..BoosterParams::default()
-    };
+    let params = BoosterParams { max_bin: 32, ..exact_params(1, 5, 1) };
     let cpu = Booster::fit(&matrix, &targets, &params).expect("CPU training");
     let kernels = Booster::fit_on(&matrix, &targets, &params, &mut shim()).expect("training on the shim");
     let (identical, leaves) = assert_same_trees(&cpu, &kernels, 0.0);
@@ -298,14 +291,7 @@ fn many_trees_on_the_kernels_match_the_cpu_with_sampling_and_missing_inputs() {
 #[test]
 fn histograms_in_global_memory_give_the_same_trees() {
     let (matrix, targets) = dyadic_data(800, 3, 5);
-    let params = BoosterParams {
-        n_estimators: 2,
-        max_depth: 3,
-        max_bin: 16,
-        base_score: Some(0.0),
-        threads: 1,
-        ..BoosterParams::default()
-    };
+    let params = BoosterParams { max_bin: 16, ..exact_params(2, 3, 1) };
     let cpu = Booster::fit(&matrix, &targets, &params).expect("CPU training");
     // No shared memory on offer: the trainer must use build_histograms_global.
     let mut executor = CpuShimExecutor::start(harness(), 16, 0);

@@ -12,7 +12,7 @@
 #![allow(dead_code)] // Each test file uses a different part.
 
 use pricestream_model::cuda::{BufferId, CudaError, Kernel, KernelArg, KernelExecutor, LaunchShape};
-use pricestream_model::{Booster, FeatureMatrix};
+use pricestream_model::{Booster, BoosterParams, FeatureMatrix};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::io::{BufReader, BufWriter, Read, Write};
@@ -127,6 +127,12 @@ pub fn build_harness(dir: &Path) -> PathBuf {
         String::from_utf8_lossy(&output.stderr)
     );
     executable
+}
+
+/// Settings for [`dyadic_data`]: base score 0, so that every gradient sum is exact and the
+/// CPU's and a device's trees can be compared bit for bit.
+pub fn exact_params(n_estimators: usize, max_depth: u32, threads: usize) -> BoosterParams {
+    BoosterParams { n_estimators, max_depth, base_score: Some(0.0), threads, ..BoosterParams::default() }
 }
 
 /// Rows of `n_features` inputs (a tenth missing), and targets on a grid of 1/64 that depend on
