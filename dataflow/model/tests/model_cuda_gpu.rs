@@ -19,7 +19,9 @@
 mod cuda_support;
 mod model_support;
 
-use cuda_support::{assert_same_trees, continuous_data, dyadic_data, exact_params, rerun_with_nvrtc};
+use cuda_support::{
+    assert_same_trees, continuous_data, dyadic_data, exact_params, rerun_with_nvrtc, sampled,
+};
 use pricestream_model::cuda::{CudaExecutor, driver_library_present};
 use pricestream_model::{Booster, BoosterParams, Dataset, Device};
 use std::time::Instant;
@@ -60,15 +62,8 @@ fn the_gpu_builds_the_cpus_trees_and_predictions() {
 
     // Continuous data, many trees, sampling: same splits, leaves within float-order noise.
     let (matrix, targets) = continuous_data(200_000, 2);
-    let params = BoosterParams {
-        n_estimators: 50,
-        max_depth: 6,
-        subsample: 0.8,
-        colsample_bytree: 0.8,
-        seed: 5,
-        threads: 2,
-        ..BoosterParams::default()
-    };
+    let params =
+        sampled(5, BoosterParams { n_estimators: 50, max_depth: 6, threads: 2, ..BoosterParams::default() });
     let started = std::time::Instant::now();
     let cpu = Booster::fit(&matrix, &targets, &params).expect("CPU training");
     let cpu_seconds = started.elapsed().as_secs_f64();

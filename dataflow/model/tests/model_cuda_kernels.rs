@@ -16,7 +16,7 @@ mod model_support;
 
 use cuda_support::{
     CpuShimExecutor, assert_same_trees, build_harness, continuous_data, dyadic_data, exact_params,
-    forest_nodes, ptxas, rerun_with_nvrtc,
+    forest_nodes, ptxas, rerun_with_nvrtc, sampled,
 };
 use pricestream_model::cuda::{
     CudaError, KERNEL_SOURCES, Kernel, KernelArg, KernelExecutor, LaunchShape, compile_ptx,
@@ -271,12 +271,10 @@ fn many_trees_on_the_kernels_match_the_cpu_with_sampling_and_missing_inputs() {
         learning_rate: 0.3,
         lambda: 1.0,
         min_child_weight: 3.0,
-        subsample: 0.8,
-        colsample_bytree: 0.8,
-        seed: 11,
         threads: 1,
         ..BoosterParams::default()
     };
+    let params = sampled(11, params);
     let cpu = Booster::fit(&matrix, &targets, &params).expect("CPU training");
     let kernels = Booster::fit_on(&matrix, &targets, &params, &mut shim()).expect("training on the shim");
     // Float atomics add histogram cells in another order than the CPU: a gradient sum may

@@ -135,6 +135,11 @@ pub fn exact_params(n_estimators: usize, max_depth: u32, threads: usize) -> Boos
     BoosterParams { n_estimators, max_depth, base_score: Some(0.0), threads, ..BoosterParams::default() }
 }
 
+/// `params` with row and column sampling (0.8 each) drawn from `seed`.
+pub fn sampled(seed: u64, params: BoosterParams) -> BoosterParams {
+    BoosterParams { subsample: 0.8, colsample_bytree: 0.8, seed, ..params }
+}
+
 /// Rows of `n_features` inputs (a tenth missing), and targets on a grid of 1/64 that depend on
 /// them: every gradient sum is exact in f64 whatever the order of additions, so the shim's
 /// atomics cannot change a bit.
