@@ -81,13 +81,13 @@ async fn another_horizon_rewrites_every_label_and_deletes_vanished_rows() -> any
 
 #[tokio::test]
 async fn an_older_incarnation_is_fenced_and_an_idle_one_keeps_its_offsets_fresh() -> anyhow::Result<()> {
-    let ns = Namespace::unique();
-    let dir = tempfile::tempdir()?;
-    let (first, more) = (dir.path().join("first"), dir.path().join("more"));
-    let (first_arg, more_arg) = (first.to_str().unwrap_or_default(), more.to_str().unwrap_or_default());
-    generate_lake(first_arg, 2, 100, Some(5), &ns)?;
+    // 100 days first, then the same series grown to 120.
+    let lake = Lake::generate(2, 100, Some(5))?;
+    lake.backfill()?;
+    let Lake { ns, dir, .. } = lake;
+    let more = dir.path().join("more");
+    let more_arg = more.to_str().unwrap_or_default();
     generate_lake(more_arg, 2, 120, Some(5), &ns)?;
-    run_ok("pricestream-extractor", &["backfill", "--input", first_arg], &ns)?;
     let config = dir.path().join("refresh.toml");
     std::fs::write(&config, "[consumer]\ncommit_refresh_ms = 1000\n")?;
     let config_arg = config.to_str().unwrap_or_default();

@@ -21,9 +21,13 @@ fn identity(ordinal: usize) -> PodIdentity {
     }
 }
 
-fn mocked() -> (Client, ApiServer) {
-    let (service, handle) = mock::pair::<Request<Body>, Response<Body>>();
-    (Client::new(service, "markets"), handle)
+/// A client whose API server is `script`, run on its own task.
+fn mocked<F>(script: impl FnOnce(ApiServer) -> F) -> (Client, tokio::task::JoinHandle<()>)
+where
+    F: std::future::Future<Output = ()> + Send + 'static,
+{
+    let (service, server) = mock::pair::<Request<Body>, Response<Body>>();
+    (Client::new(service, "markets"), tokio::spawn(script(server)))
 }
 
 fn statefulset(replicas: i32) -> Value {
@@ -72,8 +76,7 @@ const PODS_PATH: &str = "/api/v1/namespaces/markets/pods?&labelSelector=app.kube
 
 #[tokio::test]
 async fn reads_the_replicas_and_selector_then_waits_for_every_peer() -> anyhow::Result<()> {
-    let (client, mut server) = mocked();
-    let api = tokio::spawn(async move {
+    let (client, api) = mocked(|mut server| async move {
         expect(&mut server, STATEFULSET_PATH, ok(&statefulset(3))).await;
         // Pod 2 has no IP yet on the first look, then everyone is there.
         expect(&mut server, PODS_PATH, ok(&pods(&[0, 1]))).await;
@@ -98,8 +101,7 @@ async fn reads_the_replicas_and_selector_then_waits_for_every_peer() -> anyhow::
 
 #[tokio::test]
 async fn names_the_peers_that_never_resolve() -> anyhow::Result<()> {
-    let (client, mut server) = mocked();
-    let api = tokio::spawn(async move {
+    let (client, api) = mocked(|mut server| async move {
         expect(&mut server, STATEFULSET_PATH, ok(&statefulset(2))).await;
         while let Some((_, send)) = server.next_request().await {
             send.send_response(ok(&pods(&[0, 1])));
@@ -122,8 +124,7 @@ async fn names_the_peers_that_never_resolve() -> anyhow::Result<()> {
 #[tokio::test]
 async fn a_forbidden_api_names_the_missing_permission_and_a_pod_beyond_replicas_refuses() -> anyhow::Result<()>
 {
-    let (client, mut server) = mocked();
-    let api = tokio::spawn(async move {
+    let (client, api) = mocked(|mut server| async move {
         expect(&mut server, STATEFULSET_PATH, refusal(StatusCode::FORBIDDEN, "Forbidden")).await;
         expect(&mut server, STATEFULSET_PATH, ok(&statefulset(2))).await;
     });
@@ -138,8 +139,7 @@ async fn a_forbidden_api_names_the_missing_permission_and_a_pod_beyond_replicas_
 
 #[tokio::test]
 async fn a_rescale_is_noticed_and_api_errors_meanwhile_are_survived() -> anyhow::Result<()> {
-    let (client, mut server) = mocked();
-    let api = tokio::spawn(async move {
+    let (client, api) = mocked(|mut server| async move {
         expect(&mut server, STATEFULSET_PATH, ok(&statefulset(3))).await;
         expect(&mut server, STATEFULSET_PATH, refusal(StatusCode::INTERNAL_SERVER_ERROR, "InternalError"))
             .await;
