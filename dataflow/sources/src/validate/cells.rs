@@ -109,24 +109,27 @@ mod tests {
     }
 
     #[test]
-    fn prices() {
+    fn prices_and_volumes() {
         assert_eq!(parse_price("Open", " 1.5 ").expect("ok"), 1.5);
-        assert_eq!(reason(parse_price("Open", "null")), Reason::MissingValue);
-        assert_eq!(reason(parse_price("Open", "abc")), Reason::BadNumber);
-        assert_eq!(reason(parse_price("Open", "NaN")), Reason::BadPrice);
-        assert_eq!(reason(parse_price("Open", "inf")), Reason::BadPrice);
-        assert_eq!(reason(parse_price("Open", "0")), Reason::BadPrice);
-        assert_eq!(reason(parse_price("Open", "-3")), Reason::BadPrice);
-    }
-
-    #[test]
-    fn volumes() {
         assert_eq!(parse_volume("Volume", "1.2e6").expect("ok"), 1_200_000);
         assert_eq!(parse_volume("Volume", "0").expect("ok"), 0);
-        assert_eq!(reason(parse_volume("Volume", "1.5")), Reason::BadNumber);
-        assert_eq!(reason(parse_volume("Volume", "-5")), Reason::NegativeVolume);
-        assert_eq!(reason(parse_volume("Volume", "-5.0")), Reason::NegativeVolume);
-        assert_eq!(reason(parse_volume("Volume", "")), Reason::MissingValue);
+        let price = |text: &str| (format!("price {text:?}"), reason(parse_price("Open", text)));
+        let volume = |text: &str| (format!("volume {text:?}"), reason(parse_volume("Volume", text)));
+        let refused = [
+            (price("null"), Reason::MissingValue),
+            (price("abc"), Reason::BadNumber),
+            (price("NaN"), Reason::BadPrice),
+            (price("inf"), Reason::BadPrice),
+            (price("0"), Reason::BadPrice),
+            (price("-3"), Reason::BadPrice),
+            (volume("1.5"), Reason::BadNumber),
+            (volume("-5"), Reason::NegativeVolume),
+            (volume("-5.0"), Reason::NegativeVolume),
+            (volume(""), Reason::MissingValue),
+        ];
+        for ((what, got), want) in refused {
+            assert_eq!(got, want, "{what}");
+        }
     }
 
     #[test]
