@@ -27,6 +27,8 @@ pub struct Metrics {
     pub outages: OutageMetrics,
     /// Offset commits made (one per worker per commit).
     pub offset_commits: IntCounter,
+    /// Restarts of consumers whose fetchers stalled.
+    pub fetcher_restarts: IntCounter,
     /// Starts whose committed progress was made with other row-shaping settings: the mart was
     /// rewritten.
     pub settings_rewrites: IntCounter,
@@ -157,6 +159,10 @@ impl Metrics {
             offset_commits: counter(
                 "pricestream_analytics_offset_commits_total",
                 "Offset commits made, one per worker and commit (also the periodic re-commits of an idle service).",
+            )?,
+            fetcher_restarts: counter(
+                "pricestream_analytics_fetcher_restarts_total",
+                "Consumers whose fetchers stopped while Kafka held messages for them, restarted at their positions.",
             )?,
             settings_rewrites: counter(
                 "pricestream_analytics_settings_rewrites_total",

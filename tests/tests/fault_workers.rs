@@ -1,7 +1,8 @@
-//! Faults inside the analytics cluster: a worker whose write fails (injected), a process
-//! killed with SIGKILL, a process frozen with SIGSTOP. No offset is committed past what every
-//! worker wrote, the survivors stop promptly (or say they are stuck), and a restart ends in
-//! the mart of an undisturbed run.
+//! Faults inside the analytics cluster: a worker whose write fails (injected), consumers whose
+//! fetchers stop (injected), a process killed with SIGKILL, a process frozen with SIGSTOP. No
+//! offset is committed past what every worker wrote, the survivors stop promptly (or say they
+//! are stuck), stopped fetchers are restarted, and every run ends in the mart of an undisturbed
+//! run.
 
 use pricestream_records::wire;
 use pricestream_records::{Bar, IndicatorRecord};
@@ -242,6 +243,33 @@ async fn a_killed_peer_stops_the_cluster_and_a_frozen_one_fails_its_liveness() -
     }
     mart_equals(&ns.mart_keyspace, &want).await?;
     let session = cassandra::session().await?;
+    cassandra::drop_keyspaces(&session, &[&ns.dwh_keyspace, &ns.mart_keyspace, &reference.mart_keyspace])
+        .await;
+    Ok(())
+}
+
+#[tokio::test]
+async fn consumers_whose_fetchers_stop_are_restarted_and_the_mart_completes() -> anyhow::Result<()> {
+    let (Lake { ns, dir, .. }, reference, want) = prepared(8, 200).await?;
+    // Each worker's consumer stops fetching after its 300th message, with most still to read.
+    let inject = [("PRICESTREAM_FAIL_FETCH_AFTER", "300".to_owned())];
+    let args = ["run", "--workers", "2"];
+    let mut service = Running::start("analytics", "pricestream-analytics", &args, &ns, &inject, dir.path())?;
+    let session = cassandra::session().await?;
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while snapshot::mart(&session, &ns.mart_keyspace).await? != want && Instant::now() < deadline {
+        service.assert_running()?;
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    let restarts = service.metric("pricestream_analytics_fetcher_restarts_total").unwrap_or(0.0);
+    let log = service.log_text();
+    let status = service.stop()?;
+    assert!(status.success(), "the service exited {status}:\n{log}");
+    let stops = log.matches("Injected: the fetchers stop").count();
+    assert!(stops >= 1, "no consumer stopped fetching:\n{log}");
+    assert!(restarts >= stops as f64, "{restarts} fetcher restarts for {stops} stopped consumers:\n{log}");
+    mart_equals(&ns.mart_keyspace, &want).await?;
+    eprintln!("{stops} consumers stopped fetching, {restarts} restarts; the mart is the undisturbed run's");
     cassandra::drop_keyspaces(&session, &[&ns.dwh_keyspace, &ns.mart_keyspace, &reference.mart_keyspace])
         .await;
     Ok(())

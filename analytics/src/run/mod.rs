@@ -21,6 +21,7 @@ mod settings;
 mod signals;
 mod sink;
 mod source;
+mod stall;
 mod worker;
 
 use crate::cli::RunArgs;

@@ -2,10 +2,12 @@
 //! read from the beginning (the state is rebuilt from them), in phases bounded by offsets, with
 //! offsets and commit notes committed only when asked. Every message is checked
 //! ([`wire::decode_bar`]); a refused one becomes a dead letter and everything else flows.
-//! Kafka outages are waited out: polls that fail are reported as an outage and polled again.
+//! Kafka outages are waited out: polls that fail are reported as an outage and polled again;
+//! fetchers that stop for good after one are restarted ([`super::stall`]).
 
 use super::commit_note::{CommitNote, Offsets, Resume, TopicPartition};
 use super::dead_letters::refused_message;
+use super::stall::{STALL_AFTER, StallWatch};
 use chrono::NaiveDate;
 use pricestream_features::Version;
 use pricestream_kafka::kafka_fault;
@@ -14,6 +16,7 @@ use pricestream_records::wire::{self, Refusal, RefusalReason};
 use pricestream_records::{Bar, DeadLetter, IndicatorRecord};
 use pricestream_runtime::config::KafkaConfig;
 use pricestream_runtime::fault::{Dependency, Fault, Outages, Patience, wait_out_blocking};
+use prometheus::IntCounter;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
 use rdkafka::message::Message;
 use rdkafka::{Offset, TopicPartitionList};
@@ -138,6 +141,8 @@ pub struct SourceSettings<'a> {
     pub stop: Arc<AtomicBool>,
     /// The run that refuses messages (the dead letters' `task_number`).
     pub run_id: Uuid,
+    /// Counts the restarts of stalled fetchers.
+    pub fetcher_restarts: IntCounter,
 }
 
 /// A consumer over a set of partitions of the input topics.
@@ -161,6 +166,12 @@ pub struct PartitionSource {
     paused: TopicPartitionList,
     /// When the brokers were last asked whether they are back.
     last_probe: Option<Instant>,
+    /// Whether the fetchers stopped.
+    stall: StallWatch,
+    fetcher_restarts: IntCounter,
+    /// Messages received, for the injected fetch failure.
+    #[cfg(feature = "fault-injection")]
+    received: u64,
 }
 
 impl PartitionSource {
@@ -184,6 +195,10 @@ impl PartitionSource {
             stash: VecDeque::new(),
             paused: TopicPartitionList::new(),
             last_probe: None,
+            stall: StallWatch::default(),
+            fetcher_restarts: settings.fetcher_restarts,
+            #[cfg(feature = "fault-injection")]
+            received: 0,
         };
         source.add(partitions)?;
         info!(?partitions, resume = ?source.resume, "Assigned partitions.");
@@ -301,15 +316,23 @@ impl PartitionSource {
     /// A query of the messages still to read per partition, as of now: it asks the brokers
     /// for the end offsets, one round trip per partition, so run it off the worker thread
     /// (a loaded broker made the worker, and with it the whole cluster, wait seconds).
+    /// The end offsets it finds are kept for the stall watch.
     pub fn lag_query(&self) -> impl FnOnce() -> Vec<(TopicPartition, i64)> + Send + 'static {
         let (consumer, next) = (Arc::clone(&self.consumer), self.next.clone());
+        let highs_seen = Arc::clone(&self.stall.highs);
         move || {
-            next.into_iter()
-                .filter_map(|(key, next)| {
+            let highs: Offsets = next
+                .keys()
+                .filter_map(|key| {
                     let (_, high) = consumer.fetch_watermarks(&key.0, key.1, LAG_TIMEOUT).ok()?;
-                    Some((key, (high - next).max(0)))
+                    Some((key.clone(), high))
                 })
-                .collect()
+                .collect();
+            let lags = highs.iter().map(|(key, high)| (key.clone(), (high - next[key]).max(0))).collect();
+            if let Ok(mut seen) = highs_seen.lock() {
+                *seen = Some((Instant::now(), highs));
+            }
+            lags
         }
     }
 
@@ -427,6 +450,7 @@ impl PartitionSource {
         let message = match self.consumer.poll(wait) {
             None => {
                 self.probe_if_down();
+                self.restart_if_stalled()?;
                 return Ok(None);
             }
             Some(Err(error)) => {
@@ -440,6 +464,18 @@ impl PartitionSource {
             Some(Ok(message)) => message,
         };
         self.outages.succeeded(Dependency::Kafka);
+        self.stall.progressed();
+        #[cfg(feature = "fault-injection")]
+        {
+            self.received += 1;
+            if super::failure_injection::stop_fetching_after() == Some(self.received) {
+                warn!(
+                    received = self.received,
+                    "Injected: the fetchers stop (PRICESTREAM_FAIL_FETCH_AFTER)."
+                );
+                self.consumer.incremental_unassign(&self.consumer.assignment()?)?;
+            }
+        }
         let topic = message.topic();
         let payload = message.payload().unwrap_or_default();
         let record = if topic == self.bars_topic {
@@ -473,6 +509,33 @@ impl PartitionSource {
         if self.consumer.fetch_watermarks(&topic, partition, PROBE_INTERVAL).is_ok() {
             self.outages.succeeded(Dependency::Kafka);
         }
+    }
+
+    /// Assigns every partition again at this source's position when the fetchers stalled
+    /// (see [`super::stall`]); only between phases, with nothing paused or read ahead.
+    fn restart_if_stalled(&mut self) -> anyhow::Result<()> {
+        if self.paused.count() > 0 || !self.stash.is_empty() || self.outages.is_down(Dependency::Kafka) {
+            return Ok(());
+        }
+        let waiting = self.stall.stalled(&self.next);
+        if waiting.is_empty() {
+            return Ok(());
+        }
+        warn!(
+            ?waiting,
+            "Kafka has held messages for this consumer for {} s without handing them out: restarting its fetchers at its own positions.",
+            STALL_AFTER.as_secs()
+        );
+        let mut assignment = TopicPartitionList::new();
+        for ((topic, partition), next) in &self.next {
+            assignment.add_partition_offset(topic, *partition, Offset::Offset(*next))?;
+        }
+        // Incremental, as the partitions were assigned: the two kinds are not to be mixed.
+        self.consumer.incremental_unassign(&self.consumer.assignment()?)?;
+        self.consumer.incremental_assign(&assignment)?;
+        self.fetcher_restarts.inc();
+        self.stall.progressed();
+        Ok(())
     }
 
     fn pause(&mut self, (topic, partition): &TopicPartition) -> anyhow::Result<()> {

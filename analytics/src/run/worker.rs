@@ -258,6 +258,7 @@ fn run_epochs(worker: &mut Worker, shared: &Arc<Shared>, graph: &mut Graph) -> a
             outages: Arc::clone(&shared.outages),
             stop: Arc::clone(&shared.stop),
             run_id: shared.sink.run_id,
+            fetcher_restarts: shared.metrics.fetcher_restarts.clone(),
         },
         &assignment,
     )?;
