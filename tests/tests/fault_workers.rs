@@ -255,6 +255,7 @@ async fn consumers_whose_fetchers_stop_are_restarted_and_the_mart_completes() ->
     let inject = [("PRICESTREAM_FAIL_FETCH_AFTER", "300".to_owned())];
     let args = ["run", "--workers", "2"];
     let mut service = Running::start("analytics", "pricestream-analytics", &args, &ns, &inject, dir.path())?;
+    wait_for("the service", Duration::from_secs(120), || service.status_of("/readyz") == Some(200))?;
     let session = cassandra::session().await?;
     let deadline = Instant::now() + Duration::from_secs(120);
     while snapshot::mart(&session, &ns.mart_keyspace).await? != want && Instant::now() < deadline {
