@@ -128,6 +128,8 @@ async fn kafka_and_cassandra_restarts_are_ridden_out_without_losing_a_row() -> a
     }
     let everyone: Vec<&Running> = [&extractor, &single_service].into_iter().chain(cluster.iter()).collect();
     let (kafka_outages, cassandra_outages) = (outages(&everyone, "kafka"), outages(&everyone, "cassandra"));
+    let fetcher_restarts: f64 =
+        everyone.iter().filter_map(|s| s.metric("pricestream_analytics_fetcher_restarts_total")).sum();
     // The faults really happened (scripts/services stopped and started each), and the services
     // saw them: every one reads Kafka all the time; Cassandra only those writing meanwhile.
     for service in &everyone {
@@ -214,7 +216,7 @@ async fn kafka_and_cassandra_restarts_are_ridden_out_without_losing_a_row() -> a
     let (median, max) = median_and_max(&back_to_first_row);
     eprintln!(
         "faults injected: 3 Kafka restarts, 3 Cassandra restarts; outages seen: {kafka_outages} Kafka, {cassandra_outages} Cassandra; \
-         rows lost: 0; first new mart row after a service was back: median {median:.1} s, max {max:.1} s"
+         stalled consumers restarted: {fetcher_restarts}; rows lost: 0; first new mart row after a service was back: median {median:.1} s, max {max:.1} s"
     );
     cassandra::drop_keyspaces(
         &session,
