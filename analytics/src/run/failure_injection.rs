@@ -1,8 +1,7 @@
 //! Failure injection for the fault tests, compiled only with the `fault-injection` feature:
 //! `PRICESTREAM_FAIL_WRITE=worker=W,epoch=E` makes worker `W`'s write of epoch `E` fail, as a
-//! write that Cassandra refuses would; `PRICESTREAM_FAIL_FETCH_AFTER=N` makes each worker's
-//! consumer stop fetching after its `N`th message, as librdkafka's sometimes does after a
-//! broker restart.
+//! write that Cassandra refuses would. The feature also turns on the Kafka consumer's injected
+//! stop (`PRICESTREAM_FAIL_FETCH_AFTER`, in `pricestream-kafka`).
 
 use std::sync::OnceLock;
 
@@ -26,12 +25,6 @@ fn target() -> Option<(usize, u64)> {
         }
         target
     })
-}
-
-/// After how many messages a consumer stops fetching.
-pub fn stop_fetching_after() -> Option<u64> {
-    static AFTER: OnceLock<Option<u64>> = OnceLock::new();
-    *AFTER.get_or_init(|| std::env::var("PRICESTREAM_FAIL_FETCH_AFTER").ok()?.trim().parse().ok())
 }
 
 /// Fails when `worker` is about to write the injected epoch.

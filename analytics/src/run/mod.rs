@@ -3,14 +3,13 @@
 //! Fault tolerance lives in: [`recovery`] (the start-up epochs that rebuild the state and write
 //! again what a crashed run may have left unwritten), [`signals`] (the commit barrier, failures
 //! and stops agreed by every worker), [`liveness`] (heartbeats and `/healthz`), [`fence`] (older
-//! incarnations cannot commit or write), [`settings`] and [`commit_note`] (what a commit records),
-//! [`dead_letters`] and the checks of the source (bad messages), and
+//! incarnations cannot commit or write), [`settings`] and `pricestream_kafka::commit_note` (what a
+//! commit records), the checks of the Kafka consumer (`pricestream_kafka::PartitionSource`: bad
+//! messages become dead letters, stalled fetchers are restarted), and
 //! `pricestream_runtime::fault` (outages waited out).
 
 pub(crate) mod changes;
 mod cluster;
-mod commit_note;
-mod dead_letters;
 #[cfg(feature = "fault-injection")]
 mod failure_injection;
 mod fence;
@@ -20,8 +19,6 @@ mod recovery;
 mod settings;
 mod signals;
 mod sink;
-mod source;
-mod stall;
 mod worker;
 
 use crate::cli::RunArgs;
@@ -37,15 +34,12 @@ use pricestream_cassandra::{
     CassandraError, FeatureTable, GenerationTable, MartReader, ModelTable, PredictionTable, connect,
     create_mart_schema,
 };
-use pricestream_kafka::{
-    KafkaError, Publisher, QuietContext, Retention, client_config, ensure_topics, fetch_partition_count,
-};
+use pricestream_kafka::{KafkaError, Publisher, Retention, TopicMetadata, ensure_topics};
 use pricestream_records::Timeframe;
 use pricestream_records::topics::{PREDICTIONS_RETENTION, Topics};
 use pricestream_runtime::config::ProcessEnv;
 use pricestream_runtime::fault::{Dependency, Outages, Patience, wait_out};
 use pricestream_runtime::telemetry::{Probes, serve};
-use rdkafka::consumer::BaseConsumer;
 use settings::RowShape;
 use sink::MartSink;
 use std::collections::BTreeSet;
@@ -79,7 +73,7 @@ pub struct Shared {
     settings_fingerprint: String,
     settings_description: String,
     /// Asks the brokers for the input topics' partition counts.
-    metadata: BaseConsumer<QuietContext>,
+    metadata: TopicMetadata,
     /// Worker threads of this process that have rebuilt their state and are consuming.
     ready_workers: AtomicUsize,
     /// Publish times of the bars of the epochs being written, for the prediction latency.
@@ -94,12 +88,7 @@ impl Shared {
         self.topics
             .iter()
             .map(|(topic, _)| {
-                let count = fetch_partition_count(
-                    &self.metadata,
-                    &self.config.kafka.brokers,
-                    topic,
-                    Duration::from_secs(2),
-                );
+                let count = self.metadata.partition_count(topic, Duration::from_secs(2));
                 count.ok().map(|count| (topic.clone(), count))
             })
             .collect()
@@ -235,14 +224,10 @@ pub fn run(config: AnalyticsConfig, args: &RunArgs) -> anyhow::Result<()> {
     let model_device =
         if config.serving.enabled { config.model.params.device.in_use() } else { config.model.params.device };
 
-    let metadata: BaseConsumer<QuietContext> =
-        client_config(&config.kafka).create_with_context(QuietContext::default())?;
+    let metadata = TopicMetadata::new(&config.kafka)?;
     let mut topics = Vec::new();
     for topic in [&names.bars, &names.indicators] {
-        topics.push((
-            topic.clone(),
-            wait_for_topic(&config, &metadata, topic, args.exit_at_end, &stop, &outages)?,
-        ));
+        topics.push((topic.clone(), wait_for_topic(&metadata, topic, args.exit_at_end, &stop, &outages)?));
     }
     let shape = RowShape::of(&config);
     let fence = Fence::new(generations, &config.consumer.group_id);
@@ -383,8 +368,7 @@ async fn discover(identity: &PodIdentity) -> anyhow::Result<(Vec<String>, kube::
 /// The partition count of `topic`, waiting for the topic to appear (and Kafka to answer)
 /// unless the run is a one-shot `--exit-at-end`, where a missing topic is an error.
 fn wait_for_topic(
-    config: &AnalyticsConfig,
-    consumer: &BaseConsumer<QuietContext>,
+    metadata: &TopicMetadata,
     topic: &str,
     exit_at_end: bool,
     stop: &AtomicBool,
@@ -392,7 +376,7 @@ fn wait_for_topic(
 ) -> anyhow::Result<usize> {
     let mut announced = false;
     loop {
-        match fetch_partition_count(consumer, &config.kafka.brokers, topic, Duration::from_secs(10)) {
+        match metadata.partition_count(topic, Duration::from_secs(10)) {
             Ok(count) => {
                 outages.succeeded(Dependency::Kafka);
                 return Ok(count);

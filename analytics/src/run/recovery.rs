@@ -13,11 +13,11 @@
 use super::changes::RowChanges;
 use super::liveness::Stage;
 use super::signals::Signal;
-use super::source::Batch;
 use super::worker::{Epochs, count};
 use crate::serving;
 use anyhow::Context as _;
 use pricestream_features::series_hash;
+use pricestream_kafka::Batch;
 use std::sync::Arc;
 use std::time::Instant;
 use tracing::{info, warn};

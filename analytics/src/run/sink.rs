@@ -8,7 +8,6 @@
 //! found by writing the epoch's outputs one by one, dead-lettered, and the rest are written.
 
 use super::changes::RowChanges;
-use super::dead_letters::{key_of, refused_output};
 use super::latency::PublishTimes;
 use crate::metrics::Metrics;
 use anyhow::Context;
@@ -127,7 +126,13 @@ impl MartSink {
             let letters = refused
                 .iter()
                 .map(|((key, change), error)| {
-                    refused_output(&self.changelog_topic, key, &wire::encode(change), error, self.run_id)
+                    DeadLetter::refused_output(
+                        &self.changelog_topic,
+                        key,
+                        &wire::encode(change),
+                        error,
+                        self.run_id,
+                    )
                 })
                 .collect::<Vec<_>>();
             anyhow::Ok(letters)
@@ -178,7 +183,7 @@ impl MartSink {
         }
         let letter = |(prediction, error): &(&Prediction, String), what: &str| {
             let key = format!("{}|{}", prediction.ticker, prediction.as_of);
-            refused_output(what, &key, &wire::encode(*prediction), error, self.run_id)
+            DeadLetter::refused_output(what, &key, &wire::encode(*prediction), error, self.run_id)
         };
         let mut letters: Vec<DeadLetter> = in_table.iter().map(|r| letter(r, "predictions")).collect();
         letters.extend(on_topic.iter().map(|r| letter(r, &self.predictions_topic)));
@@ -190,8 +195,7 @@ impl MartSink {
         if letters.is_empty() {
             return Ok(());
         }
-        let keyed: Vec<(String, &DeadLetter)> =
-            letters.iter().map(|letter| (key_of(letter), letter)).collect();
+        let keyed: Vec<(String, &DeadLetter)> = letters.iter().map(|letter| (letter.key(), letter)).collect();
         let what = "publish dead letters";
         let refused = each_or_all(&self.outages, self.patience(), what, &keyed, |letters| {
             self.publisher
@@ -207,7 +211,7 @@ impl MartSink {
     fn row_letter(&self, row: &FeatureRow, error: &str) -> DeadLetter {
         let key = format!("{}|{}|{}", row.ticker, row.timeframe, row.date_time);
         let change = FeatureChange::Upsert(Box::new(row.clone()));
-        refused_output("features", &key, &wire::encode(&change), &error, self.run_id)
+        DeadLetter::refused_output("features", &key, &wire::encode(&change), &error, self.run_id)
     }
 }
 

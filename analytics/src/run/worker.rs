@@ -14,12 +14,12 @@
 
 use super::Shared;
 use super::changes::RowChanges;
-use super::commit_note::{CommitNote, Offsets};
 use super::liveness::{Heartbeat, Stage};
 use super::signals::{Signal, Signals};
-use super::source::{Batch, PartitionSource, Record, SourceSettings, partitions_for};
 use crate::serving;
-use pricestream_features::{Delivery, FeatureRecord, UpsertInput, feature_graph, series_hash};
+use pricestream_features::{Delivery, FeatureRecord, UpsertInput, Version, feature_graph, series_hash};
+use pricestream_kafka::commit_note::{CommitNote, Offsets};
+use pricestream_kafka::{Batch, PartitionSource, Record, SourceSettings, Stamp, partitions_for};
 use pricestream_serving::ModelStage;
 use std::cell::{Cell, RefCell};
 use std::future::Future;
@@ -144,10 +144,11 @@ fn build(worker: &mut Worker, shared: &Arc<Shared>) -> Graph {
 
 impl Graph {
     pub(super) fn feed(&mut self, batch: &Batch) {
-        for (record, version) in &batch.records {
+        let version_of = |stamp: &Stamp| Version { timestamp_ms: stamp.timestamp_ms, offset: stamp.offset };
+        for (record, stamp) in &batch.records {
             self.input.send(match record {
-                Record::Bar(bar) => Delivery::of_bar(bar, *version),
-                Record::Indicator(value) => Delivery::of_indicator(value, *version),
+                Record::Bar(bar) => Delivery::of_bar(bar, version_of(stamp)),
+                Record::Indicator(value) => Delivery::of_indicator(value, version_of(stamp)),
             });
         }
     }

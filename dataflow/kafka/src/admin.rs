@@ -2,7 +2,7 @@ use super::{KafkaError, QuietContext, client_config};
 use pricestream_records::topics::Retention;
 use pricestream_runtime::config::KafkaConfig;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
-use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext};
+use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::types::RDKafkaErrorCode;
 use std::time::Duration;
 use tracing::info;
@@ -41,20 +41,34 @@ pub async fn ensure_topics(config: &KafkaConfig, topics: &[(&str, Retention)]) -
     Ok(())
 }
 
-/// Number of partitions of `topic`, asking the brokers (blocking, up to `timeout`).
-pub fn fetch_partition_count<C: ConsumerContext>(
-    consumer: &BaseConsumer<C>,
-    brokers: &str,
-    topic: &str,
-    timeout: Duration,
-) -> Result<usize, KafkaError> {
-    let metadata = consumer.fetch_metadata(Some(topic), timeout).map_err(|source| {
-        KafkaError::Unreachable { brokers: brokers.to_owned(), what: format!("metadata of {topic}"), source }
-    })?;
-    metadata
-        .topics()
-        .iter()
-        .find(|t| t.name() == topic && t.error().is_none() && !t.partitions().is_empty())
-        .map(|t| t.partitions().len())
-        .ok_or_else(|| KafkaError::NoSuchTopic(topic.to_owned()))
+/// Asks the brokers about topics, through one client kept for it.
+pub struct TopicMetadata {
+    consumer: BaseConsumer<QuietContext>,
+    brokers: String,
+}
+
+impl TopicMetadata {
+    /// A client for the brokers of `config`.
+    pub fn new(config: &KafkaConfig) -> Result<Self, KafkaError> {
+        let consumer = client_config(config)
+            .create_with_context(QuietContext::default())
+            .map_err(|source| KafkaError::Client { brokers: config.brokers.clone(), source })?;
+        Ok(TopicMetadata { consumer, brokers: config.brokers.clone() })
+    }
+
+    /// Number of partitions of `topic`, asking the brokers (blocking, up to `timeout`).
+    pub fn partition_count(&self, topic: &str, timeout: Duration) -> Result<usize, KafkaError> {
+        let metadata =
+            self.consumer.fetch_metadata(Some(topic), timeout).map_err(|source| KafkaError::Unreachable {
+                brokers: self.brokers.clone(),
+                what: format!("metadata of {topic}"),
+                source,
+            })?;
+        metadata
+            .topics()
+            .iter()
+            .find(|t| t.name() == topic && t.error().is_none() && !t.partitions().is_empty())
+            .map(|t| t.partitions().len())
+            .ok_or_else(|| KafkaError::NoSuchTopic(topic.to_owned()))
+    }
 }

@@ -1,5 +1,7 @@
 //! Kafka clients built from [`pricestream_runtime::config::KafkaConfig`]: client settings,
-//! topic creation, and the producer that publishes records.
+//! topic creation, the producer that publishes records, and the consumer of the analytics
+//! service's input ([`PartitionSource`]: partitions read in phases bounded by offsets, commits
+//! with notes, stalled fetchers restarted).
 //!
 //! ```no_run
 //! # async fn publish() -> Result<(), Box<dyn std::error::Error>> {
@@ -19,12 +21,18 @@
 
 mod admin;
 mod client;
+pub mod commit_note;
+#[cfg(feature = "fault-injection")]
+mod failure_injection;
 mod fault;
+mod partition_source;
 mod publisher;
+mod stall;
 
-pub use admin::{ensure_topics, fetch_partition_count};
+pub use admin::{TopicMetadata, ensure_topics};
 pub use client::{QuietContext, client_config};
 pub use fault::kafka_fault;
+pub use partition_source::{Batch, PartitionSource, Record, SourceSettings, Stamp, partitions_for};
 pub use pricestream_records::topics::Retention;
 pub use publisher::{PublishError, Publisher};
 

@@ -41,7 +41,7 @@ pub mod topics;
 pub mod wire;
 
 pub use bar::{Bar, BarError};
-pub use dead_letter::DeadLetter;
+pub use dead_letter::{DeadLetter, RAW_BYTES_KEPT};
 pub use feature_change::{FeatureChange, FeatureKey};
 pub use indicator::{
     FeatureRow, IndicatorError, IndicatorKind, IndicatorRecord, IndicatorRow, IndicatorValue,

@@ -3,15 +3,12 @@
 //! offsets and commit notes committed only when asked. Every message is checked
 //! ([`wire::decode_bar`]); a refused one becomes a dead letter and everything else flows.
 //! Kafka outages are waited out: polls that fail are reported as an outage and polled again;
-//! fetchers that stop for good after one are restarted ([`super::stall`]).
+//! fetchers that stop for good after one are restarted ([`crate::stall`]).
 
-use super::commit_note::{CommitNote, Offsets, Resume, TopicPartition};
-use super::dead_letters::refused_message;
-use super::stall::{STALL_AFTER, StallWatch};
+use crate::commit_note::{CommitNote, Offsets, Resume, TopicPartition};
+use crate::stall::{STALL_AFTER, StallWatch};
+use crate::{QuietContext, client_config, kafka_fault};
 use chrono::NaiveDate;
-use pricestream_features::Version;
-use pricestream_kafka::kafka_fault;
-use pricestream_kafka::{QuietContext, client_config};
 use pricestream_records::wire::{self, Refusal, RefusalReason};
 use pricestream_records::{Bar, DeadLetter, IndicatorRecord};
 use pricestream_runtime::config::KafkaConfig;
@@ -64,12 +61,22 @@ struct Polled {
     record: Result<Record, (RefusalReason, DeadLetter)>,
 }
 
+/// Where a record was: its producer timestamp (`i64::MIN` when it has none) and its offset,
+/// which together order the deliveries of one key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stamp {
+    /// Producer timestamp, ms since the epoch.
+    pub timestamp_ms: i64,
+    /// Offset in its partition.
+    pub offset: i64,
+}
+
 /// Records read for one epoch.
 #[derive(Debug, Default)]
 pub struct Batch {
-    /// Records accepted, in the order read (per partition, the order written), each with the
-    /// version that orders the deliveries of its key.
-    pub records: Vec<(Record, Version)>,
+    /// Records accepted, in the order read (per partition, the order written), each with
+    /// where it was.
+    pub records: Vec<(Record, Stamp)>,
     /// Producer timestamps of the bars in `records` (ms since the epoch).
     pub bar_timestamps_ms: Vec<i64>,
     /// Ticker, date and producer timestamp of the bars that have one, for the
@@ -96,8 +103,7 @@ impl Batch {
 
     fn push(&mut self, polled: Polled) {
         *self.per_topic.entry(polled.partition.0.clone()).or_default() += 1;
-        let version =
-            Version { timestamp_ms: polled.timestamp_ms.unwrap_or(i64::MIN), offset: polled.offset };
+        let version = Stamp { timestamp_ms: polled.timestamp_ms.unwrap_or(i64::MIN), offset: polled.offset };
         match polled.record {
             Ok(record) => {
                 if let (Record::Bar(bar), Some(ts)) = (&record, polled.timestamp_ms) {
@@ -468,7 +474,7 @@ impl PartitionSource {
         #[cfg(feature = "fault-injection")]
         {
             self.received += 1;
-            if super::failure_injection::stop_fetching_after() == Some(self.received) {
+            if crate::failure_injection::stop_fetching_after() == Some(self.received) {
                 warn!(
                     received = self.received,
                     "Injected: the fetchers stop (PRICESTREAM_FAIL_FETCH_AFTER)."
@@ -485,7 +491,8 @@ impl PartitionSource {
         };
         let (partition, offset) = (message.partition(), message.offset());
         let record = record.map_err(|refusal: Refusal| {
-            let letter = refused_message(topic, partition, offset, payload, &refusal, self.run_id);
+            let letter =
+                DeadLetter::refused_message(topic, partition, offset, payload, &refusal, self.run_id);
             (refusal.reason, letter)
         });
         Ok(Some(Polled {
@@ -579,8 +586,8 @@ impl PartitionSource {
 #[cfg(test)]
 mod tests {
     use super::{Batch, Polled, Record, partitions_for};
-    use crate::run::dead_letters::refused_message;
     use chrono::NaiveDate;
+    use pricestream_records::DeadLetter;
     use pricestream_records::wire;
     use pricestream_records::{Bar, Timeframe};
 
@@ -590,8 +597,14 @@ mod tests {
             offset,
             timestamp_ms,
             record: wire::decode_bar(payload, 4096).map(Record::Bar).map_err(|refusal| {
-                let letter =
-                    refused_message("pricestream.bars", 0, offset, payload, &refusal, uuid::Uuid::nil());
+                let letter = DeadLetter::refused_message(
+                    "pricestream.bars",
+                    0,
+                    offset,
+                    payload,
+                    &refusal,
+                    uuid::Uuid::nil(),
+                );
                 (refusal.reason, letter)
             }),
         }

@@ -7,7 +7,7 @@
 //! none arrived meanwhile. It then assigns its partitions again at its own positions: the next
 //! message it hands out is the one it would have handed out anyway.
 
-use super::commit_note::{Offsets, TopicPartition};
+use crate::commit_note::{Offsets, TopicPartition};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
