@@ -17,6 +17,7 @@
 //! ```
 
 mod day;
+mod holdout;
 mod policy;
 mod series;
 mod stage;

@@ -98,9 +98,15 @@ impl SeriesRows {
         self.rows.get(&date)
     }
 
-    /// Rows with a training target, by date.
-    pub fn labelled(&self) -> impl Iterator<Item = (NaiveDate, &ModelRow)> {
-        self.rows.iter().filter(|(_, row)| row.target.is_some()).map(|(date, row)| (*date, row))
+    /// Rows with a training target, by date, each with its label's date: the date of the row
+    /// `horizon` rows later (`NaiveDate::MAX` where that row is missing).
+    pub fn labelled(&self, horizon: usize) -> impl Iterator<Item = (NaiveDate, NaiveDate, &ModelRow)> {
+        let label_dates = self.rows.keys().skip(horizon).copied().map(Some).chain(std::iter::repeat(None));
+        self.rows
+            .iter()
+            .zip(label_dates)
+            .filter(|((_, row), _)| row.target.is_some())
+            .map(|((date, row), label_date)| (*date, label_date.unwrap_or(NaiveDate::MAX), row))
     }
 
     /// Rows whose label is not known yet (the newest `horizon_bars`), by date.
@@ -165,7 +171,9 @@ mod tests {
         series.store(day(4), row(3, 12.0, None));
         let newest: Vec<Option<i64>> = series.unlabelled().map(|(_, r)| r.id).collect();
         assert_eq!(newest, [Some(3), Some(2)]);
-        assert_eq!(series.labelled().count(), 1);
+        // Horizon 2: day 2's label is the close of day 4.
+        let labelled: Vec<(NaiveDate, NaiveDate)> = series.labelled(2).map(|(d, l, _)| (d, l)).collect();
+        assert_eq!(labelled, [(day(2), day(4))]);
         assert!(!series.remove(day(4)), "an unlabelled row is no training row");
         assert!(series.remove(day(2)));
         assert_eq!(series.len(), 1);

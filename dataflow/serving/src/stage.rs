@@ -259,18 +259,24 @@ impl ModelStage {
 
     fn queue_training(&mut self, scope: ModelScope) {
         let Some(state) = self.scopes.get_mut(&scope) else { return };
-        let mut rows: Vec<(NaiveDate, &str, &ModelRow)> = Vec::with_capacity(state.training.labelled_rows);
+        let horizon = self.settings.horizon_bars as usize;
+        let mut rows: Vec<(NaiveDate, &str, NaiveDate, &ModelRow)> =
+            Vec::with_capacity(state.training.labelled_rows);
         for id in &state.series {
             if let Some(series) = self.series.get(id) {
-                rows.extend(series.labelled().map(|(date, row)| (date, id.0.as_str(), row)));
+                rows.extend(
+                    series
+                        .labelled(horizon)
+                        .map(|(date, label_date, row)| (date, id.0.as_str(), label_date, row)),
+                );
             }
         }
         // Date order (then ticker): the holdout is the newest rows.
         rows.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
         let mut data = TrainingData::default();
-        for (date, _, row) in rows {
+        for (date, _, label_date, row) in rows {
             if let (Some(target), Some(label)) = (row.target, row.label) {
-                data.push(date, &row.inputs, target, row.close, label);
+                data.push((date, label_date), &row.inputs, target, row.close, label);
             }
         }
         state.training.in_flight = true;

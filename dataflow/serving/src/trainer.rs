@@ -1,6 +1,7 @@
 //! Trainings off the scoring path: one thread per worker takes training jobs in order,
 //! evaluates each new version on a holdout, fits it on every row, stores it and hands it back.
 
+use super::holdout::{Holdout, holdout};
 use chrono::{NaiveDate, Utc};
 use pricestream_model::{BacktestSummary, ModelRecord, ModelScope};
 use pricestream_model::{
@@ -23,6 +24,10 @@ pub struct TrainingData {
     pub labels: Vec<f64>,
     /// First and last date of the rows.
     pub dates: Option<(NaiveDate, NaiveDate)>,
+    /// Each row's date.
+    pub row_dates: Vec<NaiveDate>,
+    /// The date of each row's label (the bar `horizon_bars` later).
+    pub label_dates: Vec<NaiveDate>,
 }
 
 impl Default for TrainingData {
@@ -33,13 +38,24 @@ impl Default for TrainingData {
             closes: vec![],
             labels: vec![],
             dates: None,
+            row_dates: vec![],
+            label_dates: vec![],
         }
     }
 }
 
 impl TrainingData {
-    /// Appends one labelled row; rows come in date order.
-    pub fn push(&mut self, date: NaiveDate, inputs: &[f32; N_FEATURES], target: f32, close: f64, label: f64) {
+    /// Appends one labelled row (its label is the close of `label_date`); rows come in date order.
+    pub fn push(
+        &mut self,
+        (date, label_date): (NaiveDate, NaiveDate),
+        inputs: &[f32; N_FEATURES],
+        target: f32,
+        close: f64,
+        label: f64,
+    ) {
+        self.row_dates.push(date);
+        self.label_dates.push(label_date);
         self.matrix.push_row(inputs);
         self.targets.push(target);
         self.closes.push(close);
@@ -174,15 +190,14 @@ fn yield_to_scoring() {
     }
 }
 
-/// Evaluates on the holdout (when it has at least 10 rows), then fits on every row.
+/// Evaluates on the holdout (see [`holdout`]; when it and its training rows are at least 10
+/// each), then fits on every row.
 pub fn train(job: TrainingJob) -> Result<ModelRecord, ModelError> {
     let TrainingJob { scope, horizon_bars, data, params, holdout_fraction } = job;
     let rows = data.len();
-    let held_out = (rows as f64 * holdout_fraction).floor() as usize;
-    let backtest = if held_out >= 10 && rows - held_out >= 10 {
-        Some(evaluate(&data, rows - held_out, &params)?)
-    } else {
-        None
+    let backtest = match holdout(&data.row_dates, &data.label_dates, holdout_fraction, 10) {
+        Some(split) => Some(evaluate(&data, &split, &params)?),
+        None => None,
     };
     let booster = Booster::fit(&data.matrix, &data.targets, &params)?.with_feature_names(&FEATURE_NAMES);
     Ok(ModelRecord {
@@ -197,13 +212,20 @@ pub fn train(job: TrainingJob) -> Result<ModelRecord, ModelError> {
     })
 }
 
-/// Trains on rows `..split`, forecasts rows `split..`, and scores both forecasts.
+/// Trains on the rows whose labels were known when the holdout starts, forecasts the holdout,
+/// and scores that forecast and persistence.
 fn evaluate(
     data: &TrainingData,
-    split: usize,
+    split: &Holdout,
     params: &BoosterParams,
 ) -> Result<BacktestSummary, ModelError> {
-    let model = Booster::fit(&data.matrix.slice_rows(0..split), &data.targets[..split], params)?;
+    let mut learn = FeatureMatrix::new(N_FEATURES);
+    for &row in &split.learn_from {
+        learn.push_row(data.matrix.row(row));
+    }
+    let targets: Vec<f32> = split.learn_from.iter().map(|&row| data.targets[row]).collect();
+    let model = Booster::fit(&learn, &targets, params)?;
+    let split = split.start;
     let closes = &data.closes[split..];
     let actuals = &data.labels[split..];
     let forecasts = (split..data.len())
@@ -232,7 +254,13 @@ mod tests {
             inputs[0] = (day % 7) as f32;
             let date =
                 NaiveDate::from_ymd_opt(2020, 1, 1).unwrap_or_default() + chrono::Days::new(day as u64);
-            data.push(date, &inputs, (label / close - 1.0) as f32, close, label);
+            data.push(
+                (date, date + chrono::Days::new(2)),
+                &inputs,
+                (label / close - 1.0) as f32,
+                close,
+                label,
+            );
         }
         data
     }
@@ -265,6 +293,40 @@ mod tests {
             train(job(30)).expect("test setup").backtest.is_none(),
             "6 held-out rows are too few to report"
         );
+    }
+
+    /// Flat at 100 through day 160, then up 1 % a day; input 0 is the day; the label is the
+    /// close ten days later. The holdout (the newest 40 of 200 rows) starts on day 160, and the
+    /// ten rows before it are labelled with closes from inside it.
+    fn regime_change() -> TrainingData {
+        let close = |day: u64| if day <= 160 { 100.0 } else { 100.0 * 1.01_f64.powi(day as i32 - 160) };
+        let date =
+            |day: u64| NaiveDate::from_ymd_opt(2020, 1, 1).unwrap_or_default() + chrono::Days::new(day);
+        let mut data = TrainingData::default();
+        for day in 0..200 {
+            let (now, later) = (close(day), close(day + 10));
+            let mut inputs = [f32::NAN; N_FEATURES];
+            inputs[0] = day as f32;
+            data.push((date(day), date(day + 10)), &inputs, (later / now - 1.0) as f32, now, later);
+        }
+        data
+    }
+
+    #[test]
+    fn the_holdout_verdict_never_learns_the_prices_it_forecasts() {
+        let job = TrainingJob {
+            scope: ModelScope::Ticker("DEMO".into()),
+            horizon_bars: 10,
+            data: regime_change(),
+            params: BoosterParams { n_estimators: 20, threads: 1, ..BoosterParams::default() },
+            holdout_fraction: 0.2,
+        };
+        let holdout = train(job).expect("test setup").backtest.expect("a holdout");
+        assert_eq!(holdout.model.rows, 40);
+        // Every label known on day 160 is flat: the model has nothing to know the rise from.
+        // Had it learned the ten rows labelled with holdout closes, it would forecast the rise
+        // and beat persistence.
+        assert!(holdout.model.rmse >= 0.999 * holdout.baseline.rmse, "{holdout:?}");
     }
 
     #[cfg(target_os = "linux")]
