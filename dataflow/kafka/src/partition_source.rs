@@ -519,7 +519,7 @@ impl PartitionSource {
     }
 
     /// Assigns every partition again at this source's position when the fetchers stalled
-    /// (see [`super::stall`]); only between phases, with nothing paused or read ahead.
+    /// (see [`crate::stall`]); only between phases, with nothing paused or read ahead.
     fn restart_if_stalled(&mut self) -> anyhow::Result<()> {
         if self.paused.count() > 0 || !self.stash.is_empty() || self.outages.is_down(Dependency::Kafka) {
             return Ok(());
