@@ -121,6 +121,11 @@ pub struct TrainArgs {
     /// stay empty).
     #[arg(long)]
     pub skip_backtest: bool,
+
+    /// Also write the model to this file in XGBoost's JSON model format, for Python's
+    /// `xgboost.Booster(model_file=...)` (inputs named as in docs/model.md).
+    #[arg(long, value_name = "FILE")]
+    pub xgboost_out: Option<std::path::PathBuf>,
 }
 
 /// Arguments of `run`.

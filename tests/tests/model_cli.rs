@@ -148,7 +148,9 @@ async fn training_twice_stores_versions_1_and_2_and_the_latest_predicts_like_a_m
     let config = config_file(dir.path())?;
     let train = ["--config", text(&config), "train", "--ticker", "NVDA", "--input", text(&csv)];
     let first = run_ok("pricestream-analytics", &train, &ns)?;
-    let second = run_ok("pricestream-analytics", &train, &ns)?;
+    let export = dir.path().join("nvda-xgboost.json");
+    let second =
+        run_ok("pricestream-analytics", &[&train[..], &["--xgboost-out", text(&export)]].concat(), &ns)?;
     assert_eq!((version_of(&first.stdout)?, version_of(&second.stdout)?), (1, 2));
 
     // Read back with plain CQL: both versions, newest first, with what they were trained on.
@@ -187,6 +189,10 @@ async fn training_twice_stores_versions_1_and_2_and_the_latest_predicts_like_a_m
     let differing = stored.iter().zip(&expected).filter(|(a, b)| a.to_bits() != b.to_bits()).count();
     assert_eq!(differing, 0, "{differing} of {} predictions differ", expected.len());
     assert_eq!(latest.record.booster.forest(), here.forest());
+    // `--xgboost-out` wrote the stored version in XGBoost's format (the model tests check that
+    // Python's xgboost predicts the same from such a file).
+    let exported: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&export)?)?;
+    assert_eq!(exported, latest.record.booster.to_xgboost_json());
 
     cassandra::drop_keyspaces(&session, &[&ns.mart_keyspace]).await;
     Ok(())

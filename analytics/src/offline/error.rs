@@ -42,6 +42,15 @@ pub enum ModelCommandError {
     /// The chart was asked for a global model.
     #[error("--chart draws one ticker's forecasts; use it with --ticker")]
     ChartNeedsTicker,
+    /// The XGBoost-format export cannot be written.
+    #[error("cannot write the XGBoost model {path}: {source}")]
+    Export {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
     /// The async runtime for Cassandra cannot start.
     #[error("cannot start the async runtime: {0}")]
     Runtime(#[source] std::io::Error),

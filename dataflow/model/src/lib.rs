@@ -76,6 +76,7 @@ mod report;
 mod sampling;
 mod split;
 mod stored;
+mod xgboost_json;
 
 pub use backtest::{Fold, WalkForward, WalkForwardRun, backtest, walk_forward, walk_forward_with_progress};
 pub use booster::{Booster, MODEL_FORMAT_VERSION};
