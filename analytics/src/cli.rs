@@ -47,6 +47,32 @@ pub enum Command {
         pricestream-analytics train --global\n  \
         pricestream-analytics train --ticker NVDA --input data/nvda-1999-2014.csv")]
     Train(TrainArgs),
+    /// Write a stored model version (the newest unless --version) to a file in XGBoost's JSON
+    /// model format, for Python's `xgboost.Booster(model_file=...)`.
+    #[command(after_help = "Examples:\n  \
+        pricestream-analytics export --ticker NVDA --out nvda.json\n  \
+        pricestream-analytics export --global --version 3 --out global-3.json")]
+    Export(ExportArgs),
+}
+
+/// Arguments of `export`.
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// One ticker's model.
+    #[arg(long, conflicts_with = "global", value_name = "TICKER")]
+    pub ticker: Option<String>,
+
+    /// The global model. Without --ticker or --global, `model.scope` of the config decides.
+    #[arg(long)]
+    pub global: bool,
+
+    /// The version (default: the newest stored).
+    #[arg(long)]
+    pub version: Option<i32>,
+
+    /// The file to write.
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
 }
 
 /// Which rows the model is trained and evaluated on.

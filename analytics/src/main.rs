@@ -52,6 +52,9 @@ fn main() -> ExitCode {
         }),
         Command::Train(args) => config()
             .and_then(|config| offline::train(&args.device.apply(config), args).map_err(anyhow::Error::from)),
+        Command::Export(args) => {
+            config().and_then(|config| offline::export(&config, args).map_err(anyhow::Error::from))
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

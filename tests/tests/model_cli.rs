@@ -9,7 +9,7 @@ use pricestream_cassandra::{FeatureTable, ModelScope, ModelTable, Replaces};
 use pricestream_indicators::IndicatorParams;
 use pricestream_model::{Booster, BoosterParams, Dataset, feature_rows};
 use pricestream_records::{Bar, FeatureRow, Timeframe};
-use pricestream_tests::{Namespace, cassandra, read_csv_naively, run_ok, shared_market_data};
+use pricestream_tests::{Namespace, cassandra, read_csv_naively, run_binary, run_ok, shared_market_data};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -193,6 +193,20 @@ async fn training_twice_stores_versions_1_and_2_and_the_latest_predicts_like_a_m
     // Python's xgboost predicts the same from such a file).
     let exported: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&export)?)?;
     assert_eq!(exported, latest.record.booster.to_xgboost_json());
+    // `export` writes any stored version, and names a missing one.
+    let first_file = dir.path().join("nvda-1.json");
+    let config_arg = text(&config);
+    let export_first =
+        ["--config", config_arg, "export", "--ticker", "NVDA", "--version", "1", "--out", text(&first_file)];
+    run_ok("pricestream-analytics", &export_first, &ns)?;
+    let first_model = table.load(&scope, 1).await?.context("version 1")?;
+    let exported: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&first_file)?)?;
+    assert_eq!(exported, first_model.record.booster.to_xgboost_json());
+    let missing =
+        ["--config", config_arg, "export", "--ticker", "NVDA", "--version", "9", "--out", text(&first_file)];
+    let refused = run_binary("pricestream-analytics", &missing, &ns)?;
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(!refused.status.success() && stderr.contains("no model NVDA version 9"), "{stderr}");
 
     cassandra::drop_keyspaces(&session, &[&ns.mart_keyspace]).await;
     Ok(())

@@ -42,6 +42,14 @@ pub enum ModelCommandError {
     /// The chart was asked for a global model.
     #[error("--chart draws one ticker's forecasts; use it with --ticker")]
     ChartNeedsTicker,
+    /// The model version asked for is not stored.
+    #[error("no model {scope} version {version} in the models table")]
+    NoModel {
+        /// The scope.
+        scope: String,
+        /// The version, or `newest`.
+        version: String,
+    },
     /// The XGBoost-format export cannot be written.
     #[error("cannot write the XGBoost model {path}: {source}")]
     Export {

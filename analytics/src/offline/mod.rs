@@ -8,11 +8,12 @@
 //! | `rows.rs`, `files.rs` | the mart rows: from Cassandra, or computed from CSV files |
 //! | `walk.rs`, `progress.rs` | the walk-forward backtest, fold by fold, with a progress bar |
 //! | `chart.rs` | the PNG chart |
-//! | `backtest.rs`, `train.rs` | the two commands |
+//! | `backtest.rs`, `train.rs`, `export.rs` | the three commands |
 
 mod backtest;
 mod chart;
 mod error;
+mod export;
 mod files;
 mod progress;
 mod rows;
@@ -22,6 +23,7 @@ mod walk;
 
 pub use backtest::run as backtest;
 pub use error::ModelCommandError;
+pub use export::run as export;
 pub use train::run as train;
 
 /// A small runtime for the commands' Cassandra reads and writes (training runs outside it).

@@ -32,9 +32,7 @@ pub fn run(config: &AnalyticsConfig, args: &TrainArgs) -> Result<(), ModelComman
     };
     let record = fit(&scope, &dataset, config, backtest)?;
     if let Some(path) = &args.xgboost_out {
-        let text = record.booster.to_xgboost_json().to_string();
-        std::fs::write(path, text)
-            .map_err(|source| ModelCommandError::Export { path: path.clone(), source })?;
+        super::export::write(path, &record.booster)?;
         println!("Wrote the model in XGBoost's JSON format to {}.", path.display());
     }
     let version = super::runtime()?.block_on(store(config, &record))?;
