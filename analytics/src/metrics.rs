@@ -76,6 +76,12 @@ pub struct Metrics {
     /// Holdout RMSE of the last model trained, and of persistence on the same rows
     /// (`forecaster` = `model` | `persistence`).
     pub model_holdout_rmse: GaugeVec,
+    /// Live skill of a scope's served forecasts (persistence's error over theirs, last
+    /// `serving.error_window` labels), observed when new labels arrive: no per-ticker labels.
+    pub model_live_skill: Histogram,
+    /// Scopes of this process whose served forecasts did worse than persistence over their
+    /// last full window.
+    pub model_scopes_below_persistence: IntGauge,
     /// The device trainings run on, `auto` resolved at start (`device` label: cpu, cuda;
     /// value 1).
     pub model_device: IntGaugeVec,
@@ -314,6 +320,23 @@ impl Metrics {
                         "Holdout RMSE of the last trained model and of persistence on the same rows.",
                     ),
                     &["forecaster"],
+                )?,
+            )?,
+            model_live_skill: register(
+                &registry,
+                Histogram::with_opts(
+                    HistogramOpts::new(
+                        "pricestream_analytics_model_live_skill",
+                        "Live skill of a scope's served forecasts: persistence's mean absolute error over theirs on the same labelled rows (last serving.error_window); below 1 persistence did better.",
+                    )
+                    .buckets(vec![0.5, 0.75, 0.9, 0.95, 1.0, 1.05, 1.1, 1.25, 1.5, 2.0]),
+                )?,
+            )?,
+            model_scopes_below_persistence: register(
+                &registry,
+                IntGauge::new(
+                    "pricestream_analytics_model_scopes_below_persistence",
+                    "Scopes of this process whose served forecasts did worse than persistence over their last full error window.",
                 )?,
             )?,
             model_device: register(

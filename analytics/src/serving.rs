@@ -49,10 +49,9 @@ pub fn stage(shared: &Shared, index: usize) -> anyhow::Result<Option<ModelStage>
             .block_on(wait_out_cassandra(&outages, "load model", patience, || table.load_latest(scope)))?;
         // A model of another horizon forecasts another label: train anew instead.
         let stored = stored.filter(|stored| stored.record.horizon_bars == horizon);
-        Ok(stored.map(|stored| ModelVersion {
-            version: stored.version,
-            holdout_mae: stored.record.backtest.as_ref().map(|backtest| backtest.model.mae),
-            booster: stored.record.booster,
+        Ok(stored.map(|stored| {
+            let backtest = stored.record.backtest.clone();
+            ModelVersion::new(stored.version, stored.record.booster, backtest.as_ref())
         }))
     });
     // Trainings run on the configured device (`auto` logs its choice per training; the
@@ -115,8 +114,16 @@ fn observe(report: &EpochReport, metrics: &Metrics) {
         );
     }
     for (scope, live_mae) in &report.degraded {
-        info!(%scope, live_mae, "The model's live error degraded past serving.retrain_on_degradation; retraining.");
+        info!(
+            %scope,
+            live_mae,
+            "The served forecasts degraded (past serving.retrain_on_degradation, or worse than persistence after beating it on the holdout); retraining."
+        );
     }
+    for (_, skill) in &report.live_skill {
+        metrics.model_live_skill.observe(*skill);
+    }
+    metrics.model_scopes_below_persistence.add(report.below_persistence_change);
     for (scope, error) in &report.failed {
         metrics.model_trainings.with_label_values(&["failed"]).inc();
         warn!(%scope, "Model training or loading failed: {error:#}");

@@ -41,6 +41,35 @@ pub struct ModelVersion {
     /// Its mean absolute error on the holdout, when it was evaluated: what the live error is
     /// compared with.
     pub holdout_mae: Option<f64>,
+    /// Persistence's holdout MAE over its own (above 1: it beat persistence there).
+    pub holdout_skill: Option<f64>,
+}
+
+impl ModelVersion {
+    /// Version `version` of `booster`, with the holdout errors of `backtest` when it has one.
+    pub fn new(
+        version: i32,
+        booster: Booster,
+        backtest: Option<&pricestream_model::BacktestSummary>,
+    ) -> Self {
+        ModelVersion {
+            version,
+            booster,
+            holdout_mae: backtest.map(|backtest| backtest.model.mae),
+            holdout_skill: backtest.map(|backtest| skill(backtest.baseline.mae, backtest.model.mae)),
+        }
+    }
+}
+
+/// Persistence's error over the model's: above 1 the model forecasts better.
+fn skill(persistence_error: f64, model_error: f64) -> f64 {
+    if model_error > 0.0 {
+        persistence_error / model_error
+    } else if persistence_error > 0.0 {
+        f64::MAX
+    } else {
+        1.0
+    }
 }
 
 /// Finds the stored latest version of a scope, the first time the stage meets the scope.
@@ -52,8 +81,13 @@ struct ScopeState {
     model: Option<ModelVersion>,
     series: BTreeSet<SeriesId>,
     training: TrainingState,
-    /// Absolute errors of the current model's latest forecasts whose label arrived.
-    live_errors: VecDeque<f64>,
+    /// Absolute errors of the current model's latest forecasts whose label arrived, and of
+    /// persistence on the same rows.
+    live_errors: VecDeque<(f64, f64)>,
+    /// Whether labels of its forecasts arrived this epoch.
+    fresh_errors: bool,
+    /// Whether its served forecasts did worse than persistence over the last full window.
+    below_persistence: bool,
     /// The newest trading day's live bars (daily policy).
     day: TradingDay,
 }
@@ -75,6 +109,11 @@ pub struct EpochReport {
     pub unscorable: usize,
     /// Scopes whose live error degraded past the policy's threshold (a retraining follows).
     pub degraded: Vec<(ModelScope, f64)>,
+    /// Live skill of the scopes whose forecasts got labels this epoch, over the last
+    /// `error_window` of them: persistence's mean absolute error over the served forecasts'.
+    pub live_skill: Vec<(ModelScope, f64)>,
+    /// Change this epoch in how many scopes serve forecasts worse than persistence.
+    pub below_persistence_change: i64,
 }
 
 /// The model stage of one worker. Every series of a scope must reach the same worker.
@@ -122,8 +161,9 @@ impl ModelStage {
             if stored.lost_label {
                 state.training.labelled_rows = state.training.labelled_rows.saturating_sub(1);
             }
-            if let Some((model_error, _persistence_error)) = stored.errors {
-                state.live_errors.push_back(model_error);
+            if let Some(errors) = stored.errors {
+                state.live_errors.push_back(errors);
+                state.fresh_errors = true;
             }
             // Live bars only: the start-up replay's newest day was trained on before.
             if score {
@@ -141,7 +181,7 @@ impl ModelStage {
                 state.training.labelled_rows = state.training.labelled_rows.saturating_sub(1);
             }
         }
-        self.check_degradation(report);
+        self.check_live_errors(report);
         let mut predictions = Vec::new();
         for (id, dates) in to_score {
             let scope = Self::scope_of(self.settings.scope, &id.0);
@@ -162,20 +202,40 @@ impl ModelStage {
         predictions
     }
 
-    /// Marks the scopes whose latest `error_window` forecasts erred more than the policy
-    /// allows against their model's holdout error.
-    fn check_degradation(&mut self, report: &mut EpochReport) {
+    /// Over each scope's latest `error_window` labelled forecasts: reports their skill against
+    /// persistence, and marks for retraining the scopes whose forecasts erred more than the
+    /// policy allows against their holdout error, or that did worse than persistence although
+    /// they beat it on their holdout.
+    fn check_live_errors(&mut self, report: &mut EpochReport) {
         let policy = &self.settings.policy;
         let window = policy.error_window.max(1);
         for (scope, state) in &mut self.scopes {
+            let fresh = std::mem::take(&mut state.fresh_errors);
             while state.live_errors.len() > window {
                 state.live_errors.pop_front();
             }
-            if state.live_errors.len() < window || state.training.degraded {
+            if state.live_errors.len() < window {
                 continue;
             }
-            let live_mae = state.live_errors.iter().sum::<f64>() / window as f64;
-            if policy.degraded(live_mae, state.model.as_ref().and_then(|model| model.holdout_mae)) {
+            let live_mae = state.live_errors.iter().map(|(model, _)| model).sum::<f64>() / window as f64;
+            let persistence_mae =
+                state.live_errors.iter().map(|(_, baseline)| baseline).sum::<f64>() / window as f64;
+            let live_skill = skill(persistence_mae, live_mae);
+            if fresh {
+                report.live_skill.push((scope.clone(), live_skill));
+            }
+            let below = live_skill < 1.0;
+            if below != state.below_persistence {
+                state.below_persistence = below;
+                report.below_persistence_change += if below { 1 } else { -1 };
+            }
+            if state.training.degraded {
+                continue;
+            }
+            let model = state.model.as_ref();
+            let fell_below =
+                below && model.and_then(|model| model.holdout_skill).is_some_and(|skill| skill >= 1.0);
+            if fell_below || policy.degraded(live_mae, model.and_then(|model| model.holdout_mae)) {
                 state.training.degraded = true;
                 report.degraded.push((scope.clone(), live_mae));
             }
@@ -314,11 +374,14 @@ impl ModelStage {
         state.training.has_model = true;
         // The live error of the old version says nothing about the new one.
         state.live_errors.clear();
-        let model = ModelVersion {
-            version: trained.version,
-            booster: trained.record.booster.clone(),
-            holdout_mae: trained.record.backtest.as_ref().map(|backtest| backtest.model.mae),
-        };
+        if std::mem::take(&mut state.below_persistence) {
+            report.below_persistence_change -= 1;
+        }
+        let model = ModelVersion::new(
+            trained.version,
+            trained.record.booster.clone(),
+            trained.record.backtest.as_ref(),
+        );
         let mut predictions = Vec::new();
         if score {
             for id in &state.series {

@@ -146,7 +146,7 @@ fn a_stored_model_is_used_at_once_and_a_global_scope_scores_every_ticker() {
     let booster = report.installed.remove(0).record.booster;
 
     // A restart with the stored version: it scores without training.
-    let stored = vec![(ModelScope::Global, ModelVersion { version: 1, booster, holdout_mae: None })];
+    let stored = vec![(ModelScope::Global, ModelVersion::new(1, booster, None))];
     let (mut restarted, saved) = stage(ScopeSetting::Global, stored);
     let mut report = EpochReport::default();
     restarted.apply(&rows("AAA", 40), &[], false, &mut report);
@@ -227,6 +227,67 @@ fn forecasts_that_err_far_more_than_the_holdout_trigger_a_retraining() {
     let mut report = EpochReport::default();
     stage.wait_for_trainings(Duration::from_secs(60), &mut report);
     assert_eq!(stage.model_version(&ModelScope::Ticker("AAA".into())), Some(2));
+}
+
+#[test]
+fn forecasts_worse_than_persistence_are_reported_and_retrained() {
+    // Degradation against the holdout error off: only the comparison with persistence acts.
+    let policy = RetrainPolicy {
+        min_training_rows: 50,
+        retrain_every_rows: 0,
+        holdout_fraction: 0.2,
+        retrain_on_degradation: 0.0,
+        error_window: 5,
+        daily: None,
+        daily_tickers: Default::default(),
+    };
+    let (mut stage, _) = stage_with(ScopeSetting::PerTicker, vec![], policy);
+    let mut report = EpochReport::default();
+    stage.apply(&rows("AAA", 100), &[], false, &mut report);
+    stage.after_epoch(true, &mut report);
+    stage.wait_for_trainings(Duration::from_secs(60), &mut report);
+    let holdout = report.installed[0].record.backtest.clone().expect("a holdout");
+    assert!(
+        holdout.baseline.mae > holdout.model.mae,
+        "version 1 beat persistence on its holdout: {holdout:?}"
+    );
+
+    // From day 100 the close stands still: persistence is exact, the model still forecasts the
+    // creep it learned.
+    let close = |day: usize| 100.0 * 1.001_f64.powi(day.min(99) as i32);
+    let row = |day: usize, known_until: usize| FeatureRow {
+        ticker: "AAA".into(),
+        timeframe: Timeframe::Day,
+        date_time: start() + Days::new(day as u64),
+        id: Some(day as i64 + 1),
+        close: close(day),
+        rsi: Some((day % 10) as f64 * 10.0),
+        label: (day + HORIZON <= known_until).then(|| close(day + HORIZON)),
+        ..FeatureRow::default()
+    };
+    let (mut queued_on, mut skills, mut below) = (None, Vec::new(), 0);
+    for day in 100..120 {
+        let mut report = EpochReport::default();
+        stage.apply(&[row(day - HORIZON, day), row(day, day)], &[], true, &mut report);
+        stage.after_epoch(true, &mut report);
+        skills.extend(report.live_skill.iter().map(|(_, skill)| *skill));
+        below += report.below_persistence_change;
+        if report.queued > 0 {
+            assert_eq!(report.degraded[0].0, ModelScope::Ticker("AAA".into()));
+            queued_on = Some(day);
+            break;
+        }
+    }
+    // The fifth labelled forecast arrives on day 104 (see the test above); from then on the
+    // window is full and its skill is reported.
+    assert_eq!(queued_on, Some(104));
+    assert_eq!(skills.len(), 1, "{skills:?}");
+    assert!(skills[0] < 1.0, "the served forecasts were worse than persistence: {skills:?}");
+    assert_eq!(below, 1, "one scope below persistence");
+    let mut report = EpochReport::default();
+    stage.wait_for_trainings(Duration::from_secs(60), &mut report);
+    assert_eq!(stage.model_version(&ModelScope::Ticker("AAA".into())), Some(2));
+    assert_eq!(report.below_persistence_change, -1, "a new version starts its own window");
 }
 
 /// A global model retrained daily (`daily_tickers` as given), its version 1 trained on the
