@@ -4,10 +4,9 @@
 use crate::metrics::Metrics;
 use crate::run::Shared;
 use crate::run::changes::RowChanges;
-use pricestream_cassandra::wait_out_cassandra;
 use pricestream_features::FeatureRecord;
 use pricestream_records::{FeatureRow, Prediction};
-use pricestream_runtime::fault::Patience;
+use pricestream_runtime::fault::{Patience, wait_out_for};
 use pricestream_serving::{EpochReport, Load, ModelStage, ModelVersion, StageSettings, Store, Trainer};
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
@@ -35,8 +34,7 @@ pub fn stage(shared: &Shared, index: usize) -> anyhow::Result<Option<ModelStage>
     let (outages, stop) = (Arc::clone(&shared.outages), Arc::clone(&shared.stop));
     let store: Store = Box::new(move |record| {
         let patience = Patience::Forever { stop: Some(&stop) };
-        let saved =
-            runtime.block_on(wait_out_cassandra(&outages, "store model", patience, || table.save(record)));
+        let saved = runtime.block_on(wait_out_for(&outages, "store model", patience, || table.save(record)));
         Ok(metrics.count_write_error("models", saved)?)
     });
     let trainer = Trainer::spawn(format!("trainer-{index}"), store)?;
@@ -45,8 +43,8 @@ pub fn stage(shared: &Shared, index: usize) -> anyhow::Result<Option<ModelStage>
     let (outages, stop) = (Arc::clone(&shared.outages), Arc::clone(&shared.stop));
     let load: Load = Box::new(move |scope| {
         let patience = Patience::Forever { stop: Some(&stop) };
-        let stored = runtime
-            .block_on(wait_out_cassandra(&outages, "load model", patience, || table.load_latest(scope)))?;
+        let stored =
+            runtime.block_on(wait_out_for(&outages, "load model", patience, || table.load_latest(scope)))?;
         // A model of another horizon forecasts another label: train anew instead.
         let stored = stored.filter(|stored| stored.record.horizon_bars == horizon);
         Ok(stored.map(|stored| {

@@ -4,9 +4,8 @@
 //! newer incarnation has taken over; once one has, the process stops without committing or
 //! writing anything more.
 
-use pricestream_cassandra::wait_out_cassandra;
 use pricestream_cassandra::{CassandraError, GenerationTable};
-use pricestream_runtime::fault::{Outages, Patience};
+use pricestream_runtime::fault::{Outages, Patience, wait_out_for};
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 
 /// A newer incarnation took over.
@@ -57,11 +56,10 @@ impl Fence {
         stop: &AtomicBool,
     ) -> Result<i64, FenceError> {
         let patience = Patience::Forever { stop: Some(stop) };
-        let generation = wait_out_cassandra(outages, "claim generation", patience, || {
-            self.table.claim(&self.group, claimed_by)
-        })
-        .await
-        .map_err(Box::new)?;
+        let generation =
+            wait_out_for(outages, "claim generation", patience, || self.table.claim(&self.group, claimed_by))
+                .await
+                .map_err(Box::new)?;
         Ok(generation)
     }
 
@@ -82,10 +80,9 @@ impl Fence {
             return Ok(());
         }
         let patience = Patience::Forever { stop: Some(stop) };
-        let stored =
-            wait_out_cassandra(outages, "check generation", patience, || self.table.current(&self.group))
-                .await
-                .map_err(Box::new)?;
+        let stored = wait_out_for(outages, "check generation", patience, || self.table.current(&self.group))
+            .await
+            .map_err(Box::new)?;
         let ours = self.generation();
         match stored {
             Some(stored) if stored != ours => {

@@ -29,7 +29,6 @@ use anyhow::{Context, bail};
 use chrono::NaiveDate;
 use fence::Fence;
 use liveness::Liveness;
-use pricestream_cassandra::wait_out_cassandra;
 use pricestream_cassandra::{
     CassandraError, FeatureTable, GenerationTable, MartReader, ModelTable, PredictionTable, connect,
     create_mart_schema,
@@ -38,7 +37,7 @@ use pricestream_kafka::{KafkaError, Publisher, Retention, TopicMetadata, ensure_
 use pricestream_records::Timeframe;
 use pricestream_records::topics::{PREDICTIONS_RETENTION, Topics};
 use pricestream_runtime::config::ProcessEnv;
-use pricestream_runtime::fault::{Dependency, Outages, Patience, wait_out};
+use pricestream_runtime::fault::{Dependency, Outages, Patience, wait_out, wait_out_for};
 use pricestream_runtime::telemetry::{Probes, serve};
 use settings::RowShape;
 use sink::MartSink;
@@ -102,11 +101,10 @@ impl Shared {
         mine: impl Fn(&str, Timeframe) -> bool,
     ) -> anyhow::Result<Vec<(String, Timeframe, NaiveDate)>> {
         let patience = Patience::Forever { stop: Some(&self.stop) };
-        let series =
-            wait_out_cassandra(&self.outages, "read mart keys", patience, || self.mart.series()).await?;
+        let series = wait_out_for(&self.outages, "read mart keys", patience, || self.mart.series()).await?;
         let mut vanished = Vec::new();
         for (ticker, timeframe) in series.into_iter().filter(|(ticker, timeframe)| mine(ticker, *timeframe)) {
-            let dates = wait_out_cassandra(&self.outages, "read mart dates", patience, || {
+            let dates = wait_out_for(&self.outages, "read mart dates", patience, || {
                 self.mart.dates(&ticker, timeframe)
             })
             .await?;
@@ -192,7 +190,7 @@ pub fn run(config: AnalyticsConfig, args: &RunArgs) -> anyhow::Result<()> {
             let generations = GenerationTable::prepare(session, keyspace).await?;
             Ok::<_, CassandraError>((table, predictions, models, mart, generations))
         };
-        wait_out_cassandra(&outages, "connect", patience, cassandra).await
+        wait_out_for(&outages, "connect", patience, cassandra).await
     })?;
     let topics_created = [
         (names.features.as_str(), Retention::Compacted),

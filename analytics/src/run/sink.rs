@@ -11,12 +11,11 @@ use super::changes::RowChanges;
 use super::latency::PublishTimes;
 use crate::metrics::Metrics;
 use anyhow::Context;
-use pricestream_cassandra::wait_out_cassandra;
 use pricestream_cassandra::{FeatureTable, PredictionTable};
 use pricestream_kafka::Publisher;
 use pricestream_records::wire;
 use pricestream_records::{DeadLetter, FeatureChange, FeatureKey, FeatureRow, Prediction};
-use pricestream_runtime::fault::{DependencyError, Fault, Outages, Patience, wait_out};
+use pricestream_runtime::fault::{DependencyError, Fault, Outages, Patience, wait_out_for};
 use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
@@ -88,7 +87,7 @@ impl MartSink {
                 .await
                 .map_err(|e| count(metrics, "features", e))?;
             let deletes = &changes.deletes;
-            wait_out_cassandra(&self.outages, "delete features", self.patience(), || {
+            wait_out_for(&self.outages, "delete features", self.patience(), || {
                 self.table.delete_all(deletes)
             })
             .await
@@ -235,13 +234,12 @@ where
     Fut: Future<Output = Result<R, E>>,
     E: DependencyError,
 {
-    let (dependency, classify) = (E::DEPENDENCY, E::fault);
     if items.is_empty() {
         return Ok(Vec::new());
     }
-    match wait_out(outages, dependency, what, patience, classify, || write(items)).await {
+    match wait_out_for(outages, what, patience, || write(items)).await {
         Ok(_) => return Ok(Vec::new()),
-        Err(error) if classify(&error) != Fault::Refused => {
+        Err(error) if error.fault() != Fault::Refused => {
             return Err(anyhow::Error::new(error).context(format!("{what} failed")));
         }
         Err(_) => {}
@@ -249,9 +247,9 @@ where
     let mut refused = Vec::new();
     for (index, item) in items.iter().enumerate() {
         let one = &items[index..=index];
-        match wait_out(outages, dependency, what, patience, classify, || write(one)).await {
+        match wait_out_for(outages, what, patience, || write(one)).await {
             Ok(_) => {}
-            Err(error) if classify(&error) == Fault::Refused => refused.push((item, error.to_string())),
+            Err(error) if error.fault() == Fault::Refused => refused.push((item, error.to_string())),
             Err(error) => return Err(anyhow::Error::new(error)).with_context(|| format!("{what} failed")),
         }
     }

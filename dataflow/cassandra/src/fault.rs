@@ -1,8 +1,6 @@
 //! Which failed Cassandra requests are outages, bad rows or fatal.
 
-use crate::CassandraError;
-use crate::Result;
-use pricestream_runtime::fault::{Dependency, Fault, Outages, Patience, wait_out};
+use pricestream_runtime::fault::Fault;
 use scylla::errors::{DbError, ExecutionError, PrepareError, RequestAttemptError};
 
 /// The fault of a failed Cassandra request.
@@ -53,20 +51,6 @@ fn schema_missing(message: &str) -> bool {
     ["unconfigured table", "does not exist", "undefined column", "unknown identifier"]
         .iter()
         .any(|needle| message.contains(needle))
-}
-
-/// [`wait_out`] for a Cassandra request: outages are waited out with `patience`, every error
-/// classified by [`CassandraError::fault`].
-pub async fn wait_out_cassandra<T, Fut>(
-    outages: &Outages,
-    what: &str,
-    patience: Patience<'_>,
-    request: impl FnMut() -> Fut,
-) -> Result<T>
-where
-    Fut: std::future::Future<Output = Result<T>>,
-{
-    wait_out(outages, Dependency::Cassandra, what, patience, CassandraError::fault, request).await
 }
 
 #[cfg(test)]

@@ -45,7 +45,7 @@ pub use schema::{create_dwh_schema, create_mart_schema, dwh_statements, mart_sta
 pub use series_settings::SeriesSettingsTable;
 pub use session::connect;
 
-pub use fault::{cassandra_fault, prepare_fault, wait_out_cassandra};
+pub use fault::{cassandra_fault, prepare_fault};
 use pricestream_runtime::fault::{Dependency, Fault};
 
 /// Why a Cassandra operation failed.

@@ -2,9 +2,9 @@
 
 use super::*;
 use chrono::{Days, NaiveDate};
-use pricestream_model::BoosterParams;
 use pricestream_model::ModelScope;
 use pricestream_model::ScopeSetting;
+use pricestream_model::{BacktestSummary, BoosterParams};
 use pricestream_records::{FeatureRow, Timeframe};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -174,13 +174,14 @@ fn rows_without_a_model_wait_and_deleted_rows_leave_the_training_set() {
     assert_eq!(report.queued, 0);
 }
 
-#[test]
-fn forecasts_that_err_far_more_than_the_holdout_trigger_a_retraining() {
+/// A per-ticker stage whose AAA model, version 1, was trained on `rows("AAA", 100)`, with
+/// `retrain_on_degradation` as given and an error window of 5; returns its holdout summary.
+fn aaa_at_version_1(retrain_on_degradation: f64) -> (ModelStage, BacktestSummary) {
     let policy = RetrainPolicy {
         min_training_rows: 50,
         retrain_every_rows: 0,
         holdout_fraction: 0.2,
-        retrain_on_degradation: 0.5,
+        retrain_on_degradation,
         error_window: 5,
         daily: None,
         daily_tickers: Default::default(),
@@ -190,14 +191,14 @@ fn forecasts_that_err_far_more_than_the_holdout_trigger_a_retraining() {
     stage.apply(&rows("AAA", 100), &[], false, &mut report);
     stage.after_epoch(true, &mut report);
     stage.wait_for_trainings(Duration::from_secs(60), &mut report);
-    let holdout_mae = report.installed[0].record.backtest.as_ref().map(|b| b.model.mae).unwrap_or(f64::NAN);
+    let holdout = report.installed[0].record.backtest.clone().expect("a holdout");
+    (stage, holdout)
+}
 
-    // From day 100 the close swings ±10 % in a 3-day cycle: the creeping model errs by dollars
-    // where its holdout error was cents.
-    let close = |day: usize| {
-        if day < 100 { 100.0 * 1.001_f64.powi(day as i32) } else { 100.0 * (0.9 + 0.1 * (day % 3) as f64) }
-    };
-    let row = |day: usize, known_until: usize| FeatureRow {
+/// AAA's row of `day` on a series whose closes are `close(day)`, its label known once
+/// `day + HORIZON <= known_until`.
+fn aaa_row(close: impl Fn(usize) -> f64, day: usize, known_until: usize) -> FeatureRow {
+    FeatureRow {
         ticker: "AAA".into(),
         timeframe: Timeframe::Day,
         date_time: start() + Days::new(day as u64),
@@ -206,11 +207,24 @@ fn forecasts_that_err_far_more_than_the_holdout_trigger_a_retraining() {
         rsi: Some((day % 10) as f64 * 10.0),
         label: (day + HORIZON <= known_until).then(|| close(day + HORIZON)),
         ..FeatureRow::default()
+    }
+}
+
+#[test]
+fn forecasts_that_err_far_more_than_the_holdout_trigger_a_retraining() {
+    let (mut stage, holdout) = aaa_at_version_1(0.5);
+    let holdout_mae = holdout.model.mae;
+
+    // From day 100 the close swings ±10 % in a 3-day cycle: the creeping model errs by dollars
+    // where its holdout error was cents.
+    let close = |day: usize| {
+        if day < 100 { 100.0 * 1.001_f64.powi(day as i32) } else { 100.0 * (0.9 + 0.1 * (day % 3) as f64) }
     };
     let mut queued_on = None;
     for day in 100..120 {
         let mut report = EpochReport::default();
-        let forecasts = stage.apply(&[row(day - HORIZON, day), row(day, day)], &[], true, &mut report);
+        let today = [aaa_row(close, day - HORIZON, day), aaa_row(close, day, day)];
+        let forecasts = stage.apply(&today, &[], true, &mut report);
         assert_eq!(forecasts.len(), 1, "day {day} is scored");
         stage.after_epoch(true, &mut report);
         if report.queued > 0 {
@@ -232,21 +246,7 @@ fn forecasts_that_err_far_more_than_the_holdout_trigger_a_retraining() {
 #[test]
 fn forecasts_worse_than_persistence_are_reported_and_retrained() {
     // Degradation against the holdout error off: only the comparison with persistence acts.
-    let policy = RetrainPolicy {
-        min_training_rows: 50,
-        retrain_every_rows: 0,
-        holdout_fraction: 0.2,
-        retrain_on_degradation: 0.0,
-        error_window: 5,
-        daily: None,
-        daily_tickers: Default::default(),
-    };
-    let (mut stage, _) = stage_with(ScopeSetting::PerTicker, vec![], policy);
-    let mut report = EpochReport::default();
-    stage.apply(&rows("AAA", 100), &[], false, &mut report);
-    stage.after_epoch(true, &mut report);
-    stage.wait_for_trainings(Duration::from_secs(60), &mut report);
-    let holdout = report.installed[0].record.backtest.clone().expect("a holdout");
+    let (mut stage, holdout) = aaa_at_version_1(0.0);
     assert!(
         holdout.baseline.mae > holdout.model.mae,
         "version 1 beat persistence on its holdout: {holdout:?}"
@@ -255,20 +255,10 @@ fn forecasts_worse_than_persistence_are_reported_and_retrained() {
     // From day 100 the close stands still: persistence is exact, the model still forecasts the
     // creep it learned.
     let close = |day: usize| 100.0 * 1.001_f64.powi(day.min(99) as i32);
-    let row = |day: usize, known_until: usize| FeatureRow {
-        ticker: "AAA".into(),
-        timeframe: Timeframe::Day,
-        date_time: start() + Days::new(day as u64),
-        id: Some(day as i64 + 1),
-        close: close(day),
-        rsi: Some((day % 10) as f64 * 10.0),
-        label: (day + HORIZON <= known_until).then(|| close(day + HORIZON)),
-        ..FeatureRow::default()
-    };
     let (mut queued_on, mut skills, mut below) = (None, Vec::new(), 0);
     for day in 100..120 {
         let mut report = EpochReport::default();
-        stage.apply(&[row(day - HORIZON, day), row(day, day)], &[], true, &mut report);
+        stage.apply(&[aaa_row(close, day - HORIZON, day), aaa_row(close, day, day)], &[], true, &mut report);
         stage.after_epoch(true, &mut report);
         skills.extend(report.live_skill.iter().map(|(_, skill)| *skill));
         below += report.below_persistence_change;

@@ -18,4 +18,4 @@ mod retry;
 pub use backoff::Backoff;
 pub use classify::{DependencyError, Fault};
 pub use outages::{Dependency, OutageMetrics, Outages};
-pub use retry::{Patience, wait_out, wait_out_blocking};
+pub use retry::{Patience, wait_out, wait_out_blocking, wait_out_for};

@@ -1,4 +1,4 @@
-use super::{Backoff, Dependency, Fault, Outages};
+use super::{Backoff, Dependency, DependencyError, Fault, Outages};
 use std::fmt::Display;
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -48,6 +48,21 @@ where
             Step::Wait(pause_for) => pause(pause_for, patience).await,
         }
     }
+}
+
+/// [`wait_out`] for a request whose error says which dependency it comes from and what it
+/// means ([`DependencyError`]).
+pub async fn wait_out_for<T, E, Fut>(
+    outages: &Outages,
+    what: &str,
+    patience: Patience<'_>,
+    request: impl FnMut() -> Fut,
+) -> Result<T, E>
+where
+    Fut: Future<Output = Result<T, E>>,
+    E: DependencyError,
+{
+    wait_out(outages, E::DEPENDENCY, what, patience, E::fault, request).await
 }
 
 /// [`wait_out`] for a blocking request (librdkafka's synchronous calls), sleeping the thread.
