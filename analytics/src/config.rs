@@ -176,6 +176,9 @@ pub struct ModelSettings {
     pub warmup_bars: usize,
     /// Backtest: dates per test block; the model is retrained before each block.
     pub retrain_every_bars: usize,
+    /// The serving gate (backtest and `run`): the gated forecast must beat persistence's RMSE
+    /// by this fraction on the rows its weight is learned from, or persistence is served.
+    pub gate_margin: f64,
     /// The hyperparameters (XGBoost's names, in this same section).
     #[serde(flatten)]
     pub params: BoosterParams,
@@ -193,9 +196,12 @@ struct OwnModelKeys {
     warmup_bars: usize,
     #[serde(default = "default_retrain_every_bars")]
     retrain_every_bars: usize,
+    #[serde(default = "pricestream_model::default_gate_margin")]
+    gate_margin: f64,
 }
 
-const OWN_MODEL_KEYS: [&str; 4] = ["scope", "horizon_bars", "warmup_bars", "retrain_every_bars"];
+const OWN_MODEL_KEYS: [&str; 5] =
+    ["scope", "horizon_bars", "warmup_bars", "retrain_every_bars", "gate_margin"];
 
 fn default_model_horizon_bars() -> u32 {
     2
@@ -214,6 +220,7 @@ impl Default for ModelSettings {
             horizon_bars: default_model_horizon_bars(),
             warmup_bars: default_warmup_bars(),
             retrain_every_bars: default_retrain_every_bars(),
+            gate_margin: pricestream_model::default_gate_margin(),
             params: BoosterParams::default(),
         }
     }
@@ -240,6 +247,7 @@ impl TryFrom<toml::Table> for ModelSettings {
             horizon_bars: own.horizon_bars,
             warmup_bars: own.warmup_bars,
             retrain_every_bars: own.retrain_every_bars,
+            gate_margin: own.gate_margin,
             params,
         })
     }
@@ -252,6 +260,7 @@ impl ModelSettings {
             warmup_bars: self.warmup_bars,
             retrain_every_bars: self.retrain_every_bars,
             horizon_bars: self.horizon_bars as usize,
+            gate_margin: self.gate_margin,
         }
     }
 }

@@ -5,7 +5,8 @@ use pricestream_records::wire::RefusalReason;
 use pricestream_runtime::fault::OutageMetrics;
 use pricestream_runtime::telemetry::register;
 use prometheus::{
-    GaugeVec, Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
+    Gauge, GaugeVec, Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts,
+    Registry,
 };
 
 /// Every metric the service exports, registered once.
@@ -73,9 +74,14 @@ pub struct Metrics {
     pub model_training_seconds: Histogram,
     /// Labelled rows of the last model trained.
     pub model_training_rows: IntGauge,
-    /// Holdout RMSE of the last model trained, and of persistence on the same rows
-    /// (`forecaster` = `model` | `persistence`).
+    /// Holdout RMSE of the last model trained, of its gated (served) forecast and of
+    /// persistence on the same rows (`forecaster` = `model` | `gated` | `persistence`).
     pub model_holdout_rmse: GaugeVec,
+    /// Serving-gate weight of the last version installed (0 = it serves persistence).
+    pub model_gate_weight: Gauge,
+    /// Versions installed (trained or loaded) by what they serve (`forecaster` = `model` |
+    /// `persistence`).
+    pub model_versions_serving: IntCounterVec,
     /// Live skill of a scope's served forecasts (persistence's error over theirs, last
     /// `serving.error_window` labels), observed when new labels arrive: no per-ticker labels.
     pub model_live_skill: Histogram,
@@ -317,7 +323,24 @@ impl Metrics {
                 GaugeVec::new(
                     Opts::new(
                         "pricestream_analytics_model_holdout_rmse",
-                        "Holdout RMSE of the last trained model and of persistence on the same rows.",
+                        "Holdout RMSE of the last trained model, of its gated (served) forecast and of persistence on the same rows.",
+                    ),
+                    &["forecaster"],
+                )?,
+            )?,
+            model_gate_weight: register(
+                &registry,
+                Gauge::new(
+                    "pricestream_analytics_model_gate_weight",
+                    "Serving-gate weight of the last model version installed: its predicted change is served times this weight; 0 serves persistence.",
+                )?,
+            )?,
+            model_versions_serving: register(
+                &registry,
+                IntCounterVec::new(
+                    Opts::new(
+                        "pricestream_analytics_model_versions_serving_total",
+                        "Model versions installed (trained or loaded), by what their gate serves: the model or persistence.",
                     ),
                     &["forecaster"],
                 )?,

@@ -5,6 +5,7 @@ use crate::metrics::Metrics;
 use crate::run::Shared;
 use crate::run::changes::RowChanges;
 use pricestream_features::FeatureRecord;
+use pricestream_model::Gate;
 use pricestream_records::{FeatureRow, Prediction};
 use pricestream_runtime::fault::{Patience, wait_out_for};
 use pricestream_serving::{EpochReport, Load, ModelStage, ModelVersion, StageSettings, Store, Trainer};
@@ -29,6 +30,7 @@ pub fn stage(shared: &Shared, index: usize) -> anyhow::Result<Option<ModelStage>
         params: shared.config.model.params.clone(),
         policy: shared.config.serving.policy(),
         horizon_bars: shared.config.features.horizon_bars,
+        gate_margin: shared.config.model.gate_margin,
     };
     let (table, runtime, metrics) = (Arc::clone(models), shared.runtime.clone(), Arc::clone(&shared.metrics));
     let (outages, stop) = (Arc::clone(&shared.outages), Arc::clone(&shared.stop));
@@ -47,10 +49,7 @@ pub fn stage(shared: &Shared, index: usize) -> anyhow::Result<Option<ModelStage>
             runtime.block_on(wait_out_for(&outages, "load model", patience, || table.load_latest(scope)))?;
         // A model of another horizon forecasts another label: train anew instead.
         let stored = stored.filter(|stored| stored.record.horizon_bars == horizon);
-        Ok(stored.map(|stored| {
-            let backtest = stored.record.backtest.clone();
-            ModelVersion::new(stored.version, stored.record.booster, backtest.as_ref())
-        }))
+        Ok(stored.map(|stored| ModelVersion::new(stored.version, &stored.record)))
     });
     // Trainings run on the configured device (`auto` logs its choice per training; the
     // metric shows what it resolves to here); scoring one row at a time stays on the CPU.
@@ -87,9 +86,10 @@ pub fn feed(
 fn observe(report: &EpochReport, metrics: &Metrics) {
     metrics.rows_waiting_for_a_model.inc_by(report.waiting_for_a_model as u64);
     metrics.models_loaded.inc_by(report.loaded.len() as u64);
-    for (scope, version) in &report.loaded {
+    for (scope, version, gate) in &report.loaded {
         metrics.model_version.set(i64::from(*version));
-        info!(%scope, version, "Loaded the stored model.");
+        observe_gate(gate, metrics);
+        info!(%scope, version, gate_weight = gate.weight, "Loaded the stored model.");
     }
     for trained in &report.installed {
         let record = &trained.record;
@@ -99,14 +99,18 @@ fn observe(report: &EpochReport, metrics: &Metrics) {
         metrics.model_version.set(i64::from(trained.version));
         if let Some(holdout) = &record.backtest {
             metrics.model_holdout_rmse.with_label_values(&["model"]).set(holdout.model.rmse);
+            metrics.model_holdout_rmse.with_label_values(&["gated"]).set(holdout.gated.rmse);
             metrics.model_holdout_rmse.with_label_values(&["persistence"]).set(holdout.baseline.rmse);
         }
+        observe_gate(&record.gate, metrics);
         info!(
             scope = %record.scope,
             version = trained.version,
             rows = record.training_rows,
             holdout_rmse = record.backtest.as_ref().map(|b| b.model.rmse),
+            gated_rmse = record.backtest.as_ref().map(|b| b.gated.rmse),
             persistence_rmse = record.backtest.as_ref().map(|b| b.baseline.rmse),
+            gate_weight = record.gate.weight,
             seconds = trained.duration.as_secs_f64(),
             "Trained and stored a model version."
         );
@@ -131,22 +135,33 @@ fn observe(report: &EpochReport, metrics: &Metrics) {
     }
 }
 
+/// The gate of a version just installed.
+fn observe_gate(gate: &Gate, metrics: &Metrics) {
+    metrics.model_gate_weight.set(gate.weight);
+    let forecaster = if gate.is_persistence() { "persistence" } else { "model" };
+    metrics.model_versions_serving.with_label_values(&[forecaster]).inc();
+}
+
 #[cfg(test)]
 mod tests {
     use super::observe;
     use crate::metrics::Metrics;
     use pricestream_cassandra::ModelScope;
+    use pricestream_model::Gate;
     use pricestream_serving::EpochReport;
 
     #[test]
     fn the_model_version_gauge_follows_the_last_model_installed() {
         let metrics = Metrics::new().expect("metrics register");
         let mut report = EpochReport::default();
-        report.loaded.push((ModelScope::parse("NVDA"), 4));
-        report.loaded.push((ModelScope::parse("ORCL"), 7));
+        report.loaded.push((ModelScope::parse("NVDA"), 4, Gate::PERSISTENCE));
+        report.loaded.push((ModelScope::parse("ORCL"), 7, Gate { weight: 0.25 }));
         observe(&report, &metrics);
         assert_eq!(metrics.model_version.get(), 7);
         assert_eq!(metrics.models_loaded.get(), 2);
+        assert_eq!(metrics.model_gate_weight.get(), 0.25);
+        let serving = |forecaster| metrics.model_versions_serving.with_label_values(&[forecaster]).get();
+        assert_eq!((serving("model"), serving("persistence")), (1, 1));
         observe(&EpochReport::default(), &metrics);
         assert_eq!(metrics.model_version.get(), 7, "an epoch without models keeps the gauge");
     }

@@ -12,14 +12,19 @@ pub async fn session() -> anyhow::Result<Session> {
     Ok(SessionBuilder::new().known_nodes(cassandra_contact_points()).build().await?)
 }
 
-/// A session through the library's own connect, with `mart_keyspace` and its tables created
-/// as the services create them.
-pub async fn mart_session(mart_keyspace: &str) -> anyhow::Result<std::sync::Arc<Session>> {
-    let config = pricestream_runtime::config::CassandraConfig {
+/// The services' Cassandra settings for the cluster under test, with `mart_keyspace`.
+pub fn mart_config(mart_keyspace: &str) -> pricestream_runtime::config::CassandraConfig {
+    pricestream_runtime::config::CassandraConfig {
         contact_points: cassandra_contact_points(),
         mart_keyspace: mart_keyspace.to_owned(),
         ..Default::default()
-    };
+    }
+}
+
+/// A session through the library's own connect, with `mart_keyspace` and its tables created
+/// as the services create them.
+pub async fn mart_session(mart_keyspace: &str) -> anyhow::Result<std::sync::Arc<Session>> {
+    let config = mart_config(mart_keyspace);
     let session = std::sync::Arc::new(pricestream_cassandra::connect(&config).await?);
     pricestream_cassandra::create_mart_schema(&session, &config).await?;
     Ok(session)

@@ -109,6 +109,19 @@ fn backtest_over_a_csv_file_prints_model_and_baseline_and_draws_a_png() -> anyho
     };
     assert!(model_rmse > 0.0 && model_mae > 0.0 && model_mape > 0.0, "{stdout}");
     assert!((0.0..=100.0).contains(&direction), "{stdout}");
+    // The served forecast, through the gate, is never worse than persistence here; a block
+    // whose gate weight is 0 serves the close itself.
+    let gated = table_row(&stdout, "gated (served)")?;
+    assert!(gated[0].is_some_and(|gated| gated <= baseline[0].unwrap_or(f64::NAN)), "{stdout}");
+    let weights = stdout
+        .lines()
+        .find_map(|line| line.strip_prefix("gate weight per block (0 = persistence served): "))
+        .with_context(|| format!("no gate weights in:\n{stdout}"))?;
+    let weights: Vec<f64> = weights.split_whitespace().map(str::parse).collect::<Result<_, _>>()?;
+    assert!(!weights.is_empty() && weights.iter().all(|w| (0.0..=1.0).contains(w)), "{stdout}");
+    if weights.iter().all(|w| *w == 0.0) {
+        assert_eq!(gated, baseline, "only persistence served:\n{stdout}");
+    }
     // The verdict agrees with the printed numbers, and says it plainly when the model loses.
     if model_rmse >= rmse {
         assert!(stdout.contains("does NOT beat the persistence baseline"), "{stdout}");
@@ -169,6 +182,14 @@ async fn training_twice_stores_versions_1_and_2_and_the_latest_predicts_like_a_m
     assert_eq!(hyperparameters["n_estimators"], 20);
     assert_eq!(hyperparameters["max_depth"], 3);
     assert!(rows[0].3.is_some() && rows[0].4.is_some(), "backtest metrics missing: {:?}", rows[0]);
+    // What the version serves is stored beside it and said by `train`.
+    let cql =
+        format!("SELECT gate_weight FROM {}.models WHERE scope = 'NVDA' AND version = 2", ns.mart_keyspace);
+    let (weight,) = session.query_unpaged(cql, ()).await?.into_rows_result()?.single_row::<(f64,)>()?;
+    assert!((0.0..=1.0).contains(&weight), "{weight}");
+    let said = String::from_utf8_lossy(&second.stdout);
+    let serving = if weight == 0.0 { "It serves persistence" } else { "It serves today's close plus" };
+    assert!(said.contains(serving), "gate weight {weight}, but:\n{said}");
 
     // Load the latest through the library and compare with a model trained here on the same rows.
     let table =

@@ -1,14 +1,15 @@
 //! The model stage of `pricestream-analytics run` against the real Kafka and Cassandra:
 //! NVDA's history trains and stores version 1, which scores the newest rows; a new day's bar
 //! gets its prediction at once, on the topic and in the table, equal to what the stored
-//! version computes from the stored mart row; after a restart the stored version is loaded,
-//! not retrained, and scores the next day.
+//! version serves from the stored mart row (its model's forecast through its serving gate,
+//! the gate's decision on the record); after a restart the stored version is loaded, not
+//! retrained, and scores the next day.
 
 use anyhow::Context;
 use chrono::NaiveDate;
 use pricestream_cassandra::{MartReader, ModelScope, ModelTable};
 use pricestream_model::{model_inputs, predicted_close};
-use pricestream_records::{Prediction, Timeframe};
+use pricestream_records::{Forecaster, Prediction, Timeframe};
 use pricestream_tests::kafka::read_topic;
 use pricestream_tests::{
     Namespace, binary, cassandra, free_port, metric, run_ok, shared_market_data, stop_gracefully, wait_for,
@@ -75,8 +76,9 @@ fn published(ns: &Namespace, as_of: NaiveDate) -> anyhow::Result<Vec<(String, Pr
     Ok(found)
 }
 
-/// What version `version` of the stored NVDA model forecasts from the stored mart row of `date`.
-async fn recomputed(ns: &Namespace, version: i32, date: NaiveDate) -> anyhow::Result<(f64, i64)> {
+/// What version `version` of the stored NVDA model serves from the stored mart row of `date`:
+/// the served close, the row's id and close, and the version's gate weight as plain CQL reads it.
+async fn recomputed(ns: &Namespace, version: i32, date: NaiveDate) -> anyhow::Result<(f64, i64, f64, f64)> {
     let session = Arc::new(cassandra::session().await?);
     let models = ModelTable::prepare(Arc::clone(&session), &ns.mart_keyspace).await?;
     let stored =
@@ -85,7 +87,26 @@ async fn recomputed(ns: &Namespace, version: i32, date: NaiveDate) -> anyhow::Re
     let rows = mart.read_series("NVDA", Timeframe::Day).await?;
     let row = rows.iter().find(|row| row.date_time == date).context("no mart row")?;
     let change = stored.record.booster.predict_row(&model_inputs(row))?;
-    Ok((predicted_close(row.close, change), row.id.unwrap_or_default()))
+    let served = stored.record.gate.forecast(row.close, predicted_close(row.close, change));
+    let reader = cassandra::session().await?;
+    let cql =
+        format!("SELECT gate_weight FROM {}.models WHERE scope = 'NVDA' AND version = ?", ns.mart_keyspace);
+    let (weight,) =
+        reader.query_unpaged(cql, (version,)).await?.into_rows_result()?.single_row::<(f64,)>()?;
+    assert_eq!(weight, stored.record.gate.weight);
+    Ok((served, row.id.unwrap_or_default(), row.close, weight))
+}
+
+/// The record says what produced it: the version's gate weight, and persistence (today's close)
+/// when that weight is 0.
+fn assert_gate_on_record(prediction: &Prediction, close: f64, weight: f64) {
+    assert_eq!(prediction.gate_weight, weight, "{prediction:?}");
+    if weight == 0.0 {
+        assert_eq!(prediction.forecaster, Forecaster::Persistence, "{prediction:?}");
+        assert_eq!(prediction.predicted_close, close, "persistence serves today's close");
+    } else {
+        assert_eq!(prediction.forecaster, Forecaster::Model, "{prediction:?}");
+    }
 }
 
 /// Rows of `instrument_mart.models` for NVDA, by plain CQL.
@@ -142,7 +163,8 @@ async fn new_bars_are_scored_by_the_stored_model_and_a_restart_loads_it() -> any
     let (key, prediction) = found.last().with_context(|| format!("no prediction for {new_day}"))?;
     assert!(found.len() <= 8, "at most one forecast per record of the day for {new_day}: {found:?}");
     assert!(found.iter().all(|(_, p)| p.feature_row_id == prediction.feature_row_id && p.model_version == 1));
-    let (expected_close, row_id) = recomputed(&ns, 1, new_day).await?;
+    let (expected_close, row_id, close, weight) = recomputed(&ns, 1, new_day).await?;
+    assert_gate_on_record(prediction, close, weight);
     assert_eq!(key, "NVDA");
     assert_eq!(
         (prediction.model_scope.as_str(), prediction.model_version, prediction.horizon_bars),
@@ -155,11 +177,13 @@ async fn new_bars_are_scored_by_the_stored_model_and_a_restart_loads_it() -> any
     // The table holds the same forecast.
     let session = cassandra::session().await?;
     let cql = format!(
-        "SELECT predicted_close FROM {}.predictions WHERE ticker = 'NVDA' AND timeframe = '1day' AND as_of = ?",
+        "SELECT predicted_close, forecaster, gate_weight FROM {}.predictions \
+         WHERE ticker = 'NVDA' AND timeframe = '1day' AND as_of = ?",
         ns.mart_keyspace
     );
-    let row = session.query_unpaged(cql, (new_day,)).await?.into_rows_result()?.single_row::<(f64,)>()?;
-    assert_eq!(row.0, expected_close);
+    let row = session.query_unpaged(cql, (new_day,)).await?.into_rows_result()?;
+    let row = row.single_row::<(f64, String, f64)>()?;
+    assert_eq!(row, (expected_close, prediction.forecaster.as_str().to_owned(), weight));
 
     // Restart: the stored version is loaded, not retrained, and scores the next day.
     let log = dir.path().join("analytics-2.log");
@@ -188,8 +212,9 @@ async fn new_bars_are_scored_by_the_stored_model_and_a_restart_loads_it() -> any
     let found = published(&ns, next_day)?;
     assert!(found.len() <= 8, "at most one forecast per record of the day for {next_day}: {found:?}");
     let (_, last) = found.last().with_context(|| format!("no prediction for {next_day}"))?;
-    let (expected_close, _) = recomputed(&ns, 1, next_day).await?;
+    let (expected_close, _, close, weight) = recomputed(&ns, 1, next_day).await?;
     assert_eq!((last.model_version, last.predicted_close), (1, expected_close));
+    assert_gate_on_record(last, close, weight);
 
     cassandra::drop_keyspaces(&session, &[&ns.dwh_keyspace, &ns.mart_keyspace]).await;
     Ok(())

@@ -7,7 +7,7 @@ use pricestream_cassandra::PredictionTable;
 use pricestream_kafka::{Publisher, ensure_topics};
 use pricestream_records::topics::{PREDICTIONS_RETENTION, Topics};
 use pricestream_records::wire;
-use pricestream_records::{Prediction, Timeframe};
+use pricestream_records::{Forecaster, Prediction, Timeframe};
 use pricestream_runtime::config::KafkaConfig;
 use pricestream_tests::{Namespace, cassandra, kafka, kafka_brokers};
 use std::path::Path;
@@ -28,11 +28,13 @@ fn forecast(as_of: NaiveDate, predicted_close: f64, model_version: i32) -> Predi
         model_scope: "NVDA".into(),
         model_version,
         feature_row_id: 4000,
+        forecaster: if model_version == 1 { Forecaster::Persistence } else { Forecaster::Model },
+        gate_weight: if model_version == 1 { 0.0 } else { 0.25 },
     }
 }
 
 /// One row of `predictions` as read back with plain CQL.
-type StoredRow = (NaiveDate, NaiveDate, i32, f64, String, i32, i64);
+type StoredRow = (NaiveDate, NaiveDate, i32, f64, String, i32, i64, String, f64);
 
 #[tokio::test]
 async fn a_prediction_round_trips_through_cassandra_and_a_newer_one_replaces_it() -> anyhow::Result<()> {
@@ -49,8 +51,8 @@ async fn a_prediction_round_trips_through_cassandra_and_a_newer_one_replaces_it(
 
     let reader = cassandra::session().await?;
     let cql = format!(
-        "SELECT as_of, target_date, horizon_bars, predicted_close, model_scope, model_version, feature_row_id \
-         FROM {}.predictions WHERE ticker = 'NVDA' AND timeframe = '1day'",
+        "SELECT as_of, target_date, horizon_bars, predicted_close, model_scope, model_version, feature_row_id, \
+         forecaster, gate_weight FROM {}.predictions WHERE ticker = 'NVDA' AND timeframe = '1day'",
         ns.mart_keyspace
     );
     let rows: Vec<StoredRow> = reader
@@ -62,8 +64,28 @@ async fn a_prediction_round_trips_through_cassandra_and_a_newer_one_replaces_it(
     assert_eq!(
         rows,
         vec![
-            (date(2014, 12, 26), date(2014, 12, 30), 2, 19.5, "NVDA".to_owned(), 1, 4000),
-            (date(2014, 12, 29), date(2014, 12, 31), 2, 20.5, "NVDA".to_owned(), 2, 4000),
+            (
+                date(2014, 12, 26),
+                date(2014, 12, 30),
+                2,
+                19.5,
+                "NVDA".to_owned(),
+                1,
+                4000,
+                "persistence".into(),
+                0.0
+            ),
+            (
+                date(2014, 12, 29),
+                date(2014, 12, 31),
+                2,
+                20.5,
+                "NVDA".to_owned(),
+                2,
+                4000,
+                "model".into(),
+                0.25
+            ),
         ]
     );
     cassandra::drop_keyspaces(&reader, &[&ns.mart_keyspace]).await;

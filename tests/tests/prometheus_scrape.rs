@@ -178,6 +178,8 @@ async fn prometheus_scrapes_every_metric_and_every_dashboard_and_rule_query_work
             "pricestream_analytics_model_trainings_total",
             "pricestream_analytics_model_training_seconds_bucket",
             "pricestream_analytics_model_holdout_rmse",
+            "pricestream_analytics_model_gate_weight",
+            "pricestream_analytics_model_versions_serving_total",
             "pricestream_analytics_model_device",
             "pricestream_analytics_model_version",
             "pricestream_analytics_prediction_latency_seconds_bucket",

@@ -143,7 +143,7 @@ fn feature_changes_match_their_schema() -> anyhow::Result<()> {
 
 #[test]
 fn predictions_match_their_schema() -> anyhow::Result<()> {
-    use pricestream_records::Prediction;
+    use pricestream_records::{Forecaster, Prediction};
     let schema = validator("prediction.v1.schema.json")?;
     let prediction = Prediction {
         ticker: "NVDA".into(),
@@ -155,6 +155,8 @@ fn predictions_match_their_schema() -> anyhow::Result<()> {
         model_scope: "global".into(),
         model_version: 7,
         feature_row_id: 4012,
+        forecaster: Forecaster::Persistence,
+        gate_weight: 0.0,
     };
     assert_valid(&schema, &wire::encode(&prediction))?;
     // The schema must be able to fail: no forecast, a version 0, a date that is not one.
@@ -163,6 +165,8 @@ fn predictions_match_their_schema() -> anyhow::Result<()> {
         ("model_version", 0.into()),
         ("target_date", "soon".into()),
         ("horizon_bars", 0.into()),
+        ("forecaster", "oracle".into()),
+        ("gate_weight", 1.5.into()),
     ] {
         let mut broken: Value = serde_json::from_slice(&wire::encode(&prediction))?;
         broken.as_object_mut().map(|o| o.insert(field.into(), value));

@@ -90,6 +90,7 @@ mod tests {
                 close: 10.0,
                 actual: 10.0 + (i as f64).sin(),
                 predicted: 10.0 + (i as f64 * 0.9).sin(),
+                served: 10.0,
             })
             .collect();
         let dir = tempfile::tempdir().expect("temp dir");

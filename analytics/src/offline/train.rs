@@ -7,7 +7,7 @@ use crate::config::AnalyticsConfig;
 use pricestream_cassandra::{
     BacktestSummary, ModelRecord, ModelScope, ModelTable, connect, create_mart_schema,
 };
-use pricestream_model::{Booster, Dataset, FEATURE_NAMES, ModelError};
+use pricestream_model::{Booster, Dataset, FEATURE_NAMES, Gate, ModelError};
 use std::sync::Arc;
 use tracing::{info, warn};
 
@@ -21,7 +21,7 @@ pub fn run(config: &AnalyticsConfig, args: &TrainArgs) -> Result<(), ModelComman
         match walk::run(&dataset, &config.model.walk_forward(), &config.model.params) {
             Ok(backtest) => {
                 println!("{}", backtest.report);
-                Some(BacktestSummary::from(&backtest.report))
+                Some((BacktestSummary::from(&backtest.report), backtest.gate))
             }
             Err(ModelError::NotEnoughRows(why)) => {
                 warn!(%scope, reason = %why, "Storing the model without a backtest.");
@@ -43,6 +43,7 @@ pub fn run(config: &AnalyticsConfig, args: &TrainArgs) -> Result<(), ModelComman
         record.first_date.map(|d| d.to_string()).unwrap_or_default(),
         record.last_date.map(|d| d.to_string()).unwrap_or_default(),
     );
+    println!("{}", serving_line(&record.gate, record.backtest.is_some()));
     Ok(())
 }
 
@@ -51,7 +52,7 @@ fn fit(
     scope: &ModelScope,
     dataset: &Dataset,
     config: &AnalyticsConfig,
-    backtest: Option<BacktestSummary>,
+    backtest: Option<(BacktestSummary, Gate)>,
 ) -> Result<ModelRecord, ModelCommandError> {
     let spinner = progress::training(dataset.len());
     let booster = Booster::fit(&dataset.matrix, &dataset.targets, &config.model.params)?;
@@ -64,9 +65,26 @@ fn fit(
         training_rows: dataset.len() as i64,
         first_date: dataset.dates.first().copied(),
         last_date: dataset.dates.last().copied(),
-        backtest,
+        gate: backtest.as_ref().map_or(Gate::PERSISTENCE, |(_, gate)| *gate),
+        backtest: backtest.map(|(summary, _)| summary),
         booster: booster.with_feature_names(&FEATURE_NAMES),
     })
+}
+
+/// What the stored version will serve, in words.
+fn serving_line(gate: &Gate, backtested: bool) -> String {
+    if !backtested {
+        "It serves persistence (today's close): without a backtest nothing shows it does better.".to_owned()
+    } else if gate.is_persistence() {
+        "It serves persistence (today's close): on the backtest it did not beat persistence by the \
+         gate margin."
+            .to_owned()
+    } else {
+        format!(
+            "It serves today's close plus {:.2} × its predicted change (gate weight learned on the backtest).",
+            gate.weight
+        )
+    }
 }
 
 async fn store(config: &AnalyticsConfig, record: &ModelRecord) -> Result<i32, ModelCommandError> {

@@ -3,7 +3,7 @@
 use super::progress;
 use chrono::NaiveDate;
 use pricestream_model::{
-    BacktestReport, BoosterParams, Dataset, ModelError, WalkForward, predicted_close,
+    BacktestReport, BoosterParams, Dataset, Gate, ModelError, WalkForward, predicted_close,
     walk_forward_with_progress,
 };
 
@@ -13,6 +13,8 @@ pub struct Backtest {
     pub report: BacktestReport,
     /// One entry per predicted row, in row order.
     pub forecasts: Vec<Forecast>,
+    /// The gate a model trained on every row serves with: learned from all these forecasts.
+    pub gate: Gate,
 }
 
 /// One predicted row.
@@ -28,6 +30,8 @@ pub struct Forecast {
     pub actual: f64,
     /// The model's forecast of it.
     pub predicted: f64,
+    /// The served forecast: the block's gate on the model's.
+    pub served: f64,
 }
 
 /// The library's walk-forward with a progress bar, and the forecast of every predicted row.
@@ -39,11 +43,13 @@ pub fn run(dataset: &Dataset, plan: &WalkForward, params: &BoosterParams) -> Res
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
+    let served = run.gated_forecasts(&dataset.closes);
     let forecasts = run
         .predicted_changes
         .iter()
+        .zip(served)
         .enumerate()
-        .map(|(i, &change)| {
+        .map(|(i, (&change, served))| {
             let row = run.first_test + i;
             Forecast {
                 ticker: dataset.tickers[row].clone(),
@@ -51,10 +57,12 @@ pub fn run(dataset: &Dataset, plan: &WalkForward, params: &BoosterParams) -> Res
                 close: dataset.closes[row],
                 actual: dataset.labels[row],
                 predicted: predicted_close(dataset.closes[row], change),
+                served,
             }
         })
         .collect();
-    Ok(Backtest { report: BacktestReport::new(dataset, &run), forecasts })
+    let gate = run.next_gate(dataset, plan.gate_margin);
+    Ok(Backtest { report: BacktestReport::new(dataset, &run), forecasts, gate })
 }
 
 #[cfg(test)]
@@ -78,7 +86,12 @@ mod tests {
             })
             .collect();
         let dataset = Dataset::from_rows(&rows);
-        let plan = WalkForward { warmup_bars: 60, retrain_every_bars: 20, horizon_bars: 2 };
+        let plan = WalkForward {
+            warmup_bars: 60,
+            retrain_every_bars: 20,
+            horizon_bars: 2,
+            ..WalkForward::default()
+        };
         let params = BoosterParams { n_estimators: 10, threads: 1, ..BoosterParams::default() };
         let ours = run(&dataset, &plan, &params).expect("runs");
         assert_eq!(ours.report, backtest(&dataset, &plan, &params).expect("runs"));

@@ -6,7 +6,7 @@ use super::statements::{insert_cql, prepare};
 use crate::Result;
 use chrono::{DateTime, NaiveDate, Utc};
 use pricestream_model::{
-    BacktestSummary, Booster, MODEL_FORMAT_VERSION, Metrics, ModelRecord, ModelScope, StoredModel,
+    BacktestSummary, Booster, Gate, MODEL_FORMAT_VERSION, Metrics, ModelRecord, ModelScope, StoredModel,
 };
 use scylla::client::session::Session;
 use scylla::statement::prepared::PreparedStatement;
@@ -18,6 +18,7 @@ use tracing::{debug, info};
 const COLUMNS: &str = "scope, version, trained_at, horizon_bars, hyperparameters, training_rows, \
     first_date, last_date, backtest_rows, model_rmse, model_mae, model_mape_percent, \
     model_direction_percent, baseline_rmse, baseline_mae, baseline_mape_percent, up_percent, \
+    gated_rmse, gated_mae, gated_mape_percent, gated_direction_percent, gate_weight, \
     model_format_version, model";
 
 /// One row of `models`, as written and as read.
@@ -40,6 +41,13 @@ struct ModelRow {
     baseline_mae: Option<f64>,
     baseline_mape_percent: Option<f64>,
     up_percent: Option<f64>,
+    gated_rmse: Option<f64>,
+    gated_mae: Option<f64>,
+    gated_mape_percent: Option<f64>,
+    gated_direction_percent: Option<f64>,
+    /// The serving gate's weight; null in rows stored before the gate existed (read as
+    /// persistence: those versions were never checked against it).
+    gate_weight: Option<f64>,
     /// Checked by `Booster::from_json` on reading; the column is for readers without it.
     model_format_version: i32,
     model: String,
@@ -99,6 +107,11 @@ impl ModelTable {
                 baseline_mae: metric(|b| b.baseline.mae),
                 baseline_mape_percent: metric(|b| b.baseline.mape_percent),
                 up_percent: metric(|b| b.up_percent),
+                gated_rmse: metric(|b| b.gated.rmse),
+                gated_mae: metric(|b| b.gated.mae),
+                gated_mape_percent: metric(|b| b.gated.mape_percent),
+                gated_direction_percent: backtest.and_then(|b| b.gated.directional_accuracy_percent),
+                gate_weight: Some(record.gate.weight),
                 model_format_version: MODEL_FORMAT_VERSION as i32,
                 // A model is a few hundred kilobytes of JSON; a copy per save costs nothing
                 // next to the training before it.
@@ -183,6 +196,14 @@ impl ModelTable {
                         mape_percent: b_mape,
                         directional_accuracy_percent: None,
                     },
+                    // Rows stored before the gate serve persistence (see `gate_weight`).
+                    gated: Metrics {
+                        rows,
+                        rmse: row.gated_rmse.unwrap_or(b_rmse),
+                        mae: row.gated_mae.unwrap_or(b_mae),
+                        mape_percent: row.gated_mape_percent.unwrap_or(b_mape),
+                        directional_accuracy_percent: row.gated_direction_percent,
+                    },
                     up_percent: row.up_percent.unwrap_or(f64::NAN),
                 })
             }
@@ -199,6 +220,7 @@ impl ModelTable {
                 first_date: row.first_date,
                 last_date: row.last_date,
                 backtest,
+                gate: row.gate_weight.map_or(Gate::PERSISTENCE, |weight| Gate { weight }),
                 booster,
             },
         })

@@ -31,6 +31,8 @@ struct PredictionValues<'a> {
     model_scope: &'a str,
     model_version: i32,
     feature_row_id: i64,
+    forecaster: &'a str,
+    gate_weight: f64,
 }
 
 impl<'a> From<&'a Prediction> for PredictionValues<'a> {
@@ -45,12 +47,14 @@ impl<'a> From<&'a Prediction> for PredictionValues<'a> {
             model_scope: &p.model_scope,
             model_version: p.model_version,
             feature_row_id: p.feature_row_id,
+            forecaster: p.forecaster.as_str(),
+            gate_weight: p.gate_weight,
         }
     }
 }
 
 const COLUMNS: &str = "ticker, timeframe, as_of, target_date, horizon_bars, predicted_close, model_scope, \
-    model_version, feature_row_id";
+    model_version, feature_row_id, forecaster, gate_weight";
 
 impl PredictionTable {
     /// Prepares the upsert against `keyspace.predictions`; at most `max_in_flight` writes at once.

@@ -61,6 +61,8 @@ const MODELS: &str = "CREATE TABLE IF NOT EXISTS {ks}.models (
     model_rmse double, model_mae double, model_mape_percent double, model_direction_percent double,
     baseline_rmse double, baseline_mae double, baseline_mape_percent double,
     up_percent double,
+    gated_rmse double, gated_mae double, gated_mape_percent double, gated_direction_percent double,
+    gate_weight double,
     model_format_version int,
     model text,
     PRIMARY KEY ((scope), version)
@@ -78,8 +80,26 @@ const PREDICTIONS: &str = "CREATE TABLE IF NOT EXISTS {ks}.predictions (
     model_scope text,
     model_version int,
     feature_row_id bigint,
+    forecaster text,
+    gate_weight double,
     PRIMARY KEY ((ticker, timeframe), as_of)
 ) WITH CLUSTERING ORDER BY (as_of ASC)";
+
+/// Columns added after a table was first released, by table: a mart created by an older
+/// release gets them with `ALTER TABLE … ADD` (see [`add_missing_columns`]).
+const ADDED_MART_COLUMNS: [(&str, &[(&str, &str)]); 2] = [
+    (
+        "models",
+        &[
+            ("gated_rmse", "double"),
+            ("gated_mae", "double"),
+            ("gated_mape_percent", "double"),
+            ("gated_direction_percent", "double"),
+            ("gate_weight", "double"),
+        ],
+    ),
+    ("predictions", &[("forecaster", "text"), ("gate_weight", "double")]),
+];
 
 /// Fencing: the generation of each consumer group's cluster, taken with a lightweight
 /// transaction by every new incarnation (see `GenerationTable`).
@@ -142,6 +162,30 @@ async fn run_all(session: &Session, statements: Vec<String>) -> Result<()> {
     Ok(())
 }
 
+/// The `ALTER TABLE` statements that add the `columns` `keyspace.table` lacks.
+async fn add_missing_columns(
+    session: &Session,
+    keyspace: &str,
+    table: &str,
+    columns: &[(&str, &str)],
+) -> Result<Vec<String>> {
+    let cql = "SELECT column_name FROM system_schema.columns WHERE keyspace_name = ? AND table_name = ?";
+    let read = |e: String| CassandraError::Read { table: "system_schema.columns".into(), message: e };
+    let result = session.query_unpaged(cql, (keyspace, table)).await.map_err(|e| read(e.to_string()))?;
+    let rows = result.into_rows_result().map_err(|e| read(e.to_string()))?;
+    let existing: Vec<String> = rows
+        .rows::<(String,)>()
+        .map_err(|e| read(e.to_string()))?
+        .map(|row| row.map(|(name,)| name))
+        .collect::<std::result::Result<_, _>>()
+        .map_err(|e| read(e.to_string()))?;
+    Ok(columns
+        .iter()
+        .filter(|(name, _)| !existing.iter().any(|column| column == name))
+        .map(|(name, typ)| format!("ALTER TABLE {keyspace}.{table} ADD {name} {typ}"))
+        .collect())
+}
+
 /// Creates the warehouse keyspace and tables if they do not exist.
 pub async fn create_dwh_schema(session: &Session, config: &CassandraConfig) -> Result<()> {
     run_all(session, dwh_statements(config)).await?;
@@ -149,9 +193,18 @@ pub async fn create_dwh_schema(session: &Session, config: &CassandraConfig) -> R
     Ok(())
 }
 
-/// Creates the mart keyspace and tables if they do not exist.
+/// Creates the mart keyspace and tables if they do not exist, and adds the columns a mart
+/// created by an older release lacks.
 pub async fn create_mart_schema(session: &Session, config: &CassandraConfig) -> Result<()> {
     run_all(session, mart_statements(config)).await?;
+    let mut added = Vec::new();
+    for (table, columns) in ADDED_MART_COLUMNS {
+        added.extend(add_missing_columns(session, &config.mart_keyspace, table, columns).await?);
+    }
+    if !added.is_empty() {
+        run_all(session, added).await?;
+        info!(keyspace = %config.mart_keyspace, "Added the columns of this release to the mart's tables.");
+    }
     info!(keyspace = %config.mart_keyspace, "Mart schema ready.");
     Ok(())
 }
@@ -182,5 +235,22 @@ mod tests {
         assert_eq!(tables, ["features", "models", "predictions", "generations"]);
         let models = &statements[2];
         assert!(models.contains("CLUSTERING ORDER BY (version DESC)"), "{models}");
+    }
+
+    #[test]
+    fn a_fresh_mart_has_every_column_an_old_one_gets_added() {
+        let statements = mart_statements(&CassandraConfig::default());
+        for (table, columns) in ADDED_MART_COLUMNS {
+            let create = statements
+                .iter()
+                .find(|s| s.contains(&format!("instrument_mart.{table} (")))
+                .unwrap_or_else(|| panic!("no CREATE of {table}"));
+            for (name, typ) in columns {
+                assert!(
+                    create.contains(&format!("{name} {typ}")),
+                    "{table}.{name} {typ} missing from {create}"
+                );
+            }
+        }
     }
 }

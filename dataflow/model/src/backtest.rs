@@ -4,6 +4,8 @@
 use super::booster::Booster;
 use super::dataset::Dataset;
 use super::error::ModelError;
+use super::features::predicted_close;
+use super::gate::Gate;
 use super::params::BoosterParams;
 use super::report::BacktestReport;
 use chrono::NaiveDate;
@@ -26,6 +28,10 @@ pub struct WalkForward {
     /// block's first prediction, so the last `horizon_bars − 1` dates before a block are left out.
     #[serde(default = "default_horizon_bars")]
     pub horizon_bars: usize,
+    /// The serving gate's margin: how far (a fraction) below persistence's RMSE the gated
+    /// forecast must be on the rows it learned its weight from, or persistence is served.
+    #[serde(default = "default_gate_margin")]
+    pub gate_margin: f64,
 }
 
 fn default_warmup_bars() -> usize {
@@ -37,6 +43,10 @@ fn default_retrain_every_bars() -> usize {
 fn default_horizon_bars() -> usize {
     2
 }
+/// One percent: a weight that gains less over persistence is noise.
+pub fn default_gate_margin() -> f64 {
+    0.01
+}
 
 impl Default for WalkForward {
     fn default() -> Self {
@@ -44,6 +54,7 @@ impl Default for WalkForward {
             warmup_bars: default_warmup_bars(),
             retrain_every_bars: default_retrain_every_bars(),
             horizon_bars: default_horizon_bars(),
+            gate_margin: default_gate_margin(),
         }
     }
 }
@@ -59,6 +70,11 @@ impl WalkForward {
             format_args!("must be > horizon_bars ({}), got {}", self.horizon_bars, self.warmup_bars),
         );
         problems.at_least(&key("retrain_every_bars"), self.retrain_every_bars, 1);
+        problems.check(
+            (0.0..1.0).contains(&self.gate_margin),
+            &key("gate_margin"),
+            format_args!("must be at least 0 and below 1, got {}", self.gate_margin),
+        );
     }
 
     /// The folds over rows ordered by date (`dates`, ascending, repeated for many tickers).
@@ -107,6 +123,31 @@ pub struct WalkForwardRun {
     pub first_test: usize,
     /// Predicted relative change of every row from `first_test` on.
     pub predicted_changes: Vec<f32>,
+    /// The gate each fold's forecasts are served with (one per fold), learned as the service
+    /// learns it: from out-of-sample forecasts whose outcome was known when the fold starts,
+    /// here the earlier folds' (the first fold has none and serves persistence).
+    pub gates: Vec<Gate>,
+}
+
+impl WalkForwardRun {
+    /// The gate a model trained after the last fold serves with: learned from every forecast
+    /// of the run (all outcomes are known by then).
+    pub fn next_gate(&self, dataset: &Dataset, margin: f64) -> Gate {
+        let after = Fold { train: 0..dataset.len(), test: dataset.len()..dataset.len() };
+        learn_gate(dataset, self.first_test, &self.predicted_changes, &after, margin)
+    }
+
+    /// The served forecast of every predicted row (the fold's gate on the model's forecast).
+    pub fn gated_forecasts(&self, closes: &[f64]) -> Vec<f64> {
+        let mut gated = Vec::with_capacity(self.predicted_changes.len());
+        for (fold, gate) in self.folds.iter().zip(&self.gates) {
+            for row in fold.test.clone() {
+                let change = self.predicted_changes[row - self.first_test];
+                gated.push(gate.forecast(closes[row], predicted_close(closes[row], change)));
+            }
+        }
+        gated
+    }
 }
 
 /// Trains one model per fold and predicts its block.
@@ -129,14 +170,29 @@ pub fn walk_forward_with_progress(
     let folds = plan.folds(&dataset.dates)?;
     let first_test = folds.first().map_or(dataset.len(), |fold| fold.test.start);
     let mut predicted_changes = Vec::with_capacity(dataset.len() - first_test);
+    let mut gates = Vec::with_capacity(folds.len());
     progress(0, folds.len());
     for (done, fold) in folds.iter().enumerate() {
+        gates.push(learn_gate(dataset, first_test, &predicted_changes, fold, plan.gate_margin));
         let train = dataset.matrix.slice_rows(fold.train.clone());
         let model = Booster::fit(&train, &dataset.targets[fold.train.clone()], params)?;
         predicted_changes.extend(model.predict(&dataset.matrix.slice_rows(fold.test.clone()))?);
         progress(done + 1, folds.len());
     }
-    Ok(WalkForwardRun { folds, first_test, predicted_changes })
+    Ok(WalkForwardRun { folds, first_test, predicted_changes, gates })
+}
+
+/// The gate of `fold`: learned from the earlier folds' forecasts of rows whose label was
+/// known when it starts (rows before `fold.train.end`).
+fn learn_gate(dataset: &Dataset, first_test: usize, changes: &[f32], fold: &Fold, margin: f64) -> Gate {
+    let known = first_test..fold.train.end.max(first_test).min(first_test + changes.len());
+    let closes = &dataset.closes[known.clone()];
+    let forecasts: Vec<f64> = closes
+        .iter()
+        .zip(&changes[..known.len()])
+        .map(|(&close, &change)| predicted_close(close, change))
+        .collect();
+    Gate::learn(closes, &dataset.labels[known], &forecasts, margin)
 }
 
 /// Walk-forward backtest with the model and the persistence baseline side by side.
@@ -160,7 +216,8 @@ mod tests {
 
     #[test]
     fn folds_expand_and_leave_out_rows_whose_label_is_not_known_yet() {
-        let plan = WalkForward { warmup_bars: 10, retrain_every_bars: 4, horizon_bars: 2 };
+        let plan =
+            WalkForward { warmup_bars: 10, retrain_every_bars: 4, horizon_bars: 2, ..WalkForward::default() };
         let folds = plan.folds(&days(20)).expect("enough dates");
         assert_eq!(
             folds,
@@ -176,7 +233,8 @@ mod tests {
     fn many_tickers_split_on_dates() {
         // Three tickers per date.
         let dates: Vec<NaiveDate> = days(6).into_iter().flat_map(|d| [d, d, d]).collect();
-        let plan = WalkForward { warmup_bars: 3, retrain_every_bars: 2, horizon_bars: 1 };
+        let plan =
+            WalkForward { warmup_bars: 3, retrain_every_bars: 2, horizon_bars: 1, ..WalkForward::default() };
         let folds = plan.folds(&dates).expect("enough dates");
         assert_eq!(folds, vec![Fold { train: 0..9, test: 9..15 }, Fold { train: 0..15, test: 15..18 }]);
     }
@@ -186,8 +244,8 @@ mod tests {
         let plan = WalkForward::default();
         assert!(matches!(plan.folds(&days(400)), Err(ModelError::NotEnoughRows(_))));
         let mut problems = Problems::default();
-        WalkForward { warmup_bars: 2, retrain_every_bars: 0, horizon_bars: 2 }
+        WalkForward { warmup_bars: 2, retrain_every_bars: 0, horizon_bars: 2, gate_margin: 1.0 }
             .validate("backtest", &mut problems);
-        assert_eq!(problems.messages().len(), 2, "{problems}");
+        assert_eq!(problems.messages().len(), 3, "{problems}");
     }
 }

@@ -33,7 +33,7 @@
 //!     })
 //!     .collect();
 //! let dataset = Dataset::from_rows(&rows);
-//! let plan = WalkForward { warmup_bars: 200, retrain_every_bars: 50, horizon_bars: 2 };
+//! let plan = WalkForward { warmup_bars: 200, retrain_every_bars: 50, horizon_bars: 2, ..WalkForward::default() };
 //! let params = BoosterParams { n_estimators: 20, threads: 1, ..BoosterParams::default() };
 //! let report = backtest(&dataset, &plan, &params).unwrap();
 //! assert!(report.beats_baseline, "{report}");
@@ -63,6 +63,7 @@ mod device;
 mod error;
 mod features;
 mod forest;
+mod gate;
 mod grow;
 mod histogram;
 mod matrix;
@@ -78,7 +79,10 @@ mod split;
 mod stored;
 mod xgboost_json;
 
-pub use backtest::{Fold, WalkForward, WalkForwardRun, backtest, walk_forward, walk_forward_with_progress};
+pub use backtest::{
+    Fold, WalkForward, WalkForwardRun, backtest, default_gate_margin, walk_forward,
+    walk_forward_with_progress,
+};
 pub use booster::{Booster, MODEL_FORMAT_VERSION};
 pub use cuts::BinCuts;
 pub use dataset::Dataset;
@@ -86,6 +90,7 @@ pub use device::Device;
 pub use error::ModelError;
 pub use features::{FEATURE_NAMES, N_FEATURES, model_inputs, predicted_close, target_change};
 pub use forest::{FlatNode, Forest};
+pub use gate::Gate;
 pub use matrix::FeatureMatrix;
 pub use metrics::Metrics;
 pub use offline::feature_rows;

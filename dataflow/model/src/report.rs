@@ -18,6 +18,10 @@ pub struct BacktestReport {
     pub model: Metrics,
     /// Errors of the persistence forecast.
     pub baseline: Metrics,
+    /// Errors of the served forecast: each block's gate on the model's forecast.
+    pub gated: Metrics,
+    /// The gate weight of each block, in date order (0 = persistence served).
+    pub gate_weights: Vec<f64>,
     /// Share (percent) of rows whose close went up: what always guessing "up" scores on direction.
     pub up_percent: f64,
     /// Whether the model's RMSE is below the baseline's.
@@ -39,6 +43,7 @@ impl BacktestReport {
             .collect();
         let model = Metrics::of_prices(closes, actuals, &forecasts);
         let baseline = Metrics::of_prices(closes, actuals, closes);
+        let gated = Metrics::of_prices(closes, actuals, &run.gated_forecasts(&dataset.closes));
         let ups = closes.iter().zip(actuals).filter(|(close, actual)| actual > close).count();
         let beats_baseline = model.rmse < baseline.rmse;
         BacktestReport {
@@ -46,9 +51,11 @@ impl BacktestReport {
             first_training_rows: run.folds.first().map_or(0, |fold| fold.train.len()),
             model,
             baseline,
+            gated,
+            gate_weights: run.gates.iter().map(|gate| gate.weight).collect(),
             up_percent: 100.0 * ups as f64 / closes.len().max(1) as f64,
             beats_baseline,
-            verdict: verdict(&model, &baseline),
+            verdict: format!("{} {}", verdict(&model, &baseline), gated_verdict(&gated, &baseline)),
         }
     }
 }
@@ -69,6 +76,24 @@ fn verdict(model: &Metrics, baseline: &Metrics) -> String {
     }
 }
 
+fn gated_verdict(gated: &Metrics, baseline: &Metrics) -> String {
+    let change = 100.0 * (gated.rmse - baseline.rmse) / baseline.rmse;
+    if gated.rmse < baseline.rmse {
+        format!("Served through the gate: RMSE {:.4} ({:.2} % below persistence).", gated.rmse, -change)
+    } else if gated.rmse == baseline.rmse {
+        format!(
+            "Served through the gate: RMSE {:.4}, persistence itself (the gate never trusted the model).",
+            gated.rmse
+        )
+    } else {
+        format!(
+            "Served through the gate: RMSE {:.4} ({:.2} % above persistence: a weight learned on \
+             earlier blocks did not hold).",
+            gated.rmse, change
+        )
+    }
+}
+
 impl fmt::Display for BacktestReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let direction = |m: &Metrics| {
@@ -81,7 +106,12 @@ impl fmt::Display for BacktestReport {
         )?;
         writeln!(f, "| forecast                  |       RMSE |        MAE |     MAPE | direction |")?;
         writeln!(f, "|---------------------------|-----------:|-----------:|---------:|----------:|")?;
-        for (name, m) in [("model", &self.model), ("persistence (close today)", &self.baseline)] {
+        let rows = [
+            ("model", &self.model),
+            ("gated (served)", &self.gated),
+            ("persistence (close today)", &self.baseline),
+        ];
+        for (name, m) in rows {
             writeln!(
                 f,
                 "| {name:<25} | {:>10.4} | {:>10.4} | {:>6.2} % | {:>9} |",
@@ -96,6 +126,8 @@ impl fmt::Display for BacktestReport {
             "direction: persistence never predicts a move; always guessing \"up\" scores {:.1} %",
             self.up_percent
         )?;
+        let weights: Vec<String> = self.gate_weights.iter().map(|weight| format!("{weight:.2}")).collect();
+        writeln!(f, "gate weight per block (0 = persistence served): {}", weights.join(" "))?;
         write!(f, "{}", self.verdict)
     }
 }

@@ -1,7 +1,7 @@
 //! What a stored model version holds, whoever stores it: its scope, what it was trained on,
 //! its backtest and the model itself. The `models` table (`pricestream-cassandra`) keeps them.
 
-use super::{BacktestReport, Booster, Metrics};
+use super::{BacktestReport, Booster, Gate, Metrics};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -54,13 +54,20 @@ pub struct BacktestSummary {
     pub model: Metrics,
     /// Errors of the persistence forecast on the same rows.
     pub baseline: Metrics,
+    /// Errors of the served (gated) forecast on the same rows.
+    pub gated: Metrics,
     /// Share (percent) of those rows whose close went up.
     pub up_percent: f64,
 }
 
 impl From<&BacktestReport> for BacktestSummary {
     fn from(report: &BacktestReport) -> Self {
-        BacktestSummary { model: report.model, baseline: report.baseline, up_percent: report.up_percent }
+        BacktestSummary {
+            model: report.model,
+            baseline: report.baseline,
+            gated: report.gated,
+            up_percent: report.up_percent,
+        }
     }
 }
 
@@ -81,6 +88,9 @@ pub struct ModelRecord {
     pub last_date: Option<NaiveDate>,
     /// Its walk-forward backtest, when there were enough rows for one.
     pub backtest: Option<BacktestSummary>,
+    /// What its served forecasts are: learned from the backtest's out-of-sample forecasts;
+    /// persistence when there was no backtest (nothing shows the model does better).
+    pub gate: Gate,
     /// The model itself (its hyperparameters are stored as JSON beside it).
     pub booster: Booster,
 }

@@ -68,7 +68,8 @@ fn global_model_over_generated_tickers_matches_xgboost() {
     // 10 tickers × 6 years, one model for all; folds on the shared dates. Training sets of
     // 7 500+ rows take XGBoost's sketch through its merge levels (max_bin 64).
     let dataset = Dataset::from_rows(&model_support::generated_rows(10, 1_500));
-    let plan = WalkForward { warmup_bars: 750, retrain_every_bars: 250, horizon_bars: 2 };
+    let plan =
+        WalkForward { warmup_bars: 750, retrain_every_bars: 250, horizon_bars: 2, ..WalkForward::default() };
     let comparison = Comparison::run(&dataset, &plan, &regularised());
     assert_same_trees("10 generated tickers, global model", &comparison);
 }
@@ -102,7 +103,12 @@ fn synthetic_with_missing_values(rows: usize) -> Dataset {
 #[test]
 fn missing_values_are_handled_like_xgboost() {
     let dataset = synthetic_with_missing_values(6_000);
-    let plan = WalkForward { warmup_bars: 4_000, retrain_every_bars: 1_000, horizon_bars: 1 };
+    let plan = WalkForward {
+        warmup_bars: 4_000,
+        retrain_every_bars: 1_000,
+        horizon_bars: 1,
+        ..WalkForward::default()
+    };
     let params = BoosterParams { n_estimators: 60, max_depth: 5, learning_rate: 0.1, ..xgboost_defaults() };
     let comparison = Comparison::run(&dataset, &plan, &params);
     assert_same_trees("synthetic, 33 % missing inputs", &comparison);

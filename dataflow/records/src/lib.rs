@@ -47,7 +47,7 @@ pub use indicator::{
     FeatureRow, IndicatorError, IndicatorKind, IndicatorRecord, IndicatorRow, IndicatorValue,
 };
 pub use indicator_table::{Fields, MAX_NUMBERS, MAX_PERIODS, MartCell, MartCellMut};
-pub use prediction::Prediction;
+pub use prediction::{Forecaster, Prediction};
 pub use problems::Problems;
 pub use ticker::{MAX_TICKER_LEN, Ticker, TickerError, check_ticker};
 pub use timeframe::{Timeframe, UnknownTimeframe};

@@ -27,6 +27,40 @@ pub struct Prediction {
     pub model_version: i32,
     /// `id` of the feature row the forecast was made from (its position in the ticker's series).
     pub feature_row_id: i64,
+    /// What produced `predicted_close`: the model through its serving gate, or persistence
+    /// (today's close) when the gate does not trust the model. Messages written before the
+    /// gate existed lack it and were the raw model's.
+    #[serde(default)]
+    pub forecaster: Forecaster,
+    /// The gate's weight on the model's predicted change (0 for persistence, 1 for the raw
+    /// model): `predicted_close = close + gate_weight × (model's forecast − close)`.
+    #[serde(default = "raw_model_weight")]
+    pub gate_weight: f64,
+}
+
+/// What produced a forecast.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Forecaster {
+    /// The model version `model_version`, its predicted change weighted by `gate_weight`.
+    #[default]
+    Model,
+    /// Today's close: the version's gate found no skill to serve.
+    Persistence,
+}
+
+impl Forecaster {
+    /// The name on the wire and in the table.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Forecaster::Model => "model",
+            Forecaster::Persistence => "persistence",
+        }
+    }
+}
+
+fn raw_model_weight() -> f64 {
+    1.0
 }
 
 impl Prediction {
@@ -80,6 +114,8 @@ mod tests {
             model_scope: "NVDA".into(),
             model_version: 3,
             feature_row_id: 4010,
+            forecaster: Forecaster::Model,
+            gate_weight: 0.5,
         };
         let bytes = wire::encode(&prediction);
         let json: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
@@ -87,7 +123,17 @@ mod tests {
         assert_eq!(json["as_of"], "2014-12-29");
         assert_eq!(json["target_date"], "2014-12-31");
         assert_eq!(json["timeframe"], "1day");
+        assert_eq!((json["forecaster"].as_str(), json["gate_weight"].as_f64()), (Some("model"), Some(0.5)));
         assert_eq!(wire::decode::<Prediction>(&bytes).ok(), Some(prediction.clone()));
         assert_eq!(prediction.message_key(), "NVDA");
+    }
+
+    #[test]
+    fn a_message_from_before_the_gate_reads_as_the_raw_model() {
+        let old = br#"{"schema_version":1,"ticker":"NVDA","timeframe":"1day","as_of":"2014-12-29",
+            "target_date":"2014-12-31","horizon_bars":2,"predicted_close":20.125,"model_scope":"NVDA",
+            "model_version":3,"feature_row_id":4010}"#;
+        let prediction: Prediction = wire::decode(old).expect("a version 1 message");
+        assert_eq!((prediction.forecaster, prediction.gate_weight), (Forecaster::Model, 1.0));
     }
 }

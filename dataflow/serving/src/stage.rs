@@ -8,8 +8,8 @@ use super::trainer::{TrainedModel, Trainer, TrainingData, TrainingJob, TrainingO
 use chrono::NaiveDate;
 use pricestream_model::ModelScope;
 use pricestream_model::ScopeSetting;
-use pricestream_model::{Booster, BoosterParams, ModelError, predicted_close};
-use pricestream_records::{FeatureRow, Prediction, Timeframe};
+use pricestream_model::{Booster, BoosterParams, Gate, ModelError, predicted_close};
+use pricestream_records::{FeatureRow, Forecaster, Prediction, Timeframe};
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 #[cfg(test)]
 use std::time::Duration;
@@ -26,6 +26,9 @@ pub struct StageSettings {
     pub policy: RetrainPolicy,
     /// How many bars ahead the label is (the forecasts' horizon).
     pub horizon_bars: u32,
+    /// How far below persistence's holdout RMSE a version's gated forecast must be for the
+    /// model to be served (`[model] gate_margin`).
+    pub gate_margin: f64,
 }
 
 /// A series: a ticker at one timeframe.
@@ -38,6 +41,8 @@ pub struct ModelVersion {
     pub version: i32,
     /// The model.
     pub booster: Booster,
+    /// How its forecasts are served.
+    pub gate: Gate,
     /// Its mean absolute error on the holdout, when it was evaluated: what the live error is
     /// compared with.
     pub holdout_mae: Option<f64>,
@@ -46,17 +51,16 @@ pub struct ModelVersion {
 }
 
 impl ModelVersion {
-    /// Version `version` of `booster`, with the holdout errors of `backtest` when it has one.
-    pub fn new(
-        version: i32,
-        booster: Booster,
-        backtest: Option<&pricestream_model::BacktestSummary>,
-    ) -> Self {
+    /// Version `version` of a stored record: its model, its gate and the holdout errors of
+    /// its served forecasts when it has a holdout.
+    pub fn new(version: i32, record: &pricestream_model::ModelRecord) -> Self {
+        let backtest = record.backtest.as_ref();
         ModelVersion {
             version,
-            booster,
-            holdout_mae: backtest.map(|backtest| backtest.model.mae),
-            holdout_skill: backtest.map(|backtest| skill(backtest.baseline.mae, backtest.model.mae)),
+            booster: record.booster.clone(),
+            gate: record.gate,
+            holdout_mae: backtest.map(|backtest| backtest.gated.mae),
+            holdout_skill: backtest.map(|backtest| skill(backtest.baseline.mae, backtest.gated.mae)),
         }
     }
 }
@@ -99,8 +103,8 @@ pub struct EpochReport {
     pub installed: Vec<TrainedModel>,
     /// Trainings that failed, and stored models that could not be loaded: scope and error.
     pub failed: Vec<(ModelScope, anyhow::Error)>,
-    /// Stored versions loaded for scopes met for the first time.
-    pub loaded: Vec<(ModelScope, i32)>,
+    /// Stored versions loaded for scopes met for the first time, with their gates.
+    pub loaded: Vec<(ModelScope, i32, Gate)>,
     /// Trainings queued this epoch.
     pub queued: usize,
     /// Rows that could not be scored yet because their scope has no model.
@@ -300,7 +304,7 @@ impl ModelStage {
             let mut state = ScopeState::default();
             match (self.load)(&scope) {
                 Ok(Some(model)) => {
-                    report.loaded.push((scope.clone(), model.version));
+                    report.loaded.push((scope.clone(), model.version, model.gate));
                     state.training.has_model = true;
                     state.model = Some(model);
                 }
@@ -349,6 +353,7 @@ impl ModelStage {
             data,
             params: self.settings.params.clone(),
             holdout_fraction: self.settings.policy.holdout_fraction,
+            gate_margin: self.settings.gate_margin,
         });
     }
 
@@ -377,11 +382,7 @@ impl ModelStage {
         if std::mem::take(&mut state.below_persistence) {
             report.below_persistence_change -= 1;
         }
-        let model = ModelVersion::new(
-            trained.version,
-            trained.record.booster.clone(),
-            trained.record.backtest.as_ref(),
-        );
+        let model = ModelVersion::new(trained.version, &trained.record);
         let mut predictions = Vec::new();
         if score {
             for id in &state.series {
@@ -414,9 +415,9 @@ fn push_forecast(
     }
 }
 
-/// The forecast made from one unlabelled row (its target bar does not exist yet, so the
-/// target date is estimated on weekdays); an error when the model cannot score the row (a
-/// stored model with another number of inputs).
+/// The forecast served for one unlabelled row: the version's gate on its model's forecast (its
+/// target bar does not exist yet, so the target date is estimated on weekdays); an error when
+/// the model cannot score the row (a stored model with another number of inputs).
 fn forecast(
     id: &SeriesId,
     date: NaiveDate,
@@ -426,15 +427,18 @@ fn forecast(
     horizon_bars: u32,
 ) -> Result<Prediction, ModelError> {
     let change = model.booster.predict_row(&row.inputs)?;
+    let gate = model.gate;
     Ok(Prediction {
         ticker: id.0.clone(),
         timeframe: id.1,
         as_of: date,
         target_date: Prediction::weekdays_after(date, horizon_bars),
         horizon_bars,
-        predicted_close: predicted_close(row.close, change),
+        predicted_close: gate.forecast(row.close, predicted_close(row.close, change)),
         model_scope: scope.as_str().to_owned(),
         model_version: model.version,
         feature_row_id: row.id.unwrap_or_default(),
+        forecaster: if gate.is_persistence() { Forecaster::Persistence } else { Forecaster::Model },
+        gate_weight: gate.weight,
     })
 }

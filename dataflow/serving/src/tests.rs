@@ -2,10 +2,11 @@
 
 use super::*;
 use chrono::{Days, NaiveDate};
+use pricestream_model::Gate;
 use pricestream_model::ModelScope;
 use pricestream_model::ScopeSetting;
 use pricestream_model::{BacktestSummary, BoosterParams};
-use pricestream_records::{FeatureRow, Timeframe};
+use pricestream_records::{FeatureRow, Forecaster, Prediction, Timeframe};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -70,6 +71,7 @@ fn stage_with(
         params: BoosterParams { n_estimators: 5, threads: 1, ..BoosterParams::default() },
         policy,
         horizon_bars: HORIZON as u32,
+        gate_margin: 0.01,
     };
     let trainer = Trainer::spawn("stage-test".into(), store).unwrap_or_else(|e| panic!("{e}"));
     (ModelStage::new(settings, trainer, load), saved)
@@ -143,15 +145,15 @@ fn a_stored_model_is_used_at_once_and_a_global_scope_scores_every_ticker() {
     first.after_epoch(true, &mut report);
     first.wait_for_trainings(Duration::from_secs(60), &mut report);
     assert_eq!(first.model_version(&ModelScope::Global), Some(1), "76 labelled rows over two tickers");
-    let booster = report.installed.remove(0).record.booster;
+    let record = report.installed.remove(0).record;
 
     // A restart with the stored version: it scores without training.
-    let stored = vec![(ModelScope::Global, ModelVersion::new(1, booster, None))];
+    let stored = vec![(ModelScope::Global, ModelVersion::new(1, &record))];
     let (mut restarted, saved) = stage(ScopeSetting::Global, stored);
     let mut report = EpochReport::default();
     restarted.apply(&rows("AAA", 40), &[], false, &mut report);
     restarted.after_epoch(true, &mut report);
-    assert_eq!(report.loaded, [(ModelScope::Global, 1)]);
+    assert_eq!(report.loaded, [(ModelScope::Global, 1, record.gate)]);
     assert_eq!(report.queued, 0, "the stored model is current: no retraining");
     let forecasts = restarted.apply(&rows("BBB", 41)[40..], &[], true, &mut report);
     assert_eq!(
@@ -331,6 +333,7 @@ fn a_corrected_newest_row_is_re_scored_with_the_model_on_its_corrected_inputs() 
     stage.after_epoch(true, &mut report);
     let first = stage.wait_for_trainings(Duration::from_secs(60), &mut report);
     let booster = report.installed[0].record.booster.clone();
+    let gate = report.installed[0].record.gate;
     let newest = start() + Days::new(99);
     let before = first.iter().find(|f| f.as_of == newest).map(|f| f.predicted_close);
     let before = before.unwrap_or_else(|| panic!("day 99 was scored: {first:?}"));
@@ -345,12 +348,13 @@ fn a_corrected_newest_row_is_re_scored_with_the_model_on_its_corrected_inputs() 
 
     // The oracle: the booster on the corrected inputs, built here from their definitions in
     // docs/model.md (ema_gap = ema / close - 1, RSI as is, everything else missing), and the
-    // price = close x (1 + predicted change).
+    // price = close x (1 + predicted change), served through the version's gate.
     let mut inputs = [f32::NAN; pricestream_model::N_FEATURES];
     inputs[0] = (0.98_f64 - 1.0) as f32;
     inputs[4] = 35.0;
     let change = booster.predict_row(&inputs).unwrap_or_else(|e| panic!("{e}"));
-    let expected = corrected.close * (1.0 + f64::from(change));
+    let model = corrected.close * (1.0 + f64::from(change));
+    let expected = corrected.close + gate.weight * (model - corrected.close);
     assert_eq!(reissued.len(), 1, "{reissued:?}");
     let forecast = &reissued[0];
     assert_eq!(
@@ -392,4 +396,71 @@ fn the_daily_policy_waits_for_every_configured_ticker_even_one_not_met_yet() {
     assert_eq!(report.queued, 1);
     stage.wait_for_trainings(Duration::from_secs(60), &mut report);
     assert_eq!(stage.model_version(&ModelScope::Global), Some(2));
+}
+
+/// Mart rows of a ticker whose daily moves are ±1 % by a fixed pseudo-random sequence that no
+/// input knows (its RSI column is another, unrelated sequence); the last `HORIZON` rows have no
+/// label yet.
+fn noise_rows(ticker: &str, days: usize) -> Vec<FeatureRow> {
+    let mut state = 0x2545_f491_u64;
+    let mut next = move || {
+        state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+        (state >> 33) as f64 / f64::from(1_u32 << 31)
+    };
+    let mut closes = vec![100.0_f64];
+    let mut rsi = Vec::new();
+    for _ in 0..days + HORIZON {
+        let last = closes[closes.len() - 1];
+        closes.push(last * if next() < 0.5 { 0.99 } else { 1.01 });
+        rsi.push(next() * 100.0);
+    }
+    (0..days)
+        .map(|day| FeatureRow {
+            ticker: ticker.into(),
+            timeframe: Timeframe::Day,
+            date_time: start() + Days::new(day as u64),
+            id: Some(day as i64 + 1),
+            close: closes[day],
+            rsi: Some(rsi[day]),
+            label: (day + HORIZON < days).then(|| closes[day + HORIZON]),
+            ..FeatureRow::default()
+        })
+        .collect()
+}
+
+#[test]
+fn the_gate_serves_the_model_where_it_has_skill_and_persistence_where_it_has_none() {
+    let (mut stage, _) = stage(ScopeSetting::PerTicker, vec![]);
+    let mut report = EpochReport::default();
+    let (creeping, noise) = (rows("AAA", 100), noise_rows("BBB", 300));
+    stage.apply(&creeping, &[], false, &mut report);
+    stage.apply(&noise, &[], false, &mut report);
+    stage.after_epoch(true, &mut report);
+    let forecasts = stage.wait_for_trainings(Duration::from_secs(60), &mut report);
+    let gate = |scope: &str| {
+        let installed = report.installed.iter().find(|m| m.record.scope.as_str() == scope);
+        installed.map(|m| (m.record.gate, m.record.booster.clone())).expect("installed")
+    };
+
+    // AAA moves +0.2 % every two days, which persistence always misses and the model learned.
+    let (aaa_gate, aaa_model) = gate("AAA");
+    assert!(aaa_gate.weight > 0.9, "{aaa_gate:?}");
+    for forecast in forecasts.iter().filter(|f| f.ticker == "AAA") {
+        let row = &creeping[forecast.feature_row_id as usize - 1];
+        let change = aaa_model.predict_row(&pricestream_model::model_inputs(row)).expect("scores");
+        let model = pricestream_model::predicted_close(row.close, change);
+        assert_eq!(forecast.predicted_close, aaa_gate.forecast(row.close, model));
+        assert_eq!((forecast.forecaster, forecast.gate_weight), (Forecaster::Model, aaa_gate.weight));
+    }
+
+    // BBB is a coin flip: the gate serves today's close, and says so.
+    let (bbb_gate, _) = gate("BBB");
+    assert_eq!(bbb_gate, Gate::PERSISTENCE);
+    let bbb: Vec<&Prediction> = forecasts.iter().filter(|f| f.ticker == "BBB").collect();
+    assert_eq!(bbb.len(), HORIZON);
+    for forecast in bbb {
+        let row = &noise[forecast.feature_row_id as usize - 1];
+        assert_eq!(forecast.predicted_close.to_bits(), row.close.to_bits());
+        assert_eq!((forecast.forecaster, forecast.gate_weight), (Forecaster::Persistence, 0.0));
+    }
 }

@@ -5,7 +5,8 @@ use super::holdout::{Holdout, holdout};
 use chrono::{NaiveDate, Utc};
 use pricestream_model::{BacktestSummary, ModelRecord, ModelScope};
 use pricestream_model::{
-    Booster, BoosterParams, FEATURE_NAMES, FeatureMatrix, Metrics, ModelError, N_FEATURES, predicted_close,
+    Booster, BoosterParams, FEATURE_NAMES, FeatureMatrix, Gate, Metrics, ModelError, N_FEATURES,
+    predicted_close,
 };
 use std::sync::mpsc::{Receiver, Sender, channel};
 use std::thread::JoinHandle;
@@ -82,6 +83,8 @@ pub struct TrainingJob {
     pub params: BoosterParams,
     /// Share of the newest rows held out for evaluation.
     pub holdout_fraction: f64,
+    /// How far below persistence's holdout RMSE the gated forecast must be to be served.
+    pub gate_margin: f64,
 }
 
 /// A trained and stored model version.
@@ -191,13 +194,17 @@ fn yield_to_scoring() {
 }
 
 /// Evaluates on the holdout (see [`holdout`]; when it and its training rows are at least 10
-/// each), then fits on every row.
+/// each) and learns the serving gate there, then fits on every row. Without a holdout the
+/// version serves persistence: nothing shows it does better.
 pub fn train(job: TrainingJob) -> Result<ModelRecord, ModelError> {
-    let TrainingJob { scope, horizon_bars, data, params, holdout_fraction } = job;
+    let TrainingJob { scope, horizon_bars, data, params, holdout_fraction, gate_margin } = job;
     let rows = data.len();
-    let backtest = match holdout(&data.row_dates, &data.label_dates, holdout_fraction, 10) {
-        Some(split) => Some(evaluate(&data, &split, &params)?),
-        None => None,
+    let (backtest, gate) = match holdout(&data.row_dates, &data.label_dates, holdout_fraction, 10) {
+        Some(split) => {
+            let (backtest, gate) = evaluate(&data, &split, &params, gate_margin)?;
+            (Some(backtest), gate)
+        }
+        None => (None, Gate::PERSISTENCE),
     };
     let booster = Booster::fit(&data.matrix, &data.targets, &params)?.with_feature_names(&FEATURE_NAMES);
     Ok(ModelRecord {
@@ -208,17 +215,20 @@ pub fn train(job: TrainingJob) -> Result<ModelRecord, ModelError> {
         first_date: data.dates.map(|(first, _)| first),
         last_date: data.dates.map(|(_, last)| last),
         backtest,
+        gate,
         booster,
     })
 }
 
 /// Trains on the rows whose labels were known when the holdout starts, forecasts the holdout,
-/// and scores that forecast and persistence.
+/// learns the gate on those forecasts, and scores the model, the gated forecast and
+/// persistence there.
 fn evaluate(
     data: &TrainingData,
     split: &Holdout,
     params: &BoosterParams,
-) -> Result<BacktestSummary, ModelError> {
+    gate_margin: f64,
+) -> Result<(BacktestSummary, Gate), ModelError> {
     let mut learn = FeatureMatrix::new(N_FEATURES);
     for &row in &split.learn_from {
         learn.push_row(data.matrix.row(row));
@@ -232,11 +242,15 @@ fn evaluate(
         .map(|row| Ok(predicted_close(data.closes[row], model.predict_row(data.matrix.row(row))?)))
         .collect::<Result<Vec<f64>, ModelError>>()?;
     let ups = closes.iter().zip(actuals).filter(|(close, actual)| actual > close).count();
-    Ok(BacktestSummary {
+    let gate = Gate::learn(closes, actuals, &forecasts, gate_margin);
+    let gated: Vec<f64> = closes.iter().zip(&forecasts).map(|(&close, &f)| gate.forecast(close, f)).collect();
+    let summary = BacktestSummary {
         model: Metrics::of_prices(closes, actuals, &forecasts),
         baseline: Metrics::of_prices(closes, actuals, closes),
+        gated: Metrics::of_prices(closes, actuals, &gated),
         up_percent: 100.0 * ups as f64 / closes.len().max(1) as f64,
-    })
+    };
+    Ok((summary, gate))
 }
 
 #[cfg(test)]
@@ -272,6 +286,7 @@ mod tests {
             data: creeping(rows),
             params: BoosterParams { n_estimators: 10, threads: 1, ..BoosterParams::default() },
             holdout_fraction: 0.2,
+            gate_margin: 0.01,
         }
     }
 
@@ -320,6 +335,7 @@ mod tests {
             data: regime_change(),
             params: BoosterParams { n_estimators: 20, threads: 1, ..BoosterParams::default() },
             holdout_fraction: 0.2,
+            gate_margin: 0.01,
         };
         let holdout = train(job).expect("test setup").backtest.expect("a holdout");
         assert_eq!(holdout.model.rows, 40);

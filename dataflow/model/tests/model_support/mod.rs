@@ -116,6 +116,36 @@ pub fn generated_bars(ticker: &str, days: usize, seed: u64) -> Vec<Bar> {
         .collect()
 }
 
+/// A seeded ticker with a planted, learnable signal: the log distance of the close from 100
+/// keeps 70 % of itself each day (strong mean reversion) plus a 1 % shock, so today's distance
+/// from the moving averages and bands tells much of the next two days' move.
+pub fn planted_signal_bars(days: usize, seed: u64) -> Vec<Bar> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut distance = 0.0_f64;
+    let mut close = 100.0_f64;
+    trading_days(days)
+        .into_iter()
+        .map(|datetime| {
+            let open = close;
+            distance = 0.7 * distance + rng.random_range(-1.0..1.0) * 0.017;
+            close = (100.0 * distance.exp() * 100.0).round() / 100.0;
+            let high = close.max(open) * (1.0 + rng.random_range(0.0..0.005));
+            let low = close.min(open) * (1.0 - rng.random_range(0.0..0.005));
+            Bar {
+                ticker: "PLANTED".into(),
+                timeframe: Timeframe::Day,
+                datetime,
+                open,
+                high: (high * 100.0).ceil() / 100.0,
+                low: (low * 100.0).floor() / 100.0,
+                close,
+                volume: 1_000,
+                task_number: uuid::Uuid::nil(),
+            }
+        })
+        .collect()
+}
+
 /// The mart rows of `tickers` generated tickers of `days` trading days each.
 pub fn generated_rows(tickers: usize, days: usize) -> Vec<FeatureRow> {
     (0..tickers)
