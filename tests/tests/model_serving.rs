@@ -1,5 +1,6 @@
 //! The model stage of `pricestream-analytics run` against the real Kafka and Cassandra:
-//! NVDA's history trains and stores version 1, which scores the newest rows; a new day's bar
+//! NVDA's history trains and stores version 1, which scores every row from the day its last
+//! training label became known; a new day's bar
 //! gets its prediction at once, on the topic and in the table, equal to what the stored
 //! version serves from the stored mart row (its model's forecast through its serving gate,
 //! the gate's decision on the record); after a restart the stored version is loaded, not
@@ -25,7 +26,7 @@ const HISTORY_BARS: usize = 600;
 /// Small trees, one thread: the debug build trains in a moment. No retraining once a model
 /// exists, so the restart has nothing to retrain.
 const CONFIG: &str = "[model]\nn_estimators = 20\nmax_depth = 3\nthreads = 1\n\n\
-    [serving]\nmin_training_rows = 200\nretrain_every_rows = 0\n";
+    [serving]\nmin_training_rows = 200\nretrain_every_rows = 0\nretrain_on_degradation = 0.0\n";
 
 /// The first `bars` bars of the team's NVDA file (in date order), as a file of the same name.
 fn first_bars(dir: &Path, bars: usize) -> anyhow::Result<(PathBuf, Vec<NaiveDate>)> {
@@ -136,16 +137,18 @@ async fn new_bars_are_scored_by_the_stored_model_and_a_restart_loads_it() -> any
         wait_for("version 1 trained", Duration::from_secs(120), || {
             labelled(port, stored, "outcome=\"stored\"").is_some_and(|n| n >= 1.0)
         })?;
-        let predictions = "pricestream_analytics_predictions_written_total";
-        wait_for("2 predictions", Duration::from_secs(30), || {
-            metric(port, predictions).is_some_and(|n| n >= 2.0)
+        // Version 1 serves from the day its 200th label became known: every row from then on.
+        let (_, dates) = first_bars(dir.path(), HISTORY_BARS)?;
+        let newest = dates[HISTORY_BARS - 1];
+        wait_for("the newest row's prediction", Duration::from_secs(60), || {
+            published(&ns, newest).is_ok_and(|found| !found.is_empty())
         })?;
 
         // A new day: its row is scored at once by version 1.
         let (next, dates) = first_bars(dir.path(), HISTORY_BARS + 1)?;
         run_ok("pricestream-extractor", &["backfill", "--input", next.to_str().unwrap_or_default()], &ns)?;
         wait_for("the new day's prediction", Duration::from_secs(60), || {
-            metric(port, predictions).is_some_and(|n| n >= 3.0)
+            published(&ns, dates[HISTORY_BARS]).is_ok_and(|found| !found.is_empty())
         })?;
         anyhow::Ok(dates)
     }
@@ -192,9 +195,8 @@ async fn new_bars_are_scored_by_the_stored_model_and_a_restart_loads_it() -> any
         wait_for_ok(port, "/readyz", Duration::from_secs(60))?;
         let (next, dates) = first_bars(dir.path(), HISTORY_BARS + 2)?;
         run_ok("pricestream-extractor", &["backfill", "--input", next.to_str().unwrap_or_default()], &ns)?;
-        let predictions = "pricestream_analytics_predictions_written_total";
         wait_for("the next day's prediction", Duration::from_secs(60), || {
-            metric(port, predictions).is_some_and(|n| n >= 1.0)
+            published(&ns, dates[HISTORY_BARS + 1]).is_ok_and(|found| !found.is_empty())
         })?;
         let loaded = metric(port, "pricestream_analytics_models_loaded_total");
         let trained = labelled(port, "pricestream_analytics_model_trainings_total", "outcome=\"stored\"");

@@ -328,7 +328,10 @@ impl Epochs<'_> {
                 self.graph.signals.send(Signal::Stop);
                 stop_sent = true;
             }
-            if shared.exit_at_end && self.source.reached_end() && !at_end_sent {
+            // At the end only once the model stage settled: every version its schedule decided
+            // is trained, stored and has scored its rows, so the run's output is final.
+            let settled = self.stage.as_ref().is_none_or(ModelStage::settled);
+            if shared.exit_at_end && self.source.reached_end() && settled && !at_end_sent {
                 self.graph.signals.send(Signal::AtEnd);
                 at_end_sent = true;
             }

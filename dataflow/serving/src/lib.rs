@@ -19,6 +19,7 @@
 mod day;
 mod holdout;
 mod policy;
+mod schedule;
 mod series;
 mod stage;
 mod trainer;

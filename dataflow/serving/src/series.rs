@@ -37,18 +37,14 @@ impl ModelRow {
     }
 }
 
-/// What changed in a series when a row was stored.
-#[derive(Clone, Copy, Debug, PartialEq)]
+/// What storing a row changed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Stored {
-    /// The row has a target it did not have before (a new training row).
-    pub newly_labelled: bool,
-    /// The row had a target and lost it (the bar it pointed at was deleted).
-    pub lost_label: bool,
-    /// The row has no label yet: it is one of the newest, to be scored.
+    /// Its label is not known yet.
     pub unlabelled: bool,
-    /// For a row that was forecast and now has its label: the absolute error of the forecast
-    /// and of persistence (today's close).
-    pub errors: Option<(f64, f64)>,
+    /// It is new, or its close or model inputs changed: its forecast changes (a label arriving
+    /// changes neither).
+    pub forecast_input_changed: bool,
 }
 
 /// The rows of one series by date.
@@ -61,24 +57,20 @@ impl SeriesRows {
     /// Stores (or replaces) the row of `date`.
     pub fn store(&mut self, date: NaiveDate, mut row: ModelRow) -> Stored {
         let old = self.rows.get(&date);
-        let had_target = old.is_some_and(|old| old.target.is_some());
         // A forecast belongs to the date: a corrected row keeps it until it is re-scored.
         row.forecast = old.and_then(|old| old.forecast);
-        let newly_labelled = row.target.is_some() && !had_target;
-        let errors = match (newly_labelled, row.forecast, row.label) {
-            (true, Some(forecast), Some(label)) => {
-                Some(((forecast - label).abs(), (row.close - label).abs()))
-            }
-            _ => None,
-        };
-        let stored = Stored {
-            newly_labelled,
-            lost_label: row.target.is_none() && had_target,
-            unlabelled: row.label.is_none(),
-            errors,
-        };
+        let same_bits = |a: &[f32], b: &[f32]| a.iter().zip(b).all(|(a, b)| a.to_bits() == b.to_bits());
+        let forecast_input_changed = old.is_none_or(|old| {
+            old.close.to_bits() != row.close.to_bits() || !same_bits(&old.inputs, &row.inputs)
+        });
+        let stored = Stored { unlabelled: row.label.is_none(), forecast_input_changed };
         self.rows.insert(date, row);
         stored
+    }
+
+    /// The dates of the rows from `from` up to, not including, `until`.
+    pub fn dates_between(&self, from: NaiveDate, until: NaiveDate) -> impl Iterator<Item = NaiveDate> + '_ {
+        self.rows.range(from..).map(|(date, _)| *date).take_while(move |date| *date < until)
     }
 
     /// Records the close forecast from the row of `date`.
@@ -88,9 +80,9 @@ impl SeriesRows {
         }
     }
 
-    /// Forgets the row of `date` (its bar was deleted); whether it was a training row.
-    pub fn remove(&mut self, date: NaiveDate) -> bool {
-        self.rows.remove(&date).is_some_and(|row| row.target.is_some())
+    /// Forgets the row of `date` (its bar was deleted).
+    pub fn remove(&mut self, date: NaiveDate) {
+        self.rows.remove(&date);
     }
 
     /// The row of `date`.
@@ -107,11 +99,6 @@ impl SeriesRows {
             .zip(label_dates)
             .filter(|((_, row), _)| row.target.is_some())
             .map(|((date, row), label_date)| (*date, label_date.unwrap_or(NaiveDate::MAX), row))
-    }
-
-    /// Rows whose label is not known yet (the newest `horizon_bars`), by date.
-    pub fn unlabelled(&self) -> impl Iterator<Item = (NaiveDate, &ModelRow)> {
-        self.rows.iter().rev().take_while(|(_, row)| row.label.is_none()).map(|(date, row)| (*date, row))
     }
 
     /// Number of rows.
@@ -134,48 +121,28 @@ mod tests {
     }
 
     #[test]
-    fn a_label_arriving_counts_once_as_a_new_training_row() {
+    fn a_corrected_row_keeps_its_forecast_until_it_is_scored_again() {
         let mut series = SeriesRows::default();
-        let stored = |newly_labelled, lost_label, unlabelled| Stored {
-            newly_labelled,
-            lost_label,
-            unlabelled,
-            errors: None,
-        };
-        assert_eq!(series.store(day(2), row(1, 10.0, None)), stored(false, false, true));
-        assert_eq!(series.store(day(2), row(1, 10.0, Some(11.0))), stored(true, false, false));
-        // A corrected close keeps the label: not a new training row.
-        assert_eq!(series.store(day(2), row(1, 10.5, Some(11.0))), stored(false, false, false));
-        assert_eq!(series.get(day(2)).map(|r| r.close), Some(10.5));
-        assert_eq!(series.store(day(2), row(1, 10.5, None)), stored(false, true, true));
-    }
-
-    #[test]
-    fn a_forecast_meets_its_label_once_and_yields_both_errors() {
-        let mut series = SeriesRows::default();
-        series.store(day(2), row(1, 10.0, None));
+        let stored = |unlabelled, forecast_input_changed| Stored { unlabelled, forecast_input_changed };
+        assert_eq!(series.store(day(2), row(1, 10.0, None)), stored(true, true));
         series.set_forecast(day(2), 10.8);
-        // A correction of the unlabelled row keeps the forecast.
-        assert_eq!(series.store(day(2), row(1, 10.2, None)).errors, None);
-        let labelled = series.store(day(2), row(1, 10.2, Some(11.0)));
-        let (model, persistence) = labelled.errors.expect("forecast and label");
-        assert!((model - 0.2).abs() < 1e-9 && (persistence - 0.8).abs() < 1e-9, "{model} {persistence}");
-        assert_eq!(series.store(day(2), row(1, 10.2, Some(11.0))).errors, None, "counted once");
+        assert_eq!(series.store(day(2), row(1, 10.2, None)), stored(true, true), "a corrected close");
+        assert_eq!(series.get(day(2)).and_then(|r| r.forecast), Some(10.8));
+        assert_eq!(series.store(day(2), row(1, 10.2, Some(11.0))), stored(false, false), "only the label");
+        assert_eq!(series.get(day(2)).map(|r| (r.close, r.forecast)), Some((10.2, Some(10.8))));
     }
 
     #[test]
-    fn the_newest_rows_without_labels_are_the_ones_to_score() {
+    fn labelled_rows_know_their_label_dates_and_ranges_end_before_the_limit() {
         let mut series = SeriesRows::default();
         series.store(day(2), row(1, 10.0, Some(12.0)));
         series.store(day(3), row(2, 11.0, None));
         series.store(day(4), row(3, 12.0, None));
-        let newest: Vec<Option<i64>> = series.unlabelled().map(|(_, r)| r.id).collect();
-        assert_eq!(newest, [Some(3), Some(2)]);
         // Horizon 2: day 2's label is the close of day 4.
         let labelled: Vec<(NaiveDate, NaiveDate)> = series.labelled(2).map(|(d, l, _)| (d, l)).collect();
         assert_eq!(labelled, [(day(2), day(4))]);
-        assert!(!series.remove(day(4)), "an unlabelled row is no training row");
-        assert!(series.remove(day(2)));
-        assert_eq!(series.len(), 1);
+        assert_eq!(series.dates_between(day(3), day(4)).collect::<Vec<_>>(), [day(3)]);
+        series.remove(day(2));
+        assert_eq!(series.len(), 2);
     }
 }

@@ -2,7 +2,8 @@
 //! they change, and swaps in new model versions as the trainer finishes them.
 
 use super::day::{Expected, TradingDay};
-use super::policy::{RetrainPolicy, TrainingState};
+use super::policy::RetrainPolicy;
+use super::schedule::{CursorKey, LabelledRow, Point, Schedule, Serving, skill};
 use super::series::{ModelRow, SeriesRows};
 use super::trainer::{TrainedModel, Trainer, TrainingData, TrainingJob, TrainingOutcome};
 use chrono::NaiveDate;
@@ -10,7 +11,7 @@ use pricestream_model::ModelScope;
 use pricestream_model::ScopeSetting;
 use pricestream_model::{Booster, BoosterParams, Gate, ModelError, predicted_close};
 use pricestream_records::{FeatureRow, Forecaster, Prediction, Timeframe};
-use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 #[cfg(test)]
 use std::time::Duration;
 use std::time::Instant;
@@ -43,6 +44,8 @@ pub struct ModelVersion {
     pub booster: Booster,
     /// How its forecasts are served.
     pub gate: Gate,
+    /// Labelled rows it was trained on: where the training schedule resumes after a restart.
+    pub training_rows: usize,
     /// Its mean absolute error on the holdout, when it was evaluated: what the live error is
     /// compared with.
     pub holdout_mae: Option<f64>,
@@ -59,41 +62,38 @@ impl ModelVersion {
             version,
             booster: record.booster.clone(),
             gate: record.gate,
+            training_rows: usize::try_from(record.training_rows).unwrap_or(0),
             holdout_mae: backtest.map(|backtest| backtest.gated.mae),
             holdout_skill: backtest.map(|backtest| skill(backtest.baseline.mae, backtest.gated.mae)),
         }
     }
 }
 
-/// Persistence's error over the model's: above 1 the model forecasts better.
-fn skill(persistence_error: f64, model_error: f64) -> f64 {
-    if model_error > 0.0 {
-        persistence_error / model_error
-    } else if persistence_error > 0.0 {
-        f64::MAX
-    } else {
-        1.0
-    }
-}
-
 /// Finds the stored latest version of a scope, the first time the stage meets the scope.
 pub type Load = Box<dyn FnMut(&ModelScope) -> anyhow::Result<Option<ModelVersion>>>;
 
-/// One scope: its model, its series and its training state.
+/// The newest installed version of a scope and the first date it serves.
+#[derive(Debug)]
+struct Installed {
+    model: ModelVersion,
+    serves_from: NaiveDate,
+}
+
+/// One scope: its model, its series and its training schedule.
 #[derive(Debug, Default)]
 struct ScopeState {
-    model: Option<ModelVersion>,
+    model: Option<Installed>,
+    /// A stored version loaded at start, installed once the start-up replay is done (where it
+    /// serves from depends on the replayed rows).
+    loaded: Option<ModelVersion>,
     series: BTreeSet<SeriesId>,
-    training: TrainingState,
-    /// Absolute errors of the current model's latest forecasts whose label arrived, and of
-    /// persistence on the same rows.
-    live_errors: VecDeque<(f64, f64)>,
-    /// Whether labels of its forecasts arrived this epoch.
-    fresh_errors: bool,
-    /// Whether its served forecasts did worse than persistence over the last full window.
-    below_persistence: bool,
-    /// The newest trading day's live bars (daily policy).
+    schedule: Schedule,
+    /// Whether its rows changed or a version was installed since the cursor last walked.
+    dirty: bool,
+    /// The newest trading day's live bars (daily policy of a global scope).
     day: TradingDay,
+    /// Whether that day completed since the cursor last walked.
+    day_complete: bool,
 }
 
 /// What happened in the stage during one epoch, for metrics and logs.
@@ -144,8 +144,9 @@ impl ModelStage {
     }
 
     /// Stores an epoch's changed rows and deletions; with `score`, returns the forecasts of
-    /// the changed rows whose label is not known yet (a corrected row is re-scored too).
-    /// Without a model in its scope a row waits: it is scored when the first version arrives.
+    /// the new or changed rows (a label arriving changes no forecast) that the newest installed
+    /// version serves (its first date on). Without a model in its scope an unlabelled row
+    /// waits: it is scored when the first version arrives.
     pub fn apply(
         &mut self,
         upserts: &[FeatureRow],
@@ -158,100 +159,66 @@ impl ModelStage {
             let id: SeriesId = (row.ticker.clone(), row.timeframe);
             let stored = self.series.entry(id.clone()).or_default().store(row.date_time, ModelRow::of(row));
             let state = self.scope_state(&id, report);
-            if stored.newly_labelled {
-                state.training.labelled_rows += 1;
-                state.training.new_labels += 1;
-            }
-            if stored.lost_label {
-                state.training.labelled_rows = state.training.labelled_rows.saturating_sub(1);
-            }
-            if let Some(errors) = stored.errors {
-                state.live_errors.push_back(errors);
-                state.fresh_errors = true;
-            }
+            state.dirty = true;
             // Live bars only: the start-up replay's newest day was trained on before.
             if score {
                 state.day.bar(&id, row.date_time, Instant::now());
-            }
-            if stored.unlabelled && score {
-                to_score.entry(id).or_default().push(row.date_time);
+                match &state.model {
+                    Some(installed)
+                        if installed.serves_from <= row.date_time && stored.forecast_input_changed =>
+                    {
+                        to_score.entry(id).or_default().push(row.date_time);
+                    }
+                    None if stored.unlabelled => report.waiting_for_a_model += 1,
+                    _ => {}
+                }
             }
         }
         for (ticker, timeframe, date) in deletes {
             let id: SeriesId = (ticker.clone(), *timeframe);
-            let was_labelled = self.series.get_mut(&id).is_some_and(|series| series.remove(*date));
-            if was_labelled {
-                let state = self.scope_state(&id, report);
-                state.training.labelled_rows = state.training.labelled_rows.saturating_sub(1);
+            if let Some(series) = self.series.get_mut(&id) {
+                series.remove(*date);
             }
+            self.scope_state(&id, report).dirty = true;
         }
-        self.check_live_errors(report);
         let mut predictions = Vec::new();
         for (id, dates) in to_score {
             let scope = Self::scope_of(self.settings.scope, &id.0);
-            let Some(model) = self.scopes.get(&scope).and_then(|state| state.model.as_ref()) else {
-                report.waiting_for_a_model += dates.len();
+            let Some(Installed { model, .. }) =
+                self.scopes.get(&scope).and_then(|state| state.model.as_ref())
+            else {
                 continue;
             };
             let Some(series) = self.series.get_mut(&id) else { continue };
             for date in dates {
-                let Some(row) = series.get(date) else { continue };
-                let forecast = forecast(&id, date, row, &scope, model, self.settings.horizon_bars);
-                if let Ok(prediction) = &forecast {
-                    series.set_forecast(date, prediction.predicted_close);
-                }
-                push_forecast(&mut predictions, report, forecast);
+                predictions.extend(score_row(
+                    series,
+                    &id,
+                    date,
+                    &scope,
+                    model,
+                    self.settings.horizon_bars,
+                    report,
+                ));
             }
         }
         predictions
     }
 
-    /// Over each scope's latest `error_window` labelled forecasts: reports their skill against
-    /// persistence, and marks for retraining the scopes whose forecasts erred more than the
-    /// policy allows against their holdout error, or that did worse than persistence although
-    /// they beat it on their holdout.
-    fn check_live_errors(&mut self, report: &mut EpochReport) {
-        let policy = &self.settings.policy;
-        let window = policy.error_window.max(1);
-        for (scope, state) in &mut self.scopes {
-            let fresh = std::mem::take(&mut state.fresh_errors);
-            while state.live_errors.len() > window {
-                state.live_errors.pop_front();
-            }
-            if state.live_errors.len() < window {
-                continue;
-            }
-            let live_mae = state.live_errors.iter().map(|(model, _)| model).sum::<f64>() / window as f64;
-            let persistence_mae =
-                state.live_errors.iter().map(|(_, baseline)| baseline).sum::<f64>() / window as f64;
-            let live_skill = skill(persistence_mae, live_mae);
-            if fresh {
-                report.live_skill.push((scope.clone(), live_skill));
-            }
-            let below = live_skill < 1.0;
-            if below != state.below_persistence {
-                state.below_persistence = below;
-                report.below_persistence_change += if below { 1 } else { -1 };
-            }
-            if state.training.degraded {
-                continue;
-            }
-            let model = state.model.as_ref();
-            let fell_below =
-                below && model.and_then(|model| model.holdout_skill).is_some_and(|skill| skill >= 1.0);
-            if fell_below || policy.degraded(live_mae, model.and_then(|model| model.holdout_mae)) {
-                state.training.degraded = true;
-                report.degraded.push((scope.clone(), live_mae));
-            }
-        }
-    }
-
-    /// Installs the versions the trainer finished (re-scoring the newest rows of their
-    /// series when `score`) and queues the trainings the policy asks for.
+    /// Installs the versions the trainer finished (re-scoring the rows each serves), then,
+    /// with `score` (live epochs), walks each changed scope's training schedule and queues the
+    /// versions it decides (see [`Schedule`]).
     pub fn after_epoch(&mut self, score: bool, report: &mut EpochReport) -> Vec<Prediction> {
         let mut predictions = Vec::new();
         for outcome in self.trainer.finished() {
             predictions.extend(self.install(outcome, score, report));
+        }
+        if !score {
+            return predictions;
+        }
+        let scopes: Vec<ModelScope> = self.scopes.keys().cloned().collect();
+        for scope in &scopes {
+            predictions.extend(self.install_loaded(scope, report));
         }
         if let Some(deadline) = self.settings.policy.daily {
             let now = Instant::now();
@@ -263,30 +230,71 @@ impl ModelStage {
                     _ => Expected::Series(state.series.len()),
                 };
                 if state.day.completed(expected, deadline, now) {
-                    state.training.day_complete = true;
+                    state.day_complete = true;
+                    state.dirty = true;
                 }
             }
         }
-        let wanted: Vec<ModelScope> = self
-            .scopes
-            .iter()
-            .filter(|(_, state)| self.settings.policy.wants_training(&state.training))
-            .map(|(scope, _)| scope.clone())
-            .collect();
-        for scope in wanted {
-            self.queue_training(scope);
-            report.queued += 1;
+        for scope in scopes {
+            self.walk(scope, report);
         }
         predictions
     }
 
-    /// Waits for the trainings in flight to finish and installs them.
+    /// Whether every version decided so far is installed and every stored one resolved: what
+    /// `run --exit-at-end` waits for, so that its mart, predictions and models are final.
+    pub fn settled(&self) -> bool {
+        self.scopes.values().all(|state| state.schedule.settled() && state.loaded.is_none() && !state.dirty)
+    }
+
+    /// Walks the schedule of `scope` over its labelled rows after the cursor, queueing the
+    /// versions it decides.
+    fn walk(&mut self, scope: ModelScope, report: &mut EpochReport) {
+        let Some(state) = self.scopes.get(&scope) else { return };
+        if !state.dirty {
+            return;
+        }
+        let horizon = self.settings.horizon_bars as usize;
+        let rows = labelled_after(&self.series, &state.series, state.schedule.cursor.as_ref(), horizon);
+        let Some(state) = self.scopes.get_mut(&scope) else { return };
+        let serving = state.model.as_ref().map(|installed| Serving {
+            serves_from: installed.serves_from,
+            holdout_mae: installed.model.holdout_mae,
+            holdout_skill: installed.model.holdout_skill,
+        });
+        let daily = self.settings.policy.daily.is_some() && matches!(scope, ModelScope::Ticker(_));
+        let was_below = state.schedule.below_persistence;
+        let mut walk = state.schedule.walk(&rows, serving, &self.settings.policy, daily);
+        // A global scope's trading day completes by its tickers' bars or a deadline: it trains
+        // at the newest label the cursor passed, when it is not already training.
+        if std::mem::take(&mut state.day_complete) && walk.points.is_empty() {
+            walk.points.extend(state.schedule.point_at_cursor());
+        }
+        state.dirty = false;
+        if state.schedule.below_persistence != was_below {
+            report.below_persistence_change += if state.schedule.below_persistence { 1 } else { -1 };
+        }
+        if let Some(live_skill) = walk.live_skill {
+            report.live_skill.push((scope.clone(), live_skill));
+        }
+        if let Some(live_mae) = walk.degraded {
+            report.degraded.push((scope.clone(), live_mae));
+        }
+        for point in walk.points {
+            self.queue_training(&scope, point);
+            report.queued += 1;
+        }
+    }
+
+    /// Waits for the trainings in flight to finish and installs them, walking the schedules
+    /// after each (which may queue more), until none is left.
     #[cfg(test)]
     pub fn wait_for_trainings(&mut self, timeout: Duration, report: &mut EpochReport) -> Vec<Prediction> {
         let mut predictions = Vec::new();
-        while self.scopes.values().any(|state| state.training.in_flight) {
+        while self.scopes.values().any(|state| !state.schedule.pending.is_empty()) {
             let Some(outcome) = self.trainer.wait(timeout) else { break };
             predictions.extend(self.install(outcome, true, report));
+            predictions.extend(self.after_epoch(true, report));
         }
         predictions
     }
@@ -294,7 +302,7 @@ impl ModelStage {
     /// The model version in use for `scope`.
     #[cfg(test)]
     pub fn model_version(&self, scope: &ModelScope) -> Option<i32> {
-        self.scopes.get(scope).and_then(|state| state.model.as_ref()).map(|model| model.version)
+        self.scopes.get(scope).and_then(|state| state.model.as_ref()).map(|installed| installed.model.version)
     }
 
     /// The scope of series `id`, loading its stored model when the scope is new here.
@@ -305,8 +313,7 @@ impl ModelStage {
             match (self.load)(&scope) {
                 Ok(Some(model)) => {
                     report.loaded.push((scope.clone(), model.version, model.gate));
-                    state.training.has_model = true;
-                    state.model = Some(model);
+                    state.loaded = Some(model);
                 }
                 Ok(None) => {}
                 // Serving without the stored model means training a new one: say why.
@@ -321,16 +328,36 @@ impl ModelStage {
         state
     }
 
-    fn queue_training(&mut self, scope: ModelScope) {
-        let Some(state) = self.scopes.get_mut(&scope) else { return };
+    /// Installs the stored version loaded for `scope` once its rows are back: the schedule
+    /// resumes after its last training row, and it re-scores the rows it serves (their
+    /// forecasts may not have been written before the restart).
+    fn install_loaded(&mut self, scope: &ModelScope, report: &mut EpochReport) -> Vec<Prediction> {
         let horizon = self.settings.horizon_bars as usize;
-        let mut rows: Vec<(NaiveDate, &str, NaiveDate, &ModelRow)> =
-            Vec::with_capacity(state.training.labelled_rows);
+        let Some(state) = self.scopes.get_mut(scope) else { return Vec::new() };
+        let Some(model) = state.loaded.take() else { return Vec::new() };
+        let rows = labelled_after(&self.series, &state.series, None, horizon);
+        let Some(last) = rows.get(model.training_rows.saturating_sub(1)).or(rows.last()) else {
+            // No labelled row to place it: it serves from the start, the schedule starts over.
+            state.model = Some(Installed { model, serves_from: NaiveDate::MIN });
+            return Vec::new();
+        };
+        state.schedule.resume_after(model.training_rows, last.key());
+        state.dirty = true;
+        let serves_from = last.label_date;
+        state.model = Some(Installed { model, serves_from });
+        self.rescore(scope, serves_from, report)
+    }
+
+    fn queue_training(&mut self, scope: &ModelScope, point: Point) {
+        let Some(state) = self.scopes.get(scope) else { return };
+        let horizon = self.settings.horizon_bars as usize;
+        let mut rows: Vec<(NaiveDate, &str, NaiveDate, &ModelRow)> = Vec::new();
         for id in &state.series {
             if let Some(series) = self.series.get(id) {
                 rows.extend(
                     series
                         .labelled(horizon)
+                        .filter(|(_, label_date, _)| *label_date <= point.serves_from)
                         .map(|(date, label_date, row)| (date, id.0.as_str(), label_date, row)),
                 );
             }
@@ -343,12 +370,8 @@ impl ModelStage {
                 data.push((date, label_date), &row.inputs, target, row.close, label);
             }
         }
-        state.training.in_flight = true;
-        state.training.new_labels = 0;
-        state.training.degraded = false;
-        state.training.day_complete = false;
         self.trainer.submit(TrainingJob {
-            scope,
+            scope: scope.clone(),
             horizon_bars: self.settings.horizon_bars,
             data,
             params: self.settings.params.clone(),
@@ -366,8 +389,10 @@ impl ModelStage {
         let trained = match outcome {
             Ok(trained) => trained,
             Err((scope, error)) => {
+                // The older version keeps serving; the schedule goes on without this one.
                 if let Some(state) = self.scopes.get_mut(&scope) {
-                    state.training.in_flight = false;
+                    state.schedule.installed();
+                    state.dirty = true;
                 }
                 report.failed.push((scope, error));
                 return Vec::new();
@@ -375,43 +400,95 @@ impl ModelStage {
         };
         let scope = trained.record.scope.clone();
         let Some(state) = self.scopes.get_mut(&scope) else { return Vec::new() };
-        state.training.in_flight = false;
-        state.training.has_model = true;
-        // The live error of the old version says nothing about the new one.
-        state.live_errors.clear();
-        if std::mem::take(&mut state.below_persistence) {
+        let Some(point) = state.schedule.installed() else { return Vec::new() };
+        state.dirty = true;
+        // The live window of the old version says nothing about the new one.
+        if std::mem::take(&mut state.schedule.below_persistence) {
             report.below_persistence_change -= 1;
         }
         let model = ModelVersion::new(trained.version, &trained.record);
+        state.model = Some(Installed { model, serves_from: point.serves_from });
+        report.installed.push(trained);
+        if score { self.rescore(&scope, point.serves_from, report) } else { Vec::new() }
+    }
+
+    /// Scores, with the newest installed version of `scope`, every row it serves (dated from
+    /// `from` on) up to the first date of the next version in training.
+    fn rescore(&mut self, scope: &ModelScope, from: NaiveDate, report: &mut EpochReport) -> Vec<Prediction> {
+        let Some(state) = self.scopes.get(scope) else { return Vec::new() };
+        let Some(Installed { model, .. }) = &state.model else { return Vec::new() };
+        let until = state.schedule.pending.front().map_or(NaiveDate::MAX, |next| next.serves_from);
         let mut predictions = Vec::new();
-        if score {
-            for id in &state.series {
-                let Some(series) = self.series.get_mut(id) else { continue };
-                let newest: Vec<NaiveDate> = series.unlabelled().map(|(date, _)| date).collect();
-                for date in newest {
-                    let Some(row) = series.get(date) else { continue };
-                    let forecast = forecast(id, date, row, &scope, &model, self.settings.horizon_bars);
-                    if let Ok(prediction) = &forecast {
-                        series.set_forecast(date, prediction.predicted_close);
-                    }
-                    push_forecast(&mut predictions, report, forecast);
-                }
+        for id in &state.series {
+            let Some(series) = self.series.get_mut(id) else { continue };
+            let dates: Vec<NaiveDate> = series.dates_between(from, until).collect();
+            for date in dates {
+                predictions.extend(score_row(
+                    series,
+                    id,
+                    date,
+                    scope,
+                    model,
+                    self.settings.horizon_bars,
+                    report,
+                ));
             }
         }
-        state.model = Some(model);
-        report.installed.push(trained);
         predictions
     }
 }
 
-fn push_forecast(
-    predictions: &mut Vec<Prediction>,
+/// The labelled rows of `series` after `cursor`, in cursor order (label date, date, ticker),
+/// each with the errors of its last forecast.
+fn labelled_after(
+    rows: &HashMap<SeriesId, SeriesRows>,
+    series: &BTreeSet<SeriesId>,
+    cursor: Option<&CursorKey>,
+    horizon: usize,
+) -> Vec<LabelledRow> {
+    let mut labelled: Vec<LabelledRow> = Vec::new();
+    for id in series {
+        let Some(rows) = rows.get(id) else { continue };
+        labelled.extend(
+            rows.labelled(horizon)
+                .map(|(date, label_date, row)| LabelledRow {
+                    label_date,
+                    date,
+                    ticker: id.0.clone(),
+                    errors: match (row.forecast, row.label) {
+                        (Some(forecast), Some(label)) => {
+                            Some(((forecast - label).abs(), (row.close - label).abs()))
+                        }
+                        _ => None,
+                    },
+                })
+                .filter(|row| cursor.is_none_or(|cursor| row.key() > *cursor)),
+        );
+    }
+    labelled.sort_by_key(LabelledRow::key);
+    labelled
+}
+
+/// Scores the row of `date` with `model` and records the forecast on it.
+fn score_row(
+    series: &mut SeriesRows,
+    id: &SeriesId,
+    date: NaiveDate,
+    scope: &ModelScope,
+    model: &ModelVersion,
+    horizon_bars: u32,
     report: &mut EpochReport,
-    forecast: Result<Prediction, ModelError>,
-) {
-    match forecast {
-        Ok(prediction) => predictions.push(prediction),
-        Err(_) => report.unscorable += 1,
+) -> Option<Prediction> {
+    let row = series.get(date)?;
+    match forecast(id, date, row, scope, model, horizon_bars) {
+        Ok(prediction) => {
+            series.set_forecast(date, prediction.predicted_close);
+            Some(prediction)
+        }
+        Err(_) => {
+            report.unscorable += 1;
+            None
+        }
     }
 }
 

@@ -7,6 +7,7 @@ use pricestream_model::ModelScope;
 use pricestream_model::ScopeSetting;
 use pricestream_model::{BacktestSummary, BoosterParams};
 use pricestream_records::{FeatureRow, Forecaster, Prediction, Timeframe};
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -78,43 +79,58 @@ fn stage_with(
 }
 
 #[test]
-fn the_first_model_is_trained_off_the_scoring_path_then_scores_the_newest_rows() {
+fn versions_are_trained_off_the_scoring_path_at_fixed_label_counts_and_each_serves_its_dates() {
     let (mut stage, saved) = stage(ScopeSetting::PerTicker, vec![]);
     let mut report = EpochReport::default();
     // The history arrives in a replay: stored, not scored.
     let history = rows("AAA", 100);
     assert!(stage.apply(&history, &[], false, &mut report).is_empty());
     assert!(stage.after_epoch(true, &mut report).is_empty());
-    assert_eq!(report.queued, 1, "98 labelled rows >= 50: the first model is queued");
-    let installed = stage.wait_for_trainings(Duration::from_secs(60), &mut report);
-    // The two unlabelled rows (days 98 and 99) are scored with version 1.
-    let mut as_of: Vec<_> = installed.iter().map(|f| (f.as_of, f.feature_row_id, f.model_version)).collect();
-    as_of.sort();
-    assert_eq!(as_of, [(start() + Days::new(98), 99, 1), (start() + Days::new(99), 100, 1)]);
+    assert_eq!(report.queued, 1, "the 50th label decides version 1; the next waits for it");
+    let published = stage.wait_for_trainings(Duration::from_secs(60), &mut report);
+    // 98 labelled rows: versions at the 50th, 60th, 70th, 80th and 90th label.
+    let trained: Vec<i64> = report.installed.iter().map(|m| m.record.training_rows).collect();
+    assert_eq!(trained, [50, 60, 70, 80, 90]);
+    assert_eq!(*saved.lock().unwrap_or_else(|e| e.into_inner()), ["AAA"; 5]);
+    // The n-th label is day n − 1's, known on day n + 1: version k serves from that day on.
+    let last = final_forecasts(&published);
+    let serves = |day: u64| last.get(&(start() + Days::new(day))).map(|f| f.model_version);
+    assert_eq!(serves(50), None, "before version 1's first day");
+    assert_eq!(
+        (serves(51), serves(60), serves(61), serves(90), serves(91), serves(99)),
+        (Some(1), Some(1), Some(2), Some(4), Some(5), Some(5))
+    );
     // Day 99 is Thursday 2020-04-09: two weekdays later is Monday.
-    assert_eq!(installed.iter().map(|f| f.target_date).max(), NaiveDate::from_ymd_opt(2020, 4, 13));
-    assert!(installed.iter().all(|f| f.model_scope == "AAA" && f.horizon_bars == 2));
-    assert_eq!(*saved.lock().unwrap_or_else(|e| e.into_inner()), ["AAA"]);
+    let newest = &last[&(start() + Days::new(99))];
+    assert_eq!(
+        (newest.feature_row_id, newest.target_date),
+        (100, NaiveDate::from_ymd_opt(2020, 4, 13).unwrap_or_default())
+    );
+    assert!(published.iter().all(|f| f.model_scope == "AAA" && f.horizon_bars == 2));
     let holdout = report.installed[0].record.backtest.as_ref().map(|h| h.model.rows);
-    assert_eq!(holdout, Some(19), "20 % of 98 labelled rows");
+    assert_eq!(holdout, Some(10), "20 % of version 1's 50 labelled rows");
+}
+
+/// The last forecast published for each date.
+fn final_forecasts(published: &[Prediction]) -> BTreeMap<NaiveDate, Prediction> {
+    published.iter().map(|forecast| (forecast.as_of, forecast.clone())).collect()
 }
 
 #[test]
-fn a_new_day_is_scored_at_once_and_a_retraining_follows_the_policy() {
+fn a_new_day_is_scored_at_once_and_a_retraining_follows_the_label_count() {
     let (mut stage, _) = stage(ScopeSetting::PerTicker, vec![]);
     let mut report = EpochReport::default();
     stage.apply(&rows("AAA", 100), &[], false, &mut report);
     stage.after_epoch(true, &mut report);
     stage.wait_for_trainings(Duration::from_secs(60), &mut report);
-    // Day 100 arrives: its row (unlabelled) and the label of day 98's row.
-    let all = rows("AAA", 101);
-    let new_day = [all[98].clone(), all[100].clone()];
-    let forecasts = stage.apply(&new_day, &[], true, &mut report);
-    assert_eq!(forecasts.len(), 1);
+    // Day 100 arrives: its row (unlabelled) and the label of day 98's row, the 99th label.
+    let all = rows("AAA", 102);
+    let forecasts = stage.apply(&[all[98].clone(), rows("AAA", 101)[100].clone()], &[], true, &mut report);
+    assert_eq!(forecasts.len(), 1, "only the new day: day 98 is served by version 5 already");
     let forecast = &forecasts[0];
     assert_eq!(
         (forecast.as_of, forecast.feature_row_id, forecast.model_version),
-        (start() + Days::new(100), 101, 1)
+        (start() + Days::new(100), 101, 5)
     );
     // A sanity check of the forecast: the model learned a small positive change.
     let close = all[100].close;
@@ -122,18 +138,15 @@ fn a_new_day_is_scored_at_once_and_a_retraining_follows_the_policy() {
         forecast.predicted_close > close * 0.99 && forecast.predicted_close < close * 1.01,
         "{forecast:?}"
     );
-    // Day 98's label was the first new one since version 1; eight more: no retraining yet,
-    // the tenth queues version 2.
     let mut report = EpochReport::default();
-    let more = rows("AAA", 111);
-    stage.apply(&more[99..107], &[], true, &mut report);
     stage.after_epoch(true, &mut report);
-    assert_eq!(report.queued, 0);
-    stage.apply(&more[107..108], &[], true, &mut report);
+    assert_eq!(report.queued, 0, "99 labels: the next version comes with the 100th");
+    // Day 101: day 99's label, the 100th.
+    stage.apply(&[all[99].clone(), all[101].clone()], &[], true, &mut report);
     stage.after_epoch(true, &mut report);
     assert_eq!(report.queued, 1);
     stage.wait_for_trainings(Duration::from_secs(60), &mut report);
-    assert_eq!(stage.model_version(&ModelScope::Ticker("AAA".into())), Some(2));
+    assert_eq!(stage.model_version(&ModelScope::Ticker("AAA".into())), Some(6));
 }
 
 #[test]
@@ -144,21 +157,22 @@ fn a_stored_model_is_used_at_once_and_a_global_scope_scores_every_ticker() {
     first.apply(&rows("BBB", 40), &[], false, &mut report);
     first.after_epoch(true, &mut report);
     first.wait_for_trainings(Duration::from_secs(60), &mut report);
-    assert_eq!(first.model_version(&ModelScope::Global), Some(1), "76 labelled rows over two tickers");
-    let record = report.installed.remove(0).record;
+    assert_eq!(first.model_version(&ModelScope::Global), Some(3), "76 labels over two tickers: 50, 60, 70");
+    let record = report.installed.remove(2).record;
 
     // A restart with the stored version: it scores without training.
-    let stored = vec![(ModelScope::Global, ModelVersion::new(1, &record))];
+    let stored = vec![(ModelScope::Global, ModelVersion::new(3, &record))];
     let (mut restarted, saved) = stage(ScopeSetting::Global, stored);
     let mut report = EpochReport::default();
     restarted.apply(&rows("AAA", 40), &[], false, &mut report);
+    restarted.apply(&rows("BBB", 40), &[], false, &mut report);
     restarted.after_epoch(true, &mut report);
-    assert_eq!(report.loaded, [(ModelScope::Global, 1, record.gate)]);
+    assert_eq!(report.loaded, [(ModelScope::Global, 3, record.gate)]);
     assert_eq!(report.queued, 0, "the stored model is current: no retraining");
     let forecasts = restarted.apply(&rows("BBB", 41)[40..], &[], true, &mut report);
     assert_eq!(
         forecasts.iter().map(|f| (f.ticker.as_str(), f.model_version)).collect::<Vec<_>>(),
-        [("BBB", 1)]
+        [("BBB", 3)]
     );
     assert!(saved.lock().unwrap_or_else(|e| e.into_inner()).is_empty());
 }
@@ -176,9 +190,10 @@ fn rows_without_a_model_wait_and_deleted_rows_leave_the_training_set() {
     assert_eq!(report.queued, 0);
 }
 
-/// A per-ticker stage whose AAA model, version 1, was trained on `rows("AAA", 100)`, with
-/// `retrain_on_degradation` as given and an error window of 5; returns its holdout summary.
-fn aaa_at_version_1(retrain_on_degradation: f64) -> (ModelStage, BacktestSummary) {
+/// A per-ticker stage whose AAA model was trained on `rows("AAA", 100)` (first at the 50th
+/// label, then wherever its window degraded), with `retrain_on_degradation` as given and an
+/// error window of 5; returns the newest version's number and holdout summary.
+fn aaa_trained_on_history(retrain_on_degradation: f64) -> (ModelStage, i32, BacktestSummary) {
     let policy = RetrainPolicy {
         min_training_rows: 50,
         retrain_every_rows: 0,
@@ -193,8 +208,9 @@ fn aaa_at_version_1(retrain_on_degradation: f64) -> (ModelStage, BacktestSummary
     stage.apply(&rows("AAA", 100), &[], false, &mut report);
     stage.after_epoch(true, &mut report);
     stage.wait_for_trainings(Duration::from_secs(60), &mut report);
-    let holdout = report.installed[0].record.backtest.clone().expect("a holdout");
-    (stage, holdout)
+    let newest = report.installed.last().expect("a version");
+    let holdout = newest.record.backtest.clone().expect("a holdout");
+    (stage, newest.version, holdout)
 }
 
 /// AAA's row of `day` on a series whose closes are `close(day)`, its label known once
@@ -214,8 +230,8 @@ fn aaa_row(close: impl Fn(usize) -> f64, day: usize, known_until: usize) -> Feat
 
 #[test]
 fn forecasts_that_err_far_more_than_the_holdout_trigger_a_retraining() {
-    let (mut stage, holdout) = aaa_at_version_1(0.5);
-    let holdout_mae = holdout.model.mae;
+    let (mut stage, version, holdout) = aaa_trained_on_history(0.5);
+    let holdout_mae = holdout.gated.mae;
 
     // From day 100 the close swings ±10 % in a 3-day cycle: the creeping model errs by dollars
     // where its holdout error was cents.
@@ -237,18 +253,19 @@ fn forecasts_that_err_far_more_than_the_holdout_trigger_a_retraining() {
             break;
         }
     }
-    // Days 98 and 99 were forecast by the history's scoring; their labels arrive on days 100
-    // and 101, day 100's on day 102: the fifth labelled forecast is day 102's, on day 104.
-    assert_eq!(queued_on, Some(104));
+    // The history's versions served it well: the window is full of small errors.
+    // Day 98's label, the close of day 100, is the first swing; one error of dollars among five
+    // of cents already puts the window's MAE far past the holdout's.
+    assert_eq!(queued_on, Some(100));
     let mut report = EpochReport::default();
     stage.wait_for_trainings(Duration::from_secs(60), &mut report);
-    assert_eq!(stage.model_version(&ModelScope::Ticker("AAA".into())), Some(2));
+    assert_eq!(stage.model_version(&ModelScope::Ticker("AAA".into())), Some(version + 1));
 }
 
 #[test]
 fn forecasts_worse_than_persistence_are_reported_and_retrained() {
     // Degradation against the holdout error off: only the comparison with persistence acts.
-    let (mut stage, holdout) = aaa_at_version_1(0.0);
+    let (mut stage, version, holdout) = aaa_trained_on_history(0.0);
     assert!(
         holdout.baseline.mae > holdout.model.mae,
         "version 1 beat persistence on its holdout: {holdout:?}"
@@ -270,15 +287,16 @@ fn forecasts_worse_than_persistence_are_reported_and_retrained() {
             break;
         }
     }
-    // The fifth labelled forecast arrives on day 104 (see the test above); from then on the
-    // window is full and its skill is reported.
-    assert_eq!(queued_on, Some(104));
-    assert_eq!(skills.len(), 1, "{skills:?}");
-    assert!(skills[0] < 1.0, "the served forecasts were worse than persistence: {skills:?}");
+    // The window is full of forecasts of the history, better than persistence;
+    // from day 101 on persistence is exact, and on day 102 (day 100's label) the window turns.
+    assert_eq!(queued_on, Some(102));
+    let (last, before) = skills.split_last().unwrap_or_else(|| panic!("no skill reported"));
+    assert!(*last < 1.0, "the served forecasts were worse than persistence: {skills:?}");
+    assert!(before.iter().all(|skill| *skill >= 1.0), "better before: {skills:?}");
     assert_eq!(below, 1, "one scope below persistence");
     let mut report = EpochReport::default();
     stage.wait_for_trainings(Duration::from_secs(60), &mut report);
-    assert_eq!(stage.model_version(&ModelScope::Ticker("AAA".into())), Some(2));
+    assert_eq!(stage.model_version(&ModelScope::Ticker("AAA".into())), Some(version + 1));
     assert_eq!(report.below_persistence_change, -1, "a new version starts its own window");
 }
 
@@ -332,10 +350,11 @@ fn a_corrected_newest_row_is_re_scored_with_the_model_on_its_corrected_inputs() 
     stage.apply(&history, &[], false, &mut report);
     stage.after_epoch(true, &mut report);
     let first = stage.wait_for_trainings(Duration::from_secs(60), &mut report);
-    let booster = report.installed[0].record.booster.clone();
-    let gate = report.installed[0].record.gate;
+    let newest_version = report.installed.last().map(|m| (m.version, &m.record));
+    let (version, record) = newest_version.unwrap_or_else(|| panic!("no version installed"));
+    let (booster, gate) = (record.booster.clone(), record.gate);
     let newest = start() + Days::new(99);
-    let before = first.iter().find(|f| f.as_of == newest).map(|f| f.predicted_close);
+    let before = first.iter().rev().find(|f| f.as_of == newest).map(|f| f.predicted_close);
     let before = before.unwrap_or_else(|| panic!("day 99 was scored: {first:?}"));
 
     // The bar of day 99 is corrected: a 5 % higher close, and the RSI and EMA recomputed.
@@ -359,7 +378,7 @@ fn a_corrected_newest_row_is_re_scored_with_the_model_on_its_corrected_inputs() 
     let forecast = &reissued[0];
     assert_eq!(
         (forecast.ticker.as_str(), forecast.as_of, forecast.feature_row_id, forecast.model_version),
-        ("AAA", newest, 100, 1)
+        ("AAA", newest, 100, version)
     );
     assert!((forecast.predicted_close - expected).abs() < 1e-9, "{} vs {expected}", forecast.predicted_close);
     assert!(
@@ -367,17 +386,13 @@ fn a_corrected_newest_row_is_re_scored_with_the_model_on_its_corrected_inputs() 
         "the correction moved the forecast from {before}"
     );
 
-    // A correction of a row whose label is known changes the training set, not a forecast.
+    // A correction of a row older than the newest version's first day changes the training
+    // set, not a forecast.
     let mut old = history[50].clone();
     old.close *= 1.05;
     assert!(stage.apply(&[old], &[], true, &mut report).is_empty());
-    // The stage scores what it is given: the dataflow nets an unchanged re-delivery away
-    // (run::changes), and were the same row given again its forecast would be the same.
-    let again = stage.apply(&[corrected], &[], true, &mut report);
-    assert_eq!(
-        again.iter().map(|f| (f.as_of, f.predicted_close)).collect::<Vec<_>>(),
-        [(newest, forecast.predicted_close)]
-    );
+    // The same row again (a re-delivery) changes no forecast: nothing is published.
+    assert!(stage.apply(&[corrected], &[], true, &mut report).is_empty());
 }
 
 #[test]
@@ -430,9 +445,18 @@ fn noise_rows(ticker: &str, days: usize) -> Vec<FeatureRow> {
 
 #[test]
 fn the_gate_serves_the_model_where_it_has_skill_and_persistence_where_it_has_none() {
-    let (mut stage, _) = stage(ScopeSetting::PerTicker, vec![]);
+    let policy = RetrainPolicy {
+        min_training_rows: 250,
+        retrain_every_rows: 0,
+        holdout_fraction: 0.2,
+        retrain_on_degradation: 0.0,
+        error_window: 5,
+        daily: None,
+        daily_tickers: Default::default(),
+    };
+    let (mut stage, _) = stage_with(ScopeSetting::PerTicker, vec![], policy);
     let mut report = EpochReport::default();
-    let (creeping, noise) = (rows("AAA", 100), noise_rows("BBB", 300));
+    let (creeping, noise) = (rows("AAA", 300), noise_rows("BBB", 300));
     stage.apply(&creeping, &[], false, &mut report);
     stage.apply(&noise, &[], false, &mut report);
     stage.after_epoch(true, &mut report);
@@ -457,10 +481,146 @@ fn the_gate_serves_the_model_where_it_has_skill_and_persistence_where_it_has_non
     let (bbb_gate, _) = gate("BBB");
     assert_eq!(bbb_gate, Gate::PERSISTENCE);
     let bbb: Vec<&Prediction> = forecasts.iter().filter(|f| f.ticker == "BBB").collect();
-    assert_eq!(bbb.len(), HORIZON);
+    assert_eq!(bbb.len(), 300 - 251, "every day from day 251, the 250th label's");
     for forecast in bbb {
         let row = &noise[forecast.feature_row_id as usize - 1];
         assert_eq!(forecast.predicted_close.to_bits(), row.close.to_bits());
         assert_eq!((forecast.forecaster, forecast.gate_weight), (Forecaster::Persistence, 0.0));
     }
+}
+
+/// Every record stored, as the models table keeps them.
+type Records = Arc<Mutex<Vec<(i32, pricestream_model::ModelRecord)>>>;
+
+/// A per-ticker stage storing into `records` and loading the newest of a scope from them.
+fn stage_on(records: &Records) -> ModelStage {
+    let policy = RetrainPolicy {
+        min_training_rows: 50,
+        retrain_every_rows: 15,
+        holdout_fraction: 0.2,
+        retrain_on_degradation: 0.5,
+        error_window: 5,
+        daily: None,
+        daily_tickers: Default::default(),
+    };
+    let kept = Arc::clone(records);
+    let store: Store = Box::new(move |record| {
+        let mut kept = kept.lock().map_err(|_| anyhow::anyhow!("poisoned"))?;
+        let version = kept.iter().filter(|(_, r)| r.scope == record.scope).count() as i32 + 1;
+        kept.push((version, record.clone()));
+        Ok(version)
+    });
+    let kept = Arc::clone(records);
+    let load: Load = Box::new(move |scope| {
+        let kept = kept.lock().map_err(|_| anyhow::anyhow!("poisoned"))?;
+        let newest = kept.iter().rev().find(|(_, record)| &record.scope == scope);
+        Ok(newest.map(|(version, record)| ModelVersion::new(*version, record)))
+    });
+    let settings = StageSettings {
+        scope: ScopeSetting::PerTicker,
+        params: BoosterParams { n_estimators: 5, threads: 1, ..BoosterParams::default() },
+        policy,
+        horizon_bars: HORIZON as u32,
+        gate_margin: 0.01,
+    };
+    let trainer = Trainer::spawn("replay-test".into(), store).unwrap_or_else(|e| panic!("{e}"));
+    ModelStage::new(settings, trainer, load)
+}
+
+/// The rows of `all` as they are known on `day`: that day's row, and the label that day brings.
+fn day_of(all: &[Vec<FeatureRow>], day: usize) -> Vec<FeatureRow> {
+    let mut rows = Vec::new();
+    for series in all {
+        let mut today = series[day].clone();
+        today.label = None;
+        rows.push(today);
+        if day >= HORIZON {
+            rows.push(series[day - HORIZON].clone());
+        }
+    }
+    rows
+}
+
+/// What the table would hold: the last forecast per ticker and date, as (version, weight, bits).
+type Final = BTreeMap<(String, NaiveDate), (i32, u64, u64)>;
+
+fn keep(table: &mut Final, published: Vec<Prediction>) {
+    for forecast in published {
+        let value =
+            (forecast.model_version, forecast.gate_weight.to_bits(), forecast.predicted_close.to_bits());
+        table.insert((forecast.ticker.clone(), forecast.as_of), value);
+    }
+}
+
+/// The stored versions: scope, version, rows, model and gate (not when they were trained).
+fn versions(records: &Records) -> Vec<(String, i32, i64, String, u64)> {
+    let records = records.lock().unwrap_or_else(|e| e.into_inner());
+    let mut versions: Vec<_> = records
+        .iter()
+        .map(|(version, r)| {
+            (r.scope.to_string(), *version, r.training_rows, r.booster.to_json(), r.gate.weight.to_bits())
+        })
+        .collect();
+    versions.sort();
+    versions
+}
+
+#[test]
+fn a_restart_and_any_epoch_boundaries_publish_the_same_forecasts_and_versions() {
+    const DAYS: usize = 200;
+    let all = vec![rows("AAA", DAYS), noise_rows("BBB", DAYS)];
+
+    // A: every day's rows in one epoch each, trainings installed whenever they finish.
+    let run_live = |stage: &mut ModelStage, days: std::ops::Range<usize>, table: &mut Final| {
+        for day in days {
+            let mut report = EpochReport::default();
+            keep(table, stage.apply(&day_of(&all, day), &[], true, &mut report));
+            keep(table, stage.after_epoch(true, &mut report));
+        }
+    };
+    let finish = |stage: &mut ModelStage, table: &mut Final| {
+        let mut report = EpochReport::default();
+        keep(table, stage.wait_for_trainings(Duration::from_secs(60), &mut report));
+        assert!(stage.settled());
+    };
+    let (uninterrupted, mut a) = (Records::default(), Final::new());
+    let mut stage = stage_on(&uninterrupted);
+    run_live(&mut stage, 0..DAYS, &mut a);
+    finish(&mut stage, &mut a);
+    drop(stage);
+
+    // B: the whole history in one epoch, as a backfill read by a running service.
+    let (bulk, mut b) = (Records::default(), Final::new());
+    let mut stage = stage_on(&bulk);
+    let mut report = EpochReport::default();
+    let history: Vec<FeatureRow> = all.iter().flat_map(|series| series.iter().cloned()).collect();
+    keep(&mut b, stage.apply(&history, &[], true, &mut report));
+    keep(&mut b, stage.after_epoch(true, &mut report));
+    finish(&mut stage, &mut b);
+    drop(stage);
+
+    // C: a crash on day 120 (what was queued and not stored is lost), then a restart that
+    // replays the rows known by then without scoring and goes on.
+    let (restarted, mut c) = (Records::default(), Final::new());
+    let mut stage = stage_on(&restarted);
+    run_live(&mut stage, 0..120, &mut c);
+    drop(stage);
+    let mut stage = stage_on(&restarted);
+    let mut report = EpochReport::default();
+    for day in 0..120 {
+        stage.apply(&day_of(&all, day), &[], false, &mut report);
+    }
+    stage.after_epoch(false, &mut report);
+    run_live(&mut stage, 120..DAYS, &mut c);
+    finish(&mut stage, &mut c);
+
+    // Regular versions every 15 labels and, where a window degraded, versions in between.
+    let stored = versions(&uninterrupted);
+    assert!(stored.iter().any(|v| v.2 % 15 != 5), "no degraded window: {stored:?}");
+    assert!(stored.len() > 20, "{}", stored.len());
+    assert_eq!(versions(&bulk), versions(&uninterrupted), "bulk");
+    assert_eq!(versions(&restarted), versions(&uninterrupted), "restart");
+    assert!(a.len() > 250, "{}", a.len());
+    assert_eq!(b, a, "bulk");
+    assert_eq!(c, a, "restart");
 }
