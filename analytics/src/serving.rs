@@ -31,6 +31,7 @@ pub fn stage(shared: &Shared, index: usize) -> anyhow::Result<Option<ModelStage>
         policy: shared.config.serving.policy(),
         horizon_bars: shared.config.features.horizon_bars,
         gate_margin: shared.config.model.gate_margin,
+        indicators: pricestream_records::IndicatorKind::ALL.to_vec(),
     };
     let (table, runtime, metrics) = (Arc::clone(models), shared.runtime.clone(), Arc::clone(&shared.metrics));
     let (outages, stop) = (Arc::clone(&shared.outages), Arc::clone(&shared.stop));
@@ -45,11 +46,12 @@ pub fn stage(shared: &Shared, index: usize) -> anyhow::Result<Option<ModelStage>
     let (outages, stop) = (Arc::clone(&shared.outages), Arc::clone(&shared.stop));
     let load: Load = Box::new(move |scope| {
         let patience = Patience::Forever { stop: Some(&stop) };
-        let stored =
-            runtime.block_on(wait_out_for(&outages, "load model", patience, || table.load_latest(scope)))?;
+        // The newest and the one before (it still serves rows whose values may arrive late).
+        let stored = runtime
+            .block_on(wait_out_for(&outages, "load model", patience, || table.load_newest(scope, 2)))?;
         // A model of another horizon forecasts another label: train anew instead.
-        let stored = stored.filter(|stored| stored.record.horizon_bars == horizon);
-        Ok(stored.map(|stored| ModelVersion::new(stored.version, &stored.record)))
+        let stored = stored.into_iter().take_while(|stored| stored.record.horizon_bars == horizon);
+        Ok(stored.map(|stored| ModelVersion::new(stored.version, &stored.record)).collect())
     });
     // Trainings run on the configured device (`auto` logs its choice per training; the
     // metric shows what it resolves to here); scoring one row at a time stays on the CPU.

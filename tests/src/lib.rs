@@ -128,11 +128,32 @@ pub fn run_ok(name: &str, args: &[&str], namespace: &Namespace) -> anyhow::Resul
     Ok(output)
 }
 
-/// `pricestream-analytics run --workers N --exit-at-end` in `namespace`: the mart built from
-/// everything on the topics, then exit.
+/// The model settings of every analytics run in the tests that do not test the model itself:
+/// small trees and a version every 100 labels, so that the debug build trains each in a moment
+/// (`run --exit-at-end` waits for every version its schedule decides).
+pub const TEST_MODEL_SETTINGS: &str =
+    "[model]\nn_estimators = 10\nmax_depth = 3\nthreads = 1\n\n[serving]\nretrain_every_rows = 100\n";
+
+/// Writes `dir/name`: an analytics config of [`TEST_MODEL_SETTINGS`] and the other sections
+/// in `extra`.
+pub fn analytics_config(dir: &Path, name: &str, extra: &str) -> anyhow::Result<PathBuf> {
+    let path = dir.join(name);
+    std::fs::write(&path, format!("{TEST_MODEL_SETTINGS}\n{extra}"))?;
+    Ok(path)
+}
+
+/// `pricestream-analytics run --workers N --exit-at-end` in `namespace` with
+/// [`TEST_MODEL_SETTINGS`]: the mart, predictions and models built from everything on the
+/// topics, then exit.
 pub fn analytics_to_end(workers: usize, namespace: &Namespace) -> anyhow::Result<Output> {
-    let workers = workers.to_string();
-    run_ok("pricestream-analytics", &["run", "--workers", &workers, "--exit-at-end"], namespace)
+    let dir = tempfile::tempdir()?;
+    let config = analytics_config(dir.path(), "analytics.toml", "")?;
+    let (config, workers) = (config.to_str().unwrap_or_default(), workers.to_string());
+    run_ok(
+        "pricestream-analytics",
+        &["--config", config, "run", "--workers", &workers, "--exit-at-end"],
+        namespace,
+    )
 }
 
 /// Writes synthetic Yahoo CSV files of `tickers` × `days` daily bars into the folder `out`

@@ -8,12 +8,31 @@ use std::collections::BTreeMap;
 /// Every row of `keyspace.features`: primary key (ticker, timeframe, date) -> every
 /// column's value as debug text, bit-exact for floats.
 pub async fn mart(session: &Session, keyspace: &str) -> anyhow::Result<BTreeMap<String, String>> {
-    let cql = format!("SELECT * FROM {keyspace}.features");
+    table(session, &format!("SELECT * FROM {keyspace}.features"), 3).await
+}
+
+/// Every row of `keyspace.predictions` the same way, keyed by ticker, timeframe and as-of date.
+pub async fn predictions(session: &Session, keyspace: &str) -> anyhow::Result<BTreeMap<String, String>> {
+    let columns = "ticker, timeframe, as_of, target_date, horizon_bars, predicted_close, model_scope, \
+        model_version, feature_row_id, forecaster, gate_weight";
+    table(session, &format!("SELECT {columns} FROM {keyspace}.predictions"), 3).await
+}
+
+/// Every stored model version, keyed by scope and version: what it was trained on, its holdout
+/// errors, its gate and the model itself (not when it was trained).
+pub async fn models(session: &Session, keyspace: &str) -> anyhow::Result<BTreeMap<String, String>> {
+    let columns = "scope, version, horizon_bars, hyperparameters, training_rows, first_date, last_date, \
+        backtest_rows, model_rmse, baseline_rmse, gated_rmse, gate_weight, model";
+    table(session, &format!("SELECT {columns} FROM {keyspace}.models"), 2).await
+}
+
+/// The rows of `cql`, the first `key_columns` cells joined as the key.
+async fn table(session: &Session, cql: &str, key_columns: usize) -> anyhow::Result<BTreeMap<String, String>> {
     let mut rows = session.query_iter(cql, ()).await?.rows_stream::<Row>()?;
     let mut out = BTreeMap::new();
     while let Some(row) = rows.try_next().await? {
         let cells: Vec<String> = row.columns.iter().map(|cell| format!("{cell:?}")).collect();
-        let key = cells.iter().take(3).cloned().collect::<Vec<_>>().join("|");
+        let key = cells.iter().take(key_columns).cloned().collect::<Vec<_>>().join("|");
         out.insert(key, cells.join(","));
     }
     Ok(out)
@@ -35,4 +54,26 @@ pub fn differences(
         }
     }
     out
+}
+
+/// Where the predictions and stored model versions of mart keyspace `got` differ from those of
+/// `want` (at most three of each), and how many rows each of `want`'s has.
+pub async fn model_differences(
+    session: &Session,
+    got: &str,
+    want: &str,
+) -> anyhow::Result<(Vec<String>, usize, usize)> {
+    let mut out = Vec::new();
+    let mut sizes = Vec::new();
+    for (what, got, want) in [
+        ("models", models(session, got).await?, models(session, want).await?),
+        ("predictions", predictions(session, got).await?, predictions(session, want).await?),
+    ] {
+        sizes.push(want.len());
+        let differences = differences(&got, &want, 3);
+        if !differences.is_empty() {
+            out.push(format!("{what}: {} rows, want {}:\n{}", got.len(), want.len(), differences.join("\n")));
+        }
+    }
+    Ok((out, sizes[0], sizes[1]))
 }

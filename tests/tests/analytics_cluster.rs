@@ -1,7 +1,8 @@
 //! Scale-out: two processes with two workers each, connected as one timely cluster
-//! over loopback, produce exactly the mart (every cell) of one process with one worker.
+//! over loopback, produce exactly the mart, the predictions and the stored model versions
+//! (every cell) of one process with one worker.
 
-use pricestream_tests::{Lake, analytics_to_end, binary, cassandra, free_port, snapshot};
+use pricestream_tests::{Lake, analytics_config, analytics_to_end, binary, cassandra, free_port, snapshot};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -20,12 +21,16 @@ async fn two_processes_of_two_workers_build_the_single_worker_mart() -> anyhow::
         format!("# two processes\n127.0.0.1:{}\n127.0.0.1:{}\n", free_port()?, free_port()?),
     )?;
     let hosts_arg = hosts.to_str().unwrap_or_default();
+    // The model settings of the single process's run (analytics_to_end).
+    let config = analytics_config(dir.path(), "analytics.toml", "")?;
+    let config_arg = config.to_str().unwrap_or_default();
     let mut processes = Vec::new();
     for process in ["0", "1"] {
         let log = dir.path().join(format!("process-{process}.log"));
         processes.push((
             Command::new(binary("pricestream-analytics")?)
-                .args(["run", "--workers", "2", "--process", process, "--hosts", hosts_arg, "--exit-at-end"])
+                .args(["--config", config_arg, "run", "--workers", "2", "--process", process])
+                .args(["--hosts", hosts_arg, "--exit-at-end"])
                 .envs(ns.env())
                 .stdout(Stdio::null())
                 .stderr(std::fs::File::create(&log)?)
@@ -54,6 +59,13 @@ async fn two_processes_of_two_workers_build_the_single_worker_mart() -> anyhow::
     assert_eq!(want.len(), 12 * 300);
     let differences = snapshot::differences(&got, &want, 5);
     assert!(differences.is_empty(), "{} rows, want {}:\n{}", got.len(), want.len(), differences.join("\n"));
+    let (differences, models, predictions) =
+        snapshot::model_differences(&session, &ns.mart_keyspace, &single.mart_keyspace).await?;
+    assert!(
+        models >= 12 && predictions >= 12,
+        "the single process: {models} models, {predictions} predictions"
+    );
+    assert!(differences.is_empty(), "{}", differences.join("\n"));
     cassandra::drop_keyspaces(&session, &[&ns.dwh_keyspace, &ns.mart_keyspace, &single.mart_keyspace]).await;
     Ok(())
 }

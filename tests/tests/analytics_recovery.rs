@@ -1,12 +1,13 @@
 //! Crash and restart: the analytics service killed with SIGKILL, then stopped with SIGTERM,
-//! each in the middle of a backfill, then restarted, ends in exactly the mart (every cell,
-//! bit for bit) of a run that was never interrupted, and its changelog folds to the same mart.
+//! each in the middle of a backfill, then restarted, ends in exactly the mart, the predictions
+//! and the stored model versions (every cell, bit for bit) of a run that was never
+//! interrupted, and its changelog folds to the same mart.
 
 use pricestream_records::FeatureChange;
 use pricestream_records::wire;
 use pricestream_tests::{
-    Lake, Namespace, analytics_to_end, binary, cassandra, free_port, kafka, metric, snapshot,
-    stop_gracefully, wait_for,
+    Lake, Namespace, analytics_config, analytics_to_end, binary, cassandra, free_port, kafka, metric,
+    snapshot, stop_gracefully, wait_for,
 };
 use std::collections::BTreeMap;
 use std::process::{Command, Stdio};
@@ -41,8 +42,8 @@ async fn a_killed_service_restarts_into_the_uninterrupted_mart() -> anyhow::Resu
     let reference = ns.own_mart("ref");
     analytics_to_end(2, &reference)?;
 
-    let config = dir.path().join("small-epochs.toml");
-    std::fs::write(&config, "[consumer]\nepoch_max_records = 300\n")?;
+    // The model settings of the reference run (analytics_to_end), with small epochs.
+    let config = analytics_config(dir.path(), "small-epochs.toml", "[consumer]\nepoch_max_records = 300\n")?;
     let total = (TICKERS * DAYS) as f64;
     // First a SIGKILL (no chance to finish anything), then a SIGTERM (must finish the epoch,
     // commit and exit 0 promptly), each in the middle of the backfill.
@@ -72,6 +73,15 @@ async fn a_killed_service_restarts_into_the_uninterrupted_mart() -> anyhow::Resu
     assert_eq!(want.len(), TICKERS * DAYS, "the reference run must hold one row per bar");
     let differences = snapshot::differences(&got, &want, 5);
     assert!(differences.is_empty(), "{} rows, want {}:\n{}", got.len(), want.len(), differences.join("\n"));
+    // The same versions trained on the same rows, and every forecast made by the same one.
+    let (differences, models, predictions) =
+        snapshot::model_differences(&session, &ns.mart_keyspace, &reference.mart_keyspace).await?;
+    assert!(
+        models >= TICKERS && predictions >= TICKERS,
+        "the reference: {models} models, {predictions} predictions"
+    );
+    assert!(differences.is_empty(), "{}", differences.join("\n"));
+    eprintln!("{models} model versions and {predictions} predictions equal to the uninterrupted run's");
 
     // The changelog (both runs write it) folds, last change per key, into the same rows.
     let mut folded: BTreeMap<String, FeatureChange> = BTreeMap::new();

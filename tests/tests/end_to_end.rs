@@ -131,7 +131,7 @@ async fn generated_bars_flow_through_kafka_and_cassandra_into_the_mart() -> anyh
     }
 
     // Offsets were committed: a second run rebuilds its state from them and has nothing to write.
-    let again = run_ok("pricestream-analytics", &["run", "--exit-at-end"], &ns)?;
+    let again = analytics_to_end(1, &ns)?;
     assert!(
         stdout(&again)
             .contains("state from 180 stored bar(s), processed 0 new bar(s) into 0 feature row update(s)"),

@@ -53,7 +53,12 @@ async fn another_horizon_rewrites_every_label_and_deletes_vanished_rows() -> any
         session.query_unpaged(cql, (ticker, date.parse::<NaiveDate>()?)).await?;
     }
     let five = dir.path().join("horizon-5.toml");
-    std::fs::write(&five, "[features]\nhorizon_bars = 5\n\n[model]\nhorizon_bars = 5\n")?;
+    // The test model settings (pricestream_tests::TEST_MODEL_SETTINGS) at horizon 5.
+    std::fs::write(
+        &five,
+        "[features]\nhorizon_bars = 5\n\n[model]\nhorizon_bars = 5\nn_estimators = 10\nmax_depth = 3\nthreads = 1\n\n\
+         [serving]\nretrain_every_rows = 100\n",
+    )?;
     let five_arg = five.to_str().unwrap_or_default();
     let rewrite = run_ok(
         "pricestream-analytics",

@@ -61,6 +61,7 @@ pub struct ModelTable {
     session: Arc<Session>,
     insert: PreparedStatement,
     latest: PreparedStatement,
+    newest: PreparedStatement,
     version: PreparedStatement,
     table: String,
 }
@@ -73,9 +74,11 @@ impl ModelTable {
         let insert = prepare(&session, format!("{} IF NOT EXISTS", insert_cql(&table, COLUMNS))).await?;
         let cql = format!("SELECT {COLUMNS} FROM {table} WHERE scope = ? LIMIT 1");
         let latest = prepare(&session, cql).await?;
+        let cql = format!("SELECT {COLUMNS} FROM {table} WHERE scope = ? LIMIT ?");
+        let newest = prepare(&session, cql).await?;
         let cql = format!("SELECT {COLUMNS} FROM {table} WHERE scope = ? AND version = ?");
         let version = prepare(&session, cql).await?;
-        Ok(ModelTable { session, insert, latest, version, table })
+        Ok(ModelTable { session, insert, latest, newest, version, table })
     }
 
     /// Stores `record` under the next version of its scope (1 for the first) and returns it.
@@ -144,6 +147,24 @@ impl ModelTable {
     /// The latest model of `scope` (one single-row read), if it has any.
     pub async fn load_latest(&self, scope: &ModelScope) -> Result<Option<StoredModel>> {
         self.read_one(&self.latest, (scope.as_str(),)).await?.map(|row| self.decode(row)).transpose()
+    }
+
+    /// The `count` newest versions of `scope`, newest first (one single-partition read).
+    pub async fn load_newest(&self, scope: &ModelScope, count: i32) -> Result<Vec<StoredModel>> {
+        let read_error = |message: String| CassandraError::Read { table: self.table.clone(), message };
+        let decode_error = |message: String| CassandraError::Decode { table: self.table.clone(), message };
+        let result = self
+            .session
+            .execute_unpaged(&self.newest, (scope.as_str(), count))
+            .await
+            .map_err(|e| read_error(e.to_string()))?;
+        let rows = result.into_rows_result().map_err(|e| decode_error(e.to_string()))?;
+        let rows: Vec<ModelRow> = rows
+            .rows::<ModelRow>()
+            .map_err(|e| decode_error(e.to_string()))?
+            .collect::<std::result::Result<_, _>>()
+            .map_err(|e| decode_error(e.to_string()))?;
+        rows.into_iter().map(|row| self.decode(row)).collect()
     }
 
     /// Version `version` of `scope`, if it exists.

@@ -45,6 +45,7 @@
 mod bbands;
 mod ema;
 mod extrema;
+mod lookback;
 mod macd;
 mod params;
 mod rsi;
@@ -59,6 +60,7 @@ mod window;
 
 pub use bbands::{Bbands, BbandsOutput};
 pub use ema::Ema;
+pub use lookback::lookback;
 pub use macd::{Macd, MacdOutput};
 pub use params::IndicatorParams;
 pub use rsi::Rsi;

@@ -209,6 +209,20 @@ macro_rules! describe_indicators {
                 }
             }
 
+            /// The periods of `kind`'s value, once that value joined the row (`None` before,
+            /// and for a bar inside the indicator's lookback, which has none).
+            pub fn indicator_periods(
+                &self,
+                kind: IndicatorKind,
+            ) -> Option<$crate::indicator_table::Fields<i32, { $crate::indicator_table::MAX_PERIODS }>> {
+                match kind {
+                    $(IndicatorKind::$variant => {
+                        let periods = [$(self.$period_mart?),*];
+                        Some($crate::indicator_table::Fields::of(&periods))
+                    })*
+                }
+            }
+
             /// The indicator cells of the row, in the order of [`Self::INDICATOR_FIELDS`].
             pub fn indicator_cells(&self) -> [$crate::indicator_table::MartCell; FeatureRow::INDICATOR_FIELDS.len()] {
                 use $crate::indicator_table::MartCell;

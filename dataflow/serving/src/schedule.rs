@@ -14,6 +14,7 @@
 
 use super::policy::RetrainPolicy;
 use chrono::NaiveDate;
+use pricestream_records::Timeframe;
 use std::collections::VecDeque;
 
 /// Where the cursor is: the label date, date and ticker of the last row it passed.
@@ -28,8 +29,8 @@ pub struct LabelledRow {
     pub date: NaiveDate,
     /// Its ticker.
     pub ticker: String,
-    /// Absolute errors of its final forecast and of persistence, when it was forecast.
-    pub errors: Option<(f64, f64)>,
+    /// Its series' bar interval.
+    pub timeframe: Timeframe,
 }
 
 impl LabelledRow {
@@ -107,12 +108,15 @@ pub struct Serving {
 impl Schedule {
     /// Walks `rows` (the scope's labelled rows after the cursor, in cursor order) with
     /// `serving` the newest installed version; `daily` makes every new label date a version.
+    /// `errors` gives the absolute errors of the newest version's forecast of a row it serves
+    /// and of persistence (it may score the row first); `None` when it was not forecast.
     pub fn walk(
         &mut self,
         rows: &[LabelledRow],
         serving: Option<Serving>,
         policy: &RetrainPolicy,
         daily: bool,
+        mut errors: impl FnMut(&LabelledRow) -> Option<(f64, f64)>,
     ) -> Walk {
         let mut walk = Walk::default();
         let window = policy.error_window.max(1);
@@ -136,7 +140,7 @@ impl Schedule {
                     self.degraded_once = false;
                     self.below_persistence = false;
                 }
-                if let Some(errors) = row.errors {
+                if let Some(errors) = errors(row) {
                     self.window.push_back(errors);
                     while self.window.len() > window {
                         self.window.pop_front();
@@ -220,9 +224,9 @@ mod tests {
         NaiveDate::from_ymd_opt(2024, 1, 1).unwrap_or_default() + chrono::Days::new(d)
     }
 
-    /// Row of day `d` of one ticker, labelled two days later, with errors when given.
-    fn row(d: u64, errors: Option<(f64, f64)>) -> LabelledRow {
-        LabelledRow { label_date: day(d + 2), date: day(d), ticker: "AAA".into(), errors }
+    /// Row of day `d` of one ticker, labelled two days later.
+    fn row(d: u64) -> LabelledRow {
+        LabelledRow { label_date: day(d + 2), date: day(d), ticker: "AAA".into(), timeframe: Timeframe::Day }
     }
 
     fn policy(min: usize, every: usize) -> RetrainPolicy {
@@ -240,8 +244,8 @@ mod tests {
     #[test]
     fn versions_fall_on_label_counts_and_the_cursor_waits_for_the_one_that_serves() {
         let mut schedule = Schedule::default();
-        let rows: Vec<LabelledRow> = (0..20).map(|d| row(d, None)).collect();
-        let walk = schedule.walk(&rows, None, &policy(5, 4), false);
+        let rows: Vec<LabelledRow> = (0..20).map(row).collect();
+        let walk = schedule.walk(&rows, None, &policy(5, 4), false, |_| None);
         // The 5th label (day 4's, known on day 6) decides version 1; day 6's row is the first it
         // serves, and it is still training: the cursor stops there.
         assert_eq!(walk.points, [Point { labelled: 5, serves_from: day(6) }]);
@@ -250,14 +254,14 @@ mod tests {
         assert_eq!(schedule.installed(), Some(Point { labelled: 5, serves_from: day(6) }));
         let serving = Serving { serves_from: day(6), holdout_mae: None, holdout_skill: None };
         let rest: Vec<LabelledRow> = rows[6..].to_vec();
-        let walk = schedule.walk(&rest, Some(serving), &policy(5, 4), false);
+        let walk = schedule.walk(&rest, Some(serving), &policy(5, 4), false, |_| None);
         assert_eq!(walk.points, [Point { labelled: 9, serves_from: day(10) }]);
         assert_eq!(schedule.cursor, Some((day(11), day(9), "AAA".into())));
     }
 
     #[test]
     fn the_same_rows_in_any_chunks_decide_the_same_versions() {
-        let rows: Vec<LabelledRow> = (0..40).map(|d| row(d, Some((1.0, 1.0)))).collect();
+        let rows: Vec<LabelledRow> = (0..40).map(row).collect();
         let run = |chunk: usize| {
             let mut schedule = Schedule::default();
             let mut decided = Vec::new();
@@ -265,7 +269,8 @@ mod tests {
             let mut next = 0;
             while next < rows.len() {
                 let end = (next + chunk).min(rows.len());
-                let walk = schedule.walk(&rows[next..end], serving, &policy(5, 7), false);
+                let walk =
+                    schedule.walk(&rows[next..end], serving, &policy(5, 7), false, |_| Some((1.0, 1.0)));
                 decided.extend(walk.points);
                 next = rows.iter().position(|r| Some(r.key()) == schedule.cursor).map_or(0, |p| p + 1);
                 // Install whatever is pending before the next chunk.
@@ -290,8 +295,8 @@ mod tests {
         schedule.resume_after(5, (day(6), day(4), "AAA".into()));
         let serving = Serving { serves_from: day(6), holdout_mae: Some(1.0), holdout_skill: Some(1.2) };
         // Errors of 2 against a holdout MAE of 1: degraded once the window of 3 is full.
-        let rows: Vec<LabelledRow> = (5..12).map(|d| row(d, Some((2.0, 3.0)))).collect();
-        let walk = schedule.walk(&rows, Some(serving), &policy(5, 0), false);
+        let rows: Vec<LabelledRow> = (5..12).map(row).collect();
+        let walk = schedule.walk(&rows, Some(serving), &policy(5, 0), false, |_| Some((2.0, 3.0)));
         assert_eq!(walk.degraded, Some(2.0));
         // Day 5 is served by the version before (not known here), days 6, 7, 8 fill the window.
         assert_eq!(walk.points, [Point { labelled: 9, serves_from: day(10) }]);
@@ -302,8 +307,8 @@ mod tests {
         let mut schedule = Schedule::default();
         schedule.resume_after(5, (day(6), day(4), "AAA".into()));
         let serving = Serving { serves_from: day(6), holdout_mae: None, holdout_skill: Some(0.9) };
-        let rows: Vec<LabelledRow> = (5..10).map(|d| row(d, Some((2.0, 1.0)))).collect();
-        let walk = schedule.walk(&rows, Some(serving), &policy(5, 0), false);
+        let rows: Vec<LabelledRow> = (5..10).map(row).collect();
+        let walk = schedule.walk(&rows, Some(serving), &policy(5, 0), false, |_| Some((2.0, 1.0)));
         assert_eq!(walk.live_skill, Some(0.5));
         assert!(schedule.below_persistence);
         assert!(walk.points.is_empty(), "it never beat persistence on its holdout: no retraining");

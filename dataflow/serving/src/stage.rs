@@ -4,7 +4,7 @@
 use super::day::{Expected, TradingDay};
 use super::policy::RetrainPolicy;
 use super::schedule::{CursorKey, LabelledRow, Point, Schedule, Serving, skill};
-use super::series::{ModelRow, SeriesRows};
+use super::series::{ModelRow, SeriesRows, kinds_mask};
 use super::trainer::{TrainedModel, Trainer, TrainingData, TrainingJob, TrainingOutcome};
 use chrono::NaiveDate;
 use pricestream_model::ModelScope;
@@ -30,6 +30,9 @@ pub struct StageSettings {
     /// How far below persistence's holdout RMSE a version's gated forecast must be for the
     /// model to be served (`[model] gate_margin`).
     pub gate_margin: f64,
+    /// The indicators every mart row gets (the extractor computes all of them): a row is
+    /// trained on only once each past its lookback joined it.
+    pub indicators: Vec<pricestream_records::IndicatorKind>,
 }
 
 /// A series: a ticker at one timeframe.
@@ -69,8 +72,9 @@ impl ModelVersion {
     }
 }
 
-/// Finds the stored latest version of a scope, the first time the stage meets the scope.
-pub type Load = Box<dyn FnMut(&ModelScope) -> anyhow::Result<Option<ModelVersion>>>;
+/// Finds the two newest stored versions of a scope (newest first), the first time the stage
+/// meets the scope.
+pub type Load = Box<dyn FnMut(&ModelScope) -> anyhow::Result<Vec<ModelVersion>>>;
 
 /// The newest installed version of a scope and the first date it serves.
 #[derive(Debug)]
@@ -83,9 +87,12 @@ struct Installed {
 #[derive(Debug, Default)]
 struct ScopeState {
     model: Option<Installed>,
-    /// A stored version loaded at start, installed once the start-up replay is done (where it
-    /// serves from depends on the replayed rows).
-    loaded: Option<ModelVersion>,
+    /// The version before: rows it serves can still change (their indicator values arrive
+    /// after their bar) while the newest trains.
+    previous: Option<Installed>,
+    /// Stored versions loaded at start (newest first), installed once the start-up replay is
+    /// done (where they serve from depends on the replayed rows).
+    loaded: Vec<ModelVersion>,
     series: BTreeSet<SeriesId>,
     schedule: Schedule,
     /// Whether its rows changed or a version was installed since the cursor last walked.
@@ -94,6 +101,18 @@ struct ScopeState {
     day: TradingDay,
     /// Whether that day completed since the cursor last walked.
     day_complete: bool,
+}
+
+impl ScopeState {
+    /// The installed version that serves `date`: the newest from its first date on, the one
+    /// before on the dates between their first dates.
+    fn serving(&self, date: NaiveDate) -> Option<&ModelVersion> {
+        [&self.model, &self.previous]
+            .into_iter()
+            .flatten()
+            .find(|installed| installed.serves_from <= date)
+            .map(|installed| &installed.model)
+    }
 }
 
 /// What happened in the stage during one epoch, for metrics and logs.
@@ -163,14 +182,10 @@ impl ModelStage {
             // Live bars only: the start-up replay's newest day was trained on before.
             if score {
                 state.day.bar(&id, row.date_time, Instant::now());
-                match &state.model {
-                    Some(installed)
-                        if installed.serves_from <= row.date_time && stored.forecast_input_changed =>
-                    {
-                        to_score.entry(id).or_default().push(row.date_time);
-                    }
-                    None if stored.unlabelled => report.waiting_for_a_model += 1,
-                    _ => {}
+                if state.model.is_none() && stored.unlabelled {
+                    report.waiting_for_a_model += 1;
+                } else if stored.forecast_input_changed && state.serving(row.date_time).is_some() {
+                    to_score.entry(id).or_default().push(row.date_time);
                 }
             }
         }
@@ -184,41 +199,31 @@ impl ModelStage {
         let mut predictions = Vec::new();
         for (id, dates) in to_score {
             let scope = Self::scope_of(self.settings.scope, &id.0);
-            let Some(Installed { model, .. }) =
-                self.scopes.get(&scope).and_then(|state| state.model.as_ref())
-            else {
+            let (Some(state), Some(series)) = (self.scopes.get(&scope), self.series.get_mut(&id)) else {
                 continue;
             };
-            let Some(series) = self.series.get_mut(&id) else { continue };
             for date in dates {
-                predictions.extend(score_row(
-                    series,
-                    &id,
-                    date,
-                    &scope,
-                    model,
-                    self.settings.horizon_bars,
-                    report,
-                ));
+                let Some(model) = state.serving(date) else { continue };
+                let horizon = self.settings.horizon_bars;
+                predictions.extend(score_row(series, &id, date, &scope, model, horizon, report));
             }
         }
         predictions
     }
 
-    /// Installs the versions the trainer finished (re-scoring the rows each serves), then,
-    /// with `score` (live epochs), walks each changed scope's training schedule and queues the
-    /// versions it decides (see [`Schedule`]).
+    /// Installs the versions the trainer finished, then, with `score` (live epochs), walks each
+    /// changed scope's training schedule, queueing the versions it decides (see [`Schedule`]),
+    /// and scores with each scope's newest version the rows it serves that it has not scored.
     pub fn after_epoch(&mut self, score: bool, report: &mut EpochReport) -> Vec<Prediction> {
-        let mut predictions = Vec::new();
         for outcome in self.trainer.finished() {
-            predictions.extend(self.install(outcome, score, report));
+            self.install(outcome, report);
         }
         if !score {
-            return predictions;
+            return Vec::new();
         }
         let scopes: Vec<ModelScope> = self.scopes.keys().cloned().collect();
         for scope in &scopes {
-            predictions.extend(self.install_loaded(scope, report));
+            self.install_loaded(scope);
         }
         if let Some(deadline) = self.settings.policy.daily {
             let now = Instant::now();
@@ -235,8 +240,9 @@ impl ModelStage {
                 }
             }
         }
+        let mut predictions = Vec::new();
         for scope in scopes {
-            self.walk(scope, report);
+            predictions.extend(self.walk(scope, report));
         }
         predictions
     }
@@ -244,19 +250,27 @@ impl ModelStage {
     /// Whether every version decided so far is installed and every stored one resolved: what
     /// `run --exit-at-end` waits for, so that its mart, predictions and models are final.
     pub fn settled(&self) -> bool {
-        self.scopes.values().all(|state| state.schedule.settled() && state.loaded.is_none() && !state.dirty)
+        self.scopes.values().all(|state| state.schedule.settled() && state.loaded.is_empty() && !state.dirty)
     }
 
-    /// Walks the schedule of `scope` over its labelled rows after the cursor, queueing the
-    /// versions it decides.
-    fn walk(&mut self, scope: ModelScope, report: &mut EpochReport) {
-        let Some(state) = self.scopes.get(&scope) else { return };
-        if !state.dirty {
-            return;
-        }
+    /// Walks the schedule of `scope` over its labelled rows after the cursor, scoring with its
+    /// newest version the rows the walk needs the forecasts of, queues the versions it decides,
+    /// then scores the rest of the rows that version serves.
+    fn walk(&mut self, scope: ModelScope, report: &mut EpochReport) -> Vec<Prediction> {
         let horizon = self.settings.horizon_bars as usize;
-        let rows = labelled_after(&self.series, &state.series, state.schedule.cursor.as_ref(), horizon);
-        let Some(state) = self.scopes.get_mut(&scope) else { return };
+        let Some(state) = self.scopes.get_mut(&scope) else { return Vec::new() };
+        if !state.dirty {
+            return Vec::new();
+        }
+        state.dirty = false;
+        let expected = kinds_mask(&self.settings.indicators);
+        let rows = labelled_after(
+            &self.series,
+            &state.series,
+            state.schedule.cursor.as_ref(),
+            horizon,
+            Some(expected),
+        );
         let serving = state.model.as_ref().map(|installed| Serving {
             serves_from: installed.serves_from,
             holdout_mae: installed.model.holdout_mae,
@@ -264,13 +278,36 @@ impl ModelStage {
         });
         let daily = self.settings.policy.daily.is_some() && matches!(scope, ModelScope::Ticker(_));
         let was_below = state.schedule.below_persistence;
-        let mut walk = state.schedule.walk(&rows, serving, &self.settings.policy, daily);
+        let mut predictions = Vec::new();
+        let (series, installed) = (&mut self.series, state.model.as_ref());
+        let mut walk = state.schedule.walk(&rows, serving, &self.settings.policy, daily, |row| {
+            let id: SeriesId = (row.ticker.clone(), row.timeframe);
+            let rows = series.get_mut(&id)?;
+            let installed = installed?;
+            if rows.get(row.date)?.forecast.is_none_or(|(_, version)| version != installed.model.version) {
+                predictions.extend(score_row(
+                    rows,
+                    &id,
+                    row.date,
+                    &scope,
+                    &installed.model,
+                    horizon as u32,
+                    report,
+                ));
+            }
+            let scored = rows.get(row.date)?;
+            match (scored.forecast, scored.label) {
+                (Some((forecast, _)), Some(label)) => {
+                    Some(((forecast - label).abs(), (scored.close - label).abs()))
+                }
+                _ => None,
+            }
+        });
         // A global scope's trading day completes by its tickers' bars or a deadline: it trains
         // at the newest label the cursor passed, when it is not already training.
         if std::mem::take(&mut state.day_complete) && walk.points.is_empty() {
             walk.points.extend(state.schedule.point_at_cursor());
         }
-        state.dirty = false;
         if state.schedule.below_persistence != was_below {
             report.below_persistence_change += if state.schedule.below_persistence { 1 } else { -1 };
         }
@@ -284,6 +321,8 @@ impl ModelStage {
             self.queue_training(&scope, point);
             report.queued += 1;
         }
+        predictions.extend(self.score_served(&scope, report));
+        predictions
     }
 
     /// Waits for the trainings in flight to finish and installs them, walking the schedules
@@ -293,7 +332,7 @@ impl ModelStage {
         let mut predictions = Vec::new();
         while self.scopes.values().any(|state| !state.schedule.pending.is_empty()) {
             let Some(outcome) = self.trainer.wait(timeout) else { break };
-            predictions.extend(self.install(outcome, true, report));
+            self.install(outcome, report);
             predictions.extend(self.after_epoch(true, report));
         }
         predictions
@@ -311,11 +350,12 @@ impl ModelStage {
         if !self.scopes.contains_key(&scope) {
             let mut state = ScopeState::default();
             match (self.load)(&scope) {
-                Ok(Some(model)) => {
-                    report.loaded.push((scope.clone(), model.version, model.gate));
-                    state.loaded = Some(model);
+                Ok(stored) => {
+                    if let Some(newest) = stored.first() {
+                        report.loaded.push((scope.clone(), newest.version, newest.gate));
+                    }
+                    state.loaded = stored;
                 }
-                Ok(None) => {}
                 // Serving without the stored model means training a new one: say why.
                 Err(error) => report.failed.push((scope.clone(), error)),
             }
@@ -328,24 +368,30 @@ impl ModelStage {
         state
     }
 
-    /// Installs the stored version loaded for `scope` once its rows are back: the schedule
-    /// resumes after its last training row, and it re-scores the rows it serves (their
+    /// Installs the stored versions loaded for `scope` once its rows are back: the schedule
+    /// resumes after the newest one's last training row, and its rows are scored again (their
     /// forecasts may not have been written before the restart).
-    fn install_loaded(&mut self, scope: &ModelScope, report: &mut EpochReport) -> Vec<Prediction> {
+    fn install_loaded(&mut self, scope: &ModelScope) {
         let horizon = self.settings.horizon_bars as usize;
-        let Some(state) = self.scopes.get_mut(scope) else { return Vec::new() };
-        let Some(model) = state.loaded.take() else { return Vec::new() };
-        let rows = labelled_after(&self.series, &state.series, None, horizon);
-        let Some(last) = rows.get(model.training_rows.saturating_sub(1)).or(rows.last()) else {
-            // No labelled row to place it: it serves from the start, the schedule starts over.
-            state.model = Some(Installed { model, serves_from: NaiveDate::MIN });
-            return Vec::new();
-        };
-        state.schedule.resume_after(model.training_rows, last.key());
+        let Some(state) = self.scopes.get_mut(scope) else { return };
+        if state.loaded.is_empty() {
+            return;
+        }
         state.dirty = true;
-        let serves_from = last.label_date;
-        state.model = Some(Installed { model, serves_from });
-        self.rescore(scope, serves_from, report)
+        let rows = labelled_after(&self.series, &state.series, None, horizon, None);
+        // Where each serves from: the label date of its last training row.
+        let place = |model: ModelVersion| {
+            let last = rows.get(model.training_rows.saturating_sub(1)).or(rows.last());
+            let serves_from = last.map_or(NaiveDate::MIN, |row| row.label_date);
+            (last.map(LabelledRow::key), Installed { model, serves_from })
+        };
+        let mut loaded = std::mem::take(&mut state.loaded).into_iter();
+        let Some((key, newest)) = loaded.next().map(place) else { return };
+        if let Some(key) = key {
+            state.schedule.resume_after(newest.model.training_rows, key);
+        }
+        state.previous = loaded.next().map(place).map(|(_, previous)| previous);
+        state.model = Some(newest);
     }
 
     fn queue_training(&mut self, scope: &ModelScope, point: Point) {
@@ -380,12 +426,7 @@ impl ModelStage {
         });
     }
 
-    fn install(
-        &mut self,
-        outcome: TrainingOutcome,
-        score: bool,
-        report: &mut EpochReport,
-    ) -> Vec<Prediction> {
+    fn install(&mut self, outcome: TrainingOutcome, report: &mut EpochReport) {
         let trained = match outcome {
             Ok(trained) => trained,
             Err((scope, error)) => {
@@ -395,33 +436,38 @@ impl ModelStage {
                     state.dirty = true;
                 }
                 report.failed.push((scope, error));
-                return Vec::new();
+                return;
             }
         };
-        let scope = trained.record.scope.clone();
-        let Some(state) = self.scopes.get_mut(&scope) else { return Vec::new() };
-        let Some(point) = state.schedule.installed() else { return Vec::new() };
+        let Some(state) = self.scopes.get_mut(&trained.record.scope) else { return };
+        let Some(point) = state.schedule.installed() else { return };
         state.dirty = true;
         // The live window of the old version says nothing about the new one.
         if std::mem::take(&mut state.schedule.below_persistence) {
             report.below_persistence_change -= 1;
         }
         let model = ModelVersion::new(trained.version, &trained.record);
-        state.model = Some(Installed { model, serves_from: point.serves_from });
+        state.previous = state.model.replace(Installed { model, serves_from: point.serves_from });
         report.installed.push(trained);
-        if score { self.rescore(&scope, point.serves_from, report) } else { Vec::new() }
     }
 
-    /// Scores, with the newest installed version of `scope`, every row it serves (dated from
-    /// `from` on) up to the first date of the next version in training.
-    fn rescore(&mut self, scope: &ModelScope, from: NaiveDate, report: &mut EpochReport) -> Vec<Prediction> {
+    /// Scores with the newest installed version of `scope` the rows it serves (from its first
+    /// date up to the first date of the next version in training) that it has not scored, and,
+    /// for freshness, the newest rows without a label after them (the next version scores those
+    /// again).
+    fn score_served(&mut self, scope: &ModelScope, report: &mut EpochReport) -> Vec<Prediction> {
         let Some(state) = self.scopes.get(scope) else { return Vec::new() };
-        let Some(Installed { model, .. }) = &state.model else { return Vec::new() };
+        let Some(Installed { model, serves_from }) = &state.model else { return Vec::new() };
         let until = state.schedule.pending.front().map_or(NaiveDate::MAX, |next| next.serves_from);
         let mut predictions = Vec::new();
         for id in &state.series {
             let Some(series) = self.series.get_mut(id) else { continue };
-            let dates: Vec<NaiveDate> = series.dates_between(from, until).collect();
+            let dates: Vec<NaiveDate> = series
+                .dates_from(*serves_from)
+                .filter(|(date, row)| *date < until || row.label.is_none())
+                .filter(|(_, row)| row.forecast.is_none_or(|(_, version)| version != model.version))
+                .map(|(date, _)| date)
+                .collect();
             for date in dates {
                 predictions.extend(score_row(
                     series,
@@ -438,34 +484,37 @@ impl ModelStage {
     }
 }
 
-/// The labelled rows of `series` after `cursor`, in cursor order (label date, date, ticker),
-/// each with the errors of its last forecast.
+/// The labelled rows of `series` after `cursor`, in cursor order (label date, date, ticker), up
+/// up to the first whose `expected` indicators have not all joined it (`None`: every row).
 fn labelled_after(
     rows: &HashMap<SeriesId, SeriesRows>,
     series: &BTreeSet<SeriesId>,
     cursor: Option<&CursorKey>,
     horizon: usize,
+    expected: Option<u8>,
 ) -> Vec<LabelledRow> {
     let mut labelled: Vec<LabelledRow> = Vec::new();
     for id in series {
         let Some(rows) = rows.get(id) else { continue };
         labelled.extend(
             rows.labelled(horizon)
-                .map(|(date, label_date, row)| LabelledRow {
+                .map(|(date, label_date, _)| LabelledRow {
                     label_date,
                     date,
                     ticker: id.0.clone(),
-                    errors: match (row.forecast, row.label) {
-                        (Some(forecast), Some(label)) => {
-                            Some(((forecast - label).abs(), (row.close - label).abs()))
-                        }
-                        _ => None,
-                    },
+                    timeframe: id.1,
                 })
                 .filter(|row| cursor.is_none_or(|cursor| row.key() > *cursor)),
         );
     }
     labelled.sort_by_key(LabelledRow::key);
+    // The cursor stops at the first row whose indicator values are still on their way.
+    let complete = |row: &LabelledRow| {
+        let series = rows.get(&(row.ticker.clone(), row.timeframe));
+        expected.is_none_or(|expected| series.is_some_and(|series| series.complete(row.date, expected)))
+    };
+    let end = labelled.iter().position(|row| !complete(row)).unwrap_or(labelled.len());
+    labelled.truncate(end);
     labelled
 }
 
@@ -482,7 +531,7 @@ fn score_row(
     let row = series.get(date)?;
     match forecast(id, date, row, scope, model, horizon_bars) {
         Ok(prediction) => {
-            series.set_forecast(date, prediction.predicted_close);
+            series.set_forecast(date, prediction.predicted_close, model.version);
             Some(prediction)
         }
         Err(_) => {

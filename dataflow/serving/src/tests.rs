@@ -6,7 +6,7 @@ use pricestream_model::Gate;
 use pricestream_model::ModelScope;
 use pricestream_model::ScopeSetting;
 use pricestream_model::{BacktestSummary, BoosterParams};
-use pricestream_records::{FeatureRow, Forecaster, Prediction, Timeframe};
+use pricestream_records::{FeatureRow, Forecaster, IndicatorKind, Prediction, Timeframe};
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -29,6 +29,7 @@ fn rows(ticker: &str, days: usize) -> Vec<FeatureRow> {
             id: Some(day as i64 + 1),
             close: close(day),
             rsi: Some((day % 10) as f64 * 10.0),
+            rsi_time_period: Some(14),
             label: (day + HORIZON < days).then(|| close(day + HORIZON)),
             ..FeatureRow::default()
         })
@@ -65,7 +66,7 @@ fn stage_with(
         Ok(seen.iter().filter(|scope| **scope == record.scope.to_string()).count() as i32)
     });
     let load: Load = Box::new(move |scope| {
-        Ok(stored.iter().find(|(stored, _)| stored == scope).map(|(_, model)| model.clone()))
+        Ok(stored.iter().filter(|(stored, _)| stored == scope).map(|(_, model)| model.clone()).collect())
     });
     let settings = StageSettings {
         scope,
@@ -73,6 +74,7 @@ fn stage_with(
         policy,
         horizon_bars: HORIZON as u32,
         gate_margin: 0.01,
+        indicators: vec![IndicatorKind::Rsi],
     };
     let trainer = Trainer::spawn("stage-test".into(), store).unwrap_or_else(|e| panic!("{e}"));
     (ModelStage::new(settings, trainer, load), saved)
@@ -107,6 +109,14 @@ fn versions_are_trained_off_the_scoring_path_at_fixed_label_counts_and_each_serv
         (100, NaiveDate::from_ymd_opt(2020, 4, 13).unwrap_or_default())
     );
     assert!(published.iter().all(|f| f.model_scope == "AAA" && f.horizon_bars == 2));
+    // Each version scores only the dates it serves (and, until the next is trained, the two
+    // unlabelled newest): 49 dates, not 49 per version.
+    assert_eq!(
+        published.len(),
+        49 + 4 * 2,
+        "{:?}",
+        published.iter().map(|f| (f.as_of, f.model_version)).collect::<Vec<_>>()
+    );
     let holdout = report.installed[0].record.backtest.as_ref().map(|h| h.model.rows);
     assert_eq!(holdout, Some(10), "20 % of version 1's 50 labelled rows");
 }
@@ -223,6 +233,7 @@ fn aaa_row(close: impl Fn(usize) -> f64, day: usize, known_until: usize) -> Feat
         id: Some(day as i64 + 1),
         close: close(day),
         rsi: Some((day % 10) as f64 * 10.0),
+        rsi_time_period: Some(14),
         label: (day + HORIZON <= known_until).then(|| close(day + HORIZON)),
         ..FeatureRow::default()
     }
@@ -437,6 +448,7 @@ fn noise_rows(ticker: &str, days: usize) -> Vec<FeatureRow> {
             id: Some(day as i64 + 1),
             close: closes[day],
             rsi: Some(rsi[day]),
+            rsi_time_period: Some(14),
             label: (day + HORIZON < days).then(|| closes[day + HORIZON]),
             ..FeatureRow::default()
         })
@@ -513,8 +525,8 @@ fn stage_on(records: &Records) -> ModelStage {
     let kept = Arc::clone(records);
     let load: Load = Box::new(move |scope| {
         let kept = kept.lock().map_err(|_| anyhow::anyhow!("poisoned"))?;
-        let newest = kept.iter().rev().find(|(_, record)| &record.scope == scope);
-        Ok(newest.map(|(version, record)| ModelVersion::new(*version, record)))
+        let newest = kept.iter().rev().filter(|(_, record)| &record.scope == scope).take(2);
+        Ok(newest.map(|(version, record)| ModelVersion::new(*version, record)).collect())
     });
     let settings = StageSettings {
         scope: ScopeSetting::PerTicker,
@@ -522,6 +534,7 @@ fn stage_on(records: &Records) -> ModelStage {
         policy,
         horizon_bars: HORIZON as u32,
         gate_margin: 0.01,
+        indicators: vec![IndicatorKind::Rsi],
     };
     let trainer = Trainer::spawn("replay-test".into(), store).unwrap_or_else(|e| panic!("{e}"));
     ModelStage::new(settings, trainer, load)
@@ -566,7 +579,7 @@ fn versions(records: &Records) -> Vec<(String, i32, i64, String, u64)> {
 }
 
 #[test]
-fn a_restart_and_any_epoch_boundaries_publish_the_same_forecasts_and_versions() {
+fn a_restart_any_epoch_boundaries_and_late_values_publish_the_same_forecasts_and_versions() {
     const DAYS: usize = 200;
     let all = vec![rows("AAA", DAYS), noise_rows("BBB", DAYS)];
 
@@ -614,13 +627,34 @@ fn a_restart_and_any_epoch_boundaries_publish_the_same_forecasts_and_versions() 
     run_live(&mut stage, 120..DAYS, &mut c);
     finish(&mut stage, &mut c);
 
+    // D: every bar first, its indicator value long after (another topic, read behind).
+    let (late, mut d) = (Records::default(), Final::new());
+    let mut stage = stage_on(&late);
+    for day in 0..DAYS {
+        let mut bars = day_of(&all, day);
+        bars.iter_mut().for_each(|row| (row.rsi, row.rsi_time_period) = (None, None));
+        let mut report = EpochReport::default();
+        keep(&mut d, stage.apply(&bars, &[], true, &mut report));
+        keep(&mut d, stage.after_epoch(true, &mut report));
+    }
+    for days in (0..DAYS).collect::<Vec<_>>().chunks(30) {
+        let mut report = EpochReport::default();
+        let values: Vec<FeatureRow> = days.iter().flat_map(|day| day_of(&all, *day)).collect();
+        keep(&mut d, stage.apply(&values, &[], true, &mut report));
+        keep(&mut d, stage.after_epoch(true, &mut report));
+    }
+    finish(&mut stage, &mut d);
+    drop(stage);
+
     // Regular versions every 15 labels and, where a window degraded, versions in between.
     let stored = versions(&uninterrupted);
     assert!(stored.iter().any(|v| v.2 % 15 != 5), "no degraded window: {stored:?}");
     assert!(stored.len() > 20, "{}", stored.len());
     assert_eq!(versions(&bulk), versions(&uninterrupted), "bulk");
     assert_eq!(versions(&restarted), versions(&uninterrupted), "restart");
+    assert_eq!(versions(&late), versions(&uninterrupted), "values after their bars");
     assert!(a.len() > 250, "{}", a.len());
     assert_eq!(b, a, "bulk");
     assert_eq!(c, a, "restart");
+    assert_eq!(d, a, "values after their bars");
 }
