@@ -66,10 +66,11 @@ impl Default for ClusterSettings {
 pub struct ServingSettings {
     /// Score and retrain inside `run`.
     pub enabled: bool,
-    /// Train a scope's first model once it has this many labelled rows.
+    /// Train a scope's first model at its this-many-th label.
     pub min_training_rows: usize,
-    /// Retrain once this many rows of the scope gained a label since the last training (one
-    /// per ticker and trading day for per-ticker models); 0 = never retrain.
+    /// A new version every this many labels of the scope, counted in the order they became
+    /// known (one per ticker and trading day for per-ticker models); 0 = never retrain. A
+    /// first start on a long history trains every one (docs/model.md).
     pub retrain_every_rows: usize,
     /// Share of the newest labelled rows held out to evaluate each new version against the
     /// persistence baseline (stored with the model) before it is fitted on every row; 0 = none.
