@@ -20,8 +20,9 @@ Inputs:
 
 Output: `--output F` gets CSV `row,prediction` for every test row (prediction as the exact float32
 value); stdout gets one JSON line: {"xgboost": version, "nthread": N, "dmatrix_seconds": [...],
-"train_seconds": [...]} with, per fold, the time to build the DMatrix and the time of xgb.train
-(which includes XGBoost's quantile sketch and binning).
+"train_seconds": [...], "importance": {...}} with, per fold, the time to build the DMatrix and the
+time of xgb.train (which includes XGBoost's quantile sketch and binning), and the last fold's
+model's get_score for each importance type (inputs named f0, f1, ... by column).
 
     python3 tests/oracle/xgboost_reference.py --data table.csv --folds folds.csv \
         --params '{"n_estimators": 100, "max_depth": 6}' --output predictions.csv
@@ -110,11 +111,14 @@ def main():
             for offset, value in enumerate(predictions):
                 writer.writerow([test_start + offset, repr(float(value))])
 
+    # The last fold's model: XGBoost's own importances (inputs named f0, f1, ... by column).
+    kinds = ["weight", "gain", "total_gain", "cover", "total_cover"]
     print(json.dumps({
         "xgboost": xgb.__version__,
         "nthread": args.nthread,
         "dmatrix_seconds": dmatrix_seconds,
         "train_seconds": train_seconds,
+        "importance": {kind: booster.get_score(importance_type=kind) for kind in kinds},
     }))
 
 

@@ -7,7 +7,7 @@
 use anyhow::Context;
 use pricestream_cassandra::{FeatureTable, ModelScope, ModelTable, Replaces};
 use pricestream_indicators::IndicatorParams;
-use pricestream_model::{Booster, BoosterParams, Dataset, feature_rows};
+use pricestream_model::{Booster, BoosterParams, Dataset, FEATURE_NAMES, feature_rows};
 use pricestream_records::{Bar, FeatureRow, Timeframe};
 use pricestream_tests::{Namespace, cassandra, read_csv_naively, run_binary, run_ok, shared_market_data};
 use std::path::{Path, PathBuf};
@@ -122,6 +122,9 @@ fn backtest_over_a_csv_file_prints_model_and_baseline_and_draws_a_png() -> anyho
     if weights.iter().all(|w| *w == 0.0) {
         assert_eq!(gated, baseline, "only persistence served:\n{stdout}");
     }
+    // The importance of the last block's model, one input per line.
+    let importance = stdout.split_once("Feature importance").map(|(_, rest)| rest).unwrap_or_default();
+    assert!(FEATURE_NAMES.iter().any(|name| importance.contains(&format!("| {name} "))), "{stdout}");
     // The verdict agrees with the printed numbers, and says it plainly when the model loses.
     if model_rmse >= rmse {
         assert!(stdout.contains("does NOT beat the persistence baseline"), "{stdout}");
@@ -190,6 +193,7 @@ async fn training_twice_stores_versions_1_and_2_and_the_latest_predicts_like_a_m
     let said = String::from_utf8_lossy(&second.stdout);
     let serving = if weight == 0.0 { "It serves persistence" } else { "It serves today's close plus" };
     assert!(said.contains(serving), "gate weight {weight}, but:\n{said}");
+    assert!(said.contains("Feature importance"), "{said}");
 
     // Load the latest through the library and compare with a model trained here on the same rows.
     let table =

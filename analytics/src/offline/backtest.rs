@@ -25,6 +25,8 @@ pub fn run(config: &AnalyticsConfig, args: &BacktestArgs) -> Result<(), ModelCom
         plan.horizon_bars, plan.warmup_bars, plan.retrain_every_bars
     );
     println!("{}", backtest.report);
+    println!("\nFeature importance of the last block's model (XGBoost's weight, gain and cover):");
+    println!("{}", backtest.importance);
     if let Some(path) = &args.chart {
         let title = format!("{scope}: predicted vs actual close, {} bars ahead", plan.horizon_bars);
         chart::draw(path, &title, &backtest.forecasts)

@@ -44,6 +44,8 @@ pub fn run(config: &AnalyticsConfig, args: &TrainArgs) -> Result<(), ModelComman
         record.last_date.map(|d| d.to_string()).unwrap_or_default(),
     );
     println!("{}", serving_line(&record.gate, record.backtest.is_some()));
+    println!("\nFeature importance (XGBoost's weight, gain and cover; also in the models table):");
+    println!("{}", record.booster.importance());
     Ok(())
 }
 

@@ -3,8 +3,8 @@
 use super::progress;
 use chrono::NaiveDate;
 use pricestream_model::{
-    BacktestReport, BoosterParams, Dataset, Gate, ModelError, WalkForward, predicted_close,
-    walk_forward_with_progress,
+    BacktestReport, BoosterParams, Dataset, FEATURE_NAMES, Gate, Importances, ModelError, WalkForward,
+    predicted_close, walk_forward_with_progress,
 };
 
 /// A backtest's verdict and every forecast behind it.
@@ -15,6 +15,8 @@ pub struct Backtest {
     pub forecasts: Vec<Forecast>,
     /// The gate a model trained on every row serves with: learned from all these forecasts.
     pub gate: Gate,
+    /// The feature importance of the last block's model.
+    pub importance: Importances,
 }
 
 /// One predicted row.
@@ -62,7 +64,14 @@ pub fn run(dataset: &Dataset, plan: &WalkForward, params: &BoosterParams) -> Res
         })
         .collect();
     let gate = run.next_gate(dataset, plan.gate_margin);
-    Ok(Backtest { report: BacktestReport::new(dataset, &run), forecasts, gate })
+    let importance =
+        run.last_model.as_ref().map(|model| model.clone().with_feature_names(&FEATURE_NAMES).importance());
+    Ok(Backtest {
+        report: BacktestReport::new(dataset, &run),
+        forecasts,
+        gate,
+        importance: importance.unwrap_or_default(),
+    })
 }
 
 #[cfg(test)]

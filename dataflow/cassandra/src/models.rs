@@ -18,7 +18,7 @@ use tracing::{debug, info};
 const COLUMNS: &str = "scope, version, trained_at, horizon_bars, hyperparameters, training_rows, \
     first_date, last_date, backtest_rows, model_rmse, model_mae, model_mape_percent, \
     model_direction_percent, baseline_rmse, baseline_mae, baseline_mape_percent, up_percent, \
-    gated_rmse, gated_mae, gated_mape_percent, gated_direction_percent, gate_weight, \
+    gated_rmse, gated_mae, gated_mape_percent, gated_direction_percent, gate_weight, importance, \
     model_format_version, model";
 
 /// One row of `models`, as written and as read.
@@ -48,6 +48,9 @@ struct ModelRow {
     /// The serving gate's weight; null in rows stored before the gate existed (read as
     /// persistence: those versions were never checked against it).
     gate_weight: Option<f64>,
+    /// JSON of the model's feature importance (`Booster::importance`), for readers without a
+    /// model parser; null in rows stored before it was kept.
+    importance: Option<String>,
     /// Checked by `Booster::from_json` on reading; the column is for readers without it.
     model_format_version: i32,
     model: String,
@@ -87,6 +90,8 @@ impl ModelTable {
         let hyperparameters =
             serde_json::to_string(record.booster.params()).map_err(|e| self.bad_row(scope, e))?;
         let model = record.booster.to_json();
+        let importance =
+            serde_json::to_string(&record.booster.importance()).map_err(|e| self.bad_row(scope, e))?;
         let backtest = record.backtest.as_ref();
         let metric = |pick: fn(&BacktestSummary) -> f64| backtest.map(pick);
         // The latest version + 1; when another trainer took that number first, the next one.
@@ -115,6 +120,7 @@ impl ModelTable {
                 gated_mape_percent: metric(|b| b.gated.mape_percent),
                 gated_direction_percent: backtest.and_then(|b| b.gated.directional_accuracy_percent),
                 gate_weight: Some(record.gate.weight),
+                importance: Some(importance.clone()),
                 model_format_version: MODEL_FORMAT_VERSION as i32,
                 // A model is a few hundred kilobytes of JSON; a copy per save costs nothing
                 // next to the training before it.

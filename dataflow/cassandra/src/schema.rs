@@ -63,6 +63,7 @@ const MODELS: &str = "CREATE TABLE IF NOT EXISTS {ks}.models (
     up_percent double,
     gated_rmse double, gated_mae double, gated_mape_percent double, gated_direction_percent double,
     gate_weight double,
+    importance text,
     model_format_version int,
     model text,
     PRIMARY KEY ((scope), version)
@@ -96,6 +97,7 @@ const ADDED_MART_COLUMNS: [(&str, &[(&str, &str)]); 2] = [
             ("gated_mape_percent", "double"),
             ("gated_direction_percent", "double"),
             ("gate_weight", "double"),
+            ("importance", "text"),
         ],
     ),
     ("predictions", &[("forecaster", "text"), ("gate_weight", "double")]),

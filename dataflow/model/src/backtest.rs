@@ -127,6 +127,8 @@ pub struct WalkForwardRun {
     /// learns it: from out-of-sample forecasts whose outcome was known when the fold starts,
     /// here the earlier folds' (the first fold has none and serves persistence).
     pub gates: Vec<Gate>,
+    /// The last fold's model (trained on the most rows): what the feature importance reports.
+    pub last_model: Option<Booster>,
 }
 
 impl WalkForwardRun {
@@ -171,15 +173,17 @@ pub fn walk_forward_with_progress(
     let first_test = folds.first().map_or(dataset.len(), |fold| fold.test.start);
     let mut predicted_changes = Vec::with_capacity(dataset.len() - first_test);
     let mut gates = Vec::with_capacity(folds.len());
+    let mut last_model = None;
     progress(0, folds.len());
     for (done, fold) in folds.iter().enumerate() {
         gates.push(learn_gate(dataset, first_test, &predicted_changes, fold, plan.gate_margin));
         let train = dataset.matrix.slice_rows(fold.train.clone());
         let model = Booster::fit(&train, &dataset.targets[fold.train.clone()], params)?;
         predicted_changes.extend(model.predict(&dataset.matrix.slice_rows(fold.test.clone()))?);
+        last_model = Some(model);
         progress(done + 1, folds.len());
     }
-    Ok(WalkForwardRun { folds, first_test, predicted_changes, gates })
+    Ok(WalkForwardRun { folds, first_test, predicted_changes, gates, last_model })
 }
 
 /// The gate of `fold`: learned from the earlier folds' forecasts of rows whose label was

@@ -18,12 +18,20 @@ pub struct FlatNode {
     pub left: u32,
     /// Where a row with a missing (non-finite) input goes.
     pub default_left: bool,
+    /// A split's loss change (XGBoost's `loss_chg`, what its `gain` importance averages); 0 for a
+    /// leaf, and in models stored before it was kept.
+    #[serde(default)]
+    pub gain: f32,
+    /// The hessian sum of the training rows that reached the node (XGBoost's `sum_hess`, what its
+    /// `cover` importance averages); 0 in models stored before it was kept.
+    #[serde(default)]
+    pub cover: f32,
 }
 
 impl FlatNode {
-    /// A leaf with output `value`.
-    pub fn leaf(value: f32) -> Self {
-        FlatNode { feature: LEAF, value, left: 0, default_left: false }
+    /// A leaf with output `value`, reached by rows of hessian sum `cover`.
+    pub fn leaf(value: f32, cover: f32) -> Self {
+        FlatNode { feature: LEAF, value, left: 0, default_left: false, gain: 0.0, cover }
     }
 
     /// Whether this node is a leaf.
@@ -129,8 +137,9 @@ mod tests {
     use super::*;
 
     fn stump(threshold: f32, low: f32, high: f32) -> [FlatNode; 3] {
-        let split = FlatNode { feature: 0, value: threshold, left: 1, default_left: true };
-        [split, FlatNode::leaf(low), FlatNode::leaf(high)]
+        let split =
+            FlatNode { feature: 0, value: threshold, left: 1, default_left: true, gain: 1.0, cover: 2.0 };
+        [split, FlatNode::leaf(low, 1.0), FlatNode::leaf(high, 1.0)]
     }
 
     #[test]

@@ -37,22 +37,36 @@ pub(crate) struct TreeNode {
     pub left: usize,
     /// Output of a leaf (already multiplied by the learning rate).
     pub value: f32,
+    /// Loss change of the split (0 for a leaf).
+    pub gain: f32,
+    /// Hessian sum of the rows that reached the node.
+    pub cover: f32,
 }
 
 impl TreeNode {
-    fn leaf(value: f32) -> Self {
-        TreeNode { split: None, left: 0, value }
+    /// A leaf for rows of gradient sums `sum`.
+    pub(crate) fn leaf(sum: GradSum, penalties: &Penalties, learning_rate: f32) -> Self {
+        let value = penalties.leaf_weight(sum) * learning_rate;
+        TreeNode { split: None, left: 0, value, gain: 0.0, cover: sum.h as f32 }
+    }
+
+    /// This node (a leaf so far) split by `candidate`, its children from `left` on.
+    pub(crate) fn split(self, candidate: &SplitCandidate, left: usize) -> Self {
+        let split = Some((rule_of(candidate), candidate.threshold));
+        TreeNode { split, left, value: 0.0, gain: candidate.loss_change, cover: self.cover }
     }
 
     /// The node in the forest's format.
     pub(crate) fn to_flat(self) -> FlatNode {
         match self.split {
-            None => FlatNode::leaf(self.value),
+            None => FlatNode::leaf(self.value, self.cover),
             Some((rule, threshold)) => FlatNode {
                 feature: rule.feature as u32,
                 value: threshold,
                 left: self.left as u32,
                 default_left: rule.default_left,
+                gain: self.gain,
+                cover: self.cover,
             },
         }
     }
@@ -90,7 +104,7 @@ struct OpenNode {
 pub(crate) fn grow(inputs: &GrowInputs, mut rows: Vec<u32>) -> GrownTree {
     let penalties = &inputs.penalties;
     let stats_of = |sum: GradSum| NodeStats { sum, score: penalties.score(sum) };
-    let leaf_of = |sum: GradSum| TreeNode::leaf(penalties.leaf_weight(sum) * inputs.learning_rate);
+    let leaf_of = |sum: GradSum| TreeNode::leaf(sum, penalties, inputs.learning_rate);
     let root_sum = GradSum::of_rows(inputs.grads, &rows);
     let mut nodes = vec![leaf_of(root_sum)];
     let mut leaves = Vec::new();
@@ -121,8 +135,7 @@ pub(crate) fn grow(inputs: &GrowInputs, mut rows: Vec<u32>) -> GrownTree {
             let left = nodes.len();
             nodes.push(leaf_of(candidate.left));
             nodes.push(leaf_of(candidate.right));
-            nodes[open.node] =
-                TreeNode { split: Some((rule_of(candidate), candidate.threshold)), left, value: 0.0 };
+            nodes[open.node] = nodes[open.node].split(candidate, left);
             let middle = open.rows.start + left_count;
             next_level.push(OpenNode {
                 node: left,
@@ -146,7 +159,7 @@ pub(crate) fn grow(inputs: &GrowInputs, mut rows: Vec<u32>) -> GrownTree {
     GrownTree { nodes, leaves, rows }
 }
 
-fn rule_of(candidate: &SplitCandidate) -> SplitRule {
+pub(crate) fn rule_of(candidate: &SplitCandidate) -> SplitRule {
     SplitRule {
         feature: candidate.feature,
         right_start: candidate.right_start,

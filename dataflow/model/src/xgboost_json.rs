@@ -4,7 +4,9 @@
 //! The trees map one to one: a split sends a row left when its input is below the threshold,
 //! a missing input follows `default_left`, and a leaf's output sits in `split_conditions`, as
 //! XGBoost keeps them. Predictions add the leaves to the base score in `f32`, tree by tree, in
-//! both. Gains and covers are not kept by pricestream's trees and are written as 0.
+//! both. Each split's loss change and each node's hessian sum are written as XGBoost's
+//! `loss_changes` and `sum_hessian`, so its `get_score` importances read what
+//! [`Booster::importance`] reports.
 
 use crate::Booster;
 use serde_json::{Value, json};
@@ -44,13 +46,13 @@ impl Booster {
                     "default_left": tree.iter().map(|node| i32::from(node.default_left)).collect::<Vec<_>>(),
                     "id": id,
                     "left_children": left,
-                    "loss_changes": vec![0.0_f32; n],
+                    "loss_changes": tree.iter().map(|node| node.gain).collect::<Vec<f32>>(),
                     "parents": parents,
                     "right_children": right,
                     "split_conditions": conditions,
                     "split_indices": tree.iter().map(|node| if node.is_leaf() { 0 } else { node.feature }).collect::<Vec<_>>(),
                     "split_type": vec![0; n],
-                    "sum_hessian": vec![0.0_f32; n],
+                    "sum_hessian": tree.iter().map(|node| node.cover).collect::<Vec<f32>>(),
                     "tree_param": {
                         "num_deleted": "0",
                         "num_feature": n_features.to_string(),

@@ -1,5 +1,6 @@
 //! The XGBoost-format export: Python's xgboost loads a model trained on NVDA and predicts, for
-//! every one of its rows, what the model predicts (within 1e-6).
+//! every one of its rows, what the model predicts (within 1e-6); and the model's feature
+//! importance equals what XGBoost reports for the model it trains itself on the same rows.
 //!
 //! The oracle is `tests/oracle/xgboost_predict.py` with the `xgboost-cpu` wheel
 //! (`tests/oracle/requirements.txt`); without it the test fails, never skips.
@@ -7,7 +8,7 @@
 mod model_support;
 
 use model_support::repo_paths::{oracle_command, oracle_output};
-use pricestream_model::{Booster, Dataset, FEATURE_NAMES};
+use pricestream_model::{Booster, Dataset, FEATURE_NAMES, Fold};
 use std::fmt::Write as _;
 
 #[test]
@@ -43,4 +44,39 @@ fn python_xgboost_loads_the_export_and_predicts_the_same_values() {
         ours.len(),
         booster.forest().n_trees()
     );
+}
+
+#[test]
+fn feature_importance_is_xgboosts_for_the_same_rows() {
+    let data = Dataset::from_rows(&model_support::market_rows("nvda-1999-2014.csv", "NVDA"));
+    let params = model_support::regularised();
+    let booster = Booster::fit(&data.matrix, &data.targets, &params)
+        .expect("training")
+        .with_feature_names(&FEATURE_NAMES);
+    let ours = booster.importance();
+    // XGBoost trains on every row (one fold; its single test row is irrelevant here).
+    let n = data.len();
+    let theirs =
+        model_support::xgboost(&data, &[Fold { train: 0..n, test: n - 1..n }], &params, 1).importance;
+    let score = |kind: &str, feature: &str| -> Option<f64> {
+        let index = FEATURE_NAMES.iter().position(|name| *name == feature)?;
+        theirs[kind][format!("f{index}")].as_f64()
+    };
+    let used = theirs["weight"].as_object().map_or(0, |scores| scores.len());
+    assert_eq!(ours.0.len(), used, "the same inputs split on: ours {ours:?}, XGBoost's {theirs}");
+    let close = |a: f64, b: f64| (a - b).abs() <= 1e-5 * a.abs().max(b.abs());
+    for input in &ours.0 {
+        let feature = input.feature.as_str();
+        assert_eq!(Some(input.weight as f64), score("weight", feature), "{feature} splits");
+        for (kind, value) in [
+            ("gain", input.gain),
+            ("total_gain", input.total_gain),
+            ("cover", input.cover),
+            ("total_cover", input.total_cover),
+        ] {
+            let expected = score(kind, feature).unwrap_or(f64::NAN);
+            assert!(close(value, expected), "{feature} {kind}: ours {value}, XGBoost's {expected}");
+        }
+    }
+    println!("{ours}");
 }

@@ -49,11 +49,7 @@ pub(super) fn grow_tree(
 ) -> Result<Vec<TreeNode>, CudaError> {
     let penalties = &settings.penalties;
     let stats_of = |sum: GradSum| NodeStats { sum, score: penalties.score(sum) };
-    let leaf_of = |sum: GradSum| TreeNode {
-        split: None,
-        left: 0,
-        value: penalties.leaf_weight(sum) * settings.learning_rate,
-    };
+    let leaf_of = |sum: GradSum| TreeNode::leaf(sum, penalties, settings.learning_rate);
     let root_sum = sum_gradients(executor, device, scratch, settings.n_rows_in_tree)?;
     let mut nodes = vec![leaf_of(root_sum)];
     let mut level =
@@ -91,8 +87,7 @@ pub(super) fn grow_tree(
             let left = nodes.len();
             nodes.push(leaf_of(candidate.left));
             nodes.push(leaf_of(candidate.right));
-            nodes[open.node] =
-                TreeNode { split: Some((rule_of(candidate), candidate.threshold)), left, value: 0.0 };
+            nodes[open.node] = nodes[open.node].split(candidate, left);
             next_level.push(OpenNode {
                 node: left,
                 start: open.start,

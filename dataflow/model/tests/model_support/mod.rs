@@ -166,6 +166,9 @@ pub struct OracleRun {
     pub dmatrix_seconds: Vec<f64>,
     /// The XGBoost version that ran.
     pub version: String,
+    /// The last fold's model's `get_score` per importance type (`weight`, `gain`, `total_gain`,
+    /// `cover`, `total_cover`), inputs named `f0`, `f1`, … by column.
+    pub importance: serde_json::Value,
 }
 
 /// Writes `dataset` and `folds` to a temporary folder and runs the XGBoost oracle on them with
@@ -228,6 +231,7 @@ pub fn xgboost(dataset: &Dataset, folds: &[Fold], params: &BoosterParams, repeat
         train_seconds: seconds("train_seconds"),
         dmatrix_seconds: seconds("dmatrix_seconds"),
         version: summary["xgboost"].as_str().unwrap_or("?").to_owned(),
+        importance: summary["importance"].clone(),
     }
 }
 
