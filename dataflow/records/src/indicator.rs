@@ -145,7 +145,7 @@ impl IndicatorValue {
 /// An indicator value with the fields of its bar, borrowed: what the sinks write for
 /// each value, read from wherever the values are kept (the extractor keeps them next to
 /// their bar, without a copy of the ticker each). Written exactly as [`IndicatorRecord`].
-#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub struct IndicatorRow<'a> {
     /// Instrument symbol.
     pub ticker: &'a str,
@@ -156,8 +156,31 @@ pub struct IndicatorRow<'a> {
     /// Extraction run that computed the value.
     pub task_number: Uuid,
     /// The value itself.
-    #[serde(flatten)]
     pub value: &'a IndicatorValue,
+}
+
+/// The record's fields, then the value's tag and fields, in one object: the bytes serde writes
+/// for [`IndicatorRecord`], without its `#[serde(flatten)]`, which goes through serde's map
+/// machinery (seven values per bar make that a visible share of a backfill's CPU).
+impl Serialize for IndicatorRow<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let kind = self.value.kind();
+        let (periods, numbers) = (self.value.periods(), self.value.numbers());
+        let mut row = serializer.serialize_struct("IndicatorRow", 5 + periods.len() + numbers.len())?;
+        row.serialize_field("ticker", self.ticker)?;
+        row.serialize_field("timeframe", &self.timeframe)?;
+        row.serialize_field("datetime", &self.datetime)?;
+        row.serialize_field("task_number", &self.task_number)?;
+        row.serialize_field("indicator", kind.as_str())?;
+        for (name, period) in kind.period_names().iter().zip(periods.iter()) {
+            row.serialize_field(name, period)?;
+        }
+        for (name, number) in kind.number_names().iter().zip(numbers.iter()) {
+            row.serialize_field(name, number)?;
+        }
+        row.end()
+    }
 }
 
 impl IndicatorRecord {
@@ -199,6 +222,8 @@ mod tests {
             assert_eq!(whole["task_number"], record.task_number.to_string());
             let back: IndicatorRecord = serde_json::from_value(whole).expect("decodes");
             assert_eq!(back, record);
+            // The row's own serialisation writes exactly the record's bytes.
+            assert_eq!(crate::wire::encode(&record.row()), crate::wire::encode(&record), "{value:?}");
         }
     }
 

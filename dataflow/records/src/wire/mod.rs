@@ -32,14 +32,6 @@ struct VersionOnly {
     schema_version: u16,
 }
 
-/// A record with the schema version in front of its own fields, as one flat JSON object.
-#[derive(Serialize)]
-struct Versioned<'a, T: ?Sized> {
-    schema_version: u16,
-    #[serde(flatten)]
-    record: &'a T,
-}
-
 /// Encodes a record as one JSON object carrying `schema_version`.
 pub fn encode<T: Serialize + ?Sized>(record: &T) -> Vec<u8> {
     let mut out = Vec::with_capacity(256);
@@ -47,13 +39,31 @@ pub fn encode<T: Serialize + ?Sized>(record: &T) -> Vec<u8> {
     out
 }
 
+/// The opening of every message: the object and its `schema_version`.
+const OPENING: &[u8] = b"{\"schema_version\":1";
+const _: () = assert!(SCHEMA_VERSION == 1, "OPENING spells the version out");
+
 /// Appends `record`, encoded as by [`encode`], to `out` (a buffer reused across messages).
+///
+/// serde_json writes the record; only the framing is done here: the version goes in front of
+/// the record's own fields, in the same object. (A `#[serde(flatten)]` wrapper writes the same
+/// bytes through serde's map machinery, which cost 2.5 % of a real backfill's CPU.)
 pub fn encode_into<T: Serialize + ?Sized>(record: &T, out: &mut Vec<u8>) {
-    let versioned = Versioned { schema_version: SCHEMA_VERSION, record };
+    out.extend_from_slice(OPENING);
+    let start = out.len();
     // Our records are plain structs of strings and numbers, and a Vec takes every byte:
     // serialisation cannot fail.
-    if let Err(error) = serde_json::to_writer(&mut *out, &versioned) {
+    if let Err(error) = serde_json::to_writer(&mut *out, record) {
         unreachable!("a record failed to serialise: {error}");
+    }
+    // The record's own object, `{…}` or `{}`: its brace becomes the separator after the version.
+    match out.get(start..start + 2) {
+        Some(b"{}") => {
+            out.truncate(start);
+            out.push(b'}');
+        }
+        Some([b'{', _]) => out[start] = b',',
+        _ => unreachable!("a record is a JSON object"),
     }
 }
 
@@ -123,6 +133,16 @@ mod tests {
         let expected = r#"{"schema_version":1,"ticker":"NVDA","timeframe":"1day","datetime":"2014-12-31","task_number":"6f1c0000-0000-4000-8000-000000000001","indicator":"macd","fastPeriod":12,"slowPeriod":26,"signalPeriod":9,"macd":0.21,"macdSignal":0.18,"macdHist":3e-7}"#;
         assert_eq!(String::from_utf8(encode(&record)).unwrap_or_default(), expected);
         assert_eq!(String::from_utf8(encode(&record.row())).unwrap_or_default(), expected);
+    }
+
+    #[test]
+    fn a_record_without_fields_is_the_version_alone() {
+        #[derive(Serialize)]
+        struct Empty {}
+        assert_eq!(encode(&Empty {}), br#"{"schema_version":1}"#);
+        let mut out = b"previous".to_vec();
+        encode_into(&Empty {}, &mut out);
+        assert_eq!(out, br#"previous{"schema_version":1}"#, "appends, never touches what was there");
     }
 
     #[test]
