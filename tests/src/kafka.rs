@@ -16,8 +16,10 @@ pub struct Received {
     pub offset: i64,
     /// Its key.
     pub key: String,
-    /// Its value.
+    /// Its value (empty for a tombstone).
     pub payload: Vec<u8>,
+    /// Whether it has no value at all: a tombstone.
+    pub tombstone: bool,
     /// Its headers.
     pub headers: Vec<(String, String)>,
 }
@@ -64,10 +66,33 @@ pub fn read_topic(topic: &str) -> anyhow::Result<Vec<Received>> {
             offset: message.offset(),
             key: String::from_utf8_lossy(message.key().unwrap_or_default()).into_owned(),
             payload: message.payload().unwrap_or_default().to_vec(),
+            tombstone: message.payload().is_none(),
             headers,
         });
         remaining -= 1;
     }
     anyhow::ensure!(remaining == 0, "timed out with {remaining} message(s) of {topic} unread");
     Ok(received)
+}
+
+/// The feature-mart changelog `topic` read as a compacted-table reader does: the last change of
+/// each key, a tombstone removing it. Every upsert's key must be its row's.
+pub fn changelog_table(
+    topic: &str,
+) -> anyhow::Result<std::collections::BTreeMap<String, pricestream_records::FeatureRow>> {
+    use pricestream_records::FeatureChange;
+    let mut table = std::collections::BTreeMap::new();
+    for message in read_topic(topic)? {
+        let payload = (!message.tombstone).then_some(message.payload.as_slice());
+        match FeatureChange::from_message(&message.key, payload)? {
+            FeatureChange::Upsert(row) => {
+                anyhow::ensure!(FeatureChange::Upsert(row.clone()).key().message_key() == message.key);
+                table.insert(message.key, *row);
+            }
+            FeatureChange::Delete(_) => {
+                table.remove(&message.key);
+            }
+        }
+    }
+    Ok(table)
 }

@@ -3,8 +3,6 @@
 //! and the stored model versions (every cell, bit for bit) of a run that was never
 //! interrupted, and its changelog folds to the same mart.
 
-use pricestream_records::FeatureChange;
-use pricestream_records::wire;
 use pricestream_tests::{
     Lake, Namespace, analytics_config, analytics_to_end, binary, cassandra, free_port, kafka, metric,
     snapshot, stop_gracefully, wait_for,
@@ -83,22 +81,11 @@ async fn a_killed_service_restarts_into_the_uninterrupted_mart() -> anyhow::Resu
     assert!(differences.is_empty(), "{}", differences.join("\n"));
     eprintln!("{models} model versions and {predictions} predictions equal to the uninterrupted run's");
 
-    // The changelog (both runs write it) folds, last change per key, into the same rows.
-    let mut folded: BTreeMap<String, FeatureChange> = BTreeMap::new();
-    for message in kafka::read_topic(&format!("{}features", ns.topic_prefix))? {
-        let change: FeatureChange = wire::decode(&message.payload)?;
-        assert_eq!(message.key, change.key().message_key());
-        folded.insert(message.key, change);
-    }
-    let upserts = folded.values().filter(|c| matches!(c, FeatureChange::Upsert(_))).count();
-    assert_eq!((folded.len(), upserts), (TICKERS * DAYS, TICKERS * DAYS));
-    let closes: BTreeMap<String, (Option<i64>, f64, Option<f64>)> = folded
-        .into_iter()
-        .filter_map(|(key, change)| match change {
-            FeatureChange::Upsert(row) => Some((key, (row.id, row.close, row.label))),
-            FeatureChange::Delete(_) => None,
-        })
-        .collect();
+    // The changelog (both runs write it) read as a table gives the same rows.
+    let folded = kafka::changelog_table(&format!("{}features", ns.topic_prefix))?;
+    assert_eq!(folded.len(), TICKERS * DAYS);
+    let closes: BTreeMap<String, (Option<i64>, f64, Option<f64>)> =
+        folded.into_iter().map(|(key, row)| (key, (row.id, row.close, row.label))).collect();
     let mut from_mart = BTreeMap::new();
     for ticker in closes.keys().filter_map(|k| k.split('|').next()).collect::<std::collections::BTreeSet<_>>()
     {

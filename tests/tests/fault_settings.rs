@@ -6,7 +6,7 @@
 use chrono::NaiveDate;
 use pricestream_tests::faults::Running;
 use pricestream_tests::{
-    Lake, Namespace, analytics_to_end, cassandra, generate_lake, read_csv_naively, run_ok, wait_for,
+    Lake, Namespace, analytics_to_end, cassandra, generate_lake, kafka, read_csv_naively, run_ok, wait_for,
 };
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -71,6 +71,20 @@ async fn another_horizon_rewrites_every_label_and_deletes_vanished_rows() -> any
     let keys = cassandra::mart_keys(&session, &ns.mart_keyspace).await?;
     assert_eq!(keys.len(), 3 * DAYS, "the rows no bar makes must be deleted");
     assert!(keys.iter().all(|(ticker, _)| ticker != "GONE"));
+    // The deletions reach the changelog as tombstones (the key with a null value): compaction
+    // drops those keys, and a reader of the topic as a table (Kafka Connect sinks, Flink's
+    // upsert-kafka, ksqlDB tables) drops them too.
+    let changelog = format!("{}features", ns.topic_prefix);
+    let messages = kafka::read_topic(&changelog)?;
+    for key in ["GEN000|1day|2099-01-04", "GONE|1day|2020-01-02"] {
+        let last = messages.iter().filter(|m| m.key == key).last();
+        assert!(last.is_some_and(|m| m.tombstone && m.payload.is_empty()), "{key}: {last:?}");
+    }
+    let table = kafka::changelog_table(&changelog)?;
+    let table_keys: std::collections::BTreeSet<String> = table.into_keys().collect();
+    let mart_keys: std::collections::BTreeSet<String> =
+        keys.iter().map(|(ticker, date)| format!("{ticker}|1day|{date}")).collect();
+    assert_eq!(table_keys, mart_keys, "the changelog read as a table is the mart");
 
     // The same settings again: nothing to rewrite.
     let again = run_ok(

@@ -114,10 +114,13 @@ impl MartSink {
                 }))
                 .map(|change| (change.key().message_key(), change))
                 .collect();
+            // A deleted row is a tombstone: compaction removes its key, table readers drop it.
             let refused =
                 each_or_all(&self.outages, self.patience(), "publish changelog", &messages, |messages| {
-                    self.publisher
-                        .publish_derived(&self.changelog_topic, messages.iter().map(|(k, c)| (k.as_str(), c)))
+                    self.publisher.publish_values(
+                        &self.changelog_topic,
+                        messages.iter().map(|(k, c)| (k.as_str(), c.payload())),
+                    )
                 })
                 .await?;
             metrics.changelog_publish_seconds.observe(started.elapsed().as_secs_f64());

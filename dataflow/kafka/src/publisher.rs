@@ -96,6 +96,16 @@ impl Publisher {
         self.send_payloads(topic, None, encoded(records)).await
     }
 
+    /// Publishes messages of the analytics service whose values are already encoded, `None`
+    /// being a tombstone (a null value: the key's deletion on a compacted topic), and waits
+    /// until every one is acknowledged.
+    pub async fn publish_values<'a, I>(&self, topic: &str, messages: I) -> Result<usize, PublishError>
+    where
+        I: IntoIterator<Item = (&'a str, Option<Vec<u8>>)>,
+    {
+        self.send(topic, None, messages).await
+    }
+
     /// Publishes messages already encoded (each with [`wire::encode`]) and waits until every
     /// one is acknowledged; every message carries the run's `task_number` header.
     pub async fn publish_encoded<'a, I>(
@@ -120,6 +130,13 @@ impl Publisher {
     where
         I: IntoIterator<Item = (&'a str, Vec<u8>)>,
     {
+        self.send(topic, task, messages.into_iter().map(|(key, payload)| (key, Some(payload)))).await
+    }
+
+    async fn send<'a, I>(&self, topic: &str, task: Option<&str>, messages: I) -> Result<usize, PublishError>
+    where
+        I: IntoIterator<Item = (&'a str, Option<Vec<u8>>)>,
+    {
         let version = wire::SCHEMA_VERSION.to_string();
         let version = version.as_str();
         let sends =
@@ -129,7 +146,11 @@ impl Publisher {
                     headers = headers.insert(Header { key: TASK_NUMBER_HEADER, value: Some(task) });
                 }
                 headers = headers.insert(Header { key: SCHEMA_VERSION_HEADER, value: Some(version) });
-                let record = FutureRecord::to(topic).key(key).payload(&payload).headers(headers);
+                let record = FutureRecord::<str, Vec<u8>>::to(topic).key(key).headers(headers);
+                let record = match &payload {
+                    Some(payload) => record.payload(payload),
+                    None => record,
+                };
                 self.producer.send(record, Timeout::Never).await.map(|_| ()).map_err(|(source, _)| {
                     PublishError { topic: topic.to_owned(), key: key.to_owned(), source }
                 })
