@@ -77,7 +77,7 @@ async fn another_horizon_rewrites_every_label_and_deletes_vanished_rows() -> any
     let changelog = format!("{}features", ns.topic_prefix);
     let messages = kafka::read_topic(&changelog)?;
     for key in ["GEN000|1day|2099-01-04", "GONE|1day|2020-01-02"] {
-        let last = messages.iter().filter(|m| m.key == key).last();
+        let last = messages.iter().rev().find(|m| m.key == key);
         assert!(last.is_some_and(|m| m.tombstone && m.payload.is_empty()), "{key}: {last:?}");
     }
     let table = kafka::changelog_table(&changelog)?;
