@@ -11,13 +11,18 @@ use model_support::repo_paths::{oracle_command, oracle_output};
 use pricestream_model::{Booster, Dataset, FEATURE_NAMES, Fold};
 use std::fmt::Write as _;
 
-#[test]
-fn python_xgboost_loads_the_export_and_predicts_the_same_values() {
+/// NVDA's rows and the model trained on all of them with the "regularised" settings.
+fn nvda_model() -> (Dataset, Booster) {
     let data = Dataset::from_rows(&model_support::market_rows("nvda-1999-2014.csv", "NVDA"));
-    let params = model_support::regularised();
-    let booster = Booster::fit(&data.matrix, &data.targets, &params)
+    let booster = Booster::fit(&data.matrix, &data.targets, &model_support::regularised())
         .expect("training")
         .with_feature_names(&FEATURE_NAMES);
+    (data, booster)
+}
+
+#[test]
+fn python_xgboost_loads_the_export_and_predicts_the_same_values() {
+    let (data, booster) = nvda_model();
     let ours = booster.predict(&data.matrix).expect("prediction");
 
     let dir = tempfile::tempdir().expect("a temporary folder");
@@ -48,16 +53,17 @@ fn python_xgboost_loads_the_export_and_predicts_the_same_values() {
 
 #[test]
 fn feature_importance_is_xgboosts_for_the_same_rows() {
-    let data = Dataset::from_rows(&model_support::market_rows("nvda-1999-2014.csv", "NVDA"));
-    let params = model_support::regularised();
-    let booster = Booster::fit(&data.matrix, &data.targets, &params)
-        .expect("training")
-        .with_feature_names(&FEATURE_NAMES);
+    let (data, booster) = nvda_model();
     let ours = booster.importance();
     // XGBoost trains on every row (one fold; its single test row is irrelevant here).
     let n = data.len();
-    let theirs =
-        model_support::xgboost(&data, &[Fold { train: 0..n, test: n - 1..n }], &params, 1).importance;
+    let theirs = model_support::xgboost(
+        &data,
+        &[Fold { train: 0..n, test: n - 1..n }],
+        &model_support::regularised(),
+        1,
+    )
+    .importance;
     let score = |kind: &str, feature: &str| -> Option<f64> {
         let index = FEATURE_NAMES.iter().position(|name| *name == feature)?;
         theirs[kind][format!("f{index}")].as_f64()

@@ -68,6 +68,12 @@ fn stage_with(
     let load: Load = Box::new(move |scope| {
         Ok(stored.iter().filter(|(stored, _)| stored == scope).map(|(_, model)| model.clone()).collect())
     });
+    (stage_of(scope, policy, store, load), saved)
+}
+
+/// A stage of the test settings (small trees, rows with an RSI) training with `store` and
+/// starting from `load`.
+fn stage_of(scope: ScopeSetting, policy: RetrainPolicy, store: Store, load: Load) -> ModelStage {
     let settings = StageSettings {
         scope,
         params: BoosterParams { n_estimators: 5, threads: 1, ..BoosterParams::default() },
@@ -77,7 +83,7 @@ fn stage_with(
         indicators: vec![IndicatorKind::Rsi],
     };
     let trainer = Trainer::spawn("stage-test".into(), store).unwrap_or_else(|e| panic!("{e}"));
-    (ModelStage::new(settings, trainer, load), saved)
+    ModelStage::new(settings, trainer, load)
 }
 
 #[test]
@@ -528,16 +534,7 @@ fn stage_on(records: &Records) -> ModelStage {
         let newest = kept.iter().rev().filter(|(_, record)| &record.scope == scope).take(2);
         Ok(newest.map(|(version, record)| ModelVersion::new(*version, record)).collect())
     });
-    let settings = StageSettings {
-        scope: ScopeSetting::PerTicker,
-        params: BoosterParams { n_estimators: 5, threads: 1, ..BoosterParams::default() },
-        policy,
-        horizon_bars: HORIZON as u32,
-        gate_margin: 0.01,
-        indicators: vec![IndicatorKind::Rsi],
-    };
-    let trainer = Trainer::spawn("replay-test".into(), store).unwrap_or_else(|e| panic!("{e}"));
-    ModelStage::new(settings, trainer, load)
+    stage_of(ScopeSetting::PerTicker, policy, store, load)
 }
 
 /// The rows of `all` as they are known on `day`: that day's row, and the label that day brings.

@@ -82,6 +82,21 @@ fn trading_days(n: usize) -> Vec<NaiveDate> {
     start.iter_days().filter(|d| chrono::Datelike::weekday(d).num_days_from_monday() < 5).take(n).collect()
 }
 
+/// A generated daily bar: `high` rounded up and `low` down to the cent, volume 1,000.
+fn daily_bar(ticker: &str, datetime: NaiveDate, open: f64, close: f64, (high, low): (f64, f64)) -> Bar {
+    Bar {
+        ticker: ticker.into(),
+        timeframe: Timeframe::Day,
+        datetime,
+        open,
+        high: (high * 100.0).ceil() / 100.0,
+        low: (low * 100.0).floor() / 100.0,
+        close,
+        volume: 1_000,
+        task_number: uuid::Uuid::nil(),
+    }
+}
+
 /// A seeded ticker: returns with a little momentum and mean reversion (some signal for the
 /// model), its own volatility, and cent-rounded prices.
 pub fn generated_bars(ticker: &str, days: usize, seed: u64) -> Vec<Bar> {
@@ -101,17 +116,7 @@ pub fn generated_bars(ticker: &str, days: usize, seed: u64) -> Vec<Bar> {
             last_return = daily;
             let high = close.max(open) * (1.0 + rng.random_range(0.0..volatility));
             let low = close.min(open) * (1.0 - rng.random_range(0.0..volatility));
-            Bar {
-                ticker: ticker.into(),
-                timeframe: Timeframe::Day,
-                datetime,
-                open,
-                high: (high * 100.0).ceil() / 100.0,
-                low: (low * 100.0).floor() / 100.0,
-                close,
-                volume: 1_000,
-                task_number: uuid::Uuid::nil(),
-            }
+            daily_bar(ticker, datetime, open, close, (high, low))
         })
         .collect()
 }
@@ -131,17 +136,7 @@ pub fn planted_signal_bars(days: usize, seed: u64) -> Vec<Bar> {
             close = (100.0 * distance.exp() * 100.0).round() / 100.0;
             let high = close.max(open) * (1.0 + rng.random_range(0.0..0.005));
             let low = close.min(open) * (1.0 - rng.random_range(0.0..0.005));
-            Bar {
-                ticker: "PLANTED".into(),
-                timeframe: Timeframe::Day,
-                datetime,
-                open,
-                high: (high * 100.0).ceil() / 100.0,
-                low: (low * 100.0).floor() / 100.0,
-                close,
-                volume: 1_000,
-                task_number: uuid::Uuid::nil(),
-            }
+            daily_bar("PLANTED", datetime, open, close, (high, low))
         })
         .collect()
 }
