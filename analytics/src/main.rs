@@ -5,10 +5,8 @@
 mod cli;
 mod config;
 mod discovery;
-mod metrics;
 mod offline;
 mod run;
-mod serving;
 
 use clap::Parser;
 use cli::{Cli, Command};

@@ -3,11 +3,11 @@
 
 use crate::cli::BackfillArgs;
 use crate::config::ExtractorConfig;
-use crate::ingest::{ingest_symbol, read_file};
-use crate::metrics::Metrics;
-use crate::pipeline::{Lanes, Pipeline, ReadAhead, SinkPatience, Sinks, StoredSeries, Summary};
 use futures::StreamExt;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use pricestream_ingest::feed::{ingest_symbol, read_file};
+use pricestream_ingest::metrics::Metrics;
+use pricestream_ingest::{Lanes, Pipeline, ReadAhead, SinkPatience, Sinks, StoredSeries, Summary};
 use pricestream_records::topics::Topics;
 use pricestream_runtime::config::ProcessEnv;
 use pricestream_runtime::fault::Outages;
@@ -29,9 +29,9 @@ pub async fn run(config: &ExtractorConfig, args: &BackfillArgs) -> anyhow::Resul
     let outages = Arc::new(Outages::new(metrics.outages.clone()));
     let sinks = match args.dry_run {
         true => None,
-        false => {
-            Some(Arc::new(Sinks::connect(config, task_number, outages, patience, Arc::default()).await?))
-        }
+        false => Some(Arc::new(
+            Sinks::connect(config.sinks(), task_number, outages, patience, Arc::default()).await?,
+        )),
     };
     let new_pipeline = || {
         let (batch_rows, metrics) = (config.extract.batch_max_rows, Arc::clone(&metrics));

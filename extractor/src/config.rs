@@ -91,6 +91,18 @@ impl Default for ExtractSettings {
     }
 }
 
+impl ExtractorConfig {
+    /// Where the pipeline writes, and how.
+    pub fn sinks(&self) -> pricestream_ingest::SinkConfig<'_> {
+        pricestream_ingest::SinkConfig {
+            kafka: &self.kafka,
+            cassandra: &self.cassandra,
+            cassandra_batch_rows: self.extract.cassandra_batch_rows,
+            indicators: &self.indicators,
+        }
+    }
+}
+
 impl Validate for ExtractorConfig {
     fn apply_env(&mut self, env: &dyn EnvSource) {
         self.kafka.apply_env(env);

@@ -5,11 +5,11 @@
 
 use crate::cli::FollowArgs;
 use crate::config::{ExtractorConfig, FollowSettings};
-use crate::ingest::{ingest_file, ingest_symbol};
-use crate::metrics::Metrics;
-use crate::pipeline::{Pipeline, SinkPatience, Sinks};
 use anyhow::Context;
 use chrono::{DateTime, Datelike, Days, NaiveDate, NaiveTime, Utc, Weekday};
+use pricestream_ingest::feed::{ingest_file, ingest_symbol};
+use pricestream_ingest::metrics::Metrics;
+use pricestream_ingest::{Pipeline, SinkPatience, Sinks};
 use pricestream_runtime::config::ProcessEnv;
 use pricestream_runtime::fault::Outages;
 use pricestream_runtime::telemetry::{Probes, serve};
@@ -47,8 +47,9 @@ pub async fn run(config: &ExtractorConfig, args: &FollowArgs) -> anyhow::Result<
     tokio::spawn(flag_on_stop(Arc::clone(&stop_requested)));
 
     // Follow waits out Kafka and Cassandra outages for as long as they last (not ready meanwhile).
-    let sinks =
-        Arc::new(Sinks::connect(config, task_number, outages, SinkPatience::Forever, stop_requested).await?);
+    let sinks = Arc::new(
+        Sinks::connect(config.sinks(), task_number, outages, SinkPatience::Forever, stop_requested).await?,
+    );
     let mut pipeline = Pipeline::new(
         &config.indicators,
         Some(Arc::clone(&sinks)),

@@ -6,9 +6,6 @@ mod cli;
 mod config;
 mod follow;
 mod generate;
-mod ingest;
-mod metrics;
-mod pipeline;
 
 use clap::Parser;
 use cli::{Cli, Command};

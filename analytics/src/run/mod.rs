@@ -1,122 +1,32 @@
-//! `run`: wires Kafka, the timely workers, Cassandra and the HTTP endpoint together.
-//!
-//! Fault tolerance lives in: [`recovery`] (the start-up epochs that rebuild the state and write
-//! again what a crashed run may have left unwritten), [`signals`] (the commit barrier, failures
-//! and stops agreed by every worker), [`liveness`] (heartbeats and `/healthz`), [`fence`] (older
-//! incarnations cannot commit or write), [`settings`] and `pricestream_kafka::commit_note` (what a
-//! commit records), the checks of the Kafka consumer (`pricestream_kafka::PartitionSource`: bad
-//! messages become dead letters, stalled fetchers are restarted), and
-//! `pricestream_runtime::fault` (outages waited out).
+//! `run`: wires Kafka, Cassandra, the cluster and the HTTP endpoint to the streaming job
+//! (`pricestream_streaming`, where the workers, crash recovery and fault handling are).
 
-pub(crate) mod changes;
 mod cluster;
-#[cfg(feature = "fault-injection")]
-mod failure_injection;
-mod fence;
-mod latency;
-mod liveness;
-mod recovery;
-mod settings;
-mod signals;
-mod sink;
-mod worker;
 
 use crate::cli::RunArgs;
 use crate::config::AnalyticsConfig;
 use crate::discovery::{PodIdentity, await_peers, membership, resolves, watch_replicas};
-use crate::metrics::Metrics;
 use anyhow::{Context, bail};
-use chrono::NaiveDate;
-use fence::Fence;
-use liveness::Liveness;
 use pricestream_cassandra::{
     CassandraError, FeatureTable, GenerationTable, MartReader, ModelTable, PredictionTable, connect,
     create_mart_schema,
 };
 use pricestream_kafka::{KafkaError, Publisher, Retention, TopicMetadata, ensure_topics};
-use pricestream_records::Timeframe;
 use pricestream_records::topics::{PREDICTIONS_RETENTION, Topics};
 use pricestream_runtime::config::ProcessEnv;
 use pricestream_runtime::fault::{Dependency, Outages, Patience, wait_out, wait_out_for};
 use pricestream_runtime::telemetry::{Probes, serve};
-use settings::RowShape;
-use sink::MartSink;
-use std::collections::BTreeSet;
+use pricestream_streaming::fence::Fence;
+use pricestream_streaming::latency::PublishTimes;
+use pricestream_streaming::liveness::Liveness;
+use pricestream_streaming::metrics::Metrics;
+use pricestream_streaming::settings::RowShape;
+use pricestream_streaming::sink::MartSink;
+use pricestream_streaming::{Shared, execute};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 use tracing::{info, warn};
-use worker::{WorkerStats, run_worker};
-
-/// What every worker thread shares.
-pub struct Shared {
-    pub(crate) config: AnalyticsConfig,
-    /// Input topics with their partition counts at start.
-    topics: Vec<(String, usize)>,
-    bars_topic: String,
-    exit_at_end: bool,
-    sink: MartSink,
-    /// Reads the mart back (the rows a rewrite deletes).
-    mart: MartReader,
-    /// The `models` table, when the model stage is on.
-    pub(crate) models: Option<Arc<ModelTable>>,
-    pub(crate) runtime: tokio::runtime::Handle,
-    pub(crate) metrics: Arc<Metrics>,
-    pub(crate) stop: Arc<AtomicBool>,
-    pub(crate) outages: Arc<Outages>,
-    liveness: Arc<Liveness>,
-    fence: Fence,
-    /// Who this process is, for the fencing table (host and process).
-    incarnation: String,
-    /// The fingerprint of the row-shaping settings, and the settings readable.
-    settings_fingerprint: String,
-    settings_description: String,
-    /// Asks the brokers for the input topics' partition counts.
-    metadata: TopicMetadata,
-    /// Worker threads of this process that have rebuilt their state and are consuming.
-    ready_workers: AtomicUsize,
-    /// Publish times of the bars of the epochs being written, for the prediction latency.
-    published: latency::PublishTimes,
-    /// The device trainings run on, `auto` resolved once at start.
-    pub(crate) model_device: pricestream_model::Device,
-}
-
-impl Shared {
-    /// The input topics' partition counts now, or `None` when the brokers do not answer.
-    fn partition_counts(&self) -> Option<Vec<(String, usize)>> {
-        self.topics
-            .iter()
-            .map(|(topic, _)| {
-                let count = self.metadata.partition_count(topic, Duration::from_secs(2));
-                count.ok().map(|count| (topic.clone(), count))
-            })
-            .collect()
-    }
-
-    /// The keys of mart rows of the series `mine` selects that are not in `produced`: rows a
-    /// rewrite must delete (their bar no longer exists, or no longer makes a row).
-    async fn vanished_rows(
-        &self,
-        produced: &BTreeSet<(String, Timeframe, NaiveDate)>,
-        mine: impl Fn(&str, Timeframe) -> bool,
-    ) -> anyhow::Result<Vec<(String, Timeframe, NaiveDate)>> {
-        let patience = Patience::Forever { stop: Some(&self.stop) };
-        let series = wait_out_for(&self.outages, "read mart keys", patience, || self.mart.series()).await?;
-        let mut vanished = Vec::new();
-        for (ticker, timeframe) in series.into_iter().filter(|(ticker, timeframe)| mine(ticker, *timeframe)) {
-            let dates = wait_out_for(&self.outages, "read mart dates", patience, || {
-                self.mart.dates(&ticker, timeframe)
-            })
-            .await?;
-            for date in dates {
-                if !produced.contains(&(ticker.clone(), timeframe, date)) {
-                    vanished.push((ticker.clone(), timeframe, date));
-                }
-            }
-        }
-        Ok(vanished)
-    }
-}
 
 /// Runs the service until stopped (or, with `--exit-at-end`, until the input is read).
 pub fn run(config: AnalyticsConfig, args: &RunArgs) -> anyhow::Result<()> {
@@ -227,15 +137,16 @@ pub fn run(config: AnalyticsConfig, args: &RunArgs) -> anyhow::Result<()> {
     for topic in [&names.bars, &names.indicators] {
         topics.push((topic.clone(), wait_for_topic(&metadata, topic, args.exit_at_end, &stop, &outages)?));
     }
-    let shape = RowShape::of(&config);
+    let shape = RowShape::of(&config.job());
     let fence = Fence::new(generations, &config.consumer.group_id);
     let incarnation = format!(
         "{}/process-{}/{run_id}",
         std::env::var("HOSTNAME").unwrap_or_else(|_| "localhost".into()),
         args.process.unwrap_or(0)
     );
+    let mart_keyspace = config.cassandra.mart_keyspace.clone();
     let shared = Arc::new(Shared {
-        config,
+        config: config.job(),
         topics,
         bars_topic: names.bars,
         exit_at_end: args.exit_at_end,
@@ -253,42 +164,11 @@ pub fn run(config: AnalyticsConfig, args: &RunArgs) -> anyhow::Result<()> {
         settings_description: shape.describe(),
         metadata,
         ready_workers: AtomicUsize::new(0),
-        published: latency::PublishTimes::default(),
+        published: PublishTimes::default(),
         model_device,
     });
-
-    let workers = args.workers;
-    let worker_shared = Arc::clone(&shared);
-    let timely_config = timely::Config { communication, worker: timely::WorkerConfig::default() };
-    // With a cluster this waits until every process is connected.
-    let guards = timely::execute(timely_config, move |worker| run_worker(worker, &worker_shared))
-        .map_err(|e| anyhow::anyhow!("cannot start timely workers: {e}"))?;
     // Ready once the workers have rebuilt their state and are consuming.
-    while shared.ready_workers.load(Ordering::SeqCst) < workers && !shared.stop.load(Ordering::Relaxed) {
-        std::thread::sleep(Duration::from_millis(20));
-        if guards.guards().iter().all(|g| g.is_finished()) {
-            break;
-        }
-    }
-    ready.store(true, Ordering::Relaxed);
-
-    let mut total = WorkerStats::default();
-    let mut failure = None;
-    for result in guards.join() {
-        match result.map_err(|e| anyhow::anyhow!("worker panicked: {e}")).and_then(|stats| stats) {
-            Ok(stats) => {
-                total.bars += stats.bars;
-                total.replayed_bars += stats.replayed_bars;
-                total.rows += stats.rows;
-                total.deleted += stats.deleted;
-                total.rejected += stats.rejected;
-            }
-            Err(error) => failure = failure.or(Some(error)),
-        }
-    }
-    if let Some(error) = failure {
-        return Err(error);
-    }
+    let total = execute(Arc::clone(&shared), communication, args.workers, &ready)?;
     info!(bars = total.bars, rows = total.rows, rejected = total.rejected, "Analytics stopped.");
     println!(
         "Analytics rebuilt its state from {} stored bar(s), processed {} new bar(s) into {} feature row update(s) and {} deletion(s) in {:.1?} ({} message(s) refused, see {}) -> Cassandra {}.features, Kafka {}",
@@ -299,7 +179,7 @@ pub fn run(config: AnalyticsConfig, args: &RunArgs) -> anyhow::Result<()> {
         started.elapsed(),
         total.rejected,
         shared.sink.dead_letter_topic,
-        shared.config.cassandra.mart_keyspace,
+        mart_keyspace,
         shared.sink.changelog_topic
     );
     match rescaled.load(Ordering::SeqCst) {

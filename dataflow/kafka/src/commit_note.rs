@@ -7,9 +7,9 @@
 //!   already in the mart), then replays exactly the intended epoch again, writing its outputs:
 //!   the same input on the same state gives the same changes, so every row the crashed run may
 //!   have written is written again;
-//! * the fingerprint of the settings that shape a row (the analytics service's `run/settings.rs`):
+//! * the fingerprint of the settings that shape a row (`pricestream_streaming::settings`):
 //!   a start with other settings rewrites the mart instead of trusting it;
-//! * the fencing generation of the cluster that committed (its `run/fence.rs`), for operators.
+//! * the fencing generation of the cluster that committed (`pricestream_streaming::fence`), for operators.
 
 use std::collections::BTreeMap;
 

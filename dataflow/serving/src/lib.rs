@@ -5,7 +5,7 @@
 //!
 //! The stage does no I/O: the analytics service hands it the rows of the scopes routed to a
 //! worker and gives it two callbacks, one that loads a stored model version and one that stores
-//! a new one (`analytics/src/serving.rs`).
+//! a new one (`dataflow/streaming/src/serving.rs`).
 //!
 //! ```
 //! use pricestream_model::{ModelScope, ScopeSetting};

@@ -7,16 +7,16 @@
 //! outputs are already in the mart and are not written again, unless the settings changed:
 //! then every row is rewritten and rows that no longer exist are deleted); 2 replays the epoch
 //! the previous run was in the middle of (see `commit_note`) and writes it; 3 and later are live.
-//! Epochs 0 to 2 are crash recovery, in [`super::recovery`].
+//! Epochs 0 to 2 are crash recovery, in [`crate::recovery`].
 //! Before epoch `t` is fed, every worker has written epoch `t - 1` (the barrier of
-//! [`super::signals`]) and committed the end of `t - 1` with the end of `t` as its intent. A
+//! [`crate::signals`]) and committed the end of `t - 1` with the end of `t` as its intent. A
 //! worker that fails tells every other one, and nobody commits past the last epoch all wrote.
 
-use super::Shared;
-use super::changes::RowChanges;
-use super::liveness::{Heartbeat, Stage};
-use super::signals::{Signal, Signals};
+use crate::Shared;
+use crate::changes::RowChanges;
+use crate::liveness::{Heartbeat, Stage};
 use crate::serving;
+use crate::signals::{Signal, Signals};
 use pricestream_features::{Delivery, FeatureRecord, UpsertInput, Version, feature_graph, series_hash};
 use pricestream_kafka::commit_note::{CommitNote, Offsets};
 use pricestream_kafka::{Batch, PartitionSource, Record, SourceSettings, Stamp, partitions_for};
@@ -34,7 +34,7 @@ use timely::dataflow::operators::{Exchange, Inspect, Probe};
 use timely::worker::Worker;
 use tracing::{debug, info};
 
-use super::recovery::{AGREE, RECOVERY, REPLAY};
+use crate::recovery::{AGREE, RECOVERY, REPLAY};
 
 /// How often the consumer lag is measured (one request per partition).
 const LAG_REPORT_INTERVAL: Duration = Duration::from_secs(5);
@@ -92,18 +92,18 @@ fn panic_text(panic: &(dyn std::any::Any + Send)) -> String {
 }
 
 /// The worker's dataflows and their handles.
-pub(super) struct Graph {
-    pub(super) input: UpsertInput<u64>,
+pub(crate) struct Graph {
+    pub(crate) input: UpsertInput<u64>,
     /// Passes `t` once every feature row change of epochs `< t` reached its writer.
-    pub(super) probe: ProbeHandle<u64>,
-    pub(super) signals: Signals,
-    pub(super) heartbeat: Heartbeat,
+    pub(crate) probe: ProbeHandle<u64>,
+    pub(crate) signals: Signals,
+    pub(crate) heartbeat: Heartbeat,
     /// Whether the replay's rows are kept (to rewrite the mart).
-    pub(super) keep_replay: Rc<Cell<bool>>,
+    pub(crate) keep_replay: Rc<Cell<bool>>,
     /// Feature row changes that reached this worker (the replay's only when kept).
-    pub(super) output: Rc<RefCell<Vec<(FeatureRecord, isize)>>>,
+    pub(crate) output: Rc<RefCell<Vec<(FeatureRecord, isize)>>>,
     /// Feature row changes of the model scopes routed to this worker, the replay included.
-    pub(super) model_rows: Rc<RefCell<Vec<(FeatureRecord, isize)>>>,
+    pub(crate) model_rows: Rc<RefCell<Vec<(FeatureRecord, isize)>>>,
 }
 
 fn build(worker: &mut Worker, shared: &Arc<Shared>) -> Graph {
@@ -143,7 +143,7 @@ fn build(worker: &mut Worker, shared: &Arc<Shared>) -> Graph {
 }
 
 impl Graph {
-    pub(super) fn feed(&mut self, batch: &Batch) {
+    pub(crate) fn feed(&mut self, batch: &Batch) {
         let version_of = |stamp: &Stamp| Version { timestamp_ms: stamp.timestamp_ms, offset: stamp.offset };
         for (record, stamp) in &batch.records {
             self.input.send(match record {
@@ -154,7 +154,7 @@ impl Graph {
     }
 
     /// Closes epoch `epoch` of the feature input and steps until all its outputs arrived.
-    pub(super) fn finish_epoch(&mut self, worker: &mut Worker, shared: &Shared, epoch: u64) {
+    pub(crate) fn finish_epoch(&mut self, worker: &mut Worker, shared: &Shared, epoch: u64) {
         self.input.advance_to(epoch + 1);
         self.input.flush();
         while self.probe.less_than(&(epoch + 1)) {
@@ -167,13 +167,13 @@ impl Graph {
 
     /// Marks `epoch` written by this worker and waits until every worker has; fails if one
     /// of them failed instead.
-    pub(super) fn written(&mut self, worker: &mut Worker, shared: &Shared, epoch: u64) -> anyhow::Result<()> {
+    pub(crate) fn written(&mut self, worker: &mut Worker, shared: &Shared, epoch: u64) -> anyhow::Result<()> {
         self.signals.advance_to(epoch + 1);
         self.await_peers(worker, shared, epoch + 1)
     }
 
     /// Waits until every worker has written every epoch before `epoch`.
-    pub(super) fn await_peers(
+    pub(crate) fn await_peers(
         &mut self,
         worker: &mut Worker,
         shared: &Shared,
@@ -192,7 +192,7 @@ impl Graph {
 
     /// Runs `future` to its end on this thread, stepping the worker meanwhile: its peers' messages
     /// and heartbeats keep flowing while it waits for Kafka or Cassandra.
-    pub(super) fn drive<F: Future>(
+    pub(crate) fn drive<F: Future>(
         &mut self,
         worker: &mut Worker,
         shared: &Shared,
@@ -277,15 +277,15 @@ fn run_epochs(worker: &mut Worker, shared: &Arc<Shared>, graph: &mut Graph) -> a
 }
 
 /// What one worker carries from epoch to epoch.
-pub(super) struct Epochs<'a> {
-    pub(super) worker: &'a mut Worker,
-    pub(super) shared: &'a Arc<Shared>,
-    pub(super) graph: &'a mut Graph,
+pub(crate) struct Epochs<'a> {
+    pub(crate) worker: &'a mut Worker,
+    pub(crate) shared: &'a Arc<Shared>,
+    pub(crate) graph: &'a mut Graph,
     /// The worker's partitions of the input topics.
-    pub(super) source: PartitionSource,
+    pub(crate) source: PartitionSource,
     /// The model stage of the scopes routed to this worker, when serving.
-    pub(super) stage: Option<ModelStage>,
-    pub(super) stats: WorkerStats,
+    pub(crate) stage: Option<ModelStage>,
+    pub(crate) stats: WorkerStats,
 }
 
 /// The offsets committed last, and when.
@@ -400,7 +400,7 @@ impl Epochs<'_> {
 
     /// Feeds one epoch, writes the changes that reach this worker, marks the epoch written
     /// and waits until every worker has: only then are the batch's bars visible downstream.
-    pub(super) fn process(&mut self, epoch: u64, batch: &Batch) -> anyhow::Result<()> {
+    pub(crate) fn process(&mut self, epoch: u64, batch: &Batch) -> anyhow::Result<()> {
         let (worker, shared, graph) = (&mut *self.worker, self.shared, &mut *self.graph);
         let started = Instant::now();
         count(shared, &mut self.stats, batch, false);
@@ -418,7 +418,7 @@ impl Epochs<'_> {
         };
         let scored = started.elapsed();
         #[cfg(feature = "fault-injection")]
-        super::failure_injection::before_write(worker.index(), epoch)?;
+        crate::failure_injection::before_write(worker.index(), epoch)?;
         let outputs = !changes.upserts.is_empty() || !changes.deletes.is_empty() || !predictions.is_empty();
         if outputs || !batch.refused.is_empty() {
             let check = shared.fence.check(epoch, &shared.outages, &shared.stop);
@@ -460,7 +460,7 @@ impl Epochs<'_> {
     }
 }
 
-pub(super) fn count(shared: &Shared, stats: &mut WorkerStats, batch: &Batch, replayed: bool) {
+pub(crate) fn count(shared: &Shared, stats: &mut WorkerStats, batch: &Batch, replayed: bool) {
     if !replayed {
         let now_ms = now_ms();
         for published in &batch.bar_timestamps_ms {

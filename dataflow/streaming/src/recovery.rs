@@ -6,15 +6,15 @@
 //!   graph. Its rows are already in the mart and are not written again, unless the settings
 //!   changed: then every row is rewritten and rows that no longer exist are deleted.
 //! * Epoch 2 ([`RECOVERY`]): the epoch the crashed run was in the middle of (its intent, kept in
-//!   the commit note, see [`super::commit_note`]) is replayed exactly and written: the same input
+//!   the commit note, see [`crate::commit_note`]) is replayed exactly and written: the same input
 //!   on the same state gives the same changes, so every row the crashed run may have written is
 //!   written again.
 
-use super::changes::RowChanges;
-use super::liveness::Stage;
-use super::signals::Signal;
-use super::worker::{Epochs, count};
+use crate::changes::RowChanges;
+use crate::liveness::Stage;
 use crate::serving;
+use crate::signals::Signal;
+use crate::worker::{Epochs, count};
 use anyhow::Context as _;
 use pricestream_features::series_hash;
 use pricestream_kafka::Batch;
@@ -23,11 +23,11 @@ use std::time::Instant;
 use tracing::{info, warn};
 
 /// The epoch of the agreement at start (no input).
-pub(super) const AGREE: u64 = 0;
+pub(crate) const AGREE: u64 = 0;
 /// The epoch that replays the input below the committed offsets.
-pub(super) const REPLAY: u64 = 1;
+pub(crate) const REPLAY: u64 = 1;
 /// The epoch that replays the epoch the previous run was writing.
-pub(super) const RECOVERY: u64 = 2;
+pub(crate) const RECOVERY: u64 = 2;
 
 /// Records fed between two steps of the worker while replaying, to bound buffered input.
 const REPLAY_CHUNK: usize = 20_000;
@@ -35,7 +35,7 @@ const REPLAY_CHUNK: usize = 20_000;
 impl Epochs<'_> {
     /// Runs epochs 0 to 2: afterwards the worker's state is as of its partitions' positions and
     /// every output of the crashed run is written again.
-    pub(super) fn recover(&mut self) -> anyhow::Result<()> {
+    pub(crate) fn recover(&mut self) -> anyhow::Result<()> {
         let shared = Arc::clone(self.shared);
         let index = self.worker.index();
         // Epoch 0: the generation and the settings, agreed on by every worker.

@@ -1,18 +1,57 @@
-//! The extraction pipeline shared by every mode: bars in, indicators computed
-//! per ticker, bars + indicator values + refused records out to the sinks in
+//! The extractor's pipeline, shared by `backfill` and `follow`: bars in, indicators computed
+//! per ticker, bars, indicator values and refused records out to Kafka and Cassandra in
 //! acknowledged batches.
+//!
+//! Where things happen:
+//! - [`feed`]: one file or API symbol read and fed through the pipeline;
+//! - [`tickers`](StoredSeries): each series' state: what Cassandra already stores (a restart
+//!   resumes, an unchanged bar is not sent again, a correction restates the values after it)
+//!   and the indicators' warm state;
+//! - [`Lanes`]: files spread over cores, each ticker kept on one lane;
+//! - [`Sinks`]: the writes to Kafka and Cassandra, outages waited out, the bars table written
+//!   last as the commit record;
+//! - [`metrics`]: what `/metrics` exports; [`Summary`]: the closing report.
+//!
+//! ```
+//! use chrono::NaiveDate;
+//! use pricestream_indicators::IndicatorParams;
+//! use pricestream_ingest::{Pipeline, metrics::Metrics};
+//! use pricestream_records::{Bar, Timeframe};
+//! use std::sync::Arc;
+//! use uuid::Uuid;
+//!
+//! // Without sinks (a dry run) bars are validated, their indicators computed and encoded.
+//! let metrics = Arc::new(Metrics::new()?);
+//! let mut pipeline = Pipeline::new(&IndicatorParams::default(), None, Uuid::nil(), 1_000, metrics);
+//! let day = |d| NaiveDate::from_ymd_opt(2024, 1, d).unwrap_or_default();
+//! let bars = (2..=5).map(|d| Bar {
+//!     ticker: "NVDA".into(),
+//!     timeframe: Timeframe::Day,
+//!     datetime: day(d),
+//!     open: 10.0, high: 11.0, low: 9.5, close: 10.5, volume: 1_000,
+//!     task_number: Uuid::nil(),
+//! });
+//! futures::executor::block_on(async {
+//!     pipeline.push_bars(bars.collect()).await?;
+//!     pipeline.finish().await
+//! })?;
+//! assert_eq!(pipeline.summary.bars_read, 4);
+//! # Ok::<(), anyhow::Error>(())
+//! ```
 
+pub mod feed;
 mod lanes;
+pub mod metrics;
 mod sinks;
 mod summary;
 mod tickers;
 
 pub use lanes::Lanes;
-pub use sinks::{SinkPatience, Sinks};
+pub use sinks::{SinkConfig, SinkPatience, Sinks};
 pub use summary::Summary;
 pub use tickers::{ReadAhead, StoredSeries};
 
-use crate::metrics::Metrics;
+use metrics::Metrics;
 use pricestream_records::wire;
 use pricestream_records::{Bar, DeadLetter, IndicatorRow, IndicatorValue, Timeframe};
 use std::sync::Arc;

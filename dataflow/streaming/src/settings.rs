@@ -6,7 +6,7 @@
 //! The indicator periods are not here: they travel inside every indicator value, and the
 //! extractor re-publishes a value whose periods change, which replaces it in the mart.
 
-use crate::config::{AnalyticsConfig, ScopeSetting};
+use crate::config::{JobConfig, ScopeSetting};
 use pricestream_features::FEATURE_SCHEMA_VERSION;
 use std::hash::{Hash, Hasher};
 
@@ -20,7 +20,7 @@ pub struct RowShape {
 
 impl RowShape {
     /// The settings of `config` and this build.
-    pub fn of(config: &AnalyticsConfig) -> Self {
+    pub fn of(config: &JobConfig) -> Self {
         RowShape {
             horizon_bars: config.features.horizon_bars,
             feature_schema: FEATURE_SCHEMA_VERSION,
@@ -54,7 +54,7 @@ mod tests {
 
     #[test]
     fn the_fingerprint_follows_the_horizon_and_nothing_unrelated() {
-        let config = AnalyticsConfig::default();
+        let config = JobConfig::default();
         let base = RowShape::of(&config).fingerprint();
         assert_eq!(base.len(), 16);
         let mut longer = config.clone();

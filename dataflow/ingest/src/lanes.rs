@@ -4,8 +4,8 @@
 //! same lane and in read order, so its series sees exactly the bars, in exactly
 //! the order, that a single pipeline would.
 
-use super::{Pipeline, Summary};
-use crate::ingest::{ParsedFile, push_parsed};
+use crate::feed::{ParsedFile, push_parsed};
+use crate::{Pipeline, Summary};
 use pricestream_records::Bar;
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::path::PathBuf;

@@ -48,7 +48,7 @@ impl PublishTimes {
 
 #[cfg(test)]
 mod tests {
-    use super::PublishTimes;
+    use crate::PublishTimes;
     use chrono::NaiveDate;
 
     fn day(d: u32) -> NaiveDate {

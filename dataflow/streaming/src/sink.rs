@@ -7,8 +7,8 @@
 //! for what it is (a key Cassandra cannot hold, a message larger than the broker takes) is
 //! found by writing the epoch's outputs one by one, dead-lettered, and the rest are written.
 
-use super::changes::RowChanges;
-use super::latency::PublishTimes;
+use crate::changes::RowChanges;
+use crate::latency::PublishTimes;
 use crate::metrics::Metrics;
 use anyhow::Context;
 use pricestream_cassandra::{FeatureTable, PredictionTable};

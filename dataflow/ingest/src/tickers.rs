@@ -2,7 +2,7 @@
 //! ticker is seen, so a restart continues the series instead of starting over
 //! and does not send again what is already stored.
 
-use super::Sinks;
+use crate::Sinks;
 use chrono::NaiveDate;
 use futures::{StreamExt, TryStreamExt};
 use pricestream_indicators::{IndicatorParams, TickerSeries};

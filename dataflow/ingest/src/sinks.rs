@@ -7,16 +7,17 @@
 //! last in `follow`, a bounded number of tries in `backfill` (`extract.sink_max_attempts`),
 //! after which the run fails naming the sink and how to resume.
 
-use super::Batch;
-use crate::config::ExtractorConfig;
+use crate::Batch;
 use anyhow::Context;
 use pricestream_cassandra::{
     BarTable, BatchLimits, CassandraError, IndicatorTables, SeriesSettingsTable, connect, create_dwh_schema,
 };
+use pricestream_indicators::IndicatorParams;
 use pricestream_kafka::kafka_fault;
 use pricestream_kafka::{KafkaError, PublishError, Publisher, Retention, ensure_topics};
 use pricestream_records::topics::Topics;
 use pricestream_records::{Bar, Timeframe};
+use pricestream_runtime::config::{CassandraConfig, KafkaConfig};
 use pricestream_runtime::fault::{Backoff, Dependency, Fault, Outages, Patience, wait_out};
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
@@ -47,6 +48,19 @@ pub struct SinkError {
     pub source: anyhow::Error,
 }
 
+/// Where the sinks are and how they write.
+#[derive(Debug, Clone, Copy)]
+pub struct SinkConfig<'a> {
+    /// The brokers and the topic prefix.
+    pub kafka: &'a KafkaConfig,
+    /// The contact points and the `dwh_keyspace` bars and values are stored in.
+    pub cassandra: &'a CassandraConfig,
+    /// Rows per Cassandra batch (`extract.cassandra_batch_rows`).
+    pub cassandra_batch_rows: usize,
+    /// The indicator settings of this run, recorded per series.
+    pub indicators: &'a IndicatorParams,
+}
+
 /// The connected sinks of one run.
 pub struct Sinks {
     publisher: Publisher,
@@ -68,7 +82,7 @@ impl Sinks {
     /// waiting out outages as `patience` says (outages are reported to `outages`; `stop` ends
     /// an endless wait).
     pub async fn connect(
-        config: &ExtractorConfig,
+        config: SinkConfig<'_>,
         task_number: Uuid,
         outages: Arc<Outages>,
         patience: SinkPatience,
@@ -82,17 +96,17 @@ impl Sinks {
         ];
         let tries = as_patience(patience, &stop);
         wait_out(&outages, Dependency::Kafka, "create topics", tries, KafkaError::fault, || {
-            ensure_topics(&config.kafka, &wanted)
+            ensure_topics(config.kafka, &wanted)
         })
         .await?;
         let keyspace = &config.cassandra.dwh_keyspace;
         let limits = BatchLimits {
-            rows: config.extract.cassandra_batch_rows,
+            rows: config.cassandra_batch_rows,
             in_flight: config.cassandra.max_in_flight_requests,
         };
         let cassandra = || async {
-            let session = Arc::new(connect(&config.cassandra).await?);
-            create_dwh_schema(&session, &config.cassandra).await?;
+            let session = Arc::new(connect(config.cassandra).await?);
+            create_dwh_schema(&session, config.cassandra).await?;
             let bars = BarTable::prepare(Arc::clone(&session), keyspace, limits).await?;
             let settings = SeriesSettingsTable::prepare(Arc::clone(&session), keyspace).await?;
             let indicators = IndicatorTables::prepare(session, keyspace, limits).await?;
@@ -102,7 +116,7 @@ impl Sinks {
             wait_out(&outages, Dependency::Cassandra, "connect", tries, CassandraError::fault, cassandra)
                 .await?;
         Ok(Sinks {
-            publisher: Publisher::reporting(&config.kafka, Arc::clone(&outages))?,
+            publisher: Publisher::reporting(config.kafka, Arc::clone(&outages))?,
             bars,
             indicators,
             settings,

@@ -1,7 +1,7 @@
 //! Feeding one source item (a file, an API symbol) through the pipeline:
 //! refused records to the dead-letter batch, valid bars in date order.
 
-use crate::pipeline::{Pipeline, StoredSeries};
+use crate::{Pipeline, StoredSeries};
 use chrono::NaiveDate;
 use pricestream_records::Bar;
 use pricestream_sources::{FileFormat, LineError, SourceError, TwelveDataClient, open_file};

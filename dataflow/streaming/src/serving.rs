@@ -1,9 +1,9 @@
 //! The model stage of one worker of `run`, fed by the feature rows of the scopes routed
 //! to it, loading and storing model versions in `models`.
 
+use crate::Shared;
+use crate::changes::RowChanges;
 use crate::metrics::Metrics;
-use crate::run::Shared;
-use crate::run::changes::RowChanges;
 use pricestream_features::FeatureRecord;
 use pricestream_model::Gate;
 use pricestream_records::{FeatureRow, Prediction};
