@@ -118,6 +118,25 @@ impl Running {
         all[all.len().saturating_sub(lines)..].join("\n")
     }
 
+    /// What each of its threads is doing now, from gdb when the machine has it (a service that
+    /// stopped making progress shows where it waits); a note otherwise.
+    pub fn thread_stacks(&self) -> String {
+        let pid = self.child.id().to_string();
+        let dump = Command::new("gdb")
+            .args(["-p", &pid, "-batch", "-nx", "-ex", "set pagination off", "-ex", "thread apply all bt 25"])
+            .output();
+        match dump {
+            Ok(out) => {
+                let text = String::from_utf8_lossy(&out.stdout);
+                // Only the frames: gdb's banner and symbol-loading lines say nothing.
+                let frames: Vec<&str> =
+                    text.lines().filter(|l| l.starts_with("Thread ") || l.starts_with('#')).collect();
+                frames.join("\n")
+            }
+            Err(error) => format!("(no thread stacks: gdb did not run: {error})"),
+        }
+    }
+
     /// Its whole log.
     pub fn log_text(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()

@@ -112,9 +112,10 @@ async fn kafka_and_cassandra_restarts_are_ridden_out_without_losing_a_row() -> a
         .map_err(|error| {
             // What each side last said: the one that did not recover shows it.
             anyhow::anyhow!(
-                "{error}\nextractor:\n{}\nanalytics:\n{}",
+                "{error}\nextractor:\n{}\nanalytics:\n{}\nanalytics threads:\n{}",
                 extractor.log_tail(40),
-                single_service.log_tail(40)
+                single_service.log_tail(40),
+                single_service.thread_stacks()
             )
         })?;
         back_to_first_row.push(back.elapsed().as_secs_f64());
@@ -130,6 +131,8 @@ async fn kafka_and_cassandra_restarts_are_ridden_out_without_losing_a_row() -> a
     let (kafka_outages, cassandra_outages) = (outages(&everyone, "kafka"), outages(&everyone, "cassandra"));
     let fetcher_restarts: f64 =
         everyone.iter().filter_map(|s| s.metric("pricestream_analytics_fetcher_restarts_total")).sum();
+    let commit_restarts: f64 =
+        everyone.iter().filter_map(|s| s.metric("pricestream_analytics_commit_restarts_total")).sum();
     // The faults really happened (scripts/services stopped and started each), and the services
     // saw them: every one reads Kafka all the time; Cassandra only those writing meanwhile.
     for service in &everyone {
@@ -159,10 +162,11 @@ async fn kafka_and_cassandra_restarts_are_ridden_out_without_losing_a_row() -> a
         let differences = snapshot::differences(&got, &want, 5);
         assert!(
             differences.is_empty(),
-            "{keyspace}: {} rows, want {}:\n{}",
+            "{keyspace}: {} rows, want {}:\n{}\n{}",
             got.len(),
             want.len(),
-            differences.join("\n")
+            differences.join("\n"),
+            where_they_wait([&single_service].into_iter().chain(cluster.iter()))
         );
     }
     // No forecast lost or changed either: the same versions, trained on the same rows, made
@@ -205,7 +209,7 @@ async fn kafka_and_cassandra_restarts_are_ridden_out_without_losing_a_row() -> a
     let (median, max) = median_and_max(&back_to_first_row);
     eprintln!(
         "faults injected: 3 Kafka restarts, 3 Cassandra restarts; outages seen: {kafka_outages} Kafka, {cassandra_outages} Cassandra; \
-         stalled consumers restarted: {fetcher_restarts}; rows lost: 0; first new mart row after a service was back: median {median:.1} s, max {max:.1} s"
+         stalled consumers restarted: {fetcher_restarts}; stuck commits sent again: {commit_restarts}; rows lost: 0; first new mart row after a service was back: median {median:.1} s, max {max:.1} s"
     );
     cassandra::drop_keyspaces(
         &session,
@@ -213,4 +217,10 @@ async fn kafka_and_cassandra_restarts_are_ridden_out_without_losing_a_row() -> a
     )
     .await;
     Ok(())
+}
+
+/// Each service's last log lines and thread stacks: a service that stopped short shows where.
+fn where_they_wait<'a>(services: impl Iterator<Item = &'a Running>) -> String {
+    let each = |s: &Running| format!("{}:\n{}\nthreads:\n{}", s.name, s.log_tail(25), s.thread_stacks());
+    services.map(each).collect::<Vec<_>>().join("\n")
 }

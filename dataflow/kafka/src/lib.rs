@@ -1,7 +1,7 @@
 //! Kafka clients built from [`pricestream_runtime::config::KafkaConfig`]: client settings,
 //! topic creation, the producer that publishes records, and the consumer of the analytics
 //! service's input ([`PartitionSource`]: partitions read in phases bounded by offsets, commits
-//! with notes, stalled fetchers restarted).
+//! with notes that never wait forever ([`committer`]), stalled fetchers restarted).
 //!
 //! ```no_run
 //! # async fn publish() -> Result<(), Box<dyn std::error::Error>> {
@@ -22,6 +22,7 @@
 mod admin;
 mod client;
 pub mod commit_note;
+pub mod committer;
 #[cfg(feature = "fault-injection")]
 mod failure_injection;
 mod fault;

@@ -6,6 +6,7 @@
 //! fetchers that stop for good after one are restarted ([`crate::stall`]).
 
 use crate::commit_note::{CommitNote, Offsets, Resume, TopicPartition};
+use crate::committer::Committer;
 use crate::stall::{STALL_AFTER, StallWatch};
 use crate::{QuietContext, client_config, kafka_fault};
 use chrono::NaiveDate;
@@ -14,7 +15,7 @@ use pricestream_records::{Bar, DeadLetter, IndicatorRecord};
 use pricestream_runtime::config::KafkaConfig;
 use pricestream_runtime::fault::{Dependency, Fault, Outages, Patience, wait_out_blocking};
 use prometheus::IntCounter;
-use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
+use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::Message;
 use rdkafka::{Offset, TopicPartitionList};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
@@ -149,12 +150,16 @@ pub struct SourceSettings<'a> {
     pub run_id: Uuid,
     /// Counts the restarts of stalled fetchers.
     pub fetcher_restarts: IntCounter,
+    /// Counts the offset commits given up as stuck and sent again ([`crate::committer`]).
+    pub commit_restarts: IntCounter,
 }
 
 /// A consumer over a set of partitions of the input topics.
 pub struct PartitionSource {
     /// Shared with the lag queries, which run on a thread of their own.
     consumer: Arc<BaseConsumer<QuietContext>>,
+    /// Commits the offsets, on a client of its own.
+    committer: Committer,
     bars_topic: String,
     max_message_bytes: usize,
     outages: Arc<Outages>,
@@ -188,8 +193,10 @@ impl PartitionSource {
             .set("enable.auto.commit", "false")
             .set("auto.offset.reset", "earliest")
             .create_with_context(QuietContext::default())?;
+        let committer = Committer::new(settings.kafka, settings.group_id, settings.commit_restarts)?;
         let mut source = PartitionSource {
             consumer: Arc::new(consumer),
+            committer,
             bars_topic: settings.bars_topic.to_owned(),
             max_message_bytes: settings.max_message_bytes,
             outages: settings.outages,
@@ -565,7 +572,7 @@ impl PartitionSource {
 
     /// Commits `done` (every output below these offsets is acknowledged) with `note` (the end
     /// of the epoch now being processed per partition, `intent`), waiting out Kafka outages.
-    pub fn commit(&self, done: &Offsets, intent: &Offsets, note: &CommitNote) -> anyhow::Result<()> {
+    pub fn commit(&mut self, done: &Offsets, intent: &Offsets, note: &CommitNote) -> anyhow::Result<()> {
         if done.is_empty() {
             return Ok(());
         }
@@ -576,10 +583,17 @@ impl PartitionSource {
             element.set_offset(Offset::Offset(offset))?;
             element.set_metadata(CommitNote { epoch_end: end, ..note.clone() }.to_metadata());
         }
-        wait_out_blocking(&self.outages, Dependency::Kafka, "commit", self.patience(), kafka_fault, || {
-            self.consumer.commit(&offsets, CommitMode::Sync)
+        let stop = Arc::clone(&self.stop);
+        let (outages, committer) = (&self.outages, &mut self.committer);
+        let mut given_up = None;
+        let patience = Patience::Forever { stop: Some(&stop) };
+        wait_out_blocking(outages, Dependency::Kafka, "commit", patience, kafka_fault, || {
+            committer.commit(&offsets, &stop).unwrap_or_else(|error| {
+                given_up = Some(error);
+                Ok(())
+            })
         })?;
-        Ok(())
+        given_up.map_or(Ok(()), Err)
     }
 }
 

@@ -30,6 +30,8 @@ pub struct Metrics {
     pub offset_commits: IntCounter,
     /// Restarts of consumers whose fetchers stalled.
     pub fetcher_restarts: IntCounter,
+    /// Offset commits given up as stuck and sent again through a new client.
+    pub commit_restarts: IntCounter,
     /// Starts whose committed progress was made with other row-shaping settings: the mart was
     /// rewritten.
     pub settings_rewrites: IntCounter,
@@ -175,6 +177,10 @@ impl Metrics {
             fetcher_restarts: counter(
                 "pricestream_analytics_fetcher_restarts_total",
                 "Consumers whose fetchers stopped while Kafka held messages for them, restarted at their positions.",
+            )?,
+            commit_restarts: counter(
+                "pricestream_analytics_commit_restarts_total",
+                "Offset commits left unanswered for 15 s while the brokers answered, sent again through a new client.",
             )?,
             settings_rewrites: counter(
                 "pricestream_analytics_settings_rewrites_total",

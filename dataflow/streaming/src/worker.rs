@@ -260,6 +260,7 @@ fn run_epochs(worker: &mut Worker, shared: &Arc<Shared>, graph: &mut Graph) -> a
             stop: Arc::clone(&shared.stop),
             run_id: shared.sink.run_id,
             fetcher_restarts: shared.metrics.fetcher_restarts.clone(),
+            commit_restarts: shared.metrics.commit_restarts.clone(),
         },
         &assignment,
     )?;
