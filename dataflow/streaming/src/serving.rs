@@ -78,11 +78,26 @@ pub fn feed(
     let rows: Vec<FeatureRow> = changes.rows().cloned().collect();
     let mut predictions = stage.apply(&rows, &changes.deletes, score, &mut report);
     predictions.extend(stage.after_epoch(score, &mut report));
+    let predictions = last_per_row(predictions);
     if !predictions.is_empty() {
         metrics.scoring_seconds.observe(started.elapsed().as_secs_f64());
     }
     observe(&report, metrics);
     predictions
+}
+
+/// The last forecast of each row, in the order they were made. One epoch can score a row twice
+/// (a late value rescored by the version serving now, then the version installed at the end of
+/// the epoch); the epoch's writes to the table run concurrently, so only the last may be sent.
+fn last_per_row(predictions: Vec<Prediction>) -> Vec<Prediction> {
+    let mut seen = std::collections::HashSet::new();
+    let mut last: Vec<Prediction> = predictions
+        .into_iter()
+        .rev()
+        .filter(|p| seen.insert((p.ticker.clone(), p.timeframe, p.as_of)))
+        .collect();
+    last.reverse();
+    last
 }
 
 fn observe(report: &EpochReport, metrics: &Metrics) {
@@ -151,6 +166,37 @@ mod tests {
     use pricestream_cassandra::ModelScope;
     use pricestream_model::Gate;
     use pricestream_serving::EpochReport;
+
+    #[test]
+    fn a_row_scored_twice_in_an_epoch_keeps_only_its_last_forecast() {
+        use pricestream_records::{Forecaster, Prediction, Timeframe};
+        let day = |d| chrono::NaiveDate::from_ymd_opt(2015, 12, d).unwrap_or_default();
+        let forecast = |ticker: &str, as_of, model_version| Prediction {
+            ticker: ticker.into(),
+            timeframe: Timeframe::Day,
+            as_of,
+            target_date: Prediction::weekdays_after(as_of, 2),
+            horizon_bars: 2,
+            predicted_close: 75.5,
+            model_scope: ticker.into(),
+            model_version,
+            feature_row_id: 1,
+            forecaster: Forecaster::Persistence,
+            gate_weight: 0.0,
+        };
+        let epoch = vec![
+            forecast("GEN005", day(8), 1),
+            forecast("GEN005", day(7), 2),
+            forecast("GEN004", day(8), 2),
+            forecast("GEN005", day(8), 2),
+        ];
+        let kept: Vec<(String, u32, i32)> = super::last_per_row(epoch)
+            .iter()
+            .map(|p| (p.ticker.to_string(), chrono::Datelike::day(&p.as_of), p.model_version))
+            .collect();
+        let want = [("GEN005", 7, 2), ("GEN004", 8, 2), ("GEN005", 8, 2)];
+        assert_eq!(kept, want.map(|(t, d, v)| (t.to_owned(), d, v)));
+    }
 
     #[test]
     fn the_model_version_gauge_follows_the_last_model_installed() {
