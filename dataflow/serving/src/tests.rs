@@ -344,15 +344,8 @@ fn the_daily_policy_retrains_a_global_model_once_every_ticker_has_the_new_day() 
     let mut stage = daily_global_stage_at_version_1(Default::default());
 
     // Day 60 arrives for AAA: BBB's bar is missing, no training; then BBB's: version 2.
-    let mut report = EpochReport::default();
-    stage.apply(&rows("AAA", 61)[58..], &[], true, &mut report);
-    stage.after_epoch(true, &mut report);
-    assert_eq!(report.queued, 0, "BBB has no bar for the new day yet");
-    stage.apply(&rows("BBB", 61)[58..], &[], true, &mut report);
-    stage.after_epoch(true, &mut report);
-    assert_eq!(report.queued, 1);
-    stage.wait_for_trainings(Duration::from_secs(60), &mut report);
-    assert_eq!(stage.model_version(&ModelScope::Global), Some(2));
+    let aaa = rows("AAA", 61);
+    day_completes_with_the_last(&mut stage, &[&aaa[58..]], &rows("BBB", 61)[58..], "BBB");
     // Nothing new: no further training.
     let mut report = EpochReport::default();
     stage.after_epoch(true, &mut report);
@@ -418,12 +411,25 @@ fn the_daily_policy_waits_for_every_configured_ticker_even_one_not_met_yet() {
 
     // Day 60 arrives for both tickers met so far: without the list that completes the day
     // (the test above), but CCC is configured and has no bar yet.
+    let (aaa, bbb) = (rows("AAA", 61), rows("BBB", 61));
+    day_completes_with_the_last(&mut stage, &[&aaa[58..], &bbb[58..]], &rows("CCC", 61)[60..], "CCC");
+}
+
+/// Feeds `first` (one epoch): no training, the day waits for `missing`; then `last`, whose
+/// bar completes the day: version 2 of the global model is trained.
+fn day_completes_with_the_last(
+    stage: &mut ModelStage,
+    first: &[&[FeatureRow]],
+    last: &[FeatureRow],
+    missing: &str,
+) {
     let mut report = EpochReport::default();
-    stage.apply(&rows("AAA", 61)[58..], &[], true, &mut report);
-    stage.apply(&rows("BBB", 61)[58..], &[], true, &mut report);
+    for rows in first {
+        stage.apply(rows, &[], true, &mut report);
+    }
     stage.after_epoch(true, &mut report);
-    assert_eq!(report.queued, 0, "CCC has no bar for the new day yet");
-    stage.apply(&rows("CCC", 61)[60..], &[], true, &mut report);
+    assert_eq!(report.queued, 0, "{missing} has no bar for the new day yet");
+    stage.apply(last, &[], true, &mut report);
     stage.after_epoch(true, &mut report);
     assert_eq!(report.queued, 1);
     stage.wait_for_trainings(Duration::from_secs(60), &mut report);
