@@ -29,8 +29,8 @@ use tracing::warn;
 /// it counts as stuck. A healthy commit takes milliseconds; after a broker restart the
 /// coordinator is found again within seconds.
 pub const STUCK_AFTER: Duration = Duration::from_secs(15);
-/// How often a pending commit is looked at.
-const LOOK_EVERY: Duration = Duration::from_millis(500);
+/// How often a pending commit is looked at (the stop flag, whether the brokers answer).
+const LOOK_EVERY: Duration = Duration::from_secs(1);
 /// How long the metadata request that tells whether the brokers answer may take.
 const METADATA_TIMEOUT: Duration = Duration::from_secs(2);
 
@@ -61,7 +61,6 @@ impl Committer {
         loop {
             let pending = send(&self.client, offsets)?;
             let mut answering_since: Option<Instant> = None;
-            let mut last_look = Instant::now();
             loop {
                 match pending.recv_timeout(LOOK_EVERY) {
                     Ok(answer) => return Ok(answer),
@@ -73,10 +72,6 @@ impl Committer {
                 if stop.load(Ordering::Relaxed) {
                     anyhow::bail!("stopped while a Kafka offset commit was unanswered");
                 }
-                if last_look.elapsed() < Duration::from_secs(1) {
-                    continue;
-                }
-                last_look = Instant::now();
                 // An outage explains the wait; a commit stuck while the brokers answer does not.
                 if self.client.fetch_metadata(None, METADATA_TIMEOUT).is_err() {
                     answering_since = None;
