@@ -8,10 +8,10 @@ mod discovery;
 mod offline;
 mod run;
 
-use clap::Parser;
 use cli::{Cli, Command};
+use pricestream_runtime::allocator::Pages;
 use pricestream_runtime::config::{ProcessEnv, load};
-use pricestream_runtime::telemetry::init_logging;
+use pricestream_runtime::process::{exit_status, start};
 use std::process::ExitCode;
 
 /// Logs a panic as a structured error line before the default report. Timely's network
@@ -38,9 +38,7 @@ fn explain_panics() {
 static HEAP: pricestream_runtime::allocator::Heap = pricestream_runtime::allocator::Heap;
 
 fn main() -> ExitCode {
-    pricestream_runtime::allocator::configure(pricestream_runtime::allocator::Pages::Huge);
-    let cli = Cli::parse();
-    init_logging(cli.global.log_format);
+    let cli: Cli = start(Pages::Huge, |cli: &Cli| &cli.global);
     explain_panics();
     let config = || load(cli.global.config.as_deref(), &ProcessEnv).map_err(anyhow::Error::from);
     let result = match &cli.command {
@@ -54,11 +52,5 @@ fn main() -> ExitCode {
             config().and_then(|config| offline::export(&config, args).map_err(anyhow::Error::from))
         }
     };
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            eprintln!("error: {error:#}");
-            ExitCode::FAILURE
-        }
-    }
+    exit_status(result)
 }

@@ -7,10 +7,10 @@ mod config;
 mod follow;
 mod generate;
 
-use clap::Parser;
 use cli::{Cli, Command};
+use pricestream_runtime::allocator::Pages;
 use pricestream_runtime::config::{ProcessEnv, load};
-use pricestream_runtime::telemetry::init_logging;
+use pricestream_runtime::process::{exit_status, start};
 use std::process::ExitCode;
 
 /// mimalloc: see `pricestream_runtime::allocator`.
@@ -19,16 +19,8 @@ static HEAP: pricestream_runtime::allocator::Heap = pricestream_runtime::allocat
 
 fn main() -> ExitCode {
     // Small pages: its heap is small and sparse (see the allocator module).
-    pricestream_runtime::allocator::configure(pricestream_runtime::allocator::Pages::Small);
-    let cli = Cli::parse();
-    init_logging(cli.global.log_format);
-    match run(cli) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            eprintln!("error: {error:#}");
-            ExitCode::FAILURE
-        }
-    }
+    let cli: Cli = start(Pages::Small, |cli: &Cli| &cli.global);
+    exit_status(run(cli))
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {

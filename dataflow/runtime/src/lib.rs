@@ -1,6 +1,7 @@
 //! What both services need to run: configuration files with environment overrides and
 //! whole-config validation, the record of dependency outages and the retries that wait them
-//! out, logging, the `/metrics` and health endpoints, and the allocator.
+//! out, logging, the `/metrics` and health endpoints, the allocator, and how a binary starts and
+//! ends.
 //!
 //! ```
 //! use pricestream_runtime::config::{KafkaConfig, Problems};
@@ -14,4 +15,5 @@
 pub mod allocator;
 pub mod config;
 pub mod fault;
+pub mod process;
 pub mod telemetry;

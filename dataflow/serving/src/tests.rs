@@ -17,23 +17,35 @@ fn start() -> NaiveDate {
     NaiveDate::from_ymd_opt(2020, 1, 1).unwrap_or_default()
 }
 
+/// The mart row of `ticker` on day `day` (counted from [`start`]) with an RSI value.
+fn row(ticker: &str, day: usize, close: f64, rsi: f64, label: Option<f64>) -> FeatureRow {
+    FeatureRow {
+        ticker: ticker.into(),
+        timeframe: Timeframe::Day,
+        date_time: start() + Days::new(day as u64),
+        id: Some(day as i64 + 1),
+        close,
+        rsi: Some(rsi),
+        rsi_time_period: Some(14),
+        label,
+        ..FeatureRow::default()
+    }
+}
+
 /// Mart rows of `days` days of a ticker whose close creeps up 0.1 % a day; the last
 /// `HORIZON` rows have no label yet, as in the mart.
 fn rows(ticker: &str, days: usize) -> Vec<FeatureRow> {
     let close = |day: usize| 100.0 * 1.001_f64.powi(day as i32);
     (0..days)
-        .map(|day| FeatureRow {
-            ticker: ticker.into(),
-            timeframe: Timeframe::Day,
-            date_time: start() + Days::new(day as u64),
-            id: Some(day as i64 + 1),
-            close: close(day),
-            rsi: Some((day % 10) as f64 * 10.0),
-            rsi_time_period: Some(14),
-            label: (day + HORIZON < days).then(|| close(day + HORIZON)),
-            ..FeatureRow::default()
+        .map(|day| {
+            row(ticker, day, close(day), rsi_of(day), (day + HORIZON < days).then(|| close(day + HORIZON)))
         })
         .collect()
+}
+
+/// The RSI of day `day` in [`rows`]: a saw tooth the model can learn nothing from.
+fn rsi_of(day: usize) -> f64 {
+    (day % 10) as f64 * 10.0
 }
 
 type Saved = Arc<Mutex<Vec<String>>>;
@@ -86,13 +98,32 @@ fn stage_of(scope: ScopeSetting, policy: RetrainPolicy, store: Store, load: Load
     ModelStage::new(settings, trainer, load)
 }
 
-#[test]
-fn versions_are_trained_off_the_scoring_path_at_fixed_label_counts_and_each_serves_its_dates() {
+/// Feeds each series of `history` as a replay (stored, not scored), closes the epoch and waits
+/// for the versions it decides; returns the report of all that.
+fn replay_and_train(stage: &mut ModelStage, history: &[Vec<FeatureRow>]) -> EpochReport {
+    let mut report = EpochReport::default();
+    for series in history {
+        stage.apply(series, &[], false, &mut report);
+    }
+    stage.after_epoch(true, &mut report);
+    stage.wait_for_trainings(Duration::from_secs(60), &mut report);
+    report
+}
+
+/// A per-ticker stage without models that was fed `rows("AAA", days)` (`live`, or as a replay)
+/// and published nothing for it; returns its store's record, the report and the rows.
+fn aaa_fed(days: usize, live: bool) -> (ModelStage, Saved, EpochReport, Vec<FeatureRow>) {
     let (mut stage, saved) = stage(ScopeSetting::PerTicker, vec![]);
     let mut report = EpochReport::default();
+    let history = rows("AAA", days);
+    assert!(stage.apply(&history, &[], live, &mut report).is_empty());
+    (stage, saved, report, history)
+}
+
+#[test]
+fn versions_are_trained_off_the_scoring_path_at_fixed_label_counts_and_each_serves_its_dates() {
     // The history arrives in a replay: stored, not scored.
-    let history = rows("AAA", 100);
-    assert!(stage.apply(&history, &[], false, &mut report).is_empty());
+    let (mut stage, saved, mut report, _) = aaa_fed(100, false);
     assert!(stage.after_epoch(true, &mut report).is_empty());
     assert_eq!(report.queued, 1, "the 50th label decides version 1; the next waits for it");
     let published = stage.wait_for_trainings(Duration::from_secs(60), &mut report);
@@ -135,10 +166,7 @@ fn final_forecasts(published: &[Prediction]) -> BTreeMap<NaiveDate, Prediction> 
 #[test]
 fn a_new_day_is_scored_at_once_and_a_retraining_follows_the_label_count() {
     let (mut stage, _) = stage(ScopeSetting::PerTicker, vec![]);
-    let mut report = EpochReport::default();
-    stage.apply(&rows("AAA", 100), &[], false, &mut report);
-    stage.after_epoch(true, &mut report);
-    stage.wait_for_trainings(Duration::from_secs(60), &mut report);
+    let mut report = replay_and_train(&mut stage, &[rows("AAA", 100)]);
     // Day 100 arrives: its row (unlabelled) and the label of day 98's row, the 99th label.
     let all = rows("AAA", 102);
     let forecasts = stage.apply(&[all[98].clone(), rows("AAA", 101)[100].clone()], &[], true, &mut report);
@@ -168,11 +196,7 @@ fn a_new_day_is_scored_at_once_and_a_retraining_follows_the_label_count() {
 #[test]
 fn a_stored_model_is_used_at_once_and_a_global_scope_scores_every_ticker() {
     let (mut first, _) = stage(ScopeSetting::Global, vec![]);
-    let mut report = EpochReport::default();
-    first.apply(&rows("AAA", 40), &[], false, &mut report);
-    first.apply(&rows("BBB", 40), &[], false, &mut report);
-    first.after_epoch(true, &mut report);
-    first.wait_for_trainings(Duration::from_secs(60), &mut report);
+    let mut report = replay_and_train(&mut first, &[rows("AAA", 40), rows("BBB", 40)]);
     assert_eq!(first.model_version(&ModelScope::Global), Some(3), "76 labels over two tickers: 50, 60, 70");
     let record = report.installed.remove(2).record;
 
@@ -195,10 +219,7 @@ fn a_stored_model_is_used_at_once_and_a_global_scope_scores_every_ticker() {
 
 #[test]
 fn rows_without_a_model_wait_and_deleted_rows_leave_the_training_set() {
-    let (mut stage, _) = stage(ScopeSetting::PerTicker, vec![]);
-    let mut report = EpochReport::default();
-    let history = rows("AAA", 52);
-    assert!(stage.apply(&history, &[], true, &mut report).is_empty());
+    let (mut stage, _, mut report, history) = aaa_fed(52, true);
     assert_eq!(report.waiting_for_a_model, 2);
     // Delete one labelled row: 49 < 50, no training.
     stage.apply(&[], &[("AAA".into(), Timeframe::Day, history[0].date_time)], true, &mut report);
@@ -220,10 +241,7 @@ fn aaa_trained_on_history(retrain_on_degradation: f64) -> (ModelStage, i32, Back
         daily_tickers: Default::default(),
     };
     let (mut stage, _) = stage_with(ScopeSetting::PerTicker, vec![], policy);
-    let mut report = EpochReport::default();
-    stage.apply(&rows("AAA", 100), &[], false, &mut report);
-    stage.after_epoch(true, &mut report);
-    stage.wait_for_trainings(Duration::from_secs(60), &mut report);
+    let report = replay_and_train(&mut stage, &[rows("AAA", 100)]);
     let newest = report.installed.last().expect("a version");
     let holdout = newest.record.backtest.clone().expect("a holdout");
     (stage, newest.version, holdout)
@@ -232,17 +250,7 @@ fn aaa_trained_on_history(retrain_on_degradation: f64) -> (ModelStage, i32, Back
 /// AAA's row of `day` on a series whose closes are `close(day)`, its label known once
 /// `day + HORIZON <= known_until`.
 fn aaa_row(close: impl Fn(usize) -> f64, day: usize, known_until: usize) -> FeatureRow {
-    FeatureRow {
-        ticker: "AAA".into(),
-        timeframe: Timeframe::Day,
-        date_time: start() + Days::new(day as u64),
-        id: Some(day as i64 + 1),
-        close: close(day),
-        rsi: Some((day % 10) as f64 * 10.0),
-        rsi_time_period: Some(14),
-        label: (day + HORIZON <= known_until).then(|| close(day + HORIZON)),
-        ..FeatureRow::default()
-    }
+    row("AAA", day, close(day), rsi_of(day), (day + HORIZON <= known_until).then(|| close(day + HORIZON)))
 }
 
 #[test]
@@ -330,11 +338,7 @@ fn daily_global_stage_at_version_1(daily_tickers: std::collections::BTreeSet<Str
         daily_tickers,
     };
     let (mut stage, _) = stage_with(ScopeSetting::Global, vec![], policy);
-    let mut report = EpochReport::default();
-    stage.apply(&rows("AAA", 60), &[], false, &mut report);
-    stage.apply(&rows("BBB", 60), &[], false, &mut report);
-    stage.after_epoch(true, &mut report);
-    stage.wait_for_trainings(Duration::from_secs(60), &mut report);
+    replay_and_train(&mut stage, &[rows("AAA", 60), rows("BBB", 60)]);
     assert_eq!(stage.model_version(&ModelScope::Global), Some(1));
     stage
 }
@@ -453,16 +457,8 @@ fn noise_rows(ticker: &str, days: usize) -> Vec<FeatureRow> {
         rsi.push(next() * 100.0);
     }
     (0..days)
-        .map(|day| FeatureRow {
-            ticker: ticker.into(),
-            timeframe: Timeframe::Day,
-            date_time: start() + Days::new(day as u64),
-            id: Some(day as i64 + 1),
-            close: closes[day],
-            rsi: Some(rsi[day]),
-            rsi_time_period: Some(14),
-            label: (day + HORIZON < days).then(|| closes[day + HORIZON]),
-            ..FeatureRow::default()
+        .map(|day| {
+            row(ticker, day, closes[day], rsi[day], (day + HORIZON < days).then(|| closes[day + HORIZON]))
         })
         .collect()
 }

@@ -45,6 +45,19 @@ __device__ inline void consider_split(
     }
 }
 
+// Adds the gradient and hessian sums of histogram cell `bin` to (*g, *h); false, adding
+// nothing, for an empty bin.
+__device__ inline bool add_cell(const double* cells, unsigned bin, double* g, double* h) {
+    double cell_g = cells[2 * bin];
+    double cell_h = cells[2 * bin + 1];
+    if (cell_g == 0.0 && cell_h == 0.0) {
+        return false;
+    }
+    *g = *g + cell_g;
+    *h = *h + cell_h;
+    return true;
+}
+
 // candidates[(node * n_sampled + k) * 8 ..]: the best split of node `node` on input
 // `features[k]`: every bin boundary with missing values sent right, then, if the node has
 // missing values for the input, every boundary with them sent left. Empty bins are skipped
@@ -69,13 +82,9 @@ extern "C" __global__ void evaluate_splits(
         double present_g = 0.0;
         double present_h = 0.0;
         for (unsigned bin = 0; bin < n_bins; ++bin) {
-            double cell_g = cells[2 * bin];
-            double cell_h = cells[2 * bin + 1];
-            if (cell_g == 0.0 && cell_h == 0.0) {
+            if (!add_cell(cells, bin, &present_g, &present_h)) {
                 continue;
             }
-            present_g = present_g + cell_g;
-            present_h = present_h + cell_h;
             consider_split(&best, present_g, present_h, sum_g - present_g, sum_h - present_h,
                            bin + 1, false, node_score, lambda, min_weight);
         }
@@ -83,13 +92,9 @@ extern "C" __global__ void evaluate_splits(
             double right_g = 0.0;
             double right_h = 0.0;
             for (unsigned bin = n_bins; bin-- > 0;) {
-                double cell_g = cells[2 * bin];
-                double cell_h = cells[2 * bin + 1];
-                if (cell_g == 0.0 && cell_h == 0.0) {
+                if (!add_cell(cells, bin, &right_g, &right_h)) {
                     continue;
                 }
-                right_g = right_g + cell_g;
-                right_h = right_h + cell_h;
                 consider_split(&best, sum_g - right_g, sum_h - right_h, right_g, right_h, bin, true,
                                node_score, lambda, min_weight);
             }

@@ -61,6 +61,18 @@ Buffer& buffer(std::uint64_t id) {
     return buffers[id];
 }
 
+// The buffer whose id comes next on the input.
+Buffer& next_buffer() {
+    return buffer(read_value<std::uint64_t>());
+}
+
+// The byte count that comes next on the input, refused when `b` holds fewer (`what`: the copy).
+std::uint64_t next_size_within(const Buffer& b, const char* what) {
+    auto n = read_value<std::uint64_t>();
+    if (n > b.bytes) throw std::runtime_error(std::string(what) + " larger than its buffer");
+    return n;
+}
+
 // Kernel argument accessors, checked against the tag the Rust side sent.
 struct Args {
     const std::vector<Arg>& list;
@@ -158,30 +170,25 @@ void serve_one(std::uint8_t op, const std::map<std::string, std::pair<std::size_
             write_bytes(&id, sizeof id);
             return;
         }
-        case 2: {
-            Buffer& b = buffer(read_value<std::uint64_t>());
-            b = Buffer{};
+        case 2:
+            next_buffer() = Buffer{};
             ok();
             return;
-        }
         case 3: {
-            Buffer& b = buffer(read_value<std::uint64_t>());
+            Buffer& b = next_buffer();
             std::fill(b.words.begin(), b.words.end(), 0.0);
             ok();
             return;
         }
         case 4: {
-            Buffer& b = buffer(read_value<std::uint64_t>());
-            auto n = read_value<std::uint64_t>();
-            if (n > b.bytes) throw std::runtime_error("upload larger than its buffer");
-            read_exact(b.words.data(), n);
+            Buffer& b = next_buffer();
+            read_exact(b.words.data(), next_size_within(b, "upload"));
             ok();
             return;
         }
         case 5: {
-            Buffer& b = buffer(read_value<std::uint64_t>());
-            auto n = read_value<std::uint64_t>();
-            if (n > b.bytes) throw std::runtime_error("download larger than its buffer");
+            Buffer& b = next_buffer();
+            auto n = next_size_within(b, "download");
             ok();
             write_bytes(b.words.data(), n);
             return;
