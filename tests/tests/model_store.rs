@@ -1,12 +1,12 @@
 //! `instrument_mart.models` through the library: concurrent trainers of one scope each get their
 //! own version (the insert is a lightweight transaction), scopes count versions separately, and a
-//! stored model with its backtest metrics and serving gate reads back as it was written; a mart
+//! stored model with its backtest metrics, serving gate and challenge reads back as it was written; a mart
 //! created before the gate gets its columns added in place.
 
 use anyhow::Context;
 use chrono::{NaiveDate, SubsecRound, Utc};
 use pricestream_cassandra::{BacktestSummary, ModelRecord, ModelScope, ModelTable};
-use pricestream_model::{Booster, BoosterParams, FeatureMatrix, Gate, Metrics};
+use pricestream_model::{Booster, BoosterParams, Challenge, FeatureMatrix, Gate, Metrics};
 use pricestream_tests::{Namespace, cassandra};
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -39,6 +39,14 @@ fn record(scope: ModelScope) -> anyhow::Result<ModelRecord> {
         }),
         gate: Gate { weight: 0.375 },
         booster: Booster::fit(&matrix, &ys, &params)?,
+        challenge: Some(Challenge {
+            incumbent_version: 4,
+            challenger: metrics(0.71, Some(50.0)),
+            incumbent: metrics(0.69, Some(52.5)),
+            baseline: metrics(0.7, None),
+            kept_incumbent: true,
+        }),
+        model_last_date: NaiveDate::from_ymd_opt(2010, 6, 30),
     })
 }
 
@@ -77,6 +85,18 @@ async fn concurrent_saves_get_distinct_versions_and_read_back_unchanged() -> any
     );
     let row = reader.query_unpaged(cql, ()).await?.into_rows_result()?.single_row::<(f64, f64)>()?;
     assert_eq!(row, (0.375, 0.69), "plain CQL sees the gate");
+    let cql = format!(
+        "SELECT kept_version, challenge FROM {}.models WHERE scope = 'NVDA' LIMIT 1",
+        ns.mart_keyspace
+    );
+    let (kept, challenge) =
+        reader.query_unpaged(cql, ()).await?.into_rows_result()?.single_row::<(i32, String)>()?;
+    let challenge: serde_json::Value = serde_json::from_str(&challenge)?;
+    assert_eq!(
+        (kept, &challenge["incumbent"]["rmse"]),
+        (4, &serde_json::json!(0.69)),
+        "plain CQL sees the challenge"
+    );
     cassandra::drop_keyspaces(&reader, &[&ns.mart_keyspace]).await;
     Ok(())
 }
@@ -129,8 +149,8 @@ async fn a_mart_from_before_the_gate_gets_its_columns_and_old_versions_serve_per
         }
     };
     let models = columns("models").await?;
-    for column in ["gated_rmse", "gated_mae", "gated_mape_percent", "gated_direction_percent", "gate_weight"]
-    {
+    let added = ["gated_rmse", "gated_mae", "gated_mape_percent", "gated_direction_percent", "gate_weight"];
+    for column in added.into_iter().chain(["kept_version", "challenge", "model_last_date"]) {
         assert!(models.iter().any(|c| c == column), "models lacks {column}: {models:?}");
     }
     let predictions = columns("predictions").await?;

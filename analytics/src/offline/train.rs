@@ -70,6 +70,9 @@ fn fit(
         gate: backtest.as_ref().map_or(Gate::PERSISTENCE, |(_, gate)| *gate),
         backtest: backtest.map(|(summary, _)| summary),
         booster: booster.with_feature_names(&FEATURE_NAMES),
+        // A command-line training is stored as it is: nothing challenges it.
+        challenge: None,
+        model_last_date: dataset.dates.last().copied(),
     })
 }
 

@@ -6,7 +6,8 @@ use super::statements::{insert_cql, prepare};
 use crate::Result;
 use chrono::{DateTime, NaiveDate, Utc};
 use pricestream_model::{
-    BacktestSummary, Booster, Gate, MODEL_FORMAT_VERSION, Metrics, ModelRecord, ModelScope, StoredModel,
+    BacktestSummary, Booster, Challenge, Gate, MODEL_FORMAT_VERSION, Metrics, ModelRecord, ModelScope,
+    StoredModel,
 };
 use scylla::client::session::Session;
 use scylla::statement::prepared::PreparedStatement;
@@ -19,7 +20,7 @@ const COLUMNS: &str = "scope, version, trained_at, horizon_bars, hyperparameters
     first_date, last_date, backtest_rows, model_rmse, model_mae, model_mape_percent, \
     model_direction_percent, baseline_rmse, baseline_mae, baseline_mape_percent, up_percent, \
     gated_rmse, gated_mae, gated_mape_percent, gated_direction_percent, gate_weight, importance, \
-    model_format_version, model";
+    kept_version, challenge, model_last_date, model_format_version, model";
 
 /// One row of `models`, as written and as read.
 #[derive(SerializeRow, DeserializeRow)]
@@ -51,6 +52,13 @@ struct ModelRow {
     /// JSON of the model's feature importance (`Booster::importance`), for readers without a
     /// model parser; null in rows stored before it was kept.
     importance: Option<String>,
+    /// The version whose model and gate this one keeps serving (it did not beat them).
+    kept_version: Option<i32>,
+    /// JSON of the challenge against the version serving when it was trained (`Challenge`).
+    challenge: Option<String>,
+    /// The last row date the stored model was fitted on; null in rows stored before it was
+    /// kept (read as `last_date`: those versions serve their own model).
+    model_last_date: Option<NaiveDate>,
     /// Checked by `Booster::from_json` on reading; the column is for readers without it.
     model_format_version: i32,
     model: String,
@@ -92,6 +100,8 @@ impl ModelTable {
         let model = record.booster.to_json();
         let importance =
             serde_json::to_string(&record.booster.importance()).map_err(|e| self.bad_row(scope, e))?;
+        let challenge = record.challenge.map(|c| serde_json::to_string(&c)).transpose();
+        let challenge = challenge.map_err(|e| self.bad_row(scope, e))?;
         let backtest = record.backtest.as_ref();
         let metric = |pick: fn(&BacktestSummary) -> f64| backtest.map(pick);
         // The latest version + 1; when another trainer took that number first, the next one.
@@ -121,6 +131,9 @@ impl ModelTable {
                 gated_direction_percent: backtest.and_then(|b| b.gated.directional_accuracy_percent),
                 gate_weight: Some(record.gate.weight),
                 importance: Some(importance.clone()),
+                kept_version: record.kept_version(),
+                challenge: challenge.clone(),
+                model_last_date: record.model_last_date,
                 model_format_version: MODEL_FORMAT_VERSION as i32,
                 // A model is a few hundred kilobytes of JSON; a copy per save costs nothing
                 // next to the training before it.
@@ -198,6 +211,12 @@ impl ModelTable {
             key: key.clone(),
             message: e.to_string(),
         })?;
+        let challenge = row.challenge.as_deref().map(serde_json::from_str::<Challenge>).transpose();
+        let challenge = challenge.map_err(|e| CassandraError::BadRow {
+            table: self.table.clone(),
+            key: key.clone(),
+            message: format!("challenge: {e}"),
+        })?;
         let rows = row.backtest_rows.unwrap_or(0).max(0) as usize;
         let backtest = match (
             row.model_rmse,
@@ -249,6 +268,8 @@ impl ModelTable {
                 backtest,
                 gate: row.gate_weight.map_or(Gate::PERSISTENCE, |weight| Gate { weight }),
                 booster,
+                challenge,
+                model_last_date: row.model_last_date.or(row.last_date),
             },
         })
     }

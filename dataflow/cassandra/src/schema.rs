@@ -47,7 +47,9 @@ fn features_table(keyspace: &str) -> String {
 /// Trained models, every version kept. One partition per scope (a ticker, or `global`), newest
 /// version first, so "the latest model of a scope" is the first row of one partition
 /// (`LIMIT 1`). The hyperparameters are JSON text under XGBoost's names; the backtest columns are
-/// null when the model was stored without a walk-forward backtest (too few rows).
+/// null when the model was stored without a walk-forward backtest (too few rows). A version
+/// that did not beat the version serving when it was trained keeps that one's model and gate:
+/// `kept_version` names it, `challenge` (JSON) holds both sides' holdout errors.
 const MODELS: &str = "CREATE TABLE IF NOT EXISTS {ks}.models (
     scope text,
     version int,
@@ -64,6 +66,9 @@ const MODELS: &str = "CREATE TABLE IF NOT EXISTS {ks}.models (
     gated_rmse double, gated_mae double, gated_mape_percent double, gated_direction_percent double,
     gate_weight double,
     importance text,
+    kept_version int,
+    challenge text,
+    model_last_date date,
     model_format_version int,
     model text,
     PRIMARY KEY ((scope), version)
@@ -98,6 +103,9 @@ const ADDED_MART_COLUMNS: [(&str, &[(&str, &str)]); 2] = [
             ("gated_direction_percent", "double"),
             ("gate_weight", "double"),
             ("importance", "text"),
+            ("kept_version", "int"),
+            ("challenge", "text"),
+            ("model_last_date", "date"),
         ],
     ),
     ("predictions", &[("forecaster", "text"), ("gate_weight", "double")]),

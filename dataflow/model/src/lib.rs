@@ -56,6 +56,7 @@
 mod backtest;
 mod binned;
 mod booster;
+mod challenge;
 pub mod cuda;
 mod cuts;
 mod dataset;
@@ -85,6 +86,7 @@ pub use backtest::{
     walk_forward_with_progress,
 };
 pub use booster::{Booster, MODEL_FORMAT_VERSION};
+pub use challenge::{Challenge, MIN_CHALLENGE_ROWS};
 pub use cuts::BinCuts;
 pub use dataset::Dataset;
 pub use device::Device;

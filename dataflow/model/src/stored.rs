@@ -1,7 +1,7 @@
 //! What a stored model version holds, whoever stores it: its scope, what it was trained on,
 //! its backtest and the model itself. The `models` table (`pricestream-cassandra`) keeps them.
 
-use super::{BacktestReport, Booster, Gate, Metrics};
+use super::{BacktestReport, Booster, Challenge, Gate, Metrics};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -89,10 +89,24 @@ pub struct ModelRecord {
     /// Its walk-forward backtest, when there were enough rows for one.
     pub backtest: Option<BacktestSummary>,
     /// What its served forecasts are: learned from the backtest's out-of-sample forecasts;
-    /// persistence when there was no backtest (nothing shows the model does better).
+    /// persistence when there was no backtest (nothing shows the model does better). The
+    /// serving version's gate where that one was kept (see `challenge`).
     pub gate: Gate,
-    /// The model itself (its hyperparameters are stored as JSON beside it).
+    /// The model that serves (its hyperparameters are stored as JSON beside it): the one
+    /// trained here, or the serving version's where that one was kept.
     pub booster: Booster,
+    /// How the version trained here fared against the version serving when it was trained;
+    /// `None` when none served a model, or too few rows compared them.
+    pub challenge: Option<Challenge>,
+    /// Date of the last row `booster` was fitted on: `last_date`, or the kept version's.
+    pub model_last_date: Option<NaiveDate>,
+}
+
+impl ModelRecord {
+    /// The version whose model and gate this one keeps serving, if it did not beat it.
+    pub fn kept_version(&self) -> Option<i32> {
+        self.challenge.filter(|c| c.kept_incumbent).map(|c| c.incumbent_version)
+    }
 }
 
 /// A model as stored: its record and the version it got.

@@ -5,7 +5,7 @@ use super::day::{Expected, TradingDay};
 use super::policy::RetrainPolicy;
 use super::schedule::{CursorKey, LabelledRow, Point, Schedule, Serving, skill};
 use super::series::{ModelRow, SeriesRows, kinds_mask};
-use super::trainer::{TrainedModel, Trainer, TrainingData, TrainingJob, TrainingOutcome};
+use super::trainer::{Incumbent, TrainedModel, Trainer, TrainingData, TrainingJob, TrainingOutcome};
 use chrono::NaiveDate;
 use pricestream_model::ModelScope;
 use pricestream_model::ScopeSetting;
@@ -54,20 +54,40 @@ pub struct ModelVersion {
     pub holdout_mae: Option<f64>,
     /// Persistence's holdout MAE over its own (above 1: it beat persistence there).
     pub holdout_skill: Option<f64>,
+    /// The last row date its model was fitted on.
+    pub fitted_until: Option<NaiveDate>,
 }
 
 impl ModelVersion {
     /// Version `version` of a stored record: its model, its gate and the holdout errors of
-    /// its served forecasts when it has a holdout.
+    /// its served forecasts when it has a holdout (where it kept the version before, that
+    /// one's errors on the rows they were compared on).
     pub fn new(version: i32, record: &pricestream_model::ModelRecord) -> Self {
-        let backtest = record.backtest.as_ref();
+        let (served, baseline) = match (&record.challenge, &record.backtest) {
+            (Some(challenge), _) if challenge.kept_incumbent => {
+                (Some(challenge.incumbent.mae), Some(challenge.baseline.mae))
+            }
+            (_, Some(backtest)) => (Some(backtest.gated.mae), Some(backtest.baseline.mae)),
+            _ => (None, None),
+        };
         ModelVersion {
             version,
             booster: record.booster.clone(),
             gate: record.gate,
             training_rows: usize::try_from(record.training_rows).unwrap_or(0),
-            holdout_mae: backtest.map(|backtest| backtest.gated.mae),
-            holdout_skill: backtest.map(|backtest| skill(backtest.baseline.mae, backtest.gated.mae)),
+            holdout_mae: served,
+            holdout_skill: served.zip(baseline).map(|(served, baseline)| skill(baseline, served)),
+            fitted_until: record.model_last_date,
+        }
+    }
+
+    /// What a version trained after it must beat.
+    fn incumbent(&self) -> Incumbent {
+        Incumbent {
+            version: self.version,
+            booster: self.booster.clone(),
+            gate: self.gate,
+            fitted_until: self.fitted_until,
         }
     }
 }
@@ -423,6 +443,7 @@ impl ModelStage {
             params: self.settings.params.clone(),
             holdout_fraction: self.settings.policy.holdout_fraction,
             gate_margin: self.settings.gate_margin,
+            incumbent: state.model.as_ref().map(|installed| installed.model.incumbent()),
         });
     }
 

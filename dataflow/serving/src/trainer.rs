@@ -3,11 +3,12 @@
 
 use super::holdout::{Holdout, holdout};
 use chrono::{NaiveDate, Utc};
-use pricestream_model::{BacktestSummary, ModelRecord, ModelScope};
+use pricestream_model::{BacktestSummary, Challenge, ModelRecord, ModelScope};
 use pricestream_model::{
     Booster, BoosterParams, FEATURE_NAMES, FeatureMatrix, Gate, Metrics, ModelError, N_FEATURES,
     predicted_close,
 };
+use std::collections::HashMap;
 use std::sync::mpsc::{Receiver, Sender, channel};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -83,8 +84,37 @@ pub struct TrainingJob {
     pub params: BoosterParams,
     /// Share of the newest rows held out for evaluation.
     pub holdout_fraction: f64,
-    /// How far below persistence's holdout RMSE the gated forecast must be to be served.
+    /// How far below persistence's holdout RMSE the gated forecast must be to be served, and
+    /// below the serving version's to replace it.
     pub gate_margin: f64,
+    /// The version serving when the job was queued; the trainer replaces it with a newer one
+    /// it stored itself since.
+    pub incumbent: Option<Incumbent>,
+}
+
+/// A version serving its model: what a new version of its scope must beat to replace it.
+#[derive(Clone, Debug)]
+pub struct Incumbent {
+    /// Its version number.
+    pub version: i32,
+    /// The model it serves.
+    pub booster: Booster,
+    /// Its serving gate.
+    pub gate: Gate,
+    /// The last row date its model was fitted on: it never saw later rows.
+    pub fitted_until: Option<NaiveDate>,
+}
+
+impl Incumbent {
+    /// The serving version stored as `version` with `record`.
+    pub fn of(version: i32, record: &ModelRecord) -> Incumbent {
+        Incumbent {
+            version,
+            booster: record.booster.clone(),
+            gate: record.gate,
+            fitted_until: record.model_last_date,
+        }
+    }
 }
 
 /// A trained and stored model version.
@@ -120,13 +150,22 @@ impl Trainer {
         let (done, outcomes) = channel();
         let thread = std::thread::Builder::new().name(name).spawn(move || {
             yield_to_scoring();
-            for job in queue {
+            // The newest version this thread stored per scope: a job queued while the version
+            // before it was still in training is challenged by that one.
+            let mut stored: HashMap<ModelScope, Incumbent> = HashMap::new();
+            for mut job in queue {
                 let scope = job.scope.clone();
+                if let Some(newer) = stored.get(&scope)
+                    && job.incumbent.as_ref().is_none_or(|queued| queued.version < newer.version)
+                {
+                    job.incumbent = Some(newer.clone());
+                }
                 let started = Instant::now();
                 let outcome = train(job)
                     .map_err(anyhow::Error::from)
                     .and_then(|record| {
                         let version = store(&record)?;
+                        stored.insert(scope.clone(), Incumbent::of(version, &record));
                         Ok(TrainedModel { version, record, duration: started.elapsed() })
                     })
                     .map_err(|error| (scope, error));
@@ -194,41 +233,57 @@ fn yield_to_scoring() {
 }
 
 /// Evaluates on the holdout (see [`holdout`]; when it and its training rows are at least 10
-/// each) and learns the serving gate there, then fits on every row. Without a holdout the
-/// version serves persistence: nothing shows it does better.
+/// each), learns the serving gate there and challenges the serving version (see
+/// [`Challenge`]), then fits on every row, unless the serving version was kept. Without a
+/// holdout the version serves persistence: nothing shows it does better.
 pub fn train(job: TrainingJob) -> Result<ModelRecord, ModelError> {
-    let TrainingJob { scope, horizon_bars, data, params, holdout_fraction, gate_margin } = job;
+    let TrainingJob { scope, horizon_bars, data, params, holdout_fraction, gate_margin, incumbent } = job;
+    let incumbent = incumbent.filter(|incumbent| Challenge::applies_to(&incumbent.gate));
     let rows = data.len();
-    let (backtest, gate) = match holdout(&data.row_dates, &data.label_dates, holdout_fraction, 10) {
-        Some(split) => {
-            let (backtest, gate) = evaluate(&data, &split, &params, gate_margin)?;
-            (Some(backtest), gate)
-        }
-        None => (None, Gate::PERSISTENCE),
+    let (backtest, gate, challenge) = match holdout(&data.row_dates, &data.label_dates, holdout_fraction, 10)
+    {
+        Some(split) => evaluate(&data, &split, &params, gate_margin, incumbent.as_ref())?,
+        None => (None, Gate::PERSISTENCE, None),
     };
-    let booster = Booster::fit(&data.matrix, &data.targets, &params)?.with_feature_names(&FEATURE_NAMES);
+    let last_date = data.dates.map(|(_, last)| last);
+    let (booster, gate, model_last_date) = match incumbent {
+        Some(kept) if challenge.is_some_and(|c| c.kept_incumbent) => {
+            (kept.booster, kept.gate, kept.fitted_until)
+        }
+        _ => {
+            let booster = Booster::fit(&data.matrix, &data.targets, &params)?;
+            (booster.with_feature_names(&FEATURE_NAMES), gate, last_date)
+        }
+    };
     Ok(ModelRecord {
         scope,
         trained_at: Utc::now(),
         horizon_bars,
         training_rows: rows as i64,
         first_date: data.dates.map(|(first, _)| first),
-        last_date: data.dates.map(|(_, last)| last),
+        last_date,
         backtest,
         gate,
         booster,
+        challenge,
+        model_last_date,
     })
 }
 
+/// What an evaluation found: the holdout errors, the gate learned there and the challenge.
+type Evaluation = (Option<BacktestSummary>, Gate, Option<Challenge>);
+
 /// Trains on the rows whose labels were known when the holdout starts, forecasts the holdout,
 /// learns the gate on those forecasts, and scores the model, the gated forecast and
-/// persistence there.
+/// persistence there; then compares the gated forecast with the `incumbent`'s served one on
+/// the held-out rows its model was not fitted on.
 fn evaluate(
     data: &TrainingData,
     split: &Holdout,
     params: &BoosterParams,
     gate_margin: f64,
-) -> Result<(BacktestSummary, Gate), ModelError> {
+    incumbent: Option<&Incumbent>,
+) -> Result<Evaluation, ModelError> {
     let mut learn = FeatureMatrix::new(N_FEATURES);
     for &row in &split.learn_from {
         learn.push_row(data.matrix.row(row));
@@ -250,7 +305,36 @@ fn evaluate(
         gated: Metrics::of_prices(closes, actuals, &gated),
         up_percent: 100.0 * ups as f64 / closes.len().max(1) as f64,
     };
-    Ok((summary, gate))
+    let challenge = match incumbent {
+        Some(incumbent) => challenge(data, split, &gated, incumbent, gate_margin)?,
+        None => None,
+    };
+    Ok((Some(summary), gate, challenge))
+}
+
+/// The challenge on the held-out rows (from `split`) dated after the incumbent's model was
+/// fitted; `gated`: the new version's served forecasts of the held-out rows.
+fn challenge(
+    data: &TrainingData,
+    split: usize,
+    gated: &[f64],
+    incumbent: &Incumbent,
+    margin: f64,
+) -> Result<Option<Challenge>, ModelError> {
+    let unseen: Vec<usize> = (split..data.len())
+        .filter(|&row| incumbent.fitted_until.is_none_or(|until| data.row_dates[row] > until))
+        .collect();
+    let closes: Vec<f64> = unseen.iter().map(|&row| data.closes[row]).collect();
+    let actuals: Vec<f64> = unseen.iter().map(|&row| data.labels[row]).collect();
+    let challenger: Vec<f64> = unseen.iter().map(|&row| gated[row - split]).collect();
+    let served = unseen
+        .iter()
+        .map(|&row| {
+            let change = incumbent.booster.predict_row(data.matrix.row(row))?;
+            Ok(incumbent.gate.forecast(data.closes[row], predicted_close(data.closes[row], change)))
+        })
+        .collect::<Result<Vec<f64>, ModelError>>()?;
+    Ok(Challenge::decide(incumbent.version, &closes, &actuals, &challenger, &served, margin))
 }
 
 #[cfg(test)]
@@ -260,10 +344,15 @@ mod tests {
 
     /// A close that creeps up 0.1 % a day; input 0 carries the next move.
     fn creeping(rows: usize) -> TrainingData {
+        moving(rows, 0.002)
+    }
+
+    /// [`creeping`] closes whose labels, two days later, are `change` away from them.
+    fn moving(rows: usize, change: f64) -> TrainingData {
         let mut data = TrainingData::default();
         for day in 0..rows {
             let close = 100.0 * 1.001_f64.powi(day as i32);
-            let label = close * 1.002;
+            let label = close * (1.0 + change);
             let mut inputs = [f32::NAN; N_FEATURES];
             inputs[0] = (day % 7) as f32;
             let date =
@@ -287,6 +376,7 @@ mod tests {
             params: BoosterParams { n_estimators: 10, threads: 1, ..BoosterParams::default() },
             holdout_fraction: 0.2,
             gate_margin: 0.01,
+            incumbent: None,
         }
     }
 
@@ -328,6 +418,39 @@ mod tests {
     }
 
     #[test]
+    fn a_new_version_replaces_the_serving_one_only_where_it_serves_better_forecasts() {
+        // The serving version learned a fall of 0.2 % every two days; the closes now rise.
+        let falling = train(TrainingJob { data: moving(100, -0.002), ..job(100) }).expect("test setup");
+        assert!(!falling.gate.is_persistence(), "{:?}", falling.gate);
+        let job_after = |version, serving: &ModelRecord| TrainingJob {
+            incumbent: Some(Incumbent::of(version, serving)),
+            ..job(120)
+        };
+        let replaced = train(job_after(7, &falling)).expect("test setup");
+        // The holdout is days 96 to 119; the serving model was fitted up to day 99.
+        let challenge = replaced.challenge.expect("20 rows to compare on");
+        assert_eq!((challenge.incumbent_version, challenge.challenger.rows), (7, 20));
+        assert!(!challenge.kept_incumbent && challenge.challenger.rmse < 0.99 * challenge.incumbent.rmse);
+        assert_ne!(replaced.booster, falling.booster);
+        assert_eq!((replaced.kept_version(), replaced.model_last_date), (None, replaced.last_date));
+
+        // A serving version as good as the new one keeps serving: the new one gains less than 1 %.
+        let rising = train(job(100)).expect("test setup");
+        let kept = train(job_after(8, &rising)).expect("test setup");
+        let challenge = kept.challenge.expect("20 rows to compare on");
+        assert!(challenge.kept_incumbent && challenge.challenger.rmse > 0.99 * challenge.incumbent.rmse);
+        assert_eq!(
+            (kept.kept_version(), &kept.booster, kept.gate, kept.model_last_date),
+            (Some(8), &rising.booster, rising.gate, rising.last_date)
+        );
+        assert_eq!(kept.training_rows, 120, "the schedule counts the new version's rows");
+
+        // A serving version that serves persistence is not challenged: the gate decides.
+        let persistence = ModelRecord { gate: Gate::PERSISTENCE, ..rising };
+        assert_eq!(train(job_after(9, &persistence)).expect("test setup").challenge, None);
+    }
+
+    #[test]
     fn the_holdout_verdict_never_learns_the_prices_it_forecasts() {
         let job = TrainingJob {
             scope: ModelScope::Ticker("DEMO".into()),
@@ -336,6 +459,7 @@ mod tests {
             params: BoosterParams { n_estimators: 20, threads: 1, ..BoosterParams::default() },
             holdout_fraction: 0.2,
             gate_margin: 0.01,
+            incumbent: None,
         };
         let holdout = train(job).expect("test setup").backtest.expect("a holdout");
         assert_eq!(holdout.model.rows, 40);

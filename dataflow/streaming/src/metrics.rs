@@ -84,6 +84,9 @@ pub struct Metrics {
     /// Versions installed (trained or loaded) by what they serve (`forecaster` = `model` |
     /// `persistence`).
     pub model_versions_serving: IntCounterVec,
+    /// New versions trained against the version serving a model (`outcome` = `replaced` |
+    /// `kept`: the serving version's model keeps serving).
+    pub model_challenges: IntCounterVec,
     /// Live skill of a scope's served forecasts (persistence's error over theirs, last
     /// `serving.error_window` labels), observed when new labels arrive: no per-ticker labels.
     pub model_live_skill: Histogram,
@@ -349,6 +352,16 @@ impl Metrics {
                         "Model versions installed (trained or loaded), by what their gate serves: the model or persistence.",
                     ),
                     &["forecaster"],
+                )?,
+            )?,
+            model_challenges: register(
+                &registry,
+                IntCounterVec::new(
+                    Opts::new(
+                        "pricestream_analytics_model_challenges_total",
+                        "New model versions compared with the version serving a model, by outcome: replaced it, or kept it serving (the new one was not at least gate_margin better on the rows neither was fitted on).",
+                    ),
+                    &["outcome"],
                 )?,
             )?,
             model_live_skill: register(

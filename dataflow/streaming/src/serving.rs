@@ -120,9 +120,16 @@ fn observe(report: &EpochReport, metrics: &Metrics) {
             metrics.model_holdout_rmse.with_label_values(&["persistence"]).set(holdout.baseline.rmse);
         }
         observe_gate(&record.gate, metrics);
+        if let Some(challenge) = &record.challenge {
+            let outcome = if challenge.kept_incumbent { "kept" } else { "replaced" };
+            metrics.model_challenges.with_label_values(&[outcome]).inc();
+        }
         info!(
             scope = %record.scope,
             version = trained.version,
+            kept_version = record.kept_version(),
+            serving_rmse = record.challenge.map(|c| c.incumbent.rmse),
+            challenger_rmse = record.challenge.map(|c| c.challenger.rmse),
             rows = record.training_rows,
             holdout_rmse = record.backtest.as_ref().map(|b| b.model.rmse),
             gated_rmse = record.backtest.as_ref().map(|b| b.gated.rmse),
