@@ -28,6 +28,7 @@ mod schema;
 mod series_settings;
 mod session;
 mod statements;
+mod tls;
 
 pub use bars::BarTable;
 pub use batch::{BatchLimits, PartitionRows, group_by_partition, write_partitions};
@@ -62,6 +63,9 @@ pub enum CassandraError {
         #[source]
         source: scylla::errors::NewSessionError,
     },
+    /// The `[cassandra.tls]` settings could not be turned into a TLS configuration.
+    #[error("cassandra.tls: {0}")]
+    Tls(String),
     /// A schema statement failed.
     #[error("schema statement failed: {statement}: {source}")]
     Schema {
@@ -151,7 +155,8 @@ impl CassandraError {
         match self {
             CassandraError::Connect { source, .. } => {
                 let text = source.to_string().to_ascii_lowercase();
-                if text.contains("authenticat") || text.contains("credentials") {
+                // Wrong credentials or a certificate the client does not trust stay wrong.
+                if ["authenticat", "credentials", "certificate"].iter().any(|word| text.contains(word)) {
                     Fault::Fatal
                 } else {
                     Fault::Transient
@@ -163,6 +168,7 @@ impl CassandraError {
             CassandraError::Write { source, .. } => cassandra_fault(source),
             CassandraError::Read { .. } => Fault::Transient,
             CassandraError::Decimal(_) => Fault::Refused,
+            CassandraError::Tls(_) => Fault::Fatal,
             CassandraError::Decode { .. }
             | CassandraError::BadRow { .. }
             | CassandraError::VersionConflict { .. } => Fault::Fatal,

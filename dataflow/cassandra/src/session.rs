@@ -22,7 +22,11 @@ pub async fn connect(config: &CassandraConfig) -> Result<Session> {
         .connection_timeout(Duration::from_secs(10))
         .default_execution_profile_handle(profile.into_handle());
     if let (Some(user), Some(password)) = (&config.username, &config.password) {
-        builder = builder.user(user, password);
+        builder = builder.user(user, password.expose());
+    }
+    if let Some(tls) = &config.tls {
+        let tls = super::tls::client_config(tls).map_err(CassandraError::Tls)?;
+        builder = builder.tls_context(Some(std::sync::Arc::new(tls)));
     }
     builder
         .build()

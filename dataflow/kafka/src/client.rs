@@ -64,7 +64,24 @@ pub fn client_config(config: &KafkaConfig) -> ClientConfig {
     }
     if let (Some(user), Some(password)) = (&config.username, &config.password) {
         client.set("sasl.username", user);
-        client.set("sasl.password", password);
+        client.set("sasl.password", password.expose());
+    }
+    if let Some(tls) = &config.tls {
+        let files = [
+            ("ssl.ca.location", &tls.ca_file),
+            ("ssl.certificate.location", &tls.certificate_file),
+            ("ssl.key.location", &tls.key_file),
+        ];
+        for (property, file) in files {
+            if let Some(file) = file {
+                client.set(property, file.to_string_lossy());
+            }
+        }
+        if let Some(password) = &tls.key_password {
+            client.set("ssl.key.password", password.expose());
+        }
+        let check = if tls.verify_hostname { "https" } else { "none" };
+        client.set("ssl.endpoint.identification.algorithm", check);
     }
     // A restarted broker is found again within 2 s (librdkafka's default backs off to 10 s).
     client.set("reconnect.backoff.max.ms", "2000");

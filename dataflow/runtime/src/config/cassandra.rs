@@ -1,5 +1,5 @@
 use super::address::check_host_port;
-use super::{EnvSource, Problems};
+use super::{EnvSource, Problems, Secret, TlsConfig};
 use serde::{Deserialize, Serialize};
 
 /// How to reach Cassandra and which keyspaces to use.
@@ -11,7 +11,10 @@ pub struct CassandraConfig {
     /// User for password authentication. Env: `CASSANDRA_USERNAME`.
     pub username: Option<String>,
     /// Password for password authentication. Env: `CASSANDRA_PASSWORD`.
-    pub password: Option<String>,
+    pub password: Option<Secret>,
+    /// Client TLS (`[cassandra.tls]`): on when the table is there; the CA, and a client
+    /// certificate for clusters that require one.
+    pub tls: Option<TlsConfig>,
     /// Datacenter whose nodes are preferred; all nodes are used when unset.
     pub local_datacenter: Option<String>,
     /// Keyspace of the warehouse tables (bars, indicators). Env: `PRICESTREAM_DWH_KEYSPACE`.
@@ -32,6 +35,7 @@ impl Default for CassandraConfig {
             contact_points: vec!["127.0.0.1:9042".into()],
             username: None,
             password: None,
+            tls: None,
             local_datacenter: None,
             dwh_keyspace: "instrument_data".into(),
             mart_keyspace: "instrument_mart".into(),
@@ -51,7 +55,9 @@ impl CassandraConfig {
                 v.split(',').map(str::trim).filter(|p| !p.is_empty()).map(str::to_owned).collect();
         }
         env.set("CASSANDRA_USERNAME", &mut self.username);
-        env.set("CASSANDRA_PASSWORD", &mut self.password);
+        if let Some(password) = env.var("CASSANDRA_PASSWORD") {
+            self.password = Some(password.into());
+        }
         env.set("PRICESTREAM_DWH_KEYSPACE", &mut self.dwh_keyspace);
         env.set("PRICESTREAM_MART_KEYSPACE", &mut self.mart_keyspace);
     }
@@ -86,6 +92,14 @@ impl CassandraConfig {
             &key("username"),
             "and `password` must be given together",
         );
+        if let Some(tls) = &self.tls {
+            tls.validate(&key("tls"), problems);
+            problems.check(
+                tls.key_password.is_none(),
+                &key("tls.key_password"),
+                "is not supported: give `key_file` unencrypted (PKCS#8, PKCS#1 or SEC1 PEM)",
+            );
+        }
     }
 }
 

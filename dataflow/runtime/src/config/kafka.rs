@@ -1,5 +1,5 @@
 use super::address::check_host_port;
-use super::{EnvSource, Problems};
+use super::{EnvSource, Problems, Secret, TlsConfig};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -22,7 +22,10 @@ pub struct KafkaConfig {
     /// SASL user. Env: `KAFKA_USERNAME`.
     pub username: Option<String>,
     /// SASL password. Env: `KAFKA_PASSWORD`.
-    pub password: Option<String>,
+    pub password: Option<Secret>,
+    /// TLS settings (`[kafka.tls]`) for `ssl` and `sasl_ssl`: the CA, and the client
+    /// certificate for brokers that require one. Env: `KAFKA_TLS_KEY_PASSWORD`.
+    pub tls: Option<TlsConfig>,
     /// Extra librdkafka client properties, passed through as they are.
     pub properties: BTreeMap<String, String>,
 }
@@ -38,6 +41,7 @@ impl Default for KafkaConfig {
             sasl_mechanism: "PLAIN".into(),
             username: None,
             password: None,
+            tls: None,
             properties: BTreeMap::new(),
         }
     }
@@ -47,12 +51,17 @@ const SECURITY_PROTOCOLS: [&str; 4] = ["plaintext", "ssl", "sasl_plaintext", "sa
 
 impl KafkaConfig {
     /// Applies `KAFKA_BROKERS`, `KAFKA_SECURITY_PROTOCOL`, `KAFKA_USERNAME`,
-    /// `KAFKA_PASSWORD` and `PRICESTREAM_TOPIC_PREFIX`.
+    /// `KAFKA_PASSWORD`, `KAFKA_TLS_KEY_PASSWORD` and `PRICESTREAM_TOPIC_PREFIX`.
     pub fn apply_env(&mut self, env: &dyn EnvSource) {
         env.set("KAFKA_BROKERS", &mut self.brokers);
         env.set("KAFKA_SECURITY_PROTOCOL", &mut self.security_protocol);
         env.set("KAFKA_USERNAME", &mut self.username);
-        env.set("KAFKA_PASSWORD", &mut self.password);
+        if let Some(password) = env.var("KAFKA_PASSWORD") {
+            self.password = Some(password.into());
+        }
+        if let Some(password) = env.var("KAFKA_TLS_KEY_PASSWORD") {
+            self.tls.get_or_insert_with(TlsConfig::default).key_password = Some(password.into());
+        }
         env.set("PRICESTREAM_TOPIC_PREFIX", &mut self.topic_prefix);
     }
 
@@ -81,6 +90,17 @@ impl KafkaConfig {
             &key("username"),
             "and `password` must be given together",
         );
+        if let Some(tls) = &self.tls {
+            tls.validate(&key("tls"), problems);
+            problems.check(
+                self.security_protocol.ends_with("ssl"),
+                &key("tls"),
+                format_args!(
+                    "is set but `security_protocol` is `{}`: use `ssl` or `sasl_ssl`",
+                    self.security_protocol
+                ),
+            );
+        }
     }
 }
 

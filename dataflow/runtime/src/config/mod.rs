@@ -8,6 +8,8 @@ mod global_args;
 mod http;
 mod kafka;
 mod load;
+mod secret;
+mod tls;
 
 pub use cassandra::CassandraConfig;
 pub use env::{EnvSource, ProcessEnv};
@@ -16,3 +18,5 @@ pub use http::HttpSettings;
 pub use kafka::KafkaConfig;
 pub use load::{ConfigError, Validate, load};
 pub use pricestream_records::Problems;
+pub use secret::Secret;
+pub use tls::TlsConfig;
