@@ -793,6 +793,76 @@ fn run_until(
 /// The TOML files of the chart's ConfigMap are accepted by the binaries: the extractor
 /// loads its file for a dry-run backfill, the analytics service gets past loading its
 /// file to connecting (to an address where nothing listens, an outage it waits out).
+/// Where the chart mounts the TLS Secrets.
+const TLS_MOUNTS: &str = "/etc/pricestream-tls/";
+
+/// A CA certificate, a certificate and its key for each TLS mount (`kafka/`, `cassandra/`)
+/// under `dir`, named as the chart mounts them; returns their parent folder.
+fn tls_files(dir: &Path) -> anyhow::Result<PathBuf> {
+    let root = dir.join("tls");
+    for service in ["kafka", "cassandra"] {
+        let folder = root.join(service);
+        std::fs::create_dir_all(&folder)?;
+        let output = Command::new("openssl")
+            .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=chart-test"])
+            .args(["-keyout", "tls.key", "-out", "tls.crt"])
+            .current_dir(&folder)
+            .output()
+            .context("running openssl")?;
+        ensure!(output.status.success(), "openssl: {}", String::from_utf8_lossy(&output.stderr));
+        std::fs::copy(folder.join("tls.crt"), folder.join("ca.crt"))?;
+    }
+    Ok(root)
+}
+
+#[test]
+fn tls_secrets_are_mounted_where_the_configs_name_them() -> anyhow::Result<()> {
+    let objects = render(&chart().join("ci/external-services-values.yaml"), false)?;
+    let config = of_kind(&objects, "ConfigMap")
+        .into_iter()
+        .find(|c| c["metadata"]["name"].as_str().is_some_and(|n| n.ends_with("-config")))
+        .context("no config ConfigMap")?;
+    let analytics = config["data"]["analytics.toml"].as_str().context("no analytics.toml")?;
+    for line in [
+        "[kafka.tls]\nca_file = \"/etc/pricestream-tls/kafka/ca.crt\"\ncertificate_file = \"/etc/pricestream-tls/kafka/tls.crt\"\nkey_file = \"/etc/pricestream-tls/kafka/tls.key\"\nverify_hostname = true",
+        "[cassandra.tls]\nca_file = \"/etc/pricestream-tls/cassandra/ca.crt\"\nverify_hostname = false",
+    ] {
+        ensure!(analytics.contains(line), "analytics.toml lacks\n{line}\n---\n{analytics}");
+    }
+    for (owner, pod, _) in pod_specs(&objects) {
+        let container = &pod["containers"][0];
+        for (volume, secret, mount) in [
+            ("kafka-tls", "kafka-client-tls", "/etc/pricestream-tls/kafka"),
+            ("cassandra-tls", "cassandra-client-tls", "/etc/pricestream-tls/cassandra"),
+        ] {
+            let mounted = container["volumeMounts"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|m| m["name"] == volume && m["mountPath"] == mount && m["readOnly"] == true);
+            ensure!(mounted, "{owner}: {volume} is not mounted read-only at {mount}");
+            let source = pod["volumes"].as_array().into_iter().flatten().find(|v| v["name"] == volume);
+            let source = source.with_context(|| format!("{owner}: no volume {volume}"))?;
+            ensure!(source["secret"]["secretName"] == secret, "{owner}: {volume} is not Secret {secret}");
+            ensure!(source["secret"]["defaultMode"] == 0o440, "{owner}: {volume} is readable by others");
+        }
+        let password =
+            env_value(container, "KAFKA_TLS_KEY_PASSWORD").map(|e| e["valueFrom"]["secretKeyRef"].clone());
+        ensure!(
+            password == Some(serde_json::json!({"name": "kafka-client-tls", "key": "key-password"})),
+            "{owner}: KAFKA_TLS_KEY_PASSWORD should come from Secret kafka-client-tls"
+        );
+    }
+    // Without a Secret nothing is mounted, and plaintext Kafka gets no TLS table.
+    let objects = render(&chart().join("ci/default-values.yaml"), false)?;
+    let text = serde_json::to_string(&objects)?;
+    ensure!(
+        !text.contains("pricestream-tls") && !text.contains("[kafka.tls]"),
+        "TLS rendered without being asked for"
+    );
+    Ok(())
+}
+
 #[test]
 fn the_rendered_config_files_are_accepted_by_the_binaries() -> anyhow::Result<()> {
     for (scenario, values) in scenarios()? {
@@ -802,8 +872,11 @@ fn the_rendered_config_files_are_accepted_by_the_binaries() -> anyhow::Result<()
             .find(|c| c["metadata"]["name"].as_str().is_some_and(|n| n.ends_with("-config")))
             .context("no config ConfigMap")?;
         let dir = tempfile::tempdir()?;
+        // The TLS Secrets' files, where the pods mount them, are made here.
+        let tls = tls_files(dir.path())?;
         for file in ["extractor.toml", "analytics.toml"] {
             let text = config["data"][file].as_str().with_context(|| format!("{file} is not rendered"))?;
+            let text = text.replace(TLS_MOUNTS, &format!("{}/", tls.display()));
             std::fs::write(dir.path().join(file), text)?;
         }
         let input = tempfile::tempdir()?;

@@ -53,9 +53,7 @@ use pricestream_runtime::fault::{Dependency, Fault};
 #[derive(Debug, thiserror::Error)]
 pub enum CassandraError {
     /// No contact point answered.
-    #[error(
-        "cannot connect to Cassandra at {contact_points}: {source}; is it running? (scripts/services status)"
-    )]
+    #[error("cannot connect to Cassandra at {contact_points}: {source}{}", connect_hint(.source))]
     Connect {
         /// The configured contact points.
         contact_points: String,
@@ -173,6 +171,16 @@ impl CassandraError {
             | CassandraError::BadRow { .. }
             | CassandraError::VersionConflict { .. } => Fault::Fatal,
         }
+    }
+}
+
+/// What to look at after a failed connection: the TLS settings for a certificate refused,
+/// whether Cassandra runs otherwise.
+fn connect_hint(source: &scylla::errors::NewSessionError) -> &'static str {
+    if source.to_string().contains("certificate") {
+        "; check [cassandra.tls] (ca_file, verify_hostname) against the nodes' certificates"
+    } else {
+        "; is it running? (scripts/services status)"
     }
 }
 

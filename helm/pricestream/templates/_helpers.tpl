@@ -130,6 +130,15 @@ taken from existing Secrets by name (never from values).
       key: {{ .passwordKey }}
 {{- end }}
 {{- end }}
+{{- with .Values.kafka.tls }}
+{{- if and .existingSecret .keyPasswordKey }}
+- name: KAFKA_TLS_KEY_PASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: {{ .existingSecret }}
+      key: {{ .keyPasswordKey }}
+{{- end }}
+{{- end }}
 {{- with .Values.cassandra.auth }}
 {{- if .existingSecret }}
 - name: CASSANDRA_USERNAME
@@ -146,17 +155,36 @@ taken from existing Secrets by name (never from values).
 {{- end }}
 {{- end -}}
 
-{{/* Mounts both services share: the config file, /tmp, and the Kafka CA if any. */}}
+{{/* Mounts both services share: the config file, /tmp, and the TLS Secrets if any. */}}
 {{- define "pricestream.commonVolumeMounts" -}}
 - name: config
   mountPath: /etc/pricestream
   readOnly: true
 - name: tmp
   mountPath: /tmp
-{{- if .Values.kafka.caSecret.name }}
-- name: kafka-ca
-  mountPath: /etc/pricestream-kafka-ca
+{{- if .Values.kafka.tls.existingSecret }}
+- name: kafka-tls
+  mountPath: /etc/pricestream-tls/kafka
   readOnly: true
+{{- end }}
+{{- if and .Values.cassandra.tls.enabled .Values.cassandra.tls.existingSecret }}
+- name: cassandra-tls
+  mountPath: /etc/pricestream-tls/cassandra
+  readOnly: true
+{{- end }}
+{{- end -}}
+
+{{/*
+The files of a TLS Secret under fixed names (ca.crt, tls.crt, tls.key): the keys of
+values.<service>.tls that are set; call with the tls values. The volumes mount them 0440:
+readable by the pods' fsGroup only.
+*/}}
+{{- define "pricestream.tlsItems" -}}
+{{- range $file, $key := dict "ca.crt" .caKey "tls.crt" .certificateKey "tls.key" .keyKey }}
+{{- if $key }}
+- key: {{ $key }}
+  path: {{ $file }}
+{{- end }}
 {{- end }}
 {{- end -}}
 
@@ -167,14 +195,42 @@ taken from existing Secrets by name (never from values).
 - name: tmp
   emptyDir:
     sizeLimit: 256Mi
-{{- if .Values.kafka.caSecret.name }}
-- name: kafka-ca
+{{- with .Values.kafka.tls }}
+{{- if .existingSecret }}
+- name: kafka-tls
   secret:
-    secretName: {{ .Values.kafka.caSecret.name }}
+    secretName: {{ .existingSecret }}
+    defaultMode: 288 # 0440
     items:
-      - key: {{ .Values.kafka.caSecret.key }}
-        path: ca.pem
+      {{- include "pricestream.tlsItems" . | trim | nindent 6 }}
 {{- end }}
+{{- end }}
+{{- with .Values.cassandra.tls }}
+{{- if and .enabled .existingSecret }}
+- name: cassandra-tls
+  secret:
+    secretName: {{ .existingSecret }}
+    defaultMode: 288 # 0440
+    items:
+      {{- include "pricestream.tlsItems" . | trim | nindent 6 }}
+{{- end }}
+{{- end }}
+{{- end -}}
+
+{{/*
+The [<service>.tls] table of the configs: the mounted files the values name, and the name
+check; call with (dict "tls" .Values.<service>.tls "dir" "/etc/pricestream-tls/<service>").
+*/}}
+{{- define "pricestream.tlsTable" -}}
+{{- $table := dict "verify_hostname" .tls.verifyHostname -}}
+{{- if .tls.existingSecret -}}
+{{- range $setting, $pair := dict "ca_file" (list .tls.caKey "ca.crt") "certificate_file" (list .tls.certificateKey "tls.crt") "key_file" (list .tls.keyKey "tls.key") -}}
+{{- if index $pair 0 -}}
+{{- $_ := set $table $setting (printf "%s/%s" $.dir (index $pair 1)) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- toJson $table -}}
 {{- end -}}
 
 {{/* Probe settings from values; call with (dict "path" "/healthz" "probe" .Values.x.livenessProbe). */}}
@@ -225,9 +281,6 @@ Scalars and lists first, then every nested map as [path.key]; null values are le
 {{/* The [kafka] and [cassandra] sections both config files share. */}}
 {{- define "pricestream.toml.services" -}}
 {{- $properties := deepCopy (.Values.kafka.properties | default dict) -}}
-{{- if .Values.kafka.caSecret.name -}}
-{{- $_ := set $properties "ssl.ca.location" "/etc/pricestream-kafka-ca/ca.pem" -}}
-{{- end -}}
 {{- $kafka := dict
   "brokers" .Values.kafka.brokers
   "topic_prefix" .Values.kafka.topicPrefix
@@ -247,6 +300,12 @@ Scalars and lists first, then every nested map as [path.key]; null values are le
 -}}
 {{- if .Values.cassandra.localDatacenter -}}
 {{- $_ := set $cassandra "local_datacenter" .Values.cassandra.localDatacenter -}}
+{{- end -}}
+{{- if hasSuffix "ssl" .Values.kafka.securityProtocol -}}
+{{- $_ := set $kafka "tls" (include "pricestream.tlsTable" (dict "tls" .Values.kafka.tls "dir" "/etc/pricestream-tls/kafka") | fromJson) -}}
+{{- end -}}
+{{- if .Values.cassandra.tls.enabled -}}
+{{- $_ := set $cassandra "tls" (include "pricestream.tlsTable" (dict "tls" .Values.cassandra.tls "dir" "/etc/pricestream-tls/cassandra") | fromJson) -}}
 {{- end -}}
 {{ include "pricestream.toml.table" (dict "path" "kafka" "table" $kafka) }}
 
