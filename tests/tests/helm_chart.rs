@@ -125,6 +125,22 @@ fn of_kind<'a>(objects: &'a [Value], wanted: &str) -> Vec<&'a Value> {
     objects.iter().filter(|o| kind(o) == wanted).collect()
 }
 
+/// The one object of kind `wanted`; an error when there are none or several.
+fn the_one<'a>(objects: &'a [Value], wanted: &str) -> anyhow::Result<&'a Value> {
+    match of_kind(objects, wanted).as_slice() {
+        [one] => Ok(one),
+        all => bail!("expected one {wanted}, got {}", all.len()),
+    }
+}
+
+/// The ConfigMap with the config files.
+fn config_files(objects: &[Value]) -> anyhow::Result<&Value> {
+    let maps = of_kind(objects, "ConfigMap");
+    let config =
+        maps.into_iter().find(|c| c["metadata"]["name"].as_str().is_some_and(|n| n.ends_with("-config")));
+    config.map(|c| &c["data"]).context("no config ConfigMap")
+}
+
 /// Every difference between the rendered JSON and its round trip, as `path: what`.
 fn differences(path: &str, rendered: &Value, back: &Value, out: &mut Vec<String>) {
     match (rendered, back) {
@@ -581,8 +597,7 @@ fn every_scenario_round_trips_through_k8s_openapi_and_keeps_the_policies() -> an
 #[test]
 fn the_role_grants_exactly_what_discovery_calls() -> anyhow::Result<()> {
     let objects = render(&chart().join("ci/default-values.yaml"), false)?;
-    let roles = of_kind(&objects, "Role");
-    ensure!(roles.len() == 1, "expected one Role, got {}", roles.len());
+    let role = the_one(&objects, "Role")?;
     check_rbac(&objects, "")?;
     // One verb too many, one too few, a wildcard: each is refused.
     for (rules, what) in [
@@ -594,7 +609,7 @@ fn the_role_grants_exactly_what_discovery_calls() -> anyhow::Result<()> {
         (serde_json::json!([{"apiGroups": [""], "resources": ["pods"], "verbs": ["list"]}]), "no get"),
         (serde_json::json!([{"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]}]), "wildcard"),
     ] {
-        let mut role = roles[0].clone();
+        let mut role = role.clone();
         role["rules"] = rules;
         ensure!(check_rbac(&[role], "").is_err(), "a Role with {what} passed the policy check");
     }
@@ -630,10 +645,9 @@ fn the_install_notes_name_every_topic_table_and_dashboard() -> anyhow::Result<()
 #[test]
 fn three_gpu_replicas_render_three_processes_with_a_gpu_each() -> anyhow::Result<()> {
     let objects = render(&chart().join("ci/gpu-3-replicas-values.yaml"), false)?;
-    let sets = of_kind(&objects, "StatefulSet");
-    ensure!(sets.len() == 1, "expected one StatefulSet, got {}", sets.len());
-    ensure!(sets[0]["spec"]["replicas"] == 3, "replicas {}", sets[0]["spec"]["replicas"]);
-    ensure!(sets[0]["spec"]["template"]["spec"]["runtimeClassName"] == "nvidia", "runtimeClassName");
+    let set = the_one(&objects, "StatefulSet")?;
+    ensure!(set["spec"]["replicas"] == 3, "replicas {}", set["spec"]["replicas"]);
+    ensure!(set["spec"]["template"]["spec"]["runtimeClassName"] == "nvidia", "runtimeClassName");
     ensure!(check_gpus(&objects)?.as_deref() == Some("1"), "each analytics pod needs nvidia.com/gpu: 1");
     Ok(())
 }
@@ -642,7 +656,7 @@ fn three_gpu_replicas_render_three_processes_with_a_gpu_each() -> anyhow::Result
 fn zero_gpus_request_none_and_hide_the_devices() -> anyhow::Result<()> {
     let objects = render(&chart().join("ci/external-services-values.yaml"), false)?;
     ensure!(check_gpus(&objects)?.is_none(), "gpu.count 0 still requests a GPU");
-    let set = of_kind(&objects, "StatefulSet").into_iter().next().context("no StatefulSet")?;
+    let set = the_one(&objects, "StatefulSet")?;
     let container = &set["spec"]["template"]["spec"]["containers"][0];
     let hidden = env_value(container, "NVIDIA_VISIBLE_DEVICES").map(|e| e["value"].clone());
     ensure!(hidden == Some(Value::from("void")), "NVIDIA_VISIBLE_DEVICES must be void without a GPU");
@@ -680,7 +694,7 @@ fn monitoring_objects_need_the_prometheus_operator_api() -> anyhow::Result<()> {
     let values = chart().join("ci/monitoring-values.yaml");
     let with_api = render(&values, true)?;
     ensure!(of_kind(&with_api, "ServiceMonitor").len() == 2, "one ServiceMonitor per component expected");
-    ensure!(of_kind(&with_api, "PrometheusRule").len() == 1, "the PrometheusRule is missing");
+    the_one(&with_api, "PrometheusRule").context("the PrometheusRule")?;
     let dashboards = of_kind(&with_api, "ConfigMap")
         .into_iter()
         .find(|c| c["metadata"]["labels"]["grafana_dashboard"] == "1")
@@ -818,11 +832,7 @@ fn tls_files(dir: &Path) -> anyhow::Result<PathBuf> {
 #[test]
 fn tls_secrets_are_mounted_where_the_configs_name_them() -> anyhow::Result<()> {
     let objects = render(&chart().join("ci/external-services-values.yaml"), false)?;
-    let config = of_kind(&objects, "ConfigMap")
-        .into_iter()
-        .find(|c| c["metadata"]["name"].as_str().is_some_and(|n| n.ends_with("-config")))
-        .context("no config ConfigMap")?;
-    let analytics = config["data"]["analytics.toml"].as_str().context("no analytics.toml")?;
+    let analytics = config_files(&objects)?["analytics.toml"].as_str().context("no analytics.toml")?;
     for line in [
         "[kafka.tls]\nca_file = \"/etc/pricestream-tls/kafka/ca.crt\"\ncertificate_file = \"/etc/pricestream-tls/kafka/tls.crt\"\nkey_file = \"/etc/pricestream-tls/kafka/tls.key\"\nverify_hostname = true",
         "[cassandra.tls]\nca_file = \"/etc/pricestream-tls/cassandra/ca.crt\"\nverify_hostname = false",
@@ -867,15 +877,12 @@ fn tls_secrets_are_mounted_where_the_configs_name_them() -> anyhow::Result<()> {
 fn the_rendered_config_files_are_accepted_by_the_binaries() -> anyhow::Result<()> {
     for (scenario, values) in scenarios()? {
         let objects = render(&values, false)?;
-        let config = of_kind(&objects, "ConfigMap")
-            .into_iter()
-            .find(|c| c["metadata"]["name"].as_str().is_some_and(|n| n.ends_with("-config")))
-            .context("no config ConfigMap")?;
+        let config = config_files(&objects)?;
         let dir = tempfile::tempdir()?;
         // The TLS Secrets' files, where the pods mount them, are made here.
         let tls = tls_files(dir.path())?;
         for file in ["extractor.toml", "analytics.toml"] {
-            let text = config["data"][file].as_str().with_context(|| format!("{file} is not rendered"))?;
+            let text = config[file].as_str().with_context(|| format!("{file} is not rendered"))?;
             let text = text.replace(TLS_MOUNTS, &format!("{}/", tls.display()));
             std::fs::write(dir.path().join(file), text)?;
         }

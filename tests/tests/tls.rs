@@ -54,9 +54,14 @@ fn logged() -> String {
     String::from_utf8_lossy(&logs().lock().unwrap_or_else(|e| e.into_inner())).into_owned()
 }
 
-fn openssl(dir: &Path, args: &[&str]) -> anyhow::Result<()> {
-    let output = Command::new("openssl").args(args).current_dir(dir).output().context("running openssl")?;
-    ensure!(output.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&output.stderr));
+/// Runs `openssl` in `dir` with the whitespace-separated words of `command`.
+fn openssl(dir: &Path, command: &str) -> anyhow::Result<()> {
+    let output = Command::new("openssl")
+        .args(command.split_whitespace())
+        .current_dir(dir)
+        .output()
+        .context("running openssl")?;
+    ensure!(output.status.success(), "openssl {command}: {}", String::from_utf8_lossy(&output.stderr));
     Ok(())
 }
 
@@ -76,120 +81,33 @@ fn services_tls() -> anyhow::Result<PathBuf> {
 fn make_material(services: &Path) -> anyhow::Result<tempfile::TempDir> {
     let dir = tempfile::tempdir()?;
     let d = dir.path();
-    let ca = services.join("ca.pem");
-    let ca_key = services.join("ca.key");
-    let (ca, ca_key) = (ca.to_string_lossy(), ca_key.to_string_lossy());
+    std::fs::copy(services.join("ca.pem"), d.join("services-ca.pem"))?;
+    std::fs::copy(services.join("ca.key"), d.join("services-ca.key"))?;
     let pass = format!("pass:{PASSPHRASE}");
+    // NAME.csr and NAME.ext -> NAME.pem, issued by the services' CA.
+    let issue = |name: &str, extensions: &str| {
+        std::fs::write(d.join(format!("{name}.ext")), extensions)?;
+        openssl(
+            d,
+            &format!(
+                "x509 -req -days 1 -in {name}.csr -extfile {name}.ext -out {name}.pem \
+                 -CA services-ca.pem -CAkey services-ca.key -CAserial serial -CAcreateserial"
+            ),
+        )
+    };
+    openssl(d, &format!("genpkey -algorithm RSA -aes-128-cbc -pass {pass} -out client.key"))?;
+    openssl(d, &format!("pkey -in client.key -passin {pass} -out client-plain.key"))?;
     openssl(
         d,
-        &[
-            "genpkey",
-            "-algorithm",
-            "RSA",
-            "-pkeyopt",
-            "rsa_keygen_bits:2048",
-            "-aes-128-cbc",
-            "-pass",
-            &pass,
-            "-out",
-            "client.key",
-        ],
+        &format!("req -new -key client.key -passin {pass} -subj /CN=pricestream-tls-test -out client.csr"),
     )?;
-    openssl(d, &["pkey", "-in", "client.key", "-passin", &pass, "-out", "client-plain.key"])?;
+    issue("client", "extendedKeyUsage=clientAuth\n")?;
     openssl(
         d,
-        &[
-            "req",
-            "-new",
-            "-key",
-            "client.key",
-            "-passin",
-            &pass,
-            "-subj",
-            "/CN=pricestream-tls-test",
-            "-out",
-            "client.csr",
-        ],
+        "req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=untrusted-ca -keyout wrong-ca.key -out wrong-ca.pem",
     )?;
-    std::fs::write(d.join("client.ext"), "extendedKeyUsage=clientAuth\n")?;
-    openssl(
-        d,
-        &[
-            "x509",
-            "-req",
-            "-in",
-            "client.csr",
-            "-CA",
-            &ca,
-            "-CAkey",
-            &ca_key,
-            "-CAserial",
-            "serial",
-            "-CAcreateserial",
-            "-days",
-            "1",
-            "-extfile",
-            "client.ext",
-            "-out",
-            "client.pem",
-        ],
-    )?;
-    openssl(
-        d,
-        &[
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-keyout",
-            "wrong-ca.key",
-            "-subj",
-            "/CN=a CA nobody trusts",
-            "-days",
-            "1",
-            "-out",
-            "wrong-ca.pem",
-        ],
-    )?;
-    openssl(
-        d,
-        &[
-            "req",
-            "-new",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-keyout",
-            "other.key",
-            "-subj",
-            "/CN=other.example",
-            "-out",
-            "other.csr",
-        ],
-    )?;
-    std::fs::write(d.join("other.ext"), "subjectAltName=DNS:other.example\nextendedKeyUsage=serverAuth\n")?;
-    openssl(
-        d,
-        &[
-            "x509",
-            "-req",
-            "-in",
-            "other.csr",
-            "-CA",
-            &ca,
-            "-CAkey",
-            &ca_key,
-            "-CAserial",
-            "serial",
-            "-days",
-            "1",
-            "-extfile",
-            "other.ext",
-            "-out",
-            "other.pem",
-        ],
-    )?;
+    openssl(d, "req -new -newkey rsa:2048 -nodes -subj /CN=other.example -keyout other.key -out other.csr")?;
+    issue("other", "subjectAltName=DNS:other.example\nextendedKeyUsage=serverAuth\n")?;
     Ok(dir)
 }
 

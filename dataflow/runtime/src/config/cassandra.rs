@@ -1,4 +1,5 @@
 use super::address::check_host_port;
+use super::secret::check_credentials;
 use super::{EnvSource, Problems, Secret, TlsConfig};
 use serde::{Deserialize, Serialize};
 
@@ -87,18 +88,10 @@ impl CassandraConfig {
         );
         problems.at_least(&key("max_in_flight_requests"), self.max_in_flight_requests, 1);
         problems.at_least(&key("request_timeout_ms"), self.request_timeout_ms, 1);
-        problems.check(
-            self.username.is_some() == self.password.is_some(),
-            &key("username"),
-            "and `password` must be given together",
-        );
+        check_credentials(&self.username, &self.password, &key("username"), problems);
         if let Some(tls) = &self.tls {
-            tls.validate(&key("tls"), problems);
-            problems.check(
-                tls.key_password.is_none(),
-                &key("tls.key_password"),
-                "is not supported: give `key_file` unencrypted (PKCS#8, PKCS#1 or SEC1 PEM)",
-            );
+            // The driver's TLS backend reads unencrypted keys only.
+            tls.validate(&key("tls"), false, problems);
         }
     }
 }

@@ -1,4 +1,5 @@
 use super::address::check_host_port;
+use super::secret::check_credentials;
 use super::{EnvSource, Problems, Secret, TlsConfig};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -85,13 +86,9 @@ impl KafkaConfig {
             &key("security_protocol"),
             format_args!("must be one of {SECURITY_PROTOCOLS:?}, got `{}`", self.security_protocol),
         );
-        problems.check(
-            self.username.is_some() == self.password.is_some(),
-            &key("username"),
-            "and `password` must be given together",
-        );
+        check_credentials(&self.username, &self.password, &key("username"), problems);
         if let Some(tls) = &self.tls {
-            tls.validate(&key("tls"), problems);
+            tls.validate(&key("tls"), true, problems);
             problems.check(
                 self.security_protocol.ends_with("ssl"),
                 &key("tls"),

@@ -46,6 +46,17 @@ impl<'de> Deserialize<'de> for Secret {
     }
 }
 
+/// Records a problem at `key` (the user name's) unless the user name and the password are
+/// given together, or neither is.
+pub(super) fn check_credentials(
+    username: &Option<String>,
+    password: &Option<Secret>,
+    key: &str,
+    problems: &mut super::Problems,
+) {
+    problems.check(username.is_some() == password.is_some(), key, "and `password` must be given together");
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -13,15 +13,15 @@ use std::path::{Path, PathBuf};
 pub struct TlsConfig {
     /// CA certificates (PEM) the server's certificate must chain to; unset: the system's.
     pub ca_file: Option<PathBuf>,
+    /// Whether the server's certificate must name the host (Kafka) or the node's IP address
+    /// (Cassandra) connected to. Turning it off keeps the chain check and drops the name check.
+    pub verify_hostname: bool,
     /// Client certificate chain (PEM), for servers that require one.
     pub certificate_file: Option<PathBuf>,
     /// The client certificate's private key (PEM).
     pub key_file: Option<PathBuf>,
     /// Passphrase of an encrypted `key_file` (Kafka only).
     pub key_password: Option<Secret>,
-    /// Whether the server's certificate must name the host (Kafka) or the node's IP address
-    /// (Cassandra) connected to. Turning it off keeps the chain check and drops the name check.
-    pub verify_hostname: bool,
 }
 
 impl Default for TlsConfig {
@@ -38,8 +38,9 @@ impl Default for TlsConfig {
 
 impl TlsConfig {
     /// Records every problem under `prefix` (e.g. `kafka.tls`): files that cannot be read, a
-    /// certificate without its key or a key without its certificate.
-    pub fn validate(&self, prefix: &str, problems: &mut Problems) {
+    /// certificate without its key or a key without its certificate, and a `key_password`
+    /// where the client cannot use one (`encrypted_keys` false).
+    pub fn validate(&self, prefix: &str, encrypted_keys: bool, problems: &mut Problems) {
         let key = |k: &str| format!("{prefix}.{k}");
         for (name, path) in [
             ("ca_file", &self.ca_file),
@@ -55,11 +56,18 @@ impl TlsConfig {
             &key("certificate_file"),
             "and `key_file` must be given together",
         );
-        problems.check(
-            self.key_password.is_none() || self.key_file.is_some(),
-            &key("key_password"),
-            "is given without a `key_file`",
-        );
+        if self.key_password.is_some() {
+            let problem = match (encrypted_keys, &self.key_file) {
+                (false, _) => {
+                    Some("is not supported: give `key_file` unencrypted (PKCS#8, PKCS#1 or SEC1 PEM)")
+                }
+                (true, None) => Some("is given without a `key_file`"),
+                (true, Some(_)) => None,
+            };
+            if let Some(problem) = problem {
+                problems.add(&key("key_password"), problem);
+            }
+        }
     }
 }
 
@@ -84,13 +92,21 @@ mod tests {
             key_password: Some("x".into()),
             ..TlsConfig::default()
         };
-        let problems = Problems::collect(|problems| config.validate("kafka.tls", problems));
-        let text = problems.to_string();
-        assert_eq!(problems.messages().len(), 4, "{text}");
-        assert!(text.contains("`kafka.tls.ca_file` cannot read `/nonexistent/ca.pem`"), "{text}");
-        assert!(text.contains("`kafka.tls.certificate_file` `"), "{text}");
-        assert!(text.contains("and `key_file` must be given together"), "{text}");
-        assert!(text.contains("`kafka.tls.key_password` is given without a `key_file`"), "{text}");
+        let problems = Problems::collect(|problems| config.validate("kafka.tls", true, problems));
+        let expected = [
+            "`kafka.tls.ca_file` cannot read `/nonexistent/ca.pem`",
+            "`kafka.tls.certificate_file` `",
+            "and `key_file` must be given together",
+            "`kafka.tls.key_password` is given without a `key_file`",
+        ];
+        let found: Vec<bool> =
+            expected.iter().map(|e| problems.messages().iter().any(|m| m.contains(e))).collect();
+        assert_eq!((found, problems.messages().len()), (vec![true; 4], 4), "{problems}");
         assert!(TlsConfig::default().verify_hostname);
+        let cassandra = Problems::collect(|problems| config.validate("cassandra.tls", false, problems));
+        assert!(
+            cassandra.to_string().contains("`cassandra.tls.key_password` is not supported"),
+            "{cassandra}"
+        );
     }
 }
