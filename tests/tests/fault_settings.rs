@@ -81,10 +81,18 @@ async fn another_horizon_rewrites_every_label_and_deletes_vanished_rows() -> any
         assert!(last.is_some_and(|m| m.tombstone && m.payload.is_empty()), "{key}: {last:?}");
     }
     let table = kafka::changelog_table(&changelog)?;
-    let table_keys: std::collections::BTreeSet<String> = table.into_keys().collect();
+    let table_keys: std::collections::BTreeSet<String> = table.keys().cloned().collect();
     let mart_keys: std::collections::BTreeSet<String> =
         keys.iter().map(|(ticker, date)| format!("{ticker}|1day|{date}")).collect();
     assert_eq!(table_keys, mart_keys, "the changelog read as a table is the mart");
+    // The Python example reads the same table into pandas, tombstones dropped.
+    let closes: std::collections::BTreeMap<String, f64> =
+        table.iter().map(|(key, row)| (key.clone(), row.close)).collect();
+    assert_eq!(
+        python_table(&changelog)?,
+        closes,
+        "examples/python/features_table.py disagrees with the mart"
+    );
 
     // The same settings again: nothing to rewrite.
     let again = run_ok(
@@ -96,6 +104,40 @@ async fn another_horizon_rewrites_every_label_and_deletes_vanished_rows() -> any
     labels_follow(&ns, &generated, 5).await?;
     cassandra::drop_keyspaces(&session, &[&ns.dwh_keyspace, &ns.mart_keyspace]).await;
     Ok(())
+}
+
+/// The mart as `examples/python/features_table.py` reads it from `topic` (its CSV output):
+/// the close of every row by its Kafka key.
+fn python_table(topic: &str) -> anyhow::Result<std::collections::BTreeMap<String, f64>> {
+    let dir = tempfile::tempdir()?;
+    let csv = dir.path().join("mart.csv");
+    let python = std::env::var("PRICESTREAM_PYTHON").unwrap_or_else(|_| "python3".into());
+    let output = std::process::Command::new(python)
+        .arg(pricestream_tests::repo_paths::repo_root().join("examples/python/features_table.py"))
+        .args(["--brokers", &pricestream_tests::kafka_brokers(), "--topic", topic, "--csv"])
+        .arg(&csv)
+        .output()?;
+    anyhow::ensure!(
+        output.status.success(),
+        "features_table.py failed ({}): {}",
+        pricestream_tests::repo_paths::INSTALL_HINT,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let text = std::fs::read_to_string(&csv)?;
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap_or_default().split(',').collect();
+    let column = |name: &str| {
+        header.iter().position(|c| *c == name).ok_or_else(|| anyhow::anyhow!("no {name} column"))
+    };
+    let (ticker, timeframe, date, close) =
+        (column("ticker")?, column("timeframe")?, column("dateTime")?, column("close")?);
+    let mut table = std::collections::BTreeMap::new();
+    for line in lines {
+        let cells: Vec<&str> = line.split(',').collect();
+        let key = format!("{}|{}|{}", cells[ticker], cells[timeframe], cells[date]);
+        table.insert(key, cells[close].parse::<f64>()?);
+    }
+    Ok(table)
 }
 
 #[tokio::test]
