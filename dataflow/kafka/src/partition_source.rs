@@ -158,6 +158,10 @@ pub struct SourceSettings<'a> {
 pub struct PartitionSource {
     /// Shared with the lag queries, which run on a thread of their own.
     consumer: Arc<BaseConsumer<QuietContext>>,
+    /// Asks for the partitions' end offsets (the lag, and whether the fetchers stalled) on a
+    /// client of its own: when the consumer's broker connections are the ones stuck, its own
+    /// queries fail too, and the stall watch would never see messages waiting.
+    watermarks: Arc<BaseConsumer<QuietContext>>,
     /// Commits the offsets, on a client of its own.
     committer: Committer,
     bars_topic: String,
@@ -193,9 +197,12 @@ impl PartitionSource {
             .set("enable.auto.commit", "false")
             .set("auto.offset.reset", "earliest")
             .create_with_context(QuietContext::default())?;
+        let watermarks: BaseConsumer<QuietContext> =
+            client_config(settings.kafka).create_with_context(QuietContext::default())?;
         let committer = Committer::new(settings.kafka, settings.group_id, settings.commit_restarts)?;
         let mut source = PartitionSource {
             consumer: Arc::new(consumer),
+            watermarks: Arc::new(watermarks),
             committer,
             bars_topic: settings.bars_topic.to_owned(),
             max_message_bytes: settings.max_message_bytes,
@@ -329,9 +336,10 @@ impl PartitionSource {
     /// A query of the messages still to read per partition, as of now: it asks the brokers
     /// for the end offsets, one round trip per partition, so run it off the worker thread
     /// (a loaded broker made the worker, and with it the whole cluster, wait seconds).
-    /// The end offsets it finds are kept for the stall watch.
+    /// The end offsets it finds are kept for the stall watch; they come from a client other
+    /// than the consumer's.
     pub fn lag_query(&self) -> impl FnOnce() -> Vec<(TopicPartition, i64)> + Send + 'static {
-        let (consumer, next) = (Arc::clone(&self.consumer), self.next.clone());
+        let (consumer, next) = (Arc::clone(&self.watermarks), self.next.clone());
         let highs_seen = Arc::clone(&self.stall.highs);
         move || {
             let highs: Offsets = next

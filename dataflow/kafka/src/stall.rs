@@ -4,7 +4,8 @@
 //! partitions: polls return nothing while the brokers hold messages (an open librdkafka issue;
 //! restarting the consumer is the only known cure). The source counts as stalled when every
 //! lag measurement for [`STALL_AFTER`] found messages on the brokers past its positions and
-//! none arrived meanwhile. It then assigns its partitions again at its own positions: the next
+//! none arrived meanwhile. The measurements come from a client of their own: the stuck
+//! consumer's own queries can hang with its fetches, and then nothing would be measured. It then assigns its partitions again at its own positions: the next
 //! message it hands out is the one it would have handed out anyway.
 
 use crate::commit_note::{Offsets, TopicPartition};
