@@ -188,6 +188,16 @@ async fn prometheus_scrapes_every_metric_and_every_dashboard_and_rule_query_work
         ] {
             anyhow::ensure!(!query(prometheus_port, name)?.is_empty(), "no series {name}");
         }
+        // Both services: their process metrics and which build runs.
+        for service in ["extractor", "analytics"] {
+            let job = format!("pricestream-{service}");
+            for promql in [
+                format!("process_cpu_seconds_total{{job=\"{job}\"}} >= 0"),
+                format!("pricestream_build_info{{job=\"{job}\",service=\"{service}\",version=~\".+\"}} == 1"),
+            ] {
+                anyhow::ensure!(!query(prometheus_port, &promql)?.is_empty(), "no series for {promql}");
+            }
+        }
 
         // Every dashboard query parses and every pipeline panel has data.
         let mut queries = Vec::new();

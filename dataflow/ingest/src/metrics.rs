@@ -30,6 +30,7 @@ impl Metrics {
     /// Creates and registers every metric.
     pub fn new() -> Result<Self, prometheus::Error> {
         let registry = Registry::new();
+        pricestream_runtime::telemetry::register_process_and_build(&registry, "extractor")?;
         let counter = |name: &str, help: &str| register(&registry, IntCounter::new(name, help)?);
         let metrics = Metrics {
             bars_read: counter("pricestream_extractor_bars_read_total", "Valid bars read from the sources.")?,

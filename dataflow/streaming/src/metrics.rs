@@ -138,6 +138,7 @@ impl Metrics {
     /// Creates and registers every metric.
     pub fn new() -> Result<Self, prometheus::Error> {
         let registry = Registry::new();
+        pricestream_runtime::telemetry::register_process_and_build(&registry, "analytics")?;
         let counter = |name: &str, help: &str| register(&registry, IntCounter::new(name, help)?);
         let by_topic = |name: &str, help: &str| {
             register(&registry, IntCounterVec::new(Opts::new(name, help), &["topic"])?)

@@ -10,3 +10,20 @@ pub fn register<M: Collector + Clone + 'static>(
     registry.register(Box::new(metric.clone()))?;
     Ok(metric)
 }
+
+/// Registers what every service shows besides its own metrics: the process's CPU time,
+/// memory and open files (`process_cpu_seconds_total`, `process_resident_memory_bytes`, …)
+/// and `pricestream_build_info{service, version}` (value 1), which says what runs where.
+pub fn register_process_and_build(registry: &Registry, service: &str) -> Result<(), prometheus::Error> {
+    #[cfg(target_os = "linux")]
+    registry.register(Box::new(prometheus::process_collector::ProcessCollector::for_self()))?;
+    let info = prometheus::IntGaugeVec::new(
+        prometheus::Opts::new(
+            "pricestream_build_info",
+            "The build that runs: service and version (value 1).",
+        ),
+        &["service", "version"],
+    )?;
+    info.with_label_values(&[service, env!("CARGO_PKG_VERSION")]).set(1);
+    registry.register(Box::new(info))
+}
