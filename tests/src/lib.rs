@@ -11,6 +11,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+pub mod backtest_report;
 pub mod cassandra;
 pub mod faults;
 pub mod kafka;

@@ -9,7 +9,10 @@ use pricestream_cassandra::{FeatureTable, ModelScope, ModelTable, Replaces};
 use pricestream_indicators::IndicatorParams;
 use pricestream_model::{Booster, BoosterParams, Dataset, FEATURE_NAMES, feature_rows};
 use pricestream_records::{Bar, FeatureRow, Timeframe};
-use pricestream_tests::{Namespace, cassandra, read_csv_naively, run_binary, run_ok, shared_market_data};
+use pricestream_tests::{
+    Namespace, backtest_report::table_row, cassandra, read_csv_naively, run_binary, run_ok,
+    shared_market_data,
+};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -47,21 +50,6 @@ fn text(path: &Path) -> &str {
 /// The closes of the file in date order, read without any of our code.
 fn closes(csv: &Path) -> anyhow::Result<Vec<f64>> {
     Ok(read_csv_naively(csv)?.values().map(|bar| bar.ohlc[3]).collect())
-}
-
-/// The numbers of one row of the printed metrics table: RMSE, MAE, MAPE and direction (if any).
-fn table_row(stdout: &str, name: &str) -> anyhow::Result<Vec<Option<f64>>> {
-    let line = stdout
-        .lines()
-        .find(|line| line.trim_start_matches('|').trim_start().starts_with(name))
-        .with_context(|| format!("no `{name}` row in:\n{stdout}"))?;
-    Ok(line
-        .split('|')
-        .map(str::trim)
-        .filter(|cell| !cell.is_empty())
-        .skip(1)
-        .map(|cell| cell.trim_end_matches('%').trim().parse().ok())
-        .collect())
 }
 
 #[test]
