@@ -3,6 +3,10 @@
 #   docker build -f docker/extractor.Dockerfile -t pricestream-extractor:0.1.0 .
 # from the repository root (the build context must be the whole workspace).
 
+# The bases are named by tag, not pinned by digest: this project's build machines cannot reach
+# the public registry to read the digests (scripts/images makes stand-ins of the same names
+# from Debian packages). Where you build, pin each FROM with the digest your registry reports
+# (`docker buildx imagetools inspect IMAGE`), e.g. rust:1.89-bookworm@sha256:<digest>.
 ARG RUST_VERSION=1.89
 
 # --- Build: the workspace's Cargo.lock, release profile. librdkafka is compiled from
@@ -13,7 +17,7 @@ COPY . .
 RUN --mount=type=cache,target=/usr/local/cargo/registry \
     --mount=type=cache,target=/src/target \
     cargo build --release --locked -p pricestream-extractor \
-    && install -D -m 0755 target/release/pricestream-extractor /out/pricestream-extractor
+    && install -D -s -m 0755 target/release/pricestream-extractor /out/pricestream-extractor
 
 # --- Runtime: Debian slim with CA certificates (HTTPS to the market-data API), as an
 # unprivileged user whose numeric id the Helm chart runs it as.
