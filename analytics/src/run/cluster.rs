@@ -33,7 +33,8 @@ pub fn read_hosts(path: &Path) -> anyhow::Result<Vec<String>> {
     Ok(hosts)
 }
 
-/// The communication config for `workers` threads, alone or as process `process` of `hosts`.
+/// The communication config for `workers` threads, alone or as process `process` of `hosts`
+/// (a single process when `hosts` names only itself).
 pub fn communication(
     workers: usize,
     cluster: Option<(usize, Vec<String>)>,
@@ -49,6 +50,9 @@ pub fn communication(
                     "--process {process} is not in the hosts file, which lists {} process(es)",
                     hosts.len()
                 );
+            }
+            if hosts.len() == 1 {
+                return Ok(CommunicationConfig::Process(workers));
             }
             CommunicationConfig::Cluster {
                 threads: workers,
@@ -85,5 +89,9 @@ mod tests {
         assert!(communication(2, Some((2, vec!["a:1".into(), "b:1".into()]))).is_err());
         assert!(communication(0, None).is_err());
         assert!(matches!(communication(2, None), Ok(CommunicationConfig::Process(2))));
+        assert!(matches!(
+            communication(2, Some((0, vec!["a:1".into()]))),
+            Ok(CommunicationConfig::Process(2))
+        ));
     }
 }

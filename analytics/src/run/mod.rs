@@ -239,6 +239,11 @@ async fn discover(identity: &PodIdentity) -> anyhow::Result<(Vec<String>, kube::
         processes = membership.replicas,
         "Joining the timely cluster of the StatefulSet."
     );
+    // A cluster of one has no peers to wait for, and runs as a single process (no peer port), so
+    // it needs no DNS name of its own.
+    if membership.replicas == 1 {
+        return Ok((vec![identity.peer_address(0)], client, 1));
+    }
     let hosts = await_peers(&client, identity, &membership, (PEER_TIMEOUT, PEER_POLL), resolves).await?;
     Ok((hosts, client, membership.replicas))
 }
