@@ -20,6 +20,9 @@ ARG CUDA_IMAGE=nvidia/cuda:12.8.1-runtime-ubuntu24.04
 FROM rust:${RUST_VERSION}-bookworm AS builder
 WORKDIR /src
 COPY . .
+# The commit, for pricestream_build_info{git_sha} (the context has no .git):
+# --build-arg PRICESTREAM_GIT_SHA=$(git rev-parse HEAD).
+ARG PRICESTREAM_GIT_SHA=""
 RUN --mount=type=cache,target=/usr/local/cargo/registry \
     --mount=type=cache,target=/src/target \
     cargo build --release --locked -p pricestream-analytics \

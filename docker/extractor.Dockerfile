@@ -14,6 +14,9 @@ ARG RUST_VERSION=1.89
 FROM rust:${RUST_VERSION}-bookworm AS builder
 WORKDIR /src
 COPY . .
+# The commit, for pricestream_build_info{git_sha} (the context has no .git):
+# --build-arg PRICESTREAM_GIT_SHA=$(git rev-parse HEAD).
+ARG PRICESTREAM_GIT_SHA=""
 RUN --mount=type=cache,target=/usr/local/cargo/registry \
     --mount=type=cache,target=/src/target \
     cargo build --release --locked -p pricestream-extractor \

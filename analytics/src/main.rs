@@ -38,6 +38,7 @@ fn explain_panics() {
 static HEAP: pricestream_runtime::allocator::Heap = pricestream_runtime::allocator::Heap;
 
 fn main() -> ExitCode {
+    pricestream_runtime::telemetry::set_git_sha(env!("PRICESTREAM_GIT_SHA"));
     let cli: Cli = start(Pages::Huge, |cli: &Cli| &cli.global);
     explain_panics();
     let config = || load(cli.global.config.as_deref(), &ProcessEnv).map_err(anyhow::Error::from);

@@ -15,14 +15,24 @@ use pricestream_sources::{TwelveDataClient, list_files};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
-use tracing::info;
+use tracing::{error, info};
 use uuid::Uuid;
 
-/// Runs a backfill of `args.source.input` or `args.source.symbols`.
+/// Runs a backfill of `args.source.input` or `args.source.symbols`. Its last log line says
+/// how it ended (`Backfill finished.` with its counts, or `Backfill failed.` with the error):
+/// what a scheduled Job leaves behind besides its exit code.
 pub async fn run(config: &ExtractorConfig, args: &BackfillArgs) -> anyhow::Result<()> {
-    let started = Instant::now();
     let task_number = Uuid::new_v4();
     info!(%task_number, dry_run = args.dry_run, "Backfill started.");
+    let result = backfill(config, args, task_number).await;
+    if let Err(e) = &result {
+        error!(%task_number, error = format!("{e:#}"), "Backfill failed.");
+    }
+    result
+}
+
+async fn backfill(config: &ExtractorConfig, args: &BackfillArgs, task_number: Uuid) -> anyhow::Result<()> {
+    let started = Instant::now();
     let metrics = Arc::new(Metrics::new()?);
     // A backfill retries a sink a bounded number of times, then fails saying how to resume.
     let patience = SinkPatience::Attempts(config.extract.sink_max_attempts);
@@ -51,7 +61,15 @@ pub async fn run(config: &ExtractorConfig, args: &BackfillArgs) -> anyhow::Resul
         }
     };
 
-    info!(%task_number, bars = summary.bars_read, rejected = summary.rejected_total(), "Backfill finished.");
+    info!(
+        %task_number,
+        bars_read = summary.bars_read,
+        bars_written = summary.bars_written,
+        bars_unchanged = summary.bars_unchanged,
+        rejected = summary.rejected_total(),
+        seconds = started.elapsed().as_secs_f64(),
+        "Backfill finished."
+    );
     let topics = Topics::with_prefix(&config.kafka.topic_prefix);
     let keyspace = &config.cassandra.dwh_keyspace;
     if args.dry_run {

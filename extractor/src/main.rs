@@ -18,6 +18,7 @@ use std::process::ExitCode;
 static HEAP: pricestream_runtime::allocator::Heap = pricestream_runtime::allocator::Heap;
 
 fn main() -> ExitCode {
+    pricestream_runtime::telemetry::set_git_sha(env!("PRICESTREAM_GIT_SHA"));
     // Small pages: its heap is small and sparse (see the allocator module).
     let cli: Cli = start(Pages::Small, |cli: &Cli| &cli.global);
     exit_status(run(cli))

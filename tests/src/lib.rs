@@ -9,7 +9,8 @@
 use anyhow::{Context, bail};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
 pub mod backtest_report;
 pub mod cassandra;
@@ -299,4 +300,30 @@ pub fn stop_gracefully(child: &mut std::process::Child) -> anyhow::Result<std::p
         }
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
+}
+
+/// Runs `command` for at most `limit`, stopping it early once its stderr holds `marker`;
+/// its exit status (`None` when it was stopped) and its stderr.
+pub fn run_until(
+    mut command: Command,
+    limit: Duration,
+    marker: Option<&str>,
+) -> anyhow::Result<(Option<i32>, String)> {
+    let log = tempfile::NamedTempFile::new()?;
+    let mut child = command.stdout(Stdio::null()).stderr(log.reopen()?).spawn()?;
+    let deadline = Instant::now() + limit;
+    let status = loop {
+        if let Some(status) = child.try_wait()? {
+            break status.code();
+        }
+        let seen =
+            marker.is_some_and(|m| std::fs::read_to_string(log.path()).unwrap_or_default().contains(m));
+        if seen || Instant::now() >= deadline {
+            child.kill()?;
+            child.wait()?;
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    Ok((status, std::fs::read_to_string(log.path())?))
 }

@@ -20,14 +20,14 @@ use k8s_openapi::api::core::v1::{ConfigMap, Service, ServiceAccount};
 use k8s_openapi::api::networking::v1::NetworkPolicy;
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
-use pricestream_tests::binary;
+use pricestream_tests::{binary, run_until};
 use serde::Serialize;
 use serde::de::{Deserialize, DeserializeOwned};
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Output};
+use std::time::Duration;
 
 /// The Kubernetes version the chart is rendered for (a helm built with `go install`
 /// would otherwise assume 1.20, which the chart's kubeVersion refuses).
@@ -779,31 +779,6 @@ fn run_for(command: Command, limit: Duration) -> anyhow::Result<(Option<i32>, St
     run_until(command, limit, None)
 }
 
-/// [`run_for`], stopping the command early once its stderr holds `marker`.
-fn run_until(
-    mut command: Command,
-    limit: Duration,
-    marker: Option<&str>,
-) -> anyhow::Result<(Option<i32>, String)> {
-    let log = tempfile::NamedTempFile::new()?;
-    let mut child = command.stdout(Stdio::null()).stderr(log.reopen()?).spawn()?;
-    let deadline = Instant::now() + limit;
-    let status = loop {
-        if let Some(status) = child.try_wait()? {
-            break status.code();
-        }
-        let seen =
-            marker.is_some_and(|m| std::fs::read_to_string(log.path()).unwrap_or_default().contains(m));
-        if seen || Instant::now() >= deadline {
-            child.kill()?;
-            child.wait()?;
-            break None;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    Ok((status, std::fs::read_to_string(log.path())?))
-}
-
 /// The TOML files of the chart's ConfigMap are accepted by the binaries: the extractor
 /// loads its file for a dry-run backfill, the analytics service gets past loading its
 /// file to connecting (to an address where nothing listens, an outage it waits out).
@@ -920,5 +895,29 @@ fn the_rendered_config_files_are_accepted_by_the_binaries() -> anyhow::Result<()
             "scenario {scenario}: the analytics service refuses the chart's analytics.toml:\n{stderr}"
         );
     }
+    Ok(())
+}
+
+/// Every alert links its runbook: the `runbook_url` of each rule is the chart's source
+/// repository's docs/deploy.md at the heading named after the alert, and that heading exists.
+#[test]
+fn every_alert_links_its_section_of_the_deploy_guide() -> anyhow::Result<()> {
+    let rules: Value =
+        serde_yaml_ng::from_str(&std::fs::read_to_string(chart().join("rules/pricestream.rules.yaml"))?)?;
+    let meta: Value = serde_yaml_ng::from_str(&std::fs::read_to_string(chart().join("Chart.yaml"))?)?;
+    let source = meta["sources"][0].as_str().context("Chart.yaml names no source")?;
+    let guide = std::fs::read_to_string(repo().join("docs/deploy.md"))?;
+    let headings: BTreeSet<&str> = guide.lines().filter_map(|line| line.strip_prefix("#### ")).collect();
+    let mut alerts = 0;
+    for group in rules["groups"].as_array().context("no rule groups")? {
+        for rule in group["rules"].as_array().context("a group without rules")? {
+            let Some(alert) = rule["alert"].as_str() else { continue };
+            alerts += 1;
+            let url = format!("{source}/blob/main/docs/deploy.md#{}", alert.to_lowercase());
+            ensure!(rule["annotations"]["runbook_url"] == url.as_str(), "{alert}: runbook_url is not {url}");
+            ensure!(headings.contains(alert), "docs/deploy.md has no `#### {alert}` section");
+        }
+    }
+    ensure!(alerts >= 14, "only {alerts} alerts found");
     Ok(())
 }

@@ -12,8 +12,8 @@
 //!   and names the missing permission when a verb is taken away from it.
 
 use anyhow::{Context, bail, ensure};
-use pricestream_tests::binary;
 use pricestream_tests::repo_paths::repo_root;
+use pricestream_tests::{binary, run_until};
 use serde_json::Value;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
@@ -282,22 +282,6 @@ fn every_scenario_installs_restricted_upgrades_rolls_back_and_uninstalls_clean()
     Ok(())
 }
 
-/// Runs `command` until its stderr holds `marker` (or it exits, or `limit` passes); its stderr.
-fn stderr_until(mut command: Command, limit: Duration, marker: &str) -> anyhow::Result<String> {
-    let log = tempfile::NamedTempFile::new()?;
-    let mut child = command.stdout(Stdio::null()).stderr(log.reopen()?).spawn()?;
-    let deadline = Instant::now() + limit;
-    loop {
-        let seen = std::fs::read_to_string(log.path()).unwrap_or_default().contains(marker);
-        if seen || child.try_wait()?.is_some() || Instant::now() >= deadline {
-            let _ = child.kill();
-            child.wait()?;
-            return Ok(std::fs::read_to_string(log.path())?);
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
 /// The analytics binary as pod 0 of the release's StatefulSet, through a kubeconfig that holds
 /// `token` (the ServiceAccount's): its log until discovery got as far as it can outside the
 /// cluster (the peers' DNS names do not resolve here) or failed.
@@ -330,7 +314,7 @@ fn discover_as(namespace: &str, token: &str) -> anyhow::Result<String> {
         .env("PRICESTREAM_PEER_PORT", "2101")
         .env("PRICESTREAM_HTTP_ADDR", "127.0.0.1:0")
         .env_remove("PRICESTREAM_CONFIG");
-    stderr_until(analytics, Duration::from_secs(60), "timely peers")
+    Ok(run_until(analytics, Duration::from_secs(60), Some("timely peers"))?.1)
 }
 
 #[test]

@@ -3,6 +3,7 @@
 //! the dashboards and rules parses and evaluates, every pipeline panel returns data, and
 //! no rule fails to evaluate.
 
+use pricestream_tests::repo_paths::repo_root;
 use pricestream_tests::{Namespace, binary, free_port, generate_lake, metric, stop_gracefully, wait_for};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -188,12 +189,18 @@ async fn prometheus_scrapes_every_metric_and_every_dashboard_and_rule_query_work
         ] {
             anyhow::ensure!(!query(prometheus_port, name)?.is_empty(), "no series {name}");
         }
-        // Both services: their process metrics and which build runs.
+        // Both services: their process metrics and which build runs: the checkout's commit, as
+        // git itself names it.
+        let head = Command::new("git").args(["rev-parse", "HEAD"]).current_dir(repo_root()).output()?;
+        let sha = String::from_utf8(head.stdout)?.trim().to_owned();
+        anyhow::ensure!(sha.len() == 40, "git rev-parse HEAD gave {sha:?}");
         for service in ["extractor", "analytics"] {
             let job = format!("pricestream-{service}");
             for promql in [
                 format!("process_cpu_seconds_total{{job=\"{job}\"}} >= 0"),
-                format!("pricestream_build_info{{job=\"{job}\",service=\"{service}\",version=~\".+\"}} == 1"),
+                format!(
+                    "pricestream_build_info{{job=\"{job}\",service=\"{service}\",version=~\".+\",git_sha=\"{sha}\"}} == 1"
+                ),
             ] {
                 anyhow::ensure!(!query(prometheus_port, &promql)?.is_empty(), "no series for {promql}");
             }

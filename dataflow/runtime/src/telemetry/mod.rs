@@ -5,7 +5,7 @@ mod http;
 mod metrics;
 
 pub use http::{HealthCheck, Probes, serve};
-pub use metrics::{register, register_process_and_build};
+pub use metrics::{register, register_process_and_build, set_git_sha};
 
 use tracing_subscriber::EnvFilter;
 
