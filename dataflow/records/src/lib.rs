@@ -28,6 +28,7 @@
 #[macro_use]
 mod indicator_table;
 mod bar;
+mod corporate_action;
 mod dead_letter;
 pub mod examples;
 mod feature;
@@ -41,6 +42,7 @@ pub mod topics;
 pub mod wire;
 
 pub use bar::{Bar, BarError};
+pub use corporate_action::{ActionError, ActionKind, CorporateAction};
 pub use dead_letter::{DeadLetter, RAW_BYTES_KEPT};
 pub use feature_change::{FeatureChange, FeatureKey};
 pub use indicator::{
