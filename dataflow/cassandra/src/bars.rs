@@ -1,4 +1,4 @@
-use super::batch::{BatchLimits, group_by_partition, write_partitions};
+use super::batch::{BatchLimits, SeriesKey, group_by_partition, write_partitions};
 use super::statements::{insert_cql, prepare};
 use super::{CassandraError, decimal_to_f64, f64_to_decimal};
 use crate::Result;
@@ -42,7 +42,7 @@ impl BarTable {
     pub async fn write_all(&self, bars: &[Bar]) -> Result<usize> {
         let rows = bars
             .iter()
-            .map(|bar| Ok((format!("{}/{}", bar.ticker, bar.timeframe), row(bar)?)))
+            .map(|bar| Ok((SeriesKey { ticker: &bar.ticker, timeframe: bar.timeframe }, row(bar)?)))
             .collect::<Result<Vec<_>>>()?;
         write_partitions(&self.session, &self.insert, &self.table, group_by_partition(rows), self.limits)
             .await

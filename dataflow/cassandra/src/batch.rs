@@ -1,17 +1,35 @@
 use super::CassandraError;
 use crate::Result;
 use futures::{StreamExt, TryStreamExt, stream};
+use pricestream_records::Timeframe;
 use scylla::client::session::Session;
 use scylla::serialize::row::SerializeRow;
 use scylla::statement::batch::{Batch, BatchStatement, BatchType};
 use scylla::statement::prepared::PreparedStatement;
+use std::collections::HashMap;
+
+/// A series' partition key, the ticker and timeframe every per-series table is keyed by
+/// (shown as `NVDA/1day` in errors).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct SeriesKey<'a> {
+    /// The ticker.
+    pub ticker: &'a str,
+    /// The timeframe.
+    pub timeframe: Timeframe,
+}
+
+impl std::fmt::Display for SeriesKey<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.ticker, self.timeframe)
+    }
+}
 
 /// Rows that all belong to one partition, written as unlogged batches: one
 /// round trip and one mutation per chunk instead of one per row, without
 /// the cost of a logged batch (a single-partition batch is applied atomically anyway).
-pub struct PartitionRows<T> {
-    /// Readable partition key, for error messages.
-    pub key: String,
+pub struct PartitionRows<'a, T> {
+    /// The partition.
+    pub key: SeriesKey<'a>,
     /// The rows' bound values.
     pub rows: Vec<T>,
 }
@@ -31,23 +49,36 @@ pub async fn write_partitions<T: SerializeRow>(
     session: &Session,
     statement: &PreparedStatement,
     table: &str,
-    partitions: Vec<PartitionRows<T>>,
+    partitions: Vec<PartitionRows<'_, T>>,
     limits: BatchLimits,
 ) -> Result<usize> {
-    let chunks = partitions.iter().flat_map(|partition| {
-        partition.rows.chunks(limits.rows.max(1)).map(move |rows| (&partition.key, rows))
-    });
-    stream::iter(chunks)
+    let chunks = || {
+        partitions.iter().flat_map(|partition| {
+            partition.rows.chunks(limits.rows.max(1)).map(move |rows| (partition.key, rows))
+        })
+    };
+    // One batch of each size, shared by its chunks: a batch holds a copy of the statement for
+    // each of its rows.
+    let mut batches = HashMap::new();
+    for (_, rows) in chunks() {
+        batches.entry(rows.len()).or_insert_with(|| {
+            Batch::new_with_statements(
+                BatchType::Unlogged,
+                vec![BatchStatement::from(statement.clone()); rows.len()],
+            )
+        });
+    }
+    let batches = &batches;
+    stream::iter(chunks())
         .map(|(key, rows)| async move {
-            let failed = |source| CassandraError::Write { table: table.to_owned(), key: key.clone(), source };
-            if let [row] = rows {
+            let failed =
+                |source| CassandraError::Write { table: table.to_owned(), key: key.to_string(), source };
+            match (rows, batches.get(&rows.len())) {
                 // A batch of one costs the coordinator more than the statement itself.
-                session.execute_unpaged(statement, row).await.map_err(failed)?;
-                return Ok(1);
+                ([row], _) => session.execute_unpaged(statement, row).await.map(drop).map_err(failed)?,
+                (_, Some(batch)) => session.batch(batch, rows).await.map(drop).map_err(failed)?,
+                (_, None) => unreachable!("a batch was made for every chunk size"),
             }
-            let statements = vec![BatchStatement::from(statement.clone()); rows.len()];
-            let batch = Batch::new_with_statements(BatchType::Unlogged, statements);
-            session.batch(&batch, rows).await.map_err(failed)?;
             Ok::<usize, CassandraError>(rows.len())
         })
         .buffer_unordered(limits.in_flight.max(1))
@@ -56,14 +87,16 @@ pub async fn write_partitions<T: SerializeRow>(
 }
 
 /// Groups `(partition key, row)` pairs by key, keeping first-seen order.
-pub fn group_by_partition<T>(rows: impl IntoIterator<Item = (String, T)>) -> Vec<PartitionRows<T>> {
-    let mut index = std::collections::HashMap::<String, usize>::new();
-    let mut partitions: Vec<PartitionRows<T>> = Vec::new();
+pub fn group_by_partition<'a, T>(
+    rows: impl IntoIterator<Item = (SeriesKey<'a>, T)>,
+) -> Vec<PartitionRows<'a, T>> {
+    let mut index = HashMap::<SeriesKey<'a>, usize>::new();
+    let mut partitions: Vec<PartitionRows<'a, T>> = Vec::new();
     for (key, row) in rows {
         match index.get(&key) {
             Some(&i) => partitions[i].rows.push(row),
             None => {
-                index.insert(key.clone(), partitions.len());
+                index.insert(key, partitions.len());
                 partitions.push(PartitionRows { key, rows: vec![row] });
             }
         }
@@ -77,8 +110,10 @@ mod tests {
 
     #[test]
     fn groups_rows_by_partition_in_first_seen_order() {
-        let grouped = group_by_partition([("b".to_owned(), 1), ("a".into(), 2), ("b".into(), 3)]);
-        let view: Vec<(&str, &[i32])> = grouped.iter().map(|p| (p.key.as_str(), p.rows.as_slice())).collect();
-        assert_eq!(view, [("b", &[1, 3][..]), ("a", &[2][..])]);
+        let key = |ticker| SeriesKey { ticker, timeframe: Timeframe::Day };
+        let grouped = group_by_partition([(key("b"), 1), (key("a"), 2), (key("b"), 3)]);
+        let view: Vec<(String, &[i32])> =
+            grouped.iter().map(|p| (p.key.to_string(), p.rows.as_slice())).collect();
+        assert_eq!(view, [("b/1day".to_owned(), &[1, 3][..]), ("a/1day".to_owned(), &[2][..])]);
     }
 }

@@ -10,9 +10,12 @@ pub fn f64_to_decimal(value: f64) -> Result<CqlDecimal> {
     }
     // Rust prints the shortest digits that read back as the same double, never in exponent form.
     let text = value.to_string();
-    let (int_part, frac_part) = text.split_once('.').unwrap_or((&text, ""));
-    let digits = format!("{int_part}{frac_part}");
-    let unscaled: i128 = digits.parse().map_err(|_| CassandraError::Decimal(value))?;
+    let frac_part = text.split_once('.').map_or("", |(_, frac)| frac);
+    let mut digits = text.bytes().filter(u8::is_ascii_digit).map(|digit| i128::from(digit - b'0'));
+    let unscaled = digits
+        .try_fold(0i128, |unscaled, digit| unscaled.checked_mul(10)?.checked_add(digit))
+        .ok_or(CassandraError::Decimal(value))?;
+    let unscaled = if value.is_sign_negative() { -unscaled } else { unscaled };
     let scale = i32::try_from(frac_part.len()).map_err(|_| CassandraError::Decimal(value))?;
     Ok(CqlDecimal::from_signed_be_bytes_and_exponent(minimal_be_bytes(unscaled), scale))
 }

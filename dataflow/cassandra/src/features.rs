@@ -1,5 +1,5 @@
 use super::CassandraError;
-use super::batch::{BatchLimits, group_by_partition, write_partitions};
+use super::batch::{BatchLimits, SeriesKey, group_by_partition, write_partitions};
 use super::mart_row::{self, Replaces};
 use super::statements::{insert_cql, prepare};
 use crate::Result;
@@ -37,7 +37,7 @@ impl FeatureTable {
     /// back, are one round trip).
     pub async fn upsert_all(&self, rows: &[(FeatureRow, Replaces)]) -> Result<usize> {
         let partitions = group_by_partition(rows.iter().map(|(row, replaces)| {
-            (format!("{}/{}", row.ticker, row.timeframe), mart_row::bind(row, replaces))
+            (SeriesKey { ticker: &row.ticker, timeframe: row.timeframe }, mart_row::bind(row, replaces))
         }));
         let limits = BatchLimits { rows: BATCH_ROWS, in_flight: self.max_in_flight };
         write_partitions(&self.session, &self.upsert, &self.table, partitions, limits).await

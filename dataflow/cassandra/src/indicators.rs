@@ -1,5 +1,5 @@
 use super::CassandraError;
-use super::batch::{BatchLimits, group_by_partition, write_partitions};
+use super::batch::{BatchLimits, SeriesKey, group_by_partition, write_partitions};
 use super::cells::{Bound, set};
 use super::statements::{insert_cql, prepare};
 use crate::Result;
@@ -88,9 +88,9 @@ impl IndicatorTables {
 
     /// Upserts indicator rows, as [`IndicatorTables::write_all`] does records.
     pub async fn write_rows<'a>(&self, rows: impl IntoIterator<Item = IndicatorRow<'a>>) -> Result<usize> {
-        let mut by_table: HashMap<IndicatorKind, Vec<(String, Vec<Bound<'a>>)>> = HashMap::new();
+        let mut by_table: HashMap<IndicatorKind, Vec<(SeriesKey<'a>, Vec<Bound<'a>>)>> = HashMap::new();
         for row in rows {
-            let partition = format!("{}/{}", row.ticker, row.timeframe);
+            let partition = SeriesKey { ticker: row.ticker, timeframe: row.timeframe };
             by_table.entry(row.value.kind()).or_default().push((partition, bound(&row)));
         }
         let mut written = 0;
@@ -100,7 +100,11 @@ impl IndicatorTables {
         Ok(written)
     }
 
-    async fn write<T: SerializeRow>(&self, table: &'static str, rows: Vec<(String, T)>) -> Result<usize> {
+    async fn write<T: SerializeRow>(
+        &self,
+        table: &'static str,
+        rows: Vec<(SeriesKey<'_>, T)>,
+    ) -> Result<usize> {
         let Some(insert) = self.inserts.get(table) else { return Ok(0) };
         if rows.is_empty() {
             return Ok(0);

@@ -31,7 +31,7 @@ mod statements;
 mod tls;
 
 pub use bars::BarTable;
-pub use batch::{BatchLimits, PartitionRows, group_by_partition, write_partitions};
+pub use batch::{BatchLimits, PartitionRows, SeriesKey, group_by_partition, write_partitions};
 pub use decimal::{decimal_to_f64, f64_to_decimal};
 pub use features::FeatureTable;
 pub use generations::GenerationTable;
