@@ -17,9 +17,8 @@
 //!
 //! mimalloc is also the C `malloc` of the whole process (libmimalloc-sys's `override` feature):
 //! librdkafka allocates and copies every message, its headers and its delivery report with
-//! `malloc`, and in glibc's allocator that took 12 % of a real backfill's CPU. With the
-//! override the extractor's CPU per bar fell to 0.69× (`scripts/bench/backfill-real`, see
-//! `docs/benchmarks.md`).
+//! `malloc`, and in glibc's allocator that took 12 % of a real backfill's CPU
+//! (`scripts/bench/backfill-real`, figures in `docs/benchmarks.md`).
 //!
 //! Each binary declares the allocator (`#[global_allocator] static HEAP: Heap = Heap;`) and
 //! calls [`configure`] first thing in `main`.

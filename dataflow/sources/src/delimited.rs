@@ -8,10 +8,11 @@ use super::rejection::{LineError, Reason, Refusal, raw_text};
 use super::validate::{FileBars, parse_date, parse_price, parse_ticker, parse_volume};
 use pricestream_records::Bar;
 use std::io::BufRead;
+use std::path::{Path, PathBuf};
 
 /// Bars of a delimited text; see [`read_delimited`].
 pub(crate) struct DelimitedRows<R> {
-    records: CsvRecords<R>,
+    records: TextRecords<R>,
     parser: RecordParser,
 }
 
@@ -24,16 +25,41 @@ struct RecordParser {
     width: usize,
 }
 
-/// Reads the header of `reader` (the first line that is not blank) and finds the mapped
-/// columns; the data records are read as the result is iterated.
-pub(crate) fn read_delimited<R: BufRead>(reader: R, bars: FileBars) -> Result<DelimitedRows<R>, SourceError> {
-    let (file, mapping) = (bars.path.as_path(), &bars.mapping);
+/// The data records of a delimited text after its header line: each record's first line
+/// number, raw bytes (valid UTF-8) and fields, or the [`LineError`] refusing it.
+pub(crate) struct TextRecords<R> {
+    records: CsvRecords<R>,
+    path: PathBuf,
+}
+
+/// The header of a delimited text: its text and its column names.
+pub(crate) struct Header {
+    /// The header line, without a byte-order mark.
+    pub(crate) text: String,
+    /// The column names, as written.
+    pub(crate) names: Vec<String>,
+}
+
+impl Header {
+    /// Where the column named `column` is (ignoring case and surrounding blanks).
+    pub(crate) fn position(&self, column: &str) -> Option<usize> {
+        self.names.iter().position(|name| name.trim().eq_ignore_ascii_case(column.trim()))
+    }
+}
+
+/// Reads the header of `reader` (the first line that is not blank); the records after it are
+/// read as the returned [`TextRecords`] is iterated.
+pub(crate) fn read_header<R: BufRead>(
+    reader: R,
+    path: &Path,
+    delimiter: u8,
+) -> Result<(Header, TextRecords<R>), SourceError> {
     let mut lines = BoundedLines::new(reader, MAX_LINE_BYTES);
-    let bad_header = |message: String| SourceError::BadHeader { path: file.to_owned(), message };
-    let header = loop {
+    let bad_header = |message: String| SourceError::BadHeader { path: path.to_owned(), message };
+    let text = loop {
         match lines.next() {
-            None => return Err(SourceError::Empty { path: file.to_owned() }),
-            Some((_, Err(source))) => return Err(SourceError::Io { path: file.to_owned(), source }),
+            None => return Err(SourceError::Empty { path: path.to_owned() }),
+            Some((_, Err(source))) => return Err(SourceError::Io { path: path.to_owned(), source }),
             Some((_, Ok(Line::TooLong { length, .. }))) => {
                 return Err(bad_header(format!("the header line is {length} bytes long")));
             }
@@ -41,44 +67,67 @@ pub(crate) fn read_delimited<R: BufRead>(reader: R, bars: FileBars) -> Result<De
             Some((_, Ok(Line::Text(bytes)))) => break String::from_utf8_lossy(&bytes).into_owned(),
         }
     };
-    let header = header.trim_start_matches('\u{feff}');
-    // The mapping admits only an ASCII delimiter (see `CsvMapping::validate`).
-    let delimiter = u8::try_from(mapping.delimiter).unwrap_or(b',');
-    let fields = parse(&mut parser(delimiter), header.as_bytes())
+    let text = text.trim_start_matches('\u{feff}').to_owned();
+    let fields = parse(&mut parser(delimiter), text.as_bytes())
         .ok_or_else(|| bad_header("a quoted column name has no closing quote".to_owned()))?;
-    let names: Vec<String> = (0..fields.len())
+    let names = (0..fields.len())
         .map(|i| String::from_utf8_lossy(fields.get(i).unwrap_or_default()).into_owned())
         .collect();
+    let records = TextRecords { records: CsvRecords::new(lines, delimiter), path: path.to_owned() };
+    Ok((Header { text, names }, records))
+}
+
+/// Reads the header of `reader` and finds the mapped columns; the data records are read as
+/// the result is iterated.
+pub(crate) fn read_delimited<R: BufRead>(reader: R, bars: FileBars) -> Result<DelimitedRows<R>, SourceError> {
+    let (file, mapping) = (bars.path.as_path(), &bars.mapping);
+    // The mapping admits only an ASCII delimiter (see `CsvMapping::validate`).
+    let delimiter = u8::try_from(mapping.delimiter).unwrap_or(b',');
+    let (header, records) = read_header(reader, file, delimiter)?;
     let mut positions = Vec::new();
     for (field, column) in mapping.columns() {
-        let found = names.iter().position(|name| name.trim().eq_ignore_ascii_case(column.trim()));
-        positions.push(found.ok_or_else(|| SourceError::MissingColumn {
+        positions.push(header.position(column).ok_or_else(|| SourceError::MissingColumn {
             path: file.to_owned(),
             field,
             column: column.to_owned(),
-            header: raw_text(header.as_bytes()),
+            header: raw_text(header.text.as_bytes()),
         })?);
     }
     if !bars.has_ticker() {
         return Err(SourceError::NoTicker { path: file.to_owned() });
     }
-    let parser = RecordParser { bars, positions, width: names.len() };
-    Ok(DelimitedRows { records: CsvRecords::new(lines, delimiter), parser })
+    let parser = RecordParser { bars, positions, width: header.names.len() };
+    Ok(DelimitedRows { records, parser })
 }
 
 impl<R: BufRead> Iterator for DelimitedRows<R> {
     type Item = Result<Bar, LineError>;
 
     fn next(&mut self) -> Option<Self::Item> {
+        let (line, raw, fields) = match self.records.next()? {
+            Ok(record) => record,
+            Err(error) => return Some(Err(error)),
+        };
         let parser = &mut self.parser;
+        Some(
+            parser
+                .parse(line, &fields)
+                .map_err(|refusal| LineError::new(parser.bars.path.clone(), line, refusal, &raw)),
+        )
+    }
+}
+
+impl<R: BufRead> Iterator for TextRecords<R> {
+    type Item = Result<(u64, Vec<u8>, Fields), LineError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let path = &self.path;
         let refuse = |number, reason, message: String, raw: &[u8]| {
-            Err(LineError::new(parser.bars.path.clone(), number, Refusal::new(reason, message), raw))
+            Err(LineError::new(path.clone(), number, Refusal::new(reason, message), raw))
         };
         Some(match self.records.next_record()? {
             RawRecord::Fields { line, raw, fields } => match std::str::from_utf8(&raw) {
-                Ok(_) => parser
-                    .parse(line, &fields)
-                    .map_err(|refusal| LineError::new(parser.bars.path.clone(), line, refusal, &raw)),
+                Ok(_) => Ok((line, raw, fields)),
                 Err(e) => refuse(
                     line,
                     Reason::NotUtf8,

@@ -13,6 +13,7 @@
 //! }
 //! ```
 
+mod actions_file;
 mod csv_records;
 mod delimited;
 mod files;
@@ -27,6 +28,7 @@ mod validate;
 #[cfg(test)]
 mod tests;
 
+pub use actions_file::{ACTION_COLUMNS, ActionRows, open_actions_file};
 pub use files::list_files;
 pub use mapping::FileFormat;
 pub use open::open_file;

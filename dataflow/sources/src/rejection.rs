@@ -42,6 +42,9 @@ pub enum Reason {
     ReadError,
     /// A value of an API answer is not an object with the expected keys.
     ApiGarbage,
+    /// A corporate action of an unknown kind, with the other kind's number, or with a ratio
+    /// or amount that is not positive and finite.
+    BadAction,
 }
 
 impl Reason {
@@ -62,6 +65,7 @@ impl Reason {
             Reason::LineTooLong => "line_too_long",
             Reason::ReadError => "read_error",
             Reason::ApiGarbage => "api_garbage",
+            Reason::BadAction => "bad_action",
         }
     }
 }
