@@ -4,14 +4,14 @@
 //! refused with its line and reason and never stops the good ones.
 
 use super::SourceError;
-use super::delimited::{TextRecords, read_header};
+use super::delimited::{TextRecords, check_width, read_header};
 use super::rejection::{LineError, raw_text};
 use super::validate::{ActionCells, parse_action};
 use flate2::read::MultiGzDecoder;
 use pricestream_records::CorporateAction;
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// The columns of a corporate-actions file: `ticker`, `ex_date` (`YYYY-MM-DD`), `kind`
 /// (`split` or `cash_dividend`), `ratio` (a split's new shares per old share) and `amount` (a
@@ -52,7 +52,7 @@ fn read_actions<R: BufRead + Send + 'static>(reader: R, path: &Path) -> Result<A
             header: raw_text(header.text.as_bytes()),
         })?;
     }
-    Ok(Box::new(ActionRecords { records, positions, width: header.names.len(), path: path.to_owned() }))
+    Ok(Box::new(ActionRecords { records, positions, width: header.names.len() }))
 }
 
 struct ActionRecords<R> {
@@ -60,33 +60,23 @@ struct ActionRecords<R> {
     /// Where each of [`ACTION_COLUMNS`] is in a record.
     positions: [usize; ACTION_COLUMNS.len()],
     width: usize,
-    path: PathBuf,
 }
 
 impl<R: BufRead> Iterator for ActionRecords<R> {
     type Item = Result<CorporateAction, LineError>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        let (line, raw, fields) = match self.records.next()? {
-            Ok(record) => record,
-            Err(error) => return Some(Err(error)),
-        };
-        let refuse = |refusal| LineError::new(self.path.clone(), line, refusal, &raw);
-        if fields.len() != self.width {
-            let message = format!("expected {} fields as in the header, found {}", self.width, fields.len());
-            return Some(Err(refuse(super::rejection::Refusal::new(
-                super::rejection::Reason::WrongColumnCount,
-                message,
-            ))));
-        }
-        // The record is valid UTF-8 (checked whole), and so is each of its fields.
-        let cell = |slot: usize| {
-            let bytes = fields.get(self.positions[slot]).unwrap_or_default();
-            std::str::from_utf8(bytes).unwrap_or_default()
-        };
-        let cells =
-            ActionCells { ticker: cell(0), ex_date: cell(1), kind: cell(2), ratio: cell(3), amount: cell(4) };
-        Some(parse_action(&cells).map_err(refuse))
+        let (positions, width) = (self.positions, self.width);
+        self.records.next_parsed(|_, fields| {
+            check_width(fields, width)?;
+            // The record is valid UTF-8 (checked whole), and so is each of its fields.
+            let cell = |slot: usize| {
+                let bytes = fields.get(positions[slot]).unwrap_or_default();
+                std::str::from_utf8(bytes).unwrap_or_default()
+            };
+            let [ticker, ex_date, kind, ratio, amount] = [0, 1, 2, 3, 4].map(cell);
+            parse_action(&ActionCells { ticker, ex_date, kind, ratio, amount })
+        })
     }
 }
 
@@ -96,6 +86,7 @@ mod tests {
     use crate::rejection::Reason;
     use pricestream_records::ActionKind;
     use std::io::Write;
+    use std::path::PathBuf;
 
     fn write(name: &str, bytes: &[u8]) -> (tempfile::TempDir, PathBuf) {
         let dir = tempfile::tempdir().expect("a temporary folder");

@@ -104,17 +104,33 @@ impl<R: BufRead> Iterator for DelimitedRows<R> {
     type Item = Result<Bar, LineError>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        let (line, raw, fields) = match self.records.next()? {
+        let parser = &mut self.parser;
+        self.records.next_parsed(|line, fields| parser.parse(line, fields))
+    }
+}
+
+impl<R: BufRead> TextRecords<R> {
+    /// The next record turned into an item by `parse` (given the record's first line number and
+    /// its fields), or the [`LineError`] refusing it.
+    pub(crate) fn next_parsed<T>(
+        &mut self,
+        parse: impl FnOnce(u64, &Fields) -> Result<T, Refusal>,
+    ) -> Option<Result<T, LineError>> {
+        let (line, raw, fields) = match self.next()? {
             Ok(record) => record,
             Err(error) => return Some(Err(error)),
         };
-        let parser = &mut self.parser;
-        Some(
-            parser
-                .parse(line, &fields)
-                .map_err(|refusal| LineError::new(parser.bars.path.clone(), line, refusal, &raw)),
-        )
+        Some(parse(line, &fields).map_err(|refusal| LineError::new(self.path.clone(), line, refusal, &raw)))
     }
+}
+
+/// Whether a record has as many fields as the header (`width`).
+pub(crate) fn check_width(fields: &Fields, width: usize) -> Result<(), Refusal> {
+    if fields.len() == width {
+        return Ok(());
+    }
+    let message = format!("expected {width} fields as in the header, found {}", fields.len());
+    Err(Refusal::new(Reason::WrongColumnCount, message))
 }
 
 impl<R: BufRead> Iterator for TextRecords<R> {
@@ -161,10 +177,7 @@ impl<R: BufRead> Iterator for TextRecords<R> {
 
 impl RecordParser {
     fn parse(&mut self, number: u64, fields: &Fields) -> Result<Bar, Refusal> {
-        if fields.len() != self.width {
-            let message = format!("expected {} fields as in the header, found {}", self.width, fields.len());
-            return Err(Refusal::new(Reason::WrongColumnCount, message));
-        }
+        check_width(fields, self.width)?;
         // The record is valid UTF-8 (checked whole), and so is each of its fields.
         let cell = |slot: usize| {
             let bytes = self.positions.get(slot).and_then(|&at| fields.get(at)).unwrap_or_default();
