@@ -5,14 +5,14 @@ use crate::cli::BackfillArgs;
 use crate::config::ExtractorConfig;
 use futures::StreamExt;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use pricestream_ingest::feed::{ingest_symbol, read_file};
+use pricestream_ingest::feed::{ingest_actions_file, ingest_symbol, read_file};
 use pricestream_ingest::metrics::Metrics;
 use pricestream_ingest::{Lanes, Pipeline, ReadAhead, SinkPatience, Sinks, StoredSeries, Summary};
 use pricestream_records::topics::Topics;
 use pricestream_runtime::config::ProcessEnv;
 use pricestream_runtime::fault::Outages;
 use pricestream_sources::{TwelveDataClient, list_files};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 use tracing::{error, info};
@@ -48,7 +48,16 @@ async fn backfill(config: &ExtractorConfig, args: &BackfillArgs, task_number: Uu
         Pipeline::new(&config.indicators, sinks.clone(), task_number, batch_rows, metrics)
     };
 
-    let summary = match &args.source.input {
+    let mut summary = Summary::default();
+    if let Some(path) = &args.actions {
+        let mut pipeline = new_pipeline();
+        for file in action_files(path)? {
+            ingest_actions_file(&mut pipeline, &file, task_number).await?;
+        }
+        pipeline.finish().await?;
+        summary.add(&pipeline.summary);
+    }
+    let bars = match &args.source.input {
         Some(input) => {
             let stored = sinks.as_deref();
             backfill_files(config, args, input, task_number, &metrics, stored, new_pipeline).await?
@@ -60,6 +69,7 @@ async fn backfill(config: &ExtractorConfig, args: &BackfillArgs, task_number: Uu
             pipeline.summary
         }
     };
+    summary.add(&bars);
 
     info!(
         %task_number,
@@ -67,6 +77,7 @@ async fn backfill(config: &ExtractorConfig, args: &BackfillArgs, task_number: Uu
         bars_written = summary.bars_written,
         bars_unchanged = summary.bars_unchanged,
         rejected = summary.rejected_total(),
+        corporate_actions = summary.actions_written,
         seconds = started.elapsed().as_secs_f64(),
         "Backfill finished."
     );
@@ -84,10 +95,33 @@ async fn backfill(config: &ExtractorConfig, args: &BackfillArgs, task_number: Uu
             "  indicators  -> Kafka {} and Cassandra {keyspace}.{{ema,sma,rsi,macd,stoch,bbands,willr}}",
             topics.indicators
         );
+        if args.actions.is_some() {
+            let table = format!("{keyspace}.corporate_actions");
+            println!("  actions     -> Kafka {} and Cassandra {table}", topics.corporate_actions);
+        }
         println!("  rejects     -> Kafka {}", topics.dead_letter);
     }
     print!("{}", summary.report(started.elapsed()));
     Ok(())
+}
+
+/// The corporate-actions files at `path`: the file itself, or every file in the folder, in
+/// name order.
+fn action_files(path: &Path) -> anyhow::Result<Vec<PathBuf>> {
+    if !path.is_dir() {
+        return Ok(vec![path.to_owned()]);
+    }
+    let read = |e| anyhow::anyhow!("cannot read the corporate-actions folder {}: {e}", path.display());
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(path).map_err(read)? {
+        let entry = entry.map_err(read)?;
+        if entry.file_type().map_err(read)?.is_file() {
+            files.push(entry.path());
+        }
+    }
+    files.sort();
+    anyhow::ensure!(!files.is_empty(), "no corporate-actions files in {}", path.display());
+    Ok(files)
 }
 
 /// Stored series read at once while the lanes work on earlier files. A daily run over

@@ -50,6 +50,13 @@ pub struct BackfillArgs {
     /// owning a share of the tickers (default: one per CPU core).
     #[arg(long, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub lanes: Option<u16>,
+
+    /// Corporate actions to read before the bars: a CSV file, plain or gzip, with the columns
+    /// ticker, ex_date, kind (split or cash_dividend), ratio and amount (docs/sources.md), or a
+    /// folder of such files. Published on <prefix>corporate-actions and stored in
+    /// <dwh keyspace>.corporate_actions; refused records go to the dead-letter topic.
+    #[arg(long, value_name = "PATH")]
+    pub actions: Option<PathBuf>,
 }
 
 /// Arguments of `generate`.

@@ -4,7 +4,9 @@
 
 use chrono::{NaiveDate, Utc};
 use pricestream_records::wire;
-use pricestream_records::{Bar, DeadLetter, IndicatorRecord, IndicatorValue, Timeframe};
+use pricestream_records::{
+    ActionKind, Bar, CorporateAction, DeadLetter, IndicatorRecord, IndicatorValue, Timeframe,
+};
 use serde_json::Value;
 use std::path::Path;
 
@@ -175,5 +177,23 @@ fn predictions_match_their_schema() -> anyhow::Result<()> {
     let mut extra: Value = serde_json::from_slice(&wire::encode(&prediction))?;
     extra.as_object_mut().map(|o| o.insert("confidence".into(), 0.9.into()));
     assert!(!schema.is_valid(&extra), "an unknown field must be refused");
+    Ok(())
+}
+
+#[test]
+fn corporate_actions_match_their_schema() -> anyhow::Result<()> {
+    let schema = validator("corporate-action.v1.schema.json")?;
+    let split =
+        CorporateAction { ticker: "NVDA".into(), ex_date: day(), kind: ActionKind::Split { ratio: 10.0 } };
+    let dividend = CorporateAction { kind: ActionKind::CashDividend { amount: 0.04 }, ..split.clone() };
+    for action in [&split, &dividend] {
+        assert_valid(&schema, &wire::encode(action))?;
+    }
+    // The schema must be able to fail: a split with an amount, or without its ratio.
+    let mut broken: Value = serde_json::from_slice(&wire::encode(&split))?;
+    broken.as_object_mut().map(|o| o.insert("amount".into(), 1.0.into()));
+    assert!(!schema.is_valid(&broken));
+    broken.as_object_mut().map(|o| o.remove("ratio"));
+    assert!(!schema.is_valid(&broken));
     Ok(())
 }

@@ -15,6 +15,7 @@
 mod bars;
 mod batch;
 mod cells;
+mod corporate_actions;
 mod decimal;
 mod fault;
 mod features;
@@ -32,6 +33,7 @@ mod tls;
 
 pub use bars::BarTable;
 pub use batch::{BatchLimits, PartitionRows, SeriesKey, group_by_partition, write_partitions};
+pub use corporate_actions::CorporateActionTable;
 pub use decimal::{decimal_to_f64, f64_to_decimal};
 pub use features::FeatureTable;
 pub use generations::GenerationTable;

@@ -1,10 +1,12 @@
-//! Feeding one source item (a file, an API symbol) through the pipeline:
-//! refused records to the dead-letter batch, valid bars in date order.
+//! Feeding one source item (a file, an API symbol, a corporate-actions file) through the
+//! pipeline: refused records to the dead-letter batch, valid bars in date order, actions.
 
 use crate::{Pipeline, StoredSeries};
 use chrono::NaiveDate;
 use pricestream_records::Bar;
-use pricestream_sources::{FileFormat, LineError, SourceError, TwelveDataClient, open_file};
+use pricestream_sources::{
+    FileFormat, LineError, SourceError, TwelveDataClient, open_actions_file, open_file,
+};
 use std::path::Path;
 use tracing::warn;
 use uuid::Uuid;
@@ -99,6 +101,36 @@ pub async fn ingest_symbol(
         }
     }
     push_in_date_order(pipeline, bars).await?;
+    pipeline.summary.files += 1;
+    Ok(())
+}
+
+/// Reads one corporate-actions file into the pipeline: its refused records to the dead-letter
+/// batch, its actions to be published and stored. A file that cannot be opened is counted as
+/// skipped and logged, never fatal.
+pub async fn ingest_actions_file(
+    pipeline: &mut Pipeline,
+    file: &Path,
+    task_number: Uuid,
+) -> anyhow::Result<()> {
+    let owned = file.to_owned();
+    let read =
+        tokio::task::spawn_blocking(move || open_actions_file(&owned).map(|rows| rows.collect::<Vec<_>>()));
+    let rows = match read.await? {
+        Ok(rows) => rows,
+        Err(error) => {
+            skip(pipeline, file, &error);
+            return Ok(());
+        }
+    };
+    for row in rows {
+        match row {
+            Ok(action) => pipeline.push_action(action).await?,
+            Err(error) => {
+                pipeline.push_rejected(error.reason.as_str(), error.to_dead_letter(task_number)).await?
+            }
+        }
+    }
     pipeline.summary.files += 1;
     Ok(())
 }

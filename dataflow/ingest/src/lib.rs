@@ -53,7 +53,7 @@ pub use tickers::{ReadAhead, StoredSeries};
 
 use metrics::Metrics;
 use pricestream_records::wire;
-use pricestream_records::{Bar, DeadLetter, IndicatorRow, IndicatorValue, Timeframe};
+use pricestream_records::{Bar, CorporateAction, DeadLetter, IndicatorRow, IndicatorValue, Timeframe};
 use std::sync::Arc;
 use std::time::Instant;
 use tickers::Tickers;
@@ -72,6 +72,8 @@ pub struct Batch {
     value_ends: Vec<usize>,
     /// Records refused on the way.
     pub dead_letters: Vec<DeadLetter>,
+    /// Corporate actions read.
+    pub actions: Vec<CorporateAction>,
     /// Series whose every value has now been computed with this run's settings: recorded as
     /// such once the batch is stored.
     pub settled: Vec<(String, Timeframe)>,
@@ -89,6 +91,7 @@ impl Batch {
             values: Vec::new(),
             value_ends: Vec::new(),
             dead_letters: Vec::new(),
+            actions: Vec::new(),
             settled: Vec::new(),
             purged: Vec::new(),
             task_number,
@@ -96,7 +99,7 @@ impl Batch {
     }
 
     fn len(&self) -> usize {
-        self.bars.len() + self.dead_letters.len()
+        self.bars.len() + self.dead_letters.len() + self.actions.len()
     }
 
     /// How many indicator values the batch holds.
@@ -165,6 +168,7 @@ impl Batch {
         self.values.clear();
         self.value_ends.clear();
         self.dead_letters.clear();
+        self.actions.clear();
         self.settled.clear();
         self.purged.clear();
     }
@@ -273,6 +277,13 @@ impl Pipeline {
         self.flush_if_full().await
     }
 
+    /// Takes one corporate action, to be published and stored with the next batch.
+    pub async fn push_action(&mut self, action: CorporateAction) -> anyhow::Result<()> {
+        self.summary.actions_read += 1;
+        self.batch.actions.push(action);
+        self.flush_if_full().await
+    }
+
     async fn flush_if_full(&mut self) -> anyhow::Result<()> {
         if self.batch.len() >= self.batch_max_rows { self.flush().await } else { Ok(()) }
     }
@@ -280,7 +291,7 @@ impl Pipeline {
     /// Sends everything taken so far and waits until every sink acknowledged it.
     pub async fn flush(&mut self) -> anyhow::Result<()> {
         self.count_bars_read();
-        if self.batch.bars.is_empty() && self.batch.dead_letters.is_empty() && self.batch.settled.is_empty() {
+        if self.batch.len() == 0 && self.batch.settled.is_empty() {
             return Ok(());
         }
         let batch = &self.batch;
@@ -298,6 +309,7 @@ impl Pipeline {
         self.summary.bars_written += batch.bars.len() as u64;
         self.summary.indicators_written += batch.indicator_count() as u64;
         self.summary.dead_letters_written += batch.dead_letters.len() as u64;
+        self.summary.actions_written += batch.actions.len() as u64;
         self.metrics.bars_written.inc_by(batch.bars.len() as u64);
         self.metrics.indicator_values_written.inc_by(batch.indicator_count() as u64);
         self.metrics.batch_seconds.observe(started.elapsed().as_secs_f64());

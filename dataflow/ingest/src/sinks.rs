@@ -10,7 +10,8 @@
 use crate::Batch;
 use anyhow::Context;
 use pricestream_cassandra::{
-    BarTable, BatchLimits, CassandraError, IndicatorTables, SeriesSettingsTable, connect, create_dwh_schema,
+    BarTable, BatchLimits, CassandraError, CorporateActionTable, IndicatorTables, SeriesSettingsTable,
+    connect, create_dwh_schema,
 };
 use pricestream_indicators::IndicatorParams;
 use pricestream_kafka::kafka_fault;
@@ -67,6 +68,7 @@ pub struct Sinks {
     bars: BarTable,
     indicators: IndicatorTables,
     settings: SeriesSettingsTable,
+    actions: CorporateActionTable,
     /// The indicator settings of this run (`IndicatorParams::settings_text`).
     indicator_settings: String,
     topics: Topics,
@@ -93,6 +95,7 @@ impl Sinks {
             (topics.bars.as_str(), Retention::Forever),
             (topics.indicators.as_str(), Retention::Forever),
             (topics.dead_letter.as_str(), Retention::Forever),
+            (topics.corporate_actions.as_str(), Retention::Forever),
         ];
         let tries = as_patience(patience, &stop);
         wait_out(&outages, Dependency::Kafka, "create topics", tries, KafkaError::fault, || {
@@ -109,10 +112,12 @@ impl Sinks {
             create_dwh_schema(&session, config.cassandra).await?;
             let bars = BarTable::prepare(Arc::clone(&session), keyspace, limits).await?;
             let settings = SeriesSettingsTable::prepare(Arc::clone(&session), keyspace).await?;
+            let in_flight = limits.in_flight;
+            let actions = CorporateActionTable::prepare(Arc::clone(&session), keyspace, in_flight).await?;
             let indicators = IndicatorTables::prepare(session, keyspace, limits).await?;
-            Ok::<_, CassandraError>((bars, indicators, settings))
+            Ok::<_, CassandraError>((bars, indicators, settings, actions))
         };
-        let (bars, indicators, settings) =
+        let (bars, indicators, settings, actions) =
             wait_out(&outages, Dependency::Cassandra, "connect", tries, CassandraError::fault, cassandra)
                 .await?;
         Ok(Sinks {
@@ -120,6 +125,7 @@ impl Sinks {
             bars,
             indicators,
             settings,
+            actions,
             indicator_settings: config.indicators.settings_text(),
             topics,
             task_number,
@@ -249,6 +255,12 @@ impl Sinks {
                 kafka(topic, self.publisher.publish_all(topic, task, dead).await)
             },
             async { cassandra(self.indicators.write_rows(batch.indicator_rows()).await) },
+            async {
+                let topic = &self.topics.corporate_actions;
+                let actions = batch.actions.iter().map(|action| (&*action.ticker, action));
+                kafka(topic, self.publisher.publish_all(topic, task, actions).await)
+            },
+            async { cassandra(self.actions.write_all(&batch.actions, task).await) },
         )?;
         cassandra(self.bars.write_all(&batch.bars).await)?;
         // Last: a series is recorded as computed with these settings once all its values are in.

@@ -19,6 +19,10 @@ pub struct Summary {
     pub indicators_written: u64,
     /// Refused records sent to the dead-letter topic.
     pub dead_letters_written: u64,
+    /// Corporate actions read.
+    pub actions_read: u64,
+    /// Corporate actions acknowledged by every sink.
+    pub actions_written: u64,
     /// Refused records by reason.
     pub rejected: BTreeMap<String, u64>,
     /// Bytes encoded in a dry run.
@@ -42,6 +46,8 @@ impl Summary {
             bars_written,
             indicators_written,
             dead_letters_written,
+            actions_read,
+            actions_written,
             rejected,
             bytes_encoded,
         } = other;
@@ -52,6 +58,8 @@ impl Summary {
         self.bars_written += bars_written;
         self.indicators_written += indicators_written;
         self.dead_letters_written += dead_letters_written;
+        self.actions_read += actions_read;
+        self.actions_written += actions_written;
         for (reason, count) in rejected {
             *self.rejected.entry(reason.clone()).or_default() += count;
         }
@@ -90,6 +98,9 @@ impl fmt::Display for Report<'_> {
         if s.bytes_encoded > 0 {
             // Only a dry run counts them: the bytes it would have sent to Kafka.
             writeln!(f, "  bytes encoded        {:>10}  (Kafka messages, not sent)", s.bytes_encoded)?;
+        }
+        if s.actions_read > 0 {
+            writeln!(f, "  corporate actions    {:>10}  ({} written)", s.actions_read, s.actions_written)?;
         }
         writeln!(f, "  lines rejected       {:>10}", s.rejected_total())?;
         for (reason, count) in &s.rejected {

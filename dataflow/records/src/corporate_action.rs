@@ -35,6 +35,16 @@ pub enum ActionKind {
     },
 }
 
+impl ActionKind {
+    /// The kind's name on the wire, in files and in Cassandra: `split` or `cash_dividend`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ActionKind::Split { .. } => "split",
+            ActionKind::CashDividend { .. } => "cash_dividend",
+        }
+    }
+}
+
 /// Why a corporate action cannot be applied.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum ActionError {
@@ -119,6 +129,14 @@ mod tests {
         assert_eq!(action(ActionKind::CashDividend { amount: 2.0 }).price_factor(100.0), Ok(0.98));
         let too_much = action(ActionKind::CashDividend { amount: 100.0 }).price_factor(100.0);
         assert_eq!(too_much, Err(ActionError::DividendAtLeastClose { amount: 100.0, previous_close: 100.0 }));
+    }
+
+    #[test]
+    fn kind_names_are_the_json_tags() {
+        for kind in [ActionKind::Split { ratio: 2.0 }, ActionKind::CashDividend { amount: 1.0 }] {
+            let json = serde_json::to_value(action(kind)).unwrap_or_default();
+            assert_eq!(json["kind"], kind.as_str());
+        }
     }
 
     #[test]

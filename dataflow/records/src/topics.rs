@@ -14,6 +14,8 @@ pub struct Topics {
     pub predictions: String,
     /// Records the extractor refused (key: source; value: [`crate::DeadLetter`]).
     pub dead_letter: String,
+    /// Splits and cash dividends (key: ticker; value: [`crate::CorporateAction`]).
+    pub corporate_actions: String,
 }
 
 impl Topics {
@@ -25,12 +27,20 @@ impl Topics {
             features: format!("{prefix}features"),
             predictions: format!("{prefix}predictions"),
             dead_letter: format!("{prefix}dead-letter"),
+            corporate_actions: format!("{prefix}corporate-actions"),
         }
     }
 
     /// All topic names.
-    pub fn all(&self) -> [&str; 5] {
-        [&self.bars, &self.indicators, &self.features, &self.predictions, &self.dead_letter]
+    pub fn all(&self) -> [&str; 6] {
+        [
+            &self.bars,
+            &self.indicators,
+            &self.features,
+            &self.predictions,
+            &self.dead_letter,
+            &self.corporate_actions,
+        ]
     }
 }
 
@@ -73,7 +83,8 @@ mod tests {
     fn names_share_the_prefix() {
         let topics = Topics::with_prefix("pricestream.");
         assert_eq!(topics.bars, "pricestream.bars");
-        assert_eq!(topics.all().len(), 5);
+        assert_eq!(topics.all().len(), 6);
+        assert_eq!(topics.corporate_actions, "pricestream.corporate-actions");
         assert_eq!(topics.dead_letter, "pricestream.dead-letter");
         assert!(topics.all().iter().all(|t| t.starts_with("pricestream.")));
     }

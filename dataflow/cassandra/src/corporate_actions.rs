@@ -1,0 +1,95 @@
+//! The warehouse's corporate actions (`corporate_actions`): one row per ticker, ex-date and
+//! kind, so sending an action again rewrites the same row and a corrected one replaces it.
+
+use super::CassandraError;
+use super::statements::prepare;
+use crate::Result;
+use chrono::NaiveDate;
+use futures::{StreamExt, TryStreamExt, stream};
+use pricestream_records::{ActionKind, CorporateAction};
+use scylla::client::session::Session;
+use scylla::statement::prepared::PreparedStatement;
+use std::sync::Arc;
+use uuid::Uuid;
+
+/// The table: one partition per ticker, its actions in ex-date order.
+pub(super) const CORPORATE_ACTIONS: &str = "CREATE TABLE IF NOT EXISTS {ks}.corporate_actions (
+    ticker text,
+    ex_date date,
+    kind text,
+    ratio double,
+    amount double,
+    task_number uuid,
+    PRIMARY KEY ((ticker), ex_date, kind)
+) WITH CLUSTERING ORDER BY (ex_date ASC, kind ASC)";
+
+/// Writes and reads `corporate_actions`.
+pub struct CorporateActionTable {
+    session: Arc<Session>,
+    insert: PreparedStatement,
+    select: PreparedStatement,
+    table: String,
+    in_flight: usize,
+}
+
+/// A stored row: ex-date, kind, ratio, amount.
+type Row = (NaiveDate, String, Option<f64>, Option<f64>);
+
+impl CorporateActionTable {
+    /// Prepares the statements against `keyspace.corporate_actions`, with at most `in_flight`
+    /// writes at once.
+    pub async fn prepare(session: Arc<Session>, keyspace: &str, in_flight: usize) -> Result<Self> {
+        let table = format!("{keyspace}.corporate_actions");
+        let cql = format!(
+            "INSERT INTO {table} (ticker, ex_date, kind, ratio, amount, task_number) VALUES (?, ?, ?, ?, ?, ?)"
+        );
+        let insert = prepare(&session, cql).await?;
+        let cql = format!("SELECT ex_date, kind, ratio, amount FROM {table} WHERE ticker = ?");
+        let select = prepare(&session, cql).await?;
+        Ok(CorporateActionTable { session, insert, select, table, in_flight: in_flight.max(1) })
+    }
+
+    /// Upserts every action, recorded as sent by run `task_number`; returns how many.
+    pub async fn write_all(&self, actions: &[CorporateAction], task_number: Uuid) -> Result<usize> {
+        stream::iter(actions)
+            .map(|action| async move {
+                let (ratio, amount) = match action.kind {
+                    ActionKind::Split { ratio } => (Some(ratio), None),
+                    ActionKind::CashDividend { amount } => (None, Some(amount)),
+                };
+                let values =
+                    (&*action.ticker, action.ex_date, action.kind.as_str(), ratio, amount, task_number);
+                self.session.execute_unpaged(&self.insert, values).await.map_err(|source| {
+                    CassandraError::Write {
+                        table: self.table.clone(),
+                        key: format!("{}/{}/{}", action.ticker, action.ex_date, action.kind.as_str()),
+                        source,
+                    }
+                })?;
+                Ok::<usize, CassandraError>(1)
+            })
+            .buffer_unordered(self.in_flight)
+            .try_fold(0, |written, one| async move { Ok(written + one) })
+            .await
+    }
+
+    /// The actions stored for `ticker`, in ex-date order.
+    pub async fn read(&self, ticker: &str) -> Result<Vec<CorporateAction>> {
+        let read = |message: String| CassandraError::Read { table: self.table.clone(), message };
+        let decode = |message: String| CassandraError::Decode { table: self.table.clone(), message };
+        let result =
+            self.session.execute_unpaged(&self.select, (ticker,)).await.map_err(|e| read(e.to_string()))?;
+        let rows = result.into_rows_result().map_err(|e| decode(e.to_string()))?;
+        let mut actions = Vec::new();
+        for row in rows.rows::<Row>().map_err(|e| decode(e.to_string()))? {
+            let (ex_date, kind, ratio, amount) = row.map_err(|e| decode(e.to_string()))?;
+            let kind = match (kind.as_str(), ratio, amount) {
+                ("split", Some(ratio), _) => ActionKind::Split { ratio },
+                ("cash_dividend", _, Some(amount)) => ActionKind::CashDividend { amount },
+                _ => return Err(decode(format!("{ticker} {ex_date}: kind `{kind}` without its number"))),
+            };
+            actions.push(CorporateAction { ticker: ticker.into(), ex_date, kind });
+        }
+        Ok(actions)
+    }
+}
