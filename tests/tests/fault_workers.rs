@@ -250,11 +250,28 @@ async fn a_killed_peer_stops_the_cluster_and_a_frozen_one_fails_its_liveness() -
 
 #[tokio::test]
 async fn consumers_whose_fetchers_stop_are_restarted_and_the_mart_completes() -> anyhow::Result<()> {
-    let (Lake { ns, dir, .. }, reference, want) = prepared(8, 200).await?;
     // Each worker's consumer stops fetching after its 300th message, with most still to read.
-    let inject = [("PRICESTREAM_FAIL_FETCH_AFTER", "300".to_owned())];
+    fetchers_stop_and_the_mart_completes(&[("PRICESTREAM_FAIL_FETCH_AFTER", "300".to_owned())], false).await
+}
+
+#[tokio::test]
+async fn a_consumer_that_restarting_does_not_cure_is_replaced_and_the_mart_completes() -> anyhow::Result<()> {
+    // As above, and re-assigning its partitions does not bring the fetchers back: only a new
+    // client does.
+    let inject = [
+        ("PRICESTREAM_FAIL_FETCH_AFTER", "300".to_owned()),
+        ("PRICESTREAM_FAIL_FETCH_STUCK_CLIENT", "1".to_owned()),
+    ];
+    fetchers_stop_and_the_mart_completes(&inject, true).await
+}
+
+async fn fetchers_stop_and_the_mart_completes(
+    inject: &[(&str, String)],
+    replaced: bool,
+) -> anyhow::Result<()> {
+    let (Lake { ns, dir, .. }, reference, want) = prepared(8, 200).await?;
     let args = ["run", "--workers", "2"];
-    let mut service = Running::start("analytics", "pricestream-analytics", &args, &ns, &inject, dir.path())?;
+    let mut service = Running::start("analytics", "pricestream-analytics", &args, &ns, inject, dir.path())?;
     wait_for("the service", Duration::from_secs(120), || service.status_of("/readyz") == Some(200))?;
     let session = cassandra::session().await?;
     let deadline = Instant::now() + Duration::from_secs(120);
@@ -269,6 +286,12 @@ async fn consumers_whose_fetchers_stop_are_restarted_and_the_mart_completes() ->
     let stops = log.matches("Injected: the fetchers stop").count();
     assert!(stops >= 1, "no consumer stopped fetching:\n{log}");
     assert!(restarts >= stops as f64, "{restarts} fetcher restarts for {stops} stopped consumers:\n{log}");
+    let new_clients = log.matches("replacing the consumer with a new client").count();
+    if replaced {
+        assert!(new_clients >= stops, "{new_clients} new clients for {stops} stuck consumers:\n{log}");
+    } else {
+        assert_eq!(new_clients, 0, "a re-assign cured these consumers, yet a client was replaced:\n{log}");
+    }
     mart_equals(&ns.mart_keyspace, &want).await?;
     eprintln!("{stops} consumers stopped fetching, {restarts} restarts; the mart is the undisturbed run's");
     cassandra::drop_keyspaces(&session, &[&ns.dwh_keyspace, &ns.mart_keyspace, &reference.mart_keyspace])

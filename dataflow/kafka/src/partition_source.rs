@@ -15,6 +15,7 @@ use pricestream_records::{Bar, DeadLetter, IndicatorRecord};
 use pricestream_runtime::config::KafkaConfig;
 use pricestream_runtime::fault::{Dependency, Fault, Outages, Patience, wait_out_blocking};
 use prometheus::IntCounter;
+use rdkafka::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::Message;
 use rdkafka::{Offset, TopicPartitionList};
@@ -183,20 +184,30 @@ pub struct PartitionSource {
     last_probe: Option<Instant>,
     /// Whether the fetchers stopped.
     stall: StallWatch,
+    /// The positions at the last restart of the fetchers: stalled again at the same positions,
+    /// re-assigning did not help, and the consumer is replaced by a new client.
+    restarted_at: Option<Offsets>,
+    /// The settings the consumer was made with, for a new one.
+    consumer_config: ClientConfig,
     fetcher_restarts: IntCounter,
     /// Messages received, for the injected fetch failure.
     #[cfg(feature = "fault-injection")]
     received: u64,
+    /// The injected failure that only a new consumer cures is in effect.
+    #[cfg(feature = "fault-injection")]
+    stuck_client: bool,
 }
 
 impl PartitionSource {
     /// Assigns `partitions` of each topic from their first offset, waiting out Kafka outages.
     pub fn assign(settings: SourceSettings<'_>, partitions: &[(String, Vec<i32>)]) -> anyhow::Result<Self> {
-        let consumer: BaseConsumer<QuietContext> = client_config(settings.kafka)
+        let mut consumer_config = client_config(settings.kafka);
+        consumer_config
             .set("group.id", settings.group_id)
             .set("enable.auto.commit", "false")
-            .set("auto.offset.reset", "earliest")
-            .create_with_context(QuietContext::default())?;
+            .set("auto.offset.reset", "earliest");
+        let consumer: BaseConsumer<QuietContext> =
+            consumer_config.create_with_context(QuietContext::default())?;
         let watermarks: BaseConsumer<QuietContext> =
             client_config(settings.kafka).create_with_context(QuietContext::default())?;
         let committer = Committer::new(settings.kafka, settings.group_id, settings.commit_restarts)?;
@@ -216,9 +227,13 @@ impl PartitionSource {
             paused: TopicPartitionList::new(),
             last_probe: None,
             stall: StallWatch::default(),
+            restarted_at: None,
+            consumer_config,
             fetcher_restarts: settings.fetcher_restarts,
             #[cfg(feature = "fault-injection")]
             received: 0,
+            #[cfg(feature = "fault-injection")]
+            stuck_client: false,
         };
         source.add(partitions)?;
         info!(?partitions, resume = ?source.resume, "Assigned partitions.");
@@ -495,6 +510,7 @@ impl PartitionSource {
                     "Injected: the fetchers stop (PRICESTREAM_FAIL_FETCH_AFTER)."
                 );
                 self.consumer.incremental_unassign(&self.consumer.assignment()?)?;
+                self.stuck_client = crate::failure_injection::stuck_client();
             }
         }
         let topic = message.topic();
@@ -534,7 +550,10 @@ impl PartitionSource {
     }
 
     /// Assigns every partition again at this source's position when the fetchers stalled
-    /// (see [`crate::stall`]); only between phases, with nothing paused or read ahead.
+    /// (see [`crate::stall`]); only between phases, with nothing paused or read ahead. When the
+    /// fetchers stall again at the very positions of the last restart, re-assigning did not
+    /// help (the client itself is stuck, as librdkafka's sometimes is after a broker restart):
+    /// the consumer is replaced by a new client, assigned at the same positions.
     fn restart_if_stalled(&mut self) -> anyhow::Result<()> {
         if self.paused.count() > 0 || !self.stash.is_empty() || self.outages.is_down(Dependency::Kafka) {
             return Ok(());
@@ -543,18 +562,39 @@ impl PartitionSource {
         if waiting.is_empty() {
             return Ok(());
         }
-        warn!(
-            ?waiting,
-            "Kafka has held messages for this consumer for {} s without handing them out: restarting its fetchers at its own positions.",
-            STALL_AFTER.as_secs()
-        );
         let mut assignment = TopicPartitionList::new();
         for ((topic, partition), next) in &self.next {
             assignment.add_partition_offset(topic, *partition, Offset::Offset(*next))?;
         }
-        // Incremental, as the partitions were assigned: the two kinds are not to be mixed.
-        self.consumer.incremental_unassign(&self.consumer.assignment()?)?;
-        self.consumer.incremental_assign(&assignment)?;
+        if self.restarted_at.as_ref() == Some(&self.next) {
+            warn!(
+                ?waiting,
+                "Kafka still holds messages for this consumer after its fetchers were restarted: replacing the consumer with a new client at its own positions."
+            );
+            let fresh: BaseConsumer<QuietContext> =
+                self.consumer_config.create_with_context(QuietContext::default())?;
+            fresh.incremental_assign(&assignment)?;
+            self.consumer = Arc::new(fresh);
+            #[cfg(feature = "fault-injection")]
+            {
+                self.stuck_client = false;
+            }
+        } else {
+            warn!(
+                ?waiting,
+                "Kafka has held messages for this consumer for {} s without handing them out: restarting its fetchers at its own positions.",
+                STALL_AFTER.as_secs()
+            );
+            // Incremental, as the partitions were assigned: the two kinds are not to be mixed.
+            self.consumer.incremental_unassign(&self.consumer.assignment()?)?;
+            self.consumer.incremental_assign(&assignment)?;
+            #[cfg(feature = "fault-injection")]
+            if self.stuck_client {
+                // Injected: this client stays stuck whatever it is assigned.
+                self.consumer.incremental_unassign(&self.consumer.assignment()?)?;
+            }
+        }
+        self.restarted_at = Some(self.next.clone());
         self.fetcher_restarts.inc();
         self.stall.progressed();
         Ok(())

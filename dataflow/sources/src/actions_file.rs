@@ -1,10 +1,10 @@
-//! Corporate actions from data-lake files: comma-separated text, plain or gzip (told from the
-//! first bytes, as for bars), with a header naming the columns of [`ACTION_COLUMNS`] in any
-//! order. Each data record is one action, checked in `validate/action.rs`; a bad record is
+//! Corporate actions from data-lake files: comma-separated text, plain or gzip, or Parquet (told
+//! from the first bytes, as for bars), with the columns of [`ACTION_COLUMNS`] in any order. Each data record is one action, checked in `validate/action.rs`; a bad record is
 //! refused with its line and reason and never stops the good ones.
 
 use super::SourceError;
 use super::delimited::{TextRecords, check_width, read_header};
+use super::parquet_file::{ParquetRecords, cell_text, open_parquet};
 use super::rejection::{LineError, raw_text};
 use super::validate::{ActionCells, parse_action};
 use flate2::read::MultiGzDecoder;
@@ -22,8 +22,8 @@ pub const ACTION_COLUMNS: [&str; 5] = ["ticker", "ex_date", "kind", "ratio", "am
 /// refused its record.
 pub type ActionRows = Box<dyn Iterator<Item = Result<CorporateAction, LineError>> + Send>;
 
-/// Opens the corporate-actions file at `path` (plain or gzip-compressed CSV). A missing
-/// column, an empty file or a Parquet file is a [`SourceError`]; a header alone yields nothing.
+/// Opens the corporate-actions file at `path` (CSV, plain or gzip-compressed, or Parquet). A
+/// missing column or an empty file is a [`SourceError`]; a header alone yields nothing.
 pub fn open_actions_file(path: &Path) -> Result<ActionRows, SourceError> {
     let io = |source| SourceError::Io { path: path.to_owned(), source };
     let mut file = File::open(path).map_err(io)?;
@@ -32,10 +32,10 @@ pub fn open_actions_file(path: &Path) -> Result<ActionRows, SourceError> {
     file.seek(SeekFrom::Start(0)).map_err(io)?;
     match magic.as_slice() {
         [] => Err(SourceError::Empty { path: path.to_owned() }),
-        [b'P', b'A', b'R', b'1'] => Err(SourceError::BadHeader {
-            path: path.to_owned(),
-            message: "corporate actions are read from CSV, plain or gzip; this is a Parquet file".to_owned(),
-        }),
+        [b'P', b'A', b'R', b'1'] => {
+            let columns = ACTION_COLUMNS.map(|column| (column, column));
+            Ok(Box::new(ParquetActions(open_parquet(file, path, &columns)?)))
+        }
         [0x1f, 0x8b, ..] => read_actions(BufReader::new(MultiGzDecoder::new(BufReader::new(file))), path),
         _ => read_actions(BufReader::new(file), path),
     }
@@ -76,6 +76,28 @@ impl<R: BufRead> Iterator for ActionRecords<R> {
             };
             let [ticker, ex_date, kind, ratio, amount] = [0, 1, 2, 3, 4].map(cell);
             parse_action(&ActionCells { ticker, ex_date, kind, ratio, amount })
+        })
+    }
+}
+
+/// The actions of a Parquet file: each cell read as the text a CSV file would hold
+/// ([`cell_text`]), then checked as a CSV record is.
+struct ParquetActions(ParquetRecords);
+
+impl Iterator for ParquetActions {
+    type Item = Result<CorporateAction, LineError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.0.next_parsed(|_, cells| {
+            let [ticker, ex_date, kind, ratio, amount] =
+                [0, 1, 2, 3, 4].map(|slot| cell_text(cells.get(slot), cells.is_nanos(slot)));
+            parse_action(&ActionCells {
+                ticker: &ticker,
+                ex_date: &ex_date,
+                kind: &kind,
+                ratio: &ratio,
+                amount: &amount,
+            })
         })
     }
 }
@@ -137,6 +159,85 @@ mod tests {
         let error = open_actions_file(&path).err().map(|e| e.to_string()).unwrap_or_default();
         assert!(error.contains("amount"), "{error}");
         let (_dir, path) = write("actions.parquet", b"PAR1 and more");
-        assert!(matches!(open_actions_file(&path), Err(SourceError::BadHeader { .. })));
+        assert!(matches!(open_actions_file(&path), Err(SourceError::Parquet { .. })));
+    }
+
+    /// One action row: ticker, ex-date (days since 1970-01-01), kind, ratio, amount.
+    type ParquetAction<'a> = (&'a str, i32, &'a str, Option<f64>, Option<f64>);
+
+    /// A Parquet file of actions: string ticker and kind, a DATE ex-date, nullable numbers.
+    fn write_parquet(path: &Path, rows: &[ParquetAction<'_>]) {
+        use parquet::data_type::{ByteArray, ByteArrayType, DoubleType, Int32Type};
+        let schema = parquet::schema::parser::parse_message_type(
+            "message actions {
+                required binary ticker (UTF8);
+                required int32 ex_date (DATE);
+                required binary kind (UTF8);
+                optional double ratio;
+                optional double amount;
+            }",
+        )
+        .expect("schema");
+        let props = std::sync::Arc::new(parquet::file::properties::WriterProperties::builder().build());
+        let file = std::fs::File::create(path).expect("create");
+        let mut writer =
+            parquet::file::writer::SerializedFileWriter::new(file, std::sync::Arc::new(schema), props)
+                .expect("writer");
+        let mut group = writer.next_row_group().expect("row group");
+        let mut column = 0;
+        while let Some(mut col) = group.next_column().expect("column") {
+            let text =
+                |strings: Vec<&str>| -> Vec<ByteArray> { strings.into_iter().map(ByteArray::from).collect() };
+            match column {
+                0 => col.typed::<ByteArrayType>().write_batch(
+                    &text(rows.iter().map(|r| r.0).collect()),
+                    None,
+                    None,
+                ),
+                1 => col.typed::<Int32Type>().write_batch(
+                    &rows.iter().map(|r| r.1).collect::<Vec<_>>(),
+                    None,
+                    None,
+                ),
+                2 => col.typed::<ByteArrayType>().write_batch(
+                    &text(rows.iter().map(|r| r.2).collect()),
+                    None,
+                    None,
+                ),
+                _ => {
+                    let cells: Vec<Option<f64>> =
+                        rows.iter().map(|r| if column == 3 { r.3 } else { r.4 }).collect();
+                    let levels: Vec<i16> = cells.iter().map(|c| i16::from(c.is_some())).collect();
+                    let values: Vec<f64> = cells.iter().flatten().copied().collect();
+                    col.typed::<DoubleType>().write_batch(&values, Some(&levels), None)
+                }
+            }
+            .expect("written");
+            col.close().expect("close column");
+            column += 1;
+        }
+        group.close().expect("close group");
+        writer.close().expect("close file");
+    }
+
+    #[test]
+    fn a_parquet_file_gives_the_same_actions_as_its_csv() {
+        // 2024-06-10 and 2024-07-11 are days 19884 and 19915 after 1970-01-01.
+        let dir = tempfile::tempdir().expect("a temporary folder");
+        let path = dir.path().join("actions.parquet");
+        let rows = [
+            ("NVDA", 19884, "split", Some(10.0), None),
+            ("orcl", 19915, "cash_dividend", None, Some(0.4)),
+            ("NVDA", 19886, "split", None, None),
+        ];
+        write_parquet(&path, &rows);
+        let (_csv_dir, csv) = write("actions.csv", FILE.as_bytes());
+        let from_csv: Vec<CorporateAction> = read(&csv).into_iter().take(2).flatten().collect();
+        let read = read(&path);
+        assert_eq!(read.len(), 3, "{read:?}");
+        let actions: Vec<CorporateAction> = read.iter().take(2).flatten().cloned().collect();
+        assert_eq!(actions, from_csv);
+        let refused = read[2].as_ref().expect_err("a split without a ratio");
+        assert_eq!((refused.line, refused.reason), (3, Reason::MissingValue));
     }
 }

@@ -15,32 +15,57 @@ use parquet::schema::types::Type;
 use pricestream_records::Bar;
 use std::fs::File;
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 /// Days from 0001-01-01 (chrono's day 1 of the common era) to 1970-01-01.
 const UNIX_EPOCH_DAYS_FROM_CE: i32 = 719_163;
 
-/// Rows of one Parquet file as bars; see [`read_parquet`].
-pub(crate) struct ParquetRows {
+/// The rows of one Parquet file, each cut down to the columns a reader asked for; see
+/// [`open_parquet`].
+pub(crate) struct ParquetRecords {
     rows: RowIter<'static>,
-    bars: FileBars,
-    /// For each mapped field (date, open, high, low, close, volume, ticker), its position in a projected row.
+    path: PathBuf,
+    /// For each wanted column, its position in a projected row.
     slots: Vec<usize>,
-    date_is_nanos: bool,
+    /// For each wanted column, whether it holds nanosecond timestamps (as plain int64).
+    nanos: Vec<bool>,
     row: u64,
     done: bool,
 }
 
-/// Opens a Parquet file and finds the mapped columns among its top-level columns.
-pub(crate) fn read_parquet(file: File, bars: FileBars) -> Result<ParquetRows, SourceError> {
-    let (path, mapping) = (bars.path.as_path(), &bars.mapping);
+/// The cells of one row, in the order of the columns asked for.
+pub(crate) struct Cells<'a> {
+    fields: Vec<&'a Field>,
+    records: &'a ParquetRecords,
+}
+
+impl Cells<'_> {
+    /// The cell of wanted column `slot` (null when absent).
+    pub(crate) fn get(&self, slot: usize) -> &Field {
+        self.records.slots.get(slot).and_then(|&i| self.fields.get(i).copied()).unwrap_or(&Field::Null)
+    }
+
+    /// Whether wanted column `slot` holds nanosecond timestamps.
+    pub(crate) fn is_nanos(&self, slot: usize) -> bool {
+        self.records.nanos.get(slot).copied().unwrap_or(false)
+    }
+}
+
+/// Opens a Parquet file and finds `columns` (field, column name) among its top-level columns,
+/// ignoring case and surrounding blanks.
+pub(crate) fn open_parquet(
+    file: File,
+    path: &Path,
+    columns: &[(&'static str, &str)],
+) -> Result<ParquetRecords, SourceError> {
     let parquet = |source| SourceError::Parquet { path: path.to_owned(), source };
     let reader = SerializedFileReader::new(file).map_err(parquet)?;
     let schema = reader.metadata().file_metadata().schema();
     let fields = schema.get_fields();
     let header = fields.iter().map(|f| f.name()).collect::<Vec<_>>().join(",");
     let mut wanted: Vec<usize> = Vec::new();
-    for (field, column) in mapping.columns() {
+    for &(field, column) in columns {
         let found = fields.iter().position(|f| f.name().trim().eq_ignore_ascii_case(column.trim()));
         wanted.push(found.ok_or_else(|| SourceError::MissingColumn {
             path: path.to_owned(),
@@ -53,13 +78,25 @@ pub(crate) fn read_parquet(file: File, bars: FileBars) -> Result<ParquetRows, So
     projected.sort_unstable();
     projected.dedup();
     let slots = wanted.iter().filter_map(|i| projected.binary_search(i).ok()).collect();
-    let date_is_nanos = wanted.first().and_then(|&i| fields.get(i)).is_some_and(|f| is_nanos(f));
+    let nanos = wanted.iter().map(|&i| fields.get(i).is_some_and(|f| is_nanos(f))).collect();
     let projection = Type::group_type_builder(schema.name())
         .with_fields(projected.iter().filter_map(|&i| fields.get(i).map(Arc::clone)).collect())
         .build()
         .map_err(parquet)?;
     let rows = RowIter::from_file_into(Box::new(reader)).project(Some(projection)).map_err(parquet)?;
-    Ok(ParquetRows { rows, bars, slots, date_is_nanos, row: 0, done: false })
+    Ok(ParquetRecords { rows, path: path.to_owned(), slots, nanos, row: 0, done: false })
+}
+
+/// Rows of one Parquet file as bars; see [`read_parquet`].
+pub(crate) struct ParquetRows {
+    records: ParquetRecords,
+    bars: FileBars,
+}
+
+/// Opens a Parquet file and finds the mapped columns among its top-level columns.
+pub(crate) fn read_parquet(file: File, bars: FileBars) -> Result<ParquetRows, SourceError> {
+    let records = open_parquet(file, &bars.path, &bars.mapping.columns())?;
+    Ok(ParquetRows { records, bars })
 }
 
 fn is_nanos(field: &Type) -> bool {
@@ -69,10 +106,13 @@ fn is_nanos(field: &Type) -> bool {
     )
 }
 
-impl Iterator for ParquetRows {
-    type Item = Result<Bar, LineError>;
-
-    fn next(&mut self) -> Option<Self::Item> {
+impl ParquetRecords {
+    /// The next row turned into an item by `parse` (given the row's number and cells), or the
+    /// [`LineError`] refusing it; nothing after a row that cannot be read.
+    pub(crate) fn next_parsed<T>(
+        &mut self,
+        parse: impl FnOnce(u64, &Cells<'_>) -> Result<T, Refusal>,
+    ) -> Option<Result<T, LineError>> {
         if self.done {
             return None;
         }
@@ -90,10 +130,14 @@ impl Iterator for ParquetRows {
                 Some(Err(parquet::errors::ParquetError::General(what.to_owned())))
             }
         };
-        let (file, number) = (self.bars.path.clone(), self.row);
+        let (file, number) = (self.path.clone(), self.row);
         let refuse = |refusal, raw: &str| LineError::new(file.clone(), number, refusal, raw.as_bytes());
         match next? {
-            Ok(row) => Some(self.parse_row(&row).map_err(|refusal| refuse(refusal, &render(&row)))),
+            Ok(row) => {
+                let cells =
+                    Cells { fields: row.get_column_iter().map(|(_, field)| field).collect(), records: self };
+                Some(parse(number, &cells).map_err(|refusal| refuse(refusal, &render(&row))))
+            }
             Err(error) => {
                 self.done = true;
                 let message = format!("cannot read the file past row {}: {error}", self.row - 1);
@@ -103,20 +147,38 @@ impl Iterator for ParquetRows {
     }
 }
 
-impl ParquetRows {
-    fn parse_row(&mut self, row: &Row) -> Result<Bar, Refusal> {
-        let cells: Vec<&Field> = row.get_column_iter().map(|(_, field)| field).collect();
-        let cell =
-            |slot: usize| self.slots.get(slot).and_then(|&i| cells.get(i).copied()).unwrap_or(&Field::Null);
-        let ticker = self.bars.ticker(|column| match cell(6) {
-            Field::Str(text) => parse_ticker(column, text),
-            other => Err(wrong_type(column, "a string", other)),
-        })?;
-        let m = &self.bars.mapping;
-        let datetime = date(&m.date, cell(0), &m.date_format, self.date_is_nanos)?;
-        let prices = self.bars.prices(|column, slot| price(column, cell(slot)))?;
-        let volume = volume(&m.volume, cell(5))?;
-        self.bars.bar(ticker, datetime, prices, volume, (self.row, "row"))
+impl Iterator for ParquetRows {
+    type Item = Result<Bar, LineError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let bars = &mut self.bars;
+        self.records.next_parsed(|row, cells| parse_bar(bars, row, cells))
+    }
+}
+
+fn parse_bar(bars: &mut FileBars, row: u64, cells: &Cells<'_>) -> Result<Bar, Refusal> {
+    let ticker = bars.ticker(|column| match cells.get(6) {
+        Field::Str(text) => parse_ticker(column, text),
+        other => Err(wrong_type(column, "a string", other)),
+    })?;
+    let m = &bars.mapping;
+    let datetime = date(&m.date, cells.get(0), &m.date_format, cells.is_nanos(0))?;
+    let prices = bars.prices(|column, slot| price(column, cells.get(slot)))?;
+    let volume = volume(&m.volume, cells.get(5))?;
+    bars.bar(ticker, datetime, prices, volume, (row, "row"))
+}
+
+/// A cell as the text a CSV file would hold: strings as they are, numbers in their shortest
+/// form (read back as the same double), dates as `YYYY-MM-DD`, null as empty.
+pub(crate) fn cell_text(field: &Field, nanos: bool) -> String {
+    match field {
+        Field::Null => String::new(),
+        Field::Str(text) => text.clone(),
+        Field::Date(_) | Field::TimestampMillis(_) | Field::TimestampMicros(_) => {
+            date("", field, "%Y-%m-%d", false).map_or_else(|_| show(field), |day| day.to_string())
+        }
+        Field::Long(ns) if nanos => DateTime::from_timestamp_nanos(*ns).date_naive().to_string(),
+        other => number(other).map_or_else(|| show(other), |value| value.to_string()),
     }
 }
 

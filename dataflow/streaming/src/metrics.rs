@@ -180,7 +180,7 @@ impl Metrics {
             )?,
             fetcher_restarts: counter(
                 "pricestream_analytics_fetcher_restarts_total",
-                "Consumers whose fetchers stopped while Kafka held messages for them, restarted at their positions.",
+                "Consumers whose fetchers stopped while Kafka held messages for them, restarted at their positions (re-assigned, or replaced by a new client).",
             )?,
             commit_restarts: counter(
                 "pricestream_analytics_commit_restarts_total",
