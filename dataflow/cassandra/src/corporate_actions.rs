@@ -53,16 +53,12 @@ impl CorporateActionTable {
     pub async fn write_all(&self, actions: &[CorporateAction], task_number: Uuid) -> Result<usize> {
         stream::iter(actions)
             .map(|action| async move {
-                let (ratio, amount) = match action.kind {
-                    ActionKind::Split { ratio } => (Some(ratio), None),
-                    ActionKind::CashDividend { amount } => (None, Some(amount)),
-                };
-                let values =
-                    (&*action.ticker, action.ex_date, action.kind.as_str(), ratio, amount, task_number);
+                let (kind, ratio, amount) = action.kind.columns();
+                let values = (&*action.ticker, action.ex_date, kind, ratio, amount, task_number);
                 self.session.execute_unpaged(&self.insert, values).await.map_err(|source| {
                     CassandraError::Write {
                         table: self.table.clone(),
-                        key: format!("{}/{}/{}", action.ticker, action.ex_date, action.kind.as_str()),
+                        key: format!("{}/{}/{kind}", action.ticker, action.ex_date),
                         source,
                     }
                 })?;
@@ -83,11 +79,8 @@ impl CorporateActionTable {
         let mut actions = Vec::new();
         for row in rows.rows::<Row>().map_err(|e| decode(e.to_string()))? {
             let (ex_date, kind, ratio, amount) = row.map_err(|e| decode(e.to_string()))?;
-            let kind = match (kind.as_str(), ratio, amount) {
-                ("split", Some(ratio), _) => ActionKind::Split { ratio },
-                ("cash_dividend", _, Some(amount)) => ActionKind::CashDividend { amount },
-                _ => return Err(decode(format!("{ticker} {ex_date}: kind `{kind}` without its number"))),
-            };
+            let kind = ActionKind::from_columns(&kind, ratio, amount)
+                .ok_or_else(|| decode(format!("{ticker} {ex_date}: kind `{kind}` without its number")))?;
             actions.push(CorporateAction { ticker: ticker.into(), ex_date, kind });
         }
         Ok(actions)

@@ -36,11 +36,33 @@ pub enum ActionKind {
 }
 
 impl ActionKind {
-    /// The kind's name on the wire, in files and in Cassandra: `split` or `cash_dividend`.
+    /// The name of a split on the wire, in files and in Cassandra.
+    pub const SPLIT: &'static str = "split";
+    /// The name of a cash dividend on the wire, in files and in Cassandra.
+    pub const CASH_DIVIDEND: &'static str = "cash_dividend";
+
+    /// The kind's name: [`ActionKind::SPLIT`] or [`ActionKind::CASH_DIVIDEND`].
     pub fn as_str(self) -> &'static str {
         match self {
-            ActionKind::Split { .. } => "split",
-            ActionKind::CashDividend { .. } => "cash_dividend",
+            ActionKind::Split { .. } => Self::SPLIT,
+            ActionKind::CashDividend { .. } => Self::CASH_DIVIDEND,
+        }
+    }
+
+    /// The kind as a table stores it: its name, its ratio (splits) and its amount (dividends).
+    pub fn columns(self) -> (&'static str, Option<f64>, Option<f64>) {
+        match self {
+            ActionKind::Split { ratio } => (Self::SPLIT, Some(ratio), None),
+            ActionKind::CashDividend { amount } => (Self::CASH_DIVIDEND, None, Some(amount)),
+        }
+    }
+
+    /// The kind [`ActionKind::columns`] gave, or `None` for an unknown name or a missing number.
+    pub fn from_columns(name: &str, ratio: Option<f64>, amount: Option<f64>) -> Option<Self> {
+        match (name, ratio, amount) {
+            (Self::SPLIT, Some(ratio), _) => Some(ActionKind::Split { ratio }),
+            (Self::CASH_DIVIDEND, _, Some(amount)) => Some(ActionKind::CashDividend { amount }),
+            _ => None,
         }
     }
 }
@@ -132,11 +154,15 @@ mod tests {
     }
 
     #[test]
-    fn kind_names_are_the_json_tags() {
+    fn kind_names_are_the_json_tags_and_columns_round_trip() {
         for kind in [ActionKind::Split { ratio: 2.0 }, ActionKind::CashDividend { amount: 1.0 }] {
             let json = serde_json::to_value(action(kind)).unwrap_or_default();
             assert_eq!(json["kind"], kind.as_str());
+            let (name, ratio, amount) = kind.columns();
+            assert_eq!(ActionKind::from_columns(name, ratio, amount), Some(kind));
         }
+        assert_eq!(ActionKind::from_columns("split", None, Some(1.0)), None);
+        assert_eq!(ActionKind::from_columns("merger", Some(1.0), None), None);
     }
 
     #[test]

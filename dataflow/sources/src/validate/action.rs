@@ -25,10 +25,10 @@ pub(crate) fn parse_action(cells: &ActionCells<'_>) -> Result<CorporateAction, R
     let ticker = parse_ticker("ticker", cells.ticker)?;
     let ex_date = parse_date("ex_date", cells.ex_date, "%Y-%m-%d")?;
     let kind = match cells.kind.trim().to_ascii_lowercase().as_str() {
-        "split" => {
+        ActionKind::SPLIT => {
             ActionKind::Split { ratio: number("ratio", cells.ratio, "a split", cells.amount, "amount")? }
         }
-        "cash_dividend" => ActionKind::CashDividend {
+        ActionKind::CASH_DIVIDEND => ActionKind::CashDividend {
             amount: number("amount", cells.amount, "a cash dividend", cells.ratio, "ratio")?,
         },
         other => {
