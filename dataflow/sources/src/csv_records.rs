@@ -57,7 +57,11 @@ pub(crate) fn parser(delimiter: u8) -> Reader {
 pub(crate) fn parse(parser: &mut Reader, record: &[u8]) -> Option<Fields> {
     parser.reset();
     let mut fields = Fields { bytes: vec![0; record.len() + 1], ends: vec![0; 16] };
-    let (mut input, mut line_end_fed) = (record, false);
+    // csv-core drops a byte-order mark at the start of its first input after a reset, as if
+    // each record began a file. The header's mark is removed before it gets here, so a mark in
+    // a record is data: feeding the first byte alone keeps it in the field.
+    let (mut input, mut rest) = record.split_at(record.len().min(1));
+    let mut line_end_fed = false;
     let (mut written, mut ended) = (0, 0);
     loop {
         let (result, read, nout, nend) =
@@ -69,6 +73,7 @@ pub(crate) fn parse(parser: &mut Reader, record: &[u8]) -> Option<Fields> {
             ReadRecordResult::Record => break,
             ReadRecordResult::OutputFull => fields.bytes.resize(fields.bytes.len() * 2, 0),
             ReadRecordResult::OutputEndsFull => fields.ends.resize(fields.ends.len() * 2, 0),
+            ReadRecordResult::InputEmpty if !rest.is_empty() => (input, rest) = (rest, &[]),
             // The line end closes the record, unless a quoted field takes it in.
             ReadRecordResult::InputEmpty if !line_end_fed => (input, line_end_fed) = (b"\n", true),
             ReadRecordResult::InputEmpty | ReadRecordResult::End => return None,

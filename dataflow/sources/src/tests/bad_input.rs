@@ -67,6 +67,19 @@ fn a_line_that_is_not_utf8_is_refused_and_the_next_read() {
 }
 
 #[test]
+fn a_data_line_that_is_only_a_byte_order_mark_is_refused_on_its_own() {
+    // The file's own mark, before the header, is not data; one on a later line is.
+    let mut bytes = b"\xef\xbb\xbf".to_vec();
+    bytes.extend_from_slice(HEADER.as_bytes());
+    bytes.extend_from_slice(b"\xef\xbb\xbf\n\x0e\n2024-01-03,10,11,9,10.5,10.5,100\n");
+    let (_dir, path) = write("abc.csv", &bytes);
+    let (bars, errors) = split(read_all(&path, &FileFormat::Yahoo));
+    assert_eq!(bars.len(), 1);
+    assert_eq!(errors.iter().map(|e| e.line).collect::<Vec<_>>(), [2, 3]);
+    assert!(errors[0].raw.starts_with('\u{feff}'), "{:?}", errors[0].raw);
+}
+
+#[test]
 fn a_10_mb_line_is_refused_with_bounded_memory() {
     let mut bytes = HEADER.as_bytes().to_vec();
     bytes.extend_from_slice(b"2024-01-02,10,11,9,10.5,10.5,100\n");
