@@ -33,6 +33,7 @@ pub async fn run(config: &ExtractorConfig, args: &BackfillArgs) -> anyhow::Resul
 
 async fn backfill(config: &ExtractorConfig, args: &BackfillArgs, task_number: Uuid) -> anyhow::Result<()> {
     let started = Instant::now();
+    let adjustment = config.adjustment(args.source.input.is_none());
     let metrics = Arc::new(Metrics::new()?);
     // A backfill retries a sink a bounded number of times, then fails saying how to resume.
     let patience = SinkPatience::Attempts(config.extract.sink_max_attempts);
@@ -40,12 +41,12 @@ async fn backfill(config: &ExtractorConfig, args: &BackfillArgs, task_number: Uu
     let sinks = match args.dry_run {
         true => None,
         false => Some(Arc::new(
-            Sinks::connect(config.sinks(), task_number, outages, patience, Arc::default()).await?,
+            Sinks::connect(config.sinks(adjustment), task_number, outages, patience, Arc::default()).await?,
         )),
     };
     let new_pipeline = || {
         let (batch_rows, metrics) = (config.extract.batch_max_rows, Arc::clone(&metrics));
-        Pipeline::new(&config.indicators, sinks.clone(), task_number, batch_rows, metrics)
+        Pipeline::new(&config.indicators, adjustment, sinks.clone(), task_number, batch_rows, metrics)
     };
 
     let mut summary = Summary::default();

@@ -1,4 +1,5 @@
 use pricestream_indicators::IndicatorParams;
+use pricestream_records::{Adjustment, AdjustmentMode, PriceBasis};
 use pricestream_runtime::config::{
     CassandraConfig, EnvSource, HttpSettings, KafkaConfig, Problems, Validate,
 };
@@ -78,6 +79,12 @@ pub struct ExtractSettings {
     pub sink_max_attempts: u32,
     /// Layout of the input files: `kind = "yahoo"` (default) or `kind = "csv"` with a column mapping.
     pub format: FileFormat,
+    /// Which corporate actions the indicators, the mart and the model see applied:
+    /// `none`, `splits` (default) or `splits_and_dividends`.
+    pub adjustment: AdjustmentMode,
+    /// What the delivered prices already are: `raw`, `split_adjusted` or `fully_adjusted`.
+    /// Default: `split_adjusted` for Yahoo files (their `Close`), `raw` for other files and the API.
+    pub prices: Option<PriceBasis>,
 }
 
 impl Default for ExtractSettings {
@@ -87,19 +94,33 @@ impl Default for ExtractSettings {
             cassandra_batch_rows: 50,
             sink_max_attempts: 5,
             format: FileFormat::default(),
+            adjustment: AdjustmentMode::default(),
+            prices: None,
         }
     }
 }
 
 impl ExtractorConfig {
     /// Where the pipeline writes, and how.
-    pub fn sinks(&self) -> pricestream_ingest::SinkConfig<'_> {
+    pub fn sinks(&self, adjustment: Adjustment) -> pricestream_ingest::SinkConfig<'_> {
         pricestream_ingest::SinkConfig {
             kafka: &self.kafka,
             cassandra: &self.cassandra,
             cassandra_batch_rows: self.extract.cassandra_batch_rows,
             indicators: &self.indicators,
+            adjustment,
         }
+    }
+
+    /// The run's price adjustment: the mode, and what the prices of its source (the files, or
+    /// the API when `from_api`) already are: `extract.prices`, or the source's usual basis.
+    pub fn adjustment(&self, from_api: bool) -> Adjustment {
+        let usual = match self.extract.format {
+            _ if from_api => PriceBasis::Raw,
+            FileFormat::Yahoo => PriceBasis::SplitAdjusted,
+            FileFormat::Csv(_) => PriceBasis::Raw,
+        };
+        Adjustment { mode: self.extract.adjustment, basis: self.extract.prices.unwrap_or(usual) }
     }
 }
 

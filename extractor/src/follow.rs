@@ -47,11 +47,14 @@ pub async fn run(config: &ExtractorConfig, args: &FollowArgs) -> anyhow::Result<
     tokio::spawn(flag_on_stop(Arc::clone(&stop_requested)));
 
     // Follow waits out Kafka and Cassandra outages for as long as they last (not ready meanwhile).
+    let adjustment = config.adjustment(args.source.input.is_none());
     let sinks = Arc::new(
-        Sinks::connect(config.sinks(), task_number, outages, SinkPatience::Forever, stop_requested).await?,
+        Sinks::connect(config.sinks(adjustment), task_number, outages, SinkPatience::Forever, stop_requested)
+            .await?,
     );
     let mut pipeline = Pipeline::new(
         &config.indicators,
+        adjustment,
         Some(Arc::clone(&sinks)),
         task_number,
         config.extract.batch_max_rows,

@@ -240,6 +240,7 @@ fn bars_of(csv: &Path) -> anyhow::Result<Vec<Bar>> {
                 close: bar.ohlc[3],
                 volume: bar.volume,
                 task_number: uuid::Uuid::nil(),
+                adjustment_factor: 1.0,
             })
         })
         .collect()

@@ -40,6 +40,7 @@ fn bars_match_their_schema() -> anyhow::Result<()> {
         close: 20.05,
         volume: 4_000_000,
         task_number: uuid::Uuid::new_v4(),
+        adjustment_factor: 1.0,
     };
     assert_valid(&schema, &wire::encode(&bar))?;
     // The schema must be able to fail: a bar without a close is refused.

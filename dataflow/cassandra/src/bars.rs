@@ -75,6 +75,7 @@ impl BarTable {
                 close: decimal_to_f64(&close),
                 volume,
                 task_number,
+                adjustment_factor: 1.0,
             });
         }
         Ok(bars)

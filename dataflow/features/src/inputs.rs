@@ -73,12 +73,12 @@ impl<T: Timestamp + TotalOrder + Clone> FeatureInputs<T> {
         self.entries.to_collection(scope)
     }
 
-    /// Inserts or corrects a bar (only its close is used by the feature rows).
+    /// Inserts or corrects a bar (only its adjusted close is used by the feature rows).
     pub fn upsert_bar(&mut self, bar: &Bar) {
         let (ticker, timeframe, date) = (bar.ticker.as_str(), bar.timeframe, bar.datetime);
         let entries = &mut self.entries;
         if let Some(day) = self.latest.day(ticker, timeframe, date, true) {
-            replace(&mut day.close, Some(F64Bits::new(bar.close)), |close, diff| {
+            replace(&mut day.close, Some(F64Bits::new(bar.adjusted_close())), |close, diff| {
                 entries.update(update(ticker, timeframe, date, Entry::Bar(close)), diff)
             });
         }

@@ -30,6 +30,7 @@
 //!             open: close, high: close, low: close, close,
 //!             volume: 1,
 //!             task_number: uuid::Uuid::nil(),
+//!             adjustment_factor: 1.0,
 //!         });
 //!     }
 //!     inputs.advance_to(1);

@@ -55,13 +55,13 @@ pub struct Delivery {
 }
 
 impl Delivery {
-    /// The close of `bar`.
+    /// The adjusted close of `bar` (see [`Bar::adjusted_close`]).
     pub fn of_bar(bar: &Bar, version: Version) -> Self {
         Delivery {
             ticker: bar.ticker.to_string(),
             timeframe: bar.timeframe,
             date: bar.datetime,
-            value: Delivered::Close(F64Bits::new(bar.close)),
+            value: Delivered::Close(F64Bits::new(bar.adjusted_close())),
             version,
         }
     }

@@ -40,6 +40,7 @@ fn bar(i: usize, (high, low, close): (f64, f64, f64)) -> Bar {
         close,
         volume: 0,
         task_number: uuid::Uuid::nil(),
+        adjustment_factor: 1.0,
     }
 }
 

@@ -33,11 +33,13 @@ pub struct TickerSeries {
 
 /// How a bar changes the stored series.
 #[derive(Clone, Copy)]
-enum Change {
+enum Change<'a> {
     /// The bar at this position had these prices before.
     Replaced(Hlc),
     /// The bar is new at this position; later bars moved up one.
     Inserted,
+    /// Every bar's prices before (`None`: new), by position in the series now.
+    Restated(&'a [Option<Hlc>]),
 }
 
 impl TickerSeries {
@@ -96,6 +98,36 @@ impl TickerSeries {
                 self.prices.insert(at, prices);
                 out.extend(self.recompute_from(at, Change::Inserted));
             }
+        }
+    }
+
+    /// Replaces the whole series with `dates` (ascending: every stored date, and any new ones)
+    /// and their high, low and close, and appends every `(date, value)` that is new or changed
+    /// to `out`, in date order: what a corporate action does to adjusted prices. Cost: O(bars
+    /// from the checkpoint before the first changed bar to the end), whatever number changed.
+    pub fn restate(
+        &mut self,
+        dates: Vec<NaiveDate>,
+        prices: Vec<[f64; 3]>,
+        out: &mut Vec<(NaiveDate, IndicatorValue)>,
+    ) {
+        debug_assert_eq!(dates.len(), prices.len());
+        let mut stored = self.dates.iter().zip(&self.prices).peekable();
+        let before: Vec<Option<Hlc>> = dates
+            .iter()
+            .map(|date| {
+                debug_assert!(stored.peek().is_none_or(|(d, _)| *d >= date), "a stored date is left out");
+                stored.next_if(|(d, _)| *d == date).map(|(_, hlc)| *hlc)
+            })
+            .collect();
+        let same = |old: &Option<Hlc>, new: &Hlc| {
+            old.is_some_and(|old| old.map(f64::to_bits) == new.map(f64::to_bits))
+        };
+        let first = before.iter().zip(&prices).position(|(old, new)| !same(old, new));
+        self.dates = dates;
+        self.prices = prices;
+        if let Some(first) = first {
+            out.extend(self.recompute_from(first, Change::Restated(&before)));
         }
     }
 
@@ -178,6 +210,7 @@ impl TickerSeries {
             let old_prices = match change {
                 Change::Replaced(previous) if i == at => Some(previous),
                 Change::Inserted if i == at => None,
+                Change::Restated(before) => before[i],
                 _ => Some(self.prices[i]),
             };
             if let Some([high, low, close]) = old_prices {
@@ -226,6 +259,7 @@ mod tests {
             close,
             volume: 1,
             task_number: uuid::Uuid::nil(),
+            adjustment_factor: 1.0,
         }
     }
 
@@ -277,6 +311,36 @@ mod tests {
             }
         }
         assert_eq!(series.len(), bars.len());
+    }
+
+    #[test]
+    fn a_restatement_returns_exactly_the_values_that_differ_from_before() {
+        let bars = random_bars(13, 800, 80.0);
+        let mut series = TickerSeries::new(&IndicatorParams::default());
+        // Every third bar is left out, to arrive with the restatement.
+        for (i, b) in bars.iter().enumerate().filter(|(i, _)| i % 3 != 1 || *i < 500) {
+            series.apply(&bar(day(i), b.high, b.low, b.close));
+        }
+        let mut seen = truth(&series);
+        // A 2-for-1 split before bar 400: earlier prices halved, and the late bars inserted.
+        let scale = |i: usize| if i < 400 { 0.5 } else { 1.0 };
+        let dates: Vec<NaiveDate> = (0..bars.len()).map(day).collect();
+        let prices =
+            bars.iter().enumerate().map(|(i, b)| [b.high, b.low, b.close].map(|p| p * scale(i))).collect();
+        let mut changes = Vec::new();
+        series.restate(dates, prices, &mut changes);
+        assert!(changes.iter().any(|(d, _)| *d < day(400)));
+        absorb(&mut seen, changes);
+        let mut fresh = TickerSeries::new(&IndicatorParams::default());
+        for (i, b) in bars.iter().enumerate() {
+            fresh.apply(&bar(day(i), b.high * scale(i), b.low * scale(i), b.close * scale(i)));
+        }
+        assert_eq!(seen, truth(&fresh), "the same values, bit for bit, as a series built from scratch");
+        // The same restatement again changes nothing.
+        let (dates, prices) = (fresh.dates.clone(), fresh.prices.clone());
+        let mut again = Vec::new();
+        series.restate(dates, prices, &mut again);
+        assert!(again.is_empty());
     }
 
     #[test]

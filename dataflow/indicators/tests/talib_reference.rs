@@ -287,6 +287,7 @@ fn bar(prices: &Prices, i: usize) -> Bar {
         close: prices.close[i],
         volume: 0,
         task_number: uuid::Uuid::nil(),
+        adjustment_factor: 1.0,
     }
 }
 

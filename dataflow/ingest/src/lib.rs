@@ -22,7 +22,8 @@
 //!
 //! // Without sinks (a dry run) bars are validated, their indicators computed and encoded.
 //! let metrics = Arc::new(Metrics::new()?);
-//! let mut pipeline = Pipeline::new(&IndicatorParams::default(), None, Uuid::nil(), 1_000, metrics);
+//! let (params, adjustment) = (IndicatorParams::default(), Default::default());
+//! let mut pipeline = Pipeline::new(&params, adjustment, None, Uuid::nil(), 1_000, metrics);
 //! let day = |d| NaiveDate::from_ymd_opt(2024, 1, d).unwrap_or_default();
 //! let bars = (2..=5).map(|d| Bar {
 //!     ticker: "NVDA".into(),
@@ -30,6 +31,7 @@
 //!     datetime: day(d),
 //!     open: 10.0, high: 11.0, low: 9.5, close: 10.5, volume: 1_000,
 //!     task_number: Uuid::nil(),
+//!     adjustment_factor: 1.0,
 //! });
 //! futures::executor::block_on(async {
 //!     pipeline.push_bars(bars.collect()).await?;
@@ -39,6 +41,7 @@
 //! # Ok::<(), anyhow::Error>(())
 //! ```
 
+mod adjusted;
 pub mod feed;
 mod lanes;
 pub mod metrics;
@@ -52,8 +55,11 @@ pub use summary::Summary;
 pub use tickers::{ReadAhead, StoredSeries};
 
 use metrics::Metrics;
+use pricestream_indicators::IndicatorParams;
 use pricestream_records::wire;
-use pricestream_records::{Bar, CorporateAction, DeadLetter, IndicatorRow, IndicatorValue, Timeframe};
+use pricestream_records::{
+    Adjustment, Bar, CorporateAction, DeadLetter, IndicatorRow, IndicatorValue, Timeframe,
+};
 use std::sync::Arc;
 use std::time::Instant;
 use tickers::Tickers;
@@ -193,16 +199,18 @@ pub struct Pipeline {
 }
 
 impl Pipeline {
-    /// A pipeline that sends to `sinks`, or only encodes when `sinks` is `None`.
+    /// A pipeline that computes with `params` over prices adjusted as `adjustment` says and
+    /// sends to `sinks`, or only encodes when `sinks` is `None`.
     pub fn new(
-        params: &pricestream_indicators::IndicatorParams,
+        params: &IndicatorParams,
+        adjustment: Adjustment,
         sinks: Option<Arc<Sinks>>,
         task_number: Uuid,
         batch_max_rows: usize,
         metrics: Arc<Metrics>,
     ) -> Self {
         Pipeline {
-            tickers: Tickers::new(params),
+            tickers: Tickers::new(params, adjustment),
             sinks,
             batch: Batch::new(task_number),
             batch_max_rows,
@@ -231,11 +239,13 @@ impl Pipeline {
         }
         let mut bars = bars.into_iter();
         for (at, len) in runs {
-            // Stored bars whose values were computed with other settings go first, anew.
-            let resend = self.tickers.take_resend(at);
-            if let Some(first) = resend.first() {
-                self.batch.purged.push((first.ticker.to_string(), first.timeframe));
+            let run = bars.by_ref().take(len);
+            if self.tickers.state(at).adjusted().is_some() {
+                self.push_adjusted(at, run).await?;
+                continue;
             }
+            // Stored bars whose values were computed with other settings go first, anew.
+            let resend = self.take_resend(at);
             for bar in resend {
                 if self.tickers.state(at).apply_if_changed(&bar, &mut self.batch.values) {
                     self.batch.push_with_values(bar);
@@ -243,15 +253,68 @@ impl Pipeline {
                 }
             }
             let mut last = None;
-            for bar in bars.by_ref().take(len) {
+            for bar in run {
                 last = Some((bar.ticker.to_string(), bar.timeframe));
                 self.push_to(at, bar).await?;
             }
-            if let Some(series) = last.filter(|_| self.tickers.take_unrecorded(at)) {
-                self.batch.settled.push(series);
-            }
+            self.settle(at, last);
         }
         Ok(())
+    }
+
+    /// The stored bars of state `at` to send again, their series recorded as purged.
+    fn take_resend(&mut self, at: usize) -> Vec<Bar> {
+        let resend = self.tickers.take_resend(at);
+        if let Some(first) = resend.first() {
+            self.batch.purged.push((first.ticker.to_string(), first.timeframe));
+        }
+        resend
+    }
+
+    /// Records `series` (the one of state `at`) as computed with this run's settings, if it
+    /// is not yet.
+    fn settle(&mut self, at: usize, series: Option<(String, Timeframe)>) {
+        if let Some(series) = series.filter(|_| self.tickers.take_unrecorded(at)) {
+            self.batch.settled.push(series);
+        }
+    }
+
+    /// Takes a run of bars of the adjusted series of state `at`: each is staged, then the
+    /// series is restated once (one pass, whatever number of actions they make count).
+    async fn push_adjusted(&mut self, at: usize, run: impl Iterator<Item = Bar>) -> anyhow::Result<()> {
+        let resend = self.take_resend(at);
+        let Some(adjusted) = self.tickers.state(at).adjusted() else { return Ok(()) };
+        let mut last = None;
+        for bar in &resend {
+            adjusted.stage(bar);
+            last = Some((bar.ticker.to_string(), bar.timeframe));
+        }
+        for bar in run {
+            self.summary.bars_read += 1;
+            if !adjusted.stage(&bar) {
+                self.summary.bars_unchanged += 1;
+            }
+            last = Some((bar.ticker.to_string(), bar.timeframe));
+        }
+        let adjustment = self.tickers.adjustment();
+        let restated = self.tickers.state(at).restate(adjustment);
+        self.push_restated(restated).await?;
+        self.settle(at, last);
+        Ok(())
+    }
+
+    /// Takes what a restatement sends: every value goes with the first bar (they share the
+    /// series), the other bars without values.
+    async fn push_restated(&mut self, restated: adjusted::Restated) -> anyhow::Result<()> {
+        debug_assert!(restated.values.is_empty() || !restated.bars.is_empty(), "values without a bar");
+        if restated.bars.is_empty() {
+            return Ok(());
+        }
+        self.batch.values.extend(restated.values);
+        for bar in restated.bars {
+            self.batch.push_with_values(bar);
+        }
+        self.flush_if_full().await
     }
 
     /// Takes one bar of the ticker whose state is `at`; flushes when the batch is full.
@@ -277,9 +340,31 @@ impl Pipeline {
         self.flush_if_full().await
     }
 
-    /// Takes one corporate action, to be published and stored with the next batch.
+    /// Takes one corporate action, to be published and stored with the next batch. When the
+    /// run's adjustment applies it, its ticker's daily series is restated first: the bars
+    /// whose factor changes and the indicator values that change are sent with it.
     pub async fn push_action(&mut self, action: CorporateAction) -> anyhow::Result<()> {
         self.summary.actions_read += 1;
+        let adjustment = self.tickers.adjustment();
+        if adjustment.applies(&action) {
+            let (ticker, timeframe) = (action.ticker.to_string(), Timeframe::Day);
+            self.tickers.keep_bars();
+            let at = self.tickers.find(&ticker, timeframe, self.sinks.as_deref()).await?;
+            if self.tickers.state(at).adjusted().is_none() {
+                // Loaded before this pipeline kept bars: start it again from what is stored.
+                self.flush().await?;
+                self.tickers.reload(at, &ticker, timeframe, self.sinks.as_deref()).await?;
+            }
+            let resend = self.take_resend(at);
+            let state = self.tickers.state(at);
+            if let Some(adjusted) = state.adjusted() {
+                resend.iter().for_each(|bar| _ = adjusted.stage(bar));
+                adjusted.add_action(action.clone(), adjustment);
+            }
+            let restated = state.restate(adjustment);
+            self.push_restated(restated).await?;
+            self.settle(at, Some((ticker, timeframe)));
+        }
         self.batch.actions.push(action);
         self.flush_if_full().await
     }
@@ -335,6 +420,12 @@ impl Pipeline {
     }
 }
 
+/// What a series' stored values are recorded as computed with: the indicator settings and the
+/// adjustment applied; a series recorded with other settings is sent again.
+pub fn series_settings(params: &IndicatorParams, adjustment: Adjustment) -> String {
+    params.settings_text() + &adjustment.settings_text()
+}
+
 /// The runs of one series' bars in `bars` (sorted by ticker). The usual file holds one
 /// series, told by its two ends without comparing every bar with the next.
 fn series_runs(bars: &[Bar]) -> impl Iterator<Item = &[Bar]> {
@@ -361,6 +452,7 @@ mod tests {
             close: 1.5,
             volume: 10,
             task_number: Uuid::nil(),
+            adjustment_factor: 1.0,
         }
     }
 

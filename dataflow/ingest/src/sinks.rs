@@ -7,7 +7,7 @@
 //! last in `follow`, a bounded number of tries in `backfill` (`extract.sink_max_attempts`),
 //! after which the run fails naming the sink and how to resume.
 
-use crate::Batch;
+use crate::{Batch, StoredSeries};
 use anyhow::Context;
 use pricestream_cassandra::{
     BarTable, BatchLimits, CassandraError, CorporateActionTable, IndicatorTables, SeriesSettingsTable,
@@ -17,7 +17,7 @@ use pricestream_indicators::IndicatorParams;
 use pricestream_kafka::kafka_fault;
 use pricestream_kafka::{KafkaError, PublishError, Publisher, Retention, ensure_topics};
 use pricestream_records::topics::Topics;
-use pricestream_records::{Bar, Timeframe};
+use pricestream_records::{Adjustment, Timeframe};
 use pricestream_runtime::config::{CassandraConfig, KafkaConfig};
 use pricestream_runtime::fault::{Backoff, Dependency, Fault, Outages, Patience, wait_out};
 use std::sync::Arc;
@@ -60,6 +60,8 @@ pub struct SinkConfig<'a> {
     pub cassandra_batch_rows: usize,
     /// The indicator settings of this run, recorded per series.
     pub indicators: &'a IndicatorParams,
+    /// The price adjustment of this run, recorded per series with the indicator settings.
+    pub adjustment: Adjustment,
 }
 
 /// The connected sinks of one run.
@@ -69,7 +71,7 @@ pub struct Sinks {
     indicators: IndicatorTables,
     settings: SeriesSettingsTable,
     actions: CorporateActionTable,
-    /// The indicator settings of this run (`IndicatorParams::settings_text`).
+    /// The settings of this run's values ([`crate::series_settings`]).
     indicator_settings: String,
     topics: Topics,
     task_number: Uuid,
@@ -126,7 +128,7 @@ impl Sinks {
             indicators,
             settings,
             actions,
-            indicator_settings: config.indicators.settings_text(),
+            indicator_settings: crate::series_settings(config.indicators, config.adjustment),
             topics,
             task_number,
             keyspace: keyspace.clone(),
@@ -136,27 +138,25 @@ impl Sinks {
         })
     }
 
-    /// Every stored bar of one series and the indicator settings its values were computed
-    /// with (`None`: none recorded), waiting out Cassandra outages.
-    pub async fn read_series(
-        &self,
-        ticker: &str,
-        timeframe: Timeframe,
-    ) -> anyhow::Result<(Vec<Bar>, Option<String>)> {
-        let tries = as_patience(self.patience, &self.stop);
+    /// Every stored bar of one series, the settings its values were computed with (`None`:
+    /// none recorded) and its ticker's corporate actions, waiting out Cassandra outages.
+    pub async fn read_series(&self, ticker: &str, timeframe: Timeframe) -> anyhow::Result<StoredSeries> {
+        let tries = || as_patience(self.patience, &self.stop);
         let context = || format!("cannot read the stored bars of {ticker} from Cassandra {}", self.keyspace);
         let (outages, what) = (&self.outages, "read stored bars");
-        let bars = wait_out(outages, Dependency::Cassandra, what, tries, CassandraError::fault, || {
-            self.bars.read_series(ticker, timeframe)
-        })
-        .await
+        let (bars, settings, actions) = tokio::try_join!(
+            wait_out(outages, Dependency::Cassandra, what, tries(), CassandraError::fault, || {
+                self.bars.read_series(ticker, timeframe)
+            }),
+            wait_out(outages, Dependency::Cassandra, what, tries(), CassandraError::fault, || {
+                self.settings.read(ticker, timeframe.as_str())
+            }),
+            wait_out(outages, Dependency::Cassandra, what, tries(), CassandraError::fault, || {
+                self.actions.read(ticker)
+            }),
+        )
         .with_context(context)?;
-        let settings = wait_out(outages, Dependency::Cassandra, what, tries, CassandraError::fault, || {
-            self.settings.read(ticker, timeframe.as_str())
-        })
-        .await
-        .with_context(context)?;
-        Ok((bars, settings))
+        Ok(StoredSeries { ticker: ticker.to_owned(), timeframe, bars, settings, actions })
     }
 
     /// During an outage, asks the dependency whether it is back (a follower with nothing to
@@ -260,9 +260,10 @@ impl Sinks {
                 let actions = batch.actions.iter().map(|action| (&*action.ticker, action));
                 kafka(topic, self.publisher.publish_all(topic, task, actions).await)
             },
-            async { cassandra(self.actions.write_all(&batch.actions, task).await) },
         )?;
         cassandra(self.bars.write_all(&batch.bars).await)?;
+        // After the bars an action restated: a run that stops before this one restates again.
+        cassandra(self.actions.write_all(&batch.actions, task).await)?;
         // Last: a series is recorded as computed with these settings once all its values are in.
         for (ticker, timeframe) in &batch.settled {
             let recorded = self.settings.write(ticker, timeframe.as_str(), &self.indicator_settings).await;

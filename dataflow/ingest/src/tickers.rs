@@ -3,10 +3,11 @@
 //! and does not send again what is already stored.
 
 use crate::Sinks;
+use crate::adjusted::{Adjusted, Restated};
 use chrono::NaiveDate;
 use futures::{StreamExt, TryStreamExt};
 use pricestream_indicators::{IndicatorParams, TickerSeries};
-use pricestream_records::{Bar, IndicatorValue, Timeframe};
+use pricestream_records::{Adjustment, Bar, CorporateAction, IndicatorValue, Timeframe};
 use rustc_hash::{FxHashMap, FxHashSet};
 use std::collections::HashSet;
 use std::hash::{BuildHasher, Hasher};
@@ -18,6 +19,9 @@ pub struct Ticker {
     /// The fingerprint of each stored bar's open, high, low, close and volume, in the order
     /// of the series' dates (which are not stored twice).
     fingerprints: Vec<u64>,
+    /// The delivered bars and the corporate actions of a series that actions adjust; then the
+    /// series holds adjusted prices and the fingerprints are not used.
+    adjusted: Option<Box<Adjusted>>,
 }
 
 /// A 64-bit hash of good quality (two versions of a bar that collide would hide a
@@ -33,7 +37,30 @@ fn fingerprint(bar: &Bar) -> u64 {
 
 impl Ticker {
     fn new(params: &IndicatorParams) -> Self {
-        Ticker { series: TickerSeries::new(params), fingerprints: Vec::new() }
+        Ticker { series: TickerSeries::new(params), fingerprints: Vec::new(), adjusted: None }
+    }
+
+    /// A series over the adjusted prices of `adjusted`'s bars, as sent before.
+    fn with_adjusted(params: &IndicatorParams, adjusted: Adjusted) -> Self {
+        let mut series = TickerSeries::new(params);
+        let (dates, prices) = adjusted.prices();
+        series.restate(dates, prices, &mut Vec::new());
+        Ticker { series, fingerprints: Vec::new(), adjusted: Some(Box::new(adjusted)) }
+    }
+
+    /// The delivered bars and actions, when corporate actions adjust this series: its bars
+    /// are then staged there and sent with [`Ticker::restate`].
+    pub fn adjusted(&mut self) -> Option<&mut Adjusted> {
+        self.adjusted.as_deref_mut()
+    }
+
+    /// Brings the indicator series up to date with the staged bars and actions (nothing for a
+    /// series without adjustment): what to send.
+    pub fn restate(&mut self, adjustment: Adjustment) -> Restated {
+        match self.adjusted.as_deref_mut() {
+            Some(adjusted) => adjusted.restate(adjustment, &mut self.series),
+            None => Restated::default(),
+        }
     }
 
     /// True when this exact bar (same date and OHLCV) is already part of the series.
@@ -74,8 +101,10 @@ pub struct StoredSeries {
     pub timeframe: Timeframe,
     /// Every stored bar, in date order.
     pub bars: Vec<Bar>,
-    /// The indicator settings its values were computed with, if recorded.
+    /// The settings its values were computed with ([`crate::series_settings`]), if recorded.
     pub settings: Option<String>,
+    /// Its ticker's corporate actions.
+    pub actions: Vec<CorporateAction>,
 }
 
 /// The series whose stored bars a run has already read ahead (or decided to read).
@@ -110,10 +139,7 @@ impl StoredSeries {
         concurrency: usize,
     ) -> anyhow::Result<Vec<Self>> {
         futures::stream::iter(keys)
-            .map(|(ticker, timeframe)| async move {
-                let (bars, settings) = table.read_series(&ticker, timeframe).await?;
-                Ok(StoredSeries { ticker, timeframe, bars, settings })
-            })
+            .map(|(ticker, timeframe)| async move { table.read_series(&ticker, timeframe).await })
             .buffered(concurrency.max(1))
             .try_collect()
             .await
@@ -123,8 +149,11 @@ impl StoredSeries {
 /// Every ticker seen in this run.
 pub struct Tickers {
     params: IndicatorParams,
-    /// `params` as recorded per series ([`IndicatorParams::settings_text`]).
+    adjustment: Adjustment,
+    /// `params` and `adjustment` as recorded per series ([`crate::series_settings`]).
     settings: String,
+    /// Keep every series' delivered bars, for corporate actions to restate.
+    keep_bars: bool,
     /// Where each series' state is in `states`, by timeframe, then ticker: looked up with a
     /// borrowed `&str`.
     index: FxHashMap<Timeframe, FxHashMap<String, usize>>,
@@ -137,10 +166,12 @@ pub struct Tickers {
 
 impl Tickers {
     /// No ticker seen yet.
-    pub fn new(params: &IndicatorParams) -> Self {
+    pub fn new(params: &IndicatorParams, adjustment: Adjustment) -> Self {
         Tickers {
             params: params.clone(),
-            settings: params.settings_text(),
+            adjustment,
+            settings: crate::series_settings(params, adjustment),
+            keep_bars: false,
             index: FxHashMap::default(),
             states: Vec::new(),
             resend: FxHashMap::default(),
@@ -154,40 +185,66 @@ impl Tickers {
         let known =
             self.index.get(&stored.timeframe).is_some_and(|series| series.contains_key(&stored.ticker));
         if !known {
-            self.add(stored.ticker, stored.timeframe, stored.bars, stored.settings);
+            self.add(stored);
         }
     }
 
-    /// A new state for a series with `stored` bars whose values were computed with `settings`.
+    /// The run's price adjustment.
+    pub fn adjustment(&self) -> Adjustment {
+        self.adjustment
+    }
+
+    /// From now on, series are loaded with their delivered bars kept, so that corporate
+    /// actions can restate them.
+    pub fn keep_bars(&mut self) {
+        self.keep_bars = true;
+    }
+
+    /// A new state for the series `stored` holds.
+    fn add(&mut self, stored: StoredSeries) -> usize {
+        let at = self.states.len();
+        let (ticker, timeframe) = (stored.ticker.clone(), stored.timeframe);
+        let state = self.build(at, stored);
+        self.states.push(state);
+        self.index.entry(timeframe).or_default().insert(ticker, at);
+        at
+    }
+
+    /// Starts state `at` again from what `stored` holds.
+    fn replace(&mut self, at: usize, stored: StoredSeries) {
+        self.states[at] = self.build(at, stored);
+    }
+
+    /// The state of the series `stored` holds, whose values were computed with its settings.
     /// With other settings (or none recorded) the state starts empty and the stored bars are
     /// sent again ([`Tickers::take_resend`]), their values computed anew.
-    fn add(
-        &mut self,
-        ticker: String,
-        timeframe: Timeframe,
-        stored: Vec<Bar>,
-        settings: Option<String>,
-    ) -> usize {
-        let at = self.states.len();
+    fn build(&mut self, at: usize, stored: StoredSeries) -> Ticker {
+        let StoredSeries { ticker, bars, settings, actions, .. } = stored;
         let current = settings.as_deref() == Some(self.settings.as_str());
-        if current || stored.is_empty() {
-            self.states.push(Self::from_stored(&self.params, &stored));
-        } else {
-            info!(
-                ticker,
-                bars = stored.len(),
-                stored_with = settings.as_deref().unwrap_or("(not recorded)"),
-                now = %self.settings,
-                "The series' indicator values were computed with other settings: sending all of them again."
-            );
-            self.states.push(Ticker::new(&self.params));
-            self.resend.insert(at, stored);
-        }
+        let actions: Vec<CorporateAction> =
+            actions.into_iter().filter(|a| self.adjustment.applies(a)).collect();
+        let adjust = self.keep_bars || !actions.is_empty();
         if !current {
             self.unrecorded.insert(at);
         }
-        self.index.entry(timeframe).or_default().insert(ticker, at);
-        at
+        if current || bars.is_empty() {
+            return match adjust {
+                true => Ticker::with_adjusted(&self.params, Adjusted::new(actions, bars, self.adjustment)),
+                false => Self::from_stored(&self.params, &bars),
+            };
+        }
+        info!(
+            ticker,
+            bars = bars.len(),
+            stored_with = settings.as_deref().unwrap_or("(not recorded)"),
+            now = %self.settings,
+            "The series' values were computed with other settings: sending all of them again."
+        );
+        self.resend.insert(at, bars);
+        match adjust {
+            true => Ticker::with_adjusted(&self.params, Adjusted::new(actions, Vec::new(), self.adjustment)),
+            false => Ticker::new(&self.params),
+        }
     }
 
     /// The stored bars of state `at` to send again before anything else (once).
@@ -222,13 +279,41 @@ impl Tickers {
         if let Some(&at) = self.index.get(&timeframe).and_then(|series| series.get(ticker)) {
             return Ok(at);
         }
-        let (stored, settings) = match history {
-            Some(sinks) => sinks.read_series(ticker, timeframe).await?,
+        let stored = self.read(ticker, timeframe, history).await?;
+        debug!(ticker, bars = stored.bars.len(), "Loaded stored bars.");
+        Ok(self.add(stored))
+    }
+
+    /// Starts state `at` (of `ticker`) again from what `history` stores now.
+    pub async fn reload(
+        &mut self,
+        at: usize,
+        ticker: &str,
+        timeframe: Timeframe,
+        history: Option<&Sinks>,
+    ) -> anyhow::Result<()> {
+        let stored = self.read(ticker, timeframe, history).await?;
+        self.replace(at, stored);
+        Ok(())
+    }
+
+    async fn read(
+        &self,
+        ticker: &str,
+        timeframe: Timeframe,
+        history: Option<&Sinks>,
+    ) -> anyhow::Result<StoredSeries> {
+        match history {
+            Some(sinks) => sinks.read_series(ticker, timeframe).await,
             // A dry run: nothing stored, nothing to record.
-            None => (Vec::new(), Some(self.settings.clone())),
-        };
-        debug!(ticker, bars = stored.len(), "Loaded stored bars.");
-        Ok(self.add(ticker.to_owned(), timeframe, stored, settings))
+            None => Ok(StoredSeries {
+                ticker: ticker.to_owned(),
+                timeframe,
+                bars: Vec::new(),
+                settings: Some(self.settings.clone()),
+                actions: Vec::new(),
+            }),
+        }
     }
 
     /// The state [`Tickers::find`] returned `at` for.
@@ -266,12 +351,13 @@ mod tests {
             close,
             volume: 100,
             task_number: Uuid::nil(),
+            adjustment_factor: 1.0,
         }
     }
 
     fn stored(bars: Vec<Bar>) -> StoredSeries {
-        let settings = Some(IndicatorParams::default().settings_text());
-        StoredSeries { ticker: "ABC".into(), timeframe: Timeframe::Day, bars, settings }
+        let settings = Some(crate::series_settings(&IndicatorParams::default(), Adjustment::default()));
+        StoredSeries { ticker: "ABC".into(), timeframe: Timeframe::Day, bars, settings, actions: Vec::new() }
     }
 
     #[test]
@@ -309,7 +395,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_preloaded_series_continues_from_its_stored_bars_and_a_later_preload_is_ignored() {
-        let mut tickers = Tickers::new(&IndicatorParams::default());
+        let mut tickers = Tickers::new(&IndicatorParams::default(), Adjustment::default());
         tickers.preload(stored(vec![bar(2, 10.0), bar(3, 11.0)]));
         // Stale by now: this run already knows the series.
         tickers.preload(stored(vec![bar(2, 99.0)]));

@@ -684,6 +684,7 @@ mod tests {
             close: 1.5,
             volume: 100,
             task_number: uuid::Uuid::nil(),
+            adjustment_factor: 1.0,
         };
         let mut batch = Batch::default();
         batch.push(polled(0, Some(1_700_000_000_000), &wire::encode(&bar)));

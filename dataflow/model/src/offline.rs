@@ -51,6 +51,7 @@ mod tests {
                     close,
                     volume: 1,
                     task_number: uuid::Uuid::nil(),
+                    adjustment_factor: 1.0,
                 }
             })
             .collect();

@@ -24,6 +24,16 @@ pub struct Bar {
     pub volume: i64,
     /// Extraction run that produced this bar (the seed's `task_number`).
     pub task_number: Uuid,
+    /// The cumulative adjustment factor of the bar's date: its adjusted prices are the
+    /// delivered ones times this (1.0 when no corporate action applies; see
+    /// [`crate::adjustment::factors`]). The prices above are always as delivered.
+    #[serde(default = "no_adjustment")]
+    pub adjustment_factor: f64,
+}
+
+/// The factor of a bar no corporate action adjusts.
+fn no_adjustment() -> f64 {
+    1.0
 }
 
 /// Why a bar is not a plausible OHLCV bar.
@@ -62,6 +72,12 @@ pub enum BarError {
 }
 
 impl Bar {
+    /// The close on the adjusted scale: `close × adjustment_factor` (exactly `close` when the
+    /// factor is 1).
+    pub fn adjusted_close(&self) -> f64 {
+        self.close * self.adjustment_factor
+    }
+
     /// Checks that the bar is a plausible OHLCV bar; the first problem found is returned.
     pub fn validate(&self) -> Result<(), BarError> {
         if self.ticker.is_empty() {
@@ -73,6 +89,9 @@ impl Bar {
             if !(value.is_finite() && value > 0.0) {
                 return Err(BarError::BadPrice { field, value });
             }
+        }
+        if !(self.adjustment_factor.is_finite() && self.adjustment_factor > 0.0) {
+            return Err(BarError::BadPrice { field: "adjustment_factor", value: self.adjustment_factor });
         }
         if self.volume < 0 {
             return Err(BarError::NegativeVolume(self.volume));
@@ -104,6 +123,7 @@ mod tests {
             close,
             volume: 10,
             task_number: Uuid::nil(),
+            adjustment_factor: 1.0,
         }
     }
 

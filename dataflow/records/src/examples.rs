@@ -25,6 +25,7 @@ pub fn flat_bar(ticker: &str, datetime: NaiveDate, close: f64) -> Bar {
         close,
         volume: 1,
         task_number: uuid::Uuid::nil(),
+        adjustment_factor: 1.0,
     }
 }
 

@@ -11,6 +11,7 @@
 //!     open: 1.75, high: 1.953125, low: 1.552083, close: 1.640625,
 //!     volume: 67_867_200,
 //!     task_number: uuid::Uuid::nil(),
+//!     adjustment_factor: 1.0,
 //! };
 //! bar.validate().unwrap();
 //! let bytes = wire::encode(&bar);
@@ -27,6 +28,7 @@
 
 #[macro_use]
 mod indicator_table;
+pub mod adjustment;
 mod bar;
 mod corporate_action;
 mod dead_letter;
@@ -41,6 +43,7 @@ mod timeframe;
 pub mod topics;
 pub mod wire;
 
+pub use adjustment::{Adjustment, AdjustmentMode, PriceBasis};
 pub use bar::{Bar, BarError};
 pub use corporate_action::{ActionError, ActionKind, CorporateAction};
 pub use dead_letter::{DeadLetter, RAW_BYTES_KEPT};

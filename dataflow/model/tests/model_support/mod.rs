@@ -62,6 +62,7 @@ pub fn yahoo_bars(file: &str, ticker: &str) -> Vec<Bar> {
                 close: number(4),
                 volume: number(6) as i64,
                 task_number: uuid::Uuid::nil(),
+                adjustment_factor: 1.0,
             }
         })
         .collect();
@@ -94,6 +95,7 @@ fn daily_bar(ticker: &str, datetime: NaiveDate, open: f64, close: f64, (high, lo
         close,
         volume: 1_000,
         task_number: uuid::Uuid::nil(),
+        adjustment_factor: 1.0,
     }
 }
 

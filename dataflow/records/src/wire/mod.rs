@@ -111,10 +111,11 @@ mod tests {
             close: 1.640625,
             volume: 67_867_200,
             task_number: task,
+            adjustment_factor: 1.0,
         };
         assert_eq!(
             String::from_utf8(encode(&bar)).unwrap_or_default(),
-            r#"{"schema_version":1,"ticker":"NVDA","timeframe":"1day","datetime":"1999-01-22","open":1.75,"high":1.953125,"low":1.552083,"close":1.640625,"volume":67867200,"task_number":"6f1c0000-0000-4000-8000-000000000001"}"#
+            r#"{"schema_version":1,"ticker":"NVDA","timeframe":"1day","datetime":"1999-01-22","open":1.75,"high":1.953125,"low":1.552083,"close":1.640625,"volume":67867200,"task_number":"6f1c0000-0000-4000-8000-000000000001","adjustment_factor":1.0}"#
         );
         let record = IndicatorRecord {
             ticker: "NVDA".into(),

@@ -106,6 +106,7 @@ fn parse_value(value: &Value, symbol: &str, task_number: Uuid) -> Result<Bar, Re
             Some(_) => parse_volume("volume", &text(fields, "volume")?)?,
         },
         task_number,
+        adjustment_factor: 1.0,
     };
     check_bar(&bar)?;
     Ok(bar)

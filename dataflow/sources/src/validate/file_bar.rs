@@ -86,6 +86,7 @@ impl FileBars {
             close,
             volume,
             task_number: self.task_number,
+            adjustment_factor: 1.0,
         };
         check_bar(&bar)?;
         match self.mapping.ticker {
