@@ -32,6 +32,10 @@ pub async fn run(config: &ExtractorConfig, args: &BackfillArgs) -> anyhow::Resul
 }
 
 async fn backfill(config: &ExtractorConfig, args: &BackfillArgs, task_number: Uuid) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        args.source.input.is_none() || args.source.symbols.is_empty(),
+        "give --input or --symbols, not both (a backfill reads one source)"
+    );
     let started = Instant::now();
     let adjustment = config.adjustment(args.source.input.is_none());
     let metrics = Arc::new(Metrics::new()?);
@@ -63,6 +67,8 @@ async fn backfill(config: &ExtractorConfig, args: &BackfillArgs, task_number: Uu
             let stored = sinks.as_deref();
             backfill_files(config, args, input, task_number, &metrics, stored, new_pipeline).await?
         }
+        // Only corporate actions: the series they restate are already stored.
+        None if args.source.symbols.is_empty() => Summary::default(),
         None => {
             let mut pipeline = new_pipeline();
             backfill_symbols(config, args, task_number, &mut pipeline).await?;

@@ -32,7 +32,7 @@ pub enum Command {
 
 /// Arguments of `backfill`.
 #[derive(Debug, Args)]
-#[command(group = clap::ArgGroup::new("source").required(true).args(["input", "symbols"]))]
+#[command(group = clap::ArgGroup::new("source").required(true).multiple(true).args(["input", "symbols", "actions"]))]
 pub struct BackfillArgs {
     #[command(flatten)]
     pub source: SourceArgs,
@@ -51,10 +51,12 @@ pub struct BackfillArgs {
     #[arg(long, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub lanes: Option<u16>,
 
-    /// Corporate actions to read before the bars: a CSV file, plain or gzip, with the columns
-    /// ticker, ex_date, kind (split or cash_dividend), ratio and amount (docs/sources.md), or a
-    /// folder of such files. Published on <prefix>corporate-actions and stored in
-    /// <dwh keyspace>.corporate_actions; refused records go to the dead-letter topic.
+    /// Corporate actions to read before the bars (or alone): a CSV or Parquet file, plain or
+    /// gzip, with the columns ticker, ex_date, kind (split or cash_dividend), ratio and amount
+    /// (docs/sources.md), or a folder of such files. Published on <prefix>corporate-actions and
+    /// stored in <dwh keyspace>.corporate_actions; refused records go to the dead-letter topic.
+    /// An action that `extract.adjustment` applies restates its ticker's stored series: the bars
+    /// whose adjustment factor changes and the indicator values that change are sent again.
     #[arg(long, value_name = "PATH")]
     pub actions: Option<PathBuf>,
 }

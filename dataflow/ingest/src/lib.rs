@@ -154,6 +154,18 @@ impl Batch {
         }
     }
 
+    /// Takes what a restatement sends: every value goes with the first bar (they share the
+    /// series), the other bars without values.
+    fn push_restated(&mut self, restated: adjusted::Restated) {
+        debug_assert!(restated.values.is_empty() || !restated.bars.is_empty(), "values without a bar");
+        if !restated.bars.is_empty() {
+            self.values.extend(restated.values);
+            for bar in restated.bars {
+                self.push_with_values(bar);
+            }
+        }
+    }
+
     /// Takes a bar whose indicator values were just appended to `values`.
     fn push_with_values(&mut self, bar: Bar) {
         self.bars.push(bar);
@@ -190,6 +202,8 @@ pub struct Pipeline {
     metrics: Arc<Metrics>,
     /// Where a dry run encodes each message, reused.
     scratch: Vec<u8>,
+    /// The states that took corporate actions since the last flush, to restate before it.
+    unrestated: Vec<usize>,
     /// Counts for the run summary.
     pub summary: Summary,
     /// The summary's bars read and unchanged already added to the metrics. The lanes share
@@ -216,6 +230,7 @@ impl Pipeline {
             batch_max_rows,
             metrics,
             scratch: Vec::with_capacity(512),
+            unrestated: Vec::new(),
             summary: Summary::default(),
             counted: (0, 0),
         }
@@ -303,17 +318,9 @@ impl Pipeline {
         Ok(())
     }
 
-    /// Takes what a restatement sends: every value goes with the first bar (they share the
-    /// series), the other bars without values.
+    /// Takes what a restatement sends.
     async fn push_restated(&mut self, restated: adjusted::Restated) -> anyhow::Result<()> {
-        debug_assert!(restated.values.is_empty() || !restated.bars.is_empty(), "values without a bar");
-        if restated.bars.is_empty() {
-            return Ok(());
-        }
-        self.batch.values.extend(restated.values);
-        for bar in restated.bars {
-            self.batch.push_with_values(bar);
-        }
+        self.batch.push_restated(restated);
         self.flush_if_full().await
     }
 
@@ -356,13 +363,15 @@ impl Pipeline {
                 self.tickers.reload(at, &ticker, timeframe, self.sinks.as_deref()).await?;
             }
             let resend = self.take_resend(at);
-            let state = self.tickers.state(at);
-            if let Some(adjusted) = state.adjusted() {
+            if let Some(adjusted) = self.tickers.state(at).adjusted() {
                 resend.iter().for_each(|bar| _ = adjusted.stage(bar));
                 adjusted.add_action(action.clone(), adjustment);
             }
-            let restated = state.restate(adjustment);
-            self.push_restated(restated).await?;
+            // Restated once, with the next flush: a file of many actions of one ticker sends
+            // each changed value once, not once per action.
+            if !self.unrestated.contains(&at) {
+                self.unrestated.push(at);
+            }
             self.settle(at, Some((ticker, timeframe)));
         }
         self.batch.actions.push(action);
@@ -375,6 +384,10 @@ impl Pipeline {
 
     /// Sends everything taken so far and waits until every sink acknowledged it.
     pub async fn flush(&mut self) -> anyhow::Result<()> {
+        let adjustment = self.tickers.adjustment();
+        for at in std::mem::take(&mut self.unrestated) {
+            self.batch.push_restated(self.tickers.state(at).restate(adjustment));
+        }
         self.count_bars_read();
         if self.batch.len() == 0 && self.batch.settled.is_empty() {
             return Ok(());

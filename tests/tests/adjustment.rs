@@ -1,0 +1,267 @@
+//! Corporate actions restate the adjusted series, through the real extractor, Kafka and
+//! Cassandra. The delivered series is NVDA's shared file un-adjusted for splits this test
+//! defines (2:1 several times, one 3:2, a 1-for-4 reverse split) and carries three dozen cash
+//! dividends. The oracle: pandas adjusts the delivered series as docs/adjustment.md says
+//! (`tests/oracle/adjust.py`) and TA-Lib computes the indicators over it. Whatever order bars
+//! and actions arrive in, every bar's factor, every indicator value on Kafka and every stored
+//! SMA ends equal to the oracle.
+
+use chrono::NaiveDate;
+use pricestream_records::wire;
+use pricestream_records::{Bar, IndicatorRecord, IndicatorValue};
+use pricestream_tests::repo_paths::oracle_output;
+use pricestream_tests::talib::{INDICATOR_COLUMNS, Outputs, reference};
+use pricestream_tests::{Namespace, cassandra, kafka, run_ok, shared_market_data};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// The splits of the test: (ex-date, new shares per old share).
+const SPLITS: [(&str, f64); 6] = [
+    ("2000-06-27", 2.0),
+    ("2001-09-17", 2.0),
+    ("2006-04-07", 2.0),
+    ("2007-09-11", 1.5),
+    ("2010-03-15", 0.25),
+    ("2013-05-20", 2.0),
+];
+
+const CONFIG: &str = "[extract]\nprices = \"raw\"\nadjustment = \"splits_and_dividends\"\n";
+
+fn date(text: &str) -> NaiveDate {
+    text.parse().unwrap_or_default()
+}
+
+/// The delivered series and the actions, written under `dir`.
+struct Inputs {
+    /// Header and lines of the delivered (raw) Yahoo CSV, in date order.
+    header: String,
+    lines: Vec<(NaiveDate, String)>,
+    /// The actions CSV's records (without header).
+    actions: Vec<String>,
+    dir: tempfile::TempDir,
+}
+
+impl Inputs {
+    fn build() -> anyhow::Result<Self> {
+        let text = std::fs::read_to_string(shared_market_data()?.join("nvda-1999-2014.csv"))?;
+        let mut rows = text.lines();
+        let header = rows.next().unwrap_or_default().to_owned();
+        let mut lines = Vec::new();
+        for row in rows {
+            let fields: Vec<&str> = row.split(',').collect();
+            let day = date(fields[0]);
+            // Shares per share today of one share on `day`: prices then were that much higher.
+            let scale: f64 = SPLITS.iter().filter(|(ex, _)| day < date(ex)).map(|(_, r)| r).product();
+            let price = |i: usize| -> anyhow::Result<f64> { Ok((fields[i].parse::<f64>()? * scale * 1e4).round() / 1e4) };
+            let (o, h, l, c) = (price(1)?, price(2)?, price(3)?, price(4)?);
+            let volume = (fields[6].parse::<f64>()? / scale).round() as i64;
+            lines.push((day, format!("{},{o},{h},{l},{c},{c},{volume}", fields[0])));
+        }
+        let mut actions: Vec<String> =
+            SPLITS.iter().map(|(ex, ratio)| format!("NVDA,{ex},split,{ratio},")).collect();
+        // Quarterly dividends from 2005: 36 of them, a few cents each.
+        let mut ex = date("2005-02-14");
+        for i in 0..36 {
+            actions.push(format!("NVDA,{ex},cash_dividend,,{}", 0.03 + 0.01 * f64::from(i % 4)));
+            ex = ex + chrono::Days::new(91);
+        }
+        Ok(Inputs { header, lines, actions, dir: tempfile::tempdir()? })
+    }
+
+    /// Writes the bars of dates in `range` as `name/nvda-raw.csv`; returns the folder.
+    fn bars(&self, name: &str, keep: impl Fn(NaiveDate) -> bool) -> anyhow::Result<PathBuf> {
+        let folder = self.dir.path().join(name);
+        std::fs::create_dir_all(&folder)?;
+        let mut text = self.header.clone() + "\n";
+        for (_, line) in self.lines.iter().filter(|(day, _)| keep(*day)) {
+            text += line;
+            text.push('\n');
+        }
+        std::fs::write(folder.join("nvda-raw.csv"), text)?;
+        Ok(folder)
+    }
+
+    /// Writes the actions whose index `keep` accepts as `name`; returns the file.
+    fn actions(&self, name: &str, keep: impl Fn(usize) -> bool) -> anyhow::Result<PathBuf> {
+        let mut text = "ticker,ex_date,kind,ratio,amount\n".to_owned();
+        for (_, action) in self.actions.iter().enumerate().filter(|(i, _)| keep(*i)) {
+            text += action;
+            text.push('\n');
+        }
+        let file = self.dir.path().join(name);
+        std::fs::write(&file, text)?;
+        Ok(file)
+    }
+
+    fn config(&self) -> anyhow::Result<PathBuf> {
+        let file = self.dir.path().join("extractor.toml");
+        std::fs::write(&file, CONFIG)?;
+        Ok(file)
+    }
+}
+
+/// What the oracle says the adjusted series is: each date's factor and TA-Lib's outputs.
+struct Expected {
+    dates: Vec<NaiveDate>,
+    factors: Vec<f64>,
+    outputs: Vec<Outputs>,
+}
+
+fn oracle(inputs: &Inputs) -> anyhow::Result<Expected> {
+    let (bars, actions) = (inputs.bars("all", |_| true)?, inputs.actions("all-actions.csv", |_| true)?);
+    let adjusted = inputs.dir.path().join("adjusted.csv");
+    let mut command = pricestream_tests::repo_paths::oracle_command("adjust.py");
+    command.arg("--bars").arg(bars.join("nvda-raw.csv")).arg("--actions").arg(&actions);
+    command.args(["--mode", "splits_and_dividends"]).arg("--output").arg(&adjusted);
+    oracle_output("adjust.py", &mut command);
+    let text = std::fs::read_to_string(&adjusted)?;
+    let (mut dates, mut factors) = (Vec::new(), Vec::new());
+    for line in text.lines().skip(1) {
+        let fields: Vec<&str> = line.split(',').collect();
+        dates.push(date(fields[0]));
+        factors.push(fields[7].parse()?);
+    }
+    Ok(Expected { dates, factors, outputs: reference(&adjusted)? })
+}
+
+/// The value fields of a record in the oracle's column order.
+fn fields(value: &IndicatorValue) -> (&'static str, Vec<f64>) {
+    match *value {
+        IndicatorValue::Sma { sma, .. } => ("sma", vec![sma]),
+        IndicatorValue::Ema { ema, .. } => ("ema", vec![ema]),
+        IndicatorValue::Rsi { rsi, .. } => ("rsi", vec![rsi]),
+        IndicatorValue::Macd { macd, macd_signal, macd_hist, .. } => ("macd", vec![macd, macd_signal, macd_hist]),
+        IndicatorValue::Stoch { slow_k, slow_d, .. } => ("stoch", vec![slow_k, slow_d]),
+        IndicatorValue::Bbands { upper_band, middle_band, lower_band, .. } => {
+            ("bbands", vec![upper_band, middle_band, lower_band])
+        }
+        IndicatorValue::Willr { willr, .. } => ("willr", vec![willr]),
+    }
+}
+
+fn close_enough(got: f64, want: f64) -> bool {
+    (got - want).abs() <= 1e-9 * want.abs().max(1e-12)
+}
+
+/// The last indicator values per (date, indicator) on the topic, from message `from` on.
+fn indicator_fold(ns: &Namespace, from: usize) -> anyhow::Result<(BTreeMap<(NaiveDate, &'static str), Vec<f64>>, usize)> {
+    let messages = kafka::read_topic(&ns.indicators_topic())?;
+    let mut fold = BTreeMap::new();
+    for message in &messages[from.min(messages.len())..] {
+        let record: IndicatorRecord = wire::decode(&message.payload)?;
+        let (name, values) = fields(&record.value);
+        fold.insert((record.datetime, name), values);
+    }
+    Ok((fold, messages.len()))
+}
+
+/// Everything the system holds equals the oracle.
+async fn assert_matches(ns: &Namespace, expected: &Expected, raw: &Inputs) -> anyhow::Result<()> {
+    // Bars: delivered prices, the oracle's factor (the same double).
+    let mut bars: BTreeMap<NaiveDate, Bar> = BTreeMap::new();
+    for message in kafka::read_topic(&ns.bars_topic())? {
+        let bar: Bar = wire::decode(&message.payload)?;
+        bars.insert(bar.datetime, bar);
+    }
+    assert_eq!(bars.len(), expected.dates.len());
+    for ((day, factor), (_, line)) in expected.dates.iter().zip(&expected.factors).zip(&raw.lines) {
+        let bar = &bars[day];
+        assert_eq!(bar.adjustment_factor.to_bits(), factor.to_bits(), "factor of {day}: {} vs {factor}", bar.adjustment_factor);
+        let close: f64 = line.split(',').nth(4).unwrap_or_default().parse()?;
+        assert_eq!(bar.close, close, "the delivered close of {day}");
+    }
+    assert!(expected.factors.iter().filter(|f| **f != 1.0).count() > 3_000, "most bars are adjusted");
+
+    // Indicator values on Kafka: every one TA-Lib has, nothing else.
+    let (fold, _) = indicator_fold(ns, 0)?;
+    let mut compared = 0;
+    for (index, outputs) in expected.outputs.iter().enumerate() {
+        let day = expected.dates[index];
+        for (name, columns) in INDICATOR_COLUMNS {
+            let want: Vec<f64> = columns.iter().map(|&c| outputs[c]).collect();
+            match fold.get(&(day, name)) {
+                None => assert!(want.iter().all(|w| w.is_nan()), "{name} at {day} missing"),
+                Some(got) => {
+                    for (g, w) in got.iter().zip(&want) {
+                        assert!(close_enough(*g, *w), "{name} at {day}: {g} vs TA-Lib {w}");
+                    }
+                    compared += 1;
+                }
+            }
+        }
+    }
+    assert_eq!(compared, fold.len(), "values for dates TA-Lib has none");
+
+    // The stored SMA: TA-Lib's over the adjusted closes.
+    let session = cassandra::session().await?;
+    let sma = cassandra::sma(&session, &ns.dwh_keyspace, "NVDA").await?;
+    let with_sma = expected.outputs.iter().filter(|o| !o[0].is_nan()).count();
+    assert_eq!(sma.len(), with_sma);
+    for (index, outputs) in expected.outputs.iter().enumerate().filter(|(_, o)| !o[0].is_nan()) {
+        let stored = sma[&expected.dates[index]].1;
+        assert!(close_enough(stored, outputs[0]), "stored sma at {}: {stored} vs {}", expected.dates[index], outputs[0]);
+    }
+    Ok(())
+}
+
+fn backfill(ns: &Namespace, config: &Path, args: &[&Path]) -> anyhow::Result<String> {
+    let mut all = vec!["--config", config.to_str().unwrap_or_default(), "backfill", "--no-progress"];
+    for (flag, path) in args.iter().enumerate().map(|(i, p)| (if i == 0 { "--input" } else { "--actions" }, p)) {
+        if !path.as_os_str().is_empty() {
+            all.extend([flag, path.to_str().unwrap_or_default()]);
+        }
+    }
+    let out = run_ok("pricestream-extractor", &all, ns)?;
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+#[tokio::test]
+async fn actions_after_the_bars_restate_exactly_the_changed_values_to_the_oracle() -> anyhow::Result<()> {
+    let inputs = Inputs::build()?;
+    let expected = oracle(&inputs)?;
+    let (ns, config) = (Namespace::unique(), inputs.config()?);
+    backfill(&ns, &config, &[&inputs.bars("all", |_| true)?])?;
+    let (before, sent_before) = indicator_fold(&ns, 0)?;
+
+    let summary = backfill(&ns, &config, &[Path::new(""), &inputs.actions("all-actions.csv", |_| true)?])?;
+    assert!(summary.contains("(42 written)"), "{summary}");
+    // The restatement: each changed value once, and only values that changed.
+    let messages = kafka::read_topic(&ns.indicators_topic())?;
+    let mut seen = BTreeMap::new();
+    for message in &messages[sent_before..] {
+        let record: IndicatorRecord = wire::decode(&message.payload)?;
+        let (name, values) = fields(&record.value);
+        assert_ne!(before.get(&(record.datetime, name)), Some(&values), "{name} at {} sent unchanged", record.datetime);
+        assert!(seen.insert((record.datetime, name), ()).is_none(), "{name} at {} sent twice", record.datetime);
+    }
+    assert!(seen.len() > 10_000, "{} values restated", seen.len());
+    assert_matches(&ns, &expected, &inputs).await?;
+
+    // The same actions again change nothing.
+    backfill(&ns, &config, &[Path::new(""), &inputs.actions("all-actions.csv", |_| true)?])?;
+    assert_eq!(kafka::read_topic(&ns.indicators_topic())?.len(), messages.len());
+    let session = cassandra::session().await?;
+    cassandra::drop_keyspaces(&session, &[&ns.dwh_keyspace]).await;
+    Ok(())
+}
+
+#[tokio::test]
+async fn bars_and_actions_interleaved_and_out_of_order_end_at_the_oracle() -> anyhow::Result<()> {
+    let inputs = Inputs::build()?;
+    let expected = oracle(&inputs)?;
+    let (ns, config) = (Namespace::unique(), inputs.config()?);
+    let middle = date("2008-01-01");
+    let later = inputs.bars("later", |day| day >= middle)?;
+    let earlier = inputs.bars("earlier", |day| day < middle)?;
+    let odd = inputs.actions("odd.csv", |i| i % 2 == 1)?;
+    let even = inputs.actions("even.csv", |i| i % 2 == 0)?;
+    // The later years with half the actions, then the earlier years (inserted before them),
+    // then the other half of the actions.
+    backfill(&ns, &config, &[&later, &odd])?;
+    backfill(&ns, &config, &[&earlier])?;
+    backfill(&ns, &config, &[Path::new(""), &even])?;
+    assert_matches(&ns, &expected, &inputs).await?;
+    let session = cassandra::session().await?;
+    cassandra::drop_keyspaces(&session, &[&ns.dwh_keyspace]).await;
+    Ok(())
+}
