@@ -2,16 +2,19 @@
 //! Cassandra. The delivered series is NVDA's shared file un-adjusted for splits this test
 //! defines (2:1 several times, one 3:2, a 1-for-4 reverse split) and carries three dozen cash
 //! dividends. The oracle: pandas adjusts the delivered series as docs/adjustment.md says
-//! (`tests/oracle/adjust.py`) and TA-Lib computes the indicators over it. Whatever order bars
-//! and actions arrive in, every bar's factor, every indicator value on Kafka and every stored
-//! SMA ends equal to the oracle.
+//! (`tests/oracle/adjust.py`), TA-Lib computes the indicators over it and pandas builds the
+//! seed's join and labels (`tests/oracle/seed_join.py`). Whatever order bars and actions arrive
+//! in, every bar's factor, every indicator value on Kafka and every stored SMA ends equal to the
+//! oracle; the analytics service's mart equals the seed join of the adjusted series, each row
+//! with its factor.
 
 use chrono::NaiveDate;
 use pricestream_records::wire;
-use pricestream_records::{Bar, IndicatorRecord, IndicatorValue};
+use pricestream_records::{Bar, IndicatorRecord, IndicatorValue, Prediction};
+use pricestream_tests::mart::{differences, seed_join};
 use pricestream_tests::repo_paths::oracle_output;
 use pricestream_tests::talib::{INDICATOR_COLUMNS, Outputs, reference};
-use pricestream_tests::{Namespace, cassandra, kafka, run_ok, shared_market_data};
+use pricestream_tests::{Namespace, analytics_to_end, cassandra, kafka, run_ok, shared_market_data};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -52,7 +55,9 @@ impl Inputs {
             let day = date(fields[0]);
             // Shares per share today of one share on `day`: prices then were that much higher.
             let scale: f64 = SPLITS.iter().filter(|(ex, _)| day < date(ex)).map(|(_, r)| r).product();
-            let price = |i: usize| -> anyhow::Result<f64> { Ok((fields[i].parse::<f64>()? * scale * 1e4).round() / 1e4) };
+            let price = |i: usize| -> anyhow::Result<f64> {
+                Ok((fields[i].parse::<f64>()? * scale * 1e4).round() / 1e4)
+            };
             let (o, h, l, c) = (price(1)?, price(2)?, price(3)?, price(4)?);
             let volume = (fields[6].parse::<f64>()? / scale).round() as i64;
             lines.push((day, format!("{},{o},{h},{l},{c},{c},{volume}", fields[0])));
@@ -105,6 +110,8 @@ struct Expected {
     dates: Vec<NaiveDate>,
     factors: Vec<f64>,
     outputs: Vec<Outputs>,
+    /// The adjusted series as a Yahoo CSV.
+    csv: PathBuf,
 }
 
 fn oracle(inputs: &Inputs) -> anyhow::Result<Expected> {
@@ -121,7 +128,7 @@ fn oracle(inputs: &Inputs) -> anyhow::Result<Expected> {
         dates.push(date(fields[0]));
         factors.push(fields[7].parse()?);
     }
-    Ok(Expected { dates, factors, outputs: reference(&adjusted)? })
+    Ok(Expected { dates, factors, outputs: reference(&adjusted)?, csv: adjusted })
 }
 
 /// The value fields of a record in the oracle's column order.
@@ -130,7 +137,9 @@ fn fields(value: &IndicatorValue) -> (&'static str, Vec<f64>) {
         IndicatorValue::Sma { sma, .. } => ("sma", vec![sma]),
         IndicatorValue::Ema { ema, .. } => ("ema", vec![ema]),
         IndicatorValue::Rsi { rsi, .. } => ("rsi", vec![rsi]),
-        IndicatorValue::Macd { macd, macd_signal, macd_hist, .. } => ("macd", vec![macd, macd_signal, macd_hist]),
+        IndicatorValue::Macd { macd, macd_signal, macd_hist, .. } => {
+            ("macd", vec![macd, macd_signal, macd_hist])
+        }
         IndicatorValue::Stoch { slow_k, slow_d, .. } => ("stoch", vec![slow_k, slow_d]),
         IndicatorValue::Bbands { upper_band, middle_band, lower_band, .. } => {
             ("bbands", vec![upper_band, middle_band, lower_band])
@@ -144,7 +153,10 @@ fn close_enough(got: f64, want: f64) -> bool {
 }
 
 /// The last indicator values per (date, indicator) on the topic, from message `from` on.
-fn indicator_fold(ns: &Namespace, from: usize) -> anyhow::Result<(BTreeMap<(NaiveDate, &'static str), Vec<f64>>, usize)> {
+fn indicator_fold(
+    ns: &Namespace,
+    from: usize,
+) -> anyhow::Result<(BTreeMap<(NaiveDate, &'static str), Vec<f64>>, usize)> {
     let messages = kafka::read_topic(&ns.indicators_topic())?;
     let mut fold = BTreeMap::new();
     for message in &messages[from.min(messages.len())..] {
@@ -166,7 +178,12 @@ async fn assert_matches(ns: &Namespace, expected: &Expected, raw: &Inputs) -> an
     assert_eq!(bars.len(), expected.dates.len());
     for ((day, factor), (_, line)) in expected.dates.iter().zip(&expected.factors).zip(&raw.lines) {
         let bar = &bars[day];
-        assert_eq!(bar.adjustment_factor.to_bits(), factor.to_bits(), "factor of {day}: {} vs {factor}", bar.adjustment_factor);
+        assert_eq!(
+            bar.adjustment_factor.to_bits(),
+            factor.to_bits(),
+            "factor of {day}: {} vs {factor}",
+            bar.adjustment_factor
+        );
         let close: f64 = line.split(',').nth(4).unwrap_or_default().parse()?;
         assert_eq!(bar.close, close, "the delivered close of {day}");
     }
@@ -199,14 +216,21 @@ async fn assert_matches(ns: &Namespace, expected: &Expected, raw: &Inputs) -> an
     assert_eq!(sma.len(), with_sma);
     for (index, outputs) in expected.outputs.iter().enumerate().filter(|(_, o)| !o[0].is_nan()) {
         let stored = sma[&expected.dates[index]].1;
-        assert!(close_enough(stored, outputs[0]), "stored sma at {}: {stored} vs {}", expected.dates[index], outputs[0]);
+        assert!(
+            close_enough(stored, outputs[0]),
+            "stored sma at {}: {stored} vs {}",
+            expected.dates[index],
+            outputs[0]
+        );
     }
     Ok(())
 }
 
 fn backfill(ns: &Namespace, config: &Path, args: &[&Path]) -> anyhow::Result<String> {
     let mut all = vec!["--config", config.to_str().unwrap_or_default(), "backfill", "--no-progress"];
-    for (flag, path) in args.iter().enumerate().map(|(i, p)| (if i == 0 { "--input" } else { "--actions" }, p)) {
+    for (flag, path) in
+        args.iter().enumerate().map(|(i, p)| (if i == 0 { "--input" } else { "--actions" }, p))
+    {
         if !path.as_os_str().is_empty() {
             all.extend([flag, path.to_str().unwrap_or_default()]);
         }
@@ -231,8 +255,17 @@ async fn actions_after_the_bars_restate_exactly_the_changed_values_to_the_oracle
     for message in &messages[sent_before..] {
         let record: IndicatorRecord = wire::decode(&message.payload)?;
         let (name, values) = fields(&record.value);
-        assert_ne!(before.get(&(record.datetime, name)), Some(&values), "{name} at {} sent unchanged", record.datetime);
-        assert!(seen.insert((record.datetime, name), ()).is_none(), "{name} at {} sent twice", record.datetime);
+        assert_ne!(
+            before.get(&(record.datetime, name)),
+            Some(&values),
+            "{name} at {} sent unchanged",
+            record.datetime
+        );
+        assert!(
+            seen.insert((record.datetime, name), ()).is_none(),
+            "{name} at {} sent twice",
+            record.datetime
+        );
     }
     assert!(seen.len() > 10_000, "{} values restated", seen.len());
     assert_matches(&ns, &expected, &inputs).await?;
@@ -240,8 +273,32 @@ async fn actions_after_the_bars_restate_exactly_the_changed_values_to_the_oracle
     // The same actions again change nothing.
     backfill(&ns, &config, &[Path::new(""), &inputs.actions("all-actions.csv", |_| true)?])?;
     assert_eq!(kafka::read_topic(&ns.indicators_topic())?.len(), messages.len());
+
+    // The mart: the seed's join of the adjusted series, labels included, each row with its factor.
+    analytics_to_end(2, &ns)?;
     let session = cassandra::session().await?;
-    cassandra::drop_keyspaces(&session, &[&ns.dwh_keyspace]).await;
+    let mart = pricestream_tests::mart::features(&session, &ns.mart_keyspace, "NVDA").await?;
+    let wrong = differences(&mart, &seed_join(&expected.csv, 2)?);
+    assert!(
+        wrong.is_empty(),
+        "{} cells differ from the seed join, first: {:?}",
+        wrong.len(),
+        &wrong[..wrong.len().min(10)]
+    );
+    let cql = format!(
+        "SELECT dateTime, adjustmentFactor FROM {}.features WHERE ticker = 'NVDA' AND timeframe = '1day'",
+        ns.mart_keyspace
+    );
+    let rows = session.query_unpaged(cql, &[]).await?.into_rows_result()?;
+    let mut factors = BTreeMap::new();
+    for row in rows.rows::<(NaiveDate, f64)>()? {
+        let (day, factor) = row?;
+        factors.insert(day, factor);
+    }
+    let want: BTreeMap<NaiveDate, f64> =
+        expected.dates.iter().copied().zip(expected.factors.iter().copied()).collect();
+    assert_eq!(factors, want, "each mart row's factor");
+    cassandra::drop_keyspaces(&session, &[&ns.dwh_keyspace, &ns.mart_keyspace]).await;
     Ok(())
 }
 
@@ -263,5 +320,48 @@ async fn bars_and_actions_interleaved_and_out_of_order_end_at_the_oracle() -> an
     assert_matches(&ns, &expected, &inputs).await?;
     let session = cassandra::session().await?;
     cassandra::drop_keyspaces(&session, &[&ns.dwh_keyspace]).await;
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_split_reissues_the_open_forecasts_on_the_adjusted_scale_with_their_factor() -> anyhow::Result<()> {
+    let inputs = Inputs::build()?;
+    let (ns, config) = (Namespace::unique(), inputs.config()?);
+    backfill(&ns, &config, &[&inputs.bars("all", |_| true)?])?;
+    analytics_to_end(2, &ns)?;
+    let topic = format!("{}predictions", ns.topic_prefix);
+    let before: Vec<Prediction> =
+        kafka::read_topic(&topic)?.iter().map(|m| wire::decode(&m.payload)).collect::<Result<_, _>>()?;
+    // The last two rows have no label yet (horizon 2): their forecasts are the open ones.
+    let (last, (day, line)) = (inputs.lines.len() - 1, inputs.lines[inputs.lines.len() - 2].clone());
+    let raw_close: f64 = line.split(',').nth(4).unwrap_or_default().parse()?;
+    let open = before.iter().rev().find(|p| p.as_of == day).expect("a forecast from the day before the last");
+    assert_eq!(open.adjustment_factor, 1.0);
+
+    // A 2-for-1 split on the last day: every row before it halves, the open forecast with it.
+    let ex = inputs.lines[last].0;
+    let split = inputs.dir.path().join("split.csv");
+    std::fs::write(&split, format!("ticker,ex_date,kind,ratio,amount\nNVDA,{ex},split,2,\n"))?;
+    backfill(&ns, &config, &[Path::new(""), &split])?;
+    analytics_to_end(2, &ns)?;
+    let after: Vec<Prediction> =
+        kafka::read_topic(&topic)?.iter().map(|m| wire::decode(&m.payload)).collect::<Result<_, _>>()?;
+    let reissued = after[before.len()..].iter().rev().find(|p| p.as_of == day).expect("the open forecast again");
+    assert_eq!(reissued.adjustment_factor, 0.5);
+    let adjusted_close = raw_close * 0.5;
+    assert!(
+        (reissued.predicted_close / adjusted_close - 1.0).abs() < 0.2,
+        "{} is not on the adjusted scale of {adjusted_close} (before: {} for {raw_close})",
+        reissued.predicted_close,
+        open.predicted_close
+    );
+    let session = cassandra::session().await?;
+    let cql = format!(
+        "SELECT adjustment_factor, predicted_close FROM {}.predictions WHERE ticker = 'NVDA' AND timeframe = '1day' AND as_of = ?",
+        ns.mart_keyspace
+    );
+    let stored = session.query_unpaged(cql, (day,)).await?.into_rows_result()?.single_row::<(f64, f64)>()?;
+    assert_eq!(stored, (0.5, reissued.predicted_close));
+    cassandra::drop_keyspaces(&session, &[&ns.dwh_keyspace, &ns.mart_keyspace]).await;
     Ok(())
 }

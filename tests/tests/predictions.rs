@@ -30,6 +30,7 @@ fn forecast(as_of: NaiveDate, predicted_close: f64, model_version: i32) -> Predi
         feature_row_id: 4000,
         forecaster: if model_version == 1 { Forecaster::Persistence } else { Forecaster::Model },
         gate_weight: if model_version == 1 { 0.0 } else { 0.25 },
+        adjustment_factor: 1.0,
     }
 }
 

@@ -160,6 +160,7 @@ fn predictions_match_their_schema() -> anyhow::Result<()> {
         feature_row_id: 4012,
         forecaster: Forecaster::Persistence,
         gate_weight: 0.0,
+        adjustment_factor: 1.0,
     };
     assert_valid(&schema, &wire::encode(&prediction))?;
     // The schema must be able to fail: no forecast, a version 0, a date that is not one.

@@ -23,7 +23,7 @@ pub enum Replaces {
 
 /// The columns before the indicator fields, and after them.
 const KEY_COLUMNS: [&str; 4] = ["ticker", "timeframe", "dateTime", "id"];
-const LAST_COLUMNS: [&str; 2] = ["close", "label"];
+const LAST_COLUMNS: [&str; 3] = ["close", "label", "adjustmentFactor"];
 
 /// A row field's column: its name in camelCase (`ema_time_period` → `emaTimePeriod`), as the
 /// seed's `combineDatasets` spelt it; unquoted in CQL, so Cassandra keeps it lower-cased.
@@ -45,7 +45,7 @@ pub(crate) fn columns() -> Vec<(String, &'static str)> {
     let indicators = FeatureRow::INDICATOR_FIELDS.iter().zip(cells.iter()).map(|(field, cell)| {
         (column_name(field), if matches!(cell, MartCell::Period(_)) { "int" } else { "double" })
     });
-    let last = LAST_COLUMNS.iter().zip(["double", "double"]);
+    let last = LAST_COLUMNS.iter().zip(["double", "double", "double"]);
     key.map(|(name, typ)| (name.to_string(), typ))
         .chain(indicators)
         .chain(last.map(|(name, typ)| (name.to_string(), typ)))
@@ -77,7 +77,8 @@ pub(crate) fn bind<'a>(row: &'a FeatureRow, replaces: &Replaces) -> Vec<Bound<'a
         Replaces::Unknown => None,
     };
     let old_cells = old.map(FeatureRow::indicator_cells);
-    let mut values = Vec::with_capacity(KEY_COLUMNS.len() + FeatureRow::INDICATOR_FIELDS.len() + 2);
+    let mut values =
+        Vec::with_capacity(KEY_COLUMNS.len() + FeatureRow::INDICATOR_FIELDS.len() + LAST_COLUMNS.len());
     values.push(Bound::Text(&row.ticker));
     values.push(Bound::Text(row.timeframe.as_str()));
     values.push(Bound::Date(row.date_time));
@@ -92,6 +93,7 @@ pub(crate) fn bind<'a>(row: &'a FeatureRow, replaces: &Replaces) -> Vec<Bound<'a
     }
     values.push(Bound::Double(set(row.close)));
     values.push(Bound::Double(cell(row.label, old.map(|old| old.label))));
+    values.push(Bound::Double(set(row.adjustment_factor)));
     values
 }
 
@@ -135,6 +137,12 @@ pub(crate) fn read(row: Row) -> Result<FeatureRow, String> {
         None => None,
         other => return Err(format!("column label: expected a double, got {other:?}")),
     };
+    feature.adjustment_factor = match next("adjustmentFactor")? {
+        Some(CqlValue::Double(factor)) => factor,
+        // Written before the column existed, when nothing was adjusted.
+        None => 1.0,
+        other => return Err(format!("column adjustmentFactor: expected a double, got {other:?}")),
+    };
     Ok(feature)
 }
 
@@ -176,7 +184,7 @@ mod tests {
     #[test]
     fn the_columns_are_the_seed_names() {
         let columns = columns();
-        assert_eq!(columns.len(), 30);
+        assert_eq!(columns.len(), 31);
         for (name, typ) in [
             ("dateTime", "date"),
             ("emaTimePeriod", "int"),
@@ -203,6 +211,7 @@ mod tests {
             bb_sd: Some(2.0),
             close: 20.0,
             label: Some(21.5),
+            adjustment_factor: 0.25,
             ..FeatureRow::default()
         };
         // What Cassandra sends back for the bound values (an unwritten cell reads as null).

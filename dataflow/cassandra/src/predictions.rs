@@ -33,6 +33,7 @@ struct PredictionValues<'a> {
     feature_row_id: i64,
     forecaster: &'a str,
     gate_weight: f64,
+    adjustment_factor: f64,
 }
 
 impl<'a> From<&'a Prediction> for PredictionValues<'a> {
@@ -49,12 +50,13 @@ impl<'a> From<&'a Prediction> for PredictionValues<'a> {
             feature_row_id: p.feature_row_id,
             forecaster: p.forecaster.as_str(),
             gate_weight: p.gate_weight,
+            adjustment_factor: p.adjustment_factor,
         }
     }
 }
 
 const COLUMNS: &str = "ticker, timeframe, as_of, target_date, horizon_bars, predicted_close, model_scope, \
-    model_version, feature_row_id, forecaster, gate_weight";
+    model_version, feature_row_id, forecaster, gate_weight, adjustment_factor";
 
 impl PredictionTable {
     /// Prepares the upsert against `keyspace.predictions`; at most `max_in_flight` writes at once.

@@ -88,12 +88,14 @@ const PREDICTIONS: &str = "CREATE TABLE IF NOT EXISTS {ks}.predictions (
     feature_row_id bigint,
     forecaster text,
     gate_weight double,
+    adjustment_factor double,
     PRIMARY KEY ((ticker, timeframe), as_of)
 ) WITH CLUSTERING ORDER BY (as_of ASC)";
 
 /// Columns added after a table was first released, by table: a mart created by an older
 /// release gets them with `ALTER TABLE … ADD` (see [`add_missing_columns`]).
-const ADDED_MART_COLUMNS: [(&str, &[(&str, &str)]); 2] = [
+const ADDED_MART_COLUMNS: [(&str, &[(&str, &str)]); 3] = [
+    ("features", &[("adjustmentFactor", "double")]),
     (
         "models",
         &[
@@ -108,7 +110,7 @@ const ADDED_MART_COLUMNS: [(&str, &[(&str, &str)]); 2] = [
             ("model_last_date", "date"),
         ],
     ),
-    ("predictions", &[("forecaster", "text"), ("gate_weight", "double")]),
+    ("predictions", &[("forecaster", "text"), ("gate_weight", "double"), ("adjustment_factor", "double")]),
 ];
 
 /// Fencing: the generation of each consumer group's cluster, taken with a lightweight
@@ -192,7 +194,8 @@ async fn add_missing_columns(
         .map_err(|e| read(e.to_string()))?;
     Ok(columns
         .iter()
-        .filter(|(name, _)| !existing.iter().any(|column| column == name))
+        // Unquoted names are stored lower-cased.
+        .filter(|(name, _)| !existing.iter().any(|column| column.eq_ignore_ascii_case(name)))
         .map(|(name, typ)| format!("ALTER TABLE {keyspace}.{table} ADD {name} {typ}"))
         .collect())
 }

@@ -12,7 +12,7 @@
 use super::bundle::Bundle;
 use super::series_id::SeriesId;
 use super::slots::IndicatorSlots;
-use super::values::{F64Bits, Indicator};
+use super::values::{Close, F64Bits, Indicator};
 use chrono::{Datelike, NaiveDate};
 use differential_dataflow::VecCollection;
 use differential_dataflow::lattice::Lattice;
@@ -48,8 +48,8 @@ pub fn from_day_number(day: i64) -> Option<NaiveDate> {
 /// which sort by kind.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum Entry {
-    /// The bar's close.
-    Bar(F64Bits),
+    /// The bar's adjusted close and factor.
+    Bar(Close),
     /// One indicator value.
     Indicator(Indicator),
 }
@@ -61,8 +61,8 @@ pub struct LocalRow {
     pub rank: u64,
     /// Day number of the bar.
     pub day: i64,
-    /// Close of the bar.
-    pub close: F64Bits,
+    /// Adjusted close of the bar, with its factor.
+    pub close: Close,
     /// The close `horizon` rows later, when that row is in the same block.
     pub label: Option<F64Bits>,
     /// When the label lies beyond the block: it is the close of the `tail`-th row after the
@@ -75,6 +75,8 @@ pub struct LocalRow {
 
 /// What the block co-group outputs.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+// Boxing the row would allocate on every copy the arrangement makes; counts are one per block.
+#[allow(clippy::large_enum_variant)]
 pub enum Local {
     /// Number of bars in the block (only for blocks with bars); feeds the row-number offsets.
     Count(u64),
@@ -120,7 +122,7 @@ fn assemble(input: &[(&(i64, Bundle), isize)], horizon: usize, output: &mut Vec<
     if count == 0 {
         return;
     }
-    let closes: Vec<F64Bits> = rows.iter().map(|row| row.close).collect();
+    let closes: Vec<F64Bits> = rows.iter().map(|row| row.close.adjusted).collect();
     output.push((Local::Count(count as u64), 1));
     for (rank, mut row) in rows.into_iter().enumerate() {
         match rank.checked_add(horizon).filter(|later| *later < count) {
@@ -132,7 +134,7 @@ fn assemble(input: &[(&(i64, Bundle), isize)], horizon: usize, output: &mut Vec<
 }
 
 /// An unlabelled row for `day`, ranked after `rows`.
-fn row(rows: &[LocalRow], day: i64, close: F64Bits, indicators: IndicatorSlots) -> LocalRow {
+fn row(rows: &[LocalRow], day: i64, close: Close, indicators: IndicatorSlots) -> LocalRow {
     LocalRow { rank: rows.len() as u64, day, close, label: None, tail: 0, indicators }
 }
 

@@ -10,7 +10,7 @@
 
 use super::block::{BlockKey, Entry};
 use super::slots::IndicatorSlots;
-use super::values::F64Bits;
+use super::values::Close;
 use differential_dataflow::lattice::Lattice;
 use differential_dataflow::{AsCollection, VecCollection};
 use rustc_hash::FxHashMap;
@@ -23,8 +23,8 @@ use timely::progress::Timestamp;
 /// Some of the entries of one (series, day): at most a close and one value per indicator kind.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct Bundle {
-    /// The bar's close.
-    pub close: Option<F64Bits>,
+    /// The bar's adjusted close and factor.
+    pub close: Option<Close>,
     /// Indicator values.
     pub indicators: IndicatorSlots,
 }
@@ -184,12 +184,12 @@ mod tests {
         let ema = Indicator::from(&IndicatorValue::Ema { ema_time_period: 3, ema: 1.0 });
         let rsi = Indicator::from(&IndicatorValue::Rsi { time_period: 3, rsi: 2.0 });
         let mut bundle = Bundle::of(&Entry::Indicator(rsi));
-        assert!(bundle.absorb(&Bundle::of(&Entry::Bar(F64Bits::new(10.0)))));
+        assert!(bundle.absorb(&Bundle::of(&Entry::Bar(Close::from(10.0)))));
         assert!(bundle.absorb(&Bundle::of(&Entry::Indicator(ema))));
-        assert!(!bundle.absorb(&Bundle::of(&Entry::Bar(F64Bits::new(11.0)))));
+        assert!(!bundle.absorb(&Bundle::of(&Entry::Bar(Close::from(11.0)))));
         assert!(!bundle.absorb(&Bundle::of(&Entry::Indicator(ema))));
         let entries: Vec<Entry> = bundle.entries().collect();
-        assert_eq!(entries, [Entry::Bar(F64Bits::new(10.0)), Entry::Indicator(ema), Entry::Indicator(rsi)]);
+        assert_eq!(entries, [Entry::Bar(Close::from(10.0)), Entry::Indicator(ema), Entry::Indicator(rsi)]);
     }
 
     #[test]
@@ -199,7 +199,7 @@ mod tests {
         let ema = |value| {
             Entry::Indicator(Indicator::from(&IndicatorValue::Ema { ema_time_period: 3, ema: value }))
         };
-        let close = |value| Entry::Bar(F64Bits::new(value));
+        let close = |value| Entry::Bar(Close::from(value));
         let update = |ticker, day, entry, time, diff| ((block(ticker), (day, entry)), time, diff);
         // The bars of two series, then their values (as from two inputs), then a retraction,
         // a later time and a second close for a day.

@@ -14,7 +14,7 @@ use super::block::{BlockKey, Entry, block_entry};
 use super::latest::{Latest, replace};
 use super::record::BarKey;
 use super::series_id::SeriesId;
-use super::values::{F64Bits, Indicator};
+use super::values::{Close, Indicator};
 use chrono::NaiveDate;
 use differential_dataflow::VecCollection;
 use differential_dataflow::input::InputSession;
@@ -78,7 +78,7 @@ impl<T: Timestamp + TotalOrder + Clone> FeatureInputs<T> {
         let (ticker, timeframe, date) = (bar.ticker.as_str(), bar.timeframe, bar.datetime);
         let entries = &mut self.entries;
         if let Some(day) = self.latest.day(ticker, timeframe, date, true) {
-            replace(&mut day.close, Some(F64Bits::new(bar.adjusted_close())), |close, diff| {
+            replace(&mut day.close, Some(Close::of(bar)), |close, diff| {
                 entries.update(update(ticker, timeframe, date, Entry::Bar(close)), diff)
             });
         }

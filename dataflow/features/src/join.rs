@@ -83,7 +83,7 @@ fn number(series: &SeriesId, row: &LocalRow, id: u64, horizon: u64) -> [Option<N
             Edge::Waiting { id, row: LocalRow { tail: 0, ..*row } },
         ))),
     };
-    let head = (row.rank < horizon).then(|| Err(((series.clone(), id), Edge::Close(row.close))));
+    let head = (row.rank < horizon).then(|| Err(((series.clone(), id), Edge::Close(row.close.adjusted))));
     [done, head]
 }
 

@@ -5,7 +5,7 @@
 //! values together — so that most records find their slot by comparing the ticker and the date
 //! with the previous record's instead of hashing them, and no ticker string is stored per key.
 
-use super::values::{F64Bits, Indicator, IndicatorSettings};
+use super::values::{Close, Indicator, IndicatorSettings};
 use chrono::NaiveDate;
 use pricestream_records::{IndicatorKind, Timeframe};
 use serde::{Deserialize, Serialize};
@@ -17,8 +17,8 @@ const KINDS: usize = IndicatorKind::ALL.len();
 /// The latest values of one series on one date.
 #[derive(Default)]
 pub struct DayLatest {
-    /// The bar's close.
-    pub close: Option<F64Bits>,
+    /// The bar's adjusted close and factor.
+    pub close: Option<Close>,
     /// One value per indicator kind (`IndicatorKind as usize`).
     pub indicators: [Option<Indicator>; KINDS],
     /// The version of the close (first) and of each indicator slot, where the feeder orders

@@ -66,4 +66,4 @@ pub use latest::Version;
 pub use record::{BarKey, FeatureRecord, SeriesKey};
 pub use row_id::row_ids;
 pub use upsert::{Delivered, Delivery, UpsertInput, series_hash, upsert_deliveries};
-pub use values::{F64Bits, Indicator};
+pub use values::{Close, F64Bits, Indicator};

@@ -1,6 +1,6 @@
 //! The keys and the output record of the incremental feature graph.
 
-use super::values::{F64Bits, Indicator};
+use super::values::{Close, F64Bits, Indicator};
 use chrono::NaiveDate;
 use pricestream_records::{FeatureRow, Timeframe};
 use serde::{Deserialize, Serialize};
@@ -25,8 +25,8 @@ pub struct FeatureRecord {
     pub key: BarKey,
     /// 1-based position of the bar in its series ordered by date.
     pub id: u64,
-    /// Close of the bar.
-    pub close: F64Bits,
+    /// Adjusted close of the bar, with its factor.
+    pub close: Close,
     /// Close `horizon_bars` bars later; `None` until that bar exists.
     pub label: Option<F64Bits>,
     /// The indicator values present for this bar, sorted by kind, at most one per kind.
@@ -42,7 +42,8 @@ impl FeatureRecord {
             timeframe: series.timeframe,
             date_time: *date,
             id: i64::try_from(self.id).ok(),
-            close: self.close.get(),
+            close: self.close.adjusted.get(),
+            adjustment_factor: self.close.factor.get(),
             label: self.label.map(F64Bits::get),
             ..FeatureRow::default()
         };

@@ -16,7 +16,7 @@ use super::block::{Entry, block_entry};
 use super::inputs::EntryCollection;
 use super::latest::{Latest, Version};
 use super::series_id::SeriesId;
-use super::values::{F64Bits, Indicator};
+use super::values::{Close, Indicator};
 use chrono::NaiveDate;
 use differential_dataflow::AsCollection;
 use pricestream_records::{Bar, IndicatorRecord, Timeframe};
@@ -34,7 +34,7 @@ use timely::progress::Timestamp;
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub enum Delivered {
     /// The bar's close (the only part of a bar a feature row uses).
-    Close(F64Bits),
+    Close(Close),
     /// One indicator value.
     Indicator(Indicator),
 }
@@ -61,7 +61,7 @@ impl Delivery {
             ticker: bar.ticker.to_string(),
             timeframe: bar.timeframe,
             date: bar.datetime,
-            value: Delivered::Close(F64Bits::new(bar.adjusted_close())),
+            value: Delivered::Close(Close::of(bar)),
             version,
         }
     }
@@ -245,7 +245,7 @@ mod tests {
             ticker: ticker.into(),
             timeframe: Timeframe::Day,
             date: NaiveDate::from_ymd_opt(2024, 1, day).unwrap_or_default(),
-            value: Delivered::Close(F64Bits::new(close)),
+            value: Delivered::Close(Close::from(close)),
             version: Version { timestamp_ms, offset },
         }
     }
@@ -292,7 +292,7 @@ mod tests {
             let key = (
                 record.key.0.ticker.clone(),
                 chrono::Datelike::day(&record.key.1),
-                record.close.get().to_bits(),
+                record.close.adjusted.get().to_bits(),
             );
             *net.entry(key).or_default() += diff;
         }

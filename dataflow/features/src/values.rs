@@ -34,6 +34,30 @@ impl From<f64> for F64Bits {
     }
 }
 
+/// A bar's close on the adjusted scale, with the cumulative adjustment factor that put it there
+/// (see `docs/adjustment.md`). Ordered by the adjusted close first.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Close {
+    /// The delivered close times the factor.
+    pub adjusted: F64Bits,
+    /// The factor.
+    pub factor: F64Bits,
+}
+
+impl Close {
+    /// The adjusted close of `bar` and its factor.
+    pub fn of(bar: &pricestream_records::Bar) -> Self {
+        Close { adjusted: F64Bits::new(bar.adjusted_close()), factor: F64Bits::new(bar.adjustment_factor) }
+    }
+}
+
+impl From<f64> for Close {
+    /// A close no action adjusts (factor 1).
+    fn from(close: f64) -> Self {
+        Close { adjusted: F64Bits::new(close), factor: F64Bits::new(1.0) }
+    }
+}
+
 /// [`IndicatorValue`] with its floats as [`F64Bits`], so that it is `Ord + Hash`: the kind, then
 /// its periods and numbers in the order the indicator table gives them (unused places zero).
 ///

@@ -3,7 +3,7 @@
 //! The same rows the streaming feature graph keeps in the mart (bar ⟕ seven indicators, row
 //! number, label = close `horizon_bars` later), computed in one pass over one series.
 
-use pricestream_features::{F64Bits, FeatureRecord, Indicator, SeriesKey};
+use pricestream_features::{Close, F64Bits, FeatureRecord, Indicator, SeriesKey};
 use pricestream_indicators::{IndicatorParams, IndicatorSet};
 use pricestream_records::{Bar, FeatureRow};
 
@@ -20,8 +20,8 @@ pub fn feature_rows(bars: &[Bar], indicators: &IndicatorParams, horizon_bars: us
             FeatureRecord {
                 key: (series, bar.datetime),
                 id: i as u64 + 1,
-                close: F64Bits::new(bar.close),
-                label: bars.get(i + horizon_bars).map(|later| F64Bits::new(later.close)),
+                close: Close::of(bar),
+                label: bars.get(i + horizon_bars).map(|later| F64Bits::new(later.adjusted_close())),
                 indicators: values.iter().map(Indicator::from).collect(),
             }
             .to_feature_row()

@@ -7,7 +7,8 @@ impl FeatureRow {
             ticker: bar.ticker.to_string(),
             timeframe: bar.timeframe,
             date_time: bar.datetime,
-            close: bar.close,
+            close: bar.adjusted_close(),
+            adjustment_factor: bar.adjustment_factor,
             ..FeatureRow::default()
         }
     }

@@ -165,7 +165,7 @@ macro_rules! describe_indicators {
         /// (ticker, timeframe, date). Field names follow the seed's `combineDatasets` columns
         /// (`dateTime`, `emaTimePeriod`, …) on the wire; Cassandra lower-cases them. A missing
         /// indicator value is `None`, never zero.
-        #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+        #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
         #[serde(rename_all = "camelCase")]
         pub struct FeatureRow {
             /// Instrument symbol.
@@ -186,10 +186,34 @@ macro_rules! describe_indicators {
                     pub $number_mart: Option<f64>,
                 )?)*
             )*
-            /// Close of the bar.
+            /// Close of the bar, adjusted (see `docs/adjustment.md`).
             pub close: f64,
-            /// Close `horizon_bars` later: the model's target; `None` until that bar exists.
+            /// Adjusted close `horizon_bars` later: the model's target; `None` until that bar exists.
             pub label: Option<f64>,
+            /// The cumulative adjustment factor `close` was computed with: the delivered close
+            /// is `close / adjustment_factor`. 1 when no corporate action applies (and in rows
+            /// written before it existed).
+            #[serde(default = "crate::indicator_table::no_adjustment")]
+            pub adjustment_factor: f64,
+        }
+
+        impl Default for FeatureRow {
+            /// An empty row: no indicator, factor 1.
+            fn default() -> Self {
+                FeatureRow {
+                    ticker: String::new(),
+                    timeframe: Timeframe::default(),
+                    date_time: NaiveDate::default(),
+                    id: None,
+                    $(
+                        $($period_mart: None,)*
+                        $($($number_mart: None,)?)*
+                    )*
+                    close: 0.0,
+                    label: None,
+                    adjustment_factor: 1.0,
+                }
+            }
         }
 
         impl FeatureRow {
@@ -236,4 +260,9 @@ macro_rules! describe_indicators {
             }
         }
     };
+}
+
+/// The factor of a row no corporate action adjusts.
+pub(crate) fn no_adjustment() -> f64 {
+    1.0
 }

@@ -36,6 +36,12 @@ pub struct Prediction {
     /// model): `predicted_close = close + gate_weight × (model's forecast − close)`.
     #[serde(default = "raw_model_weight")]
     pub gate_weight: f64,
+    /// The cumulative corporate-action factor of the row the forecast was made from: the
+    /// forecast is on the adjusted scale of that row, and `predicted_close /
+    /// adjustment_factor` is on the scale of the bar's delivered prices (docs/adjustment.md).
+    /// Messages written before it existed lack it (1).
+    #[serde(default = "no_adjustment")]
+    pub adjustment_factor: f64,
 }
 
 /// What produced a forecast.
@@ -60,6 +66,10 @@ impl Forecaster {
 }
 
 fn raw_model_weight() -> f64 {
+    1.0
+}
+
+fn no_adjustment() -> f64 {
     1.0
 }
 
@@ -116,6 +126,7 @@ mod tests {
             feature_row_id: 4010,
             forecaster: Forecaster::Model,
             gate_weight: 0.5,
+            adjustment_factor: 1.0,
         };
         let bytes = wire::encode(&prediction);
         let json: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();

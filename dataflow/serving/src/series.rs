@@ -23,8 +23,10 @@ pub fn kinds_mask(kinds: &[IndicatorKind]) -> u8 {
 pub struct ModelRow {
     /// The mart's row number.
     pub id: Option<i64>,
-    /// Close of the bar.
+    /// Close of the bar (adjusted).
     pub close: f64,
+    /// The adjustment factor of the close.
+    pub adjustment_factor: f64,
     /// Close `horizon_bars` later, once known.
     pub label: Option<f64>,
     /// Training target (relative change), present exactly when the label is usable.
@@ -51,6 +53,7 @@ impl ModelRow {
         let model_row = ModelRow {
             id: row.id,
             close: row.close,
+            adjustment_factor: row.adjustment_factor,
             label: row.label,
             target: target_change(row),
             inputs: model_inputs(row),

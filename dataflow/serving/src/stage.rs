@@ -587,5 +587,6 @@ fn forecast(
         feature_row_id: row.id.unwrap_or_default(),
         forecaster: if gate.is_persistence() { Forecaster::Persistence } else { Forecaster::Model },
         gate_weight: gate.weight,
+        adjustment_factor: row.adjustment_factor,
     })
 }

@@ -69,7 +69,7 @@ impl RowChanges {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use pricestream_features::{F64Bits, SeriesKey};
+    use pricestream_features::SeriesKey;
 
     fn record(day: u32, close: f64) -> FeatureRecord {
         let series = SeriesKey { ticker: "T".into(), timeframe: Timeframe::Day };
@@ -77,7 +77,7 @@ mod tests {
         FeatureRecord {
             key: (series, date),
             id: u64::from(day),
-            close: F64Bits::new(close),
+            close: close.into(),
             label: None,
             indicators: vec![],
         }

@@ -190,6 +190,7 @@ mod tests {
             feature_row_id: 1,
             forecaster: Forecaster::Persistence,
             gate_weight: 0.0,
+            adjustment_factor: 1.0,
         };
         let epoch = vec![
             forecast("GEN005", day(8), 1),
