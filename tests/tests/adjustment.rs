@@ -115,7 +115,12 @@ struct Expected {
 }
 
 fn oracle(inputs: &Inputs) -> anyhow::Result<Expected> {
-    let (bars, actions) = (inputs.bars("all", |_| true)?, inputs.actions("all-actions.csv", |_| true)?);
+    oracle_of(inputs, |_| true)
+}
+
+/// The oracle for the actions whose index `keep` accepts.
+fn oracle_of(inputs: &Inputs, keep: impl Fn(usize) -> bool) -> anyhow::Result<Expected> {
+    let (bars, actions) = (inputs.bars("all", |_| true)?, inputs.actions("oracle-actions.csv", keep)?);
     let adjusted = inputs.dir.path().join("adjusted.csv");
     let mut command = pricestream_tests::repo_paths::oracle_command("adjust.py");
     command.arg("--bars").arg(bars.join("nvda-raw.csv")).arg("--actions").arg(&actions);
@@ -152,11 +157,11 @@ fn close_enough(got: f64, want: f64) -> bool {
     (got - want).abs() <= 1e-9 * want.abs().max(1e-12)
 }
 
+/// Indicator values by date and indicator name.
+type Values = BTreeMap<(NaiveDate, &'static str), Vec<f64>>;
+
 /// The last indicator values per (date, indicator) on the topic, from message `from` on.
-fn indicator_fold(
-    ns: &Namespace,
-    from: usize,
-) -> anyhow::Result<(BTreeMap<(NaiveDate, &'static str), Vec<f64>>, usize)> {
+fn indicator_fold(ns: &Namespace, from: usize) -> anyhow::Result<(Values, usize)> {
     let messages = kafka::read_topic(&ns.indicators_topic())?;
     let mut fold = BTreeMap::new();
     for message in &messages[from.min(messages.len())..] {
@@ -346,7 +351,8 @@ async fn a_split_reissues_the_open_forecasts_on_the_adjusted_scale_with_their_fa
     analytics_to_end(2, &ns)?;
     let after: Vec<Prediction> =
         kafka::read_topic(&topic)?.iter().map(|m| wire::decode(&m.payload)).collect::<Result<_, _>>()?;
-    let reissued = after[before.len()..].iter().rev().find(|p| p.as_of == day).expect("the open forecast again");
+    let reissued =
+        after[before.len()..].iter().rev().find(|p| p.as_of == day).expect("the open forecast again");
     assert_eq!(reissued.adjustment_factor, 0.5);
     let adjusted_close = raw_close * 0.5;
     assert!(
@@ -363,5 +369,40 @@ async fn a_split_reissues_the_open_forecasts_on_the_adjusted_scale_with_their_fa
     let stored = session.query_unpaged(cql, (day,)).await?.into_rows_result()?.single_row::<(f64, f64)>()?;
     assert_eq!(stored, (0.5, reissued.predicted_close));
     cassandra::drop_keyspaces(&session, &[&ns.dwh_keyspace, &ns.mart_keyspace]).await;
+    Ok(())
+}
+
+#[tokio::test]
+async fn withdrawn_actions_restore_the_series_without_them_exactly() -> anyhow::Result<()> {
+    let inputs = Inputs::build()?;
+    // The 3:2 split and the tenth dividend come, then are withdrawn.
+    let withdrawn = |i: usize| i == 3 || i == SPLITS.len() + 9;
+    let expected = oracle_of(&inputs, |i| !withdrawn(i))?;
+    let (ns, config) = (Namespace::unique(), inputs.config()?);
+    backfill(
+        &ns,
+        &config,
+        &[&inputs.bars("all", |_| true)?, &inputs.actions("others.csv", |i| !withdrawn(i))?],
+    )?;
+    let (without, _) = indicator_fold(&ns, 0)?;
+    backfill(&ns, &config, &[Path::new(""), &inputs.actions("late.csv", withdrawn)?])?;
+    let (with, _) = indicator_fold(&ns, 0)?;
+    assert_ne!(with, without, "the two actions changed values");
+
+    let mut text = "ticker,ex_date,kind,ratio,amount,status\n".to_owned();
+    for (_, action) in inputs.actions.iter().enumerate().filter(|(i, _)| withdrawn(*i)) {
+        text += &format!("{action},withdrawn\n");
+    }
+    let file = inputs.dir.path().join("withdrawn.csv");
+    std::fs::write(&file, text)?;
+    backfill(&ns, &config, &[Path::new(""), &file])?;
+    let (after, _) = indicator_fold(&ns, 0)?;
+    assert!(after == without, "every value is again the one before the two actions, bit for bit");
+    assert_matches(&ns, &expected, &inputs).await?;
+    let session = cassandra::session().await?;
+    let cql = format!("SELECT COUNT(*) FROM {}.corporate_actions WHERE ticker = 'NVDA'", ns.dwh_keyspace);
+    let count = session.query_unpaged(cql, &[]).await?.into_rows_result()?.single_row::<(i64,)>()?.0;
+    assert_eq!(count as usize, inputs.actions.len() - 2, "the withdrawn rows are gone");
+    cassandra::drop_keyspaces(&session, &[&ns.dwh_keyspace]).await;
     Ok(())
 }

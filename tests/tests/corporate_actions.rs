@@ -94,6 +94,7 @@ async fn actions_from_a_file_reach_their_topic_and_table_and_a_bad_one_is_dead_l
         ticker: "ORCL".into(),
         ex_date: date(2024, 7, 11),
         kind: ActionKind::CashDividend { amount: 0.4 },
+        withdrawn: false,
     };
     assert_eq!(table.read("ORCL").await?, [orcl]);
     cassandra::drop_keyspaces(&reader, &[&lake.ns.dwh_keyspace]).await;

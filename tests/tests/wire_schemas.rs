@@ -185,12 +185,18 @@ fn predictions_match_their_schema() -> anyhow::Result<()> {
 #[test]
 fn corporate_actions_match_their_schema() -> anyhow::Result<()> {
     let schema = validator("corporate-action.v1.schema.json")?;
-    let split =
-        CorporateAction { ticker: "NVDA".into(), ex_date: day(), kind: ActionKind::Split { ratio: 10.0 } };
+    let split = CorporateAction {
+        ticker: "NVDA".into(),
+        ex_date: day(),
+        kind: ActionKind::Split { ratio: 10.0 },
+        withdrawn: false,
+    };
     let dividend = CorporateAction { kind: ActionKind::CashDividend { amount: 0.04 }, ..split.clone() };
-    for action in [&split, &dividend] {
+    let withdrawal = CorporateAction { withdrawn: true, ..split.clone() };
+    for action in [&split, &dividend, &withdrawal] {
         assert_valid(&schema, &wire::encode(action))?;
     }
+    assert!(!String::from_utf8(wire::encode(&split))?.contains("withdrawn"), "present only when true");
     // The schema must be able to fail: a split with an amount, or without its ratio.
     let mut broken: Value = serde_json::from_slice(&wire::encode(&split))?;
     broken.as_object_mut().map(|o| o.insert("amount".into(), 1.0.into()));

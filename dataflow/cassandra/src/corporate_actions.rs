@@ -27,6 +27,7 @@ pub(super) const CORPORATE_ACTIONS: &str = "CREATE TABLE IF NOT EXISTS {ks}.corp
 pub struct CorporateActionTable {
     session: Arc<Session>,
     insert: PreparedStatement,
+    delete: PreparedStatement,
     select: PreparedStatement,
     table: String,
     in_flight: usize,
@@ -44,23 +45,34 @@ impl CorporateActionTable {
             "INSERT INTO {table} (ticker, ex_date, kind, ratio, amount, task_number) VALUES (?, ?, ?, ?, ?, ?)"
         );
         let insert = prepare(&session, cql).await?;
+        let cql = format!("DELETE FROM {table} WHERE ticker = ? AND ex_date = ? AND kind = ?");
+        let delete = prepare(&session, cql).await?;
         let cql = format!("SELECT ex_date, kind, ratio, amount FROM {table} WHERE ticker = ?");
         let select = prepare(&session, cql).await?;
-        Ok(CorporateActionTable { session, insert, select, table, in_flight: in_flight.max(1) })
+        Ok(CorporateActionTable { session, insert, delete, select, table, in_flight: in_flight.max(1) })
     }
 
-    /// Upserts every action, recorded as sent by run `task_number`; returns how many.
+    /// Upserts every action, recorded as sent by run `task_number`, and deletes every withdrawn
+    /// one's row; returns how many.
     pub async fn write_all(&self, actions: &[CorporateAction], task_number: Uuid) -> Result<usize> {
         stream::iter(actions)
             .map(|action| async move {
                 let (kind, ratio, amount) = action.kind.columns();
-                let values = (&*action.ticker, action.ex_date, kind, ratio, amount, task_number);
-                self.session.execute_unpaged(&self.insert, values).await.map_err(|source| {
-                    CassandraError::Write {
-                        table: self.table.clone(),
-                        key: format!("{}/{}/{kind}", action.ticker, action.ex_date),
-                        source,
+                let written = match action.withdrawn {
+                    true => {
+                        self.session
+                            .execute_unpaged(&self.delete, (&*action.ticker, action.ex_date, kind))
+                            .await
                     }
+                    false => {
+                        let values = (&*action.ticker, action.ex_date, kind, ratio, amount, task_number);
+                        self.session.execute_unpaged(&self.insert, values).await
+                    }
+                };
+                written.map_err(|source| CassandraError::Write {
+                    table: self.table.clone(),
+                    key: format!("{}/{}/{kind}", action.ticker, action.ex_date),
+                    source,
                 })?;
                 Ok::<usize, CassandraError>(1)
             })
@@ -81,7 +93,7 @@ impl CorporateActionTable {
             let (ex_date, kind, ratio, amount) = row.map_err(|e| decode(e.to_string()))?;
             let kind = ActionKind::from_columns(&kind, ratio, amount)
                 .ok_or_else(|| decode(format!("{ticker} {ex_date}: kind `{kind}` without its number")))?;
-            actions.push(CorporateAction { ticker: ticker.into(), ex_date, kind });
+            actions.push(CorporateAction { ticker: ticker.into(), ex_date, kind, withdrawn: false });
         }
         Ok(actions)
     }

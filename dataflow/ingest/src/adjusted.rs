@@ -49,13 +49,17 @@ impl Adjusted {
         (self.bars.iter().map(|b| b.datetime).collect(), prices)
     }
 
-    /// Adds `action`, or replaces the one of its ex-date and kind; false when the adjustment
-    /// ignores it or it is already known as it is.
+    /// Adds `action`, or replaces the one of its ex-date and kind, or (withdrawn) removes that
+    /// one; false when the adjustment ignores it or nothing changes.
     pub fn add_action(&mut self, action: CorporateAction, adjustment: Adjustment) -> bool {
         if !adjustment.applies(&action) {
             return false;
         }
-        match self.actions.binary_search_by_key(&action_order(&action), action_order) {
+        let found = self.actions.binary_search_by_key(&action_order(&action), action_order);
+        if action.withdrawn {
+            return found.map(|at| self.actions.remove(at)).is_ok();
+        }
+        match found {
             Ok(at) if self.actions[at] == action => false,
             Ok(at) => {
                 self.actions[at] = action;
@@ -133,7 +137,7 @@ mod tests {
 
     fn split(day: u32, ratio: f64) -> CorporateAction {
         let ex_date = NaiveDate::from_ymd_opt(2024, 1, day).expect("date");
-        CorporateAction { ticker: "ABC".into(), ex_date, kind: ActionKind::Split { ratio } }
+        CorporateAction { ticker: "ABC".into(), ex_date, kind: ActionKind::Split { ratio }, withdrawn: false }
     }
 
     #[test]
@@ -155,6 +159,17 @@ mod tests {
         );
         assert!(!adjusted.add_action(split(20, 2.0), RAW), "the same action again");
         assert!(adjusted.restate(RAW, &mut series).bars.is_empty());
+        // Withdrawn, the split's bars go back to factor 1.
+        assert!(adjusted.add_action(CorporateAction { withdrawn: true, ..split(20, 2.0) }, RAW));
+        let restored = adjusted.restate(RAW, &mut series);
+        assert_eq!(restored.bars.len(), 18);
+        assert!(restored.bars.iter().all(|b| b.adjustment_factor == 1.0));
+        assert!(
+            !adjusted.add_action(CorporateAction { withdrawn: true, ..split(20, 2.0) }, RAW),
+            "gone already"
+        );
+        assert!(adjusted.add_action(split(20, 2.0), RAW));
+        adjusted.restate(RAW, &mut series);
         // Only a staged bar is sent; a re-delivered one is not.
         assert!(!adjusted.stage(&bar(29, 50.0)));
         assert!(adjusted.stage(&bar(30, 51.0)));

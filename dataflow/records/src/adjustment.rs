@@ -178,7 +178,7 @@ mod tests {
     }
 
     fn action(d: u32, kind: ActionKind) -> CorporateAction {
-        CorporateAction { ticker: "ABC".into(), ex_date: day(d), kind }
+        CorporateAction { ticker: "ABC".into(), ex_date: day(d), kind, withdrawn: false }
     }
 
     const RAW_WITH_DIVIDENDS: Adjustment =

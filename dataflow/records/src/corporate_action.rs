@@ -16,6 +16,14 @@ pub struct CorporateAction {
     /// What happened.
     #[serde(flatten)]
     pub kind: ActionKind,
+    /// The action was announced or recorded by mistake: it is removed, and what it adjusted is
+    /// restated without it. Absent on the wire unless true.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub withdrawn: bool,
+}
+
+fn is_false(flag: &bool) -> bool {
+    !flag
 }
 
 /// A split or a cash dividend.
@@ -133,7 +141,7 @@ mod tests {
 
     fn action(kind: ActionKind) -> CorporateAction {
         let ex_date = NaiveDate::from_ymd_opt(2024, 6, 10).expect("a date");
-        CorporateAction { ticker: "NVDA".into(), ex_date, kind }
+        CorporateAction { ticker: "NVDA".into(), ex_date, kind, withdrawn: false }
     }
 
     #[test]

@@ -18,6 +18,9 @@ use std::path::Path;
 /// dividend's cash per share); the number the kind does not use is left empty.
 pub const ACTION_COLUMNS: [&str; 5] = ["ticker", "ex_date", "kind", "ratio", "amount"];
 
+/// An optional column: `active` (or empty) or `withdrawn`, an action that is to be removed.
+pub const STATUS_COLUMN: &str = "status";
+
 /// The actions of one file, in file order, each one an action or the [`LineError`] that
 /// refused its record.
 pub type ActionRows = Box<dyn Iterator<Item = Result<CorporateAction, LineError>> + Send>;
@@ -33,8 +36,18 @@ pub fn open_actions_file(path: &Path) -> Result<ActionRows, SourceError> {
     match magic.as_slice() {
         [] => Err(SourceError::Empty { path: path.to_owned() }),
         [b'P', b'A', b'R', b'1'] => {
-            let columns = ACTION_COLUMNS.map(|column| (column, column));
-            Ok(Box::new(ParquetActions(open_parquet(file, path, &columns)?)))
+            let mut columns: Vec<(&'static str, &str)> =
+                ACTION_COLUMNS.map(|column| (column, column)).to_vec();
+            columns.push((STATUS_COLUMN, STATUS_COLUMN));
+            // The status column is optional: without one, read the file for the others.
+            match open_parquet(file, path, &columns) {
+                Ok(records) => Ok(Box::new(ParquetActions(records, true))),
+                Err(SourceError::MissingColumn { field: STATUS_COLUMN, .. }) => {
+                    let file = File::open(path).map_err(io)?;
+                    Ok(Box::new(ParquetActions(open_parquet(file, path, &columns[..5])?, false)))
+                }
+                Err(error) => Err(error),
+            }
         }
         [0x1f, 0x8b, ..] => read_actions(BufReader::new(MultiGzDecoder::new(BufReader::new(file))), path),
         _ => read_actions(BufReader::new(file), path),
@@ -52,13 +65,16 @@ fn read_actions<R: BufRead + Send + 'static>(reader: R, path: &Path) -> Result<A
             header: raw_text(header.text.as_bytes()),
         })?;
     }
-    Ok(Box::new(ActionRecords { records, positions, width: header.names.len() }))
+    let status = header.position(STATUS_COLUMN);
+    Ok(Box::new(ActionRecords { records, positions, status, width: header.names.len() }))
 }
 
 struct ActionRecords<R> {
     records: TextRecords<R>,
     /// Where each of [`ACTION_COLUMNS`] is in a record.
     positions: [usize; ACTION_COLUMNS.len()],
+    /// Where the optional [`STATUS_COLUMN`] is, if there is one.
+    status: Option<usize>,
     width: usize,
 }
 
@@ -66,7 +82,7 @@ impl<R: BufRead> Iterator for ActionRecords<R> {
     type Item = Result<CorporateAction, LineError>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        let (positions, width) = (self.positions, self.width);
+        let (positions, status, width) = (self.positions, self.status, self.width);
         self.records.next_parsed(|_, fields| {
             check_width(fields, width)?;
             // The record is valid UTF-8 (checked whole), and so is each of its fields.
@@ -75,28 +91,39 @@ impl<R: BufRead> Iterator for ActionRecords<R> {
                 std::str::from_utf8(bytes).unwrap_or_default()
             };
             let [ticker, ex_date, kind, ratio, amount] = [0, 1, 2, 3, 4].map(cell);
-            parse_action(&ActionCells { ticker, ex_date, kind, ratio, amount })
+            let status = status.and_then(|at| fields.get(at)).and_then(|b| std::str::from_utf8(b).ok());
+            parse_action(&ActionCells {
+                ticker,
+                ex_date,
+                kind,
+                ratio,
+                amount,
+                status: status.unwrap_or_default(),
+            })
         })
     }
 }
 
 /// The actions of a Parquet file: each cell read as the text a CSV file would hold
-/// ([`cell_text`]), then checked as a CSV record is.
-struct ParquetActions(ParquetRecords);
+/// ([`cell_text`]), then checked as a CSV record is; the flag says whether it has a status column.
+struct ParquetActions(ParquetRecords, bool);
 
 impl Iterator for ParquetActions {
     type Item = Result<CorporateAction, LineError>;
 
     fn next(&mut self) -> Option<Self::Item> {
+        let with_status = self.1;
         self.0.next_parsed(|_, cells| {
             let [ticker, ex_date, kind, ratio, amount] =
                 [0, 1, 2, 3, 4].map(|slot| cell_text(cells.get(slot), cells.is_nanos(slot)));
+            let status = if with_status { cell_text(cells.get(5), false) } else { String::new() };
             parse_action(&ActionCells {
                 ticker: &ticker,
                 ex_date: &ex_date,
                 kind: &kind,
                 ratio: &ratio,
                 amount: &amount,
+                status: &status,
             })
         })
     }
@@ -165,18 +192,21 @@ mod tests {
     /// One action row: ticker, ex-date (days since 1970-01-01), kind, ratio, amount.
     type ParquetAction<'a> = (&'a str, i32, &'a str, Option<f64>, Option<f64>);
 
-    /// A Parquet file of actions: string ticker and kind, a DATE ex-date, nullable numbers.
-    fn write_parquet(path: &Path, rows: &[ParquetAction<'_>]) {
+    /// A Parquet file of actions: string ticker and kind, a DATE ex-date, nullable numbers, and
+    /// a status column when `status` is given (one per row).
+    fn write_parquet(path: &Path, rows: &[ParquetAction<'_>], status: Option<&[&str]>) {
         use parquet::data_type::{ByteArray, ByteArrayType, DoubleType, Int32Type};
-        let schema = parquet::schema::parser::parse_message_type(
-            "message actions {
+        let status_column = if status.is_some() { "required binary status (UTF8);" } else { "" };
+        let schema = parquet::schema::parser::parse_message_type(&format!(
+            "message actions {{
                 required binary ticker (UTF8);
                 required int32 ex_date (DATE);
                 required binary kind (UTF8);
                 optional double ratio;
                 optional double amount;
-            }",
-        )
+                {status_column}
+            }}"
+        ))
         .expect("schema");
         let props = std::sync::Arc::new(parquet::file::properties::WriterProperties::builder().build());
         let file = std::fs::File::create(path).expect("create");
@@ -201,6 +231,11 @@ mod tests {
                 ),
                 2 => col.typed::<ByteArrayType>().write_batch(
                     &text(rows.iter().map(|r| r.2).collect()),
+                    None,
+                    None,
+                ),
+                5 => col.typed::<ByteArrayType>().write_batch(
+                    &text(status.unwrap_or_default().to_vec()),
                     None,
                     None,
                 ),
@@ -230,7 +265,7 @@ mod tests {
             ("orcl", 19915, "cash_dividend", None, Some(0.4)),
             ("NVDA", 19886, "split", None, None),
         ];
-        write_parquet(&path, &rows);
+        write_parquet(&path, &rows, None);
         let (_csv_dir, csv) = write("actions.csv", FILE.as_bytes());
         let from_csv: Vec<CorporateAction> = read(&csv).into_iter().take(2).flatten().collect();
         let read = read(&path);
@@ -239,5 +274,27 @@ mod tests {
         assert_eq!(actions, from_csv);
         let refused = read[2].as_ref().expect_err("a split without a ratio");
         assert_eq!((refused.line, refused.reason), (3, Reason::MissingValue));
+    }
+
+    #[test]
+    fn a_status_column_withdraws_an_action_in_csv_and_in_parquet() {
+        let text = "ticker,ex_date,kind,ratio,amount,status\nNVDA,2024-06-10,split,10,,withdrawn\nORCL,2024-07-11,cash_dividend,,0.4,\nNVDA,2024-06-11,split,2,,gone\n";
+        let (_csv_dir, csv) = write("actions.csv", text.as_bytes());
+        let dir = tempfile::tempdir().expect("a temporary folder");
+        let parquet = dir.path().join("actions.parquet");
+        let rows = [
+            ("NVDA", 19884, "split", Some(10.0), None),
+            ("ORCL", 19915, "cash_dividend", None, Some(0.4)),
+            ("NVDA", 19885, "split", Some(2.0), None),
+        ];
+        write_parquet(&parquet, &rows, Some(&["withdrawn", "", "gone"]));
+        // A CSV file numbers its header line 1, a Parquet file its first row.
+        for (path, line) in [(csv, 4), (parquet, 3)] {
+            let read = read(&path);
+            let flags: Vec<bool> = read.iter().take(2).flatten().map(|a| a.withdrawn).collect();
+            assert_eq!(flags, [true, false], "{}", path.display());
+            let refused = read[2].as_ref().expect_err("an unknown status");
+            assert_eq!((refused.line, refused.reason), (line, Reason::BadAction), "{}", path.display());
+        }
     }
 }

@@ -18,6 +18,8 @@ pub(crate) struct ActionCells<'a> {
     pub(crate) ratio: &'a str,
     /// `amount`: a dividend's cash per share; empty for a split.
     pub(crate) amount: &'a str,
+    /// `status`, an optional column: `active` (or empty, or no such column) or `withdrawn`.
+    pub(crate) status: &'a str,
 }
 
 /// The action the cells describe, checked.
@@ -36,7 +38,15 @@ pub(crate) fn parse_action(cells: &ActionCells<'_>) -> Result<CorporateAction, R
             return Err(Refusal::new(Reason::BadAction, message));
         }
     };
-    let action = CorporateAction { ticker, ex_date, kind };
+    let withdrawn = match cells.status.trim().to_ascii_lowercase().as_str() {
+        "" | "active" => false,
+        "withdrawn" => true,
+        other => {
+            let message = format!("status `{other}` is neither `active` nor `withdrawn`");
+            return Err(Refusal::new(Reason::BadAction, message));
+        }
+    };
+    let action = CorporateAction { ticker, ex_date, kind, withdrawn };
     let problems = action.validate();
     if problems.is_empty() {
         return Ok(action);
@@ -64,7 +74,7 @@ mod tests {
     use chrono::NaiveDate;
 
     fn cells<'a>(kind: &'a str, ratio: &'a str, amount: &'a str) -> ActionCells<'a> {
-        ActionCells { ticker: " nvda ", ex_date: "2024-06-10", kind, ratio, amount }
+        ActionCells { ticker: " nvda ", ex_date: "2024-06-10", kind, ratio, amount, status: "" }
     }
 
     fn reason(result: Result<CorporateAction, Refusal>) -> Reason {
@@ -77,10 +87,21 @@ mod tests {
         let split = parse_action(&cells("split", "10", ""));
         assert_eq!(
             split,
-            Ok(CorporateAction { ticker: "NVDA".into(), ex_date, kind: ActionKind::Split { ratio: 10.0 } })
+            Ok(CorporateAction {
+                ticker: "NVDA".into(),
+                ex_date,
+                kind: ActionKind::Split { ratio: 10.0 },
+                withdrawn: false
+            })
         );
         let dividend = parse_action(&cells("Cash_Dividend", "", "0.01"));
         assert_eq!(dividend.map(|a| a.kind), Ok(ActionKind::CashDividend { amount: 0.01 }));
+        let withdrawn = ActionCells { status: " Withdrawn", ..cells("split", "10", "") };
+        assert_eq!(parse_action(&withdrawn).map(|a| a.withdrawn), Ok(true));
+        let active = ActionCells { status: "active", ..cells("split", "10", "") };
+        assert_eq!(parse_action(&active).map(|a| a.withdrawn), Ok(false));
+        let unknown = ActionCells { status: "pending", ..cells("split", "10", "") };
+        assert_eq!(reason(parse_action(&unknown)), Reason::BadAction);
     }
 
     #[test]
