@@ -105,6 +105,26 @@ pub async fn ingest_symbol(
     Ok(())
 }
 
+/// Fetches the splits and dividends of one API symbol into the pipeline: each action to be
+/// published, stored and applied, each refused entry to the dead-letter batch.
+pub async fn ingest_symbol_actions(
+    pipeline: &mut Pipeline,
+    client: &TwelveDataClient,
+    symbol: &str,
+    since: Option<NaiveDate>,
+    task_number: Uuid,
+) -> anyhow::Result<()> {
+    for entry in client.fetch_actions(symbol, since).await? {
+        match entry {
+            Ok(action) => pipeline.push_action(action).await?,
+            Err(error) => {
+                pipeline.push_rejected(error.reason.as_str(), error.to_dead_letter(task_number)).await?
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Reads one corporate-actions file into the pipeline: its refused records to the dead-letter
 /// batch, its actions to be published and stored. A file that cannot be opened is counted as
 /// skipped and logged, never fatal.

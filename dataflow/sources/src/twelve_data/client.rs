@@ -1,12 +1,13 @@
-//! The HTTP side: one `time_series` request per call, paced and retried.
+//! The HTTP side: one request per endpoint and call, paced and retried.
 
+use super::actions_page::{ActionEndpoint, parse_actions};
 use super::backoff::{Backoff, RateLimiter};
 use super::config::TwelveDataConfig;
 use super::page::{Page, RequestInfo, parse_page};
 use super::{ApiError, ApiValueError};
 use crate::rejection::raw_text;
 use chrono::NaiveDate;
-use pricestream_records::Bar;
+use pricestream_records::{Bar, CorporateAction};
 use pricestream_runtime::config::EnvSource;
 use reqwest::header::RETRY_AFTER;
 use reqwest::{StatusCode, Url};
@@ -33,7 +34,8 @@ impl fmt::Debug for ApiKey {
 #[derive(Debug)]
 pub struct TwelveDataClient {
     http: reqwest::Client,
-    endpoint: Url,
+    /// The API root, without a trailing `/`.
+    base: String,
     key: ApiKey,
     outputsize: u32,
     max_retries: u32,
@@ -42,8 +44,8 @@ pub struct TwelveDataClient {
 }
 
 /// What one attempt came to.
-enum Attempt {
-    Done(Result<Vec<Result<Bar, ApiValueError>>, ApiError>),
+enum Attempt<T> {
+    Done(Result<Vec<Result<T, ApiValueError>>, ApiError>),
     Retry { why: String, retry_after: Option<Duration> },
 }
 
@@ -55,8 +57,8 @@ impl TwelveDataClient {
             .var(&config.api_key_env)
             .ok_or_else(|| ApiError::MissingApiKey { env: config.api_key_env.clone() })?;
         let bad_url = |message: String| ApiError::BadBaseUrl { url: config.base_url.clone(), message };
-        let endpoint = format!("{}/time_series", config.base_url.trim_end_matches('/'));
-        let endpoint = Url::parse(&endpoint).map_err(|e| bad_url(e.to_string()))?;
+        let base = config.base_url.trim_end_matches('/').to_owned();
+        let endpoint = Url::parse(&format!("{base}/time_series")).map_err(|e| bad_url(e.to_string()))?;
         if !matches!(endpoint.scheme(), "http" | "https") {
             return Err(bad_url(format!("scheme `{}`", endpoint.scheme())));
         }
@@ -70,7 +72,7 @@ impl TwelveDataClient {
         let initial = Duration::from_millis(config.backoff_initial_ms.max(1));
         Ok(TwelveDataClient {
             http,
-            endpoint,
+            base,
             key: ApiKey(key),
             outputsize: config.outputsize.clamp(1, 5_000),
             max_retries: config.max_retries,
@@ -89,15 +91,46 @@ impl TwelveDataClient {
         start_date: Option<NaiveDate>,
         task_number: Uuid,
     ) -> Result<Vec<Result<Bar, ApiValueError>>, ApiError> {
+        let outputsize = self.outputsize.to_string();
+        let query = [("interval", "1day"), ("outputsize", outputsize.as_str())];
+        self.request("time_series", symbol, &query, start_date, |body, request| {
+            parse_page(body, request, task_number)
+        })
+        .await
+    }
+
+    /// The splits and then the cash dividends of `symbol` (from `start_date` on), each an
+    /// action or the error refusing that entry; retried and refused as [`Self::fetch_daily`].
+    pub async fn fetch_actions(
+        &self,
+        symbol: &str,
+        start_date: Option<NaiveDate>,
+    ) -> Result<Vec<Result<CorporateAction, ApiValueError>>, ApiError> {
+        let mut actions = Vec::new();
+        for endpoint in [ActionEndpoint::Splits, ActionEndpoint::Dividends] {
+            let read = |body: &[u8], request: &RequestInfo| parse_actions(body, request, endpoint);
+            actions.extend(self.request(endpoint.path(), symbol, &[], start_date, read).await?);
+        }
+        Ok(actions)
+    }
+
+    /// One request to `path` about `symbol`, its answer read by `parse`.
+    async fn request<T>(
+        &self,
+        path: &str,
+        symbol: &str,
+        query: &[(&str, &str)],
+        start_date: Option<NaiveDate>,
+        parse: impl Fn(&[u8], &RequestInfo) -> Result<Page<T>, String>,
+    ) -> Result<Vec<Result<T, ApiValueError>>, ApiError> {
         let symbol = symbol.trim();
         if symbol.is_empty() {
             return Err(ApiError::EmptySymbol);
         }
-        let mut url = self.endpoint.clone();
-        url.query_pairs_mut()
-            .append_pair("symbol", symbol)
-            .append_pair("interval", "1day")
-            .append_pair("outputsize", &self.outputsize.to_string());
+        let endpoint = format!("{}/{path}", self.base);
+        let mut url = Url::parse(&endpoint)
+            .map_err(|e| ApiError::BadBaseUrl { url: endpoint, message: e.to_string() })?;
+        url.query_pairs_mut().append_pair("symbol", symbol).extend_pairs(query);
         if let Some(start) = start_date {
             url.query_pairs_mut().append_pair("start_date", &start.format("%Y-%m-%d").to_string());
         }
@@ -107,7 +140,7 @@ impl TwelveDataClient {
         let mut last = String::new();
         for attempt in 0..=self.max_retries {
             self.limiter.wait().await;
-            match self.attempt(&url, &request, task_number).await {
+            match self.attempt(&url, &request, &parse).await {
                 Attempt::Done(result) => return result,
                 Attempt::Retry { why, retry_after } => {
                     if attempt < self.max_retries {
@@ -129,7 +162,12 @@ impl TwelveDataClient {
         })
     }
 
-    async fn attempt(&self, url: &Url, request: &RequestInfo, task_number: Uuid) -> Attempt {
+    async fn attempt<T>(
+        &self,
+        url: &Url,
+        request: &RequestInfo,
+        parse: &impl Fn(&[u8], &RequestInfo) -> Result<Page<T>, String>,
+    ) -> Attempt<T> {
         let response = match self.http.get(url.clone()).send().await {
             Ok(response) => response,
             Err(error) if error.is_builder() => {
@@ -166,7 +204,7 @@ impl TwelveDataClient {
             let why = format!("HTTP {status}: {}", raw_text(&body[..body.len().min(200)]));
             return Attempt::Retry { why, retry_after };
         }
-        let page = parse_page(&body, request, task_number);
+        let page = parse(&body, request);
         let api = |code: i64, message: String| {
             Attempt::Done(Err(ApiError::Api {
                 symbol: request.symbol.clone(),

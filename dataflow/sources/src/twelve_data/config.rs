@@ -3,12 +3,12 @@
 use pricestream_records::Problems;
 use serde::{Deserialize, Serialize};
 
-/// How to reach the Twelve Data `time_series` API. The key itself is never in the
+/// How to reach the Twelve Data API. The key itself is never in the
 /// config: it is read from the environment variable named by `api_key_env`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct TwelveDataConfig {
-    /// API root; `/time_series` is appended.
+    /// API root; `/time_series`, `/splits` and `/dividends` are appended.
     pub base_url: String,
     /// Name of the environment variable holding the API key (sent as `apikey`).
     pub api_key_env: String,
@@ -24,6 +24,9 @@ pub struct TwelveDataConfig {
     pub backoff_initial_ms: u64,
     /// Longest wait between two attempts, `Retry-After` included.
     pub backoff_max_ms: u64,
+    /// Also fetch each symbol's splits and dividends (`/splits`, `/dividends`: two more
+    /// requests per symbol), before its bars.
+    pub corporate_actions: bool,
 }
 
 impl Default for TwelveDataConfig {
@@ -37,6 +40,7 @@ impl Default for TwelveDataConfig {
             outputsize: 5_000,
             backoff_initial_ms: 1_000,
             backoff_max_ms: 60_000,
+            corporate_actions: true,
         }
     }
 }
@@ -102,6 +106,7 @@ mod tests {
             outputsize: 6_000,
             backoff_initial_ms: 0,
             backoff_max_ms: 0,
+            corporate_actions: true,
         };
         let problems = Problems::collect(|problems| config.validate("twelve_data", problems));
         let text = problems.to_string();

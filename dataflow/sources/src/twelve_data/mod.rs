@@ -1,6 +1,7 @@
-//! Client for the Twelve Data `time_series` REST API (daily bars), with a
-//! requests-per-minute limit and retries with exponential backoff.
+//! Client for the Twelve Data REST API: `time_series` (daily bars), `splits` and `dividends`
+//! (corporate actions), with a requests-per-minute limit and retries with exponential backoff.
 
+mod actions_page;
 mod backoff;
 mod client;
 mod config;
@@ -100,9 +101,10 @@ pub enum ApiError {
         /// The API's message.
         message: String,
     },
-    /// The answer is not a `time_series` answer (not JSON, no `values`, wrong interval, too big).
+    /// The answer is not one of its endpoint (not JSON, no `values` or `splits` array, wrong
+    /// interval, too big).
     #[error(
-        "{symbol}: Twelve Data answered {request} with something that is not a daily time series: {message}"
+        "{symbol}: Twelve Data answered {request} with something that is not an answer of that endpoint: {message}"
     )]
     Garbage {
         /// The symbol asked for.

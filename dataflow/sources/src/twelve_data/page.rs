@@ -19,9 +19,9 @@ pub(crate) struct RequestInfo {
 
 /// What an answer said.
 #[derive(Debug)]
-pub(crate) enum Page {
-    /// Its values, oldest first: bars or the error that refused each.
-    Values(Vec<Result<Bar, ApiValueError>>),
+pub(crate) enum Page<T = Bar> {
+    /// Its values, oldest first: bars (or actions) or the error that refused each.
+    Values(Vec<Result<T, ApiValueError>>),
     /// `{"status":"error"}` with its code and message.
     Error {
         /// The `code` field (an HTTP-like status), 0 when absent.
@@ -33,19 +33,10 @@ pub(crate) enum Page {
 
 /// Reads a `time_series` answer. `Err` names what makes the body not an answer at all.
 pub(crate) fn parse_page(body: &[u8], request: &RequestInfo, task_number: Uuid) -> Result<Page, String> {
-    let json: Value = serde_json::from_slice(body).map_err(|e| format!("the body is not JSON ({e})"))?;
-    let Value::Object(top) = json else {
-        return Err(format!("the body is a JSON {}, not an object", kind(&json)));
+    let top = match answer(body)? {
+        Ok(top) => top,
+        Err(error) => return Ok(error),
     };
-    if top.get("status").and_then(Value::as_str) == Some("error") {
-        let code = top.get("code").and_then(Value::as_i64).unwrap_or(0);
-        let message = match top.get("message") {
-            Some(Value::String(m)) => m.clone(),
-            Some(other) => other.to_string(),
-            None => "(no message)".into(),
-        };
-        return Ok(Page::Error { code, message });
-    }
     let interval = top.get("meta").and_then(|m| m.get("interval")).and_then(Value::as_str);
     if let Some(interval) = interval.filter(|i| *i != "1day") {
         return Err(format!("meta.interval is `{interval}`, expected `1day`"));
@@ -74,7 +65,28 @@ pub(crate) fn parse_page(body: &[u8], request: &RequestInfo, task_number: Uuid) 
     Ok(Page::Values(out))
 }
 
-fn kind(value: &Value) -> &'static str {
+/// An answer's top-level object, or the error page it is.
+pub(crate) type Answer<T> = Result<Map<String, Value>, Page<T>>;
+
+/// The top-level object of an answer, or the error page it is; `Err` when it is neither.
+pub(crate) fn answer<T>(body: &[u8]) -> Result<Answer<T>, String> {
+    let json: Value = serde_json::from_slice(body).map_err(|e| format!("the body is not JSON ({e})"))?;
+    let Value::Object(top) = json else {
+        return Err(format!("the body is a JSON {}, not an object", kind(&json)));
+    };
+    if top.get("status").and_then(Value::as_str) == Some("error") {
+        let code = top.get("code").and_then(Value::as_i64).unwrap_or(0);
+        let message = match top.get("message") {
+            Some(Value::String(m)) => m.clone(),
+            Some(other) => other.to_string(),
+            None => "(no message)".into(),
+        };
+        return Ok(Err(Page::Error { code, message }));
+    }
+    Ok(Ok(top))
+}
+
+pub(crate) fn kind(value: &Value) -> &'static str {
     match value {
         Value::Null => "null",
         Value::Bool(_) => "boolean",
@@ -113,7 +125,7 @@ fn parse_value(value: &Value, symbol: &str, task_number: Uuid) -> Result<Bar, Re
 }
 
 /// The value at `key` as text: a string as it is, a number written out, null as empty.
-fn text(fields: &Map<String, Value>, key: &str) -> Result<String, Refusal> {
+pub(crate) fn text(fields: &Map<String, Value>, key: &str) -> Result<String, Refusal> {
     match fields.get(key) {
         Some(Value::String(s)) => Ok(s.clone()),
         Some(Value::Number(n)) => Ok(n.to_string()),
