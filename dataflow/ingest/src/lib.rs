@@ -41,7 +41,7 @@
 //! # Ok::<(), anyhow::Error>(())
 //! ```
 
-mod adjusted;
+pub mod adjusted;
 pub mod feed;
 mod lanes;
 pub mod metrics;
