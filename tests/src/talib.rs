@@ -3,6 +3,7 @@
 
 use crate::repo_paths::{INSTALL_HINT, oracle_command};
 use anyhow::{Context, bail};
+use pricestream_records::IndicatorValue;
 use std::path::Path;
 
 /// TA-Lib's outputs for one bar, in the oracle's column order: sma, ema, rsi,
@@ -48,4 +49,21 @@ pub fn reference(csv: &Path) -> anyhow::Result<Vec<Outputs>> {
 /// Bitwise equality that treats NaN (inside a lookback) as equal to NaN.
 pub fn same(a: f64, b: f64) -> bool {
     a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan())
+}
+
+/// The value fields of a record in the oracle's column order.
+pub fn fields(value: &IndicatorValue) -> (&'static str, Vec<f64>) {
+    match *value {
+        IndicatorValue::Sma { sma, .. } => ("sma", vec![sma]),
+        IndicatorValue::Ema { ema, .. } => ("ema", vec![ema]),
+        IndicatorValue::Rsi { rsi, .. } => ("rsi", vec![rsi]),
+        IndicatorValue::Macd { macd, macd_signal, macd_hist, .. } => {
+            ("macd", vec![macd, macd_signal, macd_hist])
+        }
+        IndicatorValue::Stoch { slow_k, slow_d, .. } => ("stoch", vec![slow_k, slow_d]),
+        IndicatorValue::Bbands { upper_band, middle_band, lower_band, .. } => {
+            ("bbands", vec![upper_band, middle_band, lower_band])
+        }
+        IndicatorValue::Willr { willr, .. } => ("willr", vec![willr]),
+    }
 }

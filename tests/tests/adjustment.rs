@@ -10,10 +10,10 @@
 
 use chrono::NaiveDate;
 use pricestream_records::wire;
-use pricestream_records::{Bar, IndicatorRecord, IndicatorValue, Prediction};
+use pricestream_records::{Bar, IndicatorRecord, Prediction};
 use pricestream_tests::mart::{differences, seed_join};
 use pricestream_tests::repo_paths::oracle_output;
-use pricestream_tests::talib::{INDICATOR_COLUMNS, Outputs, reference};
+use pricestream_tests::talib::{INDICATOR_COLUMNS, Outputs, fields, reference};
 use pricestream_tests::{Namespace, analytics_to_end, cassandra, kafka, run_ok, shared_market_data};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -134,23 +134,6 @@ fn oracle_of(inputs: &Inputs, keep: impl Fn(usize) -> bool) -> anyhow::Result<Ex
         factors.push(fields[7].parse()?);
     }
     Ok(Expected { dates, factors, outputs: reference(&adjusted)?, csv: adjusted })
-}
-
-/// The value fields of a record in the oracle's column order.
-fn fields(value: &IndicatorValue) -> (&'static str, Vec<f64>) {
-    match *value {
-        IndicatorValue::Sma { sma, .. } => ("sma", vec![sma]),
-        IndicatorValue::Ema { ema, .. } => ("ema", vec![ema]),
-        IndicatorValue::Rsi { rsi, .. } => ("rsi", vec![rsi]),
-        IndicatorValue::Macd { macd, macd_signal, macd_hist, .. } => {
-            ("macd", vec![macd, macd_signal, macd_hist])
-        }
-        IndicatorValue::Stoch { slow_k, slow_d, .. } => ("stoch", vec![slow_k, slow_d]),
-        IndicatorValue::Bbands { upper_band, middle_band, lower_band, .. } => {
-            ("bbands", vec![upper_band, middle_band, lower_band])
-        }
-        IndicatorValue::Willr { willr, .. } => ("willr", vec![willr]),
-    }
 }
 
 fn close_enough(got: f64, want: f64) -> bool {

@@ -2,28 +2,11 @@
 //! indicator values that TA-Lib says change, with TA-Lib's new values, and
 //! nothing else.
 
+use pricestream_records::IndicatorRecord;
 use pricestream_records::wire;
-use pricestream_records::{IndicatorRecord, IndicatorValue};
-use pricestream_tests::talib::{INDICATOR_COLUMNS, Outputs, reference, same};
+use pricestream_tests::talib::{INDICATOR_COLUMNS, Outputs, fields, reference, same};
 use pricestream_tests::{Namespace, cassandra, kafka, run_ok, shared_market_data};
 use std::collections::{BTreeMap, BTreeSet};
-
-/// The value fields of a record in the oracle's column order.
-fn fields(value: &IndicatorValue) -> (&'static str, Vec<f64>) {
-    match *value {
-        IndicatorValue::Sma { sma, .. } => ("sma", vec![sma]),
-        IndicatorValue::Ema { ema, .. } => ("ema", vec![ema]),
-        IndicatorValue::Rsi { rsi, .. } => ("rsi", vec![rsi]),
-        IndicatorValue::Macd { macd, macd_signal, macd_hist, .. } => {
-            ("macd", vec![macd, macd_signal, macd_hist])
-        }
-        IndicatorValue::Stoch { slow_k, slow_d, .. } => ("stoch", vec![slow_k, slow_d]),
-        IndicatorValue::Bbands { upper_band, middle_band, lower_band, .. } => {
-            ("bbands", vec![upper_band, middle_band, lower_band])
-        }
-        IndicatorValue::Willr { willr, .. } => ("willr", vec![willr]),
-    }
-}
 
 fn changed(before: &[Outputs], after: &[Outputs]) -> BTreeSet<(usize, &'static str)> {
     let mut out = BTreeSet::new();

@@ -70,6 +70,8 @@ struct Graph {
     worker: Worker,
     inputs: FeatureInputs<u64>,
     probe: ProbeHandle<u64>,
+    /// The input time: one tick per restatement.
+    tick: u64,
 }
 
 impl Graph {
@@ -78,7 +80,7 @@ impl Graph {
             Worker::new(WorkerConfig::default(), Allocator::Thread(Thread::default()), Some(Instant::now()));
         let mut inputs = FeatureInputs::<u64>::new();
         let probe = worker.dataflow(|scope| feature_graph(inputs.to_collection(scope), 2).probe().0);
-        let mut graph = Graph { worker, inputs, probe };
+        let mut graph = Graph { worker, inputs, probe, tick: 0 };
         for bar in bars() {
             graph.inputs.upsert_bar(&bar);
         }
@@ -94,11 +96,12 @@ impl Graph {
         for (date, value) in restated.values {
             self.inputs.upsert_indicator(&examples::record("BENCH", date, value));
         }
-        let next = *self.inputs.time() + 1;
-        self.inputs.advance_to(next);
+        self.tick += 1;
+        self.inputs.advance_to(self.tick);
         self.inputs.flush();
-        let (probe, inputs) = (&self.probe, &self.inputs);
-        self.worker.step_while(|| probe.less_than(inputs.time()));
+        while self.probe.less_than(&self.tick) {
+            self.worker.step();
+        }
     }
 }
 

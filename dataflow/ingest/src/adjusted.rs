@@ -116,21 +116,11 @@ impl Adjusted {
 mod tests {
     use super::*;
     use pricestream_indicators::IndicatorParams;
-    use pricestream_records::{ActionKind, AdjustmentMode, PriceBasis, Timeframe};
+    use pricestream_records::{ActionKind, AdjustmentMode, PriceBasis, examples};
 
     fn bar(day: u32, close: f64) -> Bar {
-        Bar {
-            ticker: "ABC".into(),
-            timeframe: Timeframe::Day,
-            datetime: NaiveDate::from_ymd_opt(2024, 1, day).expect("date"),
-            open: close,
-            high: close + 2.0,
-            low: close - 2.0,
-            close,
-            volume: 100,
-            task_number: uuid::Uuid::nil(),
-            adjustment_factor: 1.0,
-        }
+        let date = NaiveDate::from_ymd_opt(2024, 1, day).expect("date");
+        Bar { high: close + 2.0, low: close - 2.0, ..examples::flat_bar("ABC", date, close) }
     }
 
     const RAW: Adjustment = Adjustment { mode: AdjustmentMode::Splits, basis: PriceBasis::Raw };

@@ -114,13 +114,13 @@ pub async fn ingest_symbol_actions(
     since: Option<NaiveDate>,
     task_number: Uuid,
 ) -> anyhow::Result<()> {
-    for entry in client.fetch_actions(symbol, since).await? {
-        match entry {
-            Ok(action) => pipeline.push_action(action).await?,
-            Err(error) => {
-                pipeline.push_rejected(error.reason.as_str(), error.to_dead_letter(task_number)).await?
-            }
-        }
+    let (actions, refused): (Vec<_>, Vec<_>) =
+        client.fetch_actions(symbol, since).await?.into_iter().partition(Result::is_ok);
+    for error in refused.into_iter().filter_map(Result::err) {
+        pipeline.push_rejected(error.reason.as_str(), error.to_dead_letter(task_number)).await?;
+    }
+    for action in actions.into_iter().flatten() {
+        pipeline.push_action(action).await?;
     }
     Ok(())
 }

@@ -5,8 +5,6 @@
 use super::{ActionKind, CorporateAction};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
-use std::fmt;
-use std::str::FromStr;
 
 /// Which corporate actions the adjusted series applies.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -127,48 +125,6 @@ pub fn factors(
     factors
 }
 
-/// Refused mode or basis name.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-#[error("`{found}` is not one of {expected}")]
-pub struct UnknownName {
-    found: String,
-    expected: &'static str,
-}
-
-impl FromStr for AdjustmentMode {
-    type Err = UnknownName;
-    fn from_str(name: &str) -> Result<Self, UnknownName> {
-        match name {
-            "none" => Ok(AdjustmentMode::None),
-            "splits" => Ok(AdjustmentMode::Splits),
-            "splits_and_dividends" => Ok(AdjustmentMode::SplitsAndDividends),
-            _ => Err(UnknownName { found: name.to_owned(), expected: "none, splits, splits_and_dividends" }),
-        }
-    }
-}
-
-impl FromStr for PriceBasis {
-    type Err = UnknownName;
-    fn from_str(name: &str) -> Result<Self, UnknownName> {
-        match name {
-            "raw" => Ok(PriceBasis::Raw),
-            "split_adjusted" => Ok(PriceBasis::SplitAdjusted),
-            "fully_adjusted" => Ok(PriceBasis::FullyAdjusted),
-            _ => Err(UnknownName { found: name.to_owned(), expected: "raw, split_adjusted, fully_adjusted" }),
-        }
-    }
-}
-
-impl fmt::Display for AdjustmentMode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            AdjustmentMode::None => "none",
-            AdjustmentMode::Splits => "splits",
-            AdjustmentMode::SplitsAndDividends => "splits_and_dividends",
-        })
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -221,8 +177,11 @@ mod tests {
         assert_eq!(yahoo.settings_text(), "");
         assert_eq!(Adjustment::default().settings_text(), " adjust/splits");
         assert_eq!(RAW_WITH_DIVIDENDS.settings_text(), " adjust/splits+dividends");
-        assert_eq!("splits_and_dividends".parse(), Ok(AdjustmentMode::SplitsAndDividends));
-        assert!("split".parse::<AdjustmentMode>().is_err());
-        assert_eq!("split_adjusted".parse(), Ok(PriceBasis::SplitAdjusted));
+        // The names in config files.
+        let mode: AdjustmentMode = serde_json::from_str("\"splits_and_dividends\"").expect("a mode");
+        assert_eq!(mode, AdjustmentMode::SplitsAndDividends);
+        assert!(serde_json::from_str::<AdjustmentMode>("\"split\"").is_err());
+        let basis: PriceBasis = serde_json::from_str("\"split_adjusted\"").expect("a basis");
+        assert_eq!(basis, PriceBasis::SplitAdjusted);
     }
 }
