@@ -5,7 +5,7 @@ use crate::cli::BackfillArgs;
 use crate::config::ExtractorConfig;
 use futures::StreamExt;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use pricestream_ingest::feed::{ingest_actions_file, ingest_symbol, ingest_symbol_actions, read_file};
+use pricestream_ingest::feed::{ingest_actions_file, ingest_symbol, read_file};
 use pricestream_ingest::metrics::Metrics;
 use pricestream_ingest::{Lanes, Pipeline, ReadAhead, SinkPatience, Sinks, StoredSeries, Summary};
 use pricestream_records::topics::Topics;
@@ -71,18 +71,9 @@ async fn backfill(config: &ExtractorConfig, args: &BackfillArgs, task_number: Uu
         None if args.source.symbols.is_empty() => Summary::default(),
         None => {
             let client = TwelveDataClient::new(&config.twelve_data, &ProcessEnv)?;
-            if config.twelve_data.corporate_actions {
-                // Before the bars, as the files' actions: the bars' series then load them.
-                let mut pipeline = new_pipeline();
-                for symbol in &args.source.symbols {
-                    ingest_symbol_actions(&mut pipeline, &client, symbol, args.source.since, task_number)
-                        .await?;
-                }
-                pipeline.finish().await?;
-                summary.add(&pipeline.summary);
-            }
             let mut pipeline = new_pipeline();
-            backfill_symbols(&client, args, task_number, &mut pipeline).await?;
+            let actions = config.twelve_data.corporate_actions;
+            backfill_symbols(&client, args, actions, task_number, &mut pipeline).await?;
             pipeline.finish().await?;
             pipeline.summary
         }
@@ -213,13 +204,14 @@ async fn backfill_files(
 async fn backfill_symbols(
     client: &TwelveDataClient,
     args: &BackfillArgs,
+    actions: bool,
     task_number: Uuid,
     pipeline: &mut Pipeline,
 ) -> anyhow::Result<()> {
     let progress = progress_bar(args.source.symbols.len() as u64, args.no_progress);
     for symbol in &args.source.symbols {
         progress.set_message(symbol.clone());
-        ingest_symbol(pipeline, client, symbol, args.source.since, task_number).await?;
+        ingest_symbol(pipeline, client, symbol, (args.source.since, actions), task_number).await?;
         progress.inc(1);
     }
     progress.finish_and_clear();

@@ -7,7 +7,7 @@ use crate::cli::FollowArgs;
 use crate::config::{ExtractorConfig, FollowSettings};
 use anyhow::Context;
 use chrono::{DateTime, Datelike, Days, NaiveDate, NaiveTime, Utc, Weekday};
-use pricestream_ingest::feed::{ingest_file, ingest_symbol, ingest_symbol_actions};
+use pricestream_ingest::feed::{ingest_file, ingest_symbol};
 use pricestream_ingest::metrics::Metrics;
 use pricestream_ingest::{Pipeline, SinkPatience, Sinks};
 use pricestream_runtime::config::ProcessEnv;
@@ -80,19 +80,11 @@ pub async fn run(config: &ExtractorConfig, args: &FollowArgs) -> anyhow::Result<
         if let Some(client) = &client
             && Utc::now() >= next_api_poll
         {
+            // A symbol's splits and dividends come before its bars: a bar past an ex-date
+            // restates at once.
+            let query = (api_since, config.twelve_data.corporate_actions);
             for symbol in &args.source.symbols {
-                // A symbol's actions before its bars: a bar past an ex-date restates at once.
-                if config.twelve_data.corporate_actions
-                    && let Err(error) =
-                        ingest_symbol_actions(&mut pipeline, client, symbol, api_since, task_number).await
-                {
-                    warn!(
-                        symbol,
-                        "API fetch of splits and dividends failed; trying again at the next poll: {error:#}"
-                    );
-                }
-                if let Err(error) = ingest_symbol(&mut pipeline, client, symbol, api_since, task_number).await
-                {
+                if let Err(error) = ingest_symbol(&mut pipeline, client, symbol, query, task_number).await {
                     warn!(symbol, "API fetch failed; trying again at the next poll: {error:#}");
                 }
             }

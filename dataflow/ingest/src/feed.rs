@@ -83,45 +83,35 @@ pub async fn push_parsed(
     Ok(())
 }
 
-/// Fetches one symbol's daily bars from the API into the pipeline.
+/// Fetches one symbol from the API into the pipeline: with `actions`, first its splits and
+/// dividends (each to be published, stored and applied), then its daily bars; each refused
+/// entry or value goes to the dead-letter batch.
 pub async fn ingest_symbol(
     pipeline: &mut Pipeline,
     client: &TwelveDataClient,
     symbol: &str,
-    since: Option<NaiveDate>,
+    (since, actions): (Option<NaiveDate>, bool),
     task_number: Uuid,
 ) -> anyhow::Result<()> {
-    let mut bars = Vec::new();
-    for value in client.fetch_daily(symbol, since, task_number).await? {
-        match value {
-            Ok(bar) => bars.push(bar),
+    let fetched = match actions {
+        true => client.fetch_actions(symbol, since).await?,
+        false => Vec::new(),
+    };
+    for entry in fetched {
+        match entry {
+            Ok(action) => pipeline.push_action(action).await?,
             Err(error) => {
                 pipeline.push_rejected(error.reason.as_str(), error.to_dead_letter(task_number)).await?
             }
         }
     }
-    push_in_date_order(pipeline, bars).await?;
-    pipeline.summary.files += 1;
-    Ok(())
-}
-
-/// Fetches the splits and dividends of one API symbol into the pipeline: each action to be
-/// published, stored and applied, each refused entry to the dead-letter batch.
-pub async fn ingest_symbol_actions(
-    pipeline: &mut Pipeline,
-    client: &TwelveDataClient,
-    symbol: &str,
-    since: Option<NaiveDate>,
-    task_number: Uuid,
-) -> anyhow::Result<()> {
-    let (actions, refused): (Vec<_>, Vec<_>) =
-        client.fetch_actions(symbol, since).await?.into_iter().partition(Result::is_ok);
+    let (bars, refused): (Vec<_>, Vec<_>) =
+        client.fetch_daily(symbol, since, task_number).await?.into_iter().partition(Result::is_ok);
     for error in refused.into_iter().filter_map(Result::err) {
         pipeline.push_rejected(error.reason.as_str(), error.to_dead_letter(task_number)).await?;
     }
-    for action in actions.into_iter().flatten() {
-        pipeline.push_action(action).await?;
-    }
+    push_in_date_order(pipeline, bars.into_iter().flatten().collect()).await?;
+    pipeline.summary.files += 1;
     Ok(())
 }
 
