@@ -79,11 +79,9 @@ pub struct ExtractSettings {
     pub sink_max_attempts: u32,
     /// Layout of the input files: `kind = "yahoo"` (default) or `kind = "csv"` with a column mapping.
     pub format: FileFormat,
-    /// Which corporate actions the indicators, the mart and the model see applied:
-    /// `none`, `splits` (default) or `splits_and_dividends`.
+    /// Corporate actions applied downstream: `none`, `splits` (default), `splits_and_dividends`.
     pub adjustment: AdjustmentMode,
-    /// What the delivered prices already are: `raw`, `split_adjusted` or `fully_adjusted`.
-    /// Default: `split_adjusted` for Yahoo files (their `Close`), `raw` for other files and the API.
+    /// What the delivered prices already are ([`ExtractorConfig::adjustment`] has the default).
     pub prices: Option<PriceBasis>,
 }
 
