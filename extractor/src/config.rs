@@ -79,6 +79,8 @@ pub struct ExtractSettings {
     pub sink_max_attempts: u32,
     /// Layout of the input files: `kind = "yahoo"` (default) or `kind = "csv"` with a column mapping.
     pub format: FileFormat,
+
+    // Prices adjusted for corporate actions (docs/adjustment.md).
     /// Corporate actions applied downstream: `none`, `splits` (default), `splits_and_dividends`.
     pub adjustment: AdjustmentMode,
     /// What the delivered prices already are ([`ExtractorConfig::adjustment`] has the default).
