@@ -55,7 +55,7 @@ pub struct BackfillArgs {
     /// gzip, with the columns ticker, ex_date, kind (split or cash_dividend), ratio and amount
     /// (docs/sources.md), or a folder of such files. Published on <prefix>corporate-actions and
     /// stored in <dwh keyspace>.corporate_actions; refused records go to the dead-letter topic.
-    /// An action that `extract.adjustment` applies restates its ticker's stored series: the bars
+    /// An action that `adjustment.mode` applies restates its ticker's stored series: the bars
     /// whose adjustment factor changes and the indicator values that change are sent again.
     #[arg(long, value_name = "PATH")]
     pub actions: Option<PathBuf>,

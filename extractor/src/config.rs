@@ -18,6 +18,8 @@ pub struct ExtractorConfig {
     pub extract: ExtractSettings,
     /// Indicator periods (TA-Lib's parameter names and defaults).
     pub indicators: IndicatorParams,
+    /// Which corporate actions adjust the prices, and what the sources' prices already are.
+    pub adjustment: AdjustmentSettings,
     /// The market-data REST API (`--symbols`).
     pub twelve_data: TwelveDataConfig,
     /// How `follow` watches its sources.
@@ -33,6 +35,7 @@ impl Default for ExtractorConfig {
             cassandra: CassandraConfig::default(),
             extract: ExtractSettings::default(),
             indicators: IndicatorParams::default(),
+            adjustment: AdjustmentSettings::default(),
             twelve_data: TwelveDataConfig::default(),
             follow: FollowSettings::default(),
             http: HttpSettings::on("127.0.0.1:9899"),
@@ -79,10 +82,14 @@ pub struct ExtractSettings {
     pub sink_max_attempts: u32,
     /// Layout of the input files: `kind = "yahoo"` (default) or `kind = "csv"` with a column mapping.
     pub format: FileFormat,
+}
 
-    // Prices adjusted for corporate actions (docs/adjustment.md).
+/// Prices adjusted for corporate actions (`docs/adjustment.md`).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AdjustmentSettings {
     /// Corporate actions applied downstream: `none`, `splits` (default), `splits_and_dividends`.
-    pub adjustment: AdjustmentMode,
+    pub mode: AdjustmentMode,
     /// What the delivered prices already are ([`ExtractorConfig::adjustment`] has the default).
     pub prices: Option<PriceBasis>,
 }
@@ -94,8 +101,6 @@ impl Default for ExtractSettings {
             cassandra_batch_rows: 50,
             sink_max_attempts: 5,
             format: FileFormat::default(),
-            adjustment: AdjustmentMode::default(),
-            prices: None,
         }
     }
 }
@@ -113,14 +118,14 @@ impl ExtractorConfig {
     }
 
     /// The run's price adjustment: the mode, and what the prices of its source (the files, or
-    /// the API when `from_api`) already are: `extract.prices`, or the source's usual basis.
+    /// the API when `from_api`) already are: `adjustment.prices`, or the source's usual basis.
     pub fn adjustment(&self, from_api: bool) -> Adjustment {
         let usual = match self.extract.format {
             _ if from_api => PriceBasis::Raw,
             FileFormat::Yahoo => PriceBasis::SplitAdjusted,
             FileFormat::Csv(_) => PriceBasis::Raw,
         };
-        Adjustment { mode: self.extract.adjustment, basis: self.extract.prices.unwrap_or(usual) }
+        Adjustment { mode: self.adjustment.mode, basis: self.adjustment.prices.unwrap_or(usual) }
     }
 }
 

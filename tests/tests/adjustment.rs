@@ -28,7 +28,7 @@ const SPLITS: [(&str, f64); 6] = [
     ("2013-05-20", 2.0),
 ];
 
-const CONFIG: &str = "[extract]\nprices = \"raw\"\nadjustment = \"splits_and_dividends\"\n";
+const CONFIG: &str = "[adjustment]\nprices = \"raw\"\nmode = \"splits_and_dividends\"\n";
 
 fn date(text: &str) -> NaiveDate {
     text.parse().unwrap_or_default()
