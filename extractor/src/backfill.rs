@@ -51,6 +51,7 @@ async fn backfill(config: &ExtractorConfig, args: &BackfillArgs, task_number: Uu
     let new_pipeline = || {
         let (batch_rows, metrics) = (config.extract.batch_max_rows, Arc::clone(&metrics));
         Pipeline::new(&config.indicators, adjustment, sinks.clone(), task_number, batch_rows, metrics)
+            .with_quality(config.quality.clone())
     };
 
     let mut summary = Summary::default();
@@ -108,6 +109,7 @@ async fn backfill(config: &ExtractorConfig, args: &BackfillArgs, task_number: Uu
             let table = format!("{keyspace}.corporate_actions");
             println!("  actions     -> Kafka {} and Cassandra {table}", topics.corporate_actions);
         }
+        println!("  quality     -> Kafka {} and Cassandra {keyspace}.data_quality", topics.data_quality);
         println!("  rejects     -> Kafka {}", topics.dead_letter);
     }
     print!("{}", summary.report(started.elapsed()));

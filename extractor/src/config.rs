@@ -1,4 +1,5 @@
 use pricestream_indicators::IndicatorParams;
+use pricestream_ingest::quality::QualitySettings;
 use pricestream_records::{Adjustment, AdjustmentMode, PriceBasis};
 use pricestream_runtime::config::{
     CassandraConfig, EnvSource, HttpSettings, KafkaConfig, Problems, Validate,
@@ -20,6 +21,8 @@ pub struct ExtractorConfig {
     pub indicators: IndicatorParams,
     /// Which corporate actions adjust the prices, and what the sources' prices already are.
     pub adjustment: AdjustmentSettings,
+    /// The data-quality checks (docs/data-quality.md).
+    pub quality: QualitySettings,
     /// The market-data REST API (`--symbols`).
     pub twelve_data: TwelveDataConfig,
     /// How `follow` watches its sources.
@@ -36,6 +39,7 @@ impl Default for ExtractorConfig {
             extract: ExtractSettings::default(),
             indicators: IndicatorParams::default(),
             adjustment: AdjustmentSettings::default(),
+            quality: QualitySettings::default(),
             twelve_data: TwelveDataConfig::default(),
             follow: FollowSettings::default(),
             http: HttpSettings::on("127.0.0.1:9899"),
@@ -144,6 +148,7 @@ impl Validate for ExtractorConfig {
         problems.at_least("extract.sink_max_attempts", self.extract.sink_max_attempts, 1);
         self.extract.format.validate("extract.format", problems);
         self.indicators.validate("indicators", problems);
+        self.quality.validate("quality", problems);
         self.twelve_data.validate("twelve_data", problems);
         problems.at_least("follow.file_poll_interval_ms", self.follow.file_poll_interval_ms, 100);
         problems.check(

@@ -59,7 +59,8 @@ pub async fn run(config: &ExtractorConfig, args: &FollowArgs) -> anyhow::Result<
         task_number,
         config.extract.batch_max_rows,
         metrics,
-    );
+    )
+    .with_quality(config.quality.clone());
     let client = match args.source.symbols.is_empty() {
         true => None,
         false => Some(TwelveDataClient::new(&config.twelve_data, &ProcessEnv)?),

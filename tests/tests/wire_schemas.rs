@@ -5,7 +5,8 @@
 use chrono::{NaiveDate, Utc};
 use pricestream_records::wire;
 use pricestream_records::{
-    ActionKind, Bar, CorporateAction, DeadLetter, IndicatorRecord, IndicatorValue, Timeframe,
+    ActionKind, Bar, CorporateAction, DeadLetter, IndicatorRecord, IndicatorValue, QualityCheck,
+    QualityFinding, Timeframe,
 };
 use serde_json::Value;
 use std::path::Path;
@@ -179,6 +180,34 @@ fn predictions_match_their_schema() -> anyhow::Result<()> {
     let mut extra: Value = serde_json::from_slice(&wire::encode(&prediction))?;
     extra.as_object_mut().map(|o| o.insert("confidence".into(), 0.9.into()));
     assert!(!schema.is_valid(&extra), "an unknown field must be refused");
+    Ok(())
+}
+
+#[test]
+fn data_quality_findings_match_their_schema() -> anyhow::Result<()> {
+    let schema = validator("data-quality.v1.schema.json")?;
+    for check in QualityCheck::ALL {
+        let finding = QualityFinding {
+            ticker: "NVDA".into(),
+            date: day(),
+            check,
+            detail: "seen".into(),
+            resolved: check == QualityCheck::ZeroVolume,
+        };
+        let bytes = wire::encode(&finding);
+        assert_valid(&schema, &bytes)?;
+        let json: Value = serde_json::from_slice(&bytes)?;
+        assert_eq!(json["check"], check.as_str());
+    }
+    let mut broken: Value = serde_json::from_slice(&wire::encode(&QualityFinding {
+        ticker: "NVDA".into(),
+        date: day(),
+        check: QualityCheck::StaleBars,
+        detail: String::new(),
+        resolved: false,
+    }))?;
+    broken.as_object_mut().map(|o| o.insert("check".into(), "gap".into()));
+    assert!(!schema.is_valid(&broken));
     Ok(())
 }
 

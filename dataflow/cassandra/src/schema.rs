@@ -146,6 +146,7 @@ pub fn dwh_statements(config: &CassandraConfig) -> Vec<String> {
     statements.extend(IndicatorKind::ALL.iter().map(|&kind| indicator_table(ks, kind)));
     statements.push(SERIES_SETTINGS.replace("{ks}", ks));
     statements.push(super::corporate_actions::CORPORATE_ACTIONS.replace("{ks}", ks));
+    statements.push(super::data_quality::DATA_QUALITY.replace("{ks}", ks));
     statements
 }
 
@@ -230,7 +231,7 @@ mod tests {
     #[test]
     fn indicator_tables_have_the_seed_columns() {
         let statements = dwh_statements(&CassandraConfig::default());
-        assert_eq!(statements.len(), 2 + 7 + 1 + 1);
+        assert_eq!(statements.len(), 2 + 7 + 1 + 1 + 1);
         let macd = statements.iter().find(|s| s.contains(".macd (")).expect("macd table");
         for column in ["fastPeriod int", "signalPeriod int", "macdSignal double", "macdHist double"] {
             assert!(macd.contains(column), "{macd}");

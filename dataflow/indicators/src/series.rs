@@ -150,6 +150,16 @@ impl TickerSeries {
         }
     }
 
+    /// The dates of the stored bars, ascending.
+    pub fn dates(&self) -> &[NaiveDate] {
+        &self.dates
+    }
+
+    /// The high, low and close of each stored bar, in date order.
+    pub fn prices(&self) -> &[[f64; 3]] {
+        &self.prices
+    }
+
     /// Number of bars stored.
     pub fn len(&self) -> usize {
         self.dates.len()

@@ -41,6 +41,11 @@ impl Adjusted {
         adjusted
     }
 
+    /// The delivered bars, in date order.
+    pub fn bars(&self) -> &[Bar] {
+        &self.bars
+    }
+
     /// The adjusted high, low and close of every bar, with their dates: a series to compute
     /// the indicators over.
     pub fn prices(&self) -> (Vec<NaiveDate>, Vec<[f64; 3]>) {

@@ -45,6 +45,7 @@ pub mod adjusted;
 pub mod feed;
 mod lanes;
 pub mod metrics;
+pub mod quality;
 mod sinks;
 mod summary;
 mod tickers;
@@ -58,8 +59,9 @@ use metrics::Metrics;
 use pricestream_indicators::IndicatorParams;
 use pricestream_records::wire;
 use pricestream_records::{
-    Adjustment, Bar, CorporateAction, DeadLetter, IndicatorRow, IndicatorValue, Timeframe,
+    Adjustment, Bar, CorporateAction, DeadLetter, IndicatorRow, IndicatorValue, QualityFinding, Timeframe,
 };
+use quality::QualitySettings;
 use std::sync::Arc;
 use std::time::Instant;
 use tickers::Tickers;
@@ -80,6 +82,8 @@ pub struct Batch {
     pub dead_letters: Vec<DeadLetter>,
     /// Corporate actions read.
     pub actions: Vec<CorporateAction>,
+    /// Data-quality findings new or resolved since the last batch.
+    pub findings: Vec<QualityFinding>,
     /// Series whose every value has now been computed with this run's settings: recorded as
     /// such once the batch is stored.
     pub settled: Vec<(String, Timeframe)>,
@@ -98,6 +102,7 @@ impl Batch {
             value_ends: Vec::new(),
             dead_letters: Vec::new(),
             actions: Vec::new(),
+            findings: Vec::new(),
             settled: Vec::new(),
             purged: Vec::new(),
             task_number,
@@ -105,7 +110,7 @@ impl Batch {
     }
 
     fn len(&self) -> usize {
-        self.bars.len() + self.dead_letters.len() + self.actions.len()
+        self.bars.len() + self.dead_letters.len() + self.actions.len() + self.findings.len()
     }
 
     /// How many indicator values the batch holds.
@@ -187,6 +192,7 @@ impl Batch {
         self.value_ends.clear();
         self.dead_letters.clear();
         self.actions.clear();
+        self.findings.clear();
         self.settled.clear();
         self.purged.clear();
     }
@@ -203,7 +209,9 @@ pub struct Pipeline {
     /// Where a dry run encodes each message, reused.
     scratch: Vec<u8>,
     /// The states that took corporate actions since the last flush, to restate before it.
-    unrestated: Vec<usize>,
+    unrestated: Vec<(usize, String)>,
+    /// The data-quality checks' settings.
+    quality: QualitySettings,
     /// Counts for the run summary.
     pub summary: Summary,
     /// The summary's bars read and unchanged already added to the metrics. The lanes share
@@ -231,8 +239,29 @@ impl Pipeline {
             metrics,
             scratch: Vec::with_capacity(512),
             unrestated: Vec::new(),
+            quality: QualitySettings::default(),
             summary: Summary::default(),
             counted: (0, 0),
+        }
+    }
+
+    /// Checks the series' data quality with `settings` instead of the defaults.
+    pub fn with_quality(mut self, settings: QualitySettings) -> Self {
+        self.quality = settings;
+        self
+    }
+
+    /// Checks the data quality of state `at` (the daily series of `ticker`) again and takes
+    /// what changed into the batch.
+    fn check_quality(&mut self, at: usize, ticker: &str, timeframe: Timeframe) {
+        if timeframe != Timeframe::Day {
+            return; // The calendar checks are about trading days.
+        }
+        for finding in self.tickers.state(at).check_quality(ticker, &self.quality) {
+            let state = if finding.resolved { "resolved" } else { "open" };
+            self.metrics.quality_findings.with_label_values(&[finding.check.as_str(), state]).inc();
+            self.summary.quality_findings += u64::from(!finding.resolved);
+            self.batch.findings.push(finding);
         }
     }
 
@@ -255,7 +284,7 @@ impl Pipeline {
         let mut bars = bars.into_iter();
         for (at, len) in runs {
             let run = bars.by_ref().take(len);
-            if self.tickers.state(at).adjusted().is_some() {
+            if self.tickers.state(at).is_adjusted() {
                 self.push_adjusted(at, run).await?;
                 continue;
             }
@@ -286,9 +315,12 @@ impl Pipeline {
         resend
     }
 
-    /// Records `series` (the one of state `at`) as computed with this run's settings, if it
-    /// is not yet.
+    /// Checks the data quality of `series` (the one of state `at`) and records it as computed
+    /// with this run's settings, if it is not yet.
     fn settle(&mut self, at: usize, series: Option<(String, Timeframe)>) {
+        if let Some((ticker, timeframe)) = &series {
+            self.check_quality(at, ticker, *timeframe);
+        }
         if let Some(series) = series.filter(|_| self.tickers.take_unrecorded(at)) {
             self.batch.settled.push(series);
         }
@@ -298,15 +330,15 @@ impl Pipeline {
     /// series is restated once (one pass, whatever number of actions they make count).
     async fn push_adjusted(&mut self, at: usize, run: impl Iterator<Item = Bar>) -> anyhow::Result<()> {
         let resend = self.take_resend(at);
-        let Some(adjusted) = self.tickers.state(at).adjusted() else { return Ok(()) };
+        let state = self.tickers.state(at);
         let mut last = None;
         for bar in &resend {
-            adjusted.stage(bar);
+            state.stage(bar);
             last = Some((bar.ticker.to_string(), bar.timeframe));
         }
         for bar in run {
             self.summary.bars_read += 1;
-            if !adjusted.stage(&bar) {
+            if !state.stage(&bar) {
                 self.summary.bars_unchanged += 1;
             }
             last = Some((bar.ticker.to_string(), bar.timeframe));
@@ -369,10 +401,12 @@ impl Pipeline {
             }
             // Restated once, with the next flush: a file of many actions of one ticker sends
             // each changed value once, not once per action.
-            if !self.unrestated.contains(&at) {
-                self.unrestated.push(at);
+            if self.tickers.take_unrecorded(at) {
+                self.batch.settled.push((ticker.clone(), timeframe));
             }
-            self.settle(at, Some((ticker, timeframe)));
+            if !self.unrestated.iter().any(|(state, _)| *state == at) {
+                self.unrestated.push((at, ticker));
+            }
         }
         self.batch.actions.push(action);
         self.flush_if_full().await
@@ -385,8 +419,9 @@ impl Pipeline {
     /// Sends everything taken so far and waits until every sink acknowledged it.
     pub async fn flush(&mut self) -> anyhow::Result<()> {
         let adjustment = self.tickers.adjustment();
-        for at in std::mem::take(&mut self.unrestated) {
+        for (at, ticker) in std::mem::take(&mut self.unrestated) {
             self.batch.push_restated(self.tickers.state(at).restate(adjustment));
+            self.check_quality(at, &ticker, Timeframe::Day);
         }
         self.count_bars_read();
         if self.batch.len() == 0 && self.batch.settled.is_empty() {

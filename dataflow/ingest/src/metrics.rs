@@ -22,6 +22,8 @@ pub struct Metrics {
     pub lines_rejected: IntCounterVec,
     /// Time to send one batch to every sink.
     pub batch_seconds: Histogram,
+    /// Data-quality findings sent, by check and state (`open`, `resolved`).
+    pub quality_findings: IntCounterVec,
     /// Outages of Kafka and Cassandra, waited out.
     pub outages: OutageMetrics,
 }
@@ -63,9 +65,25 @@ impl Metrics {
                     .buckets(prometheus::exponential_buckets(0.001, 2.0, 16)?),
                 )?,
             )?,
+            quality_findings: register(
+                &registry,
+                IntCounterVec::new(
+                    Opts::new(
+                        "pricestream_extractor_quality_findings_total",
+                        "Data-quality findings sent, by check and state (open: found, resolved: no longer seen).",
+                    ),
+                    &["check", "state"],
+                )?,
+            )?,
             outages: OutageMetrics::register(&registry, "extractor")?,
             registry,
         };
+        // Every check and state from the start, at 0: a dashboard shows none found, not no data.
+        for check in pricestream_records::QualityCheck::ALL {
+            for state in ["open", "resolved"] {
+                metrics.quality_findings.with_label_values(&[check.as_str(), state]);
+            }
+        }
         Ok(metrics)
     }
 }

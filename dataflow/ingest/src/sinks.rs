@@ -10,8 +10,8 @@
 use crate::{Batch, StoredSeries};
 use anyhow::Context;
 use pricestream_cassandra::{
-    BarTable, BatchLimits, CassandraError, CorporateActionTable, IndicatorTables, SeriesSettingsTable,
-    connect, create_dwh_schema,
+    BarTable, BatchLimits, CassandraError, CorporateActionTable, DataQualityTable, IndicatorTables,
+    SeriesSettingsTable, connect, create_dwh_schema,
 };
 use pricestream_indicators::IndicatorParams;
 use pricestream_kafka::kafka_fault;
@@ -71,6 +71,7 @@ pub struct Sinks {
     indicators: IndicatorTables,
     settings: SeriesSettingsTable,
     actions: CorporateActionTable,
+    quality: DataQualityTable,
     /// The settings of this run's values ([`crate::series_settings`]).
     indicator_settings: String,
     topics: Topics,
@@ -98,6 +99,7 @@ impl Sinks {
             (topics.indicators.as_str(), Retention::Forever),
             (topics.dead_letter.as_str(), Retention::Forever),
             (topics.corporate_actions.as_str(), Retention::Forever),
+            (topics.data_quality.as_str(), Retention::Forever),
         ];
         let tries = as_patience(patience, &stop);
         wait_out(&outages, Dependency::Kafka, "create topics", tries, KafkaError::fault, || {
@@ -116,10 +118,11 @@ impl Sinks {
             let settings = SeriesSettingsTable::prepare(Arc::clone(&session), keyspace).await?;
             let in_flight = limits.in_flight;
             let actions = CorporateActionTable::prepare(Arc::clone(&session), keyspace, in_flight).await?;
+            let quality = DataQualityTable::prepare(Arc::clone(&session), keyspace, in_flight).await?;
             let indicators = IndicatorTables::prepare(session, keyspace, limits).await?;
-            Ok::<_, CassandraError>((bars, indicators, settings, actions))
+            Ok::<_, CassandraError>((bars, indicators, settings, (actions, quality)))
         };
-        let (bars, indicators, settings, actions) =
+        let (bars, indicators, settings, (actions, quality)) =
             wait_out(&outages, Dependency::Cassandra, "connect", tries, CassandraError::fault, cassandra)
                 .await?;
         Ok(Sinks {
@@ -128,6 +131,7 @@ impl Sinks {
             indicators,
             settings,
             actions,
+            quality,
             indicator_settings: crate::series_settings(config.indicators, config.adjustment),
             topics,
             task_number,
@@ -144,7 +148,7 @@ impl Sinks {
         let tries = || as_patience(self.patience, &self.stop);
         let context = || format!("cannot read the stored bars of {ticker} from Cassandra {}", self.keyspace);
         let (outages, what) = (&self.outages, "read stored bars");
-        let (bars, settings, actions) = tokio::try_join!(
+        let (bars, settings, actions, findings) = tokio::try_join!(
             wait_out(outages, Dependency::Cassandra, what, tries(), CassandraError::fault, || {
                 self.bars.read_series(ticker, timeframe)
             }),
@@ -154,9 +158,12 @@ impl Sinks {
             wait_out(outages, Dependency::Cassandra, what, tries(), CassandraError::fault, || {
                 self.actions.read(ticker)
             }),
+            wait_out(outages, Dependency::Cassandra, what, tries(), CassandraError::fault, || {
+                self.quality.read_open(ticker)
+            }),
         )
         .with_context(context)?;
-        Ok(StoredSeries { ticker: ticker.to_owned(), timeframe, bars, settings, actions })
+        Ok(StoredSeries { ticker: ticker.to_owned(), timeframe, bars, settings, actions, findings })
     }
 
     /// During an outage, asks the dependency whether it is back (a follower with nothing to
@@ -260,6 +267,12 @@ impl Sinks {
                 let actions = batch.actions.iter().map(|action| (&*action.ticker, action));
                 kafka(topic, self.publisher.publish_all(topic, task, actions).await)
             },
+            async {
+                let topic = &self.topics.data_quality;
+                let findings = batch.findings.iter().map(|finding| (&*finding.ticker, finding));
+                kafka(topic, self.publisher.publish_all(topic, task, findings).await)
+            },
+            async { cassandra(self.quality.write_all(&batch.findings, task).await) },
         )?;
         cassandra(self.bars.write_all(&batch.bars).await)?;
         // After the bars an action restated: a run that stops before this one restates again.

@@ -23,6 +23,8 @@ pub struct Summary {
     pub actions_read: u64,
     /// Corporate actions acknowledged by every sink.
     pub actions_written: u64,
+    /// New data-quality findings.
+    pub quality_findings: u64,
     /// Refused records by reason.
     pub rejected: BTreeMap<String, u64>,
     /// Bytes encoded in a dry run.
@@ -48,6 +50,7 @@ impl Summary {
             dead_letters_written,
             actions_read,
             actions_written,
+            quality_findings,
             rejected,
             bytes_encoded,
         } = other;
@@ -60,6 +63,7 @@ impl Summary {
         self.dead_letters_written += dead_letters_written;
         self.actions_read += actions_read;
         self.actions_written += actions_written;
+        self.quality_findings += quality_findings;
         for (reason, count) in rejected {
             *self.rejected.entry(reason.clone()).or_default() += count;
         }
@@ -101,6 +105,13 @@ impl fmt::Display for Report<'_> {
         }
         if s.actions_read > 0 {
             writeln!(f, "  corporate actions    {:>10}  ({} written)", s.actions_read, s.actions_written)?;
+        }
+        if s.quality_findings > 0 {
+            writeln!(
+                f,
+                "  data-quality findings {:>9}  (new; see the data-quality topic)",
+                s.quality_findings
+            )?;
         }
         writeln!(f, "  lines rejected       {:>10}", s.rejected_total())?;
         for (reason, count) in &s.rejected {

@@ -4,10 +4,11 @@
 
 use crate::Sinks;
 use crate::adjusted::{Adjusted, Restated};
+use crate::quality::{Quality, QualitySettings};
 use chrono::NaiveDate;
 use futures::{StreamExt, TryStreamExt};
 use pricestream_indicators::{IndicatorParams, TickerSeries};
-use pricestream_records::{Adjustment, Bar, CorporateAction, IndicatorValue, Timeframe};
+use pricestream_records::{Adjustment, Bar, CorporateAction, IndicatorValue, QualityFinding, Timeframe};
 use rustc_hash::{FxHashMap, FxHashSet};
 use std::collections::HashSet;
 use std::hash::{BuildHasher, Hasher};
@@ -22,6 +23,8 @@ pub struct Ticker {
     /// The delivered bars and the corporate actions of a series that actions adjust; then the
     /// series holds adjusted prices and the fingerprints are not used.
     adjusted: Option<Box<Adjusted>>,
+    /// Its data-quality findings.
+    quality: Quality,
 }
 
 /// A 64-bit hash of good quality (two versions of a bar that collide would hide a
@@ -37,7 +40,12 @@ fn fingerprint(bar: &Bar) -> u64 {
 
 impl Ticker {
     fn new(params: &IndicatorParams) -> Self {
-        Ticker { series: TickerSeries::new(params), fingerprints: Vec::new(), adjusted: None }
+        Ticker {
+            series: TickerSeries::new(params),
+            fingerprints: Vec::new(),
+            adjusted: None,
+            quality: Quality::default(),
+        }
     }
 
     /// A series over the adjusted prices of `adjusted`'s bars, as sent before.
@@ -45,13 +53,41 @@ impl Ticker {
         let mut series = TickerSeries::new(params);
         let (dates, prices) = adjusted.prices();
         series.restate(dates, prices, &mut Vec::new());
-        Ticker { series, fingerprints: Vec::new(), adjusted: Some(Box::new(adjusted)) }
+        let mut quality = Quality::default();
+        adjusted.bars().iter().for_each(|bar| quality.note(bar.datetime, bar.volume));
+        Ticker { series, fingerprints: Vec::new(), adjusted: Some(Box::new(adjusted)), quality }
     }
 
-    /// The delivered bars and actions, when corporate actions adjust this series: its bars
-    /// are then staged there and sent with [`Ticker::restate`].
+    /// Whether corporate actions adjust this series: its bars then go through
+    /// [`Ticker::stage`] and are sent by [`Ticker::restate`].
+    pub fn is_adjusted(&self) -> bool {
+        self.adjusted.is_some()
+    }
+
+    /// The delivered bars and actions of an adjusted series.
     pub fn adjusted(&mut self) -> Option<&mut Adjusted> {
         self.adjusted.as_deref_mut()
+    }
+
+    /// Stages a bar of an adjusted series ([`Adjusted::stage`]); false when it is already
+    /// there as it is, or the series is not adjusted.
+    pub fn stage(&mut self, bar: &Bar) -> bool {
+        let staged = self.adjusted.as_deref_mut().is_some_and(|adjusted| adjusted.stage(bar));
+        if staged {
+            self.quality.note(bar.datetime, bar.volume);
+        }
+        staged
+    }
+
+    /// Checks the series' data quality again: the findings of `ticker` that are new or
+    /// resolved since the last check.
+    pub fn check_quality(&mut self, ticker: &str, settings: &QualitySettings) -> Vec<QualityFinding> {
+        self.quality.check(ticker, self.series.dates(), self.series.prices(), settings)
+    }
+
+    /// Starts the series' findings from what the ledger holds open.
+    fn set_open_findings(&mut self, open: &[QualityFinding]) {
+        self.quality.set_open(open);
     }
 
     /// Brings the indicator series up to date with the staged bars and actions (nothing for a
@@ -86,6 +122,7 @@ impl Ticker {
             Ok(at) => self.fingerprints[at] = print,
             Err(at) => self.fingerprints.insert(at, print),
         }
+        self.quality.note(bar.datetime, bar.volume);
         self.series.apply_at(bar, position, changed);
         true
     }
@@ -105,6 +142,8 @@ pub struct StoredSeries {
     pub settings: Option<String>,
     /// Its ticker's corporate actions.
     pub actions: Vec<CorporateAction>,
+    /// Its ticker's data-quality ledger.
+    pub findings: Vec<QualityFinding>,
 }
 
 /// The series whose stored bars a run has already read ahead (or decided to read).
@@ -218,7 +257,14 @@ impl Tickers {
     /// The state of the series `stored` holds, whose values were computed with its settings.
     /// With other settings (or none recorded) the state starts empty and the stored bars are
     /// sent again ([`Tickers::take_resend`]), their values computed anew.
-    fn build(&mut self, at: usize, stored: StoredSeries) -> Ticker {
+    fn build(&mut self, at: usize, mut stored: StoredSeries) -> Ticker {
+        let findings = std::mem::take(&mut stored.findings);
+        let mut state = self.build_series(at, stored);
+        state.set_open_findings(&findings);
+        state
+    }
+
+    fn build_series(&mut self, at: usize, stored: StoredSeries) -> Ticker {
         let StoredSeries { ticker, bars, settings, actions, .. } = stored;
         let current = settings.as_deref() == Some(self.settings.as_str());
         let actions: Vec<CorporateAction> =
@@ -312,6 +358,7 @@ impl Tickers {
                 bars: Vec::new(),
                 settings: Some(self.settings.clone()),
                 actions: Vec::new(),
+                findings: Vec::new(),
             }),
         }
     }
@@ -357,7 +404,8 @@ mod tests {
 
     fn stored(bars: Vec<Bar>) -> StoredSeries {
         let settings = Some(crate::series_settings(&IndicatorParams::default(), Adjustment::default()));
-        StoredSeries { ticker: "ABC".into(), timeframe: Timeframe::Day, bars, settings, actions: Vec::new() }
+        let (actions, findings) = (Vec::new(), Vec::new());
+        StoredSeries { ticker: "ABC".into(), timeframe: Timeframe::Day, bars, settings, actions, findings }
     }
 
     #[test]

@@ -38,6 +38,7 @@ mod feature_change;
 mod indicator;
 mod prediction;
 mod problems;
+mod quality_finding;
 mod ticker;
 mod timeframe;
 pub mod topics;
@@ -54,5 +55,6 @@ pub use indicator::{
 pub use indicator_table::{Fields, MAX_NUMBERS, MAX_PERIODS, MartCell, MartCellMut};
 pub use prediction::{Forecaster, Prediction};
 pub use problems::Problems;
+pub use quality_finding::{QualityCheck, QualityFinding};
 pub use ticker::{MAX_TICKER_LEN, Ticker, TickerError, check_ticker};
 pub use timeframe::{Timeframe, UnknownTimeframe};

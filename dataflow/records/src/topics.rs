@@ -16,6 +16,8 @@ pub struct Topics {
     pub dead_letter: String,
     /// Splits and cash dividends (key: ticker; value: [`crate::CorporateAction`]).
     pub corporate_actions: String,
+    /// Data-quality findings and their resolutions (key: ticker; value: [`crate::QualityFinding`]).
+    pub data_quality: String,
 }
 
 impl Topics {
@@ -28,11 +30,12 @@ impl Topics {
             predictions: format!("{prefix}predictions"),
             dead_letter: format!("{prefix}dead-letter"),
             corporate_actions: format!("{prefix}corporate-actions"),
+            data_quality: format!("{prefix}data-quality"),
         }
     }
 
     /// All topic names.
-    pub fn all(&self) -> [&str; 6] {
+    pub fn all(&self) -> [&str; 7] {
         [
             &self.bars,
             &self.indicators,
@@ -40,6 +43,7 @@ impl Topics {
             &self.predictions,
             &self.dead_letter,
             &self.corporate_actions,
+            &self.data_quality,
         ]
     }
 }
@@ -83,8 +87,9 @@ mod tests {
     fn names_share_the_prefix() {
         let topics = Topics::with_prefix("pricestream.");
         assert_eq!(topics.bars, "pricestream.bars");
-        assert_eq!(topics.all().len(), 6);
+        assert_eq!(topics.all().len(), 7);
         assert_eq!(topics.corporate_actions, "pricestream.corporate-actions");
+        assert_eq!(topics.data_quality, "pricestream.data-quality");
         assert_eq!(topics.dead_letter, "pricestream.dead-letter");
         assert!(topics.all().iter().all(|t| t.starts_with("pricestream.")));
     }
