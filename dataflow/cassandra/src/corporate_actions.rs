@@ -3,9 +3,9 @@
 
 use super::CassandraError;
 use super::statements::prepare;
+use super::ticker_rows::{partition_rows, write_each};
 use crate::Result;
 use chrono::NaiveDate;
-use futures::{StreamExt, TryStreamExt, stream};
 use pricestream_records::{ActionKind, CorporateAction};
 use scylla::client::session::Session;
 use scylla::statement::prepared::PreparedStatement;
@@ -55,46 +55,37 @@ impl CorporateActionTable {
     /// Upserts every action, recorded as sent by run `task_number`, and deletes every withdrawn
     /// one's row; returns how many.
     pub async fn write_all(&self, actions: &[CorporateAction], task_number: Uuid) -> Result<usize> {
-        stream::iter(actions)
-            .map(|action| async move {
-                let (kind, ratio, amount) = action.kind.columns();
-                let written = match action.withdrawn {
-                    true => {
-                        self.session
-                            .execute_unpaged(&self.delete, (&*action.ticker, action.ex_date, kind))
-                            .await
-                    }
-                    false => {
-                        let values = (&*action.ticker, action.ex_date, kind, ratio, amount, task_number);
-                        self.session.execute_unpaged(&self.insert, values).await
-                    }
-                };
-                written.map_err(|source| CassandraError::Write {
-                    table: self.table.clone(),
-                    key: format!("{}/{}/{kind}", action.ticker, action.ex_date),
-                    source,
-                })?;
-                Ok::<usize, CassandraError>(1)
+        write_each(actions, self.in_flight, |action| async move {
+            let (kind, ratio, amount) = action.kind.columns();
+            let written = match action.withdrawn {
+                true => {
+                    self.session.execute_unpaged(&self.delete, (&*action.ticker, action.ex_date, kind)).await
+                }
+                false => {
+                    let values = (&*action.ticker, action.ex_date, kind, ratio, amount, task_number);
+                    self.session.execute_unpaged(&self.insert, values).await
+                }
+            };
+            let key = format!("{}/{}/{kind}", action.ticker, action.ex_date);
+            written.map(drop).map_err(|source| CassandraError::Write {
+                table: self.table.clone(),
+                key,
+                source,
             })
-            .buffer_unordered(self.in_flight)
-            .try_fold(0, |written, one| async move { Ok(written + one) })
-            .await
+        })
+        .await
     }
 
     /// The actions stored for `ticker`, in ex-date order.
     pub async fn read(&self, ticker: &str) -> Result<Vec<CorporateAction>> {
-        let read = |message: String| CassandraError::Read { table: self.table.clone(), message };
         let decode = |message: String| CassandraError::Decode { table: self.table.clone(), message };
-        let result =
-            self.session.execute_unpaged(&self.select, (ticker,)).await.map_err(|e| read(e.to_string()))?;
-        let rows = result.into_rows_result().map_err(|e| decode(e.to_string()))?;
-        let mut actions = Vec::new();
-        for row in rows.rows::<Row>().map_err(|e| decode(e.to_string()))? {
-            let (ex_date, kind, ratio, amount) = row.map_err(|e| decode(e.to_string()))?;
-            let kind = ActionKind::from_columns(&kind, ratio, amount)
-                .ok_or_else(|| decode(format!("{ticker} {ex_date}: kind `{kind}` without its number")))?;
-            actions.push(CorporateAction { ticker: ticker.into(), ex_date, kind, withdrawn: false });
-        }
-        Ok(actions)
+        let rows: Vec<Row> = partition_rows(&self.session, &self.select, &self.table, ticker).await?;
+        rows.into_iter()
+            .map(|(ex_date, kind, ratio, amount)| {
+                let kind = ActionKind::from_columns(&kind, ratio, amount)
+                    .ok_or_else(|| decode(format!("{ticker} {ex_date}: kind `{kind}` without its number")))?;
+                Ok(CorporateAction { ticker: ticker.into(), ex_date, kind, withdrawn: false })
+            })
+            .collect()
     }
 }

@@ -3,9 +3,9 @@
 
 use super::CassandraError;
 use super::statements::prepare;
+use super::ticker_rows::{partition_rows, write_each};
 use crate::Result;
 use chrono::NaiveDate;
-use futures::{StreamExt, TryStreamExt, stream};
 use pricestream_records::{QualityCheck, QualityFinding};
 use scylla::client::session::Session;
 use scylla::statement::prepared::PreparedStatement;
@@ -48,38 +48,31 @@ impl DataQualityTable {
     /// Upserts every finding (a resolution marks its row resolved), recorded as found by run
     /// `task_number`; returns how many.
     pub async fn write_all(&self, findings: &[QualityFinding], task_number: Uuid) -> Result<usize> {
-        stream::iter(findings)
-            .map(|f| async move {
-                let values = (&*f.ticker, f.date, f.check.as_str(), &f.detail, f.resolved, task_number);
-                self.session.execute_unpaged(&self.upsert, values).await.map_err(|source| {
-                    CassandraError::Write {
-                        table: self.table.clone(),
-                        key: format!("{}/{}/{}", f.ticker, f.date, f.check.as_str()),
-                        source,
-                    }
-                })?;
-                Ok::<usize, CassandraError>(1)
+        write_each(findings, self.in_flight, |f| async move {
+            let values = (&*f.ticker, f.date, f.check.as_str(), &f.detail, f.resolved, task_number);
+            let written = self.session.execute_unpaged(&self.upsert, values).await;
+            let key = || format!("{}/{}/{}", f.ticker, f.date, f.check.as_str());
+            written.map(drop).map_err(|source| CassandraError::Write {
+                table: self.table.clone(),
+                key: key(),
+                source,
             })
-            .buffer_unordered(self.in_flight)
-            .try_fold(0, |written, one| async move { Ok(written + one) })
-            .await
+        })
+        .await
     }
 
     /// The findings of `ticker` that are not resolved, in date order.
     pub async fn read_open(&self, ticker: &str) -> Result<Vec<QualityFinding>> {
-        let read = |message: String| CassandraError::Read { table: self.table.clone(), message };
-        let result =
-            self.session.execute_unpaged(&self.select, (ticker,)).await.map_err(|e| read(e.to_string()))?;
-        let rows = result.into_rows_result().map_err(|e| read(e.to_string()))?;
-        let mut open = Vec::new();
-        for row in rows.rows::<(NaiveDate, String, String, bool)>().map_err(|e| read(e.to_string()))? {
-            let (date, check, detail, resolved) = row.map_err(|e| read(e.to_string()))?;
-            // A check this release does not know is left alone.
-            let Some(check) = QualityCheck::ALL.into_iter().find(|c| c.as_str() == check) else { continue };
-            if !resolved {
-                open.push(QualityFinding { ticker: ticker.into(), date, check, detail, resolved });
-            }
-        }
-        Ok(open)
+        let rows: Vec<(NaiveDate, String, String, bool)> =
+            partition_rows(&self.session, &self.select, &self.table, ticker).await?;
+        // A check this release does not know is left alone.
+        let known = |name: &str| QualityCheck::ALL.into_iter().find(|c| c.as_str() == name);
+        Ok(rows
+            .into_iter()
+            .filter(|(.., resolved)| !resolved)
+            .filter_map(|(date, check, detail, resolved)| {
+                Some(QualityFinding { ticker: ticker.into(), date, check: known(&check)?, detail, resolved })
+            })
+            .collect())
     }
 }

@@ -30,6 +30,7 @@ mod schema;
 mod series_settings;
 mod session;
 mod statements;
+mod ticker_rows;
 mod tls;
 
 pub use bars::BarTable;
