@@ -3,7 +3,7 @@
 
 use super::CassandraError;
 use super::statements::prepare;
-use super::ticker_rows::{partition_rows, write_each};
+use super::ticker_rows::{TickerTable, partition_rows, write_each};
 use crate::Result;
 use chrono::NaiveDate;
 use pricestream_records::{ActionKind, CorporateAction};
@@ -25,12 +25,10 @@ pub(super) const CORPORATE_ACTIONS: &str = "CREATE TABLE IF NOT EXISTS {ks}.corp
 
 /// Writes and reads `corporate_actions`.
 pub struct CorporateActionTable {
-    session: Arc<Session>,
+    rows: TickerTable,
     insert: PreparedStatement,
     delete: PreparedStatement,
     select: PreparedStatement,
-    table: String,
-    in_flight: usize,
 }
 
 /// A stored row: ex-date, kind, ratio, amount.
@@ -49,26 +47,34 @@ impl CorporateActionTable {
         let delete = prepare(&session, cql).await?;
         let cql = format!("SELECT ex_date, kind, ratio, amount FROM {table} WHERE ticker = ?");
         let select = prepare(&session, cql).await?;
-        Ok(CorporateActionTable { session, insert, delete, select, table, in_flight: in_flight.max(1) })
+        Ok(CorporateActionTable {
+            rows: TickerTable { session, table, in_flight: in_flight.max(1) },
+            insert,
+            delete,
+            select,
+        })
     }
 
     /// Upserts every action, recorded as sent by run `task_number`, and deletes every withdrawn
     /// one's row; returns how many.
     pub async fn write_all(&self, actions: &[CorporateAction], task_number: Uuid) -> Result<usize> {
-        write_each(actions, self.in_flight, |action| async move {
+        write_each(actions, self.rows.in_flight, |action| async move {
             let (kind, ratio, amount) = action.kind.columns();
             let written = match action.withdrawn {
                 true => {
-                    self.session.execute_unpaged(&self.delete, (&*action.ticker, action.ex_date, kind)).await
+                    self.rows
+                        .session
+                        .execute_unpaged(&self.delete, (&*action.ticker, action.ex_date, kind))
+                        .await
                 }
                 false => {
                     let values = (&*action.ticker, action.ex_date, kind, ratio, amount, task_number);
-                    self.session.execute_unpaged(&self.insert, values).await
+                    self.rows.session.execute_unpaged(&self.insert, values).await
                 }
             };
             let key = format!("{}/{}/{kind}", action.ticker, action.ex_date);
             written.map(drop).map_err(|source| CassandraError::Write {
-                table: self.table.clone(),
+                table: self.rows.table.clone(),
                 key,
                 source,
             })
@@ -78,8 +84,9 @@ impl CorporateActionTable {
 
     /// The actions stored for `ticker`, in ex-date order.
     pub async fn read(&self, ticker: &str) -> Result<Vec<CorporateAction>> {
-        let decode = |message: String| CassandraError::Decode { table: self.table.clone(), message };
-        let rows: Vec<Row> = partition_rows(&self.session, &self.select, &self.table, ticker).await?;
+        let decode = |message: String| CassandraError::Decode { table: self.rows.table.clone(), message };
+        let rows: Vec<Row> =
+            partition_rows(&self.rows.session, &self.select, &self.rows.table, ticker).await?;
         rows.into_iter()
             .map(|(ex_date, kind, ratio, amount)| {
                 let kind = ActionKind::from_columns(&kind, ratio, amount)

@@ -3,7 +3,7 @@
 
 use super::CassandraError;
 use super::statements::prepare;
-use super::ticker_rows::{partition_rows, write_each};
+use super::ticker_rows::{TickerTable, partition_rows, write_each};
 use crate::Result;
 use chrono::NaiveDate;
 use pricestream_records::{QualityCheck, QualityFinding};
@@ -25,11 +25,9 @@ pub(super) const DATA_QUALITY: &str = "CREATE TABLE IF NOT EXISTS {ks}.data_qual
 
 /// Writes and reads `data_quality`.
 pub struct DataQualityTable {
-    session: Arc<Session>,
+    rows: TickerTable,
     upsert: PreparedStatement,
     select: PreparedStatement,
-    table: String,
-    in_flight: usize,
 }
 
 impl DataQualityTable {
@@ -42,18 +40,22 @@ impl DataQualityTable {
         let upsert = prepare(&session, cql).await?;
         let cql = format!("SELECT date, check, detail, resolved FROM {table} WHERE ticker = ?");
         let select = prepare(&session, cql).await?;
-        Ok(DataQualityTable { session, upsert, select, table, in_flight: in_flight.max(1) })
+        Ok(DataQualityTable {
+            rows: TickerTable { session, table, in_flight: in_flight.max(1) },
+            upsert,
+            select,
+        })
     }
 
     /// Upserts every finding (a resolution marks its row resolved), recorded as found by run
     /// `task_number`; returns how many.
     pub async fn write_all(&self, findings: &[QualityFinding], task_number: Uuid) -> Result<usize> {
-        write_each(findings, self.in_flight, |f| async move {
+        write_each(findings, self.rows.in_flight, |f| async move {
             let values = (&*f.ticker, f.date, f.check.as_str(), &f.detail, f.resolved, task_number);
-            let written = self.session.execute_unpaged(&self.upsert, values).await;
+            let written = self.rows.session.execute_unpaged(&self.upsert, values).await;
             let key = || format!("{}/{}/{}", f.ticker, f.date, f.check.as_str());
             written.map(drop).map_err(|source| CassandraError::Write {
-                table: self.table.clone(),
+                table: self.rows.table.clone(),
                 key: key(),
                 source,
             })
@@ -64,7 +66,7 @@ impl DataQualityTable {
     /// The findings of `ticker` that are not resolved, in date order.
     pub async fn read_open(&self, ticker: &str) -> Result<Vec<QualityFinding>> {
         let rows: Vec<(NaiveDate, String, String, bool)> =
-            partition_rows(&self.session, &self.select, &self.table, ticker).await?;
+            partition_rows(&self.rows.session, &self.select, &self.rows.table, ticker).await?;
         // A check this release does not know is left alone.
         let known = |name: &str| QualityCheck::ALL.into_iter().find(|c| c.as_str() == name);
         Ok(rows

@@ -8,6 +8,15 @@ use scylla::client::session::Session;
 use scylla::deserialize::row::DeserializeRow;
 use scylla::statement::prepared::PreparedStatement;
 use std::future::Future;
+use std::sync::Arc;
+
+/// The session, the table's name and the writes allowed in flight: what each such table holds
+/// besides its statements.
+pub(crate) struct TickerTable {
+    pub(crate) session: Arc<Session>,
+    pub(crate) table: String,
+    pub(crate) in_flight: usize,
+}
 
 /// Runs `write` for every item, at most `in_flight` at once; how many were written, or the
 /// first error.
