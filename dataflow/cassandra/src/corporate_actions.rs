@@ -2,7 +2,7 @@
 //! kind, so sending an action again rewrites the same row and a corrected one replaces it.
 
 use super::CassandraError;
-use super::statements::prepare;
+use super::statements::insert_cql;
 use super::ticker_rows::{TickerTable, partition_rows, write_each};
 use crate::Result;
 use chrono::NaiveDate;
@@ -38,20 +38,14 @@ impl CorporateActionTable {
     /// Prepares the statements against `keyspace.corporate_actions`, with at most `in_flight`
     /// writes at once.
     pub async fn prepare(session: Arc<Session>, keyspace: &str, in_flight: usize) -> Result<Self> {
-        let table = format!("{keyspace}.corporate_actions");
-        let cql = format!(
-            "INSERT INTO {table} (ticker, ex_date, kind, ratio, amount, task_number) VALUES (?, ?, ?, ?, ?, ?)"
-        );
-        let insert = prepare(&session, cql).await?;
-        let cql = format!("DELETE FROM {table} WHERE ticker = ? AND ex_date = ? AND kind = ?");
-        let delete = prepare(&session, cql).await?;
-        let cql = format!("SELECT ex_date, kind, ratio, amount FROM {table} WHERE ticker = ?");
-        let select = prepare(&session, cql).await?;
+        let rows = TickerTable::new(session, keyspace, "corporate_actions", in_flight);
         Ok(CorporateActionTable {
-            rows: TickerTable { session, table, in_flight: in_flight.max(1) },
-            insert,
-            delete,
-            select,
+            insert: rows
+                .prepare(&insert_cql("{table}", "ticker, ex_date, kind, ratio, amount, task_number"))
+                .await?,
+            delete: rows.prepare("DELETE FROM {table} WHERE ticker = ? AND ex_date = ? AND kind = ?").await?,
+            select: rows.prepare("SELECT ex_date, kind, ratio, amount FROM {table} WHERE ticker = ?").await?,
+            rows,
         })
     }
 

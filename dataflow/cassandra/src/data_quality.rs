@@ -2,7 +2,7 @@
 //! so a finding sent again rewrites its row and its resolution marks it resolved.
 
 use super::CassandraError;
-use super::statements::prepare;
+use super::statements::insert_cql;
 use super::ticker_rows::{TickerTable, partition_rows, write_each};
 use crate::Result;
 use chrono::NaiveDate;
@@ -33,17 +33,15 @@ pub struct DataQualityTable {
 impl DataQualityTable {
     /// Prepares the upsert against `keyspace.data_quality`, with at most `in_flight` writes at once.
     pub async fn prepare(session: Arc<Session>, keyspace: &str, in_flight: usize) -> Result<Self> {
-        let table = format!("{keyspace}.data_quality");
-        let cql = format!(
-            "INSERT INTO {table} (ticker, date, check, detail, resolved, task_number) VALUES (?, ?, ?, ?, ?, ?)"
-        );
-        let upsert = prepare(&session, cql).await?;
-        let cql = format!("SELECT date, check, detail, resolved FROM {table} WHERE ticker = ?");
-        let select = prepare(&session, cql).await?;
+        let rows = TickerTable::new(session, keyspace, "data_quality", in_flight);
         Ok(DataQualityTable {
-            rows: TickerTable { session, table, in_flight: in_flight.max(1) },
-            upsert,
-            select,
+            upsert: rows
+                .prepare(&insert_cql("{table}", "ticker, date, check, detail, resolved, task_number"))
+                .await?,
+            select: rows
+                .prepare("SELECT date, check, detail, resolved FROM {table} WHERE ticker = ?")
+                .await?,
+            rows,
         })
     }
 

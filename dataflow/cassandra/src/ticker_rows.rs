@@ -18,6 +18,18 @@ pub(crate) struct TickerTable {
     pub(crate) in_flight: usize,
 }
 
+impl TickerTable {
+    /// The table `keyspace.name`, with at most `in_flight` writes at once.
+    pub(crate) fn new(session: Arc<Session>, keyspace: &str, name: &str, in_flight: usize) -> Self {
+        TickerTable { session, table: format!("{keyspace}.{name}"), in_flight: in_flight.max(1) }
+    }
+
+    /// Prepares `cql`, with `{table}` standing for the table's name.
+    pub(crate) async fn prepare(&self, cql: &str) -> Result<PreparedStatement> {
+        super::statements::prepare(&self.session, cql.replace("{table}", &self.table)).await
+    }
+}
+
 /// Runs `write` for every item, at most `in_flight` at once; how many were written, or the
 /// first error.
 pub(crate) async fn write_each<'a, T, F, Fut>(items: &'a [T], in_flight: usize, write: F) -> Result<usize>
