@@ -13,15 +13,9 @@ use std::sync::Arc;
 use uuid::Uuid;
 
 /// The table: one partition per ticker, its findings in date order.
-pub(super) const DATA_QUALITY: &str = "CREATE TABLE IF NOT EXISTS {ks}.data_quality (
-    ticker text,
-    date date,
-    check text,
-    detail text,
-    resolved boolean,
-    task_number uuid,
-    PRIMARY KEY ((ticker), date, check)
-) WITH CLUSTERING ORDER BY (date ASC, check ASC)";
+pub(super) const DATA_QUALITY: &str = "CREATE TABLE IF NOT EXISTS {ks}.data_quality \
+    (ticker text, date date, check text, detail text, resolved boolean, task_number uuid, \
+    PRIMARY KEY ((ticker), date, check)) WITH CLUSTERING ORDER BY (date ASC, check ASC)";
 
 /// Writes and reads `data_quality`.
 pub struct DataQualityTable {
