@@ -38,15 +38,14 @@ impl CorporateActionTable {
     /// Prepares the statements against `keyspace.corporate_actions`, with at most `in_flight`
     /// writes at once.
     pub async fn prepare(session: Arc<Session>, keyspace: &str, in_flight: usize) -> Result<Self> {
-        let rows = TickerTable::new(session, keyspace, "corporate_actions", in_flight);
-        Ok(CorporateActionTable {
-            insert: rows
-                .prepare(&insert_cql("{table}", "ticker, ex_date, kind, ratio, amount, task_number"))
-                .await?,
-            delete: rows.prepare("DELETE FROM {table} WHERE ticker = ? AND ex_date = ? AND kind = ?").await?,
-            select: rows.prepare("SELECT ex_date, kind, ratio, amount FROM {table} WHERE ticker = ?").await?,
-            rows,
-        })
+        let cql = [
+            &insert_cql("{table}", "ticker, ex_date, kind, ratio, amount, task_number"),
+            "DELETE FROM {table} WHERE ticker = ? AND ex_date = ? AND kind = ?",
+            "SELECT ex_date, kind, ratio, amount FROM {table} WHERE ticker = ?",
+        ];
+        let (rows, [insert, delete, select]) =
+            TickerTable::open(session, (keyspace, "corporate_actions"), in_flight, cql).await?;
+        Ok(CorporateActionTable { rows, insert, delete, select })
     }
 
     /// Upserts every action, recorded as sent by run `task_number`, and deletes every withdrawn

@@ -27,16 +27,11 @@ pub struct DataQualityTable {
 impl DataQualityTable {
     /// Prepares the upsert against `keyspace.data_quality`, with at most `in_flight` writes at once.
     pub async fn prepare(session: Arc<Session>, keyspace: &str, in_flight: usize) -> Result<Self> {
-        let rows = TickerTable::new(session, keyspace, "data_quality", in_flight);
-        Ok(DataQualityTable {
-            upsert: rows
-                .prepare(&insert_cql("{table}", "ticker, date, check, detail, resolved, task_number"))
-                .await?,
-            select: rows
-                .prepare("SELECT date, check, detail, resolved FROM {table} WHERE ticker = ?")
-                .await?,
-            rows,
-        })
+        let upsert = insert_cql("{table}", "ticker, date, check, detail, resolved, task_number");
+        let select = "SELECT date, check, detail, resolved FROM {table} WHERE ticker = ?";
+        let (rows, [upsert, select]) =
+            TickerTable::open(session, (keyspace, "data_quality"), in_flight, [&upsert, select]).await?;
+        Ok(DataQualityTable { rows, upsert, select })
     }
 
     /// Upserts every finding (a resolution marks its row resolved), recorded as found by run

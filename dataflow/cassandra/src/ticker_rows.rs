@@ -19,14 +19,25 @@ pub(crate) struct TickerTable {
 }
 
 impl TickerTable {
-    /// The table `keyspace.name`, with at most `in_flight` writes at once.
-    pub(crate) fn new(session: Arc<Session>, keyspace: &str, name: &str, in_flight: usize) -> Self {
-        TickerTable { session, table: format!("{keyspace}.{name}"), in_flight: in_flight.max(1) }
-    }
-
-    /// Prepares `cql`, with `{table}` standing for the table's name.
-    pub(crate) async fn prepare(&self, cql: &str) -> Result<PreparedStatement> {
-        super::statements::prepare(&self.session, cql.replace("{table}", &self.table)).await
+    /// The table `keyspace.name` and its statements `cql` prepared (`{table}` in them
+    /// stands for the table's name).
+    pub(crate) async fn open<const N: usize>(
+        session: Arc<Session>,
+        (keyspace, name): (&str, &str),
+        in_flight: usize,
+        cql: [&str; N],
+    ) -> Result<(Self, [PreparedStatement; N])> {
+        let table = TickerTable { session, table: format!("{keyspace}.{name}"), in_flight: in_flight.max(1) };
+        let mut prepared = Vec::with_capacity(N);
+        for cql in cql {
+            prepared.push(
+                super::statements::prepare(&table.session, cql.replace("{table}", &table.table)).await?,
+            );
+        }
+        match prepared.try_into() {
+            Ok(prepared) => Ok((table, prepared)),
+            Err(_) => unreachable!("one statement per CQL text"),
+        }
     }
 }
 
