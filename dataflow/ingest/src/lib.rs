@@ -395,8 +395,10 @@ impl Pipeline {
                 self.tickers.reload(at, &ticker, timeframe, self.sinks.as_deref()).await?;
             }
             let resend = self.take_resend(at);
-            if let Some(adjusted) = self.tickers.state(at).adjusted() {
-                resend.iter().for_each(|bar| _ = adjusted.stage(bar));
+            let state = self.tickers.state(at);
+            // Through the state, so that the quality checks note the resent bars too.
+            resend.iter().for_each(|bar| _ = state.stage(bar));
+            if let Some(adjusted) = state.adjusted() {
                 adjusted.add_action(action.clone(), adjustment);
             }
             // Restated once, with the next flush: a file of many actions of one ticker sends
