@@ -184,3 +184,40 @@ pub async fn mart_indicators(
     }
     Ok(out)
 }
+
+/// Every value of the seven indicator tables of one ticker's daily series, by date and
+/// indicator, its numbers in the order of [`crate::talib::fields`] (the oracle's).
+pub async fn indicator_values(
+    session: &Session,
+    keyspace: &str,
+    ticker: &str,
+) -> anyhow::Result<BTreeMap<(NaiveDate, &'static str), Vec<f64>>> {
+    use pricestream_records::{IndicatorKind, IndicatorValue};
+    use scylla::value::{CqlValue, Row};
+    let mut out = BTreeMap::new();
+    for kind in IndicatorKind::ALL {
+        let (periods, numbers) = (kind.period_names(), kind.number_names());
+        let columns = periods.iter().chain(numbers).copied().collect::<Vec<_>>().join(", ");
+        let table = kind.as_str();
+        let cql = format!(
+            "SELECT datetime, {columns} FROM {keyspace}.{table} WHERE ticker = ? AND timeframe = '1day'"
+        );
+        let rows = session.query_unpaged(cql, (ticker,)).await?.into_rows_result()?;
+        for row in rows.rows::<Row>()? {
+            let cells = row?.columns;
+            let Some(Some(CqlValue::Timestamp(at))) = cells.first() else {
+                anyhow::bail!("{table}: a row without its datetime");
+            };
+            let day = DateTime::from_timestamp_millis(at.0).unwrap_or_default().date_naive();
+            let cell = |at: usize| cells.get(at).cloned().flatten();
+            let period: Vec<i32> = (1..=periods.len()).filter_map(|at| cell(at)?.as_int()).collect();
+            let number: Vec<f64> =
+                (1 + periods.len()..cells.len()).filter_map(|at| cell(at)?.as_double()).collect();
+            let value = IndicatorValue::from_fields(*kind, &period, &number)
+                .ok_or_else(|| anyhow::anyhow!("{table} at {day}: a null or missing column"))?;
+            let (name, fields) = crate::talib::fields(&value);
+            out.insert((day, name), fields);
+        }
+    }
+    Ok(out)
+}

@@ -16,6 +16,7 @@ pub mod backtest_report;
 pub mod cassandra;
 pub mod faults;
 pub mod kafka;
+pub mod loopback_api;
 pub mod mart;
 pub mod repo_paths;
 pub mod snapshot;

@@ -155,6 +155,29 @@ fn indicator_fold(ns: &Namespace, from: usize) -> anyhow::Result<(Values, usize)
     Ok((fold, messages.len()))
 }
 
+/// Each of `values` (found `place`) is TA-Lib's over the adjusted series, and TA-Lib has
+/// no value that is missing there.
+fn assert_values_match(place: &str, values: &Values, expected: &Expected) {
+    let mut compared = 0;
+    for (index, outputs) in expected.outputs.iter().enumerate() {
+        let day = expected.dates[index];
+        for (name, columns) in INDICATOR_COLUMNS {
+            let want: Vec<f64> = columns.iter().map(|&c| outputs[c]).collect();
+            match values.get(&(day, name)) {
+                None => assert!(want.iter().all(|w| w.is_nan()), "{name} at {day} missing {place}"),
+                Some(got) => {
+                    assert_eq!(got.len(), want.len(), "{name} at {day} {place}");
+                    for (g, w) in got.iter().zip(&want) {
+                        assert!(close_enough(*g, *w), "{name} at {day} {place}: {g} vs TA-Lib {w}");
+                    }
+                    compared += 1;
+                }
+            }
+        }
+    }
+    assert_eq!(compared, values.len(), "values {place} for dates TA-Lib has none");
+}
+
 /// Everything the system holds equals the oracle.
 async fn assert_matches(ns: &Namespace, expected: &Expected, raw: &Inputs) -> anyhow::Result<()> {
     // Bars: delivered prices, the oracle's factor (the same double).
@@ -177,40 +200,13 @@ async fn assert_matches(ns: &Namespace, expected: &Expected, raw: &Inputs) -> an
     }
     assert!(expected.factors.iter().filter(|f| **f != 1.0).count() > 3_000, "most bars are adjusted");
 
-    // Indicator values on Kafka: every one TA-Lib has, nothing else.
+    // Indicator values on Kafka and in the seven indicator tables: every one TA-Lib has,
+    // nothing else.
     let (fold, _) = indicator_fold(ns, 0)?;
-    let mut compared = 0;
-    for (index, outputs) in expected.outputs.iter().enumerate() {
-        let day = expected.dates[index];
-        for (name, columns) in INDICATOR_COLUMNS {
-            let want: Vec<f64> = columns.iter().map(|&c| outputs[c]).collect();
-            match fold.get(&(day, name)) {
-                None => assert!(want.iter().all(|w| w.is_nan()), "{name} at {day} missing"),
-                Some(got) => {
-                    for (g, w) in got.iter().zip(&want) {
-                        assert!(close_enough(*g, *w), "{name} at {day}: {g} vs TA-Lib {w}");
-                    }
-                    compared += 1;
-                }
-            }
-        }
-    }
-    assert_eq!(compared, fold.len(), "values for dates TA-Lib has none");
-
-    // The stored SMA: TA-Lib's over the adjusted closes.
+    assert_values_match("on Kafka", &fold, expected);
     let session = cassandra::session().await?;
-    let sma = cassandra::sma(&session, &ns.dwh_keyspace, "NVDA").await?;
-    let with_sma = expected.outputs.iter().filter(|o| !o[0].is_nan()).count();
-    assert_eq!(sma.len(), with_sma);
-    for (index, outputs) in expected.outputs.iter().enumerate().filter(|(_, o)| !o[0].is_nan()) {
-        let stored = sma[&expected.dates[index]].1;
-        assert!(
-            close_enough(stored, outputs[0]),
-            "stored sma at {}: {stored} vs {}",
-            expected.dates[index],
-            outputs[0]
-        );
-    }
+    let stored = cassandra::indicator_values(&session, &ns.dwh_keyspace, "NVDA").await?;
+    assert_values_match("in Cassandra", &stored, expected);
     Ok(())
 }
 

@@ -6,9 +6,7 @@
 
 use pricestream_records::wire;
 use pricestream_records::{ActionKind, Bar, CorporateAction, DeadLetter};
-use pricestream_tests::{Namespace, binary, cassandra, kafka};
-use std::io::{Read, Write};
-use std::net::TcpListener;
+use pricestream_tests::{Namespace, binary, cassandra, kafka, loopback_api};
 use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -45,47 +43,26 @@ fn page() -> String {
 const SPLITS: &str = r#"{"meta":{"symbol":"TSTA"},"splits":[{"date":"2024-02-01","description":"2-for-1 split","ratio":0.5,"from_factor":2,"to_factor":1}]}"#;
 const DIVIDENDS: &str = r#"{"meta":{"symbol":"TSTA"},"dividends":[{"ex_date":"2024-01-16","amount":0.25}]}"#;
 
-/// The request lines the fake API received.
-type RequestLog = Arc<std::sync::Mutex<Vec<String>>>;
-
 /// Serves `page()` on `/time_series`, answering its first request with 429, and the actions;
-/// returns the port, the request count and log.
-fn serve() -> anyhow::Result<(u16, Arc<AtomicUsize>, RequestLog)> {
-    let listener = TcpListener::bind("127.0.0.1:0")?;
-    let port = listener.local_addr()?.port();
+/// returns the port, the count of bar requests and the request log.
+fn serve() -> anyhow::Result<(u16, Arc<AtomicUsize>, loopback_api::RequestLog)> {
     let count = Arc::new(AtomicUsize::new(0));
-    let log = RequestLog::default();
-    let (count_in, log_in) = (Arc::clone(&count), Arc::clone(&log));
-    std::thread::spawn(move || {
-        for stream in listener.incoming().take(10) {
-            let Ok(mut stream) = stream else { continue };
-            let mut buffer = [0u8; 8192];
-            let read = stream.read(&mut buffer).unwrap_or(0);
-            let request =
-                String::from_utf8_lossy(&buffer[..read]).lines().next().unwrap_or_default().to_owned();
-            if let Ok(mut log) = log_in.lock() {
-                log.push(request.clone());
+    let count_in = Arc::clone(&count);
+    let (port, log) = loopback_api::serve(10, move |request| {
+        if request.contains("/splits?") {
+            ("200 OK", SPLITS.to_owned())
+        } else if request.contains("/dividends?") {
+            ("200 OK", DIVIDENDS.to_owned())
+        } else {
+            match count_in.fetch_add(1, Ordering::SeqCst) {
+                0 => (
+                    "429 Too Many Requests",
+                    r#"{"code":429,"message":"slow down","status":"error"}"#.to_owned(),
+                ),
+                _ => ("200 OK", page()),
             }
-            let (status, body) = if request.contains("/splits?") {
-                ("200 OK", SPLITS.to_owned())
-            } else if request.contains("/dividends?") {
-                ("200 OK", DIVIDENDS.to_owned())
-            } else {
-                match count_in.fetch_add(1, Ordering::SeqCst) {
-                    0 => (
-                        "429 Too Many Requests",
-                        r#"{"code":429,"message":"slow down","status":"error"}"#.to_owned(),
-                    ),
-                    _ => ("200 OK", page()),
-                }
-            };
-            let _ = write!(
-                stream,
-                "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                body.len()
-            );
         }
-    });
+    })?;
     Ok((port, count, log))
 }
 
@@ -95,13 +72,7 @@ async fn api_bars_flow_to_kafka_and_cassandra_and_garbage_is_dead_lettered() -> 
     let (port, requests, log) = serve()?;
     let dir = tempfile::tempdir()?;
     let config = dir.path().join("api.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[twelve_data]\nbase_url = \"http://127.0.0.1:{port}\"\napi_key_env = \"PRICESTREAM_TEST_API_KEY\"\n\
-             backoff_initial_ms = 50\nbackoff_max_ms = 200\nrequests_per_minute = 600\n"
-        ),
-    )?;
+    std::fs::write(&config, loopback_api::config(port, "PRICESTREAM_TEST_API_KEY"))?;
     let output = Command::new(binary("pricestream-extractor")?)
         .args(["--config", config.to_str().unwrap_or_default(), "backfill", "--symbols", "TSTA"])
         .envs(ns.env())

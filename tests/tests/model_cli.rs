@@ -241,6 +241,7 @@ fn bars_of(csv: &Path) -> anyhow::Result<Vec<Bar>> {
                 volume: bar.volume,
                 task_number: uuid::Uuid::nil(),
                 adjustment_factor: 1.0,
+                source: None,
             })
         })
         .collect()

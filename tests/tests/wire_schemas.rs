@@ -42,8 +42,12 @@ fn bars_match_their_schema() -> anyhow::Result<()> {
         volume: 4_000_000,
         task_number: uuid::Uuid::new_v4(),
         adjustment_factor: 1.0,
+        source: None,
     };
     assert_valid(&schema, &wire::encode(&bar))?;
+    for source in pricestream_records::BarSource::ALL {
+        assert_valid(&schema, &wire::encode(&Bar { source: Some(source), ..bar.clone() }))?;
+    }
     // The schema must be able to fail: a bar without a close is refused.
     let mut broken: Value = serde_json::from_slice(&wire::encode(&bar))?;
     broken.as_object_mut().map(|o| o.remove("close"));

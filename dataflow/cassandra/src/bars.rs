@@ -4,7 +4,7 @@ use super::{CassandraError, decimal_to_f64, f64_to_decimal};
 use crate::Result;
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
-use pricestream_records::{Bar, Timeframe};
+use pricestream_records::{Bar, BarSource, Timeframe};
 use scylla::client::session::Session;
 use scylla::statement::prepared::PreparedStatement;
 use scylla::value::CqlDecimal;
@@ -21,17 +21,30 @@ pub struct BarTable {
     limits: BatchLimits,
 }
 
-type BarRow<'a> =
-    (&'a str, &'a str, DateTime<Utc>, Uuid, CqlDecimal, CqlDecimal, CqlDecimal, CqlDecimal, i64);
+type BarRow<'a> = (
+    &'a str,
+    &'a str,
+    DateTime<Utc>,
+    Uuid,
+    CqlDecimal,
+    CqlDecimal,
+    CqlDecimal,
+    CqlDecimal,
+    i64,
+    Option<&'static str>,
+);
+
+/// A stored bar's columns after its key, as read.
+type StoredRow = (DateTime<Utc>, CqlDecimal, CqlDecimal, CqlDecimal, CqlDecimal, i64, Uuid, Option<String>);
 
 impl BarTable {
     /// Prepares the insert against `keyspace.time_series_history`.
     pub async fn prepare(session: Arc<Session>, keyspace: &str, limits: BatchLimits) -> Result<Self> {
         let table = format!("{keyspace}.time_series_history");
-        let columns = "ticker, timeframe, datetime, task_number, open, high, low, close, volume";
+        let columns = "ticker, timeframe, datetime, task_number, open, high, low, close, volume, source";
         let insert = prepare(&session, insert_cql(&table, columns)).await?;
         let cql = format!(
-            "SELECT datetime, open, high, low, close, volume, task_number FROM {table} \
+            "SELECT datetime, open, high, low, close, volume, task_number, source FROM {table} \
              WHERE ticker = ? AND timeframe = ?"
         );
         let select = prepare(&session, cql).await?;
@@ -59,11 +72,11 @@ impl BarTable {
             .execute_iter(self.select.clone(), (ticker, timeframe.as_str()))
             .await
             .map_err(|e| read_error(e.to_string()))?
-            .rows_stream::<(DateTime<Utc>, CqlDecimal, CqlDecimal, CqlDecimal, CqlDecimal, i64, Uuid)>()
+            .rows_stream::<StoredRow>()
             .map_err(|e| decode_error(e.to_string()))?;
         let mut bars = Vec::new();
         while let Some(row) = rows.next().await {
-            let (datetime, open, high, low, close, volume, task_number) =
+            let (datetime, open, high, low, close, volume, task_number, source) =
                 row.map_err(|e| read_error(e.to_string()))?;
             bars.push(Bar {
                 ticker: ticker.into(),
@@ -76,6 +89,7 @@ impl BarTable {
                 volume,
                 task_number,
                 adjustment_factor: 1.0,
+                source: source.as_deref().and_then(BarSource::parse),
             });
         }
         Ok(bars)
@@ -93,5 +107,6 @@ fn row(bar: &Bar) -> Result<BarRow<'_>> {
         f64_to_decimal(bar.low)?,
         f64_to_decimal(bar.close)?,
         bar.volume,
+        bar.source.map(BarSource::as_str),
     ))
 }

@@ -19,6 +19,7 @@ const TIME_SERIES_HISTORY: &str = "CREATE TABLE IF NOT EXISTS {ks}.time_series_h
     low decimal,
     close decimal,
     volume bigint,
+    source text,
     PRIMARY KEY ((ticker, timeframe), datetime)
 ) WITH CLUSTERING ORDER BY (datetime ASC)
   AND compression = {'class': 'LZ4Compressor', 'chunk_length_in_kb': 64}";
@@ -113,6 +114,10 @@ const ADDED_MART_COLUMNS: [(&str, &[(&str, &str)]); 3] = [
     ("predictions", &[("forecaster", "text"), ("gate_weight", "double"), ("adjustment_factor", "double")]),
 ];
 
+/// The warehouse's columns added after its first release, by table: a warehouse created
+/// before gets them by `ALTER TABLE` (rows written before read as null).
+const ADDED_DWH_COLUMNS: [(&str, &[(&str, &str)]); 1] = [("time_series_history", &[("source", "text")])];
+
 /// Fencing: the generation of each consumer group's cluster, taken with a lightweight
 /// transaction by every new incarnation (see `GenerationTable`).
 const GENERATIONS: &str = "CREATE TABLE IF NOT EXISTS {ks}.generations (
@@ -201,9 +206,23 @@ async fn add_missing_columns(
         .collect())
 }
 
+/// Adds the `added` columns the tables of `keyspace` lack (created by an older release).
+async fn add_columns(session: &Session, keyspace: &str, added: &[(&str, &[(&str, &str)])]) -> Result<()> {
+    let mut statements = Vec::new();
+    for (table, columns) in added {
+        statements.extend(add_missing_columns(session, keyspace, table, columns).await?);
+    }
+    if !statements.is_empty() {
+        run_all(session, statements).await?;
+        info!(keyspace, "Added the columns of this release to its tables.");
+    }
+    Ok(())
+}
+
 /// Creates the warehouse keyspace and tables if they do not exist.
 pub async fn create_dwh_schema(session: &Session, config: &CassandraConfig) -> Result<()> {
     run_all(session, dwh_statements(config)).await?;
+    add_columns(session, &config.dwh_keyspace, &ADDED_DWH_COLUMNS).await?;
     info!(keyspace = %config.dwh_keyspace, "Warehouse schema ready.");
     Ok(())
 }
@@ -212,14 +231,7 @@ pub async fn create_dwh_schema(session: &Session, config: &CassandraConfig) -> R
 /// created by an older release lacks.
 pub async fn create_mart_schema(session: &Session, config: &CassandraConfig) -> Result<()> {
     run_all(session, mart_statements(config)).await?;
-    let mut added = Vec::new();
-    for (table, columns) in ADDED_MART_COLUMNS {
-        added.extend(add_missing_columns(session, &config.mart_keyspace, table, columns).await?);
-    }
-    if !added.is_empty() {
-        run_all(session, added).await?;
-        info!(keyspace = %config.mart_keyspace, "Added the columns of this release to the mart's tables.");
-    }
+    add_columns(session, &config.mart_keyspace, &ADDED_MART_COLUMNS).await?;
     info!(keyspace = %config.mart_keyspace, "Mart schema ready.");
     Ok(())
 }
@@ -253,14 +265,18 @@ mod tests {
     }
 
     #[test]
-    fn a_fresh_mart_has_every_column_an_old_one_gets_added() {
-        let statements = mart_statements(&CassandraConfig::default());
-        for (table, columns) in ADDED_MART_COLUMNS {
+    fn a_fresh_mart_and_warehouse_have_every_column_an_old_one_gets_added() {
+        let config = CassandraConfig::default();
+        let (mart, dwh) = (mart_statements(&config), dwh_statements(&config));
+        let added = ADDED_MART_COLUMNS.iter().map(|added| (&mart, "instrument_mart", added));
+        for (statements, keyspace, (table, columns)) in
+            added.chain(ADDED_DWH_COLUMNS.iter().map(|added| (&dwh, "instrument_data", added)))
+        {
             let create = statements
                 .iter()
-                .find(|s| s.contains(&format!("instrument_mart.{table} (")))
+                .find(|s| s.contains(&format!("{keyspace}.{table} (")))
                 .unwrap_or_else(|| panic!("no CREATE of {table}"));
-            for (name, typ) in columns {
+            for (name, typ) in columns.iter() {
                 assert!(
                     create.contains(&format!("{name} {typ}")),
                     "{table}.{name} {typ} missing from {create}"

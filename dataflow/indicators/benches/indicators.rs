@@ -41,6 +41,7 @@ fn bar(i: usize, (high, low, close): (f64, f64, f64)) -> Bar {
         volume: 0,
         task_number: uuid::Uuid::nil(),
         adjustment_factor: 1.0,
+        source: None,
     }
 }
 

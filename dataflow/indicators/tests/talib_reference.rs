@@ -288,6 +288,7 @@ fn bar(prices: &Prices, i: usize) -> Bar {
         volume: 0,
         task_number: uuid::Uuid::nil(),
         adjustment_factor: 1.0,
+        source: None,
     }
 }
 

@@ -77,6 +77,13 @@ impl Adjusted {
         }
     }
 
+    /// The delivered high, low and close of `date`, if it has a bar.
+    pub fn delivered(&self, date: NaiveDate) -> Option<[f64; 3]> {
+        let at = self.bars.binary_search_by_key(&date, |b| b.datetime).ok()?;
+        let bar = &self.bars[at];
+        Some([bar.high, bar.low, bar.close])
+    }
+
     /// Takes a delivered bar, to be sent with the next [`Adjusted::restate`]; false (and
     /// nothing changes) when this exact bar is already there.
     pub fn stage(&mut self, bar: &Bar) -> bool {

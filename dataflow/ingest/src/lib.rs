@@ -47,6 +47,7 @@ mod lanes;
 pub mod metrics;
 pub mod quality;
 mod sinks;
+mod source_check;
 mod summary;
 mod tickers;
 
@@ -503,6 +504,7 @@ mod tests {
             volume: 10,
             task_number: Uuid::nil(),
             adjustment_factor: 1.0,
+            source: None,
         }
     }
 

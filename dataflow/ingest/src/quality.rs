@@ -1,10 +1,12 @@
 //! The data-quality checks of one series: calendar gaps, split-like jumps, stale bars and
-//! bars without volume, over the prices the indicators see. Each run of a series' bars (and
+//! bars without volume, over the prices the indicators see, and days two kinds of source
+//! disagree about ([`crate::source_check`]). Each run of a series' bars (and
 //! each restatement) checks the whole series again, in one pass, and sends what changed: a new
 //! finding, or the resolution of one the data no longer shows. Findings never stop anything.
 
+use crate::source_check::SourceCheck;
 use chrono::{Datelike, NaiveDate, Weekday};
-use pricestream_records::{Problems, QualityCheck, QualityFinding};
+use pricestream_records::{Bar, Problems, QualityCheck, QualityFinding};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -18,11 +20,19 @@ pub struct QualitySettings {
     pub jump_tolerance: f64,
     /// Weekdays the exchange is closed: no gap there.
     pub holidays: BTreeSet<NaiveDate>,
+    /// How far (relative) a file's and the API's high, low or close of a day may be apart
+    /// before they disagree.
+    pub source_tolerance: f64,
 }
 
 impl Default for QualitySettings {
     fn default() -> Self {
-        QualitySettings { stale_bars: 5, jump_tolerance: 0.02, holidays: BTreeSet::new() }
+        QualitySettings {
+            stale_bars: 5,
+            jump_tolerance: 0.02,
+            holidays: BTreeSet::new(),
+            source_tolerance: 0.001,
+        }
     }
 }
 
@@ -35,6 +45,11 @@ impl QualitySettings {
             &format!("{prefix}.jump_tolerance"),
             format_args!("must be in (0, 0.2], got {}", self.jump_tolerance),
         );
+        problems.check(
+            (0.0..=0.2).contains(&self.source_tolerance),
+            &format!("{prefix}.source_tolerance"),
+            format_args!("must be in [0, 0.2], got {}", self.source_tolerance),
+        );
     }
 }
 
@@ -44,11 +59,12 @@ const SPLIT_RATIOS: [f64; 6] = [2.0, 3.0, 4.0, 5.0, 10.0, 1.5];
 /// The open findings of a series, by date and check, with what was seen.
 pub type Findings = BTreeMap<(NaiveDate, QualityCheck), String>;
 
-/// One series' findings and the dates of its bars without volume (the indicator series does
-/// not keep volumes).
+/// One series' findings, the dates of its bars without volume (the indicator series does
+/// not keep volumes) and its sources.
 #[derive(Debug, Default)]
 pub struct Quality {
     zero_volume: BTreeSet<NaiveDate>,
+    sources: SourceCheck,
     open: Findings,
 }
 
@@ -58,15 +74,22 @@ impl Quality {
     pub fn set_open(&mut self, ledger: &[QualityFinding]) {
         self.open =
             ledger.iter().filter(|f| !f.resolved).map(|f| ((f.date, f.check), f.detail.clone())).collect();
+        for ((date, check), detail) in &self.open {
+            if *check == QualityCheck::SourceDisagreement {
+                self.sources.restore(*date, detail);
+            }
+        }
     }
 
-    /// Notes a bar's volume (a corrected bar replaces what was noted for its date).
-    pub fn note(&mut self, date: NaiveDate, volume: i64) {
-        if volume == 0 {
-            self.zero_volume.insert(date);
+    /// Notes a bar's volume and source (a corrected bar replaces what was noted for its date);
+    /// `before` is what its day held until now (high, low, close as delivered).
+    pub fn note(&mut self, bar: &Bar, before: Option<[f64; 3]>) {
+        if bar.volume == 0 {
+            self.zero_volume.insert(bar.datetime);
         } else {
-            self.zero_volume.remove(&date);
+            self.zero_volume.remove(&bar.datetime);
         }
+        self.sources.note(bar, before);
     }
 
     /// Checks the series (`dates` ascending, `hlc` their high, low and close) again and
@@ -79,7 +102,8 @@ impl Quality {
         hlc: &[[f64; 3]],
         settings: &QualitySettings,
     ) -> Vec<QualityFinding> {
-        let now = findings(dates, hlc, &self.zero_volume, settings);
+        let mut now = findings(dates, hlc, &self.zero_volume, settings);
+        self.sources.findings(settings.source_tolerance, &mut now);
         let mut changed = Vec::new();
         let finding = |(date, check): &(NaiveDate, QualityCheck), detail: &str, resolved| QualityFinding {
             ticker: ticker.into(),
@@ -168,6 +192,23 @@ mod tests {
         NaiveDate::from_ymd_opt(2024, 3, d).unwrap_or_default()
     }
 
+    /// A bar of `date` with `volume` and no source.
+    fn volume_bar(date: NaiveDate, volume: i64) -> Bar {
+        Bar {
+            ticker: "ABC".into(),
+            timeframe: pricestream_records::Timeframe::Day,
+            datetime: date,
+            open: 1.0,
+            high: 1.0,
+            low: 1.0,
+            close: 1.0,
+            volume,
+            task_number: uuid::Uuid::nil(),
+            adjustment_factor: 1.0,
+            source: None,
+        }
+    }
+
     /// Findings as `day:check`, resolved ones with a `+`.
     fn listed(found: &[QualityFinding]) -> String {
         let item = |f: &QualityFinding| {
@@ -203,7 +244,7 @@ mod tests {
         }
         let settings = QualitySettings { holidays: [day(15)].into(), ..QualitySettings::default() };
         let mut quality = Quality::default();
-        quality.note(day(7), 0);
+        quality.note(&volume_bar(day(7), 0), None);
         let found = quality.check("ABC", &dates, &hlc, &settings);
         let first = "7:zero_volume 12:calendar_gap 13:calendar_gap 20:split_like_jump 25:stale_bars";
         assert_eq!(listed(&found), first);
@@ -213,7 +254,7 @@ mod tests {
             hlc[i] = hlc[i].map(|p| p / 2.0);
             let _ = d;
         }
-        quality.note(day(7), 10);
+        quality.note(&volume_bar(day(7), 10), None);
         let resolved = quality.check("ABC", &dates, &hlc, &settings);
         assert_eq!(listed(&resolved), "7:zero_volume+ 20:split_like_jump+");
     }

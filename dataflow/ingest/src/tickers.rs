@@ -54,7 +54,7 @@ impl Ticker {
         let (dates, prices) = adjusted.prices();
         series.restate(dates, prices, &mut Vec::new());
         let mut quality = Quality::default();
-        adjusted.bars().iter().for_each(|bar| quality.note(bar.datetime, bar.volume));
+        adjusted.bars().iter().for_each(|bar| quality.note(bar, None));
         Ticker { series, fingerprints: Vec::new(), adjusted: Some(Box::new(adjusted)), quality }
     }
 
@@ -72,11 +72,9 @@ impl Ticker {
     /// Stages a bar of an adjusted series ([`Adjusted::stage`]); false when it is already
     /// there as it is, or the series is not adjusted.
     pub fn stage(&mut self, bar: &Bar) -> bool {
-        let staged = self.adjusted.as_deref_mut().is_some_and(|adjusted| adjusted.stage(bar));
-        if staged {
-            self.quality.note(bar.datetime, bar.volume);
-        }
-        staged
+        let Some(adjusted) = self.adjusted.as_deref_mut() else { return false };
+        self.quality.note(bar, adjusted.delivered(bar.datetime));
+        adjusted.stage(bar)
     }
 
     /// Checks the series' data quality again: the findings of `ticker` that are new or
@@ -117,12 +115,13 @@ impl Ticker {
         let print = fingerprint(bar);
         // The series inserts a new date at the same place.
         let position = self.series.position(bar.datetime);
+        // Unadjusted, the series' prices are the delivered ones.
+        self.quality.note(bar, position.ok().map(|at| self.series.prices()[at]));
         match position {
             Ok(at) if self.fingerprints[at] == print => return false,
             Ok(at) => self.fingerprints[at] = print,
             Err(at) => self.fingerprints.insert(at, print),
         }
-        self.quality.note(bar.datetime, bar.volume);
         self.series.apply_at(bar, position, changed);
         true
     }
@@ -399,6 +398,7 @@ mod tests {
             volume: 100,
             task_number: Uuid::nil(),
             adjustment_factor: 1.0,
+            source: None,
         }
     }
 

@@ -685,6 +685,7 @@ mod tests {
             volume: 100,
             task_number: uuid::Uuid::nil(),
             adjustment_factor: 1.0,
+            source: None,
         };
         let mut batch = Batch::default();
         batch.push(polled(0, Some(1_700_000_000_000), &wire::encode(&bar)));

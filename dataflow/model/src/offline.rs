@@ -52,6 +52,7 @@ mod tests {
                     volume: 1,
                     task_number: uuid::Uuid::nil(),
                     adjustment_factor: 1.0,
+                    source: None,
                 }
             })
             .collect();

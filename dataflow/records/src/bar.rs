@@ -29,6 +29,38 @@ pub struct Bar {
     /// [`crate::adjustment::factors`]). The prices above are always as delivered.
     #[serde(default = "no_adjustment")]
     pub adjustment_factor: f64,
+    /// Which kind of source delivered it (none for bars stored before sources were recorded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<BarSource>,
+}
+
+/// Which kind of source delivered a bar: the data-quality ledger notes when two of them
+/// disagree about a day.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BarSource {
+    /// A file of the data lake (CSV or Parquet).
+    File,
+    /// The market-data API.
+    Api,
+}
+
+impl BarSource {
+    /// Both kinds, in order.
+    pub const ALL: [BarSource; 2] = [BarSource::File, BarSource::Api];
+
+    /// The name on the wire and in `time_series_history.source`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BarSource::File => "file",
+            BarSource::Api => "api",
+        }
+    }
+
+    /// The kind named `name` ([`BarSource::as_str`]).
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|source| source.as_str() == name)
+    }
 }
 
 /// The factor of a bar no corporate action adjusts.
@@ -124,6 +156,7 @@ mod tests {
             volume: 10,
             task_number: Uuid::nil(),
             adjustment_factor: 1.0,
+            source: None,
         }
     }
 

@@ -26,6 +26,7 @@ pub fn flat_bar(ticker: &str, datetime: NaiveDate, close: f64) -> Bar {
         volume: 1,
         task_number: uuid::Uuid::nil(),
         adjustment_factor: 1.0,
+        source: None,
     }
 }
 

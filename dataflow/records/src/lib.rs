@@ -45,7 +45,7 @@ pub mod topics;
 pub mod wire;
 
 pub use adjustment::{Adjustment, AdjustmentMode, PriceBasis};
-pub use bar::{Bar, BarError};
+pub use bar::{Bar, BarError, BarSource};
 pub use corporate_action::{ActionError, ActionKind, CorporateAction};
 pub use dead_letter::{DeadLetter, RAW_BYTES_KEPT};
 pub use feature_change::{FeatureChange, FeatureKey};

@@ -19,15 +19,18 @@ pub enum QualityCheck {
     StaleBars,
     /// A bar with volume 0.
     ZeroVolume,
+    /// A lake file and the market-data API delivered different prices for the day.
+    SourceDisagreement,
 }
 
 impl QualityCheck {
     /// Every check, in order.
-    pub const ALL: [QualityCheck; 4] = [
+    pub const ALL: [QualityCheck; 5] = [
         QualityCheck::CalendarGap,
         QualityCheck::SplitLikeJump,
         QualityCheck::StaleBars,
         QualityCheck::ZeroVolume,
+        QualityCheck::SourceDisagreement,
     ];
 
     /// The name on the wire, in the table and in the metrics.
@@ -37,6 +40,7 @@ impl QualityCheck {
             QualityCheck::SplitLikeJump => "split_like_jump",
             QualityCheck::StaleBars => "stale_bars",
             QualityCheck::ZeroVolume => "zero_volume",
+            QualityCheck::SourceDisagreement => "source_disagreement",
         }
     }
 }
@@ -47,7 +51,7 @@ pub struct QualityFinding {
     /// Instrument symbol.
     pub ticker: Ticker,
     /// The day it is about: the missing day of a gap, the bar after a jump, the last bar of a
-    /// stale run, the bar without volume.
+    /// stale run, the bar without volume, the day two sources disagree about.
     pub date: NaiveDate,
     /// Which check.
     pub check: QualityCheck,

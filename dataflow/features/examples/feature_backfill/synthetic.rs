@@ -73,6 +73,7 @@ pub fn series(index: usize, dates: &[NaiveDate]) -> Series {
             volume: rng.random_range(1_000..10_000_000),
             task_number: uuid::Uuid::nil(),
             adjustment_factor: 1.0,
+            source: None,
         });
     }
     out

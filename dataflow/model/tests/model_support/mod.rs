@@ -63,6 +63,7 @@ pub fn yahoo_bars(file: &str, ticker: &str) -> Vec<Bar> {
                 volume: number(6) as i64,
                 task_number: uuid::Uuid::nil(),
                 adjustment_factor: 1.0,
+                source: None,
             }
         })
         .collect();
@@ -96,6 +97,7 @@ fn daily_bar(ticker: &str, datetime: NaiveDate, open: f64, close: f64, (high, lo
         volume: 1_000,
         task_number: uuid::Uuid::nil(),
         adjustment_factor: 1.0,
+        source: None,
     }
 }
 

@@ -112,6 +112,7 @@ mod tests {
             volume: 67_867_200,
             task_number: task,
             adjustment_factor: 1.0,
+            source: None,
         };
         assert_eq!(
             String::from_utf8(encode(&bar)).unwrap_or_default(),

@@ -51,8 +51,9 @@ pub(crate) fn parse_actions(
         action.map_err(|refusal| ApiValueError {
             symbol: request.symbol.clone(),
             request: request.url.clone(),
+            array: endpoint.path(),
             index,
-            datetime: None,
+            datetime: ["date", "ex_date"].iter().find_map(|key| Some(entry.get(key)?.as_str()?.to_owned())),
             reason: refusal.reason,
             message: refusal.message,
             raw: raw_text(entry.to_string().as_bytes()),
@@ -120,6 +121,9 @@ mod tests {
         assert_eq!(ratios, [ActionKind::Split { ratio: 4.0 }, ActionKind::Split { ratio: 0.1 }]);
         let refused = splits[2].as_ref().expect_err("a zero ratio");
         assert_eq!((refused.index, refused.reason), (2, Reason::BadAction));
+        let letter = refused.to_dead_letter(uuid::Uuid::nil()).message;
+        assert!(letter.starts_with("AAPL: splits[2]: "), "{letter}");
+        assert!(refused.to_string().contains("splits[2] (2001-01-01)"), "{refused}");
         let dividends = read(
             r#"{"meta":{"symbol":"AAPL"},"dividends":[{"ex_date":"2024-02-09","amount":0.24},{"ex_date":"soon","amount":1}]}"#,
             ActionEndpoint::Dividends,

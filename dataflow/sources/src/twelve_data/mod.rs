@@ -26,9 +26,11 @@ pub struct ApiValueError {
     pub symbol: String,
     /// The request URL, without the API key.
     pub request: String,
-    /// 0-based position of the value in the answer's `values` (newest first).
+    /// The answer's array the value is in: `values` (bars), `splits` or `dividends`.
+    pub array: &'static str,
+    /// 0-based position of the value in that array (newest first).
     pub index: usize,
-    /// The value's `datetime`, when it has one.
+    /// The value's date (`datetime`, `date` or `ex_date`), when it has one.
     pub datetime: Option<String>,
     /// Why, machine-readable.
     pub reason: Reason,
@@ -48,7 +50,7 @@ impl ApiValueError {
             partition: None,
             offset: None,
             reason: self.reason.as_str().to_owned(),
-            message: format!("{}: values[{}]: {}", self.symbol, self.index, self.message),
+            message: format!("{}: {}[{}]: {}", self.symbol, self.array, self.index, self.message),
             raw: self.raw.clone(),
             task_number,
             detected_at: Utc::now(),
@@ -58,7 +60,7 @@ impl ApiValueError {
 
 impl fmt::Display for ApiValueError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} values[{}]", self.request, self.index)?;
+        write!(f, "{} {}[{}]", self.request, self.array, self.index)?;
         if let Some(datetime) = &self.datetime {
             write!(f, " ({datetime})")?;
         }

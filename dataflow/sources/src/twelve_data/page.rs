@@ -55,6 +55,7 @@ pub(crate) fn parse_page(body: &[u8], request: &RequestInfo, task_number: Uuid) 
         out.push(bar.map_err(|refusal| ApiValueError {
             symbol: request.symbol.clone(),
             request: request.url.clone(),
+            array: "values",
             index,
             datetime,
             reason: refusal.reason,
@@ -119,6 +120,7 @@ fn parse_value(value: &Value, symbol: &str, task_number: Uuid) -> Result<Bar, Re
         },
         task_number,
         adjustment_factor: 1.0,
+        source: Some(pricestream_records::BarSource::Api),
     };
     check_bar(&bar)?;
     Ok(bar)

@@ -87,6 +87,7 @@ impl FileBars {
             volume,
             task_number: self.task_number,
             adjustment_factor: 1.0,
+            source: Some(pricestream_records::BarSource::File),
         };
         check_bar(&bar)?;
         match self.mapping.ticker {
