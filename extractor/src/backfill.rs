@@ -37,7 +37,8 @@ async fn backfill(config: &ExtractorConfig, args: &BackfillArgs, task_number: Uu
         "give --input or --symbols, not both (a backfill reads one source)"
     );
     let started = Instant::now();
-    let adjustment = config.adjustment(args.source.input.is_none());
+    // The API's basis only for its bars: actions alone restate series of the files' basis.
+    let adjustment = config.adjustment(!args.source.symbols.is_empty());
     let metrics = Arc::new(Metrics::new()?);
     // A backfill retries a sink a bounded number of times, then fails saying how to resume.
     let patience = SinkPatience::Attempts(config.extract.sink_max_attempts);
