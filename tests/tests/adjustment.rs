@@ -4,9 +4,9 @@
 //! dividends. The oracle: pandas adjusts the delivered series as docs/adjustment.md says
 //! (`tests/oracle/adjust.py`), TA-Lib computes the indicators over it and pandas builds the
 //! seed's join and labels (`tests/oracle/seed_join.py`). Whatever order bars and actions arrive
-//! in, every bar's factor, every indicator value on Kafka and every stored SMA ends equal to the
-//! oracle; the analytics service's mart equals the seed join of the adjusted series, each row
-//! with its factor.
+//! in, every bar's factor and every indicator value on Kafka and in the seven indicator tables
+//! ends equal to the oracle; the analytics service's mart equals the seed join of the adjusted
+//! series, each row with its factor. Actions alone keep a file series' price basis.
 
 use chrono::NaiveDate;
 use pricestream_records::wire;
@@ -382,6 +382,42 @@ async fn withdrawn_actions_restore_the_series_without_them_exactly() -> anyhow::
     let cql = format!("SELECT COUNT(*) FROM {}.corporate_actions WHERE ticker = 'NVDA'", ns.dwh_keyspace);
     let count = session.query_unpaged(cql, &[]).await?.into_rows_result()?.single_row::<(i64,)>()?.0;
     assert_eq!(count as usize, inputs.actions.len() - 2, "the withdrawn rows are gone");
+    cassandra::drop_keyspaces(&session, &[&ns.dwh_keyspace]).await;
+    Ok(())
+}
+
+#[tokio::test]
+async fn actions_alone_restate_a_series_of_files_on_the_files_price_basis() -> anyhow::Result<()> {
+    // A Yahoo file's prices are split-adjusted already (the default basis), so a split that
+    // arrives alone later changes nothing: no bar or value is sent again.
+    let ns = Namespace::unique();
+    let dir = tempfile::tempdir()?;
+    let start = date("2024-01-02");
+    let days: Vec<NaiveDate> = start
+        .iter_days()
+        .filter(|d| !matches!(chrono::Datelike::weekday(d), chrono::Weekday::Sat | chrono::Weekday::Sun))
+        .take(60)
+        .collect();
+    let mut csv = "Date,Open,High,Low,Close,Adj Close,Volume\n".to_owned();
+    for (i, day) in days.iter().enumerate() {
+        let close = 40.0 + (i % 7) as f64;
+        csv += &format!("{day},{close},{},{},{close},{close},{}\n", close + 1.0, close - 1.0, 1_000 + i);
+    }
+    std::fs::create_dir(dir.path().join("lake"))?;
+    std::fs::write(dir.path().join("lake/yhf.csv"), csv)?;
+    let split = dir.path().join("split.csv");
+    std::fs::write(&split, format!("ticker,ex_date,kind,ratio,amount\nYHF,{},split,2,\n", days[30]))?;
+    let config = dir.path().join("extractor.toml");
+    std::fs::write(&config, "")?;
+    backfill(&ns, &config, &[&dir.path().join("lake")])?;
+    let sent = kafka::read_topic(&ns.bars_topic())?.len();
+    assert_eq!(sent, days.len());
+
+    let summary = backfill(&ns, &config, &[Path::new(""), &split])?;
+    let written = summary.lines().find_map(|l| l.trim().strip_prefix("bars written")).map(str::trim);
+    assert_eq!(written, Some("0"), "{summary}");
+    assert_eq!(kafka::read_topic(&ns.bars_topic())?.len(), sent, "no bar sent again");
+    let session = cassandra::session().await?;
     cassandra::drop_keyspaces(&session, &[&ns.dwh_keyspace]).await;
     Ok(())
 }
