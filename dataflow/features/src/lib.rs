@@ -31,6 +31,7 @@
 //!             volume: 1,
 //!             task_number: uuid::Uuid::nil(),
 //!             adjustment_factor: 1.0,
+//!             source: None,
 //!         });
 //!     }
 //!     inputs.advance_to(1);

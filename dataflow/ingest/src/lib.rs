@@ -32,6 +32,7 @@
 //!     open: 10.0, high: 11.0, low: 9.5, close: 10.5, volume: 1_000,
 //!     task_number: Uuid::nil(),
 //!     adjustment_factor: 1.0,
+//!     source: None,
 //! });
 //! futures::executor::block_on(async {
 //!     pipeline.push_bars(bars.collect()).await?;

@@ -12,6 +12,7 @@
 //!     volume: 67_867_200,
 //!     task_number: uuid::Uuid::nil(),
 //!     adjustment_factor: 1.0,
+//!     source: None,
 //! };
 //! bar.validate().unwrap();
 //! let bytes = wire::encode(&bar);
