@@ -47,8 +47,7 @@ pub async fn run(config: &ExtractorConfig, args: &FollowArgs) -> anyhow::Result<
     tokio::spawn(flag_on_stop(Arc::clone(&stop_requested)));
 
     // Follow waits out Kafka and Cassandra outages for as long as they last (not ready meanwhile).
-    // The API's basis only for its bars: actions alone restate series of the files' basis.
-    let adjustment = config.adjustment(!args.source.symbols.is_empty());
+    let adjustment = config.adjustment(args.source.input.is_none());
     let sinks = Arc::new(
         Sinks::connect(config.sinks(adjustment), task_number, outages, SinkPatience::Forever, stop_requested)
             .await?,

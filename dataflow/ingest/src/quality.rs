@@ -194,19 +194,7 @@ mod tests {
 
     /// A bar of `date` with `volume` and no source.
     fn volume_bar(date: NaiveDate, volume: i64) -> Bar {
-        Bar {
-            ticker: "ABC".into(),
-            timeframe: pricestream_records::Timeframe::Day,
-            datetime: date,
-            open: 1.0,
-            high: 1.0,
-            low: 1.0,
-            close: 1.0,
-            volume,
-            task_number: uuid::Uuid::nil(),
-            adjustment_factor: 1.0,
-            source: None,
-        }
+        Bar { volume, ..pricestream_records::examples::flat_bar("ABC", date, 1.0) }
     }
 
     /// Findings as `day:check`, resolved ones with a `+`.

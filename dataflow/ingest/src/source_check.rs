@@ -45,19 +45,9 @@ impl SourceRuns {
                 }
                 self.runs.splice(at..=at, split);
             }
-            // No day of another run lies between the neighbours and `date`.
-            Err(at) => {
-                let source_at = |index: Option<usize>| index.and_then(|i| self.runs.get(i)).map(|run| run.2);
-                if source_at(at.checked_sub(1)) == Some(source) {
-                    self.runs[at - 1].1 = date;
-                } else if source_at(Some(at)) == Some(source) {
-                    self.runs[at].0 = date;
-                } else {
-                    self.runs.insert(at, (date, date, source));
-                }
-            }
+            Err(at) => self.runs.insert(at, (date, date, source)),
         }
-        // Neighbours of the same source are one run.
+        // Neighbours of the same source are one run (no day of another run lies between them).
         self.runs.dedup_by(|later, earlier| {
             let same = later.2 == earlier.2;
             if same {
@@ -145,26 +135,14 @@ fn differ(file: [f64; 3], api: [f64; 3], tolerance: f64) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use pricestream_records::Timeframe;
 
     fn day(d: u32) -> NaiveDate {
         NaiveDate::from_ymd_opt(2024, 3, d).unwrap_or_default()
     }
 
     fn bar(d: u32, close: f64, source: BarSource) -> Bar {
-        Bar {
-            ticker: "ABC".into(),
-            timeframe: Timeframe::Day,
-            datetime: day(d),
-            open: close,
-            high: close + 1.0,
-            low: close - 1.0,
-            close,
-            volume: 10,
-            task_number: uuid::Uuid::nil(),
-            adjustment_factor: 1.0,
-            source: Some(source),
-        }
+        let flat = pricestream_records::examples::flat_bar("ABC", day(d), close);
+        Bar { high: close + 1.0, low: close - 1.0, volume: 10, source: Some(source), ..flat }
     }
 
     #[test]
