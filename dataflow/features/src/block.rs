@@ -33,10 +33,10 @@ pub fn day_number(date: NaiveDate) -> i64 {
     i64::from(date.num_days_from_ce()) - i64::from(i32::MIN)
 }
 
-/// The update of the co-group's input for `entry` of `series` on `date`.
-pub fn block_entry(series: SeriesId, date: NaiveDate, entry: Entry) -> (BlockKey, (i64, Entry)) {
+/// `value` of `series` on `date`, keyed as the co-group's input.
+pub fn block_key<V>(series: SeriesId, date: NaiveDate, value: V) -> (BlockKey, (i64, V)) {
     let day = day_number(date);
-    ((series, day >> BLOCK_SHIFT), (day, entry))
+    ((series, day >> BLOCK_SHIFT), (day, value))
 }
 
 /// Inverse of [`day_number`].
@@ -195,11 +195,24 @@ mod tests {
     }
 
     fn bar(x: f64) -> Bundle {
-        Bundle::of(&Entry::Bar(x.into()))
+        Bundle { close: Some(x.into()), ..Bundle::default() }
     }
 
     fn ind(value: Indicator) -> Bundle {
-        Bundle::of(&Entry::Indicator(value))
+        let mut bundle = Bundle::default();
+        bundle.indicators.insert(&value);
+        bundle
+    }
+
+    /// The entries of `a` and `b` in one bundle.
+    fn both(a: Bundle, b: Bundle) -> Bundle {
+        let mut bundle = Bundle { close: a.close.or(b.close), ..a };
+        b.entries().for_each(|entry| {
+            if let Entry::Indicator(value) = entry {
+                bundle.indicators.insert(&value);
+            }
+        });
+        bundle
     }
 
     /// The reduce's view of `values`: sorted, as differential hands them over.
@@ -251,10 +264,8 @@ mod tests {
 
     #[test]
     fn bundles_and_their_entries_give_the_same_rows() {
-        let mut whole = bar(10.0);
-        assert!(whole.absorb(&ind(ema(1.0))) && whole.absorb(&ind(rsi(2.0))));
-        let mut corrected = bar(10.0);
-        assert!(corrected.absorb(&ind(ema(1.0))));
+        let whole = both(both(bar(10.0), ind(ema(1.0))), ind(rsi(2.0)));
+        let corrected = both(bar(10.0), ind(ema(1.0)));
         // One bundle per day (the common case) and the same entries spread over bundles, with a
         // correction of the RSI on day 2, both ending with the same two days.
         let mut bundled = [((1, whole), 1), ((2, bar(11.0)), 1), ((2, ind(rsi(3.0))), 1)];

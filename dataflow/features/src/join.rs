@@ -2,8 +2,7 @@
 //! and labels, maintained by differential dataflow under inserts, corrections and deletions.
 
 use super::block::{BlockKey, Local, LocalRow, block_rows, from_day_number};
-use super::bundle::bundle_days;
-use super::inputs::EntryCollection;
+use super::inputs::DayCollection;
 use super::label::{Edge, RowKey, cross_block_labels};
 use super::record::FeatureRecord;
 use super::row_id::block_offsets;
@@ -17,26 +16,27 @@ use timely::progress::Timestamp;
 
 /// Maintains one [`FeatureRecord`] per bar.
 ///
-/// * `entries`: the bars' closes and the indicator values, as [`super::FeatureInputs`] feeds
-///   them: at most one close per (series, date), a second one is ignored (the smallest by bit
-///   pattern wins); at most one value per indicator kind and (series, date); values for dates
-///   without a bar are kept and join when the bar arrives.
+/// * `days`: the bars' closes and the indicator values, a bundle per (series, date), as
+///   [`super::FeatureInputs`] feeds them. Should bundles of a date overlap, their entries are
+///   added up: a second close is ignored (the smallest by bit pattern wins), as is a second
+///   value of an indicator kind. Values for dates without a bar are kept and join when the bar
+///   arrives.
 /// * `horizon_bars`: the label of a row is the close of the row `horizon_bars` later in the
 ///   same series (`None` until it exists).
 ///
 /// Every row has an `id` (its 1-based position in the series by date) and `None` for each
 /// missing indicator. The output changes by retraction and insertion whenever any of these do.
 pub fn feature_graph<'scope, T>(
-    entries: EntryCollection<'scope, T>,
+    days: DayCollection<'scope, T>,
     horizon_bars: u32,
 ) -> VecCollection<'scope, T, FeatureRecord>
 where
     T: Timestamp + Lattice + Ord,
 {
     let horizon = u64::from(horizon_bars);
-    // Everything about one (series, 32-day block), with its day, a day's records bundled: one
-    // arrangement for all inputs.
-    let local = block_rows(bundle_days(entries), horizon);
+    // Everything about one (series, 32-day block), a bundle per day: one arrangement for all
+    // inputs.
+    let local = block_rows(days, horizon);
 
     // Row number = rank in block + bars in the series' earlier blocks.
     let counts = local.clone().flat_map_ref(|block: &BlockKey, local: &Local| match local {
@@ -95,6 +95,6 @@ fn record(series: &SeriesId, row: &LocalRow, id: u64, label: Option<F64Bits>) ->
         id,
         close: row.close,
         label,
-        indicators: row.indicators.values(),
+        indicators: row.indicators,
     })
 }

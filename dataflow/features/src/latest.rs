@@ -1,10 +1,19 @@
-//! The latest value per input key, as [`super::FeatureInputs`] keeps them: per series, per date,
-//! a close and one slot per indicator kind.
+//! The latest value per input key, as the feature graph's inputs keep them: per series, per
+//! date, a close and one slot per indicator kind; and the days changed since they were last sent
+//! to the graph.
 //!
 //! Laid out for the common delivery order — one ticker's records in runs, a bar and its indicator
 //! values together — so that most records find their slot by comparing the ticker and the date
 //! with the previous record's instead of hashing them, and no ticker string is stored per key.
+//!
+//! The graph is fed whole days: a changed day is retracted as it was and inserted as it is, one
+//! [`Bundle`] each, however many of its values changed. A restatement that changes a close and
+//! four indicator values of every day then costs two updates per day rather than ten, and the
+//! graph always holds one bundle per day.
 
+use super::block::{BlockKey, block_key};
+use super::bundle::Bundle;
+use super::series_id::SeriesId;
 use super::values::{Close, Indicator, IndicatorSettings};
 use chrono::NaiveDate;
 use pricestream_records::{IndicatorKind, Timeframe};
@@ -24,6 +33,17 @@ pub struct DayLatest {
     /// The version of the close (first) and of each indicator slot, where the feeder orders
     /// deliveries by version ([`super::upsert`]); unused otherwise.
     pub versions: [Version; KINDS + 1],
+    /// Whether the day is listed in [`Latest`]'s changes.
+    changed: bool,
+}
+
+impl DayLatest {
+    /// The day's values as one bundle.
+    pub fn bundle(&self) -> Bundle {
+        let mut bundle = Bundle { close: self.close, ..Bundle::default() };
+        self.indicators.iter().flatten().for_each(|value| _ = bundle.indicators.insert(value));
+        bundle
+    }
 }
 
 /// What orders the deliveries of one key: the producer's timestamp, then the offset. The newest
@@ -63,16 +83,8 @@ pub struct SeriesLatest {
 }
 
 impl SeriesLatest {
-    /// Every date of the series with its values.
-    pub fn days_mut(&mut self) -> impl Iterator<Item = (NaiveDate, &mut DayLatest)> {
-        let days = &mut self.days;
-        let mut dates: Vec<(NaiveDate, usize)> = self.index.iter().map(|(date, at)| (*date, *at)).collect();
-        dates.sort_unstable();
-        let mut slots: Vec<Option<&mut DayLatest>> = days.iter_mut().map(Some).collect();
-        dates.into_iter().filter_map(move |(date, at)| slots.get_mut(at)?.take().map(|day| (date, day)))
-    }
-
-    fn day(&mut self, date: NaiveDate, create: bool) -> Option<&mut DayLatest> {
+    /// The index of `date` in `days`.
+    fn find(&mut self, date: NaiveDate, create: bool) -> Option<usize> {
         let index = match self.last {
             Some((last, index)) if last == date => index,
             _ => match self.index.get(&date) {
@@ -86,8 +98,17 @@ impl SeriesLatest {
             },
         };
         self.last = Some((date, index));
-        self.days.get_mut(index)
+        Some(index)
     }
+}
+
+/// A day changed since the changes were last taken.
+struct Changed {
+    series: u32,
+    day: u32,
+    date: NaiveDate,
+    /// Where its bundle as last sent is in `Latest::before`; `None` when it was empty.
+    before: Option<u32>,
 }
 
 /// Every series' latest values. Dates are never removed (a deleted value leaves an empty slot).
@@ -98,10 +119,35 @@ pub struct Latest {
     series: Vec<SeriesLatest>,
     /// The series found last.
     last: Option<usize>,
+    /// The days handed out for change since the changes were last taken. A new day keeps no
+    /// bundle here, so a backfill's epoch of new days costs a few bytes per day.
+    changed: Vec<Changed>,
+    before: Vec<Bundle>,
+}
+
+/// Lists `day` (index `at` of series `series`) as changed, with its values as they are now,
+/// unless it is listed already.
+fn note_change(
+    changed: &mut Vec<Changed>,
+    before: &mut Vec<Bundle>,
+    (series, at, date): (usize, usize, NaiveDate),
+    day: &mut DayLatest,
+) {
+    if day.changed {
+        return;
+    }
+    day.changed = true;
+    let bundle = day.bundle();
+    let kept = (!bundle.is_empty()).then(|| {
+        before.push(bundle);
+        (before.len() - 1) as u32
+    });
+    changed.push(Changed { series: series as u32, day: at as u32, date, before: kept });
 }
 
 impl Latest {
-    /// The values of `(ticker, timeframe, date)`; a new key gets empty values when `create`.
+    /// The values of `(ticker, timeframe, date)`, to change; a new key gets empty values when
+    /// `create`. The day's values as they are now are kept for [`Latest::take_changes`].
     pub fn day(
         &mut self,
         ticker: &str,
@@ -129,7 +175,11 @@ impl Latest {
             None => return None,
         };
         self.last = Some(index);
-        self.series.get_mut(index)?.day(date, create)
+        let series = self.series.get_mut(index)?;
+        let at = series.find(date, create)?;
+        let day = series.days.get_mut(at)?;
+        note_change(&mut self.changed, &mut self.before, (index, at, date), day);
+        Some(day)
     }
 
     /// The series `ticker` at `timeframe`, if it has any date.
@@ -137,21 +187,55 @@ impl Latest {
         let index = *self.index.get(&timeframe)?.get(ticker)?;
         self.series.get_mut(index)
     }
-}
 
-/// Replaces the latest value in `slot` by `value` (`None` deletes) and calls `emit` with the
-/// updates that move the collection from the old value to the new one: nothing when they are
-/// equal, `(old, -1)` and/or `(new, +1)` otherwise.
-pub fn replace<V: Copy + PartialEq>(slot: &mut Option<V>, value: Option<V>, mut emit: impl FnMut(V, isize)) {
-    let old = std::mem::replace(slot, value);
-    if old == value {
-        return;
+    /// Calls `change` with every day of the series `ticker` at `timeframe`; a day it returns
+    /// true for is listed as changed, with its values before the call.
+    pub fn change_days(
+        &mut self,
+        ticker: &str,
+        timeframe: Timeframe,
+        mut change: impl FnMut(&mut DayLatest) -> bool,
+    ) {
+        let Some(index) = self.index.get(&timeframe).and_then(|tickers| tickers.get(ticker)).copied() else {
+            return;
+        };
+        let Some(series) = self.series.get_mut(index) else { return };
+        for (date, &at) in &series.index {
+            let Some(day) = series.days.get_mut(at) else { continue };
+            let before = (!day.changed).then(|| day.bundle());
+            if change(day) && !day.changed {
+                day.changed = true;
+                let kept = before.filter(|bundle| !bundle.is_empty()).map(|bundle| {
+                    self.before.push(bundle);
+                    (self.before.len() - 1) as u32
+                });
+                self.changed.push(Changed { series: index as u32, day: at as u32, date: *date, before: kept });
+            }
+        }
     }
-    if let Some(old) = old {
-        emit(old, -1);
-    }
-    if let Some(new) = value {
-        emit(new, 1);
+
+    /// Calls `emit` with the updates that move the graph's input from each changed day as last
+    /// sent to the day as it is: nothing when they are equal, else the old bundle's retraction
+    /// and the new one's insertion (an empty day is not in the input).
+    pub fn take_changes(&mut self, mut emit: impl FnMut((BlockKey, (i64, Bundle)), isize)) {
+        for Changed { series, day, date, before } in self.changed.drain(..) {
+            let Some(series) = self.series.get_mut(series as usize) else { continue };
+            let Some(day) = series.days.get_mut(day as usize) else { continue };
+            day.changed = false;
+            let after = day.bundle();
+            let before = before.and_then(|at| self.before.get(at as usize)).copied().unwrap_or_default();
+            if before == after {
+                continue;
+            }
+            let id = SeriesId::new(&series.ticker, series.timeframe);
+            if !before.is_empty() {
+                emit(block_key(id.clone(), date, before), -1);
+            }
+            if !after.is_empty() {
+                emit(block_key(id, date, after), 1);
+            }
+        }
+        self.before.clear();
     }
 }
 
@@ -160,14 +244,32 @@ mod tests {
     use super::*;
 
     #[test]
-    fn replace_emits_nothing_for_duplicates_and_pairs_for_corrections() {
-        let (mut slot, mut out) = (None, Vec::new());
-        replace(&mut slot, Some(1), |v, d| out.push((v, d)));
-        replace(&mut slot, Some(1), |v, d| out.push((v, d)));
-        replace(&mut slot, Some(2), |v, d| out.push((v, d)));
-        replace(&mut slot, None, |v, d| out.push((v, d)));
-        replace(&mut slot, None, |v, d| out.push((v, d)));
-        assert_eq!(out, [(1, 1), (1, -1), (2, 1), (2, -1)]);
+    fn sends_each_changed_day_once_as_it_was_and_as_it_is() {
+        let mut latest = Latest::default();
+        let day = |d| NaiveDate::from_ymd_opt(2024, 1, d).unwrap_or_default();
+        let set = |latest: &mut Latest, d, close: Option<f64>| {
+            if let Some(slot) = latest.day("A", Timeframe::Day, day(d), true) {
+                slot.close = close.map(Close::from);
+            }
+        };
+        let taken = |latest: &mut Latest| {
+            let mut updates = Vec::new();
+            latest.take_changes(|(_, (_, bundle)), diff| updates.push((bundle.close, diff)));
+            updates
+        };
+        let close = |x: f64| Some(Close::from(x));
+        // A new day changed twice, a day touched but left empty.
+        set(&mut latest, 1, Some(1.0));
+        set(&mut latest, 1, Some(2.0));
+        set(&mut latest, 2, None);
+        assert_eq!(taken(&mut latest), [(close(2.0), 1)]);
+        // The same value again; a correction; a deletion.
+        set(&mut latest, 1, Some(2.0));
+        assert_eq!(taken(&mut latest), []);
+        set(&mut latest, 1, Some(3.0));
+        assert_eq!(taken(&mut latest), [(close(2.0), -1), (close(3.0), 1)]);
+        set(&mut latest, 1, None);
+        assert_eq!(taken(&mut latest), [(close(3.0), -1)]);
     }
 
     #[test]

@@ -17,8 +17,8 @@
 //!     let mut inputs = FeatureInputs::<u64>::new();
 //!     let mut probe = timely::dataflow::ProbeHandle::new();
 //!     worker.dataflow(|scope| {
-//!         let entries = inputs.to_collection(scope);
-//!         feature_graph(entries, 1)
+//!         let days = inputs.to_collection(scope);
+//!         feature_graph(days, 1)
 //!             .inspect(move |(row, _, diff)| seen.lock().unwrap().push((row.to_feature_row(), *diff)))
 //!             .probe_with(&mut probe);
 //!     });
@@ -61,10 +61,11 @@ pub use pricestream_records::IndicatorKind;
 /// The version of what a feature row holds: raise it with any change of the graph that changes
 /// a row (a column, a rule), so that the analytics service rewrites a mart written before.
 pub const FEATURE_SCHEMA_VERSION: u32 = 1;
-pub use inputs::{EntryCollection, FeatureInputs};
+pub use inputs::{DayCollection, FeatureInputs};
 pub use join::feature_graph;
 pub use latest::Version;
 pub use record::{BarKey, FeatureRecord, SeriesKey};
 pub use row_id::row_ids;
+pub use slots::IndicatorSlots;
 pub use upsert::{Delivered, Delivery, UpsertInput, series_hash, upsert_deliveries};
 pub use values::{Close, F64Bits, Indicator};

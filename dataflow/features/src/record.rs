@@ -1,6 +1,7 @@
 //! The keys and the output record of the incremental feature graph.
 
-use super::values::{Close, F64Bits, Indicator};
+use super::slots::IndicatorSlots;
+use super::values::{Close, F64Bits};
 use chrono::NaiveDate;
 use pricestream_records::{FeatureRow, Timeframe};
 use serde::{Deserialize, Serialize};
@@ -29,8 +30,9 @@ pub struct FeatureRecord {
     pub close: Close,
     /// Close `horizon_bars` bars later; `None` until that bar exists.
     pub label: Option<F64Bits>,
-    /// The indicator values present for this bar, sorted by kind, at most one per kind.
-    pub indicators: Vec<Indicator>,
+    /// The indicator values present for this bar, at most one per kind; inline rather than a
+    /// `Vec`, as a restatement outputs thousands of records at once.
+    pub indicators: IndicatorSlots,
 }
 
 impl FeatureRecord {
@@ -47,7 +49,7 @@ impl FeatureRecord {
             label: self.label.map(F64Bits::get),
             ..FeatureRow::default()
         };
-        for indicator in &self.indicators {
+        for indicator in self.indicators.iter() {
             row.set_indicator(&indicator.to_value());
         }
         row

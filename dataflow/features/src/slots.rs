@@ -55,23 +55,13 @@ impl IndicatorSlots {
         true
     }
 
-    /// Adds the values of `other` if no kind is present in both; returns whether it did.
-    pub fn absorb(&mut self, other: &IndicatorSlots) -> bool {
-        if self.present & other.present != 0 {
-            return false;
-        }
-        for (kind, (periods, values)) in LAYOUT.iter().enumerate() {
-            if other.present & (1 << kind) != 0 {
-                self.periods[periods.clone()].copy_from_slice(&other.periods[periods.clone()]);
-                self.values[values.clone()].copy_from_slice(&other.values[values.clone()]);
-            }
-        }
-        self.present |= other.present;
-        true
+    /// Whether no kind is present.
+    pub fn is_empty(&self) -> bool {
+        self.present == 0
     }
 
     /// The values present, sorted by kind.
-    pub fn values(&self) -> Vec<Indicator> {
+    pub fn iter(&self) -> impl Iterator<Item = Indicator> + '_ {
         IndicatorKind::ALL
             .iter()
             .zip(LAYOUT.iter())
@@ -80,7 +70,22 @@ impl IndicatorSlots {
             .map(|(_, (&kind, (periods, numbers)))| {
                 Indicator::from_parts(kind, &self.periods[periods.clone()], &self.values[numbers.clone()])
             })
-            .collect()
+    }
+
+    /// The values present, sorted by kind, in a `Vec`.
+    pub fn values(&self) -> Vec<Indicator> {
+        let mut values = Vec::with_capacity(self.present.count_ones() as usize);
+        values.extend(self.iter());
+        values
+    }
+}
+
+impl FromIterator<Indicator> for IndicatorSlots {
+    /// The values, the first of each kind.
+    fn from_iter<I: IntoIterator<Item = Indicator>>(values: I) -> Self {
+        let mut slots = IndicatorSlots::default();
+        values.into_iter().for_each(|value| _ = slots.insert(&value));
+        slots
     }
 }
 
@@ -104,28 +109,5 @@ mod tests {
         let mut expected = wrapped[..7].to_vec();
         expected.sort();
         assert_eq!(slots.values(), expected);
-    }
-
-    #[test]
-    fn absorbs_only_disjoint_kinds() {
-        let slots = |values: &[IndicatorValue]| {
-            let mut slots = IndicatorSlots::default();
-            values.iter().for_each(|value| _ = slots.insert(&Indicator::from(value)));
-            slots
-        };
-        let ema = IndicatorValue::Ema { ema_time_period: 10, ema: 1.5 };
-        let bbands = IndicatorValue::Bbands {
-            time_period: 20,
-            sd: 2.0,
-            sd_down: 1.5,
-            lower_band: 1.0,
-            middle_band: 2.0,
-            upper_band: 3.0,
-        };
-        let willr = IndicatorValue::Willr { time_period: 14, willr: -20.0 };
-        let mut merged = slots(std::slice::from_ref(&ema));
-        assert!(merged.absorb(&slots(&[bbands.clone(), willr.clone()])));
-        assert_eq!(merged, slots(&[willr, ema.clone(), bbands]));
-        assert!(!merged.absorb(&slots(&[ema])));
     }
 }

@@ -12,10 +12,8 @@
 //! `t + 1` only once every worker's output of epoch `t` is complete, so an older epoch's
 //! deliveries never arrive after a newer one's.
 
-use super::block::{Entry, block_entry};
-use super::inputs::EntryCollection;
+use super::inputs::DayCollection;
 use super::latest::{Latest, Version};
-use super::series_id::SeriesId;
 use super::values::{Close, Indicator};
 use chrono::NaiveDate;
 use differential_dataflow::AsCollection;
@@ -102,7 +100,7 @@ impl<T: Timestamp + TotalOrder + Clone> Default for UpsertInput<T> {
 impl<T: Timestamp + TotalOrder + Clone> UpsertInput<T> {
     /// The collection to pass to [`super::feature_graph`]: the deliveries routed by series and
     /// reduced to the newest version per key.
-    pub fn to_collection<'scope>(&mut self, scope: Scope<'scope, T>) -> EntryCollection<'scope, T> {
+    pub fn to_collection<'scope>(&mut self, scope: Scope<'scope, T>) -> DayCollection<'scope, T> {
         upsert_deliveries(scope.input_from(&mut self.handle))
     }
 
@@ -128,10 +126,11 @@ impl<T: Timestamp + TotalOrder + Clone> UpsertInput<T> {
 }
 
 /// Routes `deliveries` to the worker of their series and keeps there the newest version per
-/// key: an older or equal version changes nothing, a newer one retracts the value it replaces.
+/// key: an older or equal version changes nothing, a newer one replaces the value. Each message's
+/// deliveries then send each day they changed once, as it was and as it is.
 pub fn upsert_deliveries<'scope, T: Timestamp + TotalOrder>(
     deliveries: timely::dataflow::StreamVec<'scope, T, Delivery>,
-) -> EntryCollection<'scope, T> {
+) -> DayCollection<'scope, T> {
     let route = Exchange::new(|delivery: &Delivery| series_hash(&delivery.ticker, delivery.timeframe));
     deliveries
         .unary(route, "Upsert: newest version per key", |_capability, _info| {
@@ -143,10 +142,9 @@ pub fn upsert_deliveries<'scope, T: Timestamp + TotalOrder>(
                     let Some(capability) = capability.retain_least(0) else { return };
                     let time = capability.time();
                     for delivery in deliveries.drain(..) {
-                        apply(&mut latest, delivery, |update, diff| {
-                            updates.push((update, time.clone(), diff))
-                        });
+                        apply(&mut latest, delivery);
                     }
+                    latest.take_changes(|update, diff| updates.push((update, time.clone(), diff)));
                     output.session(&capability).give_container(&mut updates);
                 });
             }
@@ -154,24 +152,20 @@ pub fn upsert_deliveries<'scope, T: Timestamp + TotalOrder>(
         .as_collection()
 }
 
-/// Applies one delivery to the state, emitting the updates it makes.
+/// Applies one delivery to the latest values.
 ///
 /// The values of one indicator kind in one series belong to one set of settings (periods,
 /// multipliers): the newest version's. A value computed with other settings that is newer than
 /// every value seen replaces them all (the extractor sends a series again with new periods; a
 /// date that falls inside the longer lookback now has no value, and its old one goes); one that
 /// is older is ignored. Either way the result does not depend on the order of arrival.
-fn apply(
-    latest: &mut Latest,
-    delivery: Delivery,
-    mut emit: impl FnMut((super::block::BlockKey, (i64, Entry)), isize),
-) {
+fn apply(latest: &mut Latest, delivery: Delivery) {
     let Delivery { ticker, timeframe, date, value, version } = delivery;
     if latest.day(&ticker, timeframe, date, true).is_none() {
         return;
     }
     if let Delivered::Indicator(indicator) = value
-        && !settle_settings(latest, &ticker, timeframe, &indicator, version, &mut emit)
+        && !settle_settings(latest, &ticker, timeframe, &indicator, version)
     {
         return;
     }
@@ -184,16 +178,9 @@ fn apply(
         return;
     }
     day.versions[slot] = version;
-    let series = || SeriesId::new(&ticker, timeframe);
     match value {
-        Delivered::Close(close) => super::latest::replace(&mut day.close, Some(close), |close, diff| {
-            emit(block_entry(series(), date, Entry::Bar(close)), diff)
-        }),
-        Delivered::Indicator(indicator) => {
-            super::latest::replace(&mut day.indicators[slot - 1], Some(indicator), |value, diff| {
-                emit(block_entry(series(), date, Entry::Indicator(value)), diff)
-            })
-        }
+        Delivered::Close(close) => day.close = Some(close),
+        Delivered::Indicator(indicator) => day.indicators[slot - 1] = Some(indicator),
     }
 }
 
@@ -206,7 +193,6 @@ fn settle_settings(
     timeframe: Timeframe,
     indicator: &Indicator,
     version: Version,
-    emit: &mut impl FnMut((super::block::BlockKey, (i64, Entry)), isize),
 ) -> bool {
     let (kind, settings) = (indicator.kind() as usize, indicator.settings());
     let Some(series) = latest.series_mut(ticker, timeframe) else { return true };
@@ -216,14 +202,13 @@ fn settle_settings(
                 return false;
             }
             series.settings[kind] = Some((settings, version));
-            let id = SeriesId::new(ticker, timeframe);
-            for (date, day) in series.days_mut() {
-                if day.indicators[kind].is_some_and(|old| old.settings() != settings) {
-                    super::latest::replace(&mut day.indicators[kind], None, |old, diff| {
-                        emit(block_entry(id.clone(), date, Entry::Indicator(old)), diff)
-                    });
+            latest.change_days(ticker, timeframe, |day| {
+                let other = day.indicators[kind].is_some_and(|old| old.settings() != settings);
+                if other {
+                    day.indicators[kind] = None;
                 }
-            }
+                other
+            });
         }
         Some((current, newest)) => series.settings[kind] = Some((current, newest.max(version))),
         None => series.settings[kind] = Some((settings, version)),
@@ -378,7 +363,7 @@ mod tests {
             .filter(|(_, diff)| *diff > 0)
             .flat_map(|(record, _)| {
                 let day = chrono::Datelike::day(&record.key.1);
-                record.indicators.into_iter().filter_map(move |value| match value.to_value() {
+                record.indicators.values().into_iter().filter_map(move |value| match value.to_value() {
                     IndicatorValue::Sma { time_period, sma } => Some((day, time_period, sma)),
                     _ => None,
                 })

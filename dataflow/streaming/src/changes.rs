@@ -79,7 +79,7 @@ mod tests {
             id: u64::from(day),
             close: close.into(),
             label: None,
-            indicators: vec![],
+            indicators: Default::default(),
         }
     }
 

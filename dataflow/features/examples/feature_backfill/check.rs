@@ -14,9 +14,7 @@ fn expected(index: usize, dates: &[NaiveDate], horizon: usize) -> Vec<FeatureRec
         .zip(&indicators)
         .enumerate()
         .map(|(i, (bar, values))| {
-            let mut values: Vec<Indicator> =
-                values.iter().map(|record| Indicator::from(&record.value)).collect();
-            values.sort();
+            let values = values.iter().map(|record| Indicator::from(&record.value)).collect();
             FeatureRecord {
                 key: (SeriesKey { ticker: bar.ticker.to_string(), timeframe: Timeframe::Day }, bar.datetime),
                 id: i as u64 + 1,
