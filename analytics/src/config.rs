@@ -29,6 +29,8 @@ pub struct AnalyticsConfig {
     pub serving: ServingSettings,
     /// The timely cluster: how long it may go without progress.
     pub cluster: ClusterSettings,
+    /// Every version of the mart's rows and forecasts, with the time they were known.
+    pub history: HistorySettings,
 }
 
 impl Default for AnalyticsConfig {
@@ -42,6 +44,7 @@ impl Default for AnalyticsConfig {
             model: ModelSettings::default(),
             serving: ServingSettings::default(),
             cluster: ClusterSettings::default(),
+            history: HistorySettings::default(),
         }
     }
 }
@@ -72,6 +75,21 @@ pub struct ClusterSettings {
 impl Default for ClusterSettings {
     fn default() -> Self {
         ClusterSettings { liveness_timeout_ms: 60_000 }
+    }
+}
+
+/// The mart's history (`[history]`, docs/history.md).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HistorySettings {
+    /// Keep every version of every mart row and forecast in `features_history` and
+    /// `predictions_history`, each with the time pricestream knew it.
+    pub enabled: bool,
+}
+
+impl Default for HistorySettings {
+    fn default() -> Self {
+        HistorySettings { enabled: true }
     }
 }
 

@@ -8,8 +8,8 @@ use crate::config::AnalyticsConfig;
 use crate::discovery::{PodIdentity, await_peers, membership, resolves, watch_replicas};
 use anyhow::{Context, bail};
 use pricestream_cassandra::{
-    CassandraError, FeatureTable, GenerationTable, MartReader, ModelTable, PredictionTable, connect,
-    create_mart_schema,
+    CassandraError, FeatureHistoryTable, FeatureTable, GenerationTable, MartReader, ModelTable,
+    PredictionHistoryTable, PredictionTable, connect, create_mart_schema,
 };
 use pricestream_kafka::{KafkaError, Publisher, Retention, TopicMetadata, ensure_topics};
 use pricestream_records::topics::{PREDICTIONS_RETENTION, Topics};
@@ -17,6 +17,7 @@ use pricestream_runtime::config::ProcessEnv;
 use pricestream_runtime::fault::{Dependency, Outages, Patience, wait_out, wait_out_for};
 use pricestream_runtime::telemetry::{Probes, serve};
 use pricestream_streaming::fence::Fence;
+use pricestream_streaming::history::HistorySink;
 use pricestream_streaming::latency::PublishTimes;
 use pricestream_streaming::liveness::Liveness;
 use pricestream_streaming::metrics::Metrics;
@@ -86,7 +87,7 @@ pub fn run(config: AnalyticsConfig, args: &RunArgs) -> anyhow::Result<()> {
         metrics.records_replayed.with_label_values(&[topic.as_str()]);
     }
     let patience = Patience::Forever { stop: Some(&stop) };
-    let (table, predictions, models, mart, generations) = runtime.block_on(async {
+    let (table, predictions, models, mart, generations, history) = runtime.block_on(async {
         // Waited out: a service started while Cassandra restarts begins when it is back.
         let cassandra = || async {
             let session = Arc::new(connect(&config.cassandra).await?);
@@ -97,8 +98,15 @@ pub fn run(config: AnalyticsConfig, args: &RunArgs) -> anyhow::Result<()> {
             let predictions = PredictionTable::prepare(Arc::clone(&session), keyspace, in_flight).await?;
             let models = ModelTable::prepare(Arc::clone(&session), keyspace).await?;
             let mart = MartReader::prepare(Arc::clone(&session), keyspace).await?;
-            let generations = GenerationTable::prepare(session, keyspace).await?;
-            Ok::<_, CassandraError>((table, predictions, models, mart, generations))
+            let generations = GenerationTable::prepare(Arc::clone(&session), keyspace).await?;
+            let history = match config.history.enabled {
+                true => Some(HistorySink::new(
+                    FeatureHistoryTable::prepare(Arc::clone(&session), keyspace, in_flight).await?,
+                    PredictionHistoryTable::prepare(session, keyspace, in_flight).await?,
+                )),
+                false => None,
+            };
+            Ok::<_, CassandraError>((table, predictions, models, mart, generations, history))
         };
         wait_out_for(&outages, "connect", patience, cassandra).await
     })?;
@@ -126,6 +134,7 @@ pub fn run(config: AnalyticsConfig, args: &RunArgs) -> anyhow::Result<()> {
         outages: Arc::clone(&outages),
         stop: Arc::clone(&stop),
         run_id,
+        history,
     };
     let models = config.serving.enabled.then(|| Arc::new(models));
     // What `auto` comes to here, for the device metric (a GPU opened and closed again).

@@ -27,9 +27,9 @@ impl std::fmt::Display for SeriesKey<'_> {
 /// Rows that all belong to one partition, written as unlogged batches: one
 /// round trip and one mutation per chunk instead of one per row, without
 /// the cost of a logged batch (a single-partition batch is applied atomically anyway).
-pub struct PartitionRows<'a, T> {
-    /// The partition.
-    pub key: SeriesKey<'a>,
+pub struct PartitionRows<K, T> {
+    /// The partition (a [`SeriesKey`] for most tables).
+    pub key: K,
     /// The rows' bound values.
     pub rows: Vec<T>,
 }
@@ -45,11 +45,11 @@ pub struct BatchLimits {
 
 /// Writes every partition's rows with `statement`, `limits.rows` per batch, at most
 /// `limits.in_flight` batches at once. Returns the rows written.
-pub async fn write_partitions<T: SerializeRow>(
+pub async fn write_partitions<K: Copy + std::fmt::Display, T: SerializeRow>(
     session: &Session,
     statement: &PreparedStatement,
     table: &str,
-    partitions: Vec<PartitionRows<'_, T>>,
+    partitions: Vec<PartitionRows<K, T>>,
     limits: BatchLimits,
 ) -> Result<usize> {
     let chunks = || {
@@ -87,11 +87,11 @@ pub async fn write_partitions<T: SerializeRow>(
 }
 
 /// Groups `(partition key, row)` pairs by key, keeping first-seen order.
-pub fn group_by_partition<'a, T>(
-    rows: impl IntoIterator<Item = (SeriesKey<'a>, T)>,
-) -> Vec<PartitionRows<'a, T>> {
-    let mut index = HashMap::<SeriesKey<'a>, usize>::new();
-    let mut partitions: Vec<PartitionRows<'a, T>> = Vec::new();
+pub fn group_by_partition<K: Copy + Eq + std::hash::Hash, T>(
+    rows: impl IntoIterator<Item = (K, T)>,
+) -> Vec<PartitionRows<K, T>> {
+    let mut index = HashMap::<K, usize>::new();
+    let mut partitions: Vec<PartitionRows<K, T>> = Vec::new();
     for (key, row) in rows {
         match index.get(&key) {
             Some(&i) => partitions[i].rows.push(row),

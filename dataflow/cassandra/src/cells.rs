@@ -29,6 +29,8 @@ pub enum Bound<'a> {
     BigInt(Cell<i64>),
     /// `double`, maybe null or not written.
     Double(Cell<f64>),
+    /// `boolean`.
+    Bool(bool),
 }
 
 impl SerializeValue for Bound<'_> {
@@ -45,6 +47,7 @@ impl SerializeValue for Bound<'_> {
             Bound::Int(cell) => cell.serialize(typ, writer),
             Bound::BigInt(cell) => cell.serialize(typ, writer),
             Bound::Double(cell) => cell.serialize(typ, writer),
+            Bound::Bool(value) => value.serialize(typ, writer),
         }
     }
 }

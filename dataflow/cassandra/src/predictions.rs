@@ -21,7 +21,7 @@ pub struct PredictionTable {
 
 /// The bound values of one upsert.
 #[derive(SerializeRow)]
-struct PredictionValues<'a> {
+pub(crate) struct PredictionValues<'a> {
     ticker: &'a str,
     timeframe: &'a str,
     as_of: NaiveDate,
@@ -55,7 +55,7 @@ impl<'a> From<&'a Prediction> for PredictionValues<'a> {
     }
 }
 
-const COLUMNS: &str = "ticker, timeframe, as_of, target_date, horizon_bars, predicted_close, model_scope, \
+pub(crate) const COLUMNS: &str = "ticker, timeframe, as_of, target_date, horizon_bars, predicted_close, model_scope, \
     model_version, feature_row_id, forecaster, gate_weight, adjustment_factor";
 
 impl PredictionTable {

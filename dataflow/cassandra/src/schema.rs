@@ -164,6 +164,8 @@ pub fn mart_statements(config: &CassandraConfig) -> Vec<String> {
         MODELS.replace("{ks}", ks),
         PREDICTIONS.replace("{ks}", ks),
         GENERATIONS.replace("{ks}", ks),
+        super::feature_history::features_history_table(ks),
+        super::prediction_history::PREDICTIONS_HISTORY.replace("{ks}", ks),
     ]
 }
 
@@ -252,14 +254,17 @@ mod tests {
     }
 
     #[test]
-    fn the_mart_has_features_models_and_predictions() {
+    fn the_mart_has_features_models_predictions_and_their_history() {
         let statements = mart_statements(&CassandraConfig::default());
         let tables: Vec<&str> = statements
             .iter()
             .filter_map(|s| s.strip_prefix("CREATE TABLE IF NOT EXISTS instrument_mart."))
             .filter_map(|s| s.split_whitespace().next())
             .collect();
-        assert_eq!(tables, ["features", "models", "predictions", "generations"]);
+        assert_eq!(
+            tables,
+            ["features", "models", "predictions", "generations", "features_history", "predictions_history"]
+        );
         let models = &statements[2];
         assert!(models.contains("CLUSTERING ORDER BY (version DESC)"), "{models}");
     }

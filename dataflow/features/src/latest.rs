@@ -209,7 +209,12 @@ impl Latest {
                     self.before.push(bundle);
                     (self.before.len() - 1) as u32
                 });
-                self.changed.push(Changed { series: index as u32, day: at as u32, date: *date, before: kept });
+                self.changed.push(Changed {
+                    series: index as u32,
+                    day: at as u32,
+                    date: *date,
+                    before: kept,
+                });
             }
         }
     }

@@ -1,5 +1,5 @@
 use super::{KafkaError, QuietContext, client_config};
-use pricestream_records::topics::{SCHEMA_VERSION_HEADER, TASK_NUMBER_HEADER};
+use pricestream_records::topics::{KNOWN_FROM_HEADER, SCHEMA_VERSION_HEADER, TASK_NUMBER_HEADER};
 use pricestream_records::wire;
 use pricestream_runtime::config::KafkaConfig;
 use rdkafka::message::{Header, OwnedHeaders};
@@ -111,6 +111,36 @@ impl Publisher {
         self.send_payloads(topic, None, encoded(records)).await
     }
 
+    /// [`Publisher::publish_derived`] for outputs known from `known_from_ms` (ms since the Unix
+    /// epoch): each message's timestamp is that time, and its `known-from` header says so.
+    pub async fn publish_derived_known<'a, T, I>(
+        &self,
+        topic: &str,
+        known_from_ms: i64,
+        records: I,
+    ) -> Result<usize, PublishError>
+    where
+        T: Serialize + 'a,
+        I: IntoIterator<Item = (&'a str, T)>,
+    {
+        let messages = encoded(records).map(|(key, payload)| (key, Some(payload)));
+        self.send(topic, None, Some(known_from_ms), messages).await
+    }
+
+    /// [`Publisher::publish_values`] for outputs known from `known_from_ms`, as
+    /// [`Publisher::publish_derived_known`] marks them.
+    pub async fn publish_values_known<'a, I>(
+        &self,
+        topic: &str,
+        known_from_ms: i64,
+        messages: I,
+    ) -> Result<usize, PublishError>
+    where
+        I: IntoIterator<Item = (&'a str, Option<Vec<u8>>)>,
+    {
+        self.send(topic, None, Some(known_from_ms), messages).await
+    }
+
     /// Publishes messages of the analytics service whose values are already encoded, `None`
     /// being a tombstone (a null value: the key's deletion on a compacted topic), and waits
     /// until every one is acknowledged.
@@ -118,7 +148,7 @@ impl Publisher {
     where
         I: IntoIterator<Item = (&'a str, Option<Vec<u8>>)>,
     {
-        self.send(topic, None, messages).await
+        self.send(topic, None, None, messages).await
     }
 
     /// Publishes messages already encoded (each with [`wire::encode`]) and waits until every
@@ -145,17 +175,24 @@ impl Publisher {
     where
         I: IntoIterator<Item = (&'a str, Vec<u8>)>,
     {
-        self.send(topic, task, messages.into_iter().map(|(key, payload)| (key, Some(payload)))).await
+        self.send(topic, task, None, messages.into_iter().map(|(key, payload)| (key, Some(payload)))).await
     }
 
     /// Queues every message, then waits for each delivery in the order they were queued: a
     /// partition's acknowledgements come in that order, so one waits on the oldest instead of
     /// a join that polls a future per record.
-    async fn send<'a, I>(&self, topic: &str, task: Option<&str>, messages: I) -> Result<usize, PublishError>
+    async fn send<'a, I>(
+        &self,
+        topic: &str,
+        task: Option<&str>,
+        known_from_ms: Option<i64>,
+        messages: I,
+    ) -> Result<usize, PublishError>
     where
         I: IntoIterator<Item = (&'a str, Option<Vec<u8>>)>,
     {
         let version = wire::SCHEMA_VERSION.to_string();
+        let known_from = known_from_ms.map(|ms| ms.to_string());
         let mut pending = VecDeque::new();
         let mut sent = 0;
         for (key, payload) in messages {
@@ -164,7 +201,13 @@ impl Publisher {
                 headers = headers.insert(Header { key: TASK_NUMBER_HEADER, value: Some(task) });
             }
             headers = headers.insert(Header { key: SCHEMA_VERSION_HEADER, value: Some(&version) });
+            if let Some(known_from) = &known_from {
+                headers = headers.insert(Header { key: KNOWN_FROM_HEADER, value: Some(known_from) });
+            }
             let mut record = FutureRecord::<str, Vec<u8>>::to(topic).key(key).headers(headers);
+            if let Some(ms) = known_from_ms {
+                record = record.timestamp(ms);
+            }
             if let Some(payload) = &payload {
                 record = record.payload(payload);
             }

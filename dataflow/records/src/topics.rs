@@ -78,6 +78,9 @@ impl Retention {
 pub const TASK_NUMBER_HEADER: &str = "task_number";
 /// Header carrying the schema version of the value.
 pub const SCHEMA_VERSION_HEADER: &str = "schema_version";
+/// Header of the analytics service's outputs (feature changes, forecasts): when pricestream knew
+/// them, ms since the Unix epoch, the `known_from` of their version in the history tables.
+pub const KNOWN_FROM_HEADER: &str = "known_from";
 
 #[cfg(test)]
 mod tests {

@@ -8,6 +8,7 @@
 //!   run may have left unwritten;
 //! - [`signals`]: the commit barrier, failures and stops every worker agrees on;
 //! - [`sink`]: writing mart rows, predictions and dead letters (outages waited out);
+//!   [`history`]: every version of them, with the time it was known;
 //! - [`serving`]: the model stage of a worker, loading and storing versions;
 //! - [`fence`]: older incarnations cannot commit or write; [`liveness`]: heartbeats, `/healthz`;
 //! - [`settings`]: the row-shaping settings every commit records; [`metrics`]: what is exported.
@@ -30,6 +31,7 @@ pub mod config;
 #[cfg(feature = "fault-injection")]
 mod failure_injection;
 pub mod fence;
+pub mod history;
 pub mod latency;
 pub mod liveness;
 pub mod metrics;

@@ -131,7 +131,7 @@ impl Epochs<'_> {
         let vanished =
             graph.drive(worker, shared, REPLAY, Stage::Writing, shared.vanished_rows(&produced, mine))?;
         rows.deletes.extend(vanished);
-        let write = shared.sink.write(&rows, predictions, &[], &shared.published, &shared.metrics);
+        let write = shared.sink.write(&rows, predictions, &[], &shared.published, &shared.metrics, true);
         graph.drive(worker, shared, REPLAY, Stage::Writing, write)?;
         self.stats.rows += rows.upserts.len() as u64;
         self.stats.deleted += rows.deletes.len() as u64;

@@ -2,12 +2,17 @@
 //! topic, forecasts to the predictions table and topic, refused records to the dead-letter
 //! topic. All must acknowledge before the epoch counts as written.
 //!
+//! With the history kept, every version goes to the history tables in the same write, known
+//! from one time per epoch that the changelog and predictions messages carry too
+//! ([`crate::history`]).
+//!
 //! Outages are waited out ([`wait_out`]): the same writes are tried again until they succeed
 //! (every statement is idempotent; the changelog is at least once). An output its store refuses
 //! for what it is (a key Cassandra cannot hold, a message larger than the broker takes) is
 //! found by writing the epoch's outputs one by one, dead-lettered, and the rest are written.
 
 use crate::changes::RowChanges;
+use crate::history::{HistorySink, time};
 use crate::latency::PublishTimes;
 use crate::metrics::Metrics;
 use anyhow::Context;
@@ -43,6 +48,8 @@ pub struct MartSink {
     pub stop: Arc<AtomicBool>,
     /// This process's run (the dead letters' `task_number`).
     pub run_id: Uuid,
+    /// The history tables, when the history is kept.
+    pub history: Option<HistorySink>,
 }
 
 impl MartSink {
@@ -53,7 +60,9 @@ impl MartSink {
     /// Writes one epoch's outputs: `changes` to Cassandra and the changelog, `predictions` to
     /// their table and topic, and `refused` input messages (with any output refused now) to the
     /// dead-letter topic; returns once all are acknowledged. A prediction whose bar's publish
-    /// time is in `published` is observed in `prediction_latency_seconds`.
+    /// time is in `published` is observed in `prediction_latency_seconds`. A `replayed` epoch
+    /// (recovery, a rewrite) may have been written before: its history versions already stored
+    /// are not written again.
     pub async fn write(
         &self,
         changes: &RowChanges,
@@ -61,10 +70,13 @@ impl MartSink {
         refused: &[DeadLetter],
         published: &PublishTimes,
         metrics: &Metrics,
+        replayed: bool,
     ) -> anyhow::Result<()> {
+        let known =
+            self.history.as_ref().map(|history| Known { history, ms: history.known_from_ms(), replayed });
         let (rows, forecasts) = tokio::try_join!(
-            self.write_changes(changes, metrics),
-            self.write_predictions(predictions, published, metrics)
+            self.write_changes(changes, metrics, known),
+            self.write_predictions(predictions, published, metrics, known)
         )?;
         let letters: Vec<DeadLetter> = refused.iter().cloned().chain(rows).chain(forecasts).collect();
         self.publish_dead_letters(&letters).await
@@ -74,24 +86,45 @@ impl MartSink {
         &self,
         changes: &RowChanges,
         metrics: &Metrics,
+        known: Option<Known<'_>>,
     ) -> anyhow::Result<Vec<DeadLetter>> {
         if changes.upserts.is_empty() && changes.deletes.is_empty() {
             return Ok(Vec::new());
         }
         let cassandra = async {
             let started = Instant::now();
-            let refused =
-                each_or_all(&self.outages, self.patience(), "write features", &changes.upserts, |rows| {
-                    self.table.upsert_all(rows)
+            let mart = async {
+                let refused =
+                    each_or_all(&self.outages, self.patience(), "write features", &changes.upserts, |rows| {
+                        self.table.upsert_all(rows)
+                    })
+                    .await
+                    .map_err(|e| count(metrics, "features", e))?;
+                let deletes = &changes.deletes;
+                wait_out_for(&self.outages, "delete features", self.patience(), || {
+                    self.table.delete_all(deletes)
                 })
                 .await
-                .map_err(|e| count(metrics, "features", e))?;
-            let deletes = &changes.deletes;
-            wait_out_for(&self.outages, "delete features", self.patience(), || {
-                self.table.delete_all(deletes)
-            })
-            .await
-            .map_err(|e| count(metrics, "features", e.into()))?;
+                .map_err(|e| count(metrics, "features", e.into()))?;
+                anyhow::Ok(refused)
+            };
+            let history = async {
+                let Some(Known { history, ms, replayed }) = known else { return anyhow::Ok(()) };
+                let what = "write feature history";
+                let versions = wait_out_for(&self.outages, what, self.patience(), || {
+                    history.row_versions(changes, replayed)
+                })
+                .await
+                .map_err(|e| count(metrics, "features_history", e.into()))?;
+                // A version refused for what it is was refused from the mart too: dead-lettered there.
+                each_or_all(&self.outages, self.patience(), what, &versions, |versions| {
+                    history.features.write(versions, time(ms))
+                })
+                .await
+                .map_err(|e| count(metrics, "features_history", e))?;
+                anyhow::Ok(())
+            };
+            let (refused, ()) = tokio::try_join!(mart, history)?;
             metrics.cassandra_write_seconds.observe(started.elapsed().as_secs_f64());
             let letters =
                 refused.iter().map(|((row, _), error)| self.row_letter(row, error)).collect::<Vec<_>>();
@@ -117,10 +150,16 @@ impl MartSink {
             // A deleted row is a tombstone: compaction removes its key, table readers drop it.
             let refused =
                 each_or_all(&self.outages, self.patience(), "publish changelog", &messages, |messages| {
-                    self.publisher.publish_values(
-                        &self.changelog_topic,
-                        messages.iter().map(|(k, c)| (k.as_str(), c.payload())),
-                    )
+                    let topic = &self.changelog_topic;
+                    let payloads: Vec<_> = messages.iter().map(|(k, c)| (k.as_str(), c.payload())).collect();
+                    async move {
+                        match known {
+                            Some(known) => {
+                                self.publisher.publish_values_known(topic, known.ms, payloads).await
+                            }
+                            None => self.publisher.publish_values(topic, payloads).await,
+                        }
+                    }
                 })
                 .await?;
             metrics.changelog_publish_seconds.observe(started.elapsed().as_secs_f64());
@@ -149,6 +188,7 @@ impl MartSink {
         predictions: &[Prediction],
         published: &PublishTimes,
         metrics: &Metrics,
+        known: Option<Known<'_>>,
     ) -> anyhow::Result<Vec<DeadLetter>> {
         if predictions.is_empty() {
             return Ok(Vec::new());
@@ -162,16 +202,36 @@ impl MartSink {
                 .map_err(|e| count(metrics, "predictions", e))?;
             anyhow::Ok(refused)
         };
+        let history = async {
+            let Some(Known { history, ms, replayed }) = known else { return anyhow::Ok(()) };
+            let what = "write prediction history";
+            let versions = wait_out_for(&self.outages, what, self.patience(), || {
+                history.prediction_versions(predictions, replayed)
+            })
+            .await
+            .map_err(|e| count(metrics, "predictions_history", e.into()))?;
+            each_or_all(&self.outages, self.patience(), what, &versions, |versions| {
+                history.predictions.write(versions, time(ms))
+            })
+            .await
+            .map_err(|e| count(metrics, "predictions_history", e))?;
+            anyhow::Ok(())
+        };
         let topic = async {
             let refused =
                 each_or_all(&self.outages, self.patience(), "publish predictions", predictions, |rows| {
-                    self.publisher
-                        .publish_derived(&self.predictions_topic, rows.iter().map(|p| (p.message_key(), p)))
+                    let (topic, keyed) = (&self.predictions_topic, rows.iter().map(|p| (p.message_key(), p)));
+                    async move {
+                        match known {
+                            Some(known) => self.publisher.publish_derived_known(topic, known.ms, keyed).await,
+                            None => self.publisher.publish_derived(topic, keyed).await,
+                        }
+                    }
                 })
                 .await?;
             anyhow::Ok(refused)
         };
-        let (in_table, on_topic) = tokio::try_join!(table, topic)?;
+        let (in_table, (), on_topic) = tokio::try_join!(table, history, topic)?;
         metrics.cassandra_write_errors.with_label_values(&["predictions"]).inc_by(in_table.len() as u64);
         metrics.predictions_written.inc_by(predictions.len() as u64);
         metrics
@@ -215,6 +275,14 @@ impl MartSink {
         let change = FeatureChange::Upsert(Box::new(row.clone()));
         DeadLetter::refused_output("features", &key, &wire::encode(&change), &error, self.run_id)
     }
+}
+
+/// The history of an epoch being written: where, known from when, and whether replayed.
+#[derive(Clone, Copy)]
+struct Known<'a> {
+    history: &'a HistorySink,
+    ms: i64,
+    replayed: bool,
 }
 
 /// Counts a failed write of `table` in `cassandra_write_errors_total` and hands the error on.

@@ -404,6 +404,8 @@ impl Epochs<'_> {
     pub(crate) fn process(&mut self, epoch: u64, batch: &Batch) -> anyhow::Result<()> {
         let (worker, shared, graph) = (&mut *self.worker, self.shared, &mut *self.graph);
         let started = Instant::now();
+        // The recovery epoch replays what the crashed run was writing.
+        let replayed = epoch == crate::recovery::RECOVERY;
         count(shared, &mut self.stats, batch, false);
         if shared.models.is_some() {
             // Before feeding: the row reaches its scope's worker only after this.
@@ -424,8 +426,14 @@ impl Epochs<'_> {
         if outputs || !batch.refused.is_empty() {
             let check = shared.fence.check(epoch, &shared.outages, &shared.stop);
             graph.drive(worker, shared, epoch, Stage::Writing, check)?;
-            let write =
-                shared.sink.write(&changes, &predictions, &batch.refused, &shared.published, &shared.metrics);
+            let write = shared.sink.write(
+                &changes,
+                &predictions,
+                &batch.refused,
+                &shared.published,
+                &shared.metrics,
+                replayed,
+            );
             graph.drive(worker, shared, epoch, Stage::Writing, write)?;
         }
         let written = started.elapsed();
