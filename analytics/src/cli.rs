@@ -53,6 +53,63 @@ pub enum Command {
         pricestream-analytics export --ticker NVDA --out nvda.json\n  \
         pricestream-analytics export --global --version 3 --out global-3.json")]
     Export(ExportArgs),
+    /// Read the mart's rows out, now or as they were known at an instant (`--as-of`), as
+    /// Parquet, CSV or JSON lines, named as on the changelog topic: no CQL needed.
+    ///
+    /// `features` is the mart (`instrument_mart.features`); `training-set` its rows that have a
+    /// label, as the model trains on them. With `--as-of` the rows come from the history
+    /// (`features_history`): each row as its newest version known at that instant, with the
+    /// version's `knownFrom`; a row not yet known, or deleted by then, is left out. The format
+    /// follows the extension of `--out` (`.parquet`, `.csv`, `.json`), else `--format`, else
+    /// CSV on standard output. Daily series only.
+    #[command(after_help = "Examples:\n  \
+        pricestream-analytics query features --ticker NVDA --out nvda.parquet\n  \
+        pricestream-analytics query features --ticker NVDA --from 2014-01-01 --to 2014-06-30\n  \
+        pricestream-analytics query features --all --as-of 2026-12-01T00:00:00Z --out mart.parquet\n  \
+        pricestream-analytics query training-set --tickers universe.txt --as-of 2026-12-01 --out train.parquet")]
+    Query(QueryArgs),
+}
+
+/// What `query` reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum QueryWhat {
+    /// The feature rows.
+    Features,
+    /// The feature rows that have a label.
+    TrainingSet,
+}
+
+/// Arguments of `query`.
+#[derive(Debug, Args)]
+pub struct QueryArgs {
+    /// What to read.
+    #[arg(value_enum)]
+    pub what: QueryWhat,
+    /// A ticker to read (repeatable).
+    #[arg(long, value_name = "TICKER")]
+    pub ticker: Vec<String>,
+    /// A file of tickers to read, one per line (`#` starts a comment).
+    #[arg(long, value_name = "FILE")]
+    pub tickers: Option<std::path::PathBuf>,
+    /// Every ticker the mart holds, read in pieces of the token ring with a progress bar.
+    #[arg(long)]
+    pub all: bool,
+    /// The first date (inclusive), YYYY-MM-DD.
+    #[arg(long)]
+    pub from: Option<chrono::NaiveDate>,
+    /// The last date (inclusive), YYYY-MM-DD.
+    #[arg(long)]
+    pub to: Option<chrono::NaiveDate>,
+    /// The rows as pricestream knew them at this instant: RFC 3339 (2026-12-07T18:00:00Z) or a
+    /// date (its midnight UTC).
+    #[arg(long, value_parser = crate::query::parse_instant)]
+    pub as_of: Option<chrono::DateTime<chrono::Utc>>,
+    /// The output format (default: from the extension of --out, else csv).
+    #[arg(long, value_enum)]
+    pub format: Option<crate::query::Format>,
+    /// The file to write (default: standard output; Parquet needs a file).
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<std::path::PathBuf>,
 }
 
 /// Arguments of `export`.

@@ -6,6 +6,7 @@ mod cli;
 mod config;
 mod discovery;
 mod offline;
+mod query;
 mod run;
 
 use cli::{Cli, Command};
@@ -52,6 +53,7 @@ fn main() -> ExitCode {
         Command::Export(args) => {
             config().and_then(|config| offline::export(&config, args).map_err(anyhow::Error::from))
         }
+        Command::Query(args) => config().and_then(|config| query::run(&config, args)),
     };
     exit_status(result)
 }

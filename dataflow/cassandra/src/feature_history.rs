@@ -111,6 +111,8 @@ pub struct FeatureHistoryTable {
     insert: PreparedStatement,
     newest: PreparedStatement,
     year: PreparedStatement,
+    range: PreparedStatement,
+    partitions: PreparedStatement,
     table: String,
     limits: BatchLimits,
 }
@@ -137,8 +139,18 @@ impl FeatureHistoryTable {
             format!("SELECT {columns} FROM {table} WHERE ticker = ? AND timeframe = ? AND year = ?"),
         )
         .await?;
+        let range = prepare(
+            &session,
+            format!(
+                "SELECT {columns} FROM {table} \
+                 WHERE token(ticker, timeframe, year) >= ? AND token(ticker, timeframe, year) <= ?"
+            ),
+        )
+        .await?;
+        let partitions =
+            prepare(&session, format!("SELECT DISTINCT ticker, timeframe, year FROM {table}")).await?;
         let limits = BatchLimits { rows: BATCH_ROWS, in_flight: max_in_flight.max(1) };
-        Ok(FeatureHistoryTable { session, insert, newest, year, table, limits })
+        Ok(FeatureHistoryTable { session, insert, newest, year, range, partitions, table, limits })
     }
 
     /// Writes `versions`, each known from `known_from`; returns how many. Writing a version
@@ -170,25 +182,56 @@ impl FeatureHistoryTable {
             .await
     }
 
-    /// Every version of the series' rows dated in `years`, by date and then `known_from`.
-    pub async fn read_years(
+    /// Every version of the series' rows dated in `year`, by date and then `known_from`.
+    pub async fn read_year(
         &self,
         ticker: &str,
         timeframe: Timeframe,
-        years: std::ops::RangeInclusive<i32>,
+        year: i32,
     ) -> Result<Vec<StoredFeatureVersion>> {
+        self.all(&self.year, (ticker, timeframe.as_str(), year)).await
+    }
+
+    /// Every version in the partitions whose token is in `tokens` (see [`crate::token_ranges`]):
+    /// partition after partition, each by date and then `known_from`.
+    pub async fn read_tokens(&self, tokens: (i64, i64)) -> Result<Vec<StoredFeatureVersion>> {
+        self.all(&self.range, tokens).await
+    }
+
+    /// Every (ticker, timeframe, year) the history has versions in.
+    pub async fn partitions(&self) -> Result<Vec<(String, Timeframe, i32)>> {
+        let mut rows = self
+            .session
+            .execute_iter(self.partitions.clone(), ())
+            .await
+            .map_err(|e| self.read_error(e))?
+            .rows_stream::<(String, String, i32)>()
+            .map_err(|e| self.decode_error(e))?;
         let mut out = Vec::new();
-        for year in years {
-            let mut rows = self
-                .session
-                .execute_iter(self.year.clone(), (ticker, timeframe.as_str(), year))
-                .await
-                .map_err(|e| self.read_error(e))?
-                .rows_stream::<Row>()
-                .map_err(|e| self.decode_error(e))?;
-            while let Some(row) = rows.next().await {
-                out.push(self.decode(row.map_err(|e| self.read_error(e))?)?);
-            }
+        while let Some(row) = rows.next().await {
+            let (ticker, timeframe, year) = row.map_err(|e| self.read_error(e))?;
+            out.push((ticker, timeframe.parse().map_err(|e| self.decode_error(e))?, year));
+        }
+        out.sort();
+        Ok(out)
+    }
+
+    /// The versions `statement` returns for `values`, read page by page.
+    async fn all(
+        &self,
+        statement: &PreparedStatement,
+        values: impl scylla::serialize::row::SerializeRow,
+    ) -> Result<Vec<StoredFeatureVersion>> {
+        let mut rows = self
+            .session
+            .execute_iter(statement.clone(), values)
+            .await
+            .map_err(|e| self.read_error(e))?
+            .rows_stream::<Row>()
+            .map_err(|e| self.decode_error(e))?;
+        let mut out = Vec::new();
+        while let Some(row) = rows.next().await {
+            out.push(self.decode(row.map_err(|e| self.read_error(e))?)?);
         }
         Ok(out)
     }

@@ -34,6 +34,7 @@ mod session;
 mod statements;
 mod ticker_rows;
 mod tls;
+mod tokens;
 
 pub use bars::BarTable;
 pub use batch::{BatchLimits, PartitionRows, SeriesKey, group_by_partition, write_partitions};
@@ -45,7 +46,7 @@ pub use features::FeatureTable;
 pub use generations::GenerationTable;
 pub use indicators::{IndicatorTables, table_of};
 pub use mart::MartReader;
-pub use mart_row::Replaces;
+pub use mart_row::{Replaces, columns as feature_columns};
 pub use models::ModelTable;
 // The types of a stored model version are the model crate's; here for the table's users.
 pub use prediction_history::PredictionHistoryTable;
@@ -54,6 +55,7 @@ pub use pricestream_model::{BacktestSummary, ModelRecord, ModelScope, StoredMode
 pub use schema::{create_dwh_schema, create_mart_schema, dwh_statements, mart_statements};
 pub use series_settings::SeriesSettingsTable;
 pub use session::connect;
+pub use tokens::token_ranges;
 
 pub use fault::{cassandra_fault, prepare_fault};
 use pricestream_runtime::fault::{Dependency, Fault};

@@ -20,6 +20,7 @@ pub struct MartReader {
     series: PreparedStatement,
     keys: PreparedStatement,
     dates: PreparedStatement,
+    range: PreparedStatement,
     table: String,
 }
 
@@ -33,7 +34,12 @@ impl MartReader {
         let keys = prepare(&session, format!("SELECT DISTINCT ticker, timeframe FROM {table}")).await?;
         let cql = format!("SELECT datetime FROM {table} WHERE ticker = ? AND timeframe = ?");
         let dates = prepare(&session, cql).await?;
-        Ok(MartReader { session, series, keys, dates, table })
+        let cql = format!(
+            "SELECT {} FROM {table} WHERE token(ticker, timeframe) >= ? AND token(ticker, timeframe) <= ?",
+            mart_row::column_list()
+        );
+        let range = prepare(&session, cql).await?;
+        Ok(MartReader { session, series, keys, dates, range, table })
     }
 
     fn read_error(&self, message: impl ToString) -> CassandraError {
@@ -47,6 +53,13 @@ impl MartReader {
     /// Every row of one ticker and timeframe, in date order (one partition, paged).
     pub async fn read_series(&self, ticker: &str, timeframe: Timeframe) -> Result<Vec<FeatureRow>> {
         let rows: Vec<Row> = self.all(&self.series, (ticker, timeframe.as_str())).await?;
+        rows.into_iter().map(|row| mart_row::read(row).map_err(|e| self.decode_error(e))).collect()
+    }
+
+    /// Every row of the partitions whose token is in `tokens` (see [`crate::token_ranges`]):
+    /// partition after partition in token order, each in date order.
+    pub async fn read_tokens(&self, tokens: (i64, i64)) -> Result<Vec<FeatureRow>> {
+        let rows: Vec<Row> = self.all(&self.range, tokens).await?;
         rows.into_iter().map(|row| mart_row::read(row).map_err(|e| self.decode_error(e))).collect()
     }
 

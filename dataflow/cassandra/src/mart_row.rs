@@ -38,8 +38,9 @@ fn column_name(field: &str) -> String {
     })
 }
 
-/// Every column with its CQL type, in bind order.
-pub(crate) fn columns() -> Vec<(String, &'static str)> {
+/// Every column of the mart with its CQL type, in bind order: the names of the changelog's
+/// JSON (camelCase).
+pub fn columns() -> Vec<(String, &'static str)> {
     let key = KEY_COLUMNS.iter().zip(["text", "text", "date", "bigint"]);
     let cells = FeatureRow::default().indicator_cells();
     let indicators = FeatureRow::INDICATOR_FIELDS.iter().zip(cells.iter()).map(|(field, cell)| {
