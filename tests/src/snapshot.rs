@@ -26,6 +26,42 @@ pub async fn models(session: &Session, keyspace: &str) -> anyhow::Result<BTreeMa
     table(session, &format!("SELECT {columns} FROM {keyspace}.models"), 2).await
 }
 
+/// Every version in `keyspace.features_history`, by the key [`mart`] gives its row: oldest
+/// first, each with its `known_from` (ms since the Unix epoch) and the row's cells as [`mart`]
+/// shows them (`None` for a deletion).
+pub async fn history(
+    session: &Session,
+    keyspace: &str,
+) -> anyhow::Result<BTreeMap<String, Vec<(i64, Option<String>)>>> {
+    // `SELECT *` of the mart lists the key, then the other columns by name: the same here.
+    let cql = "SELECT column_name, kind FROM system_schema.columns WHERE keyspace_name = ? AND table_name = 'features'";
+    let mut regular: Vec<String> = session
+        .query_unpaged(cql, (keyspace,))
+        .await?
+        .into_rows_result()?
+        .rows::<(String, String)>()?
+        .filter_map(|row| row.ok().filter(|(_, kind)| kind == "regular").map(|(name, _)| name))
+        .collect();
+    regular.sort();
+    let columns = format!("ticker, timeframe, datetime, {}, known_from, deleted", regular.join(", "));
+    let cql = format!("SELECT {columns} FROM {keyspace}.features_history");
+    let mut rows = session.query_iter(cql, ()).await?.rows_stream::<Row>()?;
+    let mut out: BTreeMap<String, Vec<(i64, Option<String>)>> = BTreeMap::new();
+    while let Some(mut row) = rows.try_next().await? {
+        let deleted = matches!(row.columns.pop(), Some(Some(scylla::value::CqlValue::Boolean(true))));
+        let Some(Some(scylla::value::CqlValue::Timestamp(known_from))) = row.columns.pop() else {
+            anyhow::bail!("a version without known_from");
+        };
+        let cells: Vec<String> = row.columns.iter().map(|cell| format!("{cell:?}")).collect();
+        let key = cells[..3].join("|");
+        out.entry(key).or_default().push((known_from.0, (!deleted).then(|| cells.join(","))));
+    }
+    for versions in out.values_mut() {
+        versions.sort_by_key(|(known_from, _)| *known_from);
+    }
+    Ok(out)
+}
+
 /// The rows of `cql`, the first `key_columns` cells joined as the key.
 async fn table(session: &Session, cql: &str, key_columns: usize) -> anyhow::Result<BTreeMap<String, String>> {
     let mut rows = session.query_iter(cql, ()).await?.rows_stream::<Row>()?;

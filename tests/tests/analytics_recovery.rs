@@ -1,7 +1,7 @@
 //! Crash and restart: the analytics service killed with SIGKILL, then stopped with SIGTERM,
 //! each in the middle of a backfill, then restarted, ends in exactly the mart, the predictions
 //! and the stored model versions (every cell, bit for bit) of a run that was never
-//! interrupted, and its changelog folds to the same mart.
+//! interrupted, its changelog folds to the same mart, and its history holds each version once.
 
 use pricestream_tests::{
     Lake, Namespace, analytics_config, analytics_to_end, binary, cassandra, free_port, kafka, metric,
@@ -80,6 +80,27 @@ async fn a_killed_service_restarts_into_the_uninterrupted_mart() -> anyhow::Resu
     );
     assert!(differences.is_empty(), "{}", differences.join("\n"));
     eprintln!("{models} model versions and {predictions} predictions equal to the uninterrupted run's");
+
+    // The history: every row's newest version is its mart row, and no version follows one of
+    // the same content (the crashed epochs' versions written again by the recovery).
+    let history = snapshot::history(&session, &ns.mart_keyspace).await?;
+    let newest: BTreeMap<String, String> = history
+        .iter()
+        .filter_map(|(key, versions)| Some((key.clone(), versions.last()?.1.clone()?)))
+        .collect();
+    let differences = snapshot::differences(&newest, &got, 5);
+    assert!(differences.is_empty(), "newest history versions vs the mart:\n{}", differences.join("\n"));
+    for (key, versions) in &history {
+        for pair in versions.windows(2) {
+            assert_ne!(
+                pair[0].1, pair[1].1,
+                "{key}: the same version twice, at {} and {}",
+                pair[0].0, pair[1].0
+            );
+        }
+    }
+    let versions: usize = history.values().map(Vec::len).sum();
+    eprintln!("{versions} history versions of {} rows, none repeated", history.len());
 
     // The changelog (both runs write it) read as a table gives the same rows.
     let folded = kafka::changelog_table(&format!("{}features", ns.topic_prefix))?;

@@ -1,0 +1,249 @@
+//! The mart's history and its query command, through the real services.
+//!
+//! NVDA arrives in two steps, each followed by the analytics service: first without one bar
+//! (it comes late) and without its last days, then with that bar, its last days and one
+//! corrected close. Then:
+//! * `query features --as-of T`, for instants before, during, between and after the runs,
+//!   equals a fold of the changelog topic up to T (each message carries the time it was known);
+//! * `query features` without `--as-of` equals the mart;
+//! * the Parquet export, read by pyarrow and pandas, has the documented names and types and
+//!   every value of the Cassandra row.
+
+use pricestream_records::topics::KNOWN_FROM_HEADER;
+use pricestream_records::{FeatureChange, FeatureRow};
+use pricestream_tests::{Namespace, analytics_config, cassandra, kafka, run_ok, shared_market_data};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// Bars of NVDA used: enough for every indicator's lookback and a few hundred rows.
+const BARS: usize = 400;
+/// The bar that arrives late, the one corrected, and the days held back in the first step.
+const LATE: usize = 250;
+const CORRECTED: usize = 300;
+const HELD_BACK: usize = 15;
+
+/// A row as a query or the changelog gives it, with the time it was known.
+type Known = BTreeMap<String, (FeatureRow, i64)>;
+
+/// The changelog folded up to `at`: each key's newest change known then; a tombstone deletes.
+fn fold(messages: &[(i64, String, Option<FeatureRow>)], at: i64) -> Known {
+    let mut table = Known::new();
+    for (known_from, key, row) in messages.iter().filter(|(known_from, _, _)| *known_from <= at) {
+        match row {
+            Some(row) => table.insert(key.clone(), (row.clone(), *known_from)),
+            None => table.remove(key),
+        };
+    }
+    table
+}
+
+/// `pricestream-analytics query features …` as JSON lines, keyed like the changelog.
+fn query(ns: &Namespace, extra: &[&str]) -> anyhow::Result<Known> {
+    let mut args = vec!["query", "features", "--ticker", "NVDA", "--format", "json"];
+    args.extend_from_slice(extra);
+    let output = run_ok("pricestream-analytics", &args, ns)?;
+    let mut rows = Known::new();
+    for line in String::from_utf8(output.stdout)?.lines() {
+        let mut object: serde_json::Map<String, serde_json::Value> = serde_json::from_str(line)?;
+        let known_from = match object.remove("knownFrom") {
+            Some(serde_json::Value::String(text)) => {
+                chrono::DateTime::parse_from_rfc3339(&text)?.timestamp_millis()
+            }
+            _ => 0,
+        };
+        let row: FeatureRow = serde_json::from_value(serde_json::Value::Object(object))?;
+        let key = FeatureChange::Upsert(Box::new(row.clone())).key().message_key();
+        rows.insert(key, (row, known_from));
+    }
+    Ok(rows)
+}
+
+/// Writes the first `bars` of NVDA's file, without the bar `skip` and with bar `corrected`'s
+/// close moved to the middle of its range, into `dir`.
+fn nvda(dir: &Path, bars: usize, skip: Option<usize>, corrected: Option<usize>) -> anyhow::Result<()> {
+    let text = std::fs::read_to_string(shared_market_data()?.join("nvda-1999-2014.csv"))?;
+    let mut lines: Vec<String> = text.lines().take(bars + 1).map(str::to_owned).collect();
+    if let Some(index) = corrected {
+        let mut fields: Vec<String> = lines[index + 1].split(',').map(str::to_owned).collect();
+        let (high, low): (f64, f64) = (fields[2].parse()?, fields[3].parse()?);
+        fields[4] = format!("{}", (high + low) / 2.0);
+        lines[index + 1] = fields.join(",");
+    }
+    if let Some(index) = skip {
+        lines.remove(index + 1);
+    }
+    std::fs::write(dir.join("nvda-1999-2014.csv"), lines.join("\n") + "\n")?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn as_of_reads_fold_the_changelog_and_exports_hold_the_mart() -> anyhow::Result<()> {
+    let ns = Namespace::unique();
+    let (first, second) = (tempfile::tempdir()?, tempfile::tempdir()?);
+    nvda(first.path(), BARS - HELD_BACK, Some(LATE), None)?;
+    nvda(second.path(), BARS, None, Some(CORRECTED))?;
+    // Small epochs: each step is many epochs, each known from its own time.
+    let config =
+        analytics_config(first.path(), "small-epochs.toml", "[consumer]\nepoch_max_records = 300\n")?;
+    let config = config.to_str().unwrap_or_default();
+    for step in [&first, &second] {
+        let input = step.path().to_str().unwrap_or_default();
+        run_ok("pricestream-extractor", &["backfill", "--input", input], &ns)?;
+        run_ok(
+            "pricestream-analytics",
+            &["--config", config, "run", "--workers", "2", "--exit-at-end"],
+            &ns,
+        )?;
+    }
+
+    // The changelog, each change with the time it was known (its header and its timestamp).
+    let mut messages = Vec::new();
+    for message in kafka::read_topic(&format!("{}features", ns.topic_prefix))? {
+        let header = message.headers.iter().find(|(name, _)| name == KNOWN_FROM_HEADER);
+        let known_from: i64 = header.map(|(_, value)| value.parse()).transpose()?.unwrap_or_default();
+        anyhow::ensure!(known_from > 0, "a changelog message without {KNOWN_FROM_HEADER}: {}", message.key);
+        let payload = (!message.tombstone).then_some(message.payload.as_slice());
+        let row = match FeatureChange::from_message(&message.key, payload)? {
+            FeatureChange::Upsert(row) => Some(*row),
+            FeatureChange::Delete(_) => None,
+        };
+        messages.push((known_from, message.key, row));
+    }
+    // One key's changes are in one partition, in order; order them all by the time known.
+    messages.sort_by_key(|(known_from, _, _)| *known_from);
+    let times: Vec<i64> = messages.iter().map(|(known_from, _, _)| *known_from).collect();
+    let (first_time, last_time) = (times[0], times[times.len() - 1]);
+    // The second step's changes begin with the late bar's row.
+    let late_date = std::fs::read_to_string(shared_market_data()?.join("nvda-1999-2014.csv"))?
+        .lines()
+        .nth(LATE + 1)
+        .and_then(|line| line.split(',').next())
+        .map(str::to_owned)
+        .unwrap_or_default();
+    let late_key = format!("NVDA|1day|{late_date}");
+    let step_two = messages
+        .iter()
+        .position(|(_, key, _)| *key == late_key)
+        .ok_or_else(|| anyhow::anyhow!("no row for the late bar of {late_date}"))?;
+    // The distinct times of each step: before, in the middle of and between the steps, after.
+    let distinct = |times: &[i64]| {
+        let mut times = times.to_vec();
+        times.dedup();
+        times
+    };
+    let (one, two) = (distinct(&times[..step_two]), distinct(&times[step_two..]));
+    anyhow::ensure!(one.len() >= 3 && two.len() >= 2, "too few epochs: {} and {}", one.len(), two.len());
+    let instants = [
+        first_time - 1,
+        one[one.len() / 2],
+        one[one.len() - 1],
+        two[0],
+        two[two.len() / 2],
+        last_time + 1_000,
+    ];
+    let mut seen = Vec::new();
+    for at in instants {
+        let instant = chrono::DateTime::from_timestamp_millis(at).map(|t| t.to_rfc3339()).unwrap_or_default();
+        let got = query(&ns, &["--as-of", &instant])?;
+        let want = fold(&messages, at);
+        assert_eq!(got.len(), want.len(), "as of {instant}: rows");
+        for (key, (row, known_from)) in &want {
+            let (got_row, got_known) =
+                got.get(key).ok_or_else(|| anyhow::anyhow!("as of {instant}: {key} missing"))?;
+            assert_eq!(got_row, row, "as of {instant}: {key}");
+            assert_eq!(got_known, known_from, "as of {instant}: {key}'s knownFrom");
+        }
+        seen.push(want);
+    }
+    let counts: Vec<usize> = seen.iter().map(BTreeMap::len).collect();
+    eprintln!("rows as of the six instants: {counts:?}");
+    assert_eq!(counts[0], 0, "nothing before the first run");
+    assert!(counts[1] > 0 && seen[1] != seen[2], "the middle of the first step is a state of its own");
+    assert_eq!(counts[2], BARS - HELD_BACK - 1, "the first step's bars");
+    assert!(seen[3] != seen[4] && seen[4] != seen[5], "the second step's epochs are states of their own");
+    assert_eq!(counts[5], BARS);
+
+    // Now: the current query, the history's last versions and the changelog agree with the mart.
+    let now = query(&ns, &[])?;
+    let last = fold(&messages, i64::MAX);
+    assert_eq!(now.keys().collect::<Vec<_>>(), last.keys().collect::<Vec<_>>());
+    for (key, (row, _)) in &last {
+        assert_eq!(&now[key].0, row, "{key} now");
+    }
+    let session = cassandra::session().await?;
+    let mart = cassandra::features(&session, &ns.mart_keyspace, "NVDA").await?;
+    assert_eq!(mart.len(), BARS);
+    for (date, id, close, ema, sma, label) in mart {
+        let (row, _) = &now[&format!("NVDA|1day|{date}")];
+        assert_eq!((row.id, row.close, row.ema, row.sma, row.label), (id, close, ema, sma, label), "{date}");
+    }
+
+    // Parquet: pyarrow's schema, and pandas' rows, against the Cassandra rows.
+    let dir = tempfile::tempdir()?;
+    let file = dir.path().join("nvda.parquet");
+    run_ok(
+        "pricestream-analytics",
+        &["query", "features", "--ticker", "NVDA", "--out", file.to_str().unwrap_or_default()],
+        &ns,
+    )?;
+    let script = r#"
+import json, sys
+import pandas as pd, pyarrow.parquet as pq
+schema = pq.read_schema(sys.argv[1])
+frame = pd.read_parquet(sys.argv[1])
+rows = []
+for record in frame.to_dict(orient="records"):
+    rows.append({k: (None if v is None or (isinstance(v, float) and v != v) else (v.isoformat() if hasattr(v, "isoformat") else v)) for k, v in record.items()})
+print(json.dumps({"types": {f.name: str(f.type) for f in schema}, "columns": list(frame.columns), "rows": rows}, default=int))
+"#;
+    let output = std::process::Command::new("python3")
+        .args(["-c", script, file.to_str().unwrap_or_default()])
+        .output()?;
+    anyhow::ensure!(output.status.success(), "pandas: {}", String::from_utf8_lossy(&output.stderr));
+    let read: serde_json::Value = serde_json::from_slice(&output.stdout)?;
+    let types = &read["types"];
+    for (column, typ) in [
+        ("ticker", "string"),
+        ("dateTime", "date32[day]"),
+        ("id", "int64"),
+        ("emaTimePeriod", "int32"),
+        ("ema", "double"),
+        ("close", "double"),
+        ("label", "double"),
+        ("adjustmentFactor", "double"),
+    ] {
+        assert_eq!(types[column], typ, "{column}: {types}");
+    }
+    let names: Vec<String> =
+        pricestream_cassandra::feature_columns().into_iter().map(|(name, _)| name).collect();
+    assert_eq!(read["columns"], serde_json::json!(names), "pandas' columns are the changelog's names");
+    // Every cell against the Cassandra row, read with CQL by its (lower-cased) column name.
+    let rows = session
+        .query_unpaged(
+            format!(
+                "SELECT JSON * FROM {}.features WHERE ticker = 'NVDA' AND timeframe = '1day'",
+                ns.mart_keyspace
+            ),
+            (),
+        )
+        .await?
+        .into_rows_result()?
+        .rows::<(String,)>()?
+        .map(|row| Ok(serde_json::from_str::<serde_json::Value>(&row?.0)?))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let exported = read["rows"].as_array().cloned().unwrap_or_default();
+    assert_eq!(exported.len(), rows.len());
+    for (parquet, stored) in exported.iter().zip(&rows) {
+        for name in &names {
+            let want = &stored[name.to_ascii_lowercase()];
+            let got = &parquet[name];
+            let same = match (got.as_f64(), want.as_f64()) {
+                (Some(a), Some(b)) => a.to_bits() == b.to_bits(),
+                _ => got == want,
+            };
+            assert!(same, "{name} on {}: Parquet {got}, Cassandra {want}", stored["datetime"]);
+        }
+    }
+    cassandra::drop_keyspaces(&session, &[&ns.dwh_keyspace, &ns.mart_keyspace]).await;
+    Ok(())
+}
