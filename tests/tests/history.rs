@@ -8,10 +8,16 @@
 //! * `query features` without `--as-of` equals the mart;
 //! * the Parquet export, read by pyarrow and pandas, has the documented names and types and
 //!   every value of the Cassandra row.
+//!
+//! And a service killed right after writing an epoch, before committing it, restarts without
+//! writing any version twice.
 
 use pricestream_records::topics::KNOWN_FROM_HEADER;
 use pricestream_records::{FeatureChange, FeatureRow};
-use pricestream_tests::{Namespace, analytics_config, cassandra, kafka, run_ok, shared_market_data};
+use pricestream_tests::{
+    Namespace, analytics_config, analytics_to_end, binary, cassandra, kafka, run_ok, shared_market_data,
+    snapshot,
+};
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -83,8 +89,7 @@ async fn as_of_reads_fold_the_changelog_and_exports_hold_the_mart() -> anyhow::R
     nvda(first.path(), BARS - HELD_BACK, Some(LATE), None)?;
     nvda(second.path(), BARS, None, Some(CORRECTED))?;
     // Small epochs: each step is many epochs, each known from its own time.
-    let config =
-        analytics_config(first.path(), "small-epochs.toml", "[consumer]\nepoch_max_records = 300\n")?;
+    let config = analytics_config(first.path(), "small-epochs.toml", "[consumer]\nepoch_max_records = 50\n")?;
     let config = config.to_str().unwrap_or_default();
     for step in [&first, &second] {
         let input = step.path().to_str().unwrap_or_default();
@@ -244,6 +249,58 @@ print(json.dumps({"types": {f.name: str(f.type) for f in schema}, "columns": lis
             assert!(same, "{name} on {}: Parquet {got}, Cassandra {want}", stored["datetime"]);
         }
     }
+    cassandra::drop_keyspaces(&session, &[&ns.dwh_keyspace, &ns.mart_keyspace]).await;
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_service_killed_after_writing_an_epoch_writes_no_version_twice() -> anyhow::Result<()> {
+    let ns = Namespace::unique();
+    let dir = tempfile::tempdir()?;
+    nvda(dir.path(), BARS, None, None)?;
+    run_ok("pricestream-extractor", &["backfill", "--input", dir.path().to_str().unwrap_or_default()], &ns)?;
+    // One worker writes rows in three epochs, then the process dies before the third is
+    // committed: the restart replays that epoch.
+    let config = analytics_config(dir.path(), "small-epochs.toml", "[consumer]\nepoch_max_records = 300\n")?;
+    let status = std::process::Command::new(binary("pricestream-analytics")?)
+        .args(["--config", config.to_str().unwrap_or_default(), "run", "--workers", "1", "--exit-at-end"])
+        .envs(ns.env())
+        .env("PRICESTREAM_KILL_AFTER_WRITE", "worker=0,writes=3")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()?;
+    {
+        use std::os::unix::process::ExitStatusExt;
+        assert_eq!(status.signal(), Some(6), "the injected kill (an abort) ended the run: {status}");
+    }
+    let session = cassandra::session().await?;
+    let written = snapshot::history(&session, &ns.mart_keyspace).await?;
+    let before: usize = written.values().map(Vec::len).sum();
+    assert!(before > 0, "the killed run wrote versions");
+    let restarted = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_millis() as i64;
+    analytics_to_end(2, &ns)?;
+
+    let history = snapshot::history(&session, &ns.mart_keyspace).await?;
+    let mart = snapshot::mart(&session, &ns.mart_keyspace).await?;
+    assert_eq!(mart.len(), BARS);
+    let mut repeated = Vec::new();
+    for (key, versions) in &history {
+        for pair in versions.windows(2).filter(|pair| pair[0].1 == pair[1].1) {
+            repeated.push(format!("{key} at {} and {}", pair[0].0, pair[1].0));
+        }
+        let newest = versions.last().and_then(|(_, cells)| cells.as_ref());
+        assert_eq!(newest, mart.get(key), "{key}: the newest version is the mart row");
+    }
+    assert!(
+        repeated.is_empty(),
+        "{} version(s) written twice, e.g. {:?}",
+        repeated.len(),
+        &repeated[..repeated.len().min(3)]
+    );
+    let after: usize = history.values().map(Vec::len).sum();
+    let later = history.values().flatten().filter(|(known_from, _)| *known_from >= restarted).count();
+    eprintln!("{before} versions by the killed run, {later} by the restart, {after} in all");
+    assert_eq!(after, before + later, "the killed run's versions are all kept");
     cassandra::drop_keyspaces(&session, &[&ns.dwh_keyspace, &ns.mart_keyspace]).await;
     Ok(())
 }

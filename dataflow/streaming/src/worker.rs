@@ -436,6 +436,8 @@ impl Epochs<'_> {
             );
             graph.drive(worker, shared, epoch, Stage::Writing, write)?;
         }
+        #[cfg(feature = "fault-injection")]
+        crate::failure_injection::after_write(worker.index(), epoch, outputs);
         let written = started.elapsed();
         let (upserts, deletes) = (changes.upserts.len() as u64, changes.deletes.len() as u64);
         self.stats.rows += upserts;
