@@ -43,9 +43,9 @@ fn fold(messages: &[(i64, String, Option<FeatureRow>)], at: i64) -> Known {
     table
 }
 
-/// `pricestream-analytics query features …` as JSON lines, keyed like the changelog.
-fn query(ns: &Namespace, extra: &[&str]) -> anyhow::Result<Known> {
-    let mut args = vec!["query", "features", "--ticker", "NVDA", "--format", "json"];
+/// `pricestream-analytics query <what> --ticker NVDA …` as JSON lines, keyed like the changelog.
+fn query(ns: &Namespace, what: &str, extra: &[&str]) -> anyhow::Result<Known> {
+    let mut args = vec!["query", what, "--ticker", "NVDA", "--format", "json"];
     args.extend_from_slice(extra);
     let output = run_ok("pricestream-analytics", &args, ns)?;
     let mut rows = Known::new();
@@ -149,7 +149,7 @@ async fn as_of_reads_fold_the_changelog_and_exports_hold_the_mart() -> anyhow::R
     let mut seen = Vec::new();
     for at in instants {
         let instant = chrono::DateTime::from_timestamp_millis(at).map(|t| t.to_rfc3339()).unwrap_or_default();
-        let got = query(&ns, &["--as-of", &instant])?;
+        let got = query(&ns, "features", &["--as-of", &instant])?;
         let want = fold(&messages, at);
         assert_eq!(got.len(), want.len(), "as of {instant}: rows");
         for (key, (row, known_from)) in &want {
@@ -168,8 +168,28 @@ async fn as_of_reads_fold_the_changelog_and_exports_hold_the_mart() -> anyhow::R
     assert!(seen[3] != seen[4] && seen[4] != seen[5], "the second step's epochs are states of their own");
     assert_eq!(counts[5], BARS);
 
+    // The training set as of the end of the first step: its bars' rows, each labelled with the
+    // close two bars later in the first step's file; no label of a bar that came after (the
+    // late bar, the held-back days, the corrected close).
+    let end_of_one = chrono::DateTime::from_timestamp_millis(one[one.len() - 1]).map(|t| t.to_rfc3339());
+    let training = query(&ns, "training-set", &["--as-of", &end_of_one.unwrap_or_default()])?;
+    let file = std::fs::read_to_string(first.path().join("nvda-1999-2014.csv"))?;
+    let closes: Vec<(String, f64)> = file
+        .lines()
+        .skip(1)
+        .map(|line| {
+            let fields: Vec<&str> = line.split(',').collect();
+            Ok((fields[0].to_owned(), fields[4].parse()?))
+        })
+        .collect::<anyhow::Result<_>>()?;
+    assert_eq!(training.len(), closes.len() - 2, "every bar of the first step but its last two");
+    for (index, (date, _)) in closes[..closes.len() - 2].iter().enumerate() {
+        let (row, _) = &training[&format!("NVDA|1day|{date}")];
+        assert_eq!(row.label, Some(closes[index + 2].1), "the label of {date} as of the first step");
+    }
+
     // Now: the current query, the history's last versions and the changelog agree with the mart.
-    let now = query(&ns, &[])?;
+    let now = query(&ns, "features", &[])?;
     let last = fold(&messages, i64::MAX);
     assert_eq!(now.keys().collect::<Vec<_>>(), last.keys().collect::<Vec<_>>());
     for (key, (row, _)) in &last {
