@@ -57,9 +57,10 @@ pub enum Command {
     /// Parquet, CSV or JSON lines, named as on the changelog topic: no CQL needed.
     ///
     /// `features` is the mart (`instrument_mart.features`); `training-set` its rows that have a
-    /// label, as the model trains on them. With `--as-of` the rows come from the history
-    /// (`features_history`): each row as its newest version known at that instant, with the
-    /// version's `knownFrom`; a row not yet known, or deleted by then, is left out. The format
+    /// label, as the model trains on them; `predictions` the forecasts, one per as-of date. With
+    /// `--as-of` the rows come from the history (`features_history`, `predictions_history`): each
+    /// row as its newest version known at that instant, with the version's `knownFrom`
+    /// (`known_from` for forecasts); a row not yet known, or deleted by then, is left out. The format
     /// follows the extension of `--out` (`.parquet`, `.csv`, `.json`), else `--format`, else
     /// CSV on standard output. Daily series only.
     #[command(after_help = "Examples:\n  \
@@ -77,6 +78,8 @@ pub enum QueryWhat {
     Features,
     /// The feature rows that have a label.
     TrainingSet,
+    /// The forecasts (`instrument_mart.predictions`), named as on the predictions topic.
+    Predictions,
 }
 
 /// Arguments of `query`.

@@ -13,7 +13,7 @@
 //! writing any version twice.
 
 use pricestream_records::topics::KNOWN_FROM_HEADER;
-use pricestream_records::{FeatureChange, FeatureRow};
+use pricestream_records::{FeatureChange, FeatureRow, Prediction};
 use pricestream_tests::{
     Namespace, analytics_config, analytics_to_end, binary, cassandra, kafka, run_ok, shared_market_data,
     snapshot,
@@ -62,6 +62,27 @@ fn query(ns: &Namespace, what: &str, extra: &[&str]) -> anyhow::Result<Known> {
         rows.insert(key, (row, known_from));
     }
     Ok(rows)
+}
+
+/// `pricestream-analytics query predictions --ticker NVDA …`, keyed by as-of date, each with its
+/// `known_from` (0 without `--as-of`).
+fn query_predictions(ns: &Namespace, extra: &[&str]) -> anyhow::Result<BTreeMap<String, (Prediction, i64)>> {
+    let mut args = vec!["query", "predictions", "--ticker", "NVDA", "--format", "json"];
+    args.extend_from_slice(extra);
+    let output = run_ok("pricestream-analytics", &args, ns)?;
+    let mut forecasts = BTreeMap::new();
+    for line in String::from_utf8(output.stdout)?.lines() {
+        let mut object: serde_json::Map<String, serde_json::Value> = serde_json::from_str(line)?;
+        let known_from = match object.remove("known_from") {
+            Some(serde_json::Value::String(text)) => {
+                chrono::DateTime::parse_from_rfc3339(&text)?.timestamp_millis()
+            }
+            _ => 0,
+        };
+        let forecast: Prediction = serde_json::from_value(serde_json::Value::Object(object))?;
+        forecasts.insert(forecast.as_of.to_string(), (forecast, known_from));
+    }
+    Ok(forecasts)
 }
 
 /// Writes the first `bars` of NVDA's file, without the bar `skip` and with bar `corrected`'s
@@ -201,6 +222,46 @@ async fn as_of_reads_fold_the_changelog_and_exports_hold_the_mart() -> anyhow::R
     for (date, id, close, ema, sma, label) in mart {
         let (row, _) = &now[&format!("NVDA|1day|{date}")];
         assert_eq!((row.id, row.close, row.ema, row.sma, row.label), (id, close, ema, sma, label), "{date}");
+    }
+
+    // Forecasts: as of each instant, the predictions topic folded (the newest forecast per as-of
+    // date known then); now, the table.
+    let mut forecasts = Vec::new();
+    for message in kafka::read_topic(&format!("{}predictions", ns.topic_prefix))? {
+        let header = message.headers.iter().find(|(name, _)| name == KNOWN_FROM_HEADER);
+        let known_from: i64 = header.map(|(_, value)| value.parse()).transpose()?.unwrap_or_default();
+        anyhow::ensure!(known_from > 0, "a forecast without {KNOWN_FROM_HEADER}");
+        forecasts.push((known_from, serde_json::from_slice::<Prediction>(&message.payload)?));
+    }
+    forecasts.sort_by_key(|(known_from, _)| *known_from);
+    anyhow::ensure!(!forecasts.is_empty(), "the model stage made no forecast");
+    for at in instants {
+        let mut want: BTreeMap<String, (Prediction, i64)> = BTreeMap::new();
+        for (known_from, forecast) in forecasts.iter().filter(|(known_from, _)| *known_from <= at) {
+            want.insert(forecast.as_of.to_string(), (forecast.clone(), *known_from));
+        }
+        let instant = chrono::DateTime::from_timestamp_millis(at).map(|t| t.to_rfc3339()).unwrap_or_default();
+        let got = query_predictions(&ns, &["--as-of", &instant])?;
+        let differing: Vec<String> = want
+            .keys()
+            .chain(got.keys())
+            .filter(|key| got.get(*key) != want.get(*key))
+            .take(3)
+            .map(|key| format!("{key}: got {:?}, want {:?}", got.get(key), want.get(key)))
+            .collect();
+        assert!(
+            differing.is_empty(),
+            "forecasts as of {instant} ({} vs {}): {differing:#?}",
+            got.len(),
+            want.len()
+        );
+    }
+    let now = query_predictions(&ns, &[])?;
+    let stored = snapshot::predictions(&session, &ns.mart_keyspace).await?;
+    assert_eq!(now.len(), stored.len(), "every forecast in the table");
+    for (as_of, (forecast, _)) in &now {
+        let latest = forecasts.iter().rev().find(|(_, f)| f.as_of.to_string() == *as_of).map(|(_, f)| f);
+        assert_eq!(Some(forecast), latest, "the forecast of {as_of} now is the newest published");
     }
 
     // Parquet: pyarrow's schema, and pandas' rows, against the Cassandra rows.

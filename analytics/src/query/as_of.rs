@@ -1,19 +1,18 @@
 //! A bitemporal read: the rows as pricestream knew them at one instant, from their versions.
 
-use super::table::FeatureOut;
 use chrono::{DateTime, Utc};
-use pricestream_cassandra::StoredFeatureVersion;
+use pricestream_cassandra::StoredVersion;
 
 /// Of `versions` (each key's versions together, oldest first, as a history partition holds
-/// them), the version of each key known at `at`: the newest with `known_from <= at`, left out
-/// when that version is a deletion or there is none.
-pub fn known_at(versions: Vec<StoredFeatureVersion>, at: DateTime<Utc>) -> Vec<FeatureOut> {
-    let mut out: Vec<FeatureOut> = Vec::new();
+/// them), the version of each key known at `at`, with its `known_from`: the newest with
+/// `known_from <= at`, left out when that version is a deletion or there is none.
+pub fn known_at<R>(versions: Vec<StoredVersion<R>>, at: DateTime<Utc>) -> Vec<(R, DateTime<Utc>)> {
+    let mut out = Vec::new();
     // The newest version so far of the key being read, if known at `at`.
-    let mut current: Option<StoredFeatureVersion> = None;
-    let flush = |current: Option<StoredFeatureVersion>, out: &mut Vec<FeatureOut>| {
-        if let Some(StoredFeatureVersion { row: Some(row), known_from, .. }) = current {
-            out.push(FeatureOut { row, known_from: Some(known_from) });
+    let mut current: Option<StoredVersion<R>> = None;
+    let flush = |current: Option<StoredVersion<R>>, out: &mut Vec<(R, DateTime<Utc>)>| {
+        if let Some(StoredVersion { row: Some(row), known_from, .. }) = current {
+            out.push((row, known_from));
         }
     };
     let mut key = None;
@@ -36,7 +35,7 @@ mod tests {
     use chrono::NaiveDate;
     use pricestream_records::{FeatureRow, Timeframe};
 
-    fn version(day: u32, at: i64, close: Option<f64>) -> StoredFeatureVersion {
+    fn version(day: u32, at: i64, close: Option<f64>) -> StoredVersion<FeatureRow> {
         let date = NaiveDate::from_ymd_opt(2024, 1, day).unwrap_or_default();
         let row = close.map(|close| FeatureRow {
             ticker: "A".into(),
@@ -44,20 +43,19 @@ mod tests {
             close,
             ..FeatureRow::default()
         });
-        StoredFeatureVersion {
+        StoredVersion {
             key: ("A".into(), Timeframe::Day, date),
             known_from: DateTime::<Utc>::from_timestamp_millis(at).unwrap_or_default(),
             row,
         }
     }
 
-    fn closes(versions: Vec<StoredFeatureVersion>, at: i64) -> Vec<(u32, f64, i64)> {
+    fn closes(versions: Vec<StoredVersion<FeatureRow>>, at: i64) -> Vec<(u32, f64, i64)> {
         let at = DateTime::<Utc>::from_timestamp_millis(at).unwrap_or_default();
         known_at(versions, at)
             .into_iter()
-            .map(|out| {
-                let day = chrono::Datelike::day(&out.row.date_time);
-                (day, out.row.close, out.known_from.map_or(0, |t| t.timestamp_millis()))
+            .map(|(row, known_from)| {
+                (chrono::Datelike::day(&row.date_time), row.close, known_from.timestamp_millis())
             })
             .collect()
     }

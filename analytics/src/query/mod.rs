@@ -13,17 +13,21 @@ mod table;
 pub use output::Format;
 pub use select::parse_instant;
 
-use crate::cli::QueryArgs;
+use crate::cli::{QueryArgs, QueryWhat};
 use crate::config::AnalyticsConfig;
 use anyhow::Context;
+use chrono::{DateTime, Utc};
 use futures::{StreamExt, TryStreamExt, stream};
 use indicatif::{ProgressBar, ProgressStyle};
 use output::Output;
-use pricestream_cassandra::{FeatureHistoryTable, MartReader, connect, create_mart_schema, token_ranges};
+use pricestream_cassandra::{
+    FeatureHistoryTable, MartReader, PredictionReader, StoredPrediction, connect, create_mart_schema,
+    token_ranges,
+};
 use pricestream_records::Timeframe;
 use select::{Selection, Universe};
 use std::sync::Arc;
-use table::{FeatureOut, feature_batch};
+use table::{Batch, FeatureOut, feature_batch, prediction_batch};
 
 /// Series, or pieces of the token ring, read at once.
 const PARALLEL_READS: usize = 8;
@@ -36,16 +40,22 @@ pub fn run(config: &AnalyticsConfig, args: &QueryArgs) -> anyhow::Result<()> {
         Selection::of(args).map_err(|problems| anyhow::anyhow!("the query is not valid:\n{problems}"))?;
     let format = args.format.or_else(|| args.out.as_deref().and_then(Format::of_path)).unwrap_or(Format::Csv);
     let mut output = Output::open(args.out.as_ref(), format)?;
-    let known = selection.as_of.is_some();
     let runtime =
         tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the runtime")?;
-    runtime.block_on(async {
+    let empty = runtime.block_on(async {
         let session = Arc::new(connect(&config.cassandra).await?);
         create_mart_schema(&session, &config.cassandra).await?;
         let keyspace = &config.cassandra.mart_keyspace;
-        let mart = MartReader::prepare(Arc::clone(&session), keyspace).await?;
-        let history = FeatureHistoryTable::prepare(session, keyspace, PARALLEL_READS).await?;
-        let reader = Reader { mart, history, selection: &selection };
+        let source = match args.what {
+            QueryWhat::Features | QueryWhat::TrainingSet => Source::Features {
+                mart: MartReader::prepare(Arc::clone(&session), keyspace).await?,
+                history: FeatureHistoryTable::prepare(session, keyspace, PARALLEL_READS).await?,
+            },
+            QueryWhat::Predictions => {
+                Source::Predictions(PredictionReader::prepare(session, keyspace).await?)
+            }
+        };
+        let reader = Reader { source, selection: &selection };
         let progress = |steps: usize, what: &str| {
             let bar = ProgressBar::new(steps as u64);
             let style = format!("{{bar:40}} {{pos}}/{{len}} {what}, {{msg}} rows, {{elapsed}} (eta {{eta}})");
@@ -54,24 +64,21 @@ pub fn run(config: &AnalyticsConfig, args: &QueryArgs) -> anyhow::Result<()> {
             );
             bar
         };
-        let mut write = |rows: Vec<FeatureOut>, bar: &ProgressBar| -> anyhow::Result<()> {
-            output.write(feature_batch(&rows, known))?;
+        let mut write = |batch: Batch, bar: &ProgressBar| -> anyhow::Result<()> {
+            output.write(batch)?;
             bar.inc(1);
             bar.set_message(output.rows().to_string());
             Ok(())
         };
         match &selection.universe {
             Universe::Tickers(tickers) => {
-                let years = match known {
-                    true => reader.history.partitions().await?,
-                    false => Vec::new(),
-                };
+                let years = reader.history_partitions().await?;
                 let bar = progress(tickers.len(), "tickers");
                 let mut read = stream::iter(tickers)
                     .map(|ticker| reader.series(ticker, &years))
                     .buffered(PARALLEL_READS);
-                while let Some(rows) = read.try_next().await? {
-                    write(rows, &bar)?;
+                while let Some(batch) = read.try_next().await? {
+                    write(batch, &bar)?;
                 }
                 bar.finish_and_clear();
             }
@@ -80,70 +87,133 @@ pub fn run(config: &AnalyticsConfig, args: &QueryArgs) -> anyhow::Result<()> {
                 let bar = progress(pieces.len(), "pieces of the token ring");
                 let mut read =
                     stream::iter(pieces).map(|tokens| reader.tokens(tokens)).buffered(PARALLEL_READS);
-                while let Some(rows) = read.next().await {
-                    write(rows?, &bar)?;
+                while let Some(batch) = read.try_next().await? {
+                    write(batch, &bar)?;
                 }
                 bar.finish_and_clear();
             }
         }
-        anyhow::Ok(())
+        anyhow::Ok(reader.batch_of_none())
     })?;
     let target = args.out.as_ref().map_or_else(|| "standard output".to_owned(), |p| p.display().to_string());
-    let rows = output.finish(feature_batch(&[], known))?;
+    let rows = output.finish(empty)?;
     eprintln!("Wrote {rows} row(s) to {target}.");
     Ok(())
 }
 
-/// Reads selected rows, current or as of an instant.
+/// Where the rows come from (one per query: its size does not matter).
+#[allow(clippy::large_enum_variant)]
+enum Source {
+    /// The mart and its history.
+    Features { mart: MartReader, history: FeatureHistoryTable },
+    /// The forecasts and their history.
+    Predictions(PredictionReader),
+}
+
+/// Reads selected rows, current or as of an instant, as batches.
 struct Reader<'a> {
-    mart: MartReader,
-    history: FeatureHistoryTable,
+    source: Source,
     selection: &'a Selection,
 }
 
 impl Reader<'_> {
+    /// The (ticker, timeframe, year) partitions of the history, for `--as-of` reads of tickers.
+    async fn history_partitions(&self) -> anyhow::Result<Vec<(String, Timeframe, i32)>> {
+        if self.selection.as_of.is_none() {
+            return Ok(Vec::new());
+        }
+        Ok(match &self.source {
+            Source::Features { history, .. } => history.partitions().await?,
+            Source::Predictions(reader) => reader.history_partitions().await?,
+        })
+    }
+
     /// The selected rows of `ticker` (its daily series), in date order; `years` lists the
     /// history's partitions for `--as-of`.
-    async fn series(
-        &self,
-        ticker: &str,
-        years: &[(String, Timeframe, i32)],
-    ) -> anyhow::Result<Vec<FeatureOut>> {
+    async fn series(&self, ticker: &str, years: &[(String, Timeframe, i32)]) -> anyhow::Result<Batch> {
         let timeframe = Timeframe::Day;
-        let rows = match self.selection.as_of {
-            None => {
-                let rows = self.mart.read_series(ticker, timeframe).await?;
-                rows.into_iter().map(|row| FeatureOut { row, known_from: None }).collect()
+        let mine: Vec<i32> = years
+            .iter()
+            .filter(|(t, f, year)| t == ticker && *f == timeframe && self.selection.spans(*year))
+            .map(|(_, _, year)| *year)
+            .collect();
+        let years = stream::iter(mine);
+        Ok(match (&self.source, self.selection.as_of) {
+            (Source::Features { mart, .. }, None) => {
+                self.features(mart.read_series(ticker, timeframe).await?, None)
             }
-            Some(at) => {
-                let mine = years
-                    .iter()
-                    .filter(|(t, f, year)| t == ticker && *f == timeframe && self.selection.spans(*year));
-                let versions: Vec<_> = stream::iter(mine)
-                    .map(|(_, _, year)| self.history.read_year(ticker, timeframe, *year))
+            (Source::Features { history, .. }, Some(at)) => {
+                let versions = years
+                    .map(|year| history.read_year(ticker, timeframe, year))
                     .buffered(PARALLEL_READS)
                     .try_concat()
                     .await?;
-                as_of::known_at(versions, at)
+                self.features_known(as_of::known_at(versions, at))
             }
-        };
-        Ok(self.keep(rows))
+            (Source::Predictions(reader), None) => {
+                self.predictions(reader.read_series(ticker, timeframe).await?)
+            }
+            (Source::Predictions(reader), Some(at)) => {
+                let versions = years
+                    .map(|year| reader.history_year(ticker, timeframe, year))
+                    .buffered(PARALLEL_READS)
+                    .try_concat()
+                    .await?;
+                self.predictions_known(as_of::known_at(versions, at))
+            }
+        })
     }
 
     /// The selected rows of the partitions whose token is in `tokens`.
-    async fn tokens(&self, tokens: (i64, i64)) -> anyhow::Result<Vec<FeatureOut>> {
-        let rows = match self.selection.as_of {
-            None => {
-                let rows = self.mart.read_tokens(tokens).await?;
-                rows.into_iter().map(|row| FeatureOut { row, known_from: None }).collect()
+    async fn tokens(&self, tokens: (i64, i64)) -> anyhow::Result<Batch> {
+        Ok(match (&self.source, self.selection.as_of) {
+            (Source::Features { mart, .. }, None) => self.features(mart.read_tokens(tokens).await?, None),
+            (Source::Features { history, .. }, Some(at)) => {
+                self.features_known(as_of::known_at(history.read_tokens(tokens).await?, at))
             }
-            Some(at) => as_of::known_at(self.history.read_tokens(tokens).await?, at),
-        };
-        Ok(self.keep(rows))
+            (Source::Predictions(reader), None) => self.predictions(reader.read_tokens(tokens).await?),
+            (Source::Predictions(reader), Some(at)) => {
+                self.predictions_known(as_of::known_at(reader.history_tokens(tokens).await?, at))
+            }
+        })
     }
 
-    fn keep(&self, mut rows: Vec<FeatureOut>) -> Vec<FeatureOut> {
+    /// No row, with the columns of the query.
+    fn batch_of_none(&self) -> Batch {
+        let known = self.selection.as_of.is_some();
+        match self.source {
+            Source::Features { .. } => feature_batch(&[], known),
+            Source::Predictions(_) => prediction_batch(&[], known),
+        }
+    }
+
+    fn features(&self, rows: Vec<pricestream_records::FeatureRow>, at: Option<DateTime<Utc>>) -> Batch {
+        let mut rows: Vec<FeatureOut> =
+            rows.into_iter().map(|row| FeatureOut { row, known_from: at }).collect();
         rows.retain(|out| self.selection.keeps(out.row.date_time, out.row.label.is_some()));
-        rows
+        feature_batch(&rows, self.selection.as_of.is_some())
+    }
+
+    fn features_known(&self, rows: Vec<(pricestream_records::FeatureRow, DateTime<Utc>)>) -> Batch {
+        let mut rows: Vec<FeatureOut> = rows
+            .into_iter()
+            .map(|(row, known_from)| FeatureOut { row, known_from: Some(known_from) })
+            .collect();
+        rows.retain(|out| self.selection.keeps(out.row.date_time, out.row.label.is_some()));
+        feature_batch(&rows, true)
+    }
+
+    fn predictions(&self, rows: Vec<StoredPrediction>) -> Batch {
+        let mut rows: Vec<(StoredPrediction, Option<DateTime<Utc>>)> =
+            rows.into_iter().map(|p| (p, None)).collect();
+        rows.retain(|(p, _)| self.selection.keeps(p.as_of, true));
+        prediction_batch(&rows, false)
+    }
+
+    fn predictions_known(&self, rows: Vec<(StoredPrediction, DateTime<Utc>)>) -> Batch {
+        let mut rows: Vec<(StoredPrediction, Option<DateTime<Utc>>)> =
+            rows.into_iter().map(|(p, known_from)| (p, Some(known_from))).collect();
+        rows.retain(|(p, _)| self.selection.keeps(p.as_of, true));
+        prediction_batch(&rows, true)
     }
 }

@@ -1,6 +1,7 @@
 //! The rows of a query as typed columns, whatever the output format.
 
 use chrono::{DateTime, NaiveDate, Utc};
+use pricestream_cassandra::StoredPrediction;
 use pricestream_records::{FeatureRow, MartCell};
 
 /// One column's values.
@@ -143,6 +144,48 @@ pub fn feature_batch(rows: &[FeatureOut], known: bool) -> Batch {
     if known {
         let times = rows.iter().map(|r| r.known_from.map(|t| t.timestamp_millis())).collect();
         columns.push(Column { name: "knownFrom".into(), required: false, values: Values::Timestamp(times) });
+    }
+    Batch { columns, rows: rows.len() }
+}
+
+/// The columns of forecasts, named as on the predictions topic (snake_case), then `known_from`
+/// when `known`. A value older rows lack reads as the topic documents it: `forecaster` `model`,
+/// `gate_weight` and `adjustment_factor` 1.
+pub fn prediction_batch(rows: &[(StoredPrediction, Option<DateTime<Utc>>)], known: bool) -> Batch {
+    let column = |name: &str, required: bool, values: Values| Column { name: name.into(), required, values };
+    let text = |f: fn(&StoredPrediction) -> String| Values::Text(rows.iter().map(|(p, _)| f(p)).collect());
+    let date = |f: fn(&StoredPrediction) -> NaiveDate| Values::Date(rows.iter().map(|(p, _)| f(p)).collect());
+    let double =
+        |f: fn(&StoredPrediction) -> f64| Values::Double(rows.iter().map(|(p, _)| Some(f(p))).collect());
+    let mut columns = vec![
+        column("ticker", true, text(|p| p.ticker.clone())),
+        column("timeframe", true, text(|p| p.timeframe.clone())),
+        column("as_of", true, date(|p| p.as_of)),
+        column("target_date", true, date(|p| p.target_date)),
+        column(
+            "horizon_bars",
+            false,
+            Values::Int32(rows.iter().map(|(p, _)| Some(p.horizon_bars)).collect()),
+        ),
+        column("predicted_close", true, double(|p| p.predicted_close)),
+        column("model_scope", true, text(|p| p.model_scope.clone())),
+        column(
+            "model_version",
+            false,
+            Values::Int32(rows.iter().map(|(p, _)| Some(p.model_version)).collect()),
+        ),
+        column(
+            "feature_row_id",
+            false,
+            Values::Int64(rows.iter().map(|(p, _)| Some(p.feature_row_id)).collect()),
+        ),
+        column("forecaster", true, text(|p| p.forecaster.clone().unwrap_or_else(|| "model".into()))),
+        column("gate_weight", true, double(|p| p.gate_weight.unwrap_or(1.0))),
+        column("adjustment_factor", true, double(|p| p.adjustment_factor.unwrap_or(1.0))),
+    ];
+    if known {
+        let times = rows.iter().map(|(_, known_from)| known_from.map(|t| t.timestamp_millis())).collect();
+        columns.push(column("known_from", false, Values::Timestamp(times)));
     }
     Batch { columns, rows: rows.len() }
 }

@@ -80,16 +80,19 @@ impl FeatureVersion<'_> {
     }
 }
 
-/// A version as stored.
+/// A version as stored, of a mart row or a forecast.
 #[derive(Clone, Debug, PartialEq)]
-pub struct StoredFeatureVersion {
-    /// The ticker, timeframe and date of the row.
+pub struct StoredVersion<R> {
+    /// The ticker, timeframe and date of the row (a forecast's as-of date).
     pub key: (String, Timeframe, NaiveDate),
     /// When pricestream knew it.
     pub known_from: DateTime<Utc>,
     /// The row; `None` when the row went away.
-    pub row: Option<FeatureRow>,
+    pub row: Option<R>,
 }
+
+/// A version of a mart row as stored.
+pub type StoredFeatureVersion = StoredVersion<FeatureRow>;
 
 /// A history partition: a series and a calendar year (shown as `NVDA/1day/2014`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

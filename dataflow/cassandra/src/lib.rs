@@ -27,6 +27,7 @@ mod mart;
 mod mart_row;
 mod models;
 mod prediction_history;
+mod prediction_reads;
 mod predictions;
 mod schema;
 mod series_settings;
@@ -41,7 +42,7 @@ pub use batch::{BatchLimits, PartitionRows, SeriesKey, group_by_partition, write
 pub use corporate_actions::CorporateActionTable;
 pub use data_quality::DataQualityTable;
 pub use decimal::{decimal_to_f64, f64_to_decimal};
-pub use feature_history::{FeatureHistoryTable, FeatureVersion, StoredFeatureVersion};
+pub use feature_history::{FeatureHistoryTable, FeatureVersion, StoredFeatureVersion, StoredVersion};
 pub use features::FeatureTable;
 pub use generations::GenerationTable;
 pub use indicators::{IndicatorTables, table_of};
@@ -50,6 +51,7 @@ pub use mart_row::{Replaces, columns as feature_columns};
 pub use models::ModelTable;
 // The types of a stored model version are the model crate's; here for the table's users.
 pub use prediction_history::PredictionHistoryTable;
+pub use prediction_reads::{PredictionReader, StoredPrediction};
 pub use predictions::PredictionTable;
 pub use pricestream_model::{BacktestSummary, ModelRecord, ModelScope, StoredModel};
 pub use schema::{create_dwh_schema, create_mart_schema, dwh_statements, mart_statements};

@@ -92,8 +92,9 @@ impl PredictionHistoryTable {
             .await
     }
 
-    /// For each forecast, whether it is the newest version stored for its day.
-    pub async fn stored_as_newest(&self, predictions: &[&Prediction]) -> Result<Vec<bool>> {
+    /// For each forecast, the `known_from` of its day's newest stored version when that one is
+    /// the same forecast.
+    pub async fn stored_as_newest(&self, predictions: &[&Prediction]) -> Result<Vec<Option<DateTime<Utc>>>> {
         stream::iter(predictions)
             .map(|p| async move {
                 let values = (p.ticker.as_str(), p.timeframe.as_str(), p.as_of.year(), p.as_of);
@@ -105,7 +106,7 @@ impl PredictionHistoryTable {
                     .map_err(|e| failed(e.to_string()))?;
                 let rows = result.into_rows_result().map_err(|e| failed(e.to_string()))?;
                 let stored: Option<Stored> = rows.maybe_first_row().map_err(|e| failed(e.to_string()))?;
-                Ok(stored.is_some_and(|stored| same(p, &stored)))
+                Ok(stored.filter(|stored| same(p, stored)).map(|stored| stored.9))
             })
             .buffered(self.max_in_flight)
             .try_collect()
@@ -115,12 +116,13 @@ impl PredictionHistoryTable {
 
 /// The columns a version is compared on, and their values.
 const STORED: &str = "target_date, horizon_bars, predicted_close, model_scope, model_version, feature_row_id, \
-    forecaster, gate_weight, adjustment_factor";
-type Stored = (NaiveDate, i32, f64, String, i32, i64, Option<String>, Option<f64>, Option<f64>);
+    forecaster, gate_weight, adjustment_factor, known_from";
+type Stored =
+    (NaiveDate, i32, f64, String, i32, i64, Option<String>, Option<f64>, Option<f64>, DateTime<Utc>);
 
 /// Whether `stored` holds the values of `p` (floats bit for bit).
 fn same(p: &Prediction, stored: &Stored) -> bool {
-    let (target_date, horizon_bars, predicted_close, scope, version, row_id, forecaster, weight, factor) =
+    let (target_date, horizon_bars, predicted_close, scope, version, row_id, forecaster, weight, factor, _) =
         stored;
     let bits = |a: f64, b: Option<f64>| b.is_some_and(|b| a.to_bits() == b.to_bits());
     *target_date == p.target_date

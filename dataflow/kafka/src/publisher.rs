@@ -111,34 +111,30 @@ impl Publisher {
         self.send_payloads(topic, None, encoded(records)).await
     }
 
-    /// [`Publisher::publish_derived`] for outputs known from `known_from_ms` (ms since the Unix
-    /// epoch): each message's timestamp is that time, and its `known-from` header says so.
+    /// [`Publisher::publish_derived`] for outputs each known from a time (ms since the Unix
+    /// epoch): the message's timestamp is that time, and its `known_from` header says so.
     pub async fn publish_derived_known<'a, T, I>(
         &self,
         topic: &str,
-        known_from_ms: i64,
         records: I,
     ) -> Result<usize, PublishError>
     where
         T: Serialize + 'a,
-        I: IntoIterator<Item = (&'a str, T)>,
+        I: IntoIterator<Item = (&'a str, T, i64)>,
     {
-        let messages = encoded(records).map(|(key, payload)| (key, Some(payload)));
-        self.send(topic, None, Some(known_from_ms), messages).await
+        let messages =
+            records.into_iter().map(|(key, record, known)| (key, Some(wire::encode(&record)), Some(known)));
+        self.send(topic, None, messages).await
     }
 
-    /// [`Publisher::publish_values`] for outputs known from `known_from_ms`, as
+    /// [`Publisher::publish_values`] for outputs each known from a time, as
     /// [`Publisher::publish_derived_known`] marks them.
-    pub async fn publish_values_known<'a, I>(
-        &self,
-        topic: &str,
-        known_from_ms: i64,
-        messages: I,
-    ) -> Result<usize, PublishError>
+    pub async fn publish_values_known<'a, I>(&self, topic: &str, messages: I) -> Result<usize, PublishError>
     where
-        I: IntoIterator<Item = (&'a str, Option<Vec<u8>>)>,
+        I: IntoIterator<Item = (&'a str, Option<Vec<u8>>, i64)>,
     {
-        self.send(topic, None, Some(known_from_ms), messages).await
+        self.send(topic, None, messages.into_iter().map(|(key, payload, known)| (key, payload, Some(known))))
+            .await
     }
 
     /// Publishes messages of the analytics service whose values are already encoded, `None`
@@ -148,7 +144,7 @@ impl Publisher {
     where
         I: IntoIterator<Item = (&'a str, Option<Vec<u8>>)>,
     {
-        self.send(topic, None, None, messages).await
+        self.send(topic, None, messages.into_iter().map(|(key, payload)| (key, payload, None))).await
     }
 
     /// Publishes messages already encoded (each with [`wire::encode`]) and waits until every
@@ -175,27 +171,23 @@ impl Publisher {
     where
         I: IntoIterator<Item = (&'a str, Vec<u8>)>,
     {
-        self.send(topic, task, None, messages.into_iter().map(|(key, payload)| (key, Some(payload)))).await
+        self.send(topic, task, messages.into_iter().map(|(key, payload)| (key, Some(payload), None))).await
     }
 
     /// Queues every message, then waits for each delivery in the order they were queued: a
     /// partition's acknowledgements come in that order, so one waits on the oldest instead of
     /// a join that polls a future per record.
-    async fn send<'a, I>(
-        &self,
-        topic: &str,
-        task: Option<&str>,
-        known_from_ms: Option<i64>,
-        messages: I,
-    ) -> Result<usize, PublishError>
+    /// Each message is `(key, value, known_from)`: a `None` value is a tombstone; a `known_from`
+    /// (ms) is the message's timestamp and its header.
+    async fn send<'a, I>(&self, topic: &str, task: Option<&str>, messages: I) -> Result<usize, PublishError>
     where
-        I: IntoIterator<Item = (&'a str, Option<Vec<u8>>)>,
+        I: IntoIterator<Item = (&'a str, Option<Vec<u8>>, Option<i64>)>,
     {
         let version = wire::SCHEMA_VERSION.to_string();
-        let known_from = known_from_ms.map(|ms| ms.to_string());
         let mut pending = VecDeque::new();
         let mut sent = 0;
-        for (key, payload) in messages {
+        for (key, payload, known_from_ms) in messages {
+            let known_from = known_from_ms.map(|ms| ms.to_string());
             let mut headers = OwnedHeaders::new();
             if let Some(task) = task {
                 headers = headers.insert(Header { key: TASK_NUMBER_HEADER, value: Some(task) });

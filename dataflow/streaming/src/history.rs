@@ -3,7 +3,8 @@
 //!
 //! A replayed epoch (recovery, a rewrite) writes only the versions that are not already the
 //! newest stored for their key: the crashed run may have written some of them, with its own
-//! time, and a row that came out the same is the same version, never a second one.
+//! time, and a row that came out the same is the same version, never a second one. Its
+//! messages then carry that stored time, so the topics say what the history says.
 
 use crate::changes::RowChanges;
 use chrono::{DateTime, Utc};
@@ -36,43 +37,43 @@ impl HistorySink {
         next_time(&self.last_ms, now)
     }
 
-    /// The versions of `changes`: every row upserted and every key deleted. Of a `replayed`
-    /// epoch, only those not stored already as their key's newest.
-    pub async fn row_versions<'a>(
-        &self,
-        changes: &'a RowChanges,
-        replayed: bool,
-    ) -> Result<Vec<FeatureVersion<'a>>, CassandraError> {
-        let mut versions: Vec<FeatureVersion<'a>> = changes.rows().map(FeatureVersion::Row).collect();
+    /// The versions of `changes`: every row upserted, then every key deleted (the order of
+    /// the changelog's messages).
+    pub fn row_versions(changes: &RowChanges) -> Vec<FeatureVersion<'_>> {
+        let mut versions: Vec<FeatureVersion<'_>> = changes.rows().map(FeatureVersion::Row).collect();
         versions.extend(changes.deletes.iter().map(|(ticker, timeframe, date)| FeatureVersion::Deleted {
             ticker,
             timeframe: *timeframe,
             date: *date,
         }));
-        if replayed && !versions.is_empty() {
-            let newest = self.features.newest(&versions).await?;
-            let mut newest = newest.iter();
-            versions.retain(|version| {
-                let stored = newest.next().and_then(Option::as_ref);
-                !stored.is_some_and(|stored| version.is(stored))
-            });
-        }
-        Ok(versions)
+        versions
     }
 
-    /// The versions of `predictions`; of a `replayed` epoch, as for rows.
-    pub async fn prediction_versions<'a>(
+    /// For each of `versions`, the `known_from` (ms) of its key's newest stored version when
+    /// that one has the same content: the version is stored already.
+    pub async fn stored_rows(
         &self,
-        predictions: &'a [Prediction],
-        replayed: bool,
-    ) -> Result<Vec<&'a Prediction>, CassandraError> {
-        let mut versions: Vec<&Prediction> = predictions.iter().collect();
-        if replayed && !versions.is_empty() {
-            let stored = self.predictions.stored_as_newest(&versions).await?;
-            let mut stored = stored.into_iter();
-            versions.retain(|_| !stored.next().unwrap_or(false));
-        }
-        Ok(versions)
+        versions: &[FeatureVersion<'_>],
+    ) -> Result<Vec<Option<i64>>, CassandraError> {
+        let newest = self.features.newest(versions).await?;
+        Ok(versions
+            .iter()
+            .zip(newest)
+            .map(|(version, stored)| {
+                stored.filter(|stored| version.is(stored)).map(|stored| stored.known_from.timestamp_millis())
+            })
+            .collect())
+    }
+
+    /// For each forecast, the `known_from` (ms) of its day's newest stored version when that
+    /// one is the same forecast.
+    pub async fn stored_predictions(
+        &self,
+        predictions: &[Prediction],
+    ) -> Result<Vec<Option<i64>>, CassandraError> {
+        let versions: Vec<&Prediction> = predictions.iter().collect();
+        let stored = self.predictions.stored_as_newest(&versions).await?;
+        Ok(stored.into_iter().map(|time| time.map(|t| t.timestamp_millis())).collect())
     }
 }
 

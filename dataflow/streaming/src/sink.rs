@@ -16,6 +16,7 @@ use crate::history::{HistorySink, time};
 use crate::latency::PublishTimes;
 use crate::metrics::Metrics;
 use anyhow::Context;
+use pricestream_cassandra::FeatureVersion;
 use pricestream_cassandra::{FeatureTable, PredictionTable};
 use pricestream_kafka::Publisher;
 use pricestream_records::wire;
@@ -62,7 +63,7 @@ impl MartSink {
     /// dead-letter topic; returns once all are acknowledged. A prediction whose bar's publish
     /// time is in `published` is observed in `prediction_latency_seconds`. A `replayed` epoch
     /// (recovery, a rewrite) may have been written before: its history versions already stored
-    /// are not written again.
+    /// are not written again, and their messages carry the stored version's time.
     pub async fn write(
         &self,
         changes: &RowChanges,
@@ -72,21 +73,51 @@ impl MartSink {
         metrics: &Metrics,
         replayed: bool,
     ) -> anyhow::Result<()> {
-        let known =
-            self.history.as_ref().map(|history| Known { history, ms: history.known_from_ms(), replayed });
+        let known = match &self.history {
+            Some(history) => Some(self.plan(history, changes, predictions, replayed, metrics).await?),
+            None => None,
+        };
         let (rows, forecasts) = tokio::try_join!(
-            self.write_changes(changes, metrics, known),
-            self.write_predictions(predictions, published, metrics, known)
+            self.write_changes(changes, metrics, known.as_ref()),
+            self.write_predictions(predictions, published, metrics, known.as_ref())
         )?;
         let letters: Vec<DeadLetter> = refused.iter().cloned().chain(rows).chain(forecasts).collect();
         self.publish_dead_letters(&letters).await
+    }
+
+    /// The time of each version of the epoch: the epoch's, or for a replayed epoch the stored
+    /// one where the version is stored already.
+    async fn plan<'a>(
+        &self,
+        history: &'a HistorySink,
+        changes: &'a RowChanges,
+        predictions: &[Prediction],
+        replayed: bool,
+        metrics: &Metrics,
+    ) -> anyhow::Result<Known<'a>> {
+        let ms = history.known_from_ms();
+        let versions = HistorySink::row_versions(changes);
+        let (mut rows, mut forecasts) = (vec![None; versions.len()], vec![None; predictions.len()]);
+        if replayed {
+            let what = "read feature history";
+            rows = wait_out_for(&self.outages, what, self.patience(), || history.stored_rows(&versions))
+                .await
+                .map_err(|e| count(metrics, "features_history", e.into()))?;
+            let what = "read prediction history";
+            forecasts = wait_out_for(&self.outages, what, self.patience(), || {
+                history.stored_predictions(predictions)
+            })
+            .await
+            .map_err(|e| count(metrics, "predictions_history", e.into()))?;
+        }
+        Ok(Known { history, ms, versions, rows, forecasts })
     }
 
     async fn write_changes(
         &self,
         changes: &RowChanges,
         metrics: &Metrics,
-        known: Option<Known<'_>>,
+        known: Option<&Known<'_>>,
     ) -> anyhow::Result<Vec<DeadLetter>> {
         if changes.upserts.is_empty() && changes.deletes.is_empty() {
             return Ok(Vec::new());
@@ -109,16 +140,18 @@ impl MartSink {
                 anyhow::Ok(refused)
             };
             let history = async {
-                let Some(Known { history, ms, replayed }) = known else { return anyhow::Ok(()) };
-                let what = "write feature history";
-                let versions = wait_out_for(&self.outages, what, self.patience(), || {
-                    history.row_versions(changes, replayed)
-                })
-                .await
-                .map_err(|e| count(metrics, "features_history", e.into()))?;
+                let Some(known) = known else { return anyhow::Ok(()) };
+                let versions: Vec<FeatureVersion<'_>> = known
+                    .versions
+                    .iter()
+                    .zip(&known.rows)
+                    .filter(|(_, stored)| stored.is_none())
+                    .map(|(version, _)| version.clone())
+                    .collect();
                 // A version refused for what it is was refused from the mart too: dead-lettered there.
+                let what = "write feature history";
                 each_or_all(&self.outages, self.patience(), what, &versions, |versions| {
-                    history.features.write(versions, time(ms))
+                    known.history.features.write(versions, time(known.ms))
                 })
                 .await
                 .map_err(|e| count(metrics, "features_history", e))?;
@@ -134,7 +167,9 @@ impl MartSink {
         };
         let kafka = async {
             let started = Instant::now();
-            let messages: Vec<(String, FeatureChange)> = changes
+            // In the order of the history's versions, each with its version's time.
+            let times = known.map(|known| known.row_times());
+            let messages: Vec<(String, FeatureChange, Option<i64>)> = changes
                 .rows()
                 .cloned()
                 .map(|row| FeatureChange::Upsert(Box::new(row)))
@@ -145,19 +180,24 @@ impl MartSink {
                         date_time: *date,
                     })
                 }))
-                .map(|change| (change.key().message_key(), change))
+                .enumerate()
+                .map(|(at, change)| {
+                    (change.key().message_key(), change, times.as_ref().map(|times| times[at]))
+                })
                 .collect();
             // A deleted row is a tombstone: compaction removes its key, table readers drop it.
             let refused =
                 each_or_all(&self.outages, self.patience(), "publish changelog", &messages, |messages| {
                     let topic = &self.changelog_topic;
-                    let payloads: Vec<_> = messages.iter().map(|(k, c)| (k.as_str(), c.payload())).collect();
+                    let payloads = messages.iter().map(|(k, c, time)| (k.as_str(), c.payload(), *time));
+                    let timed: Option<Vec<_>> =
+                        payloads.clone().map(|(k, p, time)| Some((k, p, time?))).collect();
                     async move {
-                        match known {
-                            Some(known) => {
-                                self.publisher.publish_values_known(topic, known.ms, payloads).await
+                        match timed {
+                            Some(timed) => self.publisher.publish_values_known(topic, timed).await,
+                            None => {
+                                self.publisher.publish_values(topic, payloads.map(|(k, p, _)| (k, p))).await
                             }
-                            None => self.publisher.publish_values(topic, payloads).await,
                         }
                     }
                 })
@@ -166,7 +206,7 @@ impl MartSink {
             metrics.outputs_refused.with_label_values(&["changelog"]).inc_by(refused.len() as u64);
             let letters = refused
                 .iter()
-                .map(|((key, change), error)| {
+                .map(|((key, change, _), error)| {
                     DeadLetter::refused_output(
                         &self.changelog_topic,
                         key,
@@ -188,7 +228,7 @@ impl MartSink {
         predictions: &[Prediction],
         published: &PublishTimes,
         metrics: &Metrics,
-        known: Option<Known<'_>>,
+        known: Option<&Known<'_>>,
     ) -> anyhow::Result<Vec<DeadLetter>> {
         if predictions.is_empty() {
             return Ok(Vec::new());
@@ -203,33 +243,49 @@ impl MartSink {
             anyhow::Ok(refused)
         };
         let history = async {
-            let Some(Known { history, ms, replayed }) = known else { return anyhow::Ok(()) };
+            let Some(known) = known else { return anyhow::Ok(()) };
+            let versions: Vec<&Prediction> = predictions
+                .iter()
+                .zip(&known.forecasts)
+                .filter(|(_, stored)| stored.is_none())
+                .map(|(prediction, _)| prediction)
+                .collect();
             let what = "write prediction history";
-            let versions = wait_out_for(&self.outages, what, self.patience(), || {
-                history.prediction_versions(predictions, replayed)
-            })
-            .await
-            .map_err(|e| count(metrics, "predictions_history", e.into()))?;
             each_or_all(&self.outages, self.patience(), what, &versions, |versions| {
-                history.predictions.write(versions, time(ms))
+                known.history.predictions.write(versions, time(known.ms))
             })
             .await
             .map_err(|e| count(metrics, "predictions_history", e))?;
             anyhow::Ok(())
         };
         let topic = async {
+            // Each with its version's time.
+            let timed: Vec<(&Prediction, Option<i64>)> = match known {
+                Some(known) => {
+                    predictions.iter().zip(known.forecast_times()).map(|(p, t)| (p, Some(t))).collect()
+                }
+                None => predictions.iter().map(|p| (p, None)).collect(),
+            };
             let refused =
-                each_or_all(&self.outages, self.patience(), "publish predictions", predictions, |rows| {
-                    let (topic, keyed) = (&self.predictions_topic, rows.iter().map(|p| (p.message_key(), p)));
+                each_or_all(&self.outages, self.patience(), "publish predictions", &timed, |rows| {
+                    let topic = &self.predictions_topic;
+                    let times: Option<Vec<_>> =
+                        rows.iter().map(|(p, time)| Some((p.message_key(), *p, (*time)?))).collect();
                     async move {
-                        match known {
-                            Some(known) => self.publisher.publish_derived_known(topic, known.ms, keyed).await,
-                            None => self.publisher.publish_derived(topic, keyed).await,
+                        match times {
+                            Some(times) => self.publisher.publish_derived_known(topic, times).await,
+                            None => {
+                                self.publisher
+                                    .publish_derived(topic, rows.iter().map(|(p, _)| (p.message_key(), *p)))
+                                    .await
+                            }
                         }
                     }
                 })
                 .await?;
-            anyhow::Ok(refused)
+            anyhow::Ok(
+                refused.into_iter().map(|((prediction, _), error)| (*prediction, error)).collect::<Vec<_>>(),
+            )
         };
         let (in_table, (), on_topic) = tokio::try_join!(table, history, topic)?;
         metrics.cassandra_write_errors.with_label_values(&["predictions"]).inc_by(in_table.len() as u64);
@@ -277,12 +333,29 @@ impl MartSink {
     }
 }
 
-/// The history of an epoch being written: where, known from when, and whether replayed.
-#[derive(Clone, Copy)]
+/// The history of an epoch being written: where, the epoch's time, and its versions with the
+/// times of those stored already.
 struct Known<'a> {
     history: &'a HistorySink,
     ms: i64,
-    replayed: bool,
+    /// The row versions, in the changelog's order.
+    versions: Vec<FeatureVersion<'a>>,
+    /// Per row version, the time of the same version stored already.
+    rows: Vec<Option<i64>>,
+    /// Per forecast, the time of the same forecast stored already.
+    forecasts: Vec<Option<i64>>,
+}
+
+impl Known<'_> {
+    /// The time of each row version.
+    fn row_times(&self) -> Vec<i64> {
+        self.rows.iter().map(|stored| stored.unwrap_or(self.ms)).collect()
+    }
+
+    /// The time of each forecast.
+    fn forecast_times(&self) -> Vec<i64> {
+        self.forecasts.iter().map(|stored| stored.unwrap_or(self.ms)).collect()
+    }
 }
 
 /// Counts a failed write of `table` in `cassandra_write_errors_total` and hands the error on.
