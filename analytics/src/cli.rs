@@ -69,6 +69,23 @@ pub enum Command {
         pricestream-analytics query features --all --as-of 2026-12-01T00:00:00Z --out mart.parquet\n  \
         pricestream-analytics query training-set --tickers universe.txt --as-of 2026-12-01 --out train.parquet")]
     Query(QueryArgs),
+    /// Remove the history's versions that were superseded more than `[history] retention_days`
+    /// (or --older-than-days) ago. Every `query --as-of` at or after that horizon reads what it
+    /// read before; each row keeps the version that was current at the horizon. Run it from
+    /// cron or a Kubernetes CronJob.
+    #[command(after_help = "Examples:\n  \
+        pricestream-analytics prune-history                      # [history] retention_days of the config\n  \
+        pricestream-analytics prune-history --older-than-days 365")]
+    PruneHistory(PruneArgs),
+}
+
+/// Arguments of `prune-history`.
+#[derive(Debug, Args)]
+pub struct PruneArgs {
+    /// The horizon in days before now (default: `[history] retention_days`; 0 there keeps
+    /// everything).
+    #[arg(long, value_name = "DAYS")]
+    pub older_than_days: Option<u32>,
 }
 
 /// What `query` reads.

@@ -85,11 +85,14 @@ pub struct HistorySettings {
     /// Keep every version of every mart row and forecast in `features_history` and
     /// `predictions_history`, each with the time pricestream knew it.
     pub enabled: bool,
+    /// `prune-history` removes the versions superseded more than this many days ago; 0 keeps
+    /// every version.
+    pub retention_days: u32,
 }
 
 impl Default for HistorySettings {
     fn default() -> Self {
-        HistorySettings { enabled: true }
+        HistorySettings { enabled: true, retention_days: 0 }
     }
 }
 

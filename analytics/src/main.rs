@@ -6,6 +6,7 @@ mod cli;
 mod config;
 mod discovery;
 mod offline;
+mod prune;
 mod query;
 mod run;
 
@@ -54,6 +55,7 @@ fn main() -> ExitCode {
             config().and_then(|config| offline::export(&config, args).map_err(anyhow::Error::from))
         }
         Command::Query(args) => config().and_then(|config| query::run(&config, args)),
+        Command::PruneHistory(args) => config().and_then(|config| prune::run(&config, args)),
     };
     exit_status(result)
 }

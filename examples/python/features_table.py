@@ -8,6 +8,10 @@ timeframe and dateTime: the same rows as `instrument_mart.features`.
 
     python3 examples/python/features_table.py --brokers 127.0.0.1:9092
     python3 examples/python/features_table.py --topic prod.pricestream.features --csv mart.csv
+    python3 examples/python/features_table.py --follow       # then keep it equal to the mart
+
+With --follow it goes on reading after the end and applies each change as it comes, so the
+frame stays equal to the mart (it prints the row count whenever changes arrived; Ctrl-C stops).
 
 Needs confluent-kafka and pandas (examples/python/requirements.txt).
 """
@@ -21,8 +25,20 @@ import pandas as pd
 from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 
 
-def read_table(brokers: str, topic: str, timeout_s: float = 10.0) -> dict:
-    """The last value of every key of `topic` that is not deleted, as parsed JSON objects."""
+def apply(table: dict, message) -> None:
+    """Applies one changelog message to `table`: the key's new row, or its deletion."""
+    key = message.key().decode()
+    value = message.value()
+    body = None if value is None else json.loads(value)
+    if body is None or body.get("op") == "delete":
+        table.pop(key, None)
+    else:
+        table[key] = body
+
+
+def read_table(brokers: str, topic: str, timeout_s: float = 10.0, follow: bool = False) -> dict:
+    """The last value of every key of `topic` that is not deleted, as parsed JSON objects. With
+    `follow`, goes on applying changes after the end, reporting the row count, until Ctrl-C."""
     consumer = Consumer(
         {
             "bootstrap.servers": brokers,
@@ -43,7 +59,9 @@ def read_table(brokers: str, topic: str, timeout_s: float = 10.0) -> dict:
             low, high = consumer.get_watermark_offsets(tp, timeout=timeout_s)
             if high > low:
                 end[tp.partition] = high
-        consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in end])
+        # Every partition when following (an empty one gets changes later too).
+        assigned = [tp.partition for tp in partitions] if follow else list(end)
+        consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in assigned])
         table = {}
         while end:
             message = consumer.poll(timeout_s)
@@ -51,15 +69,22 @@ def read_table(brokers: str, topic: str, timeout_s: float = 10.0) -> dict:
                 raise SystemExit(f"topic {topic}: no message within {timeout_s} s before its end")
             if message.error():
                 raise SystemExit(f"topic {topic}: {message.error()}")
-            key = message.key().decode()
-            value = message.value()
-            body = None if value is None else json.loads(value)
-            if body is None or body.get("op") == "delete":
-                table.pop(key, None)
-            else:
-                table[key] = body
+            apply(table, message)
             if message.offset() + 1 >= end.get(message.partition(), 0):
                 end.pop(message.partition(), None)
+        if follow:
+            print(f"{len(table)} rows: the mart as of now; following", file=sys.stderr)
+            try:
+                while True:
+                    messages = consumer.consume(num_messages=10_000, timeout=1.0)
+                    for message in messages:
+                        if message.error():
+                            raise SystemExit(f"topic {topic}: {message.error()}")
+                        apply(table, message)
+                    if messages:
+                        print(f"{len(table)} rows after {len(messages)} change(s)", file=sys.stderr)
+            except KeyboardInterrupt:
+                pass
         return table
     finally:
         consumer.close()
@@ -80,8 +105,9 @@ def main() -> None:
     parser.add_argument("--brokers", default="127.0.0.1:9092", help="bootstrap brokers, host:port[,...]")
     parser.add_argument("--topic", default="pricestream.features", help="the features changelog topic")
     parser.add_argument("--csv", help="write the frame to this CSV file instead of printing a summary")
+    parser.add_argument("--follow", action="store_true", help="keep applying changes after the end (Ctrl-C stops)")
     args = parser.parse_args()
-    frame = to_frame(read_table(args.brokers, args.topic))
+    frame = to_frame(read_table(args.brokers, args.topic, follow=args.follow))
     if args.csv:
         frame.to_csv(args.csv)
     else:

@@ -330,6 +330,26 @@ print(json.dumps({"types": {f.name: str(f.type) for f in schema}, "columns": lis
             assert!(same, "{name} on {}: Parquet {got}, Cassandra {want}", stored["datetime"]);
         }
     }
+
+    // Pruning at the horizon "now" leaves each row its newest version, and the reads as of now
+    // as they were.
+    let versions_before: usize =
+        snapshot::history(&session, &ns.mart_keyspace).await?.values().map(Vec::len).sum();
+    let output = run_ok("pricestream-analytics", &["prune-history", "--older-than-days", "0"], &ns)?;
+    let history = snapshot::history(&session, &ns.mart_keyspace).await?;
+    assert_eq!(history.len(), BARS);
+    assert!(history.values().all(|versions| versions.len() == 1), "one version per row is left");
+    eprintln!(
+        "prune-history: {versions_before} versions before, {}",
+        String::from_utf8_lossy(&output.stderr).trim()
+    );
+    let now = chrono::Utc::now().to_rfc3339();
+    let after = query(&ns, "features", &["--as-of", &now])?;
+    assert_eq!(after.len(), last.len());
+    for (key, (row, known_from)) in &last {
+        assert_eq!(&after[key], &(row.clone(), *known_from), "{key} as of now, after pruning");
+    }
+    assert_eq!(query_predictions(&ns, &["--as-of", &now])?.len(), stored.len());
     cassandra::drop_keyspaces(&session, &[&ns.dwh_keyspace, &ns.mart_keyspace]).await;
     Ok(())
 }
