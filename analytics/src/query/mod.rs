@@ -20,19 +20,24 @@ use chrono::{DateTime, Utc};
 use futures::{StreamExt, TryStreamExt, stream};
 use indicatif::{ProgressBar, ProgressStyle};
 use output::Output;
+use pricestream_cassandra::CassandraError;
 use pricestream_cassandra::{
     FeatureHistoryTable, MartReader, PredictionReader, StoredPrediction, connect, create_mart_schema,
     token_ranges,
 };
 use pricestream_records::Timeframe;
+use pricestream_runtime::fault::{Outages, Patience, wait_out_for};
 use select::{Selection, Universe};
 use std::sync::Arc;
 use table::{Batch, FeatureOut, feature_batch, prediction_batch};
 
 /// Series, or pieces of the token ring, read at once.
-const PARALLEL_READS: usize = 8;
-/// Pieces of the token ring a scan of the whole universe is split into.
-const RING_PIECES: usize = 64;
+const PARALLEL_READS: usize = 4;
+/// Pieces of the token ring a scan of the whole universe is split into: about 10,000 rows each
+/// for 500 tickers of 20 years, so each read ends well within Cassandra's range timeout.
+const RING_PIECES: usize = 256;
+/// Tries of one read: a read that times out (a node busy compacting) is tried again.
+const READ_ATTEMPTS: u32 = 8;
 
 /// Runs the query of `args`.
 pub fn run(config: &AnalyticsConfig, args: &QueryArgs) -> anyhow::Result<()> {
@@ -55,7 +60,7 @@ pub fn run(config: &AnalyticsConfig, args: &QueryArgs) -> anyhow::Result<()> {
                 Source::Predictions(PredictionReader::prepare(session, keyspace).await?)
             }
         };
-        let reader = Reader { source, selection: &selection };
+        let reader = Reader { source, selection: &selection, outages: Outages::default() };
         let progress = |steps: usize, what: &str| {
             let bar = ProgressBar::new(steps as u64);
             let style = format!("{{bar:40}} {{pos}}/{{len}} {what}, {{msg}} rows, {{elapsed}} (eta {{eta}})");
@@ -114,17 +119,27 @@ enum Source {
 struct Reader<'a> {
     source: Source,
     selection: &'a Selection,
+    /// Failed reads being tried again.
+    outages: Outages,
 }
 
 impl Reader<'_> {
+    /// `read`, tried again when it fails for a reason that passes (a timeout, a node down).
+    async fn retry<T, Fut>(&self, what: &str, read: impl FnMut() -> Fut) -> Result<T, CassandraError>
+    where
+        Fut: std::future::Future<Output = Result<T, CassandraError>>,
+    {
+        wait_out_for(&self.outages, what, Patience::Attempts(READ_ATTEMPTS), read).await
+    }
+
     /// The (ticker, timeframe, year) partitions of the history, for `--as-of` reads of tickers.
     async fn history_partitions(&self) -> anyhow::Result<Vec<(String, Timeframe, i32)>> {
         if self.selection.as_of.is_none() {
             return Ok(Vec::new());
         }
         Ok(match &self.source {
-            Source::Features { history, .. } => history.partitions().await?,
-            Source::Predictions(reader) => reader.history_partitions().await?,
+            Source::Features { history, .. } => self.retry("read history", || history.partitions()).await?,
+            Source::Predictions(reader) => self.retry("read history", || reader.history_partitions()).await?,
         })
     }
 
@@ -139,23 +154,25 @@ impl Reader<'_> {
             .collect();
         let years = stream::iter(mine);
         Ok(match (&self.source, self.selection.as_of) {
-            (Source::Features { mart, .. }, None) => {
-                self.features(mart.read_series(ticker, timeframe).await?, None)
-            }
+            (Source::Features { mart, .. }, None) => self
+                .features(self.retry("read features", || mart.read_series(ticker, timeframe)).await?, None),
             (Source::Features { history, .. }, Some(at)) => {
                 let versions = years
-                    .map(|year| history.read_year(ticker, timeframe, year))
+                    .map(|year| {
+                        self.retry("read history", move || history.read_year(ticker, timeframe, year))
+                    })
                     .buffered(PARALLEL_READS)
                     .try_concat()
                     .await?;
                 self.features_known(as_of::known_at(versions, at))
             }
-            (Source::Predictions(reader), None) => {
-                self.predictions(reader.read_series(ticker, timeframe).await?)
-            }
+            (Source::Predictions(reader), None) => self
+                .predictions(self.retry("read predictions", || reader.read_series(ticker, timeframe)).await?),
             (Source::Predictions(reader), Some(at)) => {
                 let versions = years
-                    .map(|year| reader.history_year(ticker, timeframe, year))
+                    .map(|year| {
+                        self.retry("read history", move || reader.history_year(ticker, timeframe, year))
+                    })
                     .buffered(PARALLEL_READS)
                     .try_concat()
                     .await?;
@@ -167,13 +184,19 @@ impl Reader<'_> {
     /// The selected rows of the partitions whose token is in `tokens`.
     async fn tokens(&self, tokens: (i64, i64)) -> anyhow::Result<Batch> {
         Ok(match (&self.source, self.selection.as_of) {
-            (Source::Features { mart, .. }, None) => self.features(mart.read_tokens(tokens).await?, None),
-            (Source::Features { history, .. }, Some(at)) => {
-                self.features_known(as_of::known_at(history.read_tokens(tokens).await?, at))
+            (Source::Features { mart, .. }, None) => {
+                self.features(self.retry("read features", || mart.read_tokens(tokens)).await?, None)
             }
-            (Source::Predictions(reader), None) => self.predictions(reader.read_tokens(tokens).await?),
+            (Source::Features { history, .. }, Some(at)) => {
+                let versions = self.retry("read history", || history.read_tokens(tokens)).await?;
+                self.features_known(as_of::known_at(versions, at))
+            }
+            (Source::Predictions(reader), None) => {
+                self.predictions(self.retry("read predictions", || reader.read_tokens(tokens)).await?)
+            }
             (Source::Predictions(reader), Some(at)) => {
-                self.predictions_known(as_of::known_at(reader.history_tokens(tokens).await?, at))
+                let versions = self.retry("read history", || reader.history_tokens(tokens)).await?;
+                self.predictions_known(as_of::known_at(versions, at))
             }
         })
     }
