@@ -43,46 +43,46 @@ fn fold(messages: &[(i64, String, Option<FeatureRow>)], at: i64) -> Known {
     table
 }
 
-/// `pricestream-analytics query <what> --ticker NVDA …` as JSON lines, keyed like the changelog.
-fn query(ns: &Namespace, what: &str, extra: &[&str]) -> anyhow::Result<Known> {
+/// `pricestream-analytics query <what> --ticker NVDA … --format json`: each line's record and
+/// the time in its `time_column` (0 without `--as-of`).
+fn query_lines<T: serde::de::DeserializeOwned>(
+    ns: &Namespace,
+    what: &str,
+    extra: &[&str],
+    time_column: &str,
+) -> anyhow::Result<Vec<(T, i64)>> {
     let mut args = vec!["query", what, "--ticker", "NVDA", "--format", "json"];
     args.extend_from_slice(extra);
     let output = run_ok("pricestream-analytics", &args, ns)?;
-    let mut rows = Known::new();
+    let mut records = Vec::new();
     for line in String::from_utf8(output.stdout)?.lines() {
         let mut object: serde_json::Map<String, serde_json::Value> = serde_json::from_str(line)?;
-        let known_from = match object.remove("knownFrom") {
+        let known_from = match object.remove(time_column) {
             Some(serde_json::Value::String(text)) => {
                 chrono::DateTime::parse_from_rfc3339(&text)?.timestamp_millis()
             }
             _ => 0,
         };
-        let row: FeatureRow = serde_json::from_value(serde_json::Value::Object(object))?;
-        let key = FeatureChange::Upsert(Box::new(row.clone())).key().message_key();
-        rows.insert(key, (row, known_from));
+        records.push((serde_json::from_value(serde_json::Value::Object(object))?, known_from));
     }
-    Ok(rows)
+    Ok(records)
 }
 
-/// `pricestream-analytics query predictions --ticker NVDA …`, keyed by as-of date, each with its
-/// `known_from` (0 without `--as-of`).
+/// `query <what>` of feature rows, keyed like the changelog.
+fn query(ns: &Namespace, what: &str, extra: &[&str]) -> anyhow::Result<Known> {
+    let rows = query_lines::<FeatureRow>(ns, what, extra, "knownFrom")?;
+    Ok(rows
+        .into_iter()
+        .map(|(row, known_from)| {
+            (FeatureChange::Upsert(Box::new(row.clone())).key().message_key(), (row, known_from))
+        })
+        .collect())
+}
+
+/// `query predictions`, keyed by as-of date.
 fn query_predictions(ns: &Namespace, extra: &[&str]) -> anyhow::Result<BTreeMap<String, (Prediction, i64)>> {
-    let mut args = vec!["query", "predictions", "--ticker", "NVDA", "--format", "json"];
-    args.extend_from_slice(extra);
-    let output = run_ok("pricestream-analytics", &args, ns)?;
-    let mut forecasts = BTreeMap::new();
-    for line in String::from_utf8(output.stdout)?.lines() {
-        let mut object: serde_json::Map<String, serde_json::Value> = serde_json::from_str(line)?;
-        let known_from = match object.remove("known_from") {
-            Some(serde_json::Value::String(text)) => {
-                chrono::DateTime::parse_from_rfc3339(&text)?.timestamp_millis()
-            }
-            _ => 0,
-        };
-        let forecast: Prediction = serde_json::from_value(serde_json::Value::Object(object))?;
-        forecasts.insert(forecast.as_of.to_string(), (forecast, known_from));
-    }
-    Ok(forecasts)
+    let forecasts = query_lines::<Prediction>(ns, "predictions", extra, "known_from")?;
+    Ok(forecasts.into_iter().map(|(p, known_from)| (p.as_of.to_string(), (p, known_from))).collect())
 }
 
 /// Writes the first `bars` of NVDA's file, without the bar `skip` and with bar `corrected`'s
@@ -147,10 +147,13 @@ async fn as_of_reads_fold_the_changelog_and_exports_hold_the_mart() -> anyhow::R
         .map(str::to_owned)
         .unwrap_or_default();
     let late_key = format!("NVDA|1day|{late_date}");
-    let step_two = messages
+    let late_time = messages
         .iter()
-        .position(|(_, key, _)| *key == late_key)
+        .find(|(_, key, _)| *key == late_key)
+        .map(|(known_from, _, _)| *known_from)
         .ok_or_else(|| anyhow::anyhow!("no row for the late bar of {late_date}"))?;
+    // The epoch that brought the late bar may have published other rows first.
+    let step_two = times.partition_point(|time| *time < late_time);
     // The distinct times of each step: before, in the middle of and between the steps, after.
     let distinct = |times: &[i64]| {
         let mut times = times.to_vec();

@@ -132,6 +132,23 @@ impl Reader<'_> {
         wait_out_for(&self.outages, what, Patience::Attempts(READ_ATTEMPTS), read).await
     }
 
+    /// The versions `read` gives for each of `years`, a few years at a time, in their order.
+    async fn each_year<R, Fut>(
+        &self,
+        years: &[i32],
+        read: impl Fn(i32) -> Fut,
+    ) -> Result<Vec<R>, CassandraError>
+    where
+        Fut: std::future::Future<Output = Result<Vec<R>, CassandraError>>,
+    {
+        let read = &read;
+        stream::iter(years.iter().copied())
+            .map(|year| self.retry("read history", move || read(year)))
+            .buffered(PARALLEL_READS)
+            .try_concat()
+            .await
+    }
+
     /// The (ticker, timeframe, year) partitions of the history, for `--as-of` reads of tickers.
     async fn history_partitions(&self) -> anyhow::Result<Vec<(String, Timeframe, i32)>> {
         if self.selection.as_of.is_none() {
@@ -152,30 +169,19 @@ impl Reader<'_> {
             .filter(|(t, f, year)| t == ticker && *f == timeframe && self.selection.spans(*year))
             .map(|(_, _, year)| *year)
             .collect();
-        let years = stream::iter(mine);
         Ok(match (&self.source, self.selection.as_of) {
             (Source::Features { mart, .. }, None) => self
                 .features(self.retry("read features", || mart.read_series(ticker, timeframe)).await?, None),
             (Source::Features { history, .. }, Some(at)) => {
-                let versions = years
-                    .map(|year| {
-                        self.retry("read history", move || history.read_year(ticker, timeframe, year))
-                    })
-                    .buffered(PARALLEL_READS)
-                    .try_concat()
-                    .await?;
+                let versions =
+                    self.each_year(&mine, |year| history.read_year(ticker, timeframe, year)).await?;
                 self.features_known(as_of::known_at(versions, at))
             }
             (Source::Predictions(reader), None) => self
                 .predictions(self.retry("read predictions", || reader.read_series(ticker, timeframe)).await?),
             (Source::Predictions(reader), Some(at)) => {
-                let versions = years
-                    .map(|year| {
-                        self.retry("read history", move || reader.history_year(ticker, timeframe, year))
-                    })
-                    .buffered(PARALLEL_READS)
-                    .try_concat()
-                    .await?;
+                let versions =
+                    self.each_year(&mine, |year| reader.history_year(ticker, timeframe, year)).await?;
                 self.predictions_known(as_of::known_at(versions, at))
             }
         })

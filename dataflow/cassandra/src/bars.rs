@@ -1,9 +1,8 @@
 use super::batch::{BatchLimits, SeriesKey, group_by_partition, write_partitions};
 use super::statements::{insert_cql, prepare};
-use super::{CassandraError, decimal_to_f64, f64_to_decimal};
+use super::{decimal_to_f64, f64_to_decimal};
 use crate::Result;
 use chrono::{DateTime, Utc};
-use futures::StreamExt;
 use pricestream_records::{Bar, BarSource, Timeframe};
 use scylla::client::session::Session;
 use scylla::statement::prepared::PreparedStatement;
@@ -65,19 +64,11 @@ impl BarTable {
 impl BarTable {
     /// Every stored bar of one ticker and timeframe, in date order (one partition, paged).
     pub async fn read_series(&self, ticker: &str, timeframe: Timeframe) -> Result<Vec<Bar>> {
-        let read_error = |message: String| CassandraError::Read { table: self.table.clone(), message };
-        let decode_error = |message: String| CassandraError::Decode { table: self.table.clone(), message };
-        let mut rows = self
-            .session
-            .execute_iter(self.select.clone(), (ticker, timeframe.as_str()))
-            .await
-            .map_err(|e| read_error(e.to_string()))?
-            .rows_stream::<StoredRow>()
-            .map_err(|e| decode_error(e.to_string()))?;
-        let mut bars = Vec::new();
-        while let Some(row) = rows.next().await {
-            let (datetime, open, high, low, close, volume, task_number, source) =
-                row.map_err(|e| read_error(e.to_string()))?;
+        let rows: Vec<StoredRow> =
+            super::requests::read_all(&self.session, &self.select, (ticker, timeframe.as_str()), &self.table)
+                .await?;
+        let mut bars = Vec::with_capacity(rows.len());
+        for (datetime, open, high, low, close, volume, task_number, source) in rows {
             bars.push(Bar {
                 ticker: ticker.into(),
                 timeframe,

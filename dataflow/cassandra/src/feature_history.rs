@@ -203,20 +203,7 @@ impl FeatureHistoryTable {
 
     /// Every (ticker, timeframe, year) the history has versions in.
     pub async fn partitions(&self) -> Result<Vec<(String, Timeframe, i32)>> {
-        let mut rows = self
-            .session
-            .execute_iter(self.partitions.clone(), ())
-            .await
-            .map_err(|e| self.read_error(e))?
-            .rows_stream::<(String, String, i32)>()
-            .map_err(|e| self.decode_error(e))?;
-        let mut out = Vec::new();
-        while let Some(row) = rows.next().await {
-            let (ticker, timeframe, year) = row.map_err(|e| self.read_error(e))?;
-            out.push((ticker, timeframe.parse().map_err(|e| self.decode_error(e))?, year));
-        }
-        out.sort();
-        Ok(out)
+        super::requests::year_partitions(&self.session, &self.partitions, &self.table).await
     }
 
     /// The versions `statement` returns for `values`, read page by page.
@@ -225,18 +212,8 @@ impl FeatureHistoryTable {
         statement: &PreparedStatement,
         values: impl scylla::serialize::row::SerializeRow,
     ) -> Result<Vec<StoredFeatureVersion>> {
-        let mut rows = self
-            .session
-            .execute_iter(statement.clone(), values)
-            .await
-            .map_err(|e| self.read_error(e))?
-            .rows_stream::<Row>()
-            .map_err(|e| self.decode_error(e))?;
-        let mut out = Vec::new();
-        while let Some(row) = rows.next().await {
-            out.push(self.decode(row.map_err(|e| self.read_error(e))?)?);
-        }
-        Ok(out)
+        let rows: Vec<Row> = super::requests::read_all(&self.session, statement, values, &self.table).await?;
+        rows.into_iter().map(|row| self.decode(row)).collect()
     }
 
     /// A stored version from its columns ([`column_list`]).

@@ -1,10 +1,8 @@
-use super::CassandraError;
 use super::batch::{BatchLimits, SeriesKey, group_by_partition, write_partitions};
 use super::mart_row::{self, Replaces};
 use super::statements::{insert_cql, prepare};
 use crate::Result;
 use chrono::NaiveDate;
-use futures::{StreamExt, TryStreamExt, stream};
 use pricestream_records::{FeatureRow, Timeframe};
 use scylla::client::session::Session;
 use scylla::statement::prepared::PreparedStatement;
@@ -44,20 +42,22 @@ impl FeatureTable {
     }
 
     /// Deletes the rows of `keys` (ticker, timeframe, date): rows whose bar was retracted.
-    pub async fn delete_all(&self, keys: &[(String, Timeframe, NaiveDate)]) -> Result<usize> {
-        stream::iter(keys)
-            .map(|(ticker, timeframe, date)| async move {
-                self.session
-                    .execute_unpaged(&self.delete, (ticker.as_str(), timeframe.as_str(), *date))
-                    .await
-                    .map_err(|source| CassandraError::Write {
-                        table: self.table.clone(),
-                        key: format!("{ticker}/{timeframe}/{date}"),
-                        source,
-                    })
-            })
-            .buffer_unordered(self.max_in_flight)
-            .try_fold(0, |deleted, _| async move { Ok(deleted + 1) })
-            .await
+    pub async fn delete_all<'a>(&self, keys: &'a [(String, Timeframe, NaiveDate)]) -> Result<usize> {
+        let bind = |(ticker, timeframe, date): &'a (String, Timeframe, NaiveDate)| {
+            (ticker.as_str(), timeframe.as_str(), *date)
+        };
+        let key = |(ticker, timeframe, date): &(String, Timeframe, NaiveDate)| {
+            format!("{ticker}/{timeframe}/{date}")
+        };
+        super::requests::execute_each(
+            &self.session,
+            &self.delete,
+            keys,
+            bind,
+            key,
+            &self.table,
+            self.max_in_flight,
+        )
+        .await
     }
 }

@@ -1,10 +1,8 @@
 //! Removing old versions from the history tables (`pricestream-analytics prune-history`).
 
-use super::CassandraError;
 use super::statements::prepare;
 use crate::Result;
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
-use futures::{StreamExt, TryStreamExt, stream};
 use pricestream_records::Timeframe;
 use scylla::client::session::Session;
 use scylla::statement::prepared::PreparedStatement;
@@ -52,24 +50,19 @@ impl HistoryDeletes {
     }
 
     /// Deletes `versions` from `table`; returns how many.
-    pub async fn delete(&self, table: HistoryTable, versions: &[VersionKey]) -> Result<usize> {
+    pub async fn delete<'a>(&self, table: HistoryTable, versions: &'a [VersionKey]) -> Result<usize> {
         let (statement, name) = match table {
             HistoryTable::Features => (&self.features, "features_history"),
             HistoryTable::Predictions => (&self.predictions, "predictions_history"),
         };
-        stream::iter(versions)
-            .map(|((ticker, timeframe, date), known_from)| async move {
-                let values = (ticker.as_str(), timeframe.as_str(), date.year(), *date, *known_from);
-                self.session.execute_unpaged(statement, values).await.map_err(|source| {
-                    CassandraError::Write {
-                        table: format!("{}.{name}", self.keyspace),
-                        key: format!("{ticker}/{timeframe}/{date}/{}", known_from.timestamp_millis()),
-                        source,
-                    }
-                })
-            })
-            .buffer_unordered(self.in_flight)
-            .try_fold(0, |deleted, _| async move { Ok(deleted + 1) })
+        let bind = |((ticker, timeframe, date), known_from): &'a VersionKey| {
+            (ticker.as_str(), timeframe.as_str(), date.year(), *date, *known_from)
+        };
+        let key = |((ticker, timeframe, date), known_from): &VersionKey| {
+            format!("{ticker}/{timeframe}/{date}/{}", known_from.timestamp_millis())
+        };
+        let table = format!("{}.{name}", self.keyspace);
+        super::requests::execute_each(&self.session, statement, versions, bind, key, &table, self.in_flight)
             .await
     }
 }

@@ -30,6 +30,7 @@ mod models;
 mod prediction_history;
 mod prediction_reads;
 mod predictions;
+mod requests;
 mod schema;
 mod series_settings;
 mod session;

@@ -5,7 +5,6 @@ use super::mart_row;
 use super::statements::prepare;
 use crate::Result;
 use chrono::NaiveDate;
-use futures::StreamExt;
 use pricestream_records::{FeatureRow, Timeframe};
 use scylla::client::session::Session;
 use scylla::deserialize::row::DeserializeRow;
@@ -40,10 +39,6 @@ impl MartReader {
         );
         let range = prepare(&session, cql).await?;
         Ok(MartReader { session, series, keys, dates, range, table })
-    }
-
-    fn read_error(&self, message: impl ToString) -> CassandraError {
-        CassandraError::Read { table: self.table.clone(), message: message.to_string() }
     }
 
     fn decode_error(&self, message: impl ToString) -> CassandraError {
@@ -85,17 +80,6 @@ impl MartReader {
     where
         R: for<'frame, 'metadata> DeserializeRow<'frame, 'metadata> + 'static,
     {
-        let mut rows = self
-            .session
-            .execute_iter(statement.clone(), values)
-            .await
-            .map_err(|e| self.read_error(e))?
-            .rows_stream::<R>()
-            .map_err(|e| self.decode_error(e))?;
-        let mut out = Vec::new();
-        while let Some(row) = rows.next().await {
-            out.push(row.map_err(|e| self.read_error(e))?);
-        }
-        Ok(out)
+        super::requests::read_all(&self.session, statement, values, &self.table).await
     }
 }

@@ -16,24 +16,16 @@ use scylla::client::session::Session;
 use scylla::statement::prepared::PreparedStatement;
 use std::sync::Arc;
 
-/// The `CREATE TABLE` of `{ks}.predictions_history`.
-pub(crate) const PREDICTIONS_HISTORY: &str = "CREATE TABLE IF NOT EXISTS {ks}.predictions_history (
-    ticker text,
-    timeframe text,
-    year int,
-    as_of date,
-    known_from timestamp,
-    target_date date,
-    horizon_bars int,
-    predicted_close double,
-    model_scope text,
-    model_version int,
-    feature_row_id bigint,
-    forecaster text,
-    gate_weight double,
-    adjustment_factor double,
-    PRIMARY KEY ((ticker, timeframe, year), as_of, known_from)
-) WITH CLUSTERING ORDER BY (as_of ASC, known_from ASC)";
+/// The `CREATE TABLE` of `keyspace.predictions_history`: the forecast's columns, with the
+/// year and `known_from` in the key.
+pub(crate) fn predictions_history_table(keyspace: &str) -> String {
+    format!(
+        "CREATE TABLE IF NOT EXISTS {keyspace}.predictions_history (\n    ticker text,\n    timeframe text,\n    \
+         year int,\n    as_of date,\n    known_from timestamp,\n{}\n    \
+         PRIMARY KEY ((ticker, timeframe, year), as_of, known_from)\n) WITH CLUSTERING ORDER BY (as_of ASC, known_from ASC)",
+        super::predictions::VALUE_COLUMNS
+    )
+}
 
 /// The bound values of one version.
 #[derive(SerializeRow)]
@@ -71,25 +63,28 @@ impl PredictionHistoryTable {
 
     /// Writes each forecast as a version known from `known_from`; returns how many. Writing a
     /// version again leaves the table as it was.
-    pub async fn write(&self, predictions: &[&Prediction], known_from: DateTime<Utc>) -> Result<usize> {
-        stream::iter(predictions)
-            .map(|p| async move {
-                let values = VersionValues {
-                    prediction: PredictionValues::from(*p),
-                    year: p.as_of.year(),
-                    known_from,
-                };
-                self.session.execute_unpaged(&self.insert, values).await.map_err(|source| {
-                    CassandraError::Write {
-                        table: self.table.clone(),
-                        key: format!("{}/{}/{}", p.ticker, p.timeframe, p.as_of),
-                        source,
-                    }
-                })
-            })
-            .buffer_unordered(self.max_in_flight)
-            .try_fold(0, |written, _| async move { Ok(written + 1) })
-            .await
+    pub async fn write<'a>(
+        &self,
+        predictions: &[&'a Prediction],
+        known_from: DateTime<Utc>,
+    ) -> Result<usize> {
+        let bind = |p: &&'a Prediction| VersionValues {
+            prediction: PredictionValues::from(*p),
+            year: p.as_of.year(),
+            known_from,
+        };
+        let key = |p: &&Prediction| super::predictions::key(p);
+        let (session, table) = (&self.session, &self.table);
+        super::requests::execute_each(
+            session,
+            &self.insert,
+            predictions,
+            bind,
+            key,
+            table,
+            self.max_in_flight,
+        )
+        .await
     }
 
     /// For each forecast, the `known_from` of its day's newest stored version when that one is

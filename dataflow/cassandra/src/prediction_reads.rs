@@ -7,7 +7,6 @@ use super::predictions::COLUMNS;
 use super::statements::prepare;
 use crate::Result;
 use chrono::{DateTime, NaiveDate, Utc};
-use futures::StreamExt;
 use pricestream_records::Timeframe;
 use scylla::client::session::Session;
 use scylla::deserialize::row::DeserializeRow;
@@ -110,15 +109,7 @@ impl PredictionReader {
 
     /// Every (ticker, timeframe, year) the history has forecasts in.
     pub async fn history_partitions(&self) -> Result<Vec<(String, Timeframe, i32)>> {
-        let rows: Vec<(String, String, i32)> = self.all(&self.partitions, ()).await?;
-        let mut out = rows
-            .into_iter()
-            .map(|(ticker, timeframe, year)| {
-                Ok((ticker, timeframe.parse().map_err(|e| self.decode_error(e))?, year))
-            })
-            .collect::<Result<Vec<_>>>()?;
-        out.sort();
-        Ok(out)
+        super::requests::year_partitions(&self.session, &self.partitions, &self.table).await
     }
 
     fn version(&self, row: Versioned) -> Result<StoredVersion<StoredPrediction>> {
@@ -152,22 +143,7 @@ impl PredictionReader {
     where
         R: for<'frame, 'metadata> DeserializeRow<'frame, 'metadata> + 'static,
     {
-        let mut rows = self
-            .session
-            .execute_iter(statement.clone(), values)
-            .await
-            .map_err(|e| self.read_error(e))?
-            .rows_stream::<R>()
-            .map_err(|e| self.decode_error(e))?;
-        let mut out = Vec::new();
-        while let Some(row) = rows.next().await {
-            out.push(row.map_err(|e| self.read_error(e))?);
-        }
-        Ok(out)
-    }
-
-    fn read_error(&self, message: impl ToString) -> CassandraError {
-        CassandraError::Read { table: self.table.clone(), message: message.to_string() }
+        super::requests::read_all(&self.session, statement, values, &self.table).await
     }
 
     fn decode_error(&self, message: impl ToString) -> CassandraError {

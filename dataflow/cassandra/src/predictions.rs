@@ -1,10 +1,8 @@
 //! Forecasts in `instrument_mart.predictions`, one row per ticker, timeframe and as-of date.
 
-use super::CassandraError;
 use super::statements::{insert_cql, prepare};
 use crate::Result;
 use chrono::NaiveDate;
-use futures::{StreamExt, TryStreamExt, stream};
 use pricestream_records::Prediction;
 use scylla::SerializeRow;
 use scylla::client::session::Session;
@@ -55,6 +53,22 @@ impl<'a> From<&'a Prediction> for PredictionValues<'a> {
     }
 }
 
+/// The columns of a forecast after its key, with their types, as in `CREATE TABLE`.
+pub(crate) const VALUE_COLUMNS: &str = "    target_date date,
+    horizon_bars int,
+    predicted_close double,
+    model_scope text,
+    model_version int,
+    feature_row_id bigint,
+    forecaster text,
+    gate_weight double,
+    adjustment_factor double,";
+
+/// A forecast's key in errors: `NVDA/1day/2014-12-31`.
+pub(crate) fn key(p: &Prediction) -> String {
+    format!("{}/{}/{}", p.ticker, p.timeframe, p.as_of)
+}
+
 pub(crate) const COLUMNS: &str = "ticker, timeframe, as_of, target_date, horizon_bars, predicted_close, model_scope, \
     model_version, feature_row_id, forecaster, gate_weight, adjustment_factor";
 
@@ -69,18 +83,16 @@ impl PredictionTable {
     /// Upserts every forecast (a newer one for the same ticker, timeframe and as-of date
     /// replaces the older); returns how many were written.
     pub async fn upsert_all(&self, predictions: &[Prediction]) -> Result<usize> {
-        stream::iter(predictions)
-            .map(|p| async move {
-                self.session.execute_unpaged(&self.upsert, PredictionValues::from(p)).await.map_err(
-                    |source| CassandraError::Write {
-                        table: self.table.clone(),
-                        key: format!("{}/{}/{}", p.ticker, p.timeframe, p.as_of),
-                        source,
-                    },
-                )
-            })
-            .buffer_unordered(self.max_in_flight)
-            .try_fold(0, |written, _| async move { Ok(written + 1) })
-            .await
+        let (session, table) = (&self.session, &self.table);
+        super::requests::execute_each(
+            session,
+            &self.upsert,
+            predictions,
+            PredictionValues::from,
+            key,
+            table,
+            self.max_in_flight,
+        )
+        .await
     }
 }

@@ -77,21 +77,13 @@ const MODELS: &str = "CREATE TABLE IF NOT EXISTS {ks}.models (
 
 /// Forecasts, keyed like the mart: one partition per ticker and timeframe, one row per as-of
 /// date (a newer forecast for the same day replaces the older one).
-const PREDICTIONS: &str = "CREATE TABLE IF NOT EXISTS {ks}.predictions (
-    ticker text,
-    timeframe text,
-    as_of date,
-    target_date date,
-    horizon_bars int,
-    predicted_close double,
-    model_scope text,
-    model_version int,
-    feature_row_id bigint,
-    forecaster text,
-    gate_weight double,
-    adjustment_factor double,
-    PRIMARY KEY ((ticker, timeframe), as_of)
-) WITH CLUSTERING ORDER BY (as_of ASC)";
+fn predictions_table(keyspace: &str) -> String {
+    format!(
+        "CREATE TABLE IF NOT EXISTS {keyspace}.predictions (\n    ticker text,\n    timeframe text,\n    as_of date,\n\
+         {}\n    PRIMARY KEY ((ticker, timeframe), as_of)\n) WITH CLUSTERING ORDER BY (as_of ASC)",
+        super::predictions::VALUE_COLUMNS
+    )
+}
 
 /// Columns added after a table was first released, by table: a mart created by an older
 /// release gets them with `ALTER TABLE … ADD` (see [`add_missing_columns`]).
@@ -162,10 +154,10 @@ pub fn mart_statements(config: &CassandraConfig) -> Vec<String> {
         keyspace(ks, &config.replication),
         features_table(ks),
         MODELS.replace("{ks}", ks),
-        PREDICTIONS.replace("{ks}", ks),
+        predictions_table(ks),
         GENERATIONS.replace("{ks}", ks),
         super::feature_history::features_history_table(ks),
-        super::prediction_history::PREDICTIONS_HISTORY.replace("{ks}", ks),
+        super::prediction_history::predictions_history_table(ks),
     ]
 }
 

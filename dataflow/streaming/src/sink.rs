@@ -141,13 +141,7 @@ impl MartSink {
             };
             let history = async {
                 let Some(known) = known else { return anyhow::Ok(()) };
-                let versions: Vec<FeatureVersion<'_>> = known
-                    .versions
-                    .iter()
-                    .zip(&known.rows)
-                    .filter(|(_, stored)| stored.is_none())
-                    .map(|(version, _)| version.clone())
-                    .collect();
+                let versions = unstored(known.versions.iter().cloned(), &known.rows);
                 // A version refused for what it is was refused from the mart too: dead-lettered there.
                 let what = "write feature history";
                 each_or_all(&self.outages, self.patience(), what, &versions, |versions| {
@@ -244,12 +238,7 @@ impl MartSink {
         };
         let history = async {
             let Some(known) = known else { return anyhow::Ok(()) };
-            let versions: Vec<&Prediction> = predictions
-                .iter()
-                .zip(&known.forecasts)
-                .filter(|(_, stored)| stored.is_none())
-                .map(|(prediction, _)| prediction)
-                .collect();
+            let versions = unstored(predictions.iter(), &known.forecasts);
             let what = "write prediction history";
             each_or_all(&self.outages, self.patience(), what, &versions, |versions| {
                 known.history.predictions.write(versions, time(known.ms))
@@ -356,6 +345,11 @@ impl Known<'_> {
     fn forecast_times(&self) -> Vec<i64> {
         self.forecasts.iter().map(|stored| stored.unwrap_or(self.ms)).collect()
     }
+}
+
+/// The items not stored already (`stored`, item by item, says since when they are).
+fn unstored<T>(items: impl Iterator<Item = T>, stored: &[Option<i64>]) -> Vec<T> {
+    items.zip(stored).filter(|(_, stored)| stored.is_none()).map(|(item, _)| item).collect()
 }
 
 /// Counts a failed write of `table` in `cassandra_write_errors_total` and hands the error on.
