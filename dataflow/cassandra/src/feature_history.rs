@@ -10,7 +10,7 @@ use super::CassandraError;
 use super::batch::{BatchLimits, group_by_partition, write_partitions};
 use super::cells::{Bound, Cell};
 use super::mart_row::{self, Replaces};
-use super::statements::{insert_cql, prepare};
+use super::statements::{insert_cql, newest_version_cql, prepare};
 use crate::Result;
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use futures::{StreamExt, TryStreamExt, stream};
@@ -120,23 +120,13 @@ pub struct FeatureHistoryTable {
     limits: BatchLimits,
 }
 
-/// Versions per batch: the mart's.
-const BATCH_ROWS: usize = 16;
-
 impl FeatureHistoryTable {
     /// Prepares the statements against `keyspace.features_history`.
     pub async fn prepare(session: Arc<Session>, keyspace: &str, max_in_flight: usize) -> Result<Self> {
         let table = format!("{keyspace}.features_history");
         let columns = column_list();
         let insert = prepare(&session, insert_cql(&table, &columns)).await?;
-        let newest = prepare(
-            &session,
-            format!(
-                "SELECT {columns} FROM {table} WHERE ticker = ? AND timeframe = ? AND year = ? AND dateTime = ? \
-                 ORDER BY dateTime DESC, known_from DESC LIMIT 1"
-            ),
-        )
-        .await?;
+        let newest = prepare(&session, newest_version_cql(&table, &columns, "dateTime")).await?;
         let year = prepare(
             &session,
             format!("SELECT {columns} FROM {table} WHERE ticker = ? AND timeframe = ? AND year = ?"),
@@ -152,7 +142,8 @@ impl FeatureHistoryTable {
         .await?;
         let partitions =
             prepare(&session, format!("SELECT DISTINCT ticker, timeframe, year FROM {table}")).await?;
-        let limits = BatchLimits { rows: BATCH_ROWS, in_flight: max_in_flight.max(1) };
+        // Versions per batch: the mart's rows per batch.
+        let limits = BatchLimits { rows: super::features::BATCH_ROWS, in_flight: max_in_flight.max(1) };
         Ok(FeatureHistoryTable { session, insert, newest, year, range, partitions, table, limits })
     }
 

@@ -18,7 +18,7 @@ pub struct FeatureTable {
 }
 
 /// Rows per batch: about 5 KiB, Cassandra's `batch_size_warn_threshold`.
-const BATCH_ROWS: usize = 16;
+pub(crate) const BATCH_ROWS: usize = 16;
 
 impl FeatureTable {
     /// Prepares the upsert against `keyspace.features`.

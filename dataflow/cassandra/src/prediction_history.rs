@@ -6,7 +6,7 @@
 
 use super::CassandraError;
 use super::predictions::{COLUMNS, PredictionValues};
-use super::statements::{insert_cql, prepare};
+use super::statements::{insert_cql, newest_version_cql, prepare};
 use crate::Result;
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use futures::{StreamExt, TryStreamExt, stream};
@@ -50,14 +50,7 @@ impl PredictionHistoryTable {
     pub async fn prepare(session: Arc<Session>, keyspace: &str, max_in_flight: usize) -> Result<Self> {
         let table = format!("{keyspace}.predictions_history");
         let insert = prepare(&session, insert_cql(&table, &format!("{COLUMNS}, year, known_from"))).await?;
-        let newest = prepare(
-            &session,
-            format!(
-                "SELECT {STORED} FROM {table} WHERE ticker = ? AND timeframe = ? AND year = ? AND as_of = ? \
-                 ORDER BY as_of DESC, known_from DESC LIMIT 1"
-            ),
-        )
-        .await?;
+        let newest = prepare(&session, newest_version_cql(&table, STORED, "as_of")).await?;
         Ok(PredictionHistoryTable { session, insert, newest, table, max_in_flight: max_in_flight.max(1) })
     }
 

@@ -27,6 +27,15 @@ pub fn insert_cql(table: &str, columns: &str) -> String {
     format!("INSERT INTO {table} ({columns}) VALUES ({markers})")
 }
 
+/// The newest version of one row of a history table (keyed by series, year, `date_column` and
+/// `known_from`): its last clustering entry for the date, read backwards.
+pub fn newest_version_cql(table: &str, columns: &str, date_column: &str) -> String {
+    format!(
+        "SELECT {columns} FROM {table} WHERE ticker = ? AND timeframe = ? AND year = ? AND {date_column} = ? \
+         ORDER BY {date_column} DESC, known_from DESC LIMIT 1"
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
