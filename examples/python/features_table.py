@@ -11,13 +11,15 @@ timeframe and dateTime: the same rows as `instrument_mart.features`.
     python3 examples/python/features_table.py --follow       # then keep it equal to the mart
 
 With --follow it goes on reading after the end and applies each change as it comes, so the
-frame stays equal to the mart (it prints the row count whenever changes arrived; Ctrl-C stops).
+frame stays equal to the mart (it prints the row count whenever changes arrived; Ctrl-C or
+SIGTERM stops it, and the frame is then printed or written).
 
 Needs confluent-kafka and pandas (examples/python/requirements.txt).
 """
 
 import argparse
 import json
+import signal
 import sys
 import uuid
 
@@ -73,6 +75,9 @@ def read_table(brokers: str, topic: str, timeout_s: float = 10.0, follow: bool =
             if message.offset() + 1 >= end.get(message.partition(), 0):
                 end.pop(message.partition(), None)
         if follow:
+            # Ctrl-C or SIGTERM ends following; a background start may have ignored SIGINT.
+            for stop in (signal.SIGINT, signal.SIGTERM):
+                signal.signal(stop, signal.default_int_handler)
             print(f"{len(table)} rows: the mart as of now; following", file=sys.stderr)
             try:
                 while True:

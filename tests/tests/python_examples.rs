@@ -63,7 +63,7 @@ async fn the_changelog_example_follows_the_mart_and_the_export_example_reads_it(
     let mut seen = Vec::new();
     wait_line(&lines, "200 rows: the mart as of now", &mut seen)?;
 
-    // 200 more bars: the followed frame grows to the mart's 400 rows, then Ctrl-C writes it.
+    // 200 more bars: the followed frame grows to the mart's 400 rows, then stopping writes it.
     nvda(dir.path(), 400)?;
     run_ok("pricestream-extractor", &["backfill", "--input", dir.path().to_str().unwrap_or_default()], &ns)?;
     analytics_to_end(2, &ns)?;
@@ -72,8 +72,19 @@ async fn the_changelog_example_follows_the_mart_and_the_export_example_reads_it(
     while let Ok(line) = lines.recv_timeout(Duration::from_secs(2)) {
         seen.push(line);
     }
-    Command::new("kill").args(["-INT", &example.id().to_string()]).status()?;
-    let status = example.wait()?;
+    // SIGTERM: a background start (CI) may have left SIGINT ignored.
+    Command::new("kill").args(["-TERM", &example.id().to_string()]).status()?;
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(status) = example.try_wait()? {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            example.kill()?;
+            anyhow::bail!("features_table.py --follow did not stop on SIGTERM: {seen:?}");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
     anyhow::ensure!(status.success(), "features_table.py --follow ended with {status}: {seen:?}");
 
     let session = cassandra::session().await?;
