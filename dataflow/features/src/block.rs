@@ -4,10 +4,10 @@
 //! Keying the co-group by block rather than by day lets the same reduce do three jobs: it joins
 //! each bar with its indicator values (a LEFT OUTER JOIN: a missing value is simply absent), ranks
 //! the bars inside the block (the row number minus the block's offset, added later), and finds
-//! each bar's label when the bar `horizon` rows later is in the same block. A group holds about
-//! 22 values (a day's close and indicator values come bundled, see `bundle.rs`), so a change
-//! costs O(block), independent of the history, and the graph arranges each input once instead
-//! of once per operator.
+//! each bar's label when the bar `horizon` rows later is in the same block. A group normally holds
+//! one value, the block's days (each day's close and indicator values bundled, see `bundle.rs`),
+//! so a change costs O(block), independent of the history, and the graph arranges each input
+//! once instead of once per operator.
 
 use super::bundle::Bundle;
 use super::series_id::SeriesId;
@@ -27,16 +27,16 @@ pub const BLOCK_SHIFT: u32 = 5;
 /// The key of everything per block: the series and the block number.
 pub type BlockKey = (SeriesId, i64);
 
+/// Days of one block, each with its bundle, sorted by day number: the graph's input value.
+/// A whole block is one update, so that a change of many days (a split restates every day)
+/// moves a few hundred updates through the graph's arrangement rather than thousands of
+/// ~200-byte days.
+pub type BlockDays = Vec<(i64, Bundle)>;
+
 /// The day number of `date`, shifted so that every date maps into `0..2^32` (non-negative, so
 /// that shifting it right groups days into blocks in date order).
 pub fn day_number(date: NaiveDate) -> i64 {
     i64::from(date.num_days_from_ce()) - i64::from(i32::MIN)
-}
-
-/// `value` of `series` on `date`, keyed as the co-group's input.
-pub fn block_key<V>(series: SeriesId, date: NaiveDate, value: V) -> (BlockKey, (i64, V)) {
-    let day = day_number(date);
-    ((series, day >> BLOCK_SHIFT), (day, value))
 }
 
 /// Inverse of [`day_number`].
@@ -73,27 +73,22 @@ pub struct LocalRow {
     pub indicators: IndicatorSlots,
 }
 
-/// What the block co-group outputs.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-// Boxing the row would allocate on every copy the arrangement makes; counts are one per block.
-#[allow(clippy::large_enum_variant)]
-pub enum Local {
-    /// Number of bars in the block (only for blocks with bars); feeds the row-number offsets.
-    Count(u64),
-    /// One bar's row, without its offset.
-    Row(LocalRow),
-}
+/// What the block co-group outputs: the rows of the block's bars, without their offset, by
+/// rank; only blocks with bars have one. A block's rows are one value, as its days are one
+/// input value: a changed block is one retraction and one insertion, however many of its rows
+/// changed, which costs the arrangement far less than a retraction and an insertion per row.
+pub type Local = Vec<LocalRow>;
 
 /// The block co-group's output, arranged by [`BlockKey`].
 pub type LocalArrangement<'scope, T> = Arranged<'scope, TraceAgent<ValSpine<BlockKey, Local, T, isize>>>;
 
-/// Groups `(block, (day, bundle))` by block and outputs its [`Local`] rows and count.
+/// Groups `(block, days)` by block and outputs its [`Local`] rows.
 ///
 /// Multiplicities are ignored (an entry whose bundles add up to a positive count is present
 /// once); a second close for a day is ignored (the smallest by bit pattern wins), as is a second
 /// value of one indicator kind.
 pub fn block_rows<'scope, T>(
-    contents: VecCollection<'scope, T, (BlockKey, (i64, Bundle))>,
+    contents: VecCollection<'scope, T, (BlockKey, BlockDays)>,
     horizon: u64,
 ) -> LocalArrangement<'scope, T>
 where
@@ -112,25 +107,26 @@ where
         )
 }
 
-/// The reduce logic of [`block_rows`]; `input` is sorted by `(day, bundle)`.
-fn assemble(input: &[(&(i64, Bundle), isize)], horizon: usize, output: &mut Vec<(Local, isize)>) {
-    // The common case — each day one bundle, inserted once — needs no unpacking.
-    let simple =
-        input.iter().all(|(_, diff)| *diff == 1) && input.windows(2).all(|pair| pair[0].0.0 != pair[1].0.0);
-    let rows = if simple { bundle_rows(input) } else { entry_rows(input) };
+/// The reduce logic of [`block_rows`].
+fn assemble(input: &[(&BlockDays, isize)], horizon: usize, output: &mut Vec<(Local, isize)>) {
+    // The common case — the block's days in one value, inserted once, a bundle per day — needs
+    // no unpacking.
+    let rows = match input {
+        [(days, 1)] if days.windows(2).all(|pair| pair[0].0 < pair[1].0) => bundle_rows(days),
+        _ => entry_rows(input),
+    };
+    let mut rows = rows;
     let count = rows.len();
     if count == 0 {
         return;
     }
-    let closes: Vec<F64Bits> = rows.iter().map(|row| row.close.adjusted).collect();
-    output.push((Local::Count(count as u64), 1));
-    for (rank, mut row) in rows.into_iter().enumerate() {
+    for rank in 0..count {
         match rank.checked_add(horizon).filter(|later| *later < count) {
-            Some(later) => row.label = Some(closes[later]),
-            None => row.tail = (rank.saturating_add(horizon) - count + 1) as u64,
+            Some(later) => rows[rank].label = Some(rows[later].close.adjusted),
+            None => rows[rank].tail = (rank.saturating_add(horizon) - count + 1) as u64,
         }
-        output.push((Local::Row(row), 1));
     }
+    output.push((rows, 1));
 }
 
 /// An unlabelled row for `day`, ranked after `rows`.
@@ -138,10 +134,10 @@ fn row(rows: &[LocalRow], day: i64, close: Close, indicators: IndicatorSlots) ->
     LocalRow { rank: rows.len() as u64, day, close, label: None, tail: 0, indicators }
 }
 
-/// The rows of days with one bundle each, present once: a row per bundle with a close.
-fn bundle_rows(input: &[(&(i64, Bundle), isize)]) -> Vec<LocalRow> {
-    let mut rows = Vec::with_capacity(input.len());
-    for ((day, bundle), _) in input {
+/// The rows of days with one bundle each, sorted by day: a row per bundle with a close.
+fn bundle_rows(days: &[(i64, Bundle)]) -> Vec<LocalRow> {
+    let mut rows = Vec::with_capacity(days.len());
+    for (day, bundle) in days {
         if let Some(close) = bundle.close {
             rows.push(row(&rows, *day, close, bundle.indicators));
         }
@@ -151,10 +147,13 @@ fn bundle_rows(input: &[(&(i64, Bundle), isize)]) -> Vec<LocalRow> {
 
 /// The rows of any input: the bundles' entries are added up, and an entry with a positive count
 /// is present.
-fn entry_rows(input: &[(&(i64, Bundle), isize)]) -> Vec<LocalRow> {
+fn entry_rows(input: &[(&BlockDays, isize)]) -> Vec<LocalRow> {
     let mut entries: Vec<((i64, Entry), isize)> = input
         .iter()
-        .flat_map(|((day, bundle), diff)| bundle.entries().map(move |entry| ((*day, entry), *diff)))
+        .flat_map(|(days, diff)| {
+            days.iter()
+                .flat_map(move |(day, bundle)| bundle.entries().map(move |entry| ((*day, entry), *diff)))
+        })
         .collect();
     differential_dataflow::consolidation::consolidate(&mut entries);
     let mut rows: Vec<LocalRow> = Vec::new();
@@ -215,27 +214,27 @@ mod tests {
         bundle
     }
 
-    /// The reduce's view of `values`: sorted, as differential hands them over.
+    /// The reduce's view of `values`, each a block value of one day: sorted, as differential
+    /// hands them over.
     fn run(values: &mut [((i64, Bundle), isize)], horizon: usize) -> Vec<(Local, isize)> {
+        let mut blocks: Vec<(BlockDays, isize)> = values.iter().map(|(day, d)| (vec![*day], *d)).collect();
+        run_blocks(&mut blocks, horizon)
+    }
+
+    /// The reduce's view of block values: sorted, as differential hands them over.
+    fn run_blocks(values: &mut [(BlockDays, isize)], horizon: usize) -> Vec<(Local, isize)> {
         values.sort();
-        let input: Vec<(&(i64, Bundle), isize)> = values.iter().map(|(v, d)| (v, *d)).collect();
+        let input: Vec<(&BlockDays, isize)> = values.iter().map(|(v, d)| (v, *d)).collect();
         let mut output = Vec::new();
         assemble(&input, horizon, &mut output);
         output
     }
 
-    fn row(
-        rank: u64,
-        day: i64,
-        close: f64,
-        label: Option<f64>,
-        tail: u64,
-        values: &[Indicator],
-    ) -> (Local, isize) {
+    fn row(rank: u64, day: i64, close: f64, label: Option<f64>, tail: u64, values: &[Indicator]) -> LocalRow {
         let mut indicators = IndicatorSlots::default();
         values.iter().for_each(|value| _ = indicators.insert(value));
         let label = label.map(F64Bits::new);
-        (Local::Row(LocalRow { rank, day, close: close.into(), label, tail, indicators }), 1)
+        LocalRow { rank, day, close: close.into(), label, tail, indicators }
     }
 
     #[test]
@@ -253,12 +252,14 @@ mod tests {
             ((4, bar(14.0)), 1),
             ((4, bar(15.0)), 1),
         ];
-        let expected = [
-            (Local::Count(3), 1),
-            row(0, 1, 10.0, Some(12.0), 0, &[ema(1.0), rsi(5.0)]),
-            row(1, 3, 12.0, Some(14.0), 0, &[]),
-            row(2, 4, 14.0, None, 1, &[]),
-        ];
+        let expected = [(
+            vec![
+                row(0, 1, 10.0, Some(12.0), 0, &[ema(1.0), rsi(5.0)]),
+                row(1, 3, 12.0, Some(14.0), 0, &[]),
+                row(2, 4, 14.0, None, 1, &[]),
+            ],
+            1,
+        )];
         assert_eq!(run(&mut values, 1), expected);
     }
 
@@ -268,7 +269,7 @@ mod tests {
         let corrected = both(bar(10.0), ind(ema(1.0)));
         // One bundle per day (the common case) and the same entries spread over bundles, with a
         // correction of the RSI on day 2, both ending with the same two days.
-        let mut bundled = [((1, whole), 1), ((2, bar(11.0)), 1), ((2, ind(rsi(3.0))), 1)];
+        let mut bundled = [(vec![(1, whole), (2, both(bar(11.0), ind(rsi(3.0))))], 1)];
         let mut spread = [
             ((1, corrected), 1),
             ((1, ind(rsi(2.0))), 1),
@@ -277,16 +278,18 @@ mod tests {
             ((2, ind(rsi(9.0))), -1),
             ((2, ind(rsi(3.0))), 1),
         ];
-        let expected = [
-            (Local::Count(2), 1),
-            row(0, 1, 10.0, None, 1, &[ema(1.0), rsi(2.0)]),
-            row(1, 2, 11.0, None, 2, &[rsi(3.0)]),
-        ];
-        assert_eq!(run(&mut bundled, 2), expected);
+        let expected = [(
+            vec![row(0, 1, 10.0, None, 1, &[ema(1.0), rsi(2.0)]), row(1, 2, 11.0, None, 2, &[rsi(3.0)])],
+            1,
+        )];
+        assert_eq!(run_blocks(&mut bundled, 2), expected);
         assert_eq!(run(&mut spread, 2), expected);
         assert_eq!(
-            run(&mut bundled[..1], 0),
-            [(Local::Count(1), 1), row(0, 1, 10.0, Some(10.0), 0, &[ema(1.0), rsi(2.0)])]
+            run(&mut spread[..2], 0),
+            [(vec![row(0, 1, 10.0, Some(10.0), 0, &[ema(1.0), rsi(2.0)])], 1)]
         );
+        // A block value listing a day twice is added up like separate values.
+        let mut doubled = [(vec![(1, bar(10.0)), (1, ind(ema(1.0)))], 1)];
+        assert_eq!(run_blocks(&mut doubled, 0), [(vec![row(0, 1, 10.0, Some(10.0), 0, &[ema(1.0)])], 1)]);
     }
 }

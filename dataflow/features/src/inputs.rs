@@ -2,17 +2,16 @@
 //!
 //! Differential collections are multisets changed by `(record, ±1)` updates; the sources
 //! (Kafka topics, Cassandra re-reads) deliver *values*: new ones, corrections and exact
-//! re-deliveries. The deliveries are applied to the latest values, and each day they changed
-//! becomes the updates that make the collection hold exactly its latest values: nothing when a
-//! delivery changed nothing, `(new, +1)` for a new day, `(old, -1), (new, +1)` for a changed one.
-//! The graph can then assume one bundle per (series, day), with multiplicity one.
+//! re-deliveries. The deliveries are applied to the latest values, and each block of days they
+//! changed becomes the updates that make the collection hold exactly its latest values: nothing
+//! when a delivery changed nothing, `(new, +1)` for a new block, `(old, -1), (new, +1)` for a
+//! changed one. The graph can then assume one value per (series, block), with multiplicity one.
 //!
 //! The state lives beside the input handle, not in the dataflow. With several workers every key
 //! must always be fed through the same worker (route by ticker), or two workers could both
 //! believe they hold the latest value.
 
-use super::block::BlockKey;
-use super::bundle::Bundle;
+use super::block::{BlockDays, BlockKey};
 use super::latest::Latest;
 use super::record::BarKey;
 use super::values::{Close, Indicator};
@@ -23,10 +22,10 @@ use timely::dataflow::Scope;
 use timely::order::TotalOrder;
 use timely::progress::Timestamp;
 
-/// The input of the feature graph: each (series, day) with a bar or an indicator value as one
-/// [`Bundle`] of its close and values, keyed by its series' block (see [`super::block`]); one
-/// bundle per (series, day), with multiplicity one.
-pub type DayCollection<'scope, T> = VecCollection<'scope, T, (BlockKey, (i64, Bundle))>;
+/// The input of the feature graph: for each (series, block) with a bar or an indicator value,
+/// its days (see [`BlockDays`]), each one [`super::bundle::Bundle`] of its close and values; one
+/// value per (series, block), with multiplicity one.
+pub type BlockCollection<'scope, T> = VecCollection<'scope, T, (BlockKey, BlockDays)>;
 
 /// The input session of the feature graph, behind an upsert adapter: the last value per key
 /// (see the module docs; the values are kept per series and date). Bars and indicator values
@@ -47,7 +46,7 @@ pub type DayCollection<'scope, T> = VecCollection<'scope, T, (BlockKey, (i64, Bu
 /// });
 /// ```
 pub struct FeatureInputs<T: Timestamp + TotalOrder + Clone> {
-    days: InputSession<T, (BlockKey, (i64, Bundle)), isize>,
+    blocks: InputSession<T, (BlockKey, BlockDays), isize>,
     latest: Latest,
 }
 
@@ -60,12 +59,12 @@ impl<T: Timestamp + TotalOrder + Clone> Default for FeatureInputs<T> {
 impl<T: Timestamp + TotalOrder + Clone> FeatureInputs<T> {
     /// Fresh, empty inputs at the minimum time.
     pub fn new() -> Self {
-        FeatureInputs { days: InputSession::new(), latest: Latest::default() }
+        FeatureInputs { blocks: InputSession::new(), latest: Latest::default() }
     }
 
     /// The collection to pass to [`super::feature_graph`].
-    pub fn to_collection<'scope>(&mut self, scope: Scope<'scope, T>) -> DayCollection<'scope, T> {
-        self.days.to_collection(scope)
+    pub fn to_collection<'scope>(&mut self, scope: Scope<'scope, T>) -> BlockCollection<'scope, T> {
+        self.blocks.to_collection(scope)
     }
 
     /// Inserts or corrects a bar (only its adjusted close is used by the feature rows).
@@ -102,23 +101,23 @@ impl<T: Timestamp + TotalOrder + Clone> FeatureInputs<T> {
     /// Moves the input to `time`; the changes made so far carry the time before.
     pub fn advance_to(&mut self, time: T) {
         self.send_changes();
-        self.days.advance_to(time);
+        self.blocks.advance_to(time);
     }
 
     /// Sends the changes and the time into the dataflow.
     pub fn flush(&mut self) {
         self.send_changes();
-        self.days.flush();
+        self.blocks.flush();
     }
 
-    /// Hands each day changed since the last call to the input session, as it was and as it is.
+    /// Hands each block changed since the last call to the input session, as it was and as it is.
     fn send_changes(&mut self) {
-        let days = &mut self.days;
-        self.latest.take_changes(|update, diff| days.update(update, diff));
+        let blocks = &mut self.blocks;
+        self.latest.take_changes(|update, diff| blocks.update(update, diff));
     }
 
     /// The current input time.
     pub fn time(&self) -> &T {
-        self.days.time()
+        self.blocks.time()
     }
 }

@@ -2,23 +2,25 @@
 //! and labels, maintained by differential dataflow under inserts, corrections and deletions.
 
 use super::block::{BlockKey, Local, LocalRow, block_rows, from_day_number};
-use super::inputs::DayCollection;
+use super::inputs::BlockCollection;
 use super::label::{Edge, RowKey, cross_block_labels};
 use super::record::FeatureRecord;
 use super::row_id::block_offsets;
 use super::series_id::SeriesId;
 use super::values::F64Bits;
 use differential_dataflow::lattice::Lattice;
+use differential_dataflow::operators::join::join_traces;
 use differential_dataflow::{AsCollection, VecCollection};
+use timely::container::{CapacityContainerBuilder, PushInto};
 use timely::dataflow::StreamVec;
 use timely::dataflow::operators::core::OkErr;
 use timely::progress::Timestamp;
 
 /// Maintains one [`FeatureRecord`] per bar.
 ///
-/// * `days`: the bars' closes and the indicator values, a bundle per (series, date), as
-///   [`super::FeatureInputs`] feeds them. Should bundles of a date overlap, their entries are
-///   added up: a second close is ignored (the smallest by bit pattern wins), as is a second
+/// * `blocks`: the bars' closes and the indicator values, a bundle per (series, date), a value
+///   per (series, block), as [`super::FeatureInputs`] feeds them. Should bundles of a date
+///   overlap, their entries are added up: a second close is ignored (the smallest by bit pattern wins), as is a second
 ///   value of an indicator kind. Values for dates without a bar are kept and join when the bar
 ///   arrives.
 /// * `horizon_bars`: the label of a row is the close of the row `horizon_bars` later in the
@@ -27,7 +29,7 @@ use timely::progress::Timestamp;
 /// Every row has an `id` (its 1-based position in the series by date) and `None` for each
 /// missing indicator. The output changes by retraction and insertion whenever any of these do.
 pub fn feature_graph<'scope, T>(
-    days: DayCollection<'scope, T>,
+    blocks: BlockCollection<'scope, T>,
     horizon_bars: u32,
 ) -> VecCollection<'scope, T, FeatureRecord>
 where
@@ -36,26 +38,34 @@ where
     let horizon = u64::from(horizon_bars);
     // Everything about one (series, 32-day block), a bundle per day: one arrangement for all
     // inputs.
-    let local = block_rows(days, horizon);
+    let local = block_rows(blocks, horizon);
 
     // Row number = rank in block + bars in the series' earlier blocks.
-    let counts = local.clone().flat_map_ref(|block: &BlockKey, local: &Local| match local {
-        Local::Count(n) => Some((block.clone(), *n)),
-        Local::Row(_) => None,
-    });
+    let counts =
+        local.clone().flat_map_ref(|block: &BlockKey, rows: &Local| Some((block.clone(), rows.len() as u64)));
     let offsets = block_offsets(counts).arrange_by_key_named("Arrange: block offsets");
 
     // Rows labelled inside their block are done; tails and heads go on to meet across blocks.
-    let numbered =
-        local.join_core(offsets, move |(series, _block): &BlockKey, local: &Local, offset: &u64| {
-            let numbered: [Option<Numbered>; 2] = match local {
-                Local::Row(row) => number(series, row, offset + row.rank + 1, horizon),
-                Local::Count(_) => [None, None],
-            };
-            numbered.into_iter().flatten()
-        });
-    let (done, edges): (Updates<'scope, T, FeatureRecord>, Updates<'scope, T, (RowKey, Edge)>) =
-        numbered.inner.ok_err(|(numbered, time, diff)| match numbered {
+    // A changed block retracts every row it had and inserts every row it has: most of them
+    // change anyway in a restatement, and an append's unchanged rows cancel where the output is
+    // netted. The join's output is not consolidated (sorting ~20,000 large records to cancel the
+    // few equal pairs cost a restatement a fifth of its time): edges are consolidated by the
+    // label reduce; records leave the graph as they are.
+    let numbered = join_traces::<_, _, _, _, CapacityContainerBuilder<Vec<(Numbered, T, isize)>>>(
+        local,
+        offsets,
+        "Join: row numbers",
+        move |(series, _block): &BlockKey, rows: &Local, offset: &u64, time, d1: &isize, d2: &isize, out| {
+            let diff = d1 * d2;
+            for row in rows {
+                for numbered in number(series, row, offset + row.rank + 1, horizon).into_iter().flatten() {
+                    out.push_into((numbered, time.clone(), diff));
+                }
+            }
+        },
+    );
+    let (done, edges): (Updates<'scope, T, FeatureRecord>, Updates<'scope, T, (RowKey, Edge)>) = numbered
+        .ok_err(|(numbered, time, diff)| match numbered {
             Ok(record) => Ok((record, time, diff)),
             Err(edge) => Err((edge, time, diff)),
         });

@@ -61,7 +61,7 @@ pub use pricestream_records::IndicatorKind;
 /// The version of what a feature row holds: raise it with any change of the graph that changes
 /// a row (a column, a rule), so that the analytics service rewrites a mart written before.
 pub const FEATURE_SCHEMA_VERSION: u32 = 1;
-pub use inputs::{DayCollection, FeatureInputs};
+pub use inputs::{BlockCollection, FeatureInputs};
 pub use join::feature_graph;
 pub use latest::Version;
 pub use record::{BarKey, FeatureRecord, SeriesKey};

@@ -12,7 +12,7 @@
 //! `t + 1` only once every worker's output of epoch `t` is complete, so an older epoch's
 //! deliveries never arrive after a newer one's.
 
-use super::inputs::DayCollection;
+use super::inputs::BlockCollection;
 use super::latest::{Latest, Version};
 use super::values::{Close, Indicator};
 use chrono::NaiveDate;
@@ -22,6 +22,7 @@ use serde::{Deserialize, Serialize};
 use std::hash::{Hash, Hasher};
 use timely::container::CapacityContainerBuilder;
 use timely::dataflow::channels::pact::Exchange;
+use timely::dataflow::operators::Capability;
 use timely::dataflow::operators::generic::Operator;
 use timely::dataflow::operators::vec::input::Input;
 use timely::dataflow::{InputHandle, Scope};
@@ -100,7 +101,7 @@ impl<T: Timestamp + TotalOrder + Clone> Default for UpsertInput<T> {
 impl<T: Timestamp + TotalOrder + Clone> UpsertInput<T> {
     /// The collection to pass to [`super::feature_graph`]: the deliveries routed by series and
     /// reduced to the newest version per key.
-    pub fn to_collection<'scope>(&mut self, scope: Scope<'scope, T>) -> DayCollection<'scope, T> {
+    pub fn to_collection<'scope>(&mut self, scope: Scope<'scope, T>) -> BlockCollection<'scope, T> {
         upsert_deliveries(scope.input_from(&mut self.handle))
     }
 
@@ -126,27 +127,40 @@ impl<T: Timestamp + TotalOrder + Clone> UpsertInput<T> {
 }
 
 /// Routes `deliveries` to the worker of their series and keeps there the newest version per
-/// key: an older or equal version changes nothing, a newer one replaces the value. Each message's
-/// deliveries then send each day they changed once, as it was and as it is.
+/// key: an older or equal version changes nothing, a newer one replaces the value. Once a time
+/// is complete (or deliveries of another time arrive), each block of days its deliveries changed
+/// is sent once, as it was and as it is: a block whose days arrive in many messages of an epoch
+/// is still sent once.
 pub fn upsert_deliveries<'scope, T: Timestamp + TotalOrder>(
     deliveries: timely::dataflow::StreamVec<'scope, T, Delivery>,
-) -> DayCollection<'scope, T> {
+) -> BlockCollection<'scope, T> {
     let route = Exchange::new(|delivery: &Delivery| series_hash(&delivery.ticker, delivery.timeframe));
     deliveries
-        .unary(route, "Upsert: newest version per key", |_capability, _info| {
+        .unary_frontier(route, "Upsert: newest version per key", |_capability, _info| {
             let mut latest = Latest::default();
+            // The time of the changes not yet sent.
+            let mut open: Option<Capability<T>> = None;
             let mut updates = Vec::new();
-            move |input, output| {
+            move |(input, frontier), output| {
+                let mut send = |latest: &mut Latest, capability: Capability<T>| {
+                    let time = capability.time().clone();
+                    latest.take_changes(|update, diff| updates.push((update, time.clone(), diff)));
+                    output.session(&capability).give_container(&mut updates);
+                };
                 input.for_each(|capability, deliveries| {
                     // A plain stream's message carries one time: its stamp's least.
                     let Some(capability) = capability.retain_least(0) else { return };
-                    let time = capability.time();
+                    if let Some(earlier) = open.take_if(|open| open.time() != capability.time()) {
+                        send(&mut latest, earlier);
+                    }
                     for delivery in deliveries.drain(..) {
                         apply(&mut latest, delivery);
                     }
-                    latest.take_changes(|update, diff| updates.push((update, time.clone(), diff)));
-                    output.session(&capability).give_container(&mut updates);
+                    open.get_or_insert(capability);
                 });
+                if let Some(done) = open.take_if(|open| !frontier.less_equal(open.time())) {
+                    send(&mut latest, done);
+                }
             }
         })
         .as_collection()
