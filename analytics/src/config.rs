@@ -7,6 +7,7 @@ use pricestream_runtime::config::{
 pub use pricestream_streaming::config::{
     ConsumerSettings, FeatureSettings, JobConfig, ModelSettings, ScopeSetting, ServingSettings,
 };
+pub use pricestream_streaming::trading_days::TradingDaySettings;
 use serde::{Deserialize, Serialize};
 
 /// The analytics service's config file (TOML). Every section is optional.
@@ -31,6 +32,8 @@ pub struct AnalyticsConfig {
     pub cluster: ClusterSettings,
     /// Every version of the mart's rows and forecasts, with the time they were known.
     pub history: HistorySettings,
+    /// The trading-day frontier: calendar, universe, deadline.
+    pub trading_days: TradingDaySettings,
 }
 
 impl Default for AnalyticsConfig {
@@ -45,6 +48,7 @@ impl Default for AnalyticsConfig {
             serving: ServingSettings::default(),
             cluster: ClusterSettings::default(),
             history: HistorySettings::default(),
+            trading_days: TradingDaySettings::default(),
         }
     }
 }
@@ -58,6 +62,7 @@ impl AnalyticsConfig {
             features: self.features.clone(),
             model: self.model.clone(),
             serving: self.serving.clone(),
+            trading_days: self.trading_days.clone(),
         }
     }
 }
@@ -134,6 +139,7 @@ impl Validate for AnalyticsConfig {
         );
         problems.at_least("serving.error_window", self.serving.error_window, 1);
         self.serving.validate_daily_tickers(problems);
+        self.trading_days.validate(problems);
         self.model.walk_forward().validate("model", problems);
         problems.check(
             self.model.horizon_bars == self.features.horizon_bars,

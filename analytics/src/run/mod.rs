@@ -114,6 +114,8 @@ pub fn run(config: AnalyticsConfig, args: &RunArgs) -> anyhow::Result<()> {
         (names.features.as_str(), Retention::Compacted),
         (names.predictions.as_str(), PREDICTIONS_RETENTION),
         (names.dead_letter.as_str(), Retention::Forever),
+        // Every day declared, in order: the frontier reads it back at start.
+        (names.trading_days.as_str(), Retention::Forever),
     ];
     runtime.block_on(wait_out(
         &outages,
@@ -131,6 +133,7 @@ pub fn run(config: AnalyticsConfig, args: &RunArgs) -> anyhow::Result<()> {
         predictions,
         predictions_topic: names.predictions.clone(),
         dead_letter_topic: names.dead_letter.clone(),
+        trading_days_topic: names.trading_days.clone(),
         outages: Arc::clone(&outages),
         stop: Arc::clone(&stop),
         run_id,

@@ -29,6 +29,7 @@ mod fault;
 mod partition_source;
 mod publisher;
 mod stall;
+mod topic_reader;
 
 pub use admin::{TopicMetadata, ensure_topics};
 pub use client::{QuietContext, client_config};
@@ -36,6 +37,7 @@ pub use fault::kafka_fault;
 pub use partition_source::{Batch, PartitionSource, Record, SourceSettings, Stamp, partitions_for};
 pub use pricestream_records::topics::Retention;
 pub use publisher::{PublishError, Publisher};
+pub use topic_reader::read_topic;
 
 /// Why a Kafka operation failed.
 #[derive(Debug, thiserror::Error)]

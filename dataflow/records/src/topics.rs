@@ -18,6 +18,8 @@ pub struct Topics {
     pub corporate_actions: String,
     /// Data-quality findings and their resolutions (key: ticker; value: [`crate::QualityFinding`]).
     pub data_quality: String,
+    /// Trading days declared complete or closed by their deadline, in order (key: calendar).
+    pub trading_days: String,
 }
 
 impl Topics {
@@ -31,11 +33,12 @@ impl Topics {
             dead_letter: format!("{prefix}dead-letter"),
             corporate_actions: format!("{prefix}corporate-actions"),
             data_quality: format!("{prefix}data-quality"),
+            trading_days: format!("{prefix}trading-days"),
         }
     }
 
     /// All topic names.
-    pub fn all(&self) -> [&str; 7] {
+    pub fn all(&self) -> [&str; 8] {
         [
             &self.bars,
             &self.indicators,
@@ -44,6 +47,7 @@ impl Topics {
             &self.dead_letter,
             &self.corporate_actions,
             &self.data_quality,
+            &self.trading_days,
         ]
     }
 }
@@ -90,7 +94,8 @@ mod tests {
     fn names_share_the_prefix() {
         let topics = Topics::with_prefix("pricestream.");
         assert_eq!(topics.bars, "pricestream.bars");
-        assert_eq!(topics.all().len(), 7);
+        assert_eq!(topics.all().len(), 8);
+        assert_eq!(topics.trading_days, "pricestream.trading-days");
         assert_eq!(topics.corporate_actions, "pricestream.corporate-actions");
         assert_eq!(topics.data_quality, "pricestream.data-quality");
         assert_eq!(topics.dead_letter, "pricestream.dead-letter");

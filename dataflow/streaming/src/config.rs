@@ -20,6 +20,8 @@ pub struct JobConfig {
     pub model: ModelSettings,
     /// `[serving]`: scoring and retraining inside `run`.
     pub serving: ServingSettings,
+    /// `[trading_days]`: the trading-day frontier.
+    pub trading_days: crate::trading_days::TradingDaySettings,
 }
 
 /// The model stage of `run` (`[serving]`): every new or changed feature row whose label is

@@ -11,7 +11,8 @@
 //!   [`history`]: every version of them, with the time it was known;
 //! - [`serving`]: the model stage of a worker, loading and storing versions;
 //! - [`fence`]: older incarnations cannot commit or write; [`liveness`]: heartbeats, `/healthz`;
-//! - [`settings`]: the row-shaping settings every commit records; [`metrics`]: what is exported.
+//! - [`settings`]: the row-shaping settings every commit records; [`metrics`]: what is exported;
+//! - [`trading_days`]: the trading-day frontier, declared by worker 0 on its own topic.
 //!
 //! The service (`pricestream-analytics run`) connects, builds a [`Shared`] and calls
 //! [`execute`]:
@@ -40,6 +41,7 @@ pub mod serving;
 pub mod settings;
 pub mod signals;
 pub mod sink;
+pub mod trading_days;
 pub mod worker;
 
 use chrono::NaiveDate;

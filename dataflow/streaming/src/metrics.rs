@@ -100,6 +100,8 @@ pub struct Metrics {
     /// with `model.scope = global` the version in use. No scope label (one scope per ticker
     /// would be a series per ticker).
     pub model_version: IntGauge,
+    /// The trading-day frontier's.
+    pub trading_days: crate::trading_days::TradingDayMetrics,
 }
 
 impl Metrics {
@@ -399,6 +401,7 @@ impl Metrics {
                     "Version of the model this process installed last (trained or loaded), any scope.",
                 )?,
             )?,
+            trading_days: crate::trading_days::TradingDayMetrics::new(&registry)?,
             registry,
         };
         // Every labelled series exists from the start, so rates and alerts see 0, not nothing.

@@ -44,6 +44,7 @@ impl Epochs<'_> {
             let generation = self.graph.drive(self.worker, &shared, AGREE, Stage::Starting, claim)?;
             info!(generation, incarnation = %shared.incarnation, "Took the fencing generation.");
             self.graph.signals.send(Signal::Generation(generation));
+            self.resume_days(AGREE)?;
         }
         let stale = self.source.stale_partitions(&shared.settings_fingerprint);
         if !stale.is_empty() {
@@ -51,6 +52,7 @@ impl Epochs<'_> {
             self.graph.signals.send(Signal::Stale);
         }
         self.graph.written(self.worker, &shared, AGREE)?;
+        self.declare_days(AGREE, Instant::now())?;
         let (generation, rewrite) = {
             let log = self.graph.signals.log();
             (log.generation_before(REPLAY), !log.stale_before(REPLAY).is_empty())
@@ -72,11 +74,12 @@ impl Epochs<'_> {
         // Epoch 1: the state as of the committed offsets.
         let started = Instant::now();
         let committed = self.source.committed();
-        let (worker, graph, stats) = (&mut *self.worker, &mut *self.graph, &mut self.stats);
+        let (worker, graph, stats, days) = (&mut *self.worker, &mut *self.graph, &mut self.stats, &mut self.days);
         self.source.read_until(&committed, REPLAY_CHUNK, |step| {
             match step {
                 Some(batch) => {
                     count(&shared, stats, &batch, true);
+                    days.note(&batch);
                     graph.feed(&batch);
                     graph.input.flush();
                     worker.step();
@@ -97,7 +100,11 @@ impl Epochs<'_> {
             // The table may hold rows of the old settings: every missing value is cleared.
             self.rewrite_mart(rows.replacing_anything(), &predictions)?;
         }
+        if let Some(bars) = self.days.signal(false) {
+            self.graph.signals.send(bars);
+        }
         self.graph.written(self.worker, &shared, REPLAY)?;
+        self.declare_days(REPLAY, Instant::now())?;
         info!(worker = index, bars = self.stats.replayed_bars, elapsed = ?started.elapsed(), "Rebuilt the state from the input topics.");
 
         // Epoch 2: the epoch the previous run may have been writing, replayed exactly.

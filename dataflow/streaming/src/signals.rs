@@ -11,8 +11,12 @@
 //!   epoch, so no worker leaves while another still routes rows to it;
 //! * `AtEnd`: with `--exit-at-end`, a worker has read its partitions to their end;
 //! * `Stale`: a worker's committed progress was made with other row-shaping settings;
-//! * `Generation`: the fencing generation the cluster runs under.
+//! * `Generation`: the fencing generation the cluster runs under;
+//! * `Bars`, `TradingDays`: the daily bars a worker wrote, for the trading-day frontier, and
+//!   the days worker 0 declared from them (see [`crate::trading_days`]).
 
+use chrono::NaiveDate;
+use pricestream_trading_days::DayEvent;
 use serde::{Deserialize, Serialize};
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -36,6 +40,20 @@ pub enum Signal {
     Stale,
     /// The fencing generation, taken by worker 0 at start.
     Generation(i64),
+    /// Daily bars the sender wrote.
+    Bars {
+        /// Read now, not replayed at start.
+        live: bool,
+        /// (ticker, day): each ticker's newest day, and every day from the next to declare.
+        bars: Vec<(String, NaiveDate)>,
+    },
+    /// Worker 0 declared trading days.
+    TradingDays {
+        /// The next day to declare.
+        next: Option<NaiveDate>,
+        /// The days declared, in order.
+        declared: Vec<DayEvent>,
+    },
 }
 
 /// Every signal seen, with its time and sender.
@@ -77,6 +95,30 @@ impl SignalLog {
     /// The workers that said their progress is stale, before `epoch`.
     pub fn stale_before(&self, epoch: u64) -> Vec<usize> {
         self.before(epoch).filter(|(_, signal)| **signal == Signal::Stale).map(|(from, _)| from).collect()
+    }
+
+    /// The bars signals sent before `epoch`, taken out of the log (they are many).
+    pub fn take_bars_before(&mut self, epoch: u64) -> Vec<(bool, Vec<(String, NaiveDate)>)> {
+        let mut bars = Vec::new();
+        self.seen.retain_mut(|(time, _, signal)| match signal {
+            Signal::Bars { live, bars: pairs } if *time < epoch => {
+                bars.push((*live, std::mem::take(pairs)));
+                false
+            }
+            _ => true,
+        });
+        bars
+    }
+
+    /// The next trading day to declare, as last said before `epoch`.
+    pub fn trading_days_next_before(&self, epoch: u64) -> Option<NaiveDate> {
+        self.before(epoch)
+            .filter_map(|(_, signal)| match signal {
+                Signal::TradingDays { next, .. } => Some(*next),
+                _ => None,
+            })
+            .last()
+            .flatten()
     }
 
     /// The generation announced before `epoch`.
@@ -141,6 +183,11 @@ impl Signals {
     /// What was seen.
     pub fn log(&self) -> std::cell::Ref<'_, SignalLog> {
         self.log.borrow()
+    }
+
+    /// The bars signals sent before `epoch`, taken out of the log.
+    pub fn take_bars_before(&mut self, epoch: u64) -> Vec<(bool, Vec<(String, NaiveDate)>)> {
+        self.log.borrow_mut().take_bars_before(epoch)
     }
 }
 

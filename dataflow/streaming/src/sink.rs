@@ -43,6 +43,8 @@ pub struct MartSink {
     pub predictions_topic: String,
     /// The dead-letter topic.
     pub dead_letter_topic: String,
+    /// The trading-days topic.
+    pub trading_days_topic: String,
     /// Outages are reported here.
     pub outages: Arc<Outages>,
     /// Set when the process is asked to stop: a wait for a dependency ends with its error.

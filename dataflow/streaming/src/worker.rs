@@ -35,6 +35,7 @@ use timely::worker::Worker;
 use tracing::{debug, info};
 
 use crate::recovery::{AGREE, RECOVERY, REPLAY};
+use crate::trading_days::DayWatch;
 
 /// How often the consumer lag is measured (one request per partition).
 const LAG_REPORT_INTERVAL: Duration = Duration::from_secs(5);
@@ -265,7 +266,8 @@ fn run_epochs(worker: &mut Worker, shared: &Arc<Shared>, graph: &mut Graph) -> a
         &assignment,
     )?;
     let stage = serving::stage(shared, index)?;
-    let mut epochs = Epochs { worker, shared, graph, source, stage, stats: WorkerStats::default() };
+    let days = DayWatch::new(shared, index)?;
+    let mut epochs = Epochs { worker, shared, graph, source, stage, days, stats: WorkerStats::default() };
 
     epochs.recover()?;
     shared.ready_workers.fetch_add(1, Ordering::SeqCst);
@@ -286,6 +288,8 @@ pub(crate) struct Epochs<'a> {
     pub(crate) source: PartitionSource,
     /// The model stage of the scopes routed to this worker, when serving.
     pub(crate) stage: Option<ModelStage>,
+    /// This worker's part in the trading-day frontier.
+    pub(crate) days: DayWatch,
     pub(crate) stats: WorkerStats,
 }
 
@@ -439,6 +443,11 @@ impl Epochs<'_> {
         #[cfg(feature = "fault-injection")]
         crate::failure_injection::after_write(worker.index(), epoch, outputs);
         let written = started.elapsed();
+        let written_at = Instant::now();
+        self.days.note(batch);
+        if let Some(bars) = self.days.signal(!replayed) {
+            graph.signals.send(bars);
+        }
         let (upserts, deletes) = (changes.upserts.len() as u64, changes.deletes.len() as u64);
         self.stats.rows += upserts;
         self.stats.deleted += deletes;
@@ -467,7 +476,7 @@ impl Epochs<'_> {
         observe_end_to_end(shared, &batch.bar_timestamps_ms);
         // Every worker wrote this epoch's predictions: the bars that got none are done with.
         shared.published.forget_through(epoch);
-        Ok(())
+        self.declare_days(epoch, written_at)
     }
 }
 

@@ -1,0 +1,12 @@
+//! The trading-day frontier: an exchange calendar (weekdays minus a holiday file), a universe
+//! of tickers, and the rule that declares each trading day complete, or closed by a deadline,
+//! once and in order. Pure logic: the analytics service feeds it the bars in the mart and
+//! publishes its [`DayEvent`]s (`docs/trading-days.md`).
+
+mod calendar;
+mod event;
+mod frontier;
+
+pub use calendar::{Calendar, HolidayError, XNYS_HOLIDAYS};
+pub use event::{DayEvent, DayStatus};
+pub use frontier::{Frontier, FrontierSettings, LateBar, Universe};

@@ -1,0 +1,171 @@
+//! The trading-day frontier through the real services: 50 tickers, days whose bars arrive
+//! whole, late but before the deadline, after the day was declared, and a ticker that never
+//! delivers again; a restart in the middle.
+//!
+//! The oracle is the test's own delivery plan: which tickers it gave a bar for each day, and
+//! the documented rules (a day waits for every ticker with a bar in the 2 trading days before
+//! it, or 6 s after its first bar). Each day must be declared once, in order, with the counts
+//! and missing tickers the plan implies; a bar after its day's declaration is applied and
+//! counted as late.
+
+use pricestream_tests::{
+    Namespace, analytics_config, binary, cassandra, free_port, kafka, metric, run_ok, stop_gracefully,
+    wait_for, wait_for_ok,
+};
+use serde_json::Value;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+const TICKERS: usize = 50;
+/// History: the 20 weekdays of March 2025 up to Friday the 28th (no exchange holiday).
+const HISTORY_START: (u32, u32) = (3, 3);
+const HISTORY_DAYS: usize = 20;
+
+fn ticker(i: usize) -> String {
+    format!("TD{i:02}")
+}
+
+fn date(month: u32, day: u32) -> chrono::NaiveDate {
+    chrono::NaiveDate::from_ymd_opt(2025, month, day).unwrap_or_default()
+}
+
+/// The weekdays from 3 March 2025: the history, then the new days.
+fn weekdays(count: usize) -> Vec<chrono::NaiveDate> {
+    let mut days = Vec::new();
+    let mut day = date(HISTORY_START.0, HISTORY_START.1);
+    while days.len() < count {
+        if chrono::Datelike::weekday(&day).number_from_monday() <= 5 {
+            days.push(day);
+        }
+        day = day.succ_opt().unwrap_or(day);
+    }
+    days
+}
+
+/// Writes ticker `i`'s Yahoo CSV with its bars on `days` into `dir`.
+fn write_ticker(dir: &Path, i: usize, days: &[chrono::NaiveDate]) -> anyhow::Result<()> {
+    let mut text = String::from("Date,Open,High,Low,Close,Adj Close,Volume\n");
+    for (n, day) in days.iter().enumerate() {
+        let close = 20.0 + i as f64 + (n as f64 * 0.7).sin();
+        text.push_str(&format!("{day},{close:.4},{:.4},{:.4},{close:.4},{close:.4},{}\n", close + 0.5, close - 0.5, 1000 + n));
+    }
+    std::fs::write(dir.join(format!("{}.csv", ticker(i))), text)?;
+    Ok(())
+}
+
+/// Backfills, in a folder of their own, the tickers `which` with their bars up to and including
+/// the `through`-th weekday.
+fn deliver(ns: &Namespace, which: &[usize], through: usize) -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let days = weekdays(through + 1);
+    for &i in which {
+        write_ticker(dir.path(), i, &days)?;
+    }
+    run_ok("pricestream-extractor", &["backfill", "--input", dir.path().to_str().unwrap_or_default()], ns)?;
+    Ok(())
+}
+
+/// The events on the trading-days topic: (day, status, expected, arrived, missing).
+fn events(ns: &Namespace) -> anyhow::Result<Vec<(String, String, u64, u64, Vec<String>)>> {
+    let mut events = Vec::new();
+    for message in kafka::read_topic(&format!("{}trading-days", ns.topic_prefix))? {
+        anyhow::ensure!(message.key == "XNYS", "an event keyed {:?}", message.key);
+        let event: Value = serde_json::from_slice(&message.payload)?;
+        let text = |field: &str| event[field].as_str().unwrap_or_default().to_owned();
+        let count = |field: &str| event[field].as_u64().unwrap_or(u64::MAX);
+        let missing = event["missing"].as_array().cloned().unwrap_or_default();
+        let missing = missing.iter().map(|t| t.as_str().unwrap_or_default().to_owned()).collect();
+        events.push((text("day"), text("status"), count("expected"), count("arrived"), missing));
+    }
+    Ok(events)
+}
+
+fn event(day: chrono::NaiveDate, status: &str, expected: u64, arrived: u64, missing: &[usize]) -> (String, String, u64, u64, Vec<String>) {
+    (day.to_string(), status.to_owned(), expected, arrived, missing.iter().map(|&i| ticker(i)).collect())
+}
+
+fn start(ns: &Namespace, config: &Path, port: u16, log: &tempfile::NamedTempFile) -> anyhow::Result<Child> {
+    Ok(Command::new(binary("pricestream-analytics")?)
+        .args(["--config", config.to_str().unwrap_or_default(), "run", "--workers", "2"])
+        .envs(ns.env())
+        .env("PRICESTREAM_HTTP_ADDR", format!("127.0.0.1:{port}"))
+        .stdout(Stdio::null())
+        .stderr(log.reopen()?)
+        .spawn()?)
+}
+
+#[tokio::test]
+async fn days_are_declared_once_in_order_with_their_missing_tickers_across_a_restart() -> anyhow::Result<()> {
+    let ns = Namespace::unique();
+    let dir = tempfile::tempdir()?;
+    let config = analytics_config(
+        dir.path(),
+        "analytics.toml",
+        "[trading_days]\nuniverse_recent_days = 2\ndeadline_ms = 6000\n",
+    )?;
+    let all: Vec<usize> = (0..TICKERS).collect();
+    let history = HISTORY_DAYS - 1;
+    let (day1, day2, day3) = (history + 1, history + 2, history + 3);
+    let days = weekdays(day3 + 1);
+    let never = 49;
+    deliver(&ns, &all, history)?;
+
+    let port = free_port()?;
+    let log = tempfile::NamedTempFile::new()?;
+    let mut service = start(&ns, &config, port, &log)?;
+    let wait_events = |count: usize| {
+        wait_for(&format!("{count} trading-day events"), Duration::from_secs(60), || {
+            events(&ns).is_ok_and(|events| events.len() >= count)
+        })
+    };
+    let result = async {
+        wait_for_ok(port, "/readyz", Duration::from_secs(60))?;
+        // The first bars seen end on the 28th: that day is the first declared, and complete.
+        wait_events(1)?;
+        // Day 1: all but two at once, one of those a moment later (before the deadline); the
+        // last never again.
+        let early: Vec<usize> = (0..48).collect();
+        deliver(&ns, &early, day1)?;
+        deliver(&ns, &[48], day1)?;
+        wait_events(2)?;
+        // Day 2: TD47 comes only after the day was declared: a late bar.
+        let on_time: Vec<usize> = (0..47).chain([48]).collect();
+        deliver(&ns, &on_time, day2)?;
+        wait_events(3)?;
+        deliver(&ns, &[47], day2)?;
+        let late = || metric(port, "pricestream_analytics_trading_day_late_bars_total");
+        wait_for("the late bar counted", Duration::from_secs(30), || late() == Some(1.0))?;
+        let session = cassandra::session().await?;
+        let rows = cassandra::features(&session, &ns.mart_keyspace, &ticker(47)).await?;
+        assert_eq!(rows.len(), day2 + 1, "the late bar's row is in the mart");
+        let declared = metric(port, "pricestream_analytics_trading_day_declare_seconds_count").unwrap_or_default();
+        let seconds = metric(port, "pricestream_analytics_trading_day_declare_seconds_sum").unwrap_or_default();
+        println!("declare latency: {declared} day(s), mean {:.1} ms", 1000.0 * seconds / declared.max(1.0));
+        // A restart in the middle: nothing is declared again, and the next day goes on.
+        let status = stop_gracefully(&mut service)?;
+        assert!(status.success(), "service exited with {status}");
+        service = start(&ns, &config, port, &log)?;
+        wait_for_ok(port, "/readyz", Duration::from_secs(60))?;
+        // Day 3: every ticker but the one that stopped, now out of the universe.
+        let active: Vec<usize> = (0..never).collect();
+        deliver(&ns, &active, day3)?;
+        wait_events(4)?;
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let expected = vec![
+            event(days[history], "complete", 50, 50, &[]),
+            event(days[day1], "deadline", 50, 49, &[never]),
+            event(days[day2], "deadline", 50, 48, &[47, never]),
+            event(days[day3], "complete", 49, 49, &[]),
+        ];
+        assert_eq!(events(&ns)?, expected);
+        cassandra::drop_keyspaces(&session, &[&ns.dwh_keyspace, &ns.mart_keyspace]).await;
+        anyhow::Ok(())
+    }
+    .await;
+    let status = stop_gracefully(&mut service);
+    let stderr = std::fs::read_to_string(log.path()).unwrap_or_default();
+    result.map_err(|e| e.context(format!("service stderr:\n{stderr}")))?;
+    assert!(status?.success(), "service failed:\n{stderr}");
+    Ok(())
+}
