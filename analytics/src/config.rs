@@ -138,7 +138,7 @@ impl Validate for AnalyticsConfig {
             format_args!("must be a finite number >= 0, got {}", self.serving.retrain_on_degradation),
         );
         problems.at_least("serving.error_window", self.serving.error_window, 1);
-        self.serving.validate_daily_tickers(problems);
+        self.serving.validate_daily(self.trading_days.enabled, problems);
         self.trading_days.validate(problems);
         self.model.walk_forward().validate("model", problems);
         problems.check(
@@ -219,26 +219,40 @@ mod tests {
     }
 
     #[test]
-    fn daily_tickers_become_the_policy_and_bad_lists_are_refused_by_key() {
-        let config =
-            parse("[serving]\nretrain_daily = true\ndaily_tickers = [\"NVDA\", \"ORCL\"]\n").expect("valid");
+    fn the_daily_policy_follows_the_trading_days_and_replaced_keys_are_refused_with_advice() {
+        let config = parse("[serving]\nretrain_daily = true\n").expect("valid");
         let problems = Problems::collect(|problems| config.validate(problems));
         assert!(problems.is_empty(), "{problems}");
-        let policy = config.serving.policy();
-        assert_eq!(policy.daily_tickers.iter().map(String::as_str).collect::<Vec<_>>(), ["NVDA", "ORCL"]);
-        assert!(parse("").expect("valid").serving.policy().daily_tickers.is_empty(), "default: empty");
+        assert!(config.serving.policy().daily && !parse("").expect("valid").serving.policy().daily);
 
-        let config =
-            parse("[serving]\ndaily_tickers = [\"NVDA\", \"\", \"NV DA\", \"NVDA\"]\n").expect("parses");
-        let problems = Problems::collect(|problems| config.validate(problems));
+        let text = "[serving]\nretrain_daily = true\ndaily_deadline_ms = 1000\ndaily_tickers = [\"NVDA\"]\n\n\
+                    [trading_days]\nenabled = false\n";
+        let problems = Problems::collect(|problems| parse(text).expect("parses").validate(problems));
         let text = problems.to_string();
-        assert_eq!(problems.messages().len(), 4, "{text}");
+        assert_eq!(problems.messages().len(), 3, "{text}");
         assert!(
-            text.contains("`serving.daily_tickers` is only used with `serving.retrain_daily = true`"),
+            text.contains("`serving.daily_deadline_ms` was replaced by `trading_days.deadline_ms`"),
             "{text}"
         );
-        let symbols = problems.messages().iter().filter(|m| m.contains("must hold ticker symbols")).count();
-        assert_eq!(symbols, 2, "the empty one and the one with a space: {text}");
-        assert!(text.contains("more than once") && text.contains("[\"NVDA\"]"), "{text}");
+        assert!(text.contains("`serving.daily_tickers` was replaced by `trading_days.universe`"), "{text}");
+        assert!(text.contains("`serving.retrain_daily` needs `trading_days.enabled = true`"), "{text}");
+    }
+
+    #[test]
+    fn trading_day_settings_are_checked_with_the_holiday_file_line_by_line() {
+        let dir = tempfile::tempdir().expect("temporary folder");
+        let holidays = dir.path().join("holidays.txt");
+        std::fs::write(&holidays, "2025-12-25 Christmas\n2025-13-01\n").expect("written");
+        let text = format!(
+            "[trading_days]\ncalendar = \"X N\"\nuniverse = [\"\"]\nuniverse_recent_days = 0\ndeadline_ms = 0\nholidays_file = {:?}\n",
+            holidays.display().to_string()
+        );
+        let problems = Problems::collect(|problems| parse(&text).expect("parses").validate(problems));
+        let text = problems.to_string();
+        for key in ["calendar", "universe", "universe_recent_days", "deadline_ms", "holidays_file"] {
+            assert!(text.contains(&format!("`trading_days.{key}`")), "{key} missing from:\n{text}");
+        }
+        assert!(text.contains("holidays.txt:2: expected a date YYYY-MM-DD"), "{text}");
+        assert_eq!(problems.messages().len(), 5, "{text}");
     }
 }

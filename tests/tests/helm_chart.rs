@@ -621,8 +621,16 @@ fn the_role_grants_exactly_what_discovery_calls() -> anyhow::Result<()> {
 #[test]
 fn the_install_notes_name_every_topic_table_and_dashboard() -> anyhow::Result<()> {
     let notes = std::fs::read_to_string(chart().join("templates/NOTES.txt"))?;
-    let topics =
-        ["bars", "indicators", "dead-letter", "features", "predictions", "corporate-actions", "data-quality"];
+    let topics = [
+        "bars",
+        "indicators",
+        "dead-letter",
+        "features",
+        "predictions",
+        "corporate-actions",
+        "data-quality",
+        "trading-days",
+    ];
     for topic in topics {
         ensure!(
             notes.contains(&format!("{{{{ $prefix }}}}{topic} ")),

@@ -238,3 +238,34 @@ fn corporate_actions_match_their_schema() -> anyhow::Result<()> {
     assert!(!schema.is_valid(&broken));
     Ok(())
 }
+
+#[test]
+fn trading_days_match_their_schema() -> anyhow::Result<()> {
+    use pricestream_trading_days::{DayEvent, DayStatus};
+    let schema = validator("trading-day.v1.schema.json")?;
+    for (status, missing) in [(DayStatus::Complete, vec![]), (DayStatus::Deadline, vec!["ORCL".to_string()])]
+    {
+        let event = DayEvent {
+            calendar: "XNYS".into(),
+            day: day(),
+            status,
+            expected: 2,
+            arrived: 2 - missing.len(),
+            missing,
+            declared_at: Utc::now(),
+        };
+        assert_valid(&schema, &wire::encode(&event))?;
+    }
+    let mut broken: Value = serde_json::from_slice(&wire::encode(&DayEvent {
+        calendar: "XNYS".into(),
+        day: day(),
+        status: DayStatus::Complete,
+        expected: 1,
+        arrived: 1,
+        missing: vec![],
+        declared_at: Utc::now(),
+    }))?;
+    broken.as_object_mut().map(|o| o.insert("status".into(), "late".into()));
+    assert!(!schema.is_valid(&broken));
+    Ok(())
+}

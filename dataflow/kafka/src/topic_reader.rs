@@ -53,7 +53,9 @@ pub fn read_topic(config: &KafkaConfig, topic: &str, timeout: Duration) -> Resul
         let left = timeout.checked_sub(started.elapsed()).ok_or_else(|| KafkaError::Unreachable {
             brokers: config.brokers.clone(),
             what: format!("read {topic} to its end"),
-            source: rdkafka::error::KafkaError::MessageConsumption(rdkafka::types::RDKafkaErrorCode::RequestTimedOut),
+            source: rdkafka::error::KafkaError::MessageConsumption(
+                rdkafka::types::RDKafkaErrorCode::RequestTimedOut,
+            ),
         })?;
         let Some(message) = consumer.poll(left.min(Duration::from_millis(200))) else { continue };
         let message = message.map_err(unreachable(format!("read {topic}")))?;

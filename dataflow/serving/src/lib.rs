@@ -16,7 +16,6 @@
 //! assert_eq!(ModelStage::scope_of(ScopeSetting::Global, "NVDA").as_str(), "global");
 //! ```
 
-mod day;
 mod holdout;
 mod policy;
 mod schedule;

@@ -18,12 +18,8 @@ pub struct RetrainPolicy {
     /// Forecasts whose error the degradation check averages.
     pub error_window: usize,
     /// Retrain once per trading day: a per-ticker scope at each new label date; a global scope
-    /// when every series has its bar for the newest date or this long after the first of them
-    /// arrived; `None` = off.
-    pub daily: Option<std::time::Duration>,
-    /// The tickers a global model's trading day waits for (daily policy); empty = the series
-    /// the scope has met. A per-ticker scope waits for its own ticker either way.
-    pub daily_tickers: std::collections::BTreeSet<String>,
+    /// when the service declares a trading day ([`crate::ModelStage::trading_day_declared`]).
+    pub daily: bool,
 }
 
 impl RetrainPolicy {
@@ -51,8 +47,7 @@ mod tests {
             holdout_fraction: 0.2,
             retrain_on_degradation: 0.25,
             error_window: 20,
-            daily: None,
-            daily_tickers: Default::default(),
+            daily: false,
         };
         assert!(!policy.degraded(1.25, Some(1.0)));
         assert!(policy.degraded(1.26, Some(1.0)));

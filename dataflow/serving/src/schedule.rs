@@ -236,8 +236,7 @@ mod tests {
             holdout_fraction: 0.2,
             retrain_on_degradation: 0.5,
             error_window: 3,
-            daily: None,
-            daily_tickers: Default::default(),
+            daily: false,
         }
     }
 

@@ -1,7 +1,6 @@
 //! The model stage of one worker: keeps the rows of its series, scores the newest rows as
 //! they change, and swaps in new model versions as the trainer finishes them.
 
-use super::day::{Expected, TradingDay};
 use super::policy::RetrainPolicy;
 use super::schedule::{CursorKey, LabelledRow, Point, Schedule, Serving, skill};
 use super::series::{ModelRow, SeriesRows, kinds_mask};
@@ -14,7 +13,6 @@ use pricestream_records::{FeatureRow, Forecaster, Prediction, Timeframe};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 #[cfg(test)]
 use std::time::Duration;
-use std::time::Instant;
 
 /// What the stage is configured with.
 #[derive(Clone, Debug, PartialEq)]
@@ -117,9 +115,8 @@ struct ScopeState {
     schedule: Schedule,
     /// Whether its rows changed or a version was installed since the cursor last walked.
     dirty: bool,
-    /// The newest trading day's live bars (daily policy of a global scope).
-    day: TradingDay,
-    /// Whether that day completed since the cursor last walked.
+    /// Whether a trading day was declared since the cursor last walked (daily policy of a
+    /// global scope).
     day_complete: bool,
 }
 
@@ -201,7 +198,6 @@ impl ModelStage {
             state.dirty = true;
             // Live bars only: the start-up replay's newest day was trained on before.
             if score {
-                state.day.bar(&id, row.date_time, Instant::now());
                 if state.model.is_none() && stored.unlabelled {
                     report.waiting_for_a_model += 1;
                 } else if stored.forecast_input_changed && state.serving(row.date_time).is_some() {
@@ -245,26 +241,25 @@ impl ModelStage {
         for scope in &scopes {
             self.install_loaded(scope);
         }
-        if let Some(deadline) = self.settings.policy.daily {
-            let now = Instant::now();
-            let configured = &self.settings.policy.daily_tickers;
-            for (scope, state) in &mut self.scopes {
-                // A per-ticker scope has one ticker: its bar completes the day either way.
-                let expected = match scope {
-                    ModelScope::Global if !configured.is_empty() => Expected::Tickers(configured),
-                    _ => Expected::Series(state.series.len()),
-                };
-                if state.day.completed(expected, deadline, now) {
-                    state.day_complete = true;
-                    state.dirty = true;
-                }
-            }
-        }
         let mut predictions = Vec::new();
         for scope in scopes {
             predictions.extend(self.walk(scope, report));
         }
         predictions
+    }
+
+    /// A trading day was declared (the service's trading-day frontier, identical on every
+    /// worker): with the daily policy, each global scope trains once more at its next walk.
+    pub fn trading_day_declared(&mut self) {
+        if !self.settings.policy.daily {
+            return;
+        }
+        for (scope, state) in &mut self.scopes {
+            if matches!(scope, ModelScope::Global) {
+                state.day_complete = true;
+                state.dirty = true;
+            }
+        }
     }
 
     /// Whether every version decided so far is installed and every stored one resolved: what
@@ -296,7 +291,7 @@ impl ModelStage {
             holdout_mae: installed.model.holdout_mae,
             holdout_skill: installed.model.holdout_skill,
         });
-        let daily = self.settings.policy.daily.is_some() && matches!(scope, ModelScope::Ticker(_));
+        let daily = self.settings.policy.daily && matches!(scope, ModelScope::Ticker(_));
         let was_below = state.schedule.below_persistence;
         let mut predictions = Vec::new();
         let (series, installed) = (&mut self.series, state.model.as_ref());
@@ -323,8 +318,8 @@ impl ModelStage {
                 _ => None,
             }
         });
-        // A global scope's trading day completes by its tickers' bars or a deadline: it trains
-        // at the newest label the cursor passed, when it is not already training.
+        // A trading day was declared: a global scope trains at the newest label the cursor
+        // passed, when it is not already training.
         if std::mem::take(&mut state.day_complete) && walk.points.is_empty() {
             walk.points.extend(state.schedule.point_at_cursor());
         }

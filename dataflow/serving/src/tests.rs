@@ -59,8 +59,7 @@ fn stage(scope: ScopeSetting, stored: Vec<(ModelScope, ModelVersion)>) -> (Model
         holdout_fraction: 0.2,
         retrain_on_degradation: 0.0,
         error_window: 5,
-        daily: None,
-        daily_tickers: Default::default(),
+        daily: false,
     };
     stage_with(scope, stored, policy)
 }
@@ -237,8 +236,7 @@ fn aaa_trained_on_history(retrain_on_degradation: f64) -> (ModelStage, i32, Back
         holdout_fraction: 0.2,
         retrain_on_degradation,
         error_window: 5,
-        daily: None,
-        daily_tickers: Default::default(),
+        daily: false,
     };
     let (mut stage, _) = stage_with(ScopeSetting::PerTicker, vec![], policy);
     let report = replay_and_train(&mut stage, &[rows("AAA", 100)]);
@@ -325,17 +323,15 @@ fn forecasts_worse_than_persistence_are_reported_and_retrained() {
     assert_eq!(report.below_persistence_change, -1, "a new version starts its own window");
 }
 
-/// A global model retrained daily (`daily_tickers` as given), its version 1 trained on the
-/// first 60 days of AAA and BBB.
-fn daily_global_stage_at_version_1(daily_tickers: std::collections::BTreeSet<String>) -> ModelStage {
+/// A global model retrained daily, its version 1 trained on the first 60 days of AAA and BBB.
+fn daily_global_stage_at_version_1() -> ModelStage {
     let policy = RetrainPolicy {
         min_training_rows: 50,
         retrain_every_rows: 0,
         holdout_fraction: 0.2,
         retrain_on_degradation: 0.0,
         error_window: 5,
-        daily: Some(Duration::from_secs(600)),
-        daily_tickers,
+        daily: true,
     };
     let (mut stage, _) = stage_with(ScopeSetting::Global, vec![], policy);
     replay_and_train(&mut stage, &[rows("AAA", 60), rows("BBB", 60)]);
@@ -344,12 +340,21 @@ fn daily_global_stage_at_version_1(daily_tickers: std::collections::BTreeSet<Str
 }
 
 #[test]
-fn the_daily_policy_retrains_a_global_model_once_every_ticker_has_the_new_day() {
-    let mut stage = daily_global_stage_at_version_1(Default::default());
+fn the_daily_policy_retrains_a_global_model_once_per_trading_day_declared() {
+    let mut stage = daily_global_stage_at_version_1();
 
-    // Day 60 arrives for AAA: BBB's bar is missing, no training; then BBB's: version 2.
-    let aaa = rows("AAA", 61);
-    day_completes_with_the_last(&mut stage, &[&aaa[58..]], &rows("BBB", 61)[58..], "BBB");
+    // Day 60 arrives for both tickers: no training until the day is declared; then version 2.
+    let mut report = EpochReport::default();
+    for ticker in ["AAA", "BBB"] {
+        stage.apply(&rows(ticker, 61)[58..], &[], true, &mut report);
+    }
+    stage.after_epoch(true, &mut report);
+    assert_eq!(report.queued, 0, "the day is not declared yet");
+    stage.trading_day_declared();
+    stage.after_epoch(true, &mut report);
+    assert_eq!(report.queued, 1);
+    stage.wait_for_trainings(Duration::from_secs(60), &mut report);
+    assert_eq!(stage.model_version(&ModelScope::Global), Some(2));
     // Nothing new: no further training.
     let mut report = EpochReport::default();
     stage.after_epoch(true, &mut report);
@@ -409,37 +414,6 @@ fn a_corrected_newest_row_is_re_scored_with_the_model_on_its_corrected_inputs() 
     assert!(stage.apply(&[corrected], &[], true, &mut report).is_empty());
 }
 
-#[test]
-fn the_daily_policy_waits_for_every_configured_ticker_even_one_not_met_yet() {
-    let mut stage = daily_global_stage_at_version_1(["AAA", "BBB", "CCC"].map(String::from).into());
-
-    // Day 60 arrives for both tickers met so far: without the list that completes the day
-    // (the test above), but CCC is configured and has no bar yet.
-    let (aaa, bbb) = (rows("AAA", 61), rows("BBB", 61));
-    day_completes_with_the_last(&mut stage, &[&aaa[58..], &bbb[58..]], &rows("CCC", 61)[60..], "CCC");
-}
-
-/// Feeds `first` (one epoch): no training, the day waits for `missing`; then `last`, whose
-/// bar completes the day: version 2 of the global model is trained.
-fn day_completes_with_the_last(
-    stage: &mut ModelStage,
-    first: &[&[FeatureRow]],
-    last: &[FeatureRow],
-    missing: &str,
-) {
-    let mut report = EpochReport::default();
-    for rows in first {
-        stage.apply(rows, &[], true, &mut report);
-    }
-    stage.after_epoch(true, &mut report);
-    assert_eq!(report.queued, 0, "{missing} has no bar for the new day yet");
-    stage.apply(last, &[], true, &mut report);
-    stage.after_epoch(true, &mut report);
-    assert_eq!(report.queued, 1);
-    stage.wait_for_trainings(Duration::from_secs(60), &mut report);
-    assert_eq!(stage.model_version(&ModelScope::Global), Some(2));
-}
-
 /// Mart rows of a ticker whose daily moves are ±1 % by a fixed pseudo-random sequence that no
 /// input knows (its RSI column is another, unrelated sequence); the last `HORIZON` rows have no
 /// label yet.
@@ -471,8 +445,7 @@ fn the_gate_serves_the_model_where_it_has_skill_and_persistence_where_it_has_non
         holdout_fraction: 0.2,
         retrain_on_degradation: 0.0,
         error_window: 5,
-        daily: None,
-        daily_tickers: Default::default(),
+        daily: false,
     };
     let (mut stage, _) = stage_with(ScopeSetting::PerTicker, vec![], policy);
     let mut report = EpochReport::default();
@@ -520,8 +493,7 @@ fn stage_on(records: &Records) -> ModelStage {
         holdout_fraction: 0.2,
         retrain_on_degradation: 0.5,
         error_window: 5,
-        daily: None,
-        daily_tickers: Default::default(),
+        daily: false,
     };
     let kept = Arc::clone(records);
     let store: Store = Box::new(move |record| {

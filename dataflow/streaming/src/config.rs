@@ -46,15 +46,15 @@ pub struct ServingSettings {
     pub retrain_on_degradation: f64,
     /// How many of a scope's latest labelled forecasts the degradation check averages.
     pub error_window: usize,
-    /// Retrain each scope once per trading day: when every ticker of the scope has its bar
-    /// for the newest date, or `daily_deadline_ms` after the first of them arrived.
+    /// Retrain each scope once per trading day: a per-ticker scope at each new label date, a
+    /// global scope when the trading-day frontier declares a day (`[trading_days]`).
     pub retrain_daily: bool,
-    /// How long a trading day waits for the scope's missing tickers (`retrain_daily`).
-    pub daily_deadline_ms: u64,
-    /// The tickers a global model's trading day waits for (`retrain_daily`), whether the
-    /// service has met them yet or not; empty = every ticker the scope has met. Per-ticker
-    /// models wait for their own ticker either way.
-    pub daily_tickers: Vec<String>,
+    /// Replaced by `trading_days.deadline_ms`; refused with that advice when set.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub daily_deadline_ms: Option<u64>,
+    /// Replaced by `trading_days.universe`; refused with that advice when set.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub daily_tickers: Option<Vec<String>>,
 }
 
 impl Default for ServingSettings {
@@ -67,8 +67,8 @@ impl Default for ServingSettings {
             retrain_on_degradation: 0.5,
             error_window: 20,
             retrain_daily: false,
-            daily_deadline_ms: 600_000,
-            daily_tickers: Vec::new(),
+            daily_deadline_ms: None,
+            daily_tickers: None,
         }
     }
 }
@@ -82,32 +82,27 @@ impl ServingSettings {
             holdout_fraction: self.holdout_fraction,
             retrain_on_degradation: self.retrain_on_degradation,
             error_window: self.error_window,
-            daily: self.retrain_daily.then(|| std::time::Duration::from_millis(self.daily_deadline_ms)),
-            daily_tickers: self.daily_tickers.iter().cloned().collect(),
+            daily: self.retrain_daily,
         }
     }
 
-    /// Reports every problem of `daily_tickers`.
-    pub fn validate_daily_tickers(&self, problems: &mut Problems) {
-        let tickers = &self.daily_tickers;
+    /// Reports the daily policy's problems: the keys the trading-day frontier replaced, and a
+    /// daily policy without the frontier that drives it.
+    pub fn validate_daily(&self, trading_days_enabled: bool, problems: &mut Problems) {
         problems.check(
-            tickers.is_empty() || self.retrain_daily,
-            "serving.daily_tickers",
-            format_args!("is only used with `serving.retrain_daily = true`, got {tickers:?} without it"),
+            self.daily_deadline_ms.is_none(),
+            "serving.daily_deadline_ms",
+            "was replaced by `trading_days.deadline_ms`: the trading-day frontier now decides when a day is complete",
         );
-        for ticker in tickers {
-            problems.check(
-                !ticker.is_empty() && !ticker.contains(char::is_whitespace),
-                "serving.daily_tickers",
-                format_args!("must hold ticker symbols (non-empty, no spaces), got {ticker:?}"),
-            );
-        }
-        let mut seen = std::collections::BTreeSet::new();
-        let twice: Vec<&String> = tickers.iter().filter(|ticker| !seen.insert(*ticker)).collect();
         problems.check(
-            twice.is_empty(),
+            self.daily_tickers.is_none(),
             "serving.daily_tickers",
-            format_args!("must name each ticker once, got {twice:?} more than once"),
+            "was replaced by `trading_days.universe`: the trading-day frontier now decides whose bars a day waits for",
+        );
+        problems.check(
+            !self.retrain_daily || trading_days_enabled,
+            "serving.retrain_daily",
+            "needs `trading_days.enabled = true`: the days it retrains on are the ones the frontier declares",
         );
     }
 }

@@ -74,7 +74,8 @@ impl Epochs<'_> {
         // Epoch 1: the state as of the committed offsets.
         let started = Instant::now();
         let committed = self.source.committed();
-        let (worker, graph, stats, days) = (&mut *self.worker, &mut *self.graph, &mut self.stats, &mut self.days);
+        let (worker, graph, stats, days) =
+            (&mut *self.worker, &mut *self.graph, &mut self.stats, &mut self.days);
         self.source.read_until(&committed, REPLAY_CHUNK, |step| {
             match step {
                 Some(batch) => {

@@ -121,6 +121,16 @@ impl SignalLog {
             .flatten()
     }
 
+    /// How many trading days were declared before `epoch`.
+    pub fn trading_days_declared_before(&self, epoch: u64) -> usize {
+        self.before(epoch)
+            .map(|(_, signal)| match signal {
+                Signal::TradingDays { declared, .. } => declared.len(),
+                _ => 0,
+            })
+            .sum()
+    }
+
     /// The generation announced before `epoch`.
     pub fn generation_before(&self, epoch: u64) -> Option<i64> {
         self.before(epoch).find_map(|(_, signal)| match signal {

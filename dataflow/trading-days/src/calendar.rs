@@ -40,7 +40,9 @@ impl Calendar {
             }
             let first = line.split_whitespace().next().unwrap_or_default();
             let problem = match NaiveDate::parse_from_str(first, "%Y-%m-%d") {
-                Ok(date) if is_weekend(date) => Some(format!("{first} is a weekend day, never a trading day")),
+                Ok(date) if is_weekend(date) => {
+                    Some(format!("{first} is a weekend day, never a trading day"))
+                }
                 Ok(date) if !holidays.insert(date) => Some(format!("{first} is listed twice")),
                 Ok(_) => None,
                 Err(_) => Some(format!("expected a date YYYY-MM-DD, got {first:?}")),
@@ -54,10 +56,8 @@ impl Calendar {
 
     /// The shipped New York Stock Exchange calendar.
     pub fn xnys() -> Self {
-        Calendar::parse("XNYS", "built-in xnys", XNYS_HOLIDAYS).unwrap_or_else(|_| Calendar {
-            name: "XNYS".into(),
-            holidays: BTreeSet::new(),
-        })
+        Calendar::parse("XNYS", "built-in xnys", XNYS_HOLIDAYS)
+            .unwrap_or_else(|_| Calendar { name: "XNYS".into(), holidays: BTreeSet::new() })
     }
 
     /// Whether the exchange trades on `date`.
@@ -127,7 +127,8 @@ mod tests {
     fn lists_every_bad_line_with_its_number() {
         let text = "# a comment\n\n2025-01-01 New Year\nnot-a-date\n2025-01-04 a Saturday\n2025-01-01\n";
         let problems = Calendar::parse("X", "holidays.txt", text).err().unwrap_or_default();
-        let lines: Vec<(usize, bool)> = problems.iter().map(|p| (p.line, p.source_name == "holidays.txt")).collect();
+        let lines: Vec<(usize, bool)> =
+            problems.iter().map(|p| (p.line, p.source_name == "holidays.txt")).collect();
         assert_eq!(lines, [(4, true), (5, true), (6, true)]);
         assert!(problems[0].to_string().starts_with("holidays.txt:4: expected a date"));
         assert!(problems[1].problem.contains("weekend") && problems[2].problem.contains("twice"));

@@ -143,7 +143,10 @@ impl Frontier {
             let missing: Vec<String> = expected.difference(&arrived).cloned().collect();
             let status = if !arrived.is_empty() && missing.is_empty() {
                 DayStatus::Complete
-            } else if pending.and_then(|p| p.since).is_some_and(|since| now.duration_since(since) >= self.settings.deadline) {
+            } else if pending
+                .and_then(|p| p.since)
+                .is_some_and(|since| now.duration_since(since) >= self.settings.deadline)
+            {
                 DayStatus::Deadline
             } else {
                 break;

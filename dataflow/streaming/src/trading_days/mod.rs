@@ -6,6 +6,9 @@
 //! the days it declares on the `trading-days` topic (waiting out Kafka outages) and tells every
 //! worker the next day to declare, so that their next summaries keep the days that matter.
 //!
+//! Each worker's model stage learns of a declared day when the signal reaches it, at the same
+//! epoch on every worker, and a daily policy retrains its global scope then.
+//!
 //! The topic is the frontier's memory: at start worker 0 reads it back and goes on after the
 //! last day declared for its calendar. A day is published before anything else is told of it,
 //! so a crash cannot lose a declaration (the day is declared again after the restart, from the
@@ -41,6 +44,8 @@ pub struct DayWatch {
     enabled: bool,
     /// The next day to declare, as worker 0 last said.
     known_next: Option<NaiveDate>,
+    /// Days declared in this run that the model stage was told of.
+    declared_seen: usize,
     summary: BarSummary,
 }
 
@@ -57,7 +62,13 @@ impl DayWatch {
             }
             false => None,
         };
-        Ok(DayWatch { frontier, enabled: settings.enabled, known_next: None, summary: BarSummary::default() })
+        Ok(DayWatch {
+            frontier,
+            enabled: settings.enabled,
+            known_next: None,
+            declared_seen: 0,
+            summary: BarSummary::default(),
+        })
     }
 
     /// Notes the daily bars of `batch`, written (or about to be) by this worker.
@@ -83,9 +94,14 @@ impl Epochs<'_> {
         let topic = &shared.sink.trading_days_topic;
         let patience = Patience::Forever { stop: Some(&shared.stop) };
         shared.liveness.at(self.worker.index(), epoch, Stage::Starting);
-        let values = wait_out_blocking(&shared.outages, Dependency::Kafka, "read the trading days declared", patience, KafkaError::fault, || {
-            read_topic(&shared.config.kafka, topic, READ_TIMEOUT)
-        })
+        let values = wait_out_blocking(
+            &shared.outages,
+            Dependency::Kafka,
+            "read the trading days declared",
+            patience,
+            KafkaError::fault,
+            || read_topic(&shared.config.kafka, topic, READ_TIMEOUT),
+        )
         .with_context(|| format!("cannot read the trading days declared from {topic}"))?;
         let calendar = frontier.calendar().name.clone();
         let last = values
@@ -104,12 +120,20 @@ impl Epochs<'_> {
         Ok(())
     }
 
-    /// After every worker wrote `epoch` (this worker's write ended at `written_at`): worker 0
-    /// feeds the frontier every worker's bars, publishes the days it declares and tells the
-    /// workers; the others learn the next day.
+    /// After every worker wrote `epoch` (this worker's write ended at `written_at`): every
+    /// worker tells its model stage of the days declared since; worker 0 feeds the frontier
+    /// every worker's bars, publishes the days it declares and tells the workers; the others
+    /// learn the next day.
     pub(crate) fn declare_days(&mut self, epoch: u64, written_at: Instant) -> anyhow::Result<()> {
         if !self.days.enabled {
             return Ok(());
+        }
+        let declared = self.graph.signals.log().trading_days_declared_before(epoch + 1);
+        if declared > self.days.declared_seen {
+            self.days.declared_seen = declared;
+            if let Some(stage) = &mut self.stage {
+                stage.trading_day_declared();
+            }
         }
         let bars = self.graph.signals.take_bars_before(epoch + 1);
         let Some(frontier) = self.days.frontier.as_mut() else {
@@ -131,7 +155,10 @@ impl Epochs<'_> {
             let topic = &shared.sink.trading_days_topic;
             let patience = Patience::Forever { stop: Some(&shared.stop) };
             let publish = wait_out_for(&shared.outages, "publish trading days", patience, || {
-                shared.sink.publisher.publish_derived(topic, declared.iter().map(|day| (day.calendar.as_str(), day)))
+                shared
+                    .sink
+                    .publisher
+                    .publish_derived(topic, declared.iter().map(|day| (day.calendar.as_str(), day)))
             });
             self.graph.drive(self.worker, shared, epoch, Stage::Writing, publish)?;
             metrics.declare_seconds.observe(written_at.elapsed().as_secs_f64());
@@ -140,7 +167,8 @@ impl Epochs<'_> {
                 let status = status.as_ref().and_then(|s| s.as_str()).unwrap_or_default();
                 metrics.declared.with_label_values(&[status]).inc();
                 metrics.missing.set(day.missing.len() as i64);
-                let midnight = day.day.and_hms_opt(0, 0, 0).map(|t| t.and_utc().timestamp()).unwrap_or_default();
+                let midnight =
+                    day.day.and_hms_opt(0, 0, 0).map(|t| t.and_utc().timestamp()).unwrap_or_default();
                 metrics.last_declared.set(midnight);
                 info!(day = %day.day, status, expected = day.expected, arrived = day.arrived, missing = ?day.missing, "Declared a trading day.");
             }
