@@ -75,6 +75,11 @@ fn deliver(ns: &Namespace, which: &[usize], first: chrono::NaiveDate, through: u
 /// An event as the test compares it: (day, status, expected, arrived, missing).
 type Event = (String, String, u64, u64, Vec<String>);
 
+/// The days declared among `events` (not their forecast markers).
+fn declared(events: &[Event]) -> Vec<&Event> {
+    events.iter().filter(|event| event.1 != "forecasts_complete").collect()
+}
+
 /// The events on the trading-days topic, in order.
 fn events(ns: &Namespace) -> anyhow::Result<Vec<Event>> {
     let mut events = Vec::new();
@@ -126,7 +131,7 @@ async fn days_are_declared_once_in_order_with_their_missing_tickers_across_a_res
     let mut service = start(&ns, &config, port, &log)?;
     let wait_events = |count: usize| {
         wait_for(&format!("{count} trading-day events"), Duration::from_secs(60), || {
-            events(&ns).is_ok_and(|events| events.len() >= count)
+            events(&ns).is_ok_and(|events| declared(&events).len() >= count)
         })
     };
     let result = async {
@@ -164,11 +169,23 @@ async fn days_are_declared_once_in_order_with_their_missing_tickers_across_a_res
         deliver(&ns, &active, first, day3)?;
         wait_events(4)?;
         tokio::time::sleep(Duration::from_secs(2)).await;
+        // Each day, then the marker of its forecasts: no ticker has a model (200 labels needed),
+        // so every ticker that had its bar is listed as without one.
+        let marker = |day: chrono::NaiveDate, arrived: &[usize]| {
+            event(day, "forecasts_complete", arrived.len() as u64, 0, arrived)
+        };
+        let but = |left_out: &[usize]| -> Vec<usize> {
+            all.iter().copied().filter(|i| !left_out.contains(i)).collect()
+        };
         let expected = vec![
             event(days[history], "complete", 50, 50, &[]),
+            marker(days[history], &all),
             event(days[day1], "deadline", 50, 49, &[never]),
+            marker(days[day1], &but(&[never])),
             event(days[day2], "deadline", 50, 48, &[47, never]),
+            marker(days[day2], &but(&[47, never])),
             event(days[day3], "complete", 49, 49, &[]),
+            marker(days[day3], &but(&[never])),
         ];
         assert_eq!(events(&ns)?, expected);
         cassandra::drop_keyspaces(&session, &[&ns.dwh_keyspace, &ns.mart_keyspace]).await;
@@ -226,7 +243,7 @@ async fn a_daily_global_model_retrains_once_per_declared_day_and_not_on_bars_alo
     let result = async {
         wait_for_ok(port, "/readyz", Duration::from_secs(60))?;
         let session = cassandra::session().await?;
-        let count = |n: usize| events(&ns).is_ok_and(|events| events.len() >= n);
+        let count = |n: usize| events(&ns).is_ok_and(|events| declared(&events).len() >= n);
         wait_for("the first day declared", Duration::from_secs(60), || count(1))?;
         let trained = settled_versions(&session, &ns).await?;
         anyhow::ensure!(trained >= 1, "no global model trained");
@@ -238,7 +255,12 @@ async fn a_daily_global_model_retrains_once_per_declared_day_and_not_on_bars_alo
         deliver(&ns, &three[..2], first, history + 2)?;
         tokio::time::sleep(Duration::from_secs(2)).await;
         assert_eq!(settled_versions(&session, &ns).await?, trained + 1, "bars alone do not retrain");
-        assert_eq!(events(&ns)?.len(), 2);
+        let events = events(&ns)?;
+        assert_eq!(declared(&events).len(), 2);
+        // The second day's forecasts come from the model: all three written.
+        let second = chrono::NaiveDate::from_ymd_opt(2025, 3, 31).unwrap_or_default();
+        let marker = events.iter().find(|e| e.1 == "forecasts_complete" && e.0 == second.to_string());
+        assert_eq!(marker, Some(&event(second, "forecasts_complete", 3, 3, &[])), "{events:?}");
         cassandra::drop_keyspaces(&session, &[&ns.dwh_keyspace, &ns.mart_keyspace]).await;
         anyhow::Ok(())
     }

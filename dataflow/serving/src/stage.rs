@@ -145,6 +145,8 @@ pub struct EpochReport {
     pub queued: usize,
     /// Rows that could not be scored yet because their scope has no model.
     pub waiting_for_a_model: usize,
+    /// Those rows: ticker and date (their day gets no forecast until a model arrives).
+    pub unserved: Vec<(String, NaiveDate)>,
     /// Rows the model could not score (a stored model with another number of inputs).
     pub unscorable: usize,
     /// Scopes whose live error degraded past the policy's threshold (a retraining follows).
@@ -200,6 +202,7 @@ impl ModelStage {
             if score {
                 if state.model.is_none() && stored.unlabelled {
                     report.waiting_for_a_model += 1;
+                    report.unserved.push((row.ticker.clone(), row.date_time));
                 } else if stored.forecast_input_changed && state.serving(row.date_time).is_some() {
                     to_score.entry(id).or_default().push(row.date_time);
                 }

@@ -93,9 +93,9 @@ impl Epochs<'_> {
         self.graph.finish_epoch(self.worker, &shared, REPLAY);
         let rows = RowChanges::from_updates(self.graph.output.take());
         // Stored, not scored, unless rewriting: their forecasts were published by the run that read them.
-        let predictions = match &mut self.stage {
+        let (predictions, _) = match &mut self.stage {
             Some(stage) => serving::feed(stage, self.graph.model_rows.take(), rewrite, &shared.metrics),
-            None => Vec::new(),
+            None => Default::default(),
         };
         if rewrite {
             // The table may hold rows of the old settings: every missing value is cleared.

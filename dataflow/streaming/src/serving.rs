@@ -65,13 +65,14 @@ pub fn stage(shared: &Shared, index: usize) -> anyhow::Result<Option<ModelStage>
 }
 
 /// Feeds one epoch's rows to the stage and returns the forecasts to publish (none while
-/// `score` is off: the start-up replay rebuilds state whose forecasts were published).
+/// `score` is off: the start-up replay rebuilds state whose forecasts were published), and the
+/// rows left unscored for want of a model, as (ticker, day).
 pub fn feed(
     stage: &mut ModelStage,
     rows: Vec<(FeatureRecord, isize)>,
     score: bool,
     metrics: &Metrics,
-) -> Vec<Prediction> {
+) -> (Vec<Prediction>, Vec<(String, chrono::NaiveDate)>) {
     let changes = RowChanges::from_updates(rows);
     let started = Instant::now();
     let mut report = EpochReport::default();
@@ -83,7 +84,7 @@ pub fn feed(
         metrics.scoring_seconds.observe(started.elapsed().as_secs_f64());
     }
     observe(&report, metrics);
-    predictions
+    (predictions, std::mem::take(&mut report.unserved))
 }
 
 /// The last forecast of each row, in the order they were made. One epoch can score a row twice

@@ -12,8 +12,8 @@
 //! * `AtEnd`: with `--exit-at-end`, a worker has read its partitions to their end;
 //! * `Stale`: a worker's committed progress was made with other row-shaping settings;
 //! * `Generation`: the fencing generation the cluster runs under;
-//! * `Bars`, `TradingDays`: the daily bars a worker wrote, for the trading-day frontier, and
-//!   the days worker 0 declared from them (see [`crate::trading_days`]).
+//! * `Written`, `TradingDays`: the daily bars and forecasts a worker wrote, for the trading-day
+//!   frontier, and the days worker 0 declared from them (see [`crate::trading_days`]).
 
 use chrono::NaiveDate;
 use pricestream_trading_days::DayEvent;
@@ -40,13 +40,8 @@ pub enum Signal {
     Stale,
     /// The fencing generation, taken by worker 0 at start.
     Generation(i64),
-    /// Daily bars the sender wrote.
-    Bars {
-        /// Read now, not replayed at start.
-        live: bool,
-        /// (ticker, day): each ticker's newest day, and every day from the next to declare.
-        bars: Vec<(String, NaiveDate)>,
-    },
+    /// Daily bars and forecasts the sender wrote.
+    Written(DaysWritten),
     /// Worker 0 declared trading days.
     TradingDays {
         /// The next day to declare.
@@ -54,6 +49,20 @@ pub enum Signal {
         /// The days declared, in order.
         declared: Vec<DayEvent>,
     },
+}
+
+/// What one worker wrote of the trading days in an epoch, for worker 0's frontier.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DaysWritten {
+    /// Read now, not replayed at start.
+    pub live: bool,
+    /// Daily bars as (ticker, day): each ticker's newest day, and every day from the next to
+    /// declare.
+    pub bars: Vec<(String, NaiveDate)>,
+    /// Forecasts written, as (ticker, as-of day).
+    pub forecasts: Vec<(String, NaiveDate)>,
+    /// Rows left without a forecast because their scope had no model, as (ticker, day).
+    pub unserved: Vec<(String, NaiveDate)>,
 }
 
 /// Every signal seen, with its time and sender.
@@ -97,17 +106,17 @@ impl SignalLog {
         self.before(epoch).filter(|(_, signal)| **signal == Signal::Stale).map(|(from, _)| from).collect()
     }
 
-    /// The bars signals sent before `epoch`, taken out of the log (they are many).
-    pub fn take_bars_before(&mut self, epoch: u64) -> Vec<(bool, Vec<(String, NaiveDate)>)> {
-        let mut bars = Vec::new();
+    /// The days-written signals sent before `epoch`, taken out of the log (they are many).
+    pub fn take_written_before(&mut self, epoch: u64) -> Vec<DaysWritten> {
+        let mut written = Vec::new();
         self.seen.retain_mut(|(time, _, signal)| match signal {
-            Signal::Bars { live, bars: pairs } if *time < epoch => {
-                bars.push((*live, std::mem::take(pairs)));
+            Signal::Written(days) if *time < epoch => {
+                written.push(std::mem::take(days));
                 false
             }
             _ => true,
         });
-        bars
+        written
     }
 
     /// The next trading day to declare, as last said before `epoch`.
@@ -195,9 +204,9 @@ impl Signals {
         self.log.borrow()
     }
 
-    /// The bars signals sent before `epoch`, taken out of the log.
-    pub fn take_bars_before(&mut self, epoch: u64) -> Vec<(bool, Vec<(String, NaiveDate)>)> {
-        self.log.borrow_mut().take_bars_before(epoch)
+    /// The days-written signals sent before `epoch`, taken out of the log.
+    pub fn take_written_before(&mut self, epoch: u64) -> Vec<DaysWritten> {
+        self.log.borrow_mut().take_written_before(epoch)
     }
 }
 

@@ -419,9 +419,9 @@ impl Epochs<'_> {
         graph.finish_epoch(worker, shared, epoch);
         let computed = started.elapsed();
         let changes = RowChanges::from_updates(graph.output.take());
-        let predictions = match &mut self.stage {
+        let (predictions, unserved) = match &mut self.stage {
             Some(stage) => serving::feed(stage, graph.model_rows.take(), true, &shared.metrics),
-            None => Vec::new(),
+            None => Default::default(),
         };
         let scored = started.elapsed();
         #[cfg(feature = "fault-injection")]
@@ -445,6 +445,7 @@ impl Epochs<'_> {
         let written = started.elapsed();
         let written_at = Instant::now();
         self.days.note(batch);
+        self.days.note_forecasts(&predictions, unserved);
         if let Some(bars) = self.days.signal(!replayed) {
             graph.signals.send(bars);
         }

@@ -11,6 +11,26 @@ pub enum DayStatus {
     Complete,
     /// The deadline after the day's first bar passed; `missing` lists who had none.
     Deadline,
+    /// Every forecast of the day is written, after the day was declared: `expected` tickers had
+    /// their bar, `arrived` of them have a forecast, `missing` lists those whose model scope
+    /// had no model yet (no forecast to wait for).
+    ForecastsComplete,
+}
+
+impl DayStatus {
+    /// Whether this declares the day itself (rather than its forecasts).
+    pub fn declares_the_day(self) -> bool {
+        matches!(self, DayStatus::Complete | DayStatus::Deadline)
+    }
+
+    /// The name on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DayStatus::Complete => "complete",
+            DayStatus::Deadline => "deadline",
+            DayStatus::ForecastsComplete => "forecasts_complete",
+        }
+    }
 }
 
 /// One trading day declared.

@@ -53,6 +53,15 @@ pub struct LateBar {
     pub day: NaiveDate,
 }
 
+/// A day declared, with the tickers whose bar it had.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Declared {
+    /// The event to publish.
+    pub event: DayEvent,
+    /// The tickers with a bar for the day.
+    pub arrived: BTreeSet<String>,
+}
+
 /// The frontier of one calendar.
 #[derive(Debug)]
 pub struct Frontier {
@@ -134,7 +143,7 @@ impl Frontier {
     }
 
     /// Declares every day that is due, in calendar order.
-    pub fn declare(&mut self, now: Instant, at: DateTime<Utc>) -> Vec<DayEvent> {
+    pub fn declare(&mut self, now: Instant, at: DateTime<Utc>) -> Vec<Declared> {
         let mut events = Vec::new();
         while let Some(day) = self.next {
             let pending = self.pending.get(&day);
@@ -152,7 +161,7 @@ impl Frontier {
                 break;
             };
             expected.extend(arrived.iter().cloned());
-            events.push(DayEvent {
+            let event = DayEvent {
                 calendar: self.calendar.name.clone(),
                 day,
                 status,
@@ -160,7 +169,8 @@ impl Frontier {
                 arrived: arrived.len(),
                 missing: missing.clone(),
                 declared_at: at,
-            });
+            };
+            events.push(Declared { event, arrived });
             self.missing.insert(day, missing.into_iter().collect());
             if self.missing.len() > KEPT_DAYS {
                 self.missing.pop_first();
@@ -204,8 +214,9 @@ mod tests {
         Frontier::new(Calendar::xnys(), FrontierSettings { universe, deadline: Duration::from_secs(60) })
     }
 
-    fn summary(events: &[DayEvent]) -> Vec<(NaiveDate, DayStatus, usize, usize, Vec<String>)> {
-        events.iter().map(|e| (e.day, e.status, e.expected, e.arrived, e.missing.clone())).collect()
+    fn summary(declared: &[Declared]) -> Vec<(NaiveDate, DayStatus, usize, usize, Vec<String>)> {
+        let events = declared.iter().map(|d| &d.event);
+        events.map(|e| (e.day, e.status, e.expected, e.arrived, e.missing.clone())).collect()
     }
 
     #[test]

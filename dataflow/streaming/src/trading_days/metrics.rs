@@ -27,7 +27,7 @@ impl TradingDayMetrics {
                 IntCounterVec::new(
                     Opts::new(
                         "pricestream_analytics_trading_days_declared_total",
-                        "Trading days declared on the trading-days topic, by status: complete (every universe ticker has its bar) or deadline.",
+                        "Events on the trading-days topic, by status: complete (every universe ticker has its bar), deadline, or forecasts_complete (every forecast of a declared day written).",
                     ),
                     &["status"],
                 )?,
