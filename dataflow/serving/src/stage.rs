@@ -145,7 +145,8 @@ pub struct EpochReport {
     pub queued: usize,
     /// Rows that could not be scored yet because their scope has no model.
     pub waiting_for_a_model: usize,
-    /// Those rows: ticker and date (their day gets no forecast until a model arrives).
+    /// Unlabelled rows left without a forecast this epoch, for want of a model or of a
+    /// version serving their date: ticker and date.
     pub unserved: Vec<(String, NaiveDate)>,
     /// Rows the model could not score (a stored model with another number of inputs).
     pub unscorable: usize,
@@ -205,6 +206,9 @@ impl ModelStage {
                     report.unserved.push((row.ticker.clone(), row.date_time));
                 } else if stored.forecast_input_changed && state.serving(row.date_time).is_some() {
                     to_score.entry(id).or_default().push(row.date_time);
+                } else if stored.unlabelled && state.serving(row.date_time).is_none() {
+                    // A model, but no version serves this date (yet): no forecast is coming now.
+                    report.unserved.push((row.ticker.clone(), row.date_time));
                 }
             }
         }

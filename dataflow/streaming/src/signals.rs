@@ -63,6 +63,8 @@ pub struct DaysWritten {
     pub forecasts: Vec<(String, NaiveDate)>,
     /// Rows left without a forecast because their scope had no model, as (ticker, day).
     pub unserved: Vec<(String, NaiveDate)>,
+    /// The sender has caught up with its input: a live epoch read less than it could take.
+    pub caught_up: bool,
 }
 
 /// Every signal seen, with its time and sender.
@@ -107,11 +109,11 @@ impl SignalLog {
     }
 
     /// The days-written signals sent before `epoch`, taken out of the log (they are many).
-    pub fn take_written_before(&mut self, epoch: u64) -> Vec<DaysWritten> {
+    pub fn take_written_before(&mut self, epoch: u64) -> Vec<(usize, DaysWritten)> {
         let mut written = Vec::new();
-        self.seen.retain_mut(|(time, _, signal)| match signal {
+        self.seen.retain_mut(|(time, from, signal)| match signal {
             Signal::Written(days) if *time < epoch => {
-                written.push(std::mem::take(days));
+                written.push((*from, std::mem::take(days)));
                 false
             }
             _ => true,
@@ -205,7 +207,7 @@ impl Signals {
     }
 
     /// The days-written signals sent before `epoch`, taken out of the log.
-    pub fn take_written_before(&mut self, epoch: u64) -> Vec<DaysWritten> {
+    pub fn take_written_before(&mut self, epoch: u64) -> Vec<(usize, DaysWritten)> {
         self.log.borrow_mut().take_written_before(epoch)
     }
 }

@@ -446,6 +446,9 @@ impl Epochs<'_> {
         let written_at = Instant::now();
         self.days.note(batch);
         self.days.note_forecasts(&predictions, unserved);
+        if !replayed && batch.messages() < shared.config.consumer.epoch_max_records {
+            self.days.note_caught_up();
+        }
         if let Some(bars) = self.days.signal(!replayed) {
             graph.signals.send(bars);
         }

@@ -3,7 +3,9 @@
 //! Day D is declared once every ticker of its universe has its bar for D in the mart
 //! (`complete`), or once `deadline` has passed since the first bar of D, or of a later day,
 //! arrived (`deadline`: a ticker that does not trade, or never delivers, cannot hold the day
-//! forever). Days are declared in calendar order, each once. A bar for a day already declared,
+//! forever). Days are declared in calendar order, each once, from the day the frontier starts
+//! at: the newest day seen when the caller says the input has caught up ([`Frontier::start`]),
+//! or the day after the last one declared before a restart. A bar for a day already declared,
 //! from a ticker that day listed as missing, is late: it is still applied downstream, and the
 //! frontier reports it.
 //!
@@ -74,6 +76,8 @@ pub struct Frontier {
     recent: HashMap<String, BTreeSet<NaiveDate>>,
     /// The missing tickers of the days declared last.
     missing: BTreeMap<NaiveDate, BTreeSet<String>>,
+    /// The newest trading day of any bar seen.
+    newest: Option<NaiveDate>,
 }
 
 impl Frontier {
@@ -86,6 +90,19 @@ impl Frontier {
             pending: BTreeMap::new(),
             recent: HashMap::new(),
             missing: BTreeMap::new(),
+            newest: None,
+        }
+    }
+
+    /// Starts declaring, at the newest day seen so far, unless started or resumed already: the
+    /// caller calls it once the input has caught up (the days before are history).
+    /// The days from the start on that have bars start their deadline clocks `now`.
+    pub fn start(&mut self, now: Instant) {
+        if self.next.is_none() {
+            self.next = self.newest;
+            let next = self.next;
+            self.pending.retain(|day, _| Some(*day) >= next);
+            self.pending.values_mut().for_each(|pending| _ = pending.since.get_or_insert(now));
         }
     }
 
@@ -109,11 +126,16 @@ impl Frontier {
     /// at start. Returns the late ones (live bars of declared days that listed their ticker as
     /// missing; each is reported once).
     pub fn bars(&mut self, bars: &[(String, NaiveDate)], live: bool, now: Instant) -> Vec<LateBar> {
-        if self.next.is_none() {
-            // The first bars seen: the days before their newest are history, never declared.
-            self.next = bars.iter().map(|(_, day)| *day).max().and_then(|day| self.calendar.on_or_after(day));
+        let trading = bars.iter().map(|(_, day)| *day).filter(|day| self.calendar.is_trading_day(*day));
+        self.newest = self.newest.max(trading.max());
+        // Before the start, the days near the newest are kept: the first one declared is among them.
+        let started = self.next.is_some();
+        let next =
+            self.next.or_else(|| self.newest.and_then(|newest| self.calendar.back(newest, KEPT_DAYS as u32)));
+        let Some(next) = next else { return Vec::new() };
+        if !started {
+            self.pending.retain(|day, _| *day >= next);
         }
-        let Some(next) = self.next else { return Vec::new() };
         let mut late = Vec::new();
         for (ticker, day) in bars {
             let dates = self.recent.entry(ticker.clone()).or_default();
@@ -127,12 +149,13 @@ impl Frontier {
             if *day >= next {
                 self.pending.entry(*day).or_default().arrived.insert(ticker.clone());
                 // A bar of a later day starts the clocks of the days before it too.
-                let mut clock = Some(next);
+                let mut clock = Some(next).filter(|_| started);
                 while let Some(at) = clock.filter(|at| at <= day) {
                     self.pending.entry(at).or_default().since.get_or_insert(now);
                     clock = self.calendar.next_after(at);
                 }
-            } else if let Some(missing) = self.missing.get_mut(day)
+            } else if started
+                && let Some(missing) = self.missing.get_mut(day)
                 && live
                 && missing.remove(ticker)
             {
@@ -227,7 +250,10 @@ mod tests {
         let mut history = bars(&["AAA", "CCC"], 4);
         history.extend(bars(&["BBB"], 3));
         frontier.bars(&history, false, t0);
-        assert_eq!(frontier.next(), Some(day(4)), "the newest day of the first bars");
+        assert_eq!(frontier.next(), None, "not started: the input has not caught up");
+        assert!(frontier.declare(t0 + Duration::from_secs(600), at).is_empty());
+        frontier.start(t0);
+        assert_eq!(frontier.next(), Some(day(4)), "the newest day seen when the input caught up");
         // 4 March waits for BBB, in the universe by its bar of the 3rd.
         assert!(frontier.declare(t0, at).is_empty());
         frontier.bars(&bars(&["BBB"], 4), true, t0);

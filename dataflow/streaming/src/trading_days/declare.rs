@@ -69,7 +69,10 @@ impl Epochs<'_> {
         };
         let metrics = &self.shared.metrics.trading_days;
         let now = Instant::now();
-        for written in written {
+        for (from, written) in written {
+            if written.caught_up {
+                days.caught_up_workers.insert(from);
+            }
             for late in frontier.bars(&written.bars, written.live, now) {
                 metrics.late_bars.inc();
                 warn!(ticker = late.ticker, day = %late.day, "A bar arrived after its trading day was declared without it; applied as a restatement.");
@@ -78,6 +81,9 @@ impl Epochs<'_> {
                 watch.written(&written.forecasts);
                 watch.unserved(&written.unserved);
             }
+        }
+        if days.caught_up_workers.len() == self.worker.peers() {
+            frontier.start(now);
         }
         let at = Utc::now();
         let mut declared = Vec::new();

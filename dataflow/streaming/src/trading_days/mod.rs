@@ -48,6 +48,10 @@ pub struct DayWatch {
     forecasts: Vec<(String, NaiveDate)>,
     /// Rows left unscored for want of a model since the last signal, as (ticker, day).
     unserved: Vec<(String, NaiveDate)>,
+    /// Whether this worker caught up with its input, and whether it said so.
+    caught_up: (bool, bool),
+    /// Worker 0: the workers that said they caught up; the frontier starts once all have.
+    caught_up_workers: std::collections::BTreeSet<usize>,
 }
 
 impl DayWatch {
@@ -73,6 +77,8 @@ impl DayWatch {
             summary: BarSummary::default(),
             forecasts: Vec::new(),
             unserved: Vec::new(),
+            caught_up: (false, false),
+            caught_up_workers: Default::default(),
         })
     }
 
@@ -81,6 +87,12 @@ impl DayWatch {
         if self.enabled {
             self.summary.add(batch, self.known_next);
         }
+    }
+
+    /// Notes that a live epoch read less than it could take: the worker has caught up with its
+    /// input (the trading days start from the newest day once every worker has).
+    pub fn note_caught_up(&mut self) {
+        self.caught_up.0 = true;
     }
 
     /// Notes the forecasts this worker wrote, and the rows its model stage left unscored for
@@ -96,13 +108,16 @@ impl DayWatch {
     /// The signal that tells worker 0 about the bars and forecasts noted since the last one;
     /// `live` when they were read now rather than replayed at start.
     pub fn signal(&mut self, live: bool) -> Option<Signal> {
+        let news = self.caught_up.0 && !self.caught_up.1;
         let empty = self.summary.is_empty() && self.forecasts.is_empty() && self.unserved.is_empty();
-        (self.enabled && !empty).then(|| {
+        (self.enabled && (news || !empty)).then(|| {
+            self.caught_up.1 = self.caught_up.0;
             Signal::Written(DaysWritten {
                 live,
                 bars: self.summary.take(),
                 forecasts: std::mem::take(&mut self.forecasts),
                 unserved: std::mem::take(&mut self.unserved),
+                caught_up: self.caught_up.0,
             })
         })
     }
