@@ -97,6 +97,20 @@ pub enum QueryWhat {
     TrainingSet,
     /// The forecasts (`instrument_mart.predictions`), named as on the predictions topic.
     Predictions,
+    /// The bars as delivered (`instrument_data.time_series_history`), named as on the bars topic.
+    Bars,
+    /// The indicator values of the warehouse's seven tables, one row per indicator and bar,
+    /// named as on the indicators topic.
+    Indicators,
+    /// The corporate actions (`instrument_data.corporate_actions`), named as on their topic.
+    Actions,
+}
+
+impl QueryWhat {
+    /// Whether the rows come from the warehouse, which keeps no versions (no `--as-of`).
+    pub fn in_warehouse(self) -> bool {
+        matches!(self, QueryWhat::Bars | QueryWhat::Indicators | QueryWhat::Actions)
+    }
 }
 
 /// Arguments of `query`.
@@ -111,7 +125,7 @@ pub struct QueryArgs {
     /// A file of tickers to read, one per line (`#` starts a comment).
     #[arg(long, value_name = "FILE")]
     pub tickers: Option<std::path::PathBuf>,
-    /// Every ticker the mart holds, read in pieces of the token ring with a progress bar.
+    /// Every ticker the table holds, read in pieces of the token ring with a progress bar.
     #[arg(long)]
     pub all: bool,
     /// The first date (inclusive), YYYY-MM-DD.

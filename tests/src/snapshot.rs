@@ -2,7 +2,7 @@
 
 use futures::TryStreamExt;
 use scylla::client::session::Session;
-use scylla::value::Row;
+use scylla::value::{CqlValue, Row};
 use std::collections::BTreeMap;
 
 /// Every row of `keyspace.features`: primary key (ticker, timeframe, date) -> every
@@ -26,14 +26,10 @@ pub async fn models(session: &Session, keyspace: &str) -> anyhow::Result<BTreeMa
     table(session, &format!("SELECT {columns} FROM {keyspace}.models"), 2).await
 }
 
-/// Every version in `keyspace.features_history`, by the key [`mart`] gives its row: oldest
-/// first, each with its `known_from` (ms since the Unix epoch) and the row's cells as [`mart`]
-/// shows them (`None` for a deletion).
-pub async fn history(
-    session: &Session,
-    keyspace: &str,
-) -> anyhow::Result<BTreeMap<String, Vec<(i64, Option<String>)>>> {
-    // `SELECT *` of the mart lists the key, then the other columns by name: the same here.
+/// Every row of `keyspace.features` keyed as [`mart`] keys it, its non-null values as
+/// `column=value` text by column name (lower-cased, as Cassandra keeps them; doubles bit-exact):
+/// the form [`history`] gives a version's changelog message, to compare the two.
+pub async fn mart_values(session: &Session, keyspace: &str) -> anyhow::Result<BTreeMap<String, String>> {
     let cql = "SELECT column_name, kind FROM system_schema.columns WHERE keyspace_name = ? AND table_name = 'features'";
     let mut regular: Vec<String> = session
         .query_unpaged(cql, (keyspace,))
@@ -43,18 +39,82 @@ pub async fn history(
         .filter_map(|row| row.ok().filter(|(_, kind)| kind == "regular").map(|(name, _)| name))
         .collect();
     regular.sort();
-    let columns = format!("ticker, timeframe, datetime, {}, known_from, deleted", regular.join(", "));
-    let cql = format!("SELECT {columns} FROM {keyspace}.features_history");
+    let names: Vec<String> =
+        ["ticker", "timeframe", "datetime"].into_iter().map(str::to_owned).chain(regular).collect();
+    let cql = format!("SELECT {} FROM {keyspace}.features", names.join(", "));
+    let mut rows = session.query_iter(cql, ()).await?.rows_stream::<Row>()?;
+    let mut out = BTreeMap::new();
+    while let Some(row) = rows.try_next().await? {
+        let key = row.columns[..3].iter().map(|cell| format!("{cell:?}")).collect::<Vec<_>>().join("|");
+        let mut values = BTreeMap::new();
+        for (name, cell) in names.iter().zip(&row.columns) {
+            let text = match cell {
+                None => continue,
+                Some(CqlValue::Text(text)) => text.clone(),
+                Some(CqlValue::Int(value)) => value.to_string(),
+                Some(CqlValue::BigInt(value)) => value.to_string(),
+                Some(CqlValue::Double(value)) => format!("{value:?}"),
+                Some(CqlValue::Date(date)) => TryInto::<chrono::NaiveDate>::try_into(*date)?.to_string(),
+                Some(other) => anyhow::bail!("column {name}: unexpected {other:?}"),
+            };
+            values.insert(name.clone(), text);
+        }
+        out.insert(key, shown(&values));
+    }
+    Ok(out)
+}
+
+/// A changelog message's fields (JSON) in the form of [`mart_values`]: names lower-cased, nulls
+/// and the message's own fields (`op`, `schema_version`) left out.
+fn message_values(json: &str) -> anyhow::Result<String> {
+    let serde_json::Value::Object(fields) = serde_json::from_str(json)? else {
+        anyhow::bail!("a version that is not a JSON object: {json}");
+    };
+    let mut values = BTreeMap::new();
+    for (name, value) in fields {
+        let text = match value {
+            _ if name == "op" || name == "schema_version" => continue,
+            serde_json::Value::Null => continue,
+            serde_json::Value::String(text) => text,
+            serde_json::Value::Number(number) => match (number.as_i64(), number.as_f64()) {
+                (Some(integer), _) if !number.is_f64() => integer.to_string(),
+                (_, Some(float)) => format!("{float:?}"),
+                _ => anyhow::bail!("field {name}: {number} is no number we write"),
+            },
+            other => anyhow::bail!("field {name}: unexpected {other}"),
+        };
+        values.insert(name.to_lowercase(), text);
+    }
+    Ok(shown(&values))
+}
+
+fn shown(values: &BTreeMap<String, String>) -> String {
+    values.iter().map(|(name, value)| format!("{name}={value}")).collect::<Vec<_>>().join(",")
+}
+
+/// Every version in `keyspace.features_history`, by the key [`mart`] gives its row: oldest
+/// first, each with its `known_from` (ms since the Unix epoch) and the row's values as
+/// [`mart_values`] shows them (`None` for a deletion).
+pub async fn history(
+    session: &Session,
+    keyspace: &str,
+) -> anyhow::Result<BTreeMap<String, Vec<(i64, Option<String>)>>> {
+    let cql = format!(
+        "SELECT ticker, timeframe, datetime, known_from, row_json, deleted FROM {keyspace}.features_history"
+    );
     let mut rows = session.query_iter(cql, ()).await?.rows_stream::<Row>()?;
     let mut out: BTreeMap<String, Vec<(i64, Option<String>)>> = BTreeMap::new();
-    while let Some(mut row) = rows.try_next().await? {
-        let deleted = matches!(row.columns.pop(), Some(Some(scylla::value::CqlValue::Boolean(true))));
-        let Some(Some(scylla::value::CqlValue::Timestamp(known_from))) = row.columns.pop() else {
-            anyhow::bail!("a version without known_from");
+    while let Some(row) = rows.try_next().await? {
+        let key = row.columns[..3].iter().map(|cell| format!("{cell:?}")).collect::<Vec<_>>().join("|");
+        let Some(CqlValue::Timestamp(known_from)) = &row.columns[3] else {
+            anyhow::bail!("{key}: a version without known_from");
         };
-        let cells: Vec<String> = row.columns.iter().map(|cell| format!("{cell:?}")).collect();
-        let key = cells[..3].join("|");
-        out.entry(key).or_default().push((known_from.0, (!deleted).then(|| cells.join(","))));
+        let values = match (&row.columns[4], &row.columns[5]) {
+            (_, Some(CqlValue::Boolean(true))) => None,
+            (Some(CqlValue::Text(json)), _) => Some(message_values(json)?),
+            other => anyhow::bail!("{key}: a version with neither a row nor a deletion: {other:?}"),
+        };
+        out.entry(key).or_default().push((known_from.0, values));
     }
     for versions in out.values_mut() {
         versions.sort_by_key(|(known_from, _)| *known_from);

@@ -1,5 +1,6 @@
-//! `pricestream-analytics query`: the mart's rows, now or as they were known at an instant, as
-//! Parquet, CSV or JSON lines, for one ticker, a list, or the whole universe.
+//! `pricestream-analytics query`: the mart's rows, now or as they were known at an instant, and
+//! the warehouse's bars, indicator values and corporate actions, as Parquet, CSV or JSON lines,
+//! for one ticker, a list, or the whole universe.
 //!
 //! A list of tickers is read a few series at a time; `--all` splits the token ring into
 //! pieces and reads a few pieces at a time, so no query is a full-table scan a node serves
@@ -9,6 +10,7 @@ mod as_of;
 mod output;
 mod select;
 mod table;
+mod warehouse;
 
 pub use output::Format;
 pub use select::parse_instant;
@@ -22,8 +24,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 use output::Output;
 use pricestream_cassandra::CassandraError;
 use pricestream_cassandra::{
-    FeatureHistoryTable, MartReader, PredictionReader, StoredPrediction, connect, create_mart_schema,
-    token_ranges,
+    FeatureHistoryTable, MartReader, PredictionReader, StoredPrediction, WarehouseReader, connect,
+    create_dwh_schema, create_mart_schema, token_ranges,
 };
 use pricestream_records::Timeframe;
 use pricestream_runtime::fault::{Outages, Patience, wait_out_for};
@@ -58,6 +60,11 @@ pub fn run(config: &AnalyticsConfig, args: &QueryArgs) -> anyhow::Result<()> {
             },
             QueryWhat::Predictions => {
                 Source::Predictions(PredictionReader::prepare(session, keyspace).await?)
+            }
+            what @ (QueryWhat::Bars | QueryWhat::Indicators | QueryWhat::Actions) => {
+                create_dwh_schema(&session, &config.cassandra).await?;
+                let reader = WarehouseReader::prepare(session, &config.cassandra.dwh_keyspace).await?;
+                Source::Warehouse(reader, what)
             }
         };
         let reader = Reader { source, selection: &selection, outages: Outages::default() };
@@ -113,6 +120,8 @@ enum Source {
     Features { mart: MartReader, history: FeatureHistoryTable },
     /// The forecasts and their history.
     Predictions(PredictionReader),
+    /// The warehouse's bars, indicator values or corporate actions.
+    Warehouse(WarehouseReader, QueryWhat),
 }
 
 /// Reads selected rows, current or as of an instant, as batches.
@@ -157,6 +166,7 @@ impl Reader<'_> {
         Ok(match &self.source {
             Source::Features { history, .. } => self.retry("read history", || history.partitions()).await?,
             Source::Predictions(reader) => self.retry("read history", || reader.history_partitions()).await?,
+            Source::Warehouse(..) => Vec::new(),
         })
     }
 
@@ -184,6 +194,15 @@ impl Reader<'_> {
                     self.each_year(&mine, |year| reader.history_year(ticker, timeframe, year)).await?;
                 self.predictions_known(as_of::known_at(versions, at))
             }
+            (Source::Warehouse(reader, what), _) => match what {
+                QueryWhat::Bars => {
+                    self.bars(self.retry("read bars", || reader.bars(ticker, timeframe)).await?)
+                }
+                QueryWhat::Indicators => self.indicators(
+                    self.retry("read indicators", || reader.indicators(ticker, timeframe)).await?,
+                ),
+                _ => self.actions(self.retry("read actions", || reader.actions(ticker)).await?),
+            },
         })
     }
 
@@ -204,6 +223,13 @@ impl Reader<'_> {
                 let versions = self.retry("read history", || reader.history_tokens(tokens)).await?;
                 self.predictions_known(as_of::known_at(versions, at))
             }
+            (Source::Warehouse(reader, what), _) => match what {
+                QueryWhat::Bars => self.bars(self.retry("read bars", || reader.bars_in(tokens)).await?),
+                QueryWhat::Indicators => {
+                    self.indicators(self.retry("read indicators", || reader.indicators_in(tokens)).await?)
+                }
+                _ => self.actions(self.retry("read actions", || reader.actions_in(tokens)).await?),
+            },
         })
     }
 
@@ -213,7 +239,25 @@ impl Reader<'_> {
         match self.source {
             Source::Features { .. } => feature_batch(&[], known),
             Source::Predictions(_) => prediction_batch(&[], known),
+            Source::Warehouse(_, QueryWhat::Bars) => warehouse::bar_batch(&[]),
+            Source::Warehouse(_, QueryWhat::Indicators) => warehouse::indicator_batch(&[]),
+            Source::Warehouse(..) => warehouse::action_batch(&[]),
         }
+    }
+
+    fn bars(&self, mut bars: Vec<pricestream_records::Bar>) -> Batch {
+        bars.retain(|bar| self.selection.keeps(bar.datetime, true));
+        warehouse::bar_batch(&bars)
+    }
+
+    fn indicators(&self, mut values: Vec<pricestream_cassandra::StoredIndicator>) -> Batch {
+        values.retain(|value| self.selection.keeps(value.date, true));
+        warehouse::indicator_batch(&values)
+    }
+
+    fn actions(&self, mut actions: Vec<pricestream_records::CorporateAction>) -> Batch {
+        actions.retain(|action| self.selection.keeps(action.ex_date, true));
+        warehouse::action_batch(&actions)
     }
 
     fn features(&self, rows: Vec<pricestream_records::FeatureRow>, at: Option<DateTime<Utc>>) -> Batch {

@@ -216,8 +216,13 @@ fn write_row_group(
         let levels = |present: Vec<bool>| present.into_iter().map(i16::from).collect::<Vec<i16>>();
         match values {
             Values::Text(v) => {
-                let v: Vec<ByteArray> = v.into_iter().map(|s| ByteArray::from(s.into_bytes())).collect();
-                column.typed::<ByteArrayType>().write_batch(&v, None, None).map_err(failed)?;
+                let def = (!required).then(|| levels(v.iter().map(Option::is_some).collect()));
+                let present: Vec<ByteArray> =
+                    v.into_iter().flatten().map(|s| ByteArray::from(s.into_bytes())).collect();
+                column
+                    .typed::<ByteArrayType>()
+                    .write_batch(&present, def.as_deref(), None)
+                    .map_err(failed)?;
             }
             Values::Date(v) => {
                 let days: Vec<i32> = v.iter().map(|d| days_since_epoch(*d)).collect();
@@ -258,7 +263,7 @@ fn instant(ms: i64) -> String {
 /// The CSV text of `values[row]`: empty for a missing value; floats in their shortest exact form.
 fn text(values: &Values, row: usize) -> String {
     match values {
-        Values::Text(v) => v[row].clone(),
+        Values::Text(v) => v[row].clone().unwrap_or_default(),
         Values::Date(v) => v[row].to_string(),
         Values::Int32(v) => v[row].map(|x| x.to_string()).unwrap_or_default(),
         Values::Int64(v) => v[row].map(|x| x.to_string()).unwrap_or_default(),
@@ -271,7 +276,7 @@ fn text(values: &Values, row: usize) -> String {
 fn json(values: &Values, row: usize) -> serde_json::Value {
     use serde_json::Value;
     match values {
-        Values::Text(v) => Value::from(v[row].as_str()),
+        Values::Text(v) => v[row].as_deref().map_or(Value::Null, Value::from),
         Values::Date(v) => Value::from(v[row].to_string()),
         Values::Int32(v) => v[row].map_or(Value::Null, Value::from),
         Values::Int64(v) => v[row].map_or(Value::Null, Value::from),
@@ -288,7 +293,7 @@ mod tests {
         let column = |name: &str, required, values| Column { name: name.into(), required, values };
         Batch {
             columns: vec![
-                column("ticker", true, Values::Text(vec!["A".into(), "B".into()])),
+                column("ticker", true, Values::Text(vec![Some("A".into()), Some("B".into())])),
                 column(
                     "dateTime",
                     true,

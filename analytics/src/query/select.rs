@@ -57,6 +57,13 @@ impl Selection {
             }
             (false, _) => Universe::Tickers(tickers),
         };
+        if args.as_of.is_some() && args.what.in_warehouse() {
+            problems.push(
+                "--as-of: bars, indicators and actions are read as the warehouse holds them now \
+                 (it keeps no versions); --as-of reads features, training-set and predictions"
+                    .into(),
+            );
+        }
         if let (Some(from), Some(to)) = (args.from, args.to)
             && from > to
         {
@@ -133,6 +140,9 @@ mod tests {
         let problems =
             selection("pricestream-analytics query features --all --ticker NVDA").expect_err("both");
         assert!(problems.contains("--all"), "{problems}");
+        let problems =
+            selection("pricestream-analytics query bars --all --as-of 2024-01-01").expect_err("no versions");
+        assert!(problems.contains("--as-of: bars, indicators and actions"), "{problems}");
     }
 
     #[test]

@@ -7,8 +7,8 @@ use pricestream_records::{FeatureRow, MartCell};
 /// One column's values.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Values {
-    /// Text, never null.
-    Text(Vec<String>),
+    /// Text.
+    Text(Vec<Option<String>>),
     /// Dates, never null.
     Date(Vec<NaiveDate>),
     /// 32-bit integers.
@@ -109,8 +109,8 @@ pub fn feature_batch(rows: &[FeatureOut], known: bool) -> Batch {
     let mut indicator = 0;
     for (name, typ) in names {
         let values = match name.as_str() {
-            "ticker" => Values::Text(rows.iter().map(|r| r.row.ticker.clone()).collect()),
-            "timeframe" => Values::Text(rows.iter().map(|r| r.row.timeframe.to_string()).collect()),
+            "ticker" => Values::Text(rows.iter().map(|r| Some(r.row.ticker.clone())).collect()),
+            "timeframe" => Values::Text(rows.iter().map(|r| Some(r.row.timeframe.to_string())).collect()),
             "dateTime" => Values::Date(rows.iter().map(|r| r.row.date_time).collect()),
             "id" => Values::Int64(rows.iter().map(|r| r.row.id).collect()),
             "close" => Values::Double(rows.iter().map(|r| Some(r.row.close)).collect()),
@@ -153,7 +153,8 @@ pub fn feature_batch(rows: &[FeatureOut], known: bool) -> Batch {
 /// `gate_weight` and `adjustment_factor` 1.
 pub fn prediction_batch(rows: &[(StoredPrediction, Option<DateTime<Utc>>)], known: bool) -> Batch {
     let column = |name: &str, required: bool, values: Values| Column { name: name.into(), required, values };
-    let text = |f: fn(&StoredPrediction) -> String| Values::Text(rows.iter().map(|(p, _)| f(p)).collect());
+    let text =
+        |f: fn(&StoredPrediction) -> String| Values::Text(rows.iter().map(|(p, _)| Some(f(p))).collect());
     let date = |f: fn(&StoredPrediction) -> NaiveDate| Values::Date(rows.iter().map(|(p, _)| f(p)).collect());
     let double =
         |f: fn(&StoredPrediction) -> f64| Values::Double(rows.iter().map(|(p, _)| Some(f(p))).collect());

@@ -17,6 +17,8 @@ pub type Cell<T> = MaybeUnset<Option<T>>;
 pub enum Bound<'a> {
     /// `text`.
     Text(&'a str),
+    /// `text`, made for the statement (a JSON document); `None` is not written.
+    OwnedText(Option<String>),
     /// `date`.
     Date(NaiveDate),
     /// `timestamp`.
@@ -41,6 +43,8 @@ impl SerializeValue for Bound<'_> {
     ) -> Result<WrittenCellProof<'b>, SerializationError> {
         match self {
             Bound::Text(text) => text.serialize(typ, writer),
+            Bound::OwnedText(Some(text)) => text.serialize(typ, writer),
+            Bound::OwnedText(None) => MaybeUnset::<&str>::Unset.serialize(typ, writer),
             Bound::Date(date) => date.serialize(typ, writer),
             Bound::Timestamp(time) => time.serialize(typ, writer),
             Bound::Uuid(uuid) => uuid.serialize(typ, writer),

@@ -1,37 +1,39 @@
 //! `features_history`: every version of every mart row, with the time pricestream knew it.
 //!
-//! A version is written whole (every value of the row, nothing cleared: a new row leaves no
-//! tombstones) or, for a row that went away, as its key with `deleted = true`. It is keyed
-//! `((ticker, timeframe, year), dateTime, known_from)`: one partition per series and calendar
-//! year of the bar, so a ticker's 20 years are 20 partitions; a version's `known_from` is
-//! valid until the next version's of the same row.
+//! A version is the changelog message that announced it, as one JSON cell (`row_json`), or,
+//! for a row that went away, its key with `deleted = true`. One cell instead of the mart's 31
+//! keeps the history's share of Cassandra's write work small: the cost of a write grows with
+//! its cells. It is keyed `((ticker, timeframe, year), dateTime, known_from)`: one partition
+//! per series and calendar year of the bar, so a ticker's 20 years are 20 partitions; a
+//! version's `known_from` is valid until the next version's of the same row.
 
 use super::CassandraError;
 use super::batch::{BatchLimits, group_by_partition, write_partitions};
 use super::cells::{Bound, Cell};
-use super::mart_row::{self, Replaces};
 use super::statements::{insert_cql, newest_version_cql, prepare};
 use crate::Result;
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use futures::{StreamExt, TryStreamExt, stream};
-use pricestream_records::{FeatureRow, Timeframe};
+use pricestream_records::{FeatureChange, FeatureRow, Timeframe, wire};
 use scylla::client::session::Session;
 use scylla::statement::prepared::PreparedStatement;
 use scylla::value::{CqlValue, MaybeUnset, Row};
 use std::sync::Arc;
 
-/// The columns after the mart's, in bind order.
-const VERSION_COLUMNS: [(&str, &str); 3] =
-    [("year", "int"), ("known_from", "timestamp"), ("deleted", "boolean")];
+/// The columns, in bind order.
+const COLUMNS: [(&str, &str); 7] = [
+    ("ticker", "text"),
+    ("timeframe", "text"),
+    ("dateTime", "date"),
+    ("year", "int"),
+    ("known_from", "timestamp"),
+    ("row_json", "text"),
+    ("deleted", "boolean"),
+];
 
 /// The `CREATE TABLE` of `keyspace.features_history`.
 pub(crate) fn features_history_table(keyspace: &str) -> String {
-    let columns: Vec<String> = mart_row::columns()
-        .into_iter()
-        .map(|(name, typ)| (name, typ.to_owned()))
-        .chain(VERSION_COLUMNS.iter().map(|(name, typ)| (name.to_string(), typ.to_string())))
-        .map(|(name, typ)| format!("    {name} {typ},"))
-        .collect();
+    let columns: Vec<String> = COLUMNS.iter().map(|(name, typ)| format!("    {name} {typ},")).collect();
     format!(
         "CREATE TABLE IF NOT EXISTS {keyspace}.features_history (\n{}\n    \
          PRIMARY KEY ((ticker, timeframe, year), dateTime, known_from)\n) \
@@ -41,8 +43,7 @@ pub(crate) fn features_history_table(keyspace: &str) -> String {
 }
 
 fn column_list() -> String {
-    let versions = VERSION_COLUMNS.iter().map(|(name, _)| *name).collect::<Vec<_>>().join(", ");
-    format!("{}, {versions}", mart_row::column_list())
+    COLUMNS.iter().map(|(name, _)| *name).collect::<Vec<_>>().join(", ")
 }
 
 /// One version of a mart row: the row as it became, or the key of a row that went away.
@@ -208,15 +209,22 @@ impl FeatureHistoryTable {
     }
 
     /// A stored version from its columns ([`column_list`]).
-    fn decode(&self, mut row: Row) -> Result<StoredFeatureVersion> {
-        let mut versions = row.columns.split_off(row.columns.len().saturating_sub(VERSION_COLUMNS.len()));
-        let deleted = match versions.pop().flatten() {
-            Some(CqlValue::Boolean(deleted)) => deleted,
-            other => {
-                return Err(self.decode_error(format!("column deleted: expected a boolean, got {other:?}")));
+    fn decode(&self, row: Row) -> Result<StoredFeatureVersion> {
+        let [ticker, timeframe, date, _year, known_from, row_json, deleted]: [Option<CqlValue>; 7] =
+            row.columns.try_into().map_err(|columns: Vec<_>| {
+                self.decode_error(format!("{} columns, expected {}", columns.len(), COLUMNS.len()))
+            })?;
+        let key = match (ticker, timeframe, date) {
+            (Some(CqlValue::Text(ticker)), Some(CqlValue::Text(timeframe)), Some(CqlValue::Date(date))) => {
+                let timeframe =
+                    timeframe.parse().map_err(|e| self.decode_error(format!("timeframe: {e}")))?;
+                let date = TryInto::<NaiveDate>::try_into(date)
+                    .map_err(|e| self.decode_error(format!("dateTime: {e}")))?;
+                (ticker, timeframe, date)
             }
+            _ => return Err(self.decode_error("a version without its key")),
         };
-        let known_from = match versions.pop().flatten() {
+        let known_from = match known_from {
             Some(CqlValue::Timestamp(time)) => DateTime::<Utc>::from_timestamp_millis(time.0)
                 .ok_or_else(|| self.decode_error(format!("column known_from: {} is out of range", time.0)))?,
             other => {
@@ -225,25 +233,24 @@ impl FeatureHistoryTable {
                 );
             }
         };
-        let key = |columns: &[Option<CqlValue>]| -> Option<(String, Timeframe, NaiveDate)> {
-            match columns {
-                [
-                    Some(CqlValue::Text(ticker)),
-                    Some(CqlValue::Text(timeframe)),
-                    Some(CqlValue::Date(date)),
-                    ..,
-                ] => Some((
-                    ticker.clone(),
-                    timeframe.parse().ok()?,
-                    TryInto::<NaiveDate>::try_into(*date).ok()?,
-                )),
-                _ => None,
+        let at = || format!("{}/{}/{} known from {known_from}", key.0, key.1, key.2);
+        let row = match (deleted, row_json) {
+            (Some(CqlValue::Boolean(true)), _) => None,
+            (_, Some(CqlValue::Text(json))) => match wire::decode::<FeatureChange>(json.as_bytes()) {
+                Ok(FeatureChange::Upsert(row)) => Some(*row),
+                Ok(FeatureChange::Delete(_)) => {
+                    return Err(self.decode_error(format!("{}: row_json holds a deletion", at())));
+                }
+                Err(e) => return Err(self.decode_error(format!("{}: row_json: {e}", at()))),
+            },
+            _ => {
+                return Err(self.decode_error(format!(
+                    "{}: a version with neither row_json nor deleted (a table made by a release \
+                     before 8 December 2026, which stored typed columns: drop features_history \
+                     and let the service create it again)",
+                    at()
+                )));
             }
-        };
-        let key = key(&row.columns).ok_or_else(|| self.decode_error("a version without its key"))?;
-        let row = match deleted {
-            true => None,
-            false => Some(mart_row::read(row).map_err(|e| self.decode_error(e))?),
         };
         Ok(StoredFeatureVersion { key, known_from, row })
     }
@@ -257,28 +264,28 @@ impl FeatureHistoryTable {
     }
 }
 
-/// The bound values of `version`'s insert: every value of a row (a missing one not written),
-/// or only the key of a deleted row.
-fn bind<'a>(version: &FeatureVersion<'a>, known_from: DateTime<Utc>) -> Vec<Bound<'a>> {
-    let (_, _, date) = version.key();
-    let mut values = match version {
-        FeatureVersion::Row(row) => mart_row::bind(row, &Replaces::Nothing),
-        FeatureVersion::Deleted { ticker, timeframe, date } => {
-            let unset = |typ: &str| match typ {
-                "int" => Bound::Int(MaybeUnset::Unset),
-                "bigint" => Bound::BigInt(MaybeUnset::Unset),
-                _ => Bound::Double(MaybeUnset::Unset),
-            };
-            let mut values = vec![Bound::Text(ticker), Bound::Text(timeframe.as_str()), Bound::Date(*date)];
-            values.extend(mart_row::columns().iter().skip(3).map(|(_, typ)| unset(typ)));
-            values
-        }
-    };
+/// The bound values of `version`'s insert: its key, year and time, and the changelog message
+/// of a row, or `deleted` for a row that went away.
+fn bind<'a>(version: &'a FeatureVersion<'_>, known_from: DateTime<Utc>) -> Vec<Bound<'a>> {
+    let (ticker, timeframe, date) = version.key();
     let year: Cell<i32> = MaybeUnset::Set(Some(date.year()));
-    values.push(Bound::Int(year));
-    values.push(Bound::Timestamp(known_from));
-    values.push(Bound::Bool(matches!(version, FeatureVersion::Deleted { .. })));
-    values
+    let json = match version {
+        FeatureVersion::Row(row) => {
+            let message = wire::encode(&FeatureChange::Upsert(Box::new((*row).clone())));
+            // JSON is UTF-8.
+            Some(String::from_utf8(message).unwrap_or_default())
+        }
+        FeatureVersion::Deleted { .. } => None,
+    };
+    vec![
+        Bound::Text(ticker),
+        Bound::Text(timeframe.as_str()),
+        Bound::Date(date),
+        Bound::Int(year),
+        Bound::Timestamp(known_from),
+        Bound::OwnedText(json),
+        Bound::Bool(matches!(version, FeatureVersion::Deleted { .. })),
+    ]
 }
 
 #[cfg(test)]
@@ -286,7 +293,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_version_binds_every_mart_column_then_its_year_time_and_deletion() {
+    fn a_version_binds_its_key_year_time_and_changelog_message_or_deletion() {
         let row = FeatureRow {
             ticker: "NVDA".into(),
             date_time: NaiveDate::from_ymd_opt(2014, 3, 4).unwrap_or_default(),
@@ -294,22 +301,27 @@ mod tests {
             ..FeatureRow::default()
         };
         let known_from = DateTime::<Utc>::from_timestamp_millis(1_700_000_000_000).unwrap_or_default();
-        let columns = column_list().split(", ").count();
         let deleted =
             FeatureVersion::Deleted { ticker: "NVDA", timeframe: Timeframe::Day, date: row.date_time };
         for version in [FeatureVersion::Row(&row), deleted] {
             let values = bind(&version, known_from);
-            assert_eq!(values.len(), columns);
-            let tail: Vec<String> = values[columns - 3..].iter().map(|v| format!("{v:?}")).collect();
-            let flag = matches!(version, FeatureVersion::Deleted { .. });
+            assert_eq!(values.len(), COLUMNS.len());
+            let shown: Vec<String> = values[3..5].iter().map(|v| format!("{v:?}")).collect();
             assert_eq!(
-                tail,
+                shown,
                 [
                     format!("{:?}", Bound::Int(MaybeUnset::Set(Some(2014)))),
-                    format!("{:?}", Bound::Timestamp(known_from)),
-                    format!("Bool({flag})")
+                    format!("{:?}", Bound::Timestamp(known_from))
                 ]
             );
+            match (&version, &values[5], &values[6]) {
+                (FeatureVersion::Row(row), Bound::OwnedText(Some(json)), Bound::Bool(false)) => {
+                    let change: FeatureChange = wire::decode(json.as_bytes()).expect("a changelog message");
+                    assert_eq!(change, FeatureChange::Upsert(Box::new((*row).clone())));
+                }
+                (FeatureVersion::Deleted { .. }, Bound::OwnedText(None), Bound::Bool(true)) => {}
+                other => panic!("unexpected binding {other:?}"),
+            }
         }
         assert!(
             features_history_table("mart")

@@ -38,6 +38,7 @@ mod statements;
 mod ticker_rows;
 mod tls;
 mod tokens;
+mod warehouse_reads;
 
 pub use bars::BarTable;
 pub use batch::{BatchLimits, PartitionRows, SeriesKey, group_by_partition, write_partitions};
@@ -61,6 +62,7 @@ pub use schema::{create_dwh_schema, create_mart_schema, dwh_statements, mart_sta
 pub use series_settings::SeriesSettingsTable;
 pub use session::connect;
 pub use tokens::token_ranges;
+pub use warehouse_reads::{StoredIndicator, WarehouseReader};
 
 pub use fault::{cassandra_fault, prepare_fault};
 use pricestream_runtime::fault::{Dependency, Fault};

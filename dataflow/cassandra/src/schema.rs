@@ -87,7 +87,7 @@ fn predictions_table(keyspace: &str) -> String {
 
 /// Columns added after a table was first released, by table: a mart created by an older
 /// release gets them with `ALTER TABLE … ADD` (see [`add_missing_columns`]).
-const ADDED_MART_COLUMNS: [(&str, &[(&str, &str)]); 3] = [
+const ADDED_MART_COLUMNS: [(&str, &[(&str, &str)]); 4] = [
     ("features", &[("adjustmentFactor", "double")]),
     (
         "models",
@@ -104,6 +104,8 @@ const ADDED_MART_COLUMNS: [(&str, &[(&str, &str)]); 3] = [
         ],
     ),
     ("predictions", &[("forecaster", "text"), ("gate_weight", "double"), ("adjustment_factor", "double")]),
+    // Versions as changelog messages; versions of the typed layout before are refused on read.
+    ("features_history", &[("row_json", "text")]),
 ];
 
 /// The warehouse's columns added after its first release, by table: a warehouse created
