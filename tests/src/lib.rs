@@ -303,6 +303,40 @@ pub fn stop_gracefully(child: &mut std::process::Child) -> anyhow::Result<std::p
     }
 }
 
+/// Stops a service started by a test (see [`stop_gracefully`]) once the test's `result` is
+/// known: the result with the service's stderr (`log`) attached when it failed, or a failure
+/// when the service did not exit cleanly.
+pub fn stop_after(
+    service: &mut std::process::Child,
+    log: &Path,
+    result: anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    let status = stop_gracefully(service);
+    let stderr = std::fs::read_to_string(log).unwrap_or_default();
+    result.map_err(|e| e.context(format!("service stderr:\n{stderr}")))?;
+    let status = status?;
+    anyhow::ensure!(status.success(), "service exited with {status}:\n{stderr}");
+    Ok(())
+}
+
+/// A Parquet file as pyarrow and pandas read it: `{"types": {column: arrow type}, "columns":
+/// [names in order], "rows": [{column: value}]}`, dates as ISO text, missing values null.
+pub fn read_parquet_with_pandas(path: &Path) -> anyhow::Result<serde_json::Value> {
+    let script = r#"
+import json, sys
+import pandas as pd, pyarrow.parquet as pq
+schema = pq.read_schema(sys.argv[1])
+frame = pd.read_parquet(sys.argv[1])
+rows = []
+for record in frame.to_dict(orient="records"):
+    rows.append({k: (None if v is None or (isinstance(v, float) and v != v) else (v.isoformat() if hasattr(v, "isoformat") else v)) for k, v in record.items()})
+print(json.dumps({"types": {f.name: str(f.type) for f in schema}, "columns": list(frame.columns), "rows": rows}, default=int))
+"#;
+    let output = Command::new("python3").arg("-c").arg(script).arg(path).output()?;
+    anyhow::ensure!(output.status.success(), "pandas: {}", String::from_utf8_lossy(&output.stderr));
+    Ok(serde_json::from_slice(&output.stdout)?)
+}
+
 /// Runs `command` for at most `limit`, stopping it early once its stderr holds `marker`;
 /// its exit status (`None` when it was stopped) and its stderr.
 pub fn run_until(

@@ -15,8 +15,8 @@
 use pricestream_records::topics::KNOWN_FROM_HEADER;
 use pricestream_records::{FeatureChange, FeatureRow, Prediction};
 use pricestream_tests::{
-    Namespace, analytics_config, analytics_to_end, binary, cassandra, kafka, run_ok, shared_market_data,
-    snapshot,
+    Namespace, analytics_config, analytics_to_end, binary, cassandra, kafka, read_parquet_with_pandas,
+    run_ok, shared_market_data, snapshot,
 };
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -275,21 +275,7 @@ async fn as_of_reads_fold_the_changelog_and_exports_hold_the_mart() -> anyhow::R
         &["query", "features", "--ticker", "NVDA", "--out", file.to_str().unwrap_or_default()],
         &ns,
     )?;
-    let script = r#"
-import json, sys
-import pandas as pd, pyarrow.parquet as pq
-schema = pq.read_schema(sys.argv[1])
-frame = pd.read_parquet(sys.argv[1])
-rows = []
-for record in frame.to_dict(orient="records"):
-    rows.append({k: (None if v is None or (isinstance(v, float) and v != v) else (v.isoformat() if hasattr(v, "isoformat") else v)) for k, v in record.items()})
-print(json.dumps({"types": {f.name: str(f.type) for f in schema}, "columns": list(frame.columns), "rows": rows}, default=int))
-"#;
-    let output = std::process::Command::new("python3")
-        .args(["-c", script, file.to_str().unwrap_or_default()])
-        .output()?;
-    anyhow::ensure!(output.status.success(), "pandas: {}", String::from_utf8_lossy(&output.stderr));
-    let read: serde_json::Value = serde_json::from_slice(&output.stdout)?;
+    let read = read_parquet_with_pandas(&file)?;
     let types = &read["types"];
     for (column, typ) in [
         ("ticker", "string"),

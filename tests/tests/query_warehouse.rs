@@ -7,7 +7,8 @@
 //! * `--all` reads the same bars through the token ring, and `--as-of` is refused.
 
 use pricestream_tests::{
-    Namespace, cassandra, read_csv_naively, run_binary, run_ok, shared_market_data, talib,
+    Namespace, cassandra, read_csv_naively, read_parquet_with_pandas, run_binary, run_ok, shared_market_data,
+    talib,
 };
 use std::collections::BTreeMap;
 
@@ -56,19 +57,7 @@ async fn warehouse_exports_hold_the_delivered_bars_talib_values_and_the_actions(
         &["query", "bars", "--ticker", "NVDA", "--out", parquet.to_str().unwrap_or_default()],
         &ns,
     )?;
-    let script = r#"
-import json, sys
-import pandas as pd, pyarrow.parquet as pq
-schema = pq.read_schema(sys.argv[1])
-frame = pd.read_parquet(sys.argv[1])
-rows = [{k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in r.items()} for r in frame.to_dict(orient="records")]
-print(json.dumps({"types": {f.name: str(f.type) for f in schema}, "rows": rows}, default=int))
-"#;
-    let output = std::process::Command::new("python3")
-        .args(["-c", script, parquet.to_str().unwrap_or_default()])
-        .output()?;
-    anyhow::ensure!(output.status.success(), "pandas: {}", String::from_utf8_lossy(&output.stderr));
-    let read: serde_json::Value = serde_json::from_slice(&output.stdout)?;
+    let read = read_parquet_with_pandas(&parquet)?;
     for (column, typ) in [
         ("ticker", "string"),
         ("datetime", "date32[day]"),

@@ -10,8 +10,8 @@
 
 use chrono::Datelike;
 use pricestream_tests::{
-    Namespace, analytics_config, binary, cassandra, free_port, kafka, metric, run_ok, stop_gracefully,
-    wait_for, wait_for_ok,
+    Namespace, analytics_config, binary, cassandra, free_port, kafka, metric, run_ok, stop_after,
+    stop_gracefully, wait_for, wait_for_ok,
 };
 use serde_json::Value;
 use std::path::Path;
@@ -192,11 +192,7 @@ async fn days_are_declared_once_in_order_with_their_missing_tickers_across_a_res
         anyhow::Ok(())
     }
     .await;
-    let status = stop_gracefully(&mut service);
-    let stderr = std::fs::read_to_string(log.path()).unwrap_or_default();
-    result.map_err(|e| e.context(format!("service stderr:\n{stderr}")))?;
-    assert!(status?.success(), "service failed:\n{stderr}");
-    Ok(())
+    stop_after(&mut service, log.path(), result)
 }
 
 /// Versions of the global model stored so far.
@@ -265,9 +261,5 @@ async fn a_daily_global_model_retrains_once_per_declared_day_and_not_on_bars_alo
         anyhow::Ok(())
     }
     .await;
-    let status = stop_gracefully(&mut service);
-    let stderr = std::fs::read_to_string(log.path()).unwrap_or_default();
-    result.map_err(|e| e.context(format!("service stderr:\n{stderr}")))?;
-    assert!(status?.success(), "service failed:\n{stderr}");
-    Ok(())
+    stop_after(&mut service, log.path(), result)
 }

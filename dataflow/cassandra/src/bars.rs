@@ -34,7 +34,26 @@ type BarRow<'a> = (
 );
 
 /// A stored bar's columns after its key, as read.
-type StoredRow = (DateTime<Utc>, CqlDecimal, CqlDecimal, CqlDecimal, CqlDecimal, i64, Uuid, Option<String>);
+pub(super) type StoredRow =
+    (DateTime<Utc>, CqlDecimal, CqlDecimal, CqlDecimal, CqlDecimal, i64, Uuid, Option<String>);
+
+/// The bar of a stored row: prices as delivered (the warehouse is never adjusted).
+pub(super) fn stored_bar(ticker: &str, timeframe: Timeframe, row: StoredRow) -> Bar {
+    let (datetime, open, high, low, close, volume, task_number, source) = row;
+    Bar {
+        ticker: ticker.into(),
+        timeframe,
+        datetime: datetime.date_naive(),
+        open: decimal_to_f64(&open),
+        high: decimal_to_f64(&high),
+        low: decimal_to_f64(&low),
+        close: decimal_to_f64(&close),
+        volume,
+        task_number,
+        adjustment_factor: 1.0,
+        source: source.as_deref().and_then(BarSource::parse),
+    }
+}
 
 impl BarTable {
     /// Prepares the insert against `keyspace.time_series_history`.
@@ -67,23 +86,7 @@ impl BarTable {
         let rows: Vec<StoredRow> =
             super::requests::read_all(&self.session, &self.select, (ticker, timeframe.as_str()), &self.table)
                 .await?;
-        let mut bars = Vec::with_capacity(rows.len());
-        for (datetime, open, high, low, close, volume, task_number, source) in rows {
-            bars.push(Bar {
-                ticker: ticker.into(),
-                timeframe,
-                datetime: datetime.date_naive(),
-                open: decimal_to_f64(&open),
-                high: decimal_to_f64(&high),
-                low: decimal_to_f64(&low),
-                close: decimal_to_f64(&close),
-                volume,
-                task_number,
-                adjustment_factor: 1.0,
-                source: source.as_deref().and_then(BarSource::parse),
-            });
-        }
-        Ok(bars)
+        Ok(rows.into_iter().map(|row| stored_bar(ticker, timeframe, row)).collect())
     }
 }
 

@@ -1,13 +1,14 @@
 //! Reading the warehouse back for `query`: the bars as delivered, the seven indicator tables
 //! and the corporate actions, one series at a time or a piece of the token ring at a time.
 
+use super::CassandraError;
 use super::requests::read_all;
 use super::statements::prepare;
-use super::{CassandraError, decimal_to_f64};
 use crate::Result;
 use chrono::{DateTime, NaiveDate, Utc};
-use pricestream_records::{ActionKind, Bar, BarSource, CorporateAction, IndicatorKind, Timeframe};
+use pricestream_records::{ActionKind, Bar, CorporateAction, IndicatorKind, Timeframe};
 use scylla::client::session::Session;
+use scylla::serialize::row::SerializeRow;
 use scylla::statement::prepared::PreparedStatement;
 use scylla::value::{CqlDecimal, CqlValue, Row};
 use std::sync::Arc;
@@ -23,7 +24,7 @@ type BarRow = (
     CqlDecimal,
     CqlDecimal,
     i64,
-    Option<Uuid>,
+    Uuid,
     Option<String>,
 );
 /// A stored corporate action's columns.
@@ -130,30 +131,26 @@ impl WarehouseReader {
     /// Every indicator value of one series, by date and then in the order of
     /// [`IndicatorKind::ALL`].
     pub async fn indicators(&self, ticker: &str, timeframe: Timeframe) -> Result<Vec<StoredIndicator>> {
-        let mut out = Vec::new();
-        for (kind, reads) in &self.indicators {
-            let rows: Vec<Row> =
-                read_all(&self.session, &reads.series, (ticker, timeframe.as_str()), &reads.table).await?;
-            out.extend(
-                rows.into_iter()
-                    .map(|row| indicator(*kind, row, &reads.table))
-                    .collect::<Result<Vec<_>>>()?,
-            );
-        }
-        out.sort_by(|a, b| (&a.ticker, a.date, a.kind).cmp(&(&b.ticker, b.date, b.kind)));
-        Ok(out)
+        self.indicator_rows(|reads| &reads.series, (ticker, timeframe.as_str())).await
     }
 
     /// Every indicator value of the series whose token is in `tokens`, by series, date and kind.
     pub async fn indicators_in(&self, tokens: (i64, i64)) -> Result<Vec<StoredIndicator>> {
+        self.indicator_rows(|reads| &reads.tokens, tokens).await
+    }
+
+    /// The rows of the seven tables for one of their reads (`statement`), sorted.
+    async fn indicator_rows(
+        &self,
+        statement: impl Fn(&Reads) -> &PreparedStatement,
+        values: impl SerializeRow + Copy,
+    ) -> Result<Vec<StoredIndicator>> {
         let mut out = Vec::new();
         for (kind, reads) in &self.indicators {
-            let rows: Vec<Row> = read_all(&self.session, &reads.tokens, tokens, &reads.table).await?;
-            out.extend(
-                rows.into_iter()
-                    .map(|row| indicator(*kind, row, &reads.table))
-                    .collect::<Result<Vec<_>>>()?,
-            );
+            let rows: Vec<Row> = read_all(&self.session, statement(reads), values, &reads.table).await?;
+            for row in rows {
+                out.push(indicator(*kind, row, &reads.table)?);
+            }
         }
         out.sort_by(|a, b| {
             (&a.ticker, a.timeframe, a.date, a.kind).cmp(&(&b.ticker, b.timeframe, b.date, b.kind))
@@ -164,22 +161,10 @@ impl WarehouseReader {
     fn to_bars(&self, rows: Vec<BarRow>) -> Result<Vec<Bar>> {
         rows.into_iter()
             .map(|(ticker, timeframe, datetime, open, high, low, close, volume, task_number, source)| {
-                Ok(Bar {
-                    ticker: ticker.as_str().into(),
-                    timeframe: timeframe
-                        .parse()
-                        .map_err(|e| decode(&self.bars.table, format!("{ticker}: {e}")))?,
-                    datetime: datetime.date_naive(),
-                    open: decimal_to_f64(&open),
-                    high: decimal_to_f64(&high),
-                    low: decimal_to_f64(&low),
-                    close: decimal_to_f64(&close),
-                    volume,
-                    task_number: task_number.unwrap_or_default(),
-                    // The warehouse keeps bars as delivered.
-                    adjustment_factor: 1.0,
-                    source: source.as_deref().and_then(BarSource::parse),
-                })
+                let timeframe =
+                    timeframe.parse().map_err(|e| decode(&self.bars.table, format!("{ticker}: {e}")))?;
+                let row = (datetime, open, high, low, close, volume, task_number, source);
+                Ok(super::bars::stored_bar(&ticker, timeframe, row))
             })
             .collect()
     }
